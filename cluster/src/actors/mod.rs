@@ -1,0 +1,10 @@
+//! Org actors (ractor): one per active org on the shard leader; a serialization and admission
+//! point in front of Raft. They start on first use and stop when idle.
+
+mod exec;
+mod org;
+mod registry;
+
+pub use exec::{propose, propose_meta};
+pub use org::{Credential, RequestContext};
+pub use registry::{ActorRegistry, ActorSettings};

@@ -1,0 +1,214 @@
+//! The org actor: authenticates and authorizes each request in arrival order, then runs it in
+//! its own task so slow Raft round trips never block the mailbox.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use serde::{Deserialize, Serialize};
+
+use crate::api_key::hash_key;
+use crate::authorize::access_of;
+use crate::clock::Clock;
+use crate::error::{ClusterError, Result};
+use crate::ids::{ApiKeyId, OrgId};
+use crate::model::{AdminScope, ApiKey, Principal, PrincipalKind};
+use crate::query::{Reply, Request};
+use crate::raft::GroupHandle;
+use crate::tables::{OrgReader, Table};
+
+use super::exec::execute;
+
+/// The credential a request carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Credential {
+    ApiKey(String),
+    Bearer(String),
+    None,
+}
+
+/// Where a request came from (for audit records).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestContext {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// Messages of an org actor.
+pub enum OrgMsg {
+    Handle(Box<Envelope>),
+    /// Periodic check for passivation.
+    Tick,
+}
+
+/// One request and where to answer it.
+pub struct Envelope {
+    pub credential: Credential,
+    pub request: Request,
+    pub ctx: RequestContext,
+    pub reply: RpcReplyPort<Result<Reply>>,
+}
+
+/// Starting arguments of an org actor.
+pub struct OrgArgs {
+    pub org: OrgId,
+    pub epoch: u64,
+    pub shard: GroupHandle,
+    pub clock: Arc<dyn Clock>,
+    pub in_flight: Arc<AtomicUsize>,
+    pub idle_after: Duration,
+}
+
+pub struct OrgState {
+    args: OrgArgs,
+    last_active: Instant,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The actor type.
+pub struct OrgActor;
+
+fn authenticate(
+    reader: &OrgReader,
+    credential: &Credential,
+    now: crate::clock::Timestamp,
+) -> Result<Principal> {
+    let key = match credential {
+        Credential::ApiKey(key) => key,
+        Credential::Bearer(_) => {
+            return Err(ClusterError::Unauthenticated {
+                message:
+                    "bearer tokens are not accepted by this server yet; use an API key (X-API-Key)"
+                        .into(),
+            });
+        }
+        Credential::None => {
+            return Err(ClusterError::Unauthenticated {
+                message:
+                    "missing credential: send an API key in X-API-Key or Authorization: ApiKey"
+                        .into(),
+            });
+        }
+    };
+    let invalid = || ClusterError::Unauthenticated {
+        message: "invalid API key".into(),
+    };
+    let id: ApiKeyId = reader
+        .get(Table::ApiKeyHash, hash_key(key).as_bytes())?
+        .ok_or_else(invalid)?;
+    let record: ApiKey = reader
+        .get(Table::ApiKey, &id.0.to_be_bytes())?
+        .ok_or_else(invalid)?;
+    if !record.is_usable(now) {
+        return Err(ClusterError::Unauthenticated {
+            message: "API key is revoked or expired".into(),
+        });
+    }
+    Ok(Principal {
+        org: reader.org(),
+        kind: PrincipalKind::ApiKey {
+            id: record.id,
+            name: record.name,
+        },
+        scopes: record.scopes,
+    })
+}
+
+fn authorize(principal: &Principal, request: &Request) -> Result<()> {
+    let (family, write) = access_of(request);
+    if AdminScope::allows(&principal.scopes, family, write) {
+        return Ok(());
+    }
+    let required = AdminScope::required(family, write);
+    Err(ClusterError::Forbidden {
+        message: format!(
+            "Insufficient scope: this request needs one of {}",
+            required.join(", ")
+        ),
+        required_scopes: required,
+        granted_scopes: principal.scopes.clone(),
+    })
+}
+
+impl OrgState {
+    fn handle(&mut self, envelope: Envelope) {
+        self.last_active = Instant::now();
+        let Envelope {
+            credential,
+            request,
+            ctx,
+            reply,
+        } = envelope;
+        let now = self.args.clock.now();
+        let reader = OrgReader::new(self.args.shard.store.clone(), self.args.org);
+        let admitted = authenticate(&reader, &credential, now)
+            .and_then(|p| authorize(&p, &request).map(|()| p));
+        let in_flight = self.args.in_flight.clone();
+        let principal = match admitted {
+            Ok(principal) => principal,
+            Err(e) => {
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let shard = self.args.shard.clone();
+        let (org, epoch) = (self.args.org, self.args.epoch);
+        tokio::spawn(async move {
+            let result = execute(shard, org, epoch, principal, request, ctx, now).await;
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            let _ = reply.send(result);
+        });
+    }
+}
+
+impl Actor for OrgActor {
+    type Msg = OrgMsg;
+    type State = OrgState;
+    type Arguments = OrgArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<OrgMsg>,
+        args: OrgArgs,
+    ) -> std::result::Result<OrgState, ActorProcessingErr> {
+        let period = (args.idle_after / 2).max(Duration::from_millis(50));
+        let ticker = myself.send_interval(period, || OrgMsg::Tick);
+        Ok(OrgState {
+            args,
+            last_active: Instant::now(),
+            ticker: Some(ticker),
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<OrgMsg>,
+        message: OrgMsg,
+        state: &mut OrgState,
+    ) -> std::result::Result<(), ActorProcessingErr> {
+        match message {
+            OrgMsg::Handle(envelope) => state.handle(*envelope),
+            OrgMsg::Tick => {
+                let idle = state.last_active.elapsed() >= state.args.idle_after;
+                if idle && state.args.in_flight.load(Ordering::SeqCst) == 0 {
+                    myself.stop(Some("idle".into()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<OrgMsg>,
+        state: &mut OrgState,
+    ) -> std::result::Result<(), ActorProcessingErr> {
+        if let Some(ticker) = state.ticker.take() {
+            ticker.abort();
+        }
+        Ok(())
+    }
+}

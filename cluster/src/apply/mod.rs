@@ -1,0 +1,137 @@
+//! Deterministic `apply`: one function per resource family. Every org command runs in one
+//! [`OrgTx`]; on success its writes, its audit record(s) and `last_applied` commit in one batch,
+//! on failure nothing but `last_applied` is written.
+
+mod audit;
+mod identities;
+mod meta;
+mod named;
+mod org;
+mod permissions;
+mod relations;
+mod scopes;
+mod settings;
+mod users;
+
+pub use audit::{COMPACTION_BATCH, MAX_RETENTION_DAYS, append_audit};
+pub use meta::apply_meta;
+
+use crate::command::{Command, Op};
+use crate::error::{ClusterError, Result};
+use crate::lookup::{self as resolve, load_org};
+use crate::model::AuditEvent;
+use crate::query::Outcome;
+use crate::tables::OrgTx;
+
+/// What an apply function returns: the outcome and the audit events it caused.
+pub(crate) type Applied = (Outcome, Vec<AuditEvent>);
+
+/// Applies `command` inside `tx`.
+pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
+    let meta = &command.meta;
+    if let Op::InitOrg {
+        number,
+        slug,
+        name,
+        region,
+        admin_key,
+    } = &command.op
+    {
+        let init = org::InitOrg {
+            number: *number,
+            slug,
+            name,
+            region: region.as_deref(),
+            admin_key,
+            epoch: command.epoch,
+        };
+        let (outcome, events) = org::init_org(tx, meta, init)?;
+        for event in events {
+            append_audit(tx, meta, event)?;
+        }
+        return Ok(outcome);
+    }
+    let org = load_org(tx)?;
+    if org.epoch != command.epoch {
+        return Err(ClusterError::WrongShard);
+    }
+    let (outcome, events) = match &command.op {
+        Op::InitOrg { .. } => return Err(ClusterError::internal("init handled above")),
+        Op::UpdateTenant {
+            name,
+            settings_patch,
+        } => org::update_tenant(tx, meta, name, settings_patch)?,
+        Op::CreateApiKey(key) => org::create_api_key(tx, meta, key)?,
+        Op::RevokeApiKey(id) => org::revoke_api_key(tx, meta, *id)?,
+        Op::CreateUser(new) => users::create(tx, meta, new)?,
+        Op::UpdateUser { user, patch } => users::update(tx, meta, user, patch)?,
+        Op::DeleteUser(user) => users::delete(tx, user)?,
+        Op::SetUserBlocked { user, blocked } => users::set_blocked(tx, meta, user, *blocked)?,
+        Op::MarkUserVerified(user) => users::mark_verified(tx, meta, user)?,
+        Op::SetUserPassword {
+            user,
+            password_hash,
+        } => users::set_password(tx, meta, user, password_hash)?,
+        Op::RequestEmail {
+            user,
+            kind,
+            token_hash,
+            expires_at,
+        } => users::request_email(tx, meta, user, *kind, token_hash, *expires_at)?,
+        Op::LinkIdentity { user, link } => identities::link(tx, meta, user, link)?,
+        Op::UnlinkIdentity { user, kind } => identities::unlink(tx, user, *kind)?,
+        Op::Relate {
+            relation,
+            anchor,
+            others,
+            mode,
+        } => relations::relate(tx, *relation, anchor, others, *mode)?,
+        Op::CreateGroup { id, fields } => {
+            named::create::<crate::model::Group>(tx, meta, id.to_bytes(), fields)?
+        }
+        Op::UpdateGroup { group, patch } => {
+            let id = resolve::group(tx, group)?.id.to_bytes();
+            named::update::<crate::model::Group>(tx, meta, id, patch)?
+        }
+        Op::DeleteGroup(group) => {
+            let id = resolve::group(tx, group)?.id.to_bytes();
+            named::delete::<crate::model::Group>(tx, id)?
+        }
+        Op::CreateRole { id, fields } => {
+            named::create::<crate::model::Role>(tx, meta, id.to_bytes(), fields)?
+        }
+        Op::UpdateRole { role, patch } => {
+            let id = resolve::role(tx, role)?.id.to_bytes();
+            named::update::<crate::model::Role>(tx, meta, id, patch)?
+        }
+        Op::DeleteRole(role) => {
+            let id = resolve::role(tx, role)?.id.to_bytes();
+            named::delete::<crate::model::Role>(tx, id)?
+        }
+        Op::CreatePermission(new) => permissions::create(tx, meta, new)?,
+        Op::UpdatePermission { permission, patch } => {
+            permissions::update(tx, meta, permission, patch)?
+        }
+        Op::DeletePermission(permission) => permissions::delete(tx, permission)?,
+        Op::CreateScope {
+            name,
+            description,
+            is_default,
+        } => scopes::create(tx, meta, name, description, *is_default)?,
+        Op::DeleteScope(id) => scopes::delete(tx, *id)?,
+        Op::SetAuditRetention {
+            retention_days,
+            auto_delete,
+        } => audit::set_retention(tx, *retention_days, *auto_delete)?,
+        Op::CompactAudit { cutoff } => audit::compact(tx, *cutoff)?,
+        Op::UpdateSettings {
+            section,
+            patch,
+            secrets,
+        } => settings::update(tx, *section, patch, secrets)?,
+    };
+    for event in events {
+        append_audit(tx, meta, event)?;
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,493 @@
+//! Every replicated write. A command carries everything `apply` needs (ids, time, hashes), so
+//! applying it is deterministic on every replica.
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::ids::{ApiKeyId, GroupId, OrgId, PermissionId, RoleId, ScopeId, ShardId, UserId};
+use crate::model::{EmailRequestKind, IdentityKind, NewApiKey, Principal};
+use crate::settings::{SealedSecret, SettingsSection};
+
+/// What the Raft log of any group carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RaftCommand {
+    /// A change to the cluster directory (meta group only).
+    Meta(MetaCommand),
+    /// A change to one org (shard groups only).
+    Org(Command),
+}
+
+impl std::fmt::Display for RaftCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RaftCommand::Meta(m) => write!(f, "meta:{}", m.op.name()),
+            RaftCommand::Org(c) => write!(f, "org {}:{}", c.org, c.op.name()),
+        }
+    }
+}
+
+/// A write to the meta group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetaCommand {
+    pub at: Timestamp,
+    pub op: MetaOp,
+}
+
+/// Meta group operations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum MetaOp {
+    /// Registers a shard group (its residency region and replicas).
+    RegisterShard {
+        shard: ShardId,
+        region: Option<String>,
+        replicas: Vec<u64>,
+    },
+    /// Reserves a slug and places a new org on a shard (state `Provisioning`).
+    RegisterOrg {
+        org: OrgId,
+        slug: String,
+        name: String,
+        region: Option<String>,
+        /// SHA-256 of a caller-chosen bootstrap key, so it can be routed without a lookup in
+        /// the org.
+        key_route: Option<String>,
+    },
+    /// Marks a provisioned org as serving.
+    ActivateOrg { org: OrgId },
+}
+
+impl MetaOp {
+    fn name(&self) -> &'static str {
+        match self {
+            MetaOp::RegisterShard { .. } => "register_shard",
+            MetaOp::RegisterOrg { .. } => "register_org",
+            MetaOp::ActivateOrg { .. } => "activate_org",
+        }
+    }
+}
+
+/// Who asked, from where, and when; stamped by the proposer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandMeta {
+    pub at: Timestamp,
+    pub actor: Principal,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// A write to one org.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Command {
+    pub org: OrgId,
+    /// The org's placement epoch the proposer routed with; a stale epoch is refused.
+    pub epoch: u64,
+    pub meta: CommandMeta,
+    pub op: Op,
+}
+
+/// A user named by id or email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserKey {
+    Id(UserId),
+    Email(String),
+}
+
+/// A group named by id or slug.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupKey {
+    Id(GroupId),
+    Slug(String),
+}
+
+/// A role named by id or slug.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RoleKey {
+    Id(RoleId),
+    Slug(String),
+}
+
+/// A permission named by id or slug.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PermissionKey {
+    Id(PermissionId),
+    Slug(String),
+}
+
+/// Why a path id could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadKey(pub &'static str);
+
+impl FromStr for UserKey {
+    type Err = BadKey;
+    fn from_str(s: &str) -> Result<Self, BadKey> {
+        if let Ok(id) = s.parse::<UserId>() {
+            return Ok(UserKey::Id(id));
+        }
+        if s.contains('@') && s.len() <= 320 {
+            return Ok(UserKey::Email(s.trim().to_lowercase()));
+        }
+        Err(BadKey("a user is named by its UUID or its email address"))
+    }
+}
+
+impl FromStr for GroupKey {
+    type Err = BadKey;
+    fn from_str(s: &str) -> Result<Self, BadKey> {
+        match s.parse::<GroupId>() {
+            Ok(id) => Ok(GroupKey::Id(id)),
+            Err(_) if !s.is_empty() && s.len() <= 200 => Ok(GroupKey::Slug(s.to_string())),
+            Err(_) => Err(BadKey("a group is named by its id or its slug")),
+        }
+    }
+}
+
+impl FromStr for RoleKey {
+    type Err = BadKey;
+    fn from_str(s: &str) -> Result<Self, BadKey> {
+        match s.parse::<RoleId>() {
+            Ok(id) => Ok(RoleKey::Id(id)),
+            Err(_) if !s.is_empty() && s.len() <= 200 => Ok(RoleKey::Slug(s.to_string())),
+            Err(_) => Err(BadKey("a role is named by its id or its slug")),
+        }
+    }
+}
+
+impl FromStr for PermissionKey {
+    type Err = BadKey;
+    fn from_str(s: &str) -> Result<Self, BadKey> {
+        if let Ok(n) = s.parse::<u64>() {
+            return Ok(PermissionKey::Id(PermissionId(n)));
+        }
+        if !s.is_empty() && s.len() <= 200 {
+            return Ok(PermissionKey::Slug(s.to_string()));
+        }
+        Err(BadKey(
+            "a permission is named by its integer id or its slug",
+        ))
+    }
+}
+
+impl std::fmt::Display for UserKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UserKey::Id(id) => write!(f, "{id}"),
+            UserKey::Email(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::fmt::Display for GroupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GroupKey::Id(id) => write!(f, "{id}"),
+            GroupKey::Slug(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+impl std::fmt::Display for RoleKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RoleKey::Id(id) => write!(f, "{id}"),
+            RoleKey::Slug(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+impl std::fmt::Display for PermissionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PermissionKey::Id(id) => write!(f, "{id}"),
+            PermissionKey::Slug(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// Any entity that takes part in a relation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntityKey {
+    User(UserKey),
+    Group(GroupKey),
+    Role(RoleKey),
+    Permission(PermissionKey),
+}
+
+/// The many-to-many relations of the RBAC model, named `from -> to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Relation {
+    UserRole,
+    UserGroup,
+    UserPermission,
+    GroupRole,
+    RolePermission,
+}
+
+/// How a relation change combines with what exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RelateMode {
+    Add,
+    Remove,
+    /// The anchor's set becomes exactly the given set.
+    Replace,
+}
+
+/// Fields of a new user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub id: UserId,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub picture: Option<String>,
+    pub phone_number: Option<String>,
+    pub email_verified: bool,
+    pub locale: Option<String>,
+    pub zoneinfo: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+/// A partial update of a user: `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct UserPatch {
+    pub email: Option<String>,
+    pub username: Option<Option<String>>,
+    pub name: Option<Option<String>>,
+    pub given_name: Option<Option<String>>,
+    pub family_name: Option<Option<String>>,
+    pub picture: Option<Option<String>>,
+    pub phone_number: Option<Option<String>>,
+    pub locale: Option<Option<String>>,
+    pub zoneinfo: Option<Option<String>>,
+    pub email_verified: Option<bool>,
+    pub phone_number_verified: Option<bool>,
+    pub is_active: Option<bool>,
+    pub blocked: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+/// Fields of a new group or role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewNamed {
+    pub name: String,
+    pub slug: String,
+    pub description: Option<String>,
+}
+
+/// A partial update of a group or role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct NamedPatch {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<Option<String>>,
+}
+
+/// Fields of a new custom permission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPermission {
+    pub name: String,
+    pub slug: String,
+    pub description: Option<String>,
+    pub resource: Option<String>,
+    pub action: Option<String>,
+}
+
+/// A partial update of a permission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PermissionPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub resource: Option<Option<String>>,
+    pub action: Option<Option<String>>,
+}
+
+/// A federated identity to bind to a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewIdentityLink {
+    pub kind: IdentityKind,
+    pub idp_id: Option<u64>,
+    pub name_id: Option<String>,
+    pub ldap_config_id: Option<u64>,
+    pub dn: Option<String>,
+    pub ldap_only: bool,
+}
+
+/// Org-scoped operations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Op {
+    /// Creates the org inside its shard: profile, defaults, system roles, first admin key.
+    InitOrg {
+        number: u64,
+        slug: String,
+        name: String,
+        region: Option<String>,
+        admin_key: NewApiKey,
+    },
+    /// Tenant profile: name and free-form settings (JSON object text, merged).
+    UpdateTenant {
+        name: Option<String>,
+        settings_patch: Option<String>,
+    },
+    CreateApiKey(NewApiKey),
+    RevokeApiKey(ApiKeyId),
+
+    CreateUser(NewUser),
+    UpdateUser {
+        user: UserKey,
+        patch: UserPatch,
+    },
+    DeleteUser(UserKey),
+    SetUserBlocked {
+        user: UserKey,
+        blocked: bool,
+    },
+    MarkUserVerified(UserKey),
+    SetUserPassword {
+        user: UserKey,
+        password_hash: String,
+    },
+    RequestEmail {
+        user: UserKey,
+        kind: EmailRequestKind,
+        token_hash: String,
+        expires_at: Timestamp,
+    },
+    LinkIdentity {
+        user: UserKey,
+        link: NewIdentityLink,
+    },
+    UnlinkIdentity {
+        user: UserKey,
+        kind: IdentityKind,
+    },
+
+    Relate {
+        relation: Relation,
+        anchor: EntityKey,
+        others: Vec<EntityKey>,
+        mode: RelateMode,
+    },
+
+    CreateGroup {
+        id: GroupId,
+        fields: NewNamed,
+    },
+    UpdateGroup {
+        group: GroupKey,
+        patch: NamedPatch,
+    },
+    DeleteGroup(GroupKey),
+    CreateRole {
+        id: RoleId,
+        fields: NewNamed,
+    },
+    UpdateRole {
+        role: RoleKey,
+        patch: NamedPatch,
+    },
+    DeleteRole(RoleKey),
+    CreatePermission(NewPermission),
+    UpdatePermission {
+        permission: PermissionKey,
+        patch: PermissionPatch,
+    },
+    DeletePermission(PermissionKey),
+    CreateScope {
+        name: String,
+        description: Option<String>,
+        is_default: bool,
+    },
+    DeleteScope(ScopeId),
+
+    SetAuditRetention {
+        retention_days: Option<u32>,
+        auto_delete: Option<bool>,
+    },
+    /// Deletes audit records created before `cutoff` (decided by the proposer from the
+    /// retention setting), leaving the chain anchored.
+    CompactAudit {
+        cutoff: Timestamp,
+    },
+
+    /// Merges a JSON object (text) into a settings section after validating it; secrets were
+    /// taken out of the patch and hashed by the proposer.
+    UpdateSettings {
+        section: SettingsSection,
+        patch: String,
+        secrets: Vec<SealedSecret>,
+    },
+}
+
+impl Op {
+    /// A short name for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::InitOrg { .. } => "init_org",
+            Op::UpdateTenant { .. } => "update_tenant",
+            Op::CreateApiKey(_) => "create_api_key",
+            Op::RevokeApiKey(_) => "revoke_api_key",
+            Op::CreateUser(_) => "create_user",
+            Op::UpdateUser { .. } => "update_user",
+            Op::DeleteUser(_) => "delete_user",
+            Op::SetUserBlocked { .. } => "set_user_blocked",
+            Op::MarkUserVerified(_) => "mark_user_verified",
+            Op::SetUserPassword { .. } => "set_user_password",
+            Op::RequestEmail { .. } => "request_email",
+            Op::LinkIdentity { .. } => "link_identity",
+            Op::UnlinkIdentity { .. } => "unlink_identity",
+            Op::Relate { .. } => "relate",
+            Op::CreateGroup { .. } => "create_group",
+            Op::UpdateGroup { .. } => "update_group",
+            Op::DeleteGroup(_) => "delete_group",
+            Op::CreateRole { .. } => "create_role",
+            Op::UpdateRole { .. } => "update_role",
+            Op::DeleteRole(_) => "delete_role",
+            Op::CreatePermission(_) => "create_permission",
+            Op::UpdatePermission { .. } => "update_permission",
+            Op::DeletePermission(_) => "delete_permission",
+            Op::CreateScope { .. } => "create_scope",
+            Op::DeleteScope(_) => "delete_scope",
+            Op::SetAuditRetention { .. } => "set_audit_retention",
+            Op::CompactAudit { .. } => "compact_audit",
+            Op::UpdateSettings { .. } => "update_settings",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_keys_accept_uuid_or_email_only() {
+        let id = UserId::generate();
+        assert_eq!(id.to_string().parse::<UserKey>(), Ok(UserKey::Id(id)));
+        assert_eq!(
+            " Ada@Example.com".parse::<UserKey>(),
+            Ok(UserKey::Email("ada@example.com".into()))
+        );
+        assert!("12345".parse::<UserKey>().is_err());
+    }
+
+    #[test]
+    fn commands_survive_the_log_codec() {
+        let op = Op::UpdateUser {
+            user: UserKey::Email("a@b.c".into()),
+            patch: UserPatch {
+                name: Some(None),
+                given_name: Some(Some("Ada".into())),
+                ..UserPatch::default()
+            },
+        };
+        let bytes =
+            bincode::serde::encode_to_vec(&op, bincode::config::standard()).expect("encode");
+        let (back, _): (Op, usize) =
+            bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).expect("decode");
+        assert_eq!(back, op);
+    }
+}

@@ -1,0 +1,127 @@
+//! The one error type of the cluster crate. Domain errors are decided deterministically inside
+//! `apply` (every replica reaches the same one) and travel back to the caller; the API maps each
+//! variant to an HTTP status in exactly one place (`api/src/error.rs`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::NodeId;
+
+/// Everything that can go wrong behind [`crate::Service`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum ClusterError {
+    /// Input that is well-formed but not acceptable; `details` maps field to problem.
+    #[error("{message}")]
+    Validation {
+        message: String,
+        details: BTreeMap<String, String>,
+    },
+    /// An id or slug that does not exist in this org.
+    #[error("{resource} not found: {id}")]
+    NotFound { resource: String, id: String },
+    /// A uniqueness rule (email, slug, name) or a state conflict.
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        field: Option<String>,
+    },
+    /// No credential, or one that is unknown, revoked or expired.
+    #[error("{message}")]
+    Unauthenticated { message: String },
+    /// A valid credential without the scope this request needs.
+    #[error("{message}")]
+    Forbidden {
+        message: String,
+        required_scopes: Vec<String>,
+        granted_scopes: Vec<String>,
+    },
+    /// The credential belongs to another organization than the one in the path.
+    #[error("credential does not belong to this organization")]
+    WrongOrganization,
+    /// A change to a system (built-in) entity, which is protected.
+    #[error("{message}")]
+    Protected { message: String },
+    /// An endpoint that was removed on purpose.
+    #[error("{message}")]
+    Gone { message: String },
+    /// The org actor has too many requests in flight.
+    #[error("organization is overloaded, retry later")]
+    Overloaded { retry_after_secs: u64 },
+    /// No organization with this slug.
+    #[error("organization not found: {slug}")]
+    OrgNotFound { slug: String },
+    /// This node does not lead the group; `leader` is the node that does, if known.
+    #[error("not the leader")]
+    NotLeader { leader: Option<NodeId> },
+    /// The org moved to another shard (stale epoch).
+    #[error("organization moved, retry")]
+    WrongShard,
+    /// The cluster cannot serve now (no leader, shutting down); retryable.
+    #[error("{message}")]
+    Unavailable { message: String },
+    /// A capability that is not built yet.
+    #[error("{message}")]
+    NotImplemented { message: String },
+    /// A bug or a storage failure; the detail is logged, not shown.
+    #[error("internal error: {message}")]
+    Internal { message: String },
+}
+
+impl ClusterError {
+    /// A validation error about one field.
+    pub fn invalid(field: &str, problem: impl Into<String>) -> Self {
+        let problem = problem.into();
+        let mut details = BTreeMap::new();
+        details.insert(field.to_string(), problem.clone());
+        ClusterError::Validation {
+            message: format!("{field}: {problem}"),
+            details,
+        }
+    }
+
+    /// A not-found error.
+    pub fn not_found(resource: &str, id: impl ToString) -> Self {
+        ClusterError::NotFound {
+            resource: resource.to_string(),
+            id: id.to_string(),
+        }
+    }
+
+    /// A conflict on `field`.
+    pub fn conflict(field: &str, message: impl Into<String>) -> Self {
+        ClusterError::Conflict {
+            message: message.into(),
+            field: Some(field.to_string()),
+        }
+    }
+
+    /// A protected system entity.
+    pub fn protected(message: impl Into<String>) -> Self {
+        ClusterError::Protected {
+            message: message.into(),
+        }
+    }
+
+    /// An internal failure.
+    pub fn internal(message: impl ToString) -> Self {
+        ClusterError::Internal {
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<lumo_storage::StorageError> for ClusterError {
+    fn from(e: lumo_storage::StorageError) -> Self {
+        ClusterError::internal(format!("storage: {e}"))
+    }
+}
+
+impl From<serde_json::Error> for ClusterError {
+    fn from(e: serde_json::Error) -> Self {
+        ClusterError::internal(format!("codec: {e}"))
+    }
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = ClusterError> = std::result::Result<T, E>;

@@ -1,0 +1,30 @@
+//! The cluster side of Lumo: the domain model, replicated commands and their deterministic
+//! `apply`, Raft groups over RocksDB, the org directory, org actors, and [`Service`], the only
+//! entry point the API uses.
+
+mod actors;
+pub mod api_key;
+mod apply;
+mod authorize;
+pub mod clock;
+pub mod command;
+mod directory;
+mod error;
+pub mod ids;
+mod lookup;
+pub mod model;
+mod node_identity;
+pub mod query;
+pub mod raft;
+mod read;
+mod relations;
+mod service;
+pub mod settings;
+mod tables;
+
+pub use actors::{ActorSettings, Credential, RequestContext};
+pub use apply::{COMPACTION_BATCH, MAX_RETENTION_DAYS};
+pub use directory::validate_slug;
+pub use error::{ClusterError, Result};
+pub use read::effective_permissions;
+pub use service::{CreatedOrg, GroupStatus, NewOrg, Readiness, Service, ServiceConfig};

@@ -1,0 +1,77 @@
+//! Looking up entities by the keys requests name them with; shared by `apply` (inside a
+//! transaction) and reads (committed state).
+
+use sha2::{Digest, Sha256};
+use ulid::Ulid;
+
+use crate::clock::Timestamp;
+use crate::command::{GroupKey, PermissionKey, RoleKey, UserKey};
+use crate::error::{ClusterError, Result};
+use crate::ids::{GroupId, PermissionId, RoleId, UserId};
+use crate::model::{Group, OrgRecord, Permission, Role, User};
+use crate::tables::{OrgTx, Rows, Table};
+
+/// The org header; absent means the org is not in this shard.
+pub fn load_org(rows: &impl Rows) -> Result<OrgRecord> {
+    rows.row(Table::Org, &[])?
+        .ok_or_else(|| ClusterError::not_found("organization", rows.org_id()))
+}
+
+/// A deterministic ULID for an entity created by `apply` itself (e.g. seeded system roles).
+pub fn derive_ulid(at: Timestamp, seed: &[u8]) -> Ulid {
+    let digest = Sha256::digest(seed);
+    let mut random = [0u8; 16];
+    random[6..].copy_from_slice(&digest[..10]);
+    Ulid::from_parts(at.0.max(0) as u64, u128::from_be_bytes(random))
+}
+
+pub fn user(tx: &impl Rows, key: &UserKey) -> Result<User> {
+    let id = match key {
+        UserKey::Id(id) => *id,
+        UserKey::Email(email) => tx
+            .row::<UserId>(Table::UserEmail, email.as_bytes())?
+            .ok_or_else(|| ClusterError::not_found("user", email))?,
+    };
+    tx.row(Table::User, &id.to_bytes())?
+        .ok_or_else(|| ClusterError::not_found("user", key))
+}
+
+pub fn group(tx: &impl Rows, key: &GroupKey) -> Result<Group> {
+    let id = match key {
+        GroupKey::Id(id) => Some(*id),
+        GroupKey::Slug(slug) => tx.row::<GroupId>(Table::GroupSlug, slug.as_bytes())?,
+    };
+    id.map(|id| tx.row(Table::Group, &id.to_bytes()))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| ClusterError::not_found("group", key))
+}
+
+pub fn role(tx: &impl Rows, key: &RoleKey) -> Result<Role> {
+    let id = match key {
+        RoleKey::Id(id) => Some(*id),
+        RoleKey::Slug(slug) => tx.row::<RoleId>(Table::RoleSlug, slug.as_bytes())?,
+    };
+    id.map(|id| tx.row(Table::Role, &id.to_bytes()))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| ClusterError::not_found("role", key))
+}
+
+pub fn permission(tx: &impl Rows, key: &PermissionKey) -> Result<Permission> {
+    let id = match key {
+        PermissionKey::Id(id) => Some(*id),
+        PermissionKey::Slug(slug) => {
+            tx.row::<PermissionId>(Table::PermissionSlug, slug.as_bytes())?
+        }
+    };
+    id.map(|id| tx.row(Table::Permission, &id.0.to_be_bytes()))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| ClusterError::not_found("permission", key))
+}
+
+/// Saves the org header.
+pub fn save_org(tx: &mut OrgTx, org: &OrgRecord) -> Result<()> {
+    tx.put(Table::Org, &[], org)
+}

@@ -1,0 +1,165 @@
+//! Who is calling and what API-key scopes allow.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ApiKeyId, OrgId};
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub org: OrgId,
+    pub kind: PrincipalKind,
+    pub scopes: Vec<String>,
+}
+
+/// The kinds of callers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PrincipalKind {
+    ApiKey {
+        id: ApiKeyId,
+        name: String,
+    },
+    /// The node itself (bootstrap, cluster admin, maintenance).
+    System,
+}
+
+impl Principal {
+    /// The id written to audit records.
+    pub fn actor_id(&self) -> String {
+        match &self.kind {
+            PrincipalKind::ApiKey { id, .. } => id.to_string(),
+            PrincipalKind::System => "system".to_string(),
+        }
+    }
+
+    /// The display name written to audit records.
+    pub fn actor_name(&self) -> String {
+        match &self.kind {
+            PrincipalKind::ApiKey { name, .. } => name.clone(),
+            PrincipalKind::System => "system".to_string(),
+        }
+    }
+
+    /// The actor type written to audit records.
+    pub fn actor_type(&self) -> &'static str {
+        match &self.kind {
+            PrincipalKind::ApiKey { .. } => "api_key",
+            PrincipalKind::System => "system",
+        }
+    }
+}
+
+/// Resource families of the admin API, each guarded by its own scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Family {
+    Users,
+    Groups,
+    Roles,
+    Audit,
+    Settings,
+    Analytics,
+    /// Managing API keys themselves: full `admin` only.
+    ApiKeys,
+    /// `GET ~/me`: any valid credential.
+    Identity,
+}
+
+impl Family {
+    /// The family scope, if it has one.
+    fn scope(self) -> Option<&'static str> {
+        match self {
+            Family::Users => Some("admin:users"),
+            Family::Groups => Some("admin:groups"),
+            Family::Roles => Some("admin:roles"),
+            Family::Audit => Some("admin:audit"),
+            Family::Settings => Some("admin:settings"),
+            Family::Analytics | Family::ApiKeys | Family::Identity => None,
+        }
+    }
+}
+
+/// The API-key scopes this server knows.
+pub struct AdminScope;
+
+impl AdminScope {
+    /// Every scope an API key may carry.
+    pub const ALL: &'static [&'static str] = &[
+        "admin",
+        "admin:read",
+        "admin:write",
+        "admin:users",
+        "admin:groups",
+        "admin:roles",
+        "admin:audit",
+        "admin:settings",
+        "admin:clients",
+        "admin:webhooks",
+        "admin:clients:register",
+    ];
+
+    /// True when `scope` is a known scope.
+    pub fn is_known(scope: &str) -> bool {
+        Self::ALL.contains(&scope)
+    }
+
+    /// Scopes any one of which grants `write` (or read) access to `family`, best first.
+    pub fn required(family: Family, write: bool) -> Vec<String> {
+        if family == Family::Identity {
+            return Vec::new();
+        }
+        if family == Family::ApiKeys {
+            return vec!["admin".to_string()];
+        }
+        let mut scopes: Vec<String> = family.scope().map(str::to_string).into_iter().collect();
+        scopes.push(if write { "admin:write" } else { "admin:read" }.to_string());
+        if !write {
+            scopes.push("admin:write".to_string());
+        }
+        scopes.push("admin".to_string());
+        scopes
+    }
+
+    /// True when `granted` allows the access.
+    pub fn allows(granted: &[String], family: Family, write: bool) -> bool {
+        let required = Self::required(family, write);
+        required.is_empty() || required.iter().any(|r| granted.contains(r))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scopes(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn read_scope_cannot_write() {
+        let read = scopes(&["admin:read"]);
+        assert!(AdminScope::allows(&read, Family::Users, false));
+        assert!(!AdminScope::allows(&read, Family::Users, true));
+        assert!(!AdminScope::allows(&read, Family::ApiKeys, false));
+    }
+
+    #[test]
+    fn family_scope_covers_only_its_family() {
+        let users = scopes(&["admin:users"]);
+        assert!(AdminScope::allows(&users, Family::Users, true));
+        assert!(!AdminScope::allows(&users, Family::Groups, false));
+        assert!(AdminScope::allows(&users, Family::Identity, false));
+    }
+
+    #[test]
+    fn full_admin_allows_everything() {
+        let admin = scopes(&["admin"]);
+        for family in [
+            Family::Users,
+            Family::Audit,
+            Family::ApiKeys,
+            Family::Settings,
+        ] {
+            assert!(AdminScope::allows(&admin, family, true));
+        }
+    }
+}

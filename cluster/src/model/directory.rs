@@ -1,0 +1,35 @@
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::ids::{NodeId, OrgId, ShardId};
+
+/// Lifecycle of an org in the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrgState {
+    /// Registered in the directory, not yet initialized in its shard.
+    Provisioning,
+    /// Serving.
+    Active,
+}
+
+/// One org in the meta group's directory: where it lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryEntry {
+    pub org_id: OrgId,
+    pub slug: String,
+    pub name: String,
+    pub number: u64,
+    pub shard: ShardId,
+    pub epoch: u64,
+    pub region: Option<String>,
+    pub state: OrgState,
+    pub created_at: Timestamp,
+}
+
+/// A shard group as the meta group knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardDescriptor {
+    pub id: ShardId,
+    pub region: Option<String>,
+    pub replicas: Vec<NodeId>,
+}

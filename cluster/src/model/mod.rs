@@ -1,0 +1,34 @@
+//! Entities as stored in the state machine (JSON values under org-prefixed keys).
+
+mod access;
+mod api_key;
+mod audit;
+mod directory;
+mod group;
+mod identity;
+mod org;
+mod permission;
+mod role;
+mod scope;
+mod user;
+
+pub use access::{AdminScope, Family, Principal, PrincipalKind};
+pub use api_key::{ApiKey, NewApiKey};
+pub use audit::{AuditBody, AuditChainHead, AuditEvent, AuditRecord, AuditRetention, GENESIS_HASH};
+pub use directory::{DirectoryEntry, OrgState, ShardDescriptor};
+pub use group::Group;
+pub use identity::{IdentityKind, IdentityLink};
+pub use org::{OrgCounters, OrgRecord};
+pub use permission::Permission;
+pub use role::Role;
+pub use scope::Scope;
+pub use user::{EmailRequest, EmailRequestKind, User};
+
+/// A reference to an entity as the API names it: `{id, name, slug}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EntityRef {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub description: Option<String>,
+}

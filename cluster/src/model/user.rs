@@ -1,0 +1,76 @@
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::ids::UserId;
+
+/// A user of an organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub given_name: Option<String>,
+    #[serde(default)]
+    pub family_name: Option<String>,
+    #[serde(default)]
+    pub picture: Option<String>,
+    pub email_verified: bool,
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    #[serde(default)]
+    pub phone_number_verified: bool,
+    pub is_active: bool,
+    pub blocked: bool,
+    #[serde(default)]
+    pub blocked_at: Option<Timestamp>,
+    #[serde(default)]
+    pub mfa_enabled: bool,
+    #[serde(default)]
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub zoneinfo: Option<String>,
+    pub created_at: Timestamp,
+    #[serde(default)]
+    pub updated_at: Option<Timestamp>,
+    #[serde(default)]
+    pub last_login_at: Option<Timestamp>,
+    #[serde(default)]
+    pub login_count: u64,
+    /// argon2id PHC string; never rendered.
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    #[serde(default)]
+    pub password_changed_at: Option<Timestamp>,
+}
+
+/// Kinds of email a user or admin asked for (recorded even before delivery exists).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EmailRequestKind {
+    VerifyEmail,
+    PasswordReset,
+}
+
+impl EmailRequestKind {
+    /// Stable name used in keys and audit actions.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailRequestKind::VerifyEmail => "verify_email",
+            EmailRequestKind::PasswordReset => "password_reset",
+        }
+    }
+}
+
+/// A pending email request (the token itself is only stored hashed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailRequest {
+    pub user_id: UserId,
+    pub kind: EmailRequestKind,
+    pub token_hash: String,
+    pub requested_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub delivered: bool,
+}

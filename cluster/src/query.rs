@@ -1,0 +1,353 @@
+//! Reads, and what every request (read or write) answers.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::command::{EntityKey, GroupKey, Op, PermissionKey, Relation, RoleKey, UserKey};
+use crate::ids::AuditId;
+use crate::model::{
+    ApiKey, AuditRecord, AuditRetention, DirectoryEntry, EntityRef, Group, IdentityLink, OrgRecord,
+    Permission, Role, Scope, User,
+};
+use crate::settings::SettingsSection;
+
+/// Page number (from 1) and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageParams {
+    pub page: u64,
+    pub limit: u64,
+}
+
+impl PageParams {
+    /// Largest page size served.
+    pub const MAX_LIMIT: u64 = 100;
+    /// Page size when none is asked for.
+    pub const DEFAULT_LIMIT: u64 = 25;
+
+    /// Items to skip before this page.
+    pub fn offset(self) -> u64 {
+        self.page.saturating_sub(1).saturating_mul(self.limit)
+    }
+}
+
+impl Default for PageParams {
+    fn default() -> Self {
+        PageParams {
+            page: 1,
+            limit: Self::DEFAULT_LIMIT,
+        }
+    }
+}
+
+/// Listing options shared by the admin lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListParams {
+    pub page: PageParams,
+    pub search: Option<String>,
+    pub sort_by: Option<String>,
+    /// `Some(true)` descending, `Some(false)` ascending, `None` the list's default.
+    pub sort_desc: Option<bool>,
+    /// Resource-specific filters (e.g. `role`, `blocked`, `isSystem`).
+    pub filters: BTreeMap<String, String>,
+}
+
+/// Filters of the audit log list and export.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub list: ListParams,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+/// Every read of org state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Query {
+    Me,
+    GetUser(UserKey),
+    ListUsers(ListParams),
+    UserIdentities(UserKey),
+    UserEffectivePermissions(UserKey),
+    LegacySamlReport {
+        idp_id: Option<u64>,
+    },
+    /// The entities related to `anchor` through `relation` (either direction).
+    Related {
+        anchor: EntityKey,
+        relation: Relation,
+        page: PageParams,
+    },
+    GetGroup(GroupKey),
+    ListGroups(ListParams),
+    GetRole(RoleKey),
+    ListRoles(ListParams),
+    GetPermission(PermissionKey),
+    ListPermissions(ListParams),
+    PermissionUsage(PermissionKey),
+    ListScopes(ListParams),
+    ListAudit(AuditQuery),
+    GetAudit(AuditId),
+    AuditActions(PageParams),
+    AuditStats {
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    },
+    ExportAudit(AuditQuery),
+    AuditRetention,
+    VerifyAudit,
+    Settings(SettingsSection),
+    AllSettings,
+    Tenant,
+    AnalyticsDashboard,
+    AnalyticsLogins {
+        days: u32,
+    },
+    AnalyticsUsers {
+        days: u32,
+    },
+    ListApiKeys,
+}
+
+impl Query {
+    /// A short name for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Query::Me => "me",
+            Query::GetUser(_) => "get_user",
+            Query::ListUsers(_) => "list_users",
+            Query::UserIdentities(_) => "user_identities",
+            Query::UserEffectivePermissions(_) => "user_effective_permissions",
+            Query::LegacySamlReport { .. } => "legacy_saml_report",
+            Query::Related { .. } => "related",
+            Query::GetGroup(_) => "get_group",
+            Query::ListGroups(_) => "list_groups",
+            Query::GetRole(_) => "get_role",
+            Query::ListRoles(_) => "list_roles",
+            Query::GetPermission(_) => "get_permission",
+            Query::ListPermissions(_) => "list_permissions",
+            Query::PermissionUsage(_) => "permission_usage",
+            Query::ListScopes(_) => "list_scopes",
+            Query::ListAudit(_) => "list_audit",
+            Query::GetAudit(_) => "get_audit",
+            Query::AuditActions(_) => "audit_actions",
+            Query::AuditStats { .. } => "audit_stats",
+            Query::ExportAudit(_) => "export_audit",
+            Query::AuditRetention => "audit_retention",
+            Query::VerifyAudit => "verify_audit",
+            Query::Settings(_) => "settings",
+            Query::AllSettings => "all_settings",
+            Query::Tenant => "tenant",
+            Query::AnalyticsDashboard => "analytics_dashboard",
+            Query::AnalyticsLogins { .. } => "analytics_logins",
+            Query::AnalyticsUsers { .. } => "analytics_users",
+            Query::ListApiKeys => "list_api_keys",
+        }
+    }
+}
+
+/// What the caller asks an org for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    Read(Query),
+    /// A write, then (optionally) a read of the result from the same replica once applied.
+    Write {
+        op: Op,
+        then: Option<Query>,
+    },
+}
+
+/// The result of a write that was not followed by a read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Outcome {
+    Done,
+    /// An entity was created; its id as the API shows it.
+    Created(String),
+    ApiKey(ApiKey),
+    Directory(DirectoryEntry),
+    Compacted {
+        removed: u64,
+    },
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u64,
+    pub limit: u64,
+}
+
+/// A user with what the API derives from relations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserView {
+    pub user: User,
+    pub is_admin: bool,
+    /// Present in detail views only.
+    pub roles: Option<Vec<EntityRef>>,
+    pub groups: Option<Vec<EntityRef>>,
+}
+
+/// Short reference to a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserRef {
+    pub id: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub username: Option<String>,
+}
+
+/// A group with counts (and, in detail views, its roles and members).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupView {
+    pub group: Group,
+    pub member_count: u64,
+    pub role_count: u64,
+    pub roles: Option<Vec<EntityRef>>,
+    pub members: Option<Vec<UserRef>>,
+}
+
+/// A role with its user count (and, in detail views, its permissions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleView {
+    pub role: Role,
+    pub user_count: u64,
+    pub permissions: Option<Vec<Permission>>,
+}
+
+/// A permission with the number of roles holding it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PermissionView {
+    pub permission: Permission,
+    pub role_count: u64,
+}
+
+/// Audit statistics over a window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditStats {
+    pub total: u64,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub by_event_type: BTreeMap<String, u64>,
+    pub by_action: BTreeMap<String, u64>,
+    pub by_severity: BTreeMap<String, u64>,
+}
+
+/// Result of checking an org's audit hash chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChainReport {
+    pub valid: bool,
+    pub checked: u64,
+    pub first_id: Option<u64>,
+    pub last_id: Option<u64>,
+    /// The first record whose link is broken.
+    pub broken_at: Option<u64>,
+    pub reason: Option<String>,
+    pub head_hash: String,
+}
+
+/// The user-facing dashboard numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub users_total: u64,
+    pub users_active: u64,
+    pub users_blocked: u64,
+    pub users_new_30d: u64,
+    pub clients_total: u64,
+    pub logins_7d: u64,
+    pub failed_logins_7d: u64,
+    pub audit_events_7d: u64,
+    pub generated_at: Timestamp,
+}
+
+/// Per-day login counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginDay {
+    pub date: String,
+    pub successful: u64,
+    pub failed: u64,
+}
+
+/// User growth over a window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserGrowth {
+    pub daily: Vec<(String, u64)>,
+    pub verified: u64,
+    pub unverified: u64,
+    pub mfa_enabled: u64,
+    pub mfa_disabled: u64,
+}
+
+/// A window of whole days ending now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Period {
+    pub days: u32,
+    pub from: Timestamp,
+    pub to: Timestamp,
+}
+
+/// A user's federated identities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentitiesView {
+    pub auth_source: Option<String>,
+    pub ldap_only: bool,
+    pub links: Vec<IdentityLink>,
+}
+
+/// Users still bound by a bare SAML NameID.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LegacySamlReport {
+    pub idp_count: u64,
+    pub users: Vec<(User, IdentityLink)>,
+}
+
+/// The combined settings document (`GET ~/admin/settings`), as JSON text per section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllSettings {
+    pub org_name: String,
+    pub sections: BTreeMap<String, String>,
+}
+
+/// Every answer an org can give.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Reply {
+    Done(Outcome),
+    User(UserView),
+    Users(Page<UserView>),
+    Group(GroupView),
+    Groups(Page<GroupView>),
+    Role(RoleView),
+    Roles(Page<RoleView>),
+    Permission(PermissionView),
+    Permissions(Page<PermissionView>),
+    PermissionUsage(Vec<EntityRef>),
+    Scopes(Page<Scope>),
+    Refs(Page<EntityRef>),
+    PermissionRefs(Page<Permission>),
+    UserRefs(Page<UserRef>),
+    Identities(IdentitiesView),
+    LegacySaml(LegacySamlReport),
+    EffectivePermissions(Vec<String>),
+    Audit(AuditRecord),
+    AuditPage(Page<AuditRecord>),
+    AuditActions(Page<String>),
+    AuditStats(AuditStats),
+    AuditExport(Vec<AuditRecord>),
+    Retention(AuditRetention),
+    Chain(ChainReport),
+    /// A settings section (JSON text).
+    Settings(String),
+    AllSettings(AllSettings),
+    Tenant(OrgRecord),
+    Dashboard(Dashboard),
+    Logins {
+        period: Period,
+        days: Vec<LoginDay>,
+    },
+    UserGrowth {
+        period: Period,
+        growth: UserGrowth,
+    },
+    ApiKeys(Vec<ApiKey>),
+}

@@ -1,0 +1,12 @@
+//! openraft glue: the type config, the state machine over storage, the network, and starting a
+//! group.
+
+mod group;
+mod network;
+mod state_machine;
+mod types;
+
+pub use group::{GroupHandle, GroupKind, raft_config, start_group};
+pub use network::{Network, NetworkFactory};
+pub use state_machine::StateMachine;
+pub use types::{ApplyResult, NodeInfo, Raft, TypeConfig};

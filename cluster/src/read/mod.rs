@@ -1,0 +1,74 @@
+//! Reads of org state (run on the shard leader after a linearizable read barrier, or right after
+//! a write was applied).
+
+mod analytics;
+mod audit;
+mod catalog;
+mod org;
+mod page;
+mod users;
+
+pub use audit::verify_chain;
+pub use users::effective_permissions;
+
+use crate::clock::Timestamp;
+use crate::error::{ClusterError, Result};
+use crate::model::Principal;
+use crate::query::{Query, Reply};
+use crate::tables::OrgReader;
+
+/// Answers `query` from the committed state of the org.
+pub fn run_query(
+    reader: &OrgReader,
+    query: &Query,
+    principal: &Principal,
+    now: Timestamp,
+) -> Result<Reply> {
+    match query {
+        Query::Me => Err(ClusterError::NotFound {
+            resource: "subject".into(),
+            id: format!(
+                "{} ({}): /me describes user and agent tokens, not API keys",
+                principal.actor_name(),
+                principal.actor_type()
+            ),
+        }),
+        Query::GetUser(key) => users::get(reader, key),
+        Query::ListUsers(params) => users::list(reader, params),
+        Query::UserIdentities(key) => users::identities(reader, key),
+        Query::UserEffectivePermissions(key) => {
+            let user = crate::lookup::user(reader, key)?;
+            Ok(Reply::EffectivePermissions(effective_permissions(
+                reader, user.id,
+            )?))
+        }
+        Query::LegacySamlReport { idp_id } => users::legacy_saml(reader, *idp_id),
+        Query::Related {
+            anchor,
+            relation,
+            page,
+        } => catalog::related(reader, anchor, *relation, *page),
+        Query::GetGroup(key) => catalog::get_group(reader, key),
+        Query::ListGroups(params) => catalog::list_groups(reader, params),
+        Query::GetRole(key) => catalog::get_role(reader, key),
+        Query::ListRoles(params) => catalog::list_roles(reader, params),
+        Query::GetPermission(key) => catalog::get_permission(reader, key),
+        Query::ListPermissions(params) => catalog::list_permissions(reader, params),
+        Query::PermissionUsage(key) => catalog::permission_usage(reader, key),
+        Query::ListScopes(params) => catalog::list_scopes(reader, params),
+        Query::ListAudit(q) => audit::list(reader, q),
+        Query::GetAudit(id) => audit::get(reader, *id),
+        Query::AuditActions(page) => audit::actions(reader, *page),
+        Query::AuditStats { from, to } => audit::stats(reader, *from, *to, now),
+        Query::ExportAudit(q) => audit::export(reader, q),
+        Query::AuditRetention => audit::retention(reader),
+        Query::VerifyAudit => Ok(Reply::Chain(verify_chain(reader)?)),
+        Query::Settings(section) => org::settings(reader, *section),
+        Query::AllSettings => org::all_settings(reader),
+        Query::Tenant => org::tenant(reader),
+        Query::AnalyticsDashboard => analytics::dashboard(reader, now),
+        Query::AnalyticsLogins { days } => analytics::logins(reader, *days, now),
+        Query::AnalyticsUsers { days } => analytics::users(reader, *days, now),
+        Query::ListApiKeys => org::api_keys(reader),
+    }
+}

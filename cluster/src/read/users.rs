@@ -1,0 +1,338 @@
+//! User reads: views, the filtered list, effective permissions, identities.
+
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
+
+use crate::command::{GroupKey, Relation, RoleKey, UserKey};
+use crate::error::Result;
+use crate::ids::{GroupId, RoleId, UserId};
+use crate::lookup;
+use crate::model::{EntityRef, Group, IdentityKind, IdentityLink, Permission, Role, User};
+use crate::query::{IdentitiesView, LegacySamlReport, ListParams, Page, Reply, UserView};
+use crate::relations::{Direction, neighbours};
+use crate::tables::{OrgReader, Table};
+
+use super::page::{bool_filter, matches, paginate, sort_field};
+
+fn admin_role(reader: &OrgReader) -> Result<Option<RoleId>> {
+    reader.get::<RoleId>(Table::RoleSlug, b"admin")
+}
+
+/// The roles a user holds directly and through its groups.
+fn all_roles(reader: &OrgReader, user: UserId) -> Result<BTreeSet<Vec<u8>>> {
+    let id = user.to_bytes();
+    let mut roles: BTreeSet<Vec<u8>> =
+        neighbours(reader, Relation::UserRole, Direction::Forward, &id)?
+            .into_iter()
+            .collect();
+    for group in neighbours(reader, Relation::UserGroup, Direction::Forward, &id)? {
+        roles.extend(neighbours(
+            reader,
+            Relation::GroupRole,
+            Direction::Forward,
+            &group,
+        )?);
+    }
+    Ok(roles)
+}
+
+/// Slugs of every permission a user has: direct, through its roles, through its groups' roles.
+pub fn effective_permissions(reader: &OrgReader, user: UserId) -> Result<Vec<String>> {
+    let mut ids: BTreeSet<Vec<u8>> = neighbours(
+        reader,
+        Relation::UserPermission,
+        Direction::Forward,
+        &user.to_bytes(),
+    )?
+    .into_iter()
+    .collect();
+    for role in all_roles(reader, user)? {
+        ids.extend(neighbours(
+            reader,
+            Relation::RolePermission,
+            Direction::Forward,
+            &role,
+        )?);
+    }
+    let mut slugs = BTreeSet::new();
+    for id in ids {
+        if let Some(permission) = reader.get::<Permission>(Table::Permission, &id)? {
+            slugs.insert(permission.slug);
+        }
+    }
+    Ok(slugs.into_iter().collect())
+}
+
+fn refs<T, F>(
+    reader: &OrgReader,
+    table: Table,
+    ids: Vec<Vec<u8>>,
+    to_ref: F,
+) -> Result<Vec<EntityRef>>
+where
+    T: serde::de::DeserializeOwned,
+    F: Fn(T) -> EntityRef,
+{
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(entity) = reader.get::<T>(table, &id)? {
+            out.push(to_ref(entity));
+        }
+    }
+    Ok(out)
+}
+
+/// `{id, name, slug, description}` of a role.
+pub fn role_ref(role: Role) -> EntityRef {
+    EntityRef {
+        id: role.id.to_string(),
+        name: role.name,
+        slug: role.slug,
+        description: role.description,
+    }
+}
+
+/// `{id, name, slug, description}` of a group.
+pub fn group_ref(group: Group) -> EntityRef {
+    EntityRef {
+        id: group.id.to_string(),
+        name: group.name,
+        slug: group.slug,
+        description: group.description,
+    }
+}
+
+/// The API view of a user (`detail` adds roles and groups).
+pub fn view(
+    reader: &OrgReader,
+    user: User,
+    detail: bool,
+    admin: Option<RoleId>,
+) -> Result<UserView> {
+    let is_admin = match admin {
+        Some(admin) => all_roles(reader, user.id)?.contains(admin.to_bytes().as_slice()),
+        None => false,
+    };
+    let (roles, groups) = if detail {
+        let id = user.id.to_bytes();
+        let role_ids = neighbours(reader, Relation::UserRole, Direction::Forward, &id)?;
+        let group_ids = neighbours(reader, Relation::UserGroup, Direction::Forward, &id)?;
+        (
+            Some(refs::<Role, _>(reader, Table::Role, role_ids, role_ref)?),
+            Some(refs::<Group, _>(
+                reader,
+                Table::Group,
+                group_ids,
+                group_ref,
+            )?),
+        )
+    } else {
+        (None, None)
+    };
+    Ok(UserView {
+        user,
+        is_admin,
+        roles,
+        groups,
+    })
+}
+
+pub(super) fn get(reader: &OrgReader, key: &UserKey) -> Result<Reply> {
+    let user = lookup::user(reader, key)?;
+    let admin = admin_role(reader)?;
+    Ok(Reply::User(view(reader, user, true, admin)?))
+}
+
+fn member_set(
+    reader: &OrgReader,
+    relation: Relation,
+    anchor: Vec<u8>,
+) -> Result<BTreeSet<Vec<u8>>> {
+    Ok(neighbours(reader, relation, Direction::Backward, &anchor)?
+        .into_iter()
+        .collect())
+}
+
+fn compare(a: &User, b: &User, field: &str) -> Ordering {
+    match field {
+        "email" => a.email.cmp(&b.email),
+        "name" => a.name.cmp(&b.name).then_with(|| a.email.cmp(&b.email)),
+        "lastLoginAt" => a.last_login_at.cmp(&b.last_login_at),
+        "loginCount" => a.login_count.cmp(&b.login_count),
+        "updatedAt" => a.updated_at.cmp(&b.updated_at),
+        _ => a
+            .created_at
+            .cmp(&b.created_at)
+            .then_with(|| a.id.cmp(&b.id)),
+    }
+}
+
+pub(super) fn list(reader: &OrgReader, params: &ListParams) -> Result<Reply> {
+    const SORTABLE: &[&str] = &[
+        "createdAt",
+        "email",
+        "name",
+        "lastLoginAt",
+        "loginCount",
+        "updatedAt",
+    ];
+    let field = sort_field(&params.sort_by, SORTABLE, "createdAt")?;
+    let descending = params.sort_desc.unwrap_or(field == "createdAt");
+    let blocked = bool_filter(&params.filters, "blocked")?;
+    let active = bool_filter(&params.filters, "isActive")?;
+    let verified = bool_filter(&params.filters, "emailVerified")?;
+    let role_members = match params.filters.get("role") {
+        Some(role) => {
+            let role = lookup::role(
+                reader,
+                &role
+                    .parse::<RoleKey>()
+                    .unwrap_or(RoleKey::Slug(role.clone())),
+            )?;
+            Some(member_set(
+                reader,
+                Relation::UserRole,
+                role.id.to_bytes().to_vec(),
+            )?)
+        }
+        None => None,
+    };
+    let group_members = match params.filters.get("group") {
+        Some(group) => {
+            let key = group
+                .parse::<GroupId>()
+                .map(GroupKey::Id)
+                .unwrap_or(GroupKey::Slug(group.clone()));
+            let group = lookup::group(reader, &key)?;
+            Some(member_set(
+                reader,
+                Relation::UserGroup,
+                group.id.to_bytes().to_vec(),
+            )?)
+        }
+        None => None,
+    };
+    let admin = admin_role(reader)?;
+    let unfiltered = params.search.is_none()
+        && blocked.is_none()
+        && active.is_none()
+        && verified.is_none()
+        && role_members.is_none()
+        && group_members.is_none();
+    if unfiltered && field == "createdAt" {
+        // Ids are time-ordered: key order is creation order, so read just the page.
+        let org = lookup::load_org(reader)?;
+        let offset = params.page.offset();
+        let mut skipped = 0u64;
+        let mut users = Vec::new();
+        reader.scan::<User>(Table::User, &[], descending, |_, user| {
+            if skipped < offset {
+                skipped += 1;
+                return true;
+            }
+            users.push(user);
+            (users.len() as u64) < params.page.limit
+        })?;
+        let items = users
+            .into_iter()
+            .map(|u| view(reader, u, false, admin))
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(Reply::Users(Page {
+            items,
+            total: org.user_count,
+            page: params.page.page,
+            limit: params.page.limit,
+        }));
+    }
+    let mut users = Vec::new();
+    reader.scan::<User>(Table::User, &[], false, |key, user| {
+        let keep = matches(
+            &params.search,
+            &[
+                Some(user.email.as_str()),
+                user.name.as_deref(),
+                user.username.as_deref(),
+                user.given_name.as_deref(),
+                user.family_name.as_deref(),
+            ],
+        ) && blocked.is_none_or(|b| user.blocked == b)
+            && active.is_none_or(|a| user.is_active == a)
+            && verified.is_none_or(|v| user.email_verified == v)
+            && role_members.as_ref().is_none_or(|m| m.contains(key))
+            && group_members.as_ref().is_none_or(|m| m.contains(key));
+        if keep {
+            users.push(user);
+        }
+        true
+    })?;
+    users.sort_by(|a, b| {
+        let order = compare(a, b, field);
+        if descending { order.reverse() } else { order }
+    });
+    let page = paginate(users, params.page);
+    let items = page
+        .items
+        .into_iter()
+        .map(|u| view(reader, u, false, admin))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Reply::Users(Page {
+        items,
+        total: page.total,
+        page: page.page,
+        limit: page.limit,
+    }))
+}
+
+fn links_of(reader: &OrgReader, user: UserId) -> Result<Vec<IdentityLink>> {
+    let mut links = Vec::new();
+    reader.scan::<IdentityLink>(Table::Identity, &user.to_bytes(), false, |_, link| {
+        links.push(link);
+        true
+    })?;
+    Ok(links)
+}
+
+pub(super) fn identities(reader: &OrgReader, key: &UserKey) -> Result<Reply> {
+    let user = lookup::user(reader, key)?;
+    let links = links_of(reader, user.id)?;
+    let auth_source = if links.iter().any(|l| l.kind == IdentityKind::Ldap) {
+        Some("ldap".to_string())
+    } else if links.iter().any(|l| l.kind == IdentityKind::Saml) {
+        Some("saml".to_string())
+    } else if user.password_hash.is_some() {
+        Some("local".to_string())
+    } else {
+        None
+    };
+    let ldap_only = links
+        .iter()
+        .any(|l| l.kind == IdentityKind::Ldap && l.ldap_only);
+    Ok(Reply::Identities(IdentitiesView {
+        auth_source,
+        ldap_only,
+        links,
+    }))
+}
+
+pub(super) fn legacy_saml(reader: &OrgReader, idp_id: Option<u64>) -> Result<Reply> {
+    // SAML identity providers are not configurable yet, so no IdP can claim a user; the report
+    // still lists every user bound by a bare NameID.
+    let _ = idp_id;
+    let mut users = Vec::new();
+    reader.scan::<IdentityLink>(Table::Identity, &[], false, |_, link| {
+        if link.kind == IdentityKind::Saml && link.idp_id.is_none() {
+            users.push(link);
+        }
+        true
+    })?;
+    let mut report = Vec::new();
+    for link in users {
+        if let Some(user) = reader.get::<User>(Table::User, &link.user_id.to_bytes())? {
+            report.push((user, link));
+        }
+    }
+    Ok(Reply::LegacySaml(LegacySamlReport {
+        idp_count: 0,
+        users: report,
+    }))
+}

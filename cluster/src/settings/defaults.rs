@@ -1,0 +1,172 @@
+//! What each settings section holds before anyone changes it.
+
+use serde_json::{Value, json};
+
+use super::SettingsSection;
+
+/// The default document of `section` (general's name is filled from the org).
+pub fn defaults(section: SettingsSection) -> Value {
+    match section {
+        SettingsSection::Auth => json!({
+            "passkey_enabled": false,
+            "biometric_enabled": false,
+            "passkeys": {"require_certified_authenticator": false},
+            "mfa_required": false,
+            "mfa_methods": ["totp"],
+            "mfa_sms_enabled": false,
+            "mfa_policy": {
+                "requirement": "optional",
+                "allowed_factors": ["passkey", "totp", "email_otp"],
+                "min_tier_login": 1,
+                "min_tier_step_up": 2,
+                "passwordless_passkey": false,
+                "required_factor_count": 1,
+                "grace_period_days": 7,
+                "remind_interval_days": 3,
+                "trusted_device_days": 30,
+                "email_otp_counts_as_mfa": false,
+                "sms_block_voip": true,
+                "sms_country_allowlist": [],
+                "sms_country_denylist": [],
+                "nudge_interval_days": 7,
+                "step_up_max_age_seconds": 600,
+                "required_since": null
+            },
+            "push_auth_required": false,
+            "push_app_name": null,
+            "social_login_enabled": false,
+            "social_providers": [],
+            "social_configs": {},
+            "password_min_length": 8,
+            "password_require_special": false,
+            "password_policy": {
+                "template": "moderate",
+                "min_length": 8,
+                "require_special": false,
+                "require_numbers": true,
+                "require_uppercase": false
+            },
+            "password_rotation_policy": {
+                "enabled": false,
+                "max_age_days": 90,
+                "notify_before_days": 7,
+                "history_count": 0
+            },
+            "no_mfa_action": "allow",
+            "session_timeout": 86400,
+            "encrypt_client_secrets": true,
+            "dynamic_client_registration_enabled": false,
+            "cimd_enabled": false,
+            "cimd_allowed_domains": [],
+            "cimd_localhost_redirect_policy": "warn",
+            "xaa_idp_enabled": false,
+            "xaa_resource_enabled": false,
+            "progressive_profiling": {"enabled": false, "rules": []}
+        }),
+        SettingsSection::Branding => json!({
+            "enabled": false,
+            "logo_url": null,
+            "favicon_url": null,
+            "background_color": "#f8fafc",
+            "primary_color": "#4f46e5",
+            "button_text": "Sign in",
+            "show_tenant_name": true,
+            "custom_css": null,
+            "custom_html": null,
+            "theme": "auto",
+            "self_registration_enabled": false,
+            "layout": "centered",
+            "background_type": "solid",
+            "background_image_url": null,
+            "background_gradient": "linear-gradient(135deg, #eef2ff 0%, #f8fafc 100%)",
+            "background_overlay_opacity": 0,
+            "show_background_pattern": false,
+            "background_pattern_style": "hexagonal",
+            "welcome_title": null,
+            "welcome_subtitle": null,
+            "show_tenant_in_subtitle": true,
+            "split_panel_title": null,
+            "split_panel_subtitle": null,
+            "split_panel_image_url": null,
+            "terms_url": null,
+            "privacy_url": null,
+            "footer_text": null,
+            "show_powered_by": true,
+            "input_style": "rounded",
+            "button_style": "filled",
+            "form_card_style": "card",
+            "apply_to_registration": true,
+            "apply_to_consent": true,
+            "magic_link_enabled": false,
+            "magic_link_only": false,
+            "magic_link_expiry": 900
+        }),
+        SettingsSection::Email => json!({
+            "enabled": false,
+            "provider": "none",
+            "from_name": null,
+            "from_email": null,
+            "reply_to": null,
+            "smtp_host": null,
+            "smtp_port": null,
+            "smtp_username": null,
+            "smtp_password": null,
+            "smtp_secure": true
+        }),
+        SettingsSection::General => json!({
+            "name": "",
+            "displayName": "",
+            "timezone": "UTC",
+            "locale": "en"
+        }),
+        SettingsSection::Scim => json!({
+            "inbound": {
+                "enabled": false,
+                "bearer_token": null,
+                "bearer_token_hash": null,
+                "bearer_token_preview": null,
+                "token_created_at": null,
+                "allow_user_creation": true,
+                "allow_user_updates": true,
+                "allow_user_deletion": false,
+                "allow_group_operations": true,
+                "protected_attributes": {
+                    "email": false, "name": false, "active": false, "roles": true, "permissions": true
+                },
+                "attribute_mapping": {},
+                "auto_activate_users": true,
+                "deprovisioning_action": "soft_delete"
+            },
+            "outbound": {
+                "enabled": false,
+                "endpoint_url": null,
+                "bearer_token": null,
+                "auth_type": "bearer",
+                "basic_username": null,
+                "basic_password": null,
+                "oauth2_client_id": null,
+                "oauth2_client_secret": null,
+                "oauth2_token_url": null,
+                "oauth2_scope": null,
+                "tls_certificate": null,
+                "verify_tls": true,
+                "push_user_creates": true,
+                "push_user_updates": true,
+                "push_user_deletes": true,
+                "push_group_changes": true,
+                "sync_on_login": false,
+                "batch_sync_enabled": false,
+                "batch_sync_interval": "daily",
+                "attribute_mapping": {},
+                "last_sync_at": null,
+                "last_sync_status": null,
+                "last_sync_error": null,
+                "last_batch_sync_at": null,
+                "last_batch_sync_status": null,
+                "last_batch_sync_error": null,
+                "last_batch_sync_counts": null
+            }
+        }),
+        SettingsSection::Security => json!({"dpop_require_nonce": false}),
+    }
+}

@@ -1,0 +1,232 @@
+//! Table tags and typed access to one org's rows inside its shard.
+//!
+//! Key suffix (after the group prefix added by storage): `org id (16) ++ table tag (1) ++ key`.
+//! Values are JSON, so entities can gain fields without a migration.
+
+use lumo_storage::{SmBatch, SmStore};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::Result;
+use crate::ids::OrgId;
+
+/// The tables of an org (and of the meta group, under [`OrgId::SYSTEM`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Table {
+    Org = 0x01,
+    User = 0x02,
+    UserEmail = 0x03,
+    UserName = 0x04,
+    Group = 0x05,
+    GroupSlug = 0x06,
+    Role = 0x07,
+    RoleSlug = 0x08,
+    Permission = 0x09,
+    PermissionSlug = 0x0a,
+    Scope = 0x0b,
+    ScopeName = 0x0c,
+    /// Relations, both directions: `edge kind ++ from ++ to`.
+    Edge = 0x10,
+    Audit = 0x20,
+    AuditHead = 0x21,
+    AuditRetention = 0x22,
+    Settings = 0x30,
+    ApiKey = 0x40,
+    ApiKeyHash = 0x41,
+    Identity = 0x50,
+    IdentityIndex = 0x51,
+    EmailRequest = 0x60,
+    /// OAuth clients (managed by the OAuth issue; counted by analytics).
+    OAuthClient = 0x70,
+    // Meta group tables.
+    DirectorySlug = 0x80,
+    DirectoryId = 0x81,
+    KeyRoute = 0x82,
+    Shard = 0x83,
+    MetaCounter = 0x84,
+}
+
+/// The storage key suffix of `key` in `table` of `org`.
+pub fn key(org: OrgId, table: Table, key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(17 + key.len());
+    out.extend_from_slice(&org.to_bytes());
+    out.push(table as u8);
+    out.extend_from_slice(key);
+    out
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    Ok(serde_json::from_slice(bytes)?)
+}
+
+/// Anything rows of one org can be read from (committed state, or a transaction in progress).
+pub trait Rows {
+    /// The row at `k` of `table`.
+    fn row<T: DeserializeOwned>(&self, table: Table, k: &[u8]) -> Result<Option<T>>;
+    /// The org these rows belong to.
+    fn org_id(&self) -> OrgId;
+}
+
+impl Rows for OrgReader {
+    fn row<T: DeserializeOwned>(&self, table: Table, k: &[u8]) -> Result<Option<T>> {
+        self.get(table, k)
+    }
+    fn org_id(&self) -> OrgId {
+        self.org
+    }
+}
+
+impl Rows for OrgTx {
+    fn row<T: DeserializeOwned>(&self, table: Table, k: &[u8]) -> Result<Option<T>> {
+        self.get(table, k)
+    }
+    fn org_id(&self) -> OrgId {
+        self.reader.org
+    }
+}
+
+/// Read access to one org's rows.
+#[derive(Clone)]
+pub struct OrgReader {
+    store: SmStore,
+    org: OrgId,
+}
+
+impl OrgReader {
+    /// Reads `org` inside `store`.
+    pub fn new(store: SmStore, org: OrgId) -> Self {
+        OrgReader { store, org }
+    }
+
+    /// The org being read.
+    pub fn org(&self) -> OrgId {
+        self.org
+    }
+
+    /// The row at `k` of `table`.
+    pub fn get<T: DeserializeOwned>(&self, table: Table, k: &[u8]) -> Result<Option<T>> {
+        match self.store.get(&key(self.org, table, k))? {
+            Some(bytes) => Ok(Some(decode(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// True when `k` exists in `table`.
+    pub fn exists(&self, table: Table, k: &[u8]) -> Result<bool> {
+        Ok(self.store.get(&key(self.org, table, k))?.is_some())
+    }
+
+    /// Visits rows of `table` whose key starts with `prefix`, decoding values, until `visit`
+    /// returns false. The key given to `visit` is the part after `prefix`.
+    pub fn scan<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        reverse: bool,
+        mut visit: impl FnMut(&[u8], T) -> bool,
+    ) -> Result<()> {
+        let full = key(self.org, table, prefix);
+        let skip = full.len();
+        let mut failure = None;
+        self.store
+            .scan(&full, None, reverse, |k, v| match decode::<T>(v) {
+                Ok(value) => visit(&k[skip..], value),
+                Err(e) => {
+                    failure = Some(e);
+                    false
+                }
+            })?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Visits only the keys (after `prefix`) of `table`.
+    pub fn scan_keys(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        mut visit: impl FnMut(&[u8]) -> bool,
+    ) -> Result<()> {
+        let full = key(self.org, table, prefix);
+        let skip = full.len();
+        self.store
+            .scan(&full, None, false, |k, _| visit(&k[skip..]))?;
+        Ok(())
+    }
+
+    /// Number of keys of `table` under `prefix`.
+    pub fn count(&self, table: Table, prefix: &[u8]) -> Result<u64> {
+        let mut n = 0u64;
+        self.scan_keys(table, prefix, |_| {
+            n += 1;
+            true
+        })?;
+        Ok(n)
+    }
+}
+
+/// Reads plus the pending writes of one command; committed by `apply` as one batch.
+pub struct OrgTx {
+    reader: OrgReader,
+    batch: SmBatch,
+}
+
+impl OrgTx {
+    /// A transaction on `org` inside `store`.
+    pub fn new(store: SmStore, org: OrgId) -> Self {
+        let batch = store.batch();
+        OrgTx {
+            reader: OrgReader::new(store, org),
+            batch,
+        }
+    }
+
+    /// The committed state (without this transaction's writes).
+    pub fn reader(&self) -> &OrgReader {
+        &self.reader
+    }
+
+    /// The org of this transaction.
+    pub fn org(&self) -> OrgId {
+        self.reader.org
+    }
+
+    /// Reads `k`, seeing this transaction's own writes first.
+    pub fn get<T: DeserializeOwned>(&self, table: Table, k: &[u8]) -> Result<Option<T>> {
+        let full = key(self.reader.org, table, k);
+        match self.batch.pending(&full) {
+            Some(Some(bytes)) => Ok(Some(decode(bytes)?)),
+            Some(None) => Ok(None),
+            None => self.reader.get(table, k),
+        }
+    }
+
+    /// True when `k` exists, seeing this transaction's own writes.
+    pub fn exists(&self, table: Table, k: &[u8]) -> Result<bool> {
+        let full = key(self.reader.org, table, k);
+        match self.batch.pending(&full) {
+            Some(v) => Ok(v.is_some()),
+            None => self.reader.exists(table, k),
+        }
+    }
+
+    /// Writes `value` at `k`.
+    pub fn put<T: Serialize>(&mut self, table: Table, k: &[u8], value: &T) -> Result<()> {
+        let bytes = serde_json::to_vec(value)?;
+        self.batch.put(&key(self.reader.org, table, k), bytes);
+        Ok(())
+    }
+
+    /// Deletes `k`.
+    pub fn delete(&mut self, table: Table, k: &[u8]) {
+        self.batch.delete(&key(self.reader.org, table, k));
+    }
+
+    /// Ends the transaction, returning the batch to commit.
+    pub fn into_batch(self) -> SmBatch {
+        self.batch
+    }
+}

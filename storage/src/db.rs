@@ -1,0 +1,84 @@
+use std::path::Path;
+use std::sync::Arc;
+
+use rocksdb::{
+    ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, Options, SliceTransform,
+};
+
+use crate::error::StorageError;
+use crate::group_commit::{WalSyncStats, WalSyncer};
+use crate::keys::GROUP_LEN;
+
+pub(crate) const CF_RAFT_LOG: &str = "raft_log";
+pub(crate) const CF_RAFT_STATE: &str = "raft_state";
+pub(crate) const CF_SM_DATA: &str = "sm_data";
+pub(crate) const CF_SM_META: &str = "sm_meta";
+
+/// The node's RocksDB, shared by every Raft group hosted on the node.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Arc<DB>,
+    syncer: WalSyncer,
+}
+
+impl Db {
+    /// Opens (or creates) the database under `path` with the four column families.
+    pub fn open(path: &Path) -> Result<Db, StorageError> {
+        std::fs::create_dir_all(path)?;
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        options.set_compression_type(DBCompressionType::Lz4);
+        options.set_bottommost_compression_type(DBCompressionType::Zstd);
+        let families = [CF_RAFT_LOG, CF_RAFT_STATE, CF_SM_DATA, CF_SM_META].map(|name| {
+            let mut cf = Options::default();
+            cf.set_compression_type(DBCompressionType::Lz4);
+            if name == CF_RAFT_LOG || name == CF_SM_DATA {
+                cf.set_prefix_extractor(SliceTransform::create_fixed_prefix(GROUP_LEN));
+            }
+            ColumnFamilyDescriptor::new(name, cf)
+        });
+        let db = Arc::new(DB::open_cf_descriptors(&options, path, families)?);
+        let syncer = WalSyncer::start(db.clone());
+        Ok(Db {
+            inner: Arc::new(Inner { db, syncer }),
+        })
+    }
+
+    pub(crate) fn raw(&self) -> &DB {
+        &self.inner.db
+    }
+
+    pub(crate) fn cf(&self, name: &'static str) -> Result<&ColumnFamily, StorageError> {
+        self.inner
+            .db
+            .cf_handle(name)
+            .ok_or(StorageError::MissingColumnFamily(name))
+    }
+
+    pub(crate) fn syncer(&self) -> &WalSyncer {
+        &self.inner.syncer
+    }
+
+    /// Counters of the group-commit thread (syncs done, appends covered).
+    pub fn wal_sync_stats(&self) -> WalSyncStats {
+        self.inner.syncer.stats()
+    }
+
+    /// Forces the WAL to disk now.
+    pub fn sync_wal(&self) -> Result<(), StorageError> {
+        self.inner.db.flush_wal(true)?;
+        Ok(())
+    }
+
+    /// Writes a consistent copy of the database (hard links where possible) into `dir`.
+    pub fn checkpoint(&self, dir: &Path) -> Result<(), StorageError> {
+        let checkpoint = rocksdb::checkpoint::Checkpoint::new(&self.inner.db)?;
+        checkpoint.create_checkpoint(dir)?;
+        Ok(())
+    }
+}

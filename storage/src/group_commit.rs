@@ -1,0 +1,67 @@
+//! Group commit: log appends are written unsynced (readable at once) and their durability
+//! callbacks queue here; one thread makes a single `fsync` of the WAL cover every queued append.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+
+use rocksdb::DB;
+
+type SyncJob = Box<dyn FnOnce(io::Result<()>) + Send>;
+
+/// How many WAL syncs covered how many appends since the node started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WalSyncStats {
+    pub syncs: u64,
+    pub appends: u64,
+}
+
+pub(crate) struct WalSyncer {
+    tx: mpsc::Sender<SyncJob>,
+    syncs: Arc<AtomicU64>,
+    appends: Arc<AtomicU64>,
+}
+
+impl WalSyncer {
+    pub(crate) fn start(db: Arc<DB>) -> WalSyncer {
+        let (tx, rx) = mpsc::channel::<SyncJob>();
+        let syncs = Arc::new(AtomicU64::new(0));
+        let appends = Arc::new(AtomicU64::new(0));
+        let (s, a) = (syncs.clone(), appends.clone());
+        let spawned = std::thread::Builder::new()
+            .name("lumo-wal-sync".into())
+            .spawn(move || run(db, rx, s, a));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the wal sync thread");
+        }
+        WalSyncer { tx, syncs, appends }
+    }
+
+    /// Queues `done` to run once every write made before this call is durable.
+    pub(crate) fn after_sync(&self, done: SyncJob) {
+        if let Err(mpsc::SendError(job)) = self.tx.send(done) {
+            job(Err(io::Error::other("wal sync thread stopped")));
+        }
+    }
+
+    pub(crate) fn stats(&self) -> WalSyncStats {
+        WalSyncStats {
+            syncs: self.syncs.load(Ordering::Relaxed),
+            appends: self.appends.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn run(db: Arc<DB>, rx: mpsc::Receiver<SyncJob>, syncs: Arc<AtomicU64>, appends: Arc<AtomicU64>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        jobs.extend(rx.try_iter());
+        let result = db.flush_wal(true).map_err(|e| e.to_string());
+        syncs.fetch_add(1, Ordering::Relaxed);
+        appends.fetch_add(jobs.len() as u64, Ordering::Relaxed);
+        for job in jobs {
+            job(result.clone().map_err(io::Error::other));
+        }
+    }
+}
