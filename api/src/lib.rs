@@ -1,1 +1,53 @@
-//! placeholder
+//! The only code that knows HTTP: the LumoAuth admin API (org-scoped, under
+//! `/orgs/{org}/api/v1`), health endpoints, the OpenAPI document, and the cluster admin API on
+//! its own listener.
+
+mod admin;
+mod cluster_admin;
+mod dto;
+mod envelope;
+mod error;
+pub mod extract;
+mod health;
+mod middleware;
+mod openapi;
+mod password;
+mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+pub use error::ApiError;
+pub use state::{ApiConfig, AppState};
+
+/// Answers unknown routes in the LumoAuth error shape.
+pub(crate) async fn not_found(uri: Uri) -> Response {
+    ApiError::RouteNotFound(uri.path().to_string()).into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::MethodNotAllowed.into_response()
+}
+
+/// The public listener: org-scoped admin API, health, OpenAPI.
+pub fn public_router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .nest("/orgs/{org}/api/v1", admin::router())
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(middleware::request_envelope))
+        .with_state(state)
+}
+
+/// The cluster admin listener.
+pub fn cluster_admin_router(state: AppState) -> Router {
+    cluster_admin::router(state).layer(axum::middleware::from_fn(middleware::request_envelope))
+}

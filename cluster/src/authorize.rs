@@ -33,7 +33,8 @@ fn query_family(query: &Query) -> Family {
         | Query::GetPermission(_)
         | Query::ListPermissions(_)
         | Query::PermissionUsage(_)
-        | Query::ListScopes(_) => Family::Roles,
+        | Query::ListScopes(_)
+        | Query::GetScope(_) => Family::Roles,
         Query::ListAudit(_)
         | Query::GetAudit(_)
         | Query::AuditActions(_)

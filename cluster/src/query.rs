@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::command::{EntityKey, GroupKey, Op, PermissionKey, Relation, RoleKey, UserKey};
-use crate::ids::AuditId;
+use crate::ids::{AuditId, ScopeId};
 use crate::model::{
     ApiKey, AuditRecord, AuditRetention, DirectoryEntry, EntityRef, Group, IdentityLink, OrgRecord,
     Permission, Role, Scope, User,
@@ -86,6 +86,7 @@ pub enum Query {
     ListPermissions(ListParams),
     PermissionUsage(PermissionKey),
     ListScopes(ListParams),
+    GetScope(ScopeId),
     ListAudit(AuditQuery),
     GetAudit(AuditId),
     AuditActions(PageParams),
@@ -128,6 +129,7 @@ impl Query {
             Query::ListPermissions(_) => "list_permissions",
             Query::PermissionUsage(_) => "permission_usage",
             Query::ListScopes(_) => "list_scopes",
+            Query::GetScope(_) => "get_scope",
             Query::ListAudit(_) => "list_audit",
             Query::GetAudit(_) => "get_audit",
             Query::AuditActions(_) => "audit_actions",
@@ -323,6 +325,7 @@ pub enum Reply {
     Permissions(Page<PermissionView>),
     PermissionUsage(Vec<EntityRef>),
     Scopes(Page<Scope>),
+    Scope(Scope),
     Refs(Page<EntityRef>),
     PermissionRefs(Page<Permission>),
     UserRefs(Page<UserRef>),

@@ -1,1 +1,234 @@
-fn main() {}
+//! The `lumod` command.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use lumo_node::{Bootstrap, CLUSTER_TOKEN_FILE, Config, ConfigArgs, LogFormat};
+
+/// Lumo identity platform node.
+#[derive(Parser)]
+#[command(
+    name = "lumod",
+    version,
+    about = "Lumo identity platform: a LumoAuth-compatible identity cluster node"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a node (a one-node cluster on a fresh data dir).
+    Serve(ConfigArgs),
+    /// Check a configuration and print it, without starting anything.
+    ValidateConfig(ConfigArgs),
+    /// Manage organizations through a running node's cluster admin API.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Create an organization; prints its first admin API key once.
+    Create {
+        /// Organization slug (2-63 chars of a-z, 0-9, '-').
+        slug: String,
+        /// Display name (defaults to the slug).
+        #[arg(long)]
+        name: Option<String>,
+        /// Residency region (the org only lives on nodes of this region).
+        #[arg(long)]
+        region: Option<String>,
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// List organizations.
+    List {
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+}
+
+/// Where the cluster admin API is and how to authenticate.
+#[derive(clap::Args)]
+struct AdminTarget {
+    /// Cluster admin URL of a running node.
+    #[arg(long, env = "LUMO_ADMIN_URL", default_value = "http://127.0.0.1:8090")]
+    url: String,
+    /// Cluster token (default: LUMO_CLUSTER_TOKEN, else DATA_DIR/cluster-token).
+    #[arg(long, env = "LUMO_CLUSTER_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Data dir of the node, to read its generated cluster token.
+    #[arg(long, env = "LUMO_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+}
+
+impl AdminTarget {
+    fn token(&self) -> anyhow::Result<String> {
+        if let Some(token) = &self.token {
+            return Ok(token.clone());
+        }
+        let path = self.data_dir.join(CLUSTER_TOKEN_FILE);
+        std::fs::read_to_string(&path)
+            .map(|t| t.trim().to_string())
+            .with_context(|| {
+                format!(
+                    "no --token / LUMO_CLUSTER_TOKEN, and cannot read {}",
+                    path.display()
+                )
+            })
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+async fn serve(args: ConfigArgs) -> anyhow::Result<()> {
+    let config = Config::load(args)?;
+    init_logging(&config);
+    let node = lumo_node::start(config.clone()).await?;
+    if let Bootstrap::Created {
+        generated_key: Some(key),
+    } = &node.bootstrap
+    {
+        println!(
+            "bootstrap organization {} created",
+            config.bootstrap_org.as_deref().unwrap_or_default()
+        );
+        println!(
+            "admin API key (shown once, also saved to {}): {key}",
+            config
+                .data_dir
+                .join(lumo_node::bootstrap::KEY_FILE)
+                .display()
+        );
+    }
+    println!(
+        "lumod ready node={} http={} admin={} data_dir={}",
+        node.service.node_id().0,
+        node.http_addr,
+        node.admin_addr,
+        config.data_dir.display()
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    node.shutdown().await?;
+    println!("lumod stopped");
+    Ok(())
+}
+
+async fn admin_call(
+    target: &AdminTarget,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> anyhow::Result<serde_json::Value> {
+    let url = format!("{}{path}", target.url.trim_end_matches('/'));
+    let mut request = reqwest::Client::new()
+        .request(method, &url)
+        .bearer_auth(target.token()?);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}; is lumod running?"))?;
+    let status = response.status();
+    let json: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!(
+            "{status}: {}",
+            json["message"].as_str().unwrap_or("request failed")
+        );
+    }
+    Ok(json)
+}
+
+async fn org(command: OrgCommand) -> anyhow::Result<()> {
+    match command {
+        OrgCommand::Create {
+            slug,
+            name,
+            region,
+            target,
+        } => {
+            let body = serde_json::json!({"slug": slug, "name": name, "region": region});
+            let json = admin_call(
+                &target,
+                reqwest::Method::POST,
+                "/cluster/v1/orgs",
+                Some(body),
+            )
+            .await?;
+            let data = &json["data"];
+            println!(
+                "organization {} created (id {}, shard {})",
+                data["slug"].as_str().unwrap_or_default(),
+                data["id"],
+                data["shard"]
+            );
+            println!(
+                "admin API key (shown once): {}",
+                data["apiKey"].as_str().unwrap_or_default()
+            );
+        }
+        OrgCommand::List { target } => {
+            let json = admin_call(&target, reqwest::Method::GET, "/cluster/v1/orgs", None).await?;
+            println!("{}", serde_json::to_string_pretty(&json["data"])?);
+        }
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::ValidateConfig(args) => {
+            let config = Config::load(args)?;
+            println!("configuration is valid:\n{:#?}", config.redacted());
+            Ok(())
+        }
+        Command::Org { command } => runtime.block_on(org(command)),
+    }
+}

@@ -268,6 +268,13 @@ pub(super) fn list_scopes(reader: &OrgReader, params: &ListParams) -> Result<Rep
     Ok(Reply::Scopes(paginate(scopes, params.page)))
 }
 
+pub(super) fn get_scope(reader: &OrgReader, id: crate::ids::ScopeId) -> Result<Reply> {
+    reader
+        .get::<Scope>(Table::Scope, &id.0.to_be_bytes())?
+        .map(Reply::Scope)
+        .ok_or_else(|| crate::error::ClusterError::not_found("scope", id))
+}
+
 fn anchor_end(reader: &OrgReader, anchor: &EntityKey) -> Result<(EndKind, Vec<u8>)> {
     Ok(match anchor {
         EntityKey::User(k) => (

@@ -56,6 +56,7 @@ pub fn run_query(
         Query::ListPermissions(params) => catalog::list_permissions(reader, params),
         Query::PermissionUsage(key) => catalog::permission_usage(reader, key),
         Query::ListScopes(params) => catalog::list_scopes(reader, params),
+        Query::GetScope(id) => catalog::get_scope(reader, *id),
         Query::ListAudit(q) => audit::list(reader, q),
         Query::GetAudit(id) => audit::get(reader, *id),
         Query::AuditActions(page) => audit::actions(reader, *page),

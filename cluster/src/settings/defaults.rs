@@ -43,7 +43,7 @@ pub fn defaults(section: SettingsSection) -> Value {
                 "template": "moderate",
                 "min_length": 8,
                 "require_special": false,
-                "require_numbers": true,
+                "require_numbers": false,
                 "require_uppercase": false
             },
             "password_rotation_policy": {

@@ -1,0 +1,160 @@
+//! `Ctx`: the org slug, the credential, where the request came from, and the path params.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use lumo_cluster::command::{BadKey, Op};
+use lumo_cluster::query::{Query, Reply, Request};
+use lumo_cluster::{Credential, RequestContext};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Everything an org-scoped handler needs to call the cluster.
+pub struct Ctx {
+    pub state: AppState,
+    pub org: String,
+    pub credential: Credential,
+    pub context: RequestContext,
+    params: Vec<(String, String)>,
+}
+
+/// The credential in the headers: `X-API-Key`, `Authorization: ApiKey ...` or `Bearer ...`.
+/// When both an API key and a bearer token are sent, the API key is used.
+pub fn credential(headers: &HeaderMap) -> Credential {
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        let key = key.trim();
+        if !key.is_empty() {
+            return Credential::ApiKey(key.to_string());
+        }
+    }
+    let Some(auth) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Credential::None;
+    };
+    let auth = auth.trim();
+    let (scheme, value) = auth.split_once(' ').unwrap_or((auth, ""));
+    let value = value.trim().to_string();
+    match scheme.to_ascii_lowercase().as_str() {
+        "apikey" if !value.is_empty() => Credential::ApiKey(value),
+        "bearer" if value.starts_with("lmk_") => Credential::ApiKey(value),
+        "bearer" if !value.is_empty() => Credential::Bearer(value),
+        _ => Credential::None,
+    }
+}
+
+fn client_ip(parts: &Parts, trust_forwarded: bool) -> Option<String> {
+    if trust_forwarded
+        && let Some(first) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+    {
+        return Some(first.trim().to_string());
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Ctx> {
+        let raw = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("invalid path: {e}")))?;
+        let params: Vec<(String, String)> = raw
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let org = params
+            .iter()
+            .find(|(k, _)| k == "org")
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| ApiError::Internal("route without org".into()))?;
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(512).collect::<String>())
+        };
+        let context = RequestContext {
+            ip: client_ip(parts, state.config.trust_forwarded_for),
+            user_agent: header("user-agent"),
+            request_id: header("x-request-id"),
+        };
+        Ok(Ctx {
+            state: state.clone(),
+            org,
+            credential: credential(&parts.headers),
+            context,
+            params,
+        })
+    }
+}
+
+impl Ctx {
+    /// A path parameter.
+    pub fn param(&self, name: &str) -> ApiResult<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .ok_or_else(|| ApiError::Internal(format!("route without {name}")))
+    }
+
+    /// A path parameter parsed into an entity key.
+    pub fn key<K: std::str::FromStr<Err = BadKey>>(&self, name: &str) -> ApiResult<K> {
+        self.param(name)?
+            .parse::<K>()
+            .map_err(|BadKey(why)| ApiError::BadRequest(format!("{name}: {why}")))
+    }
+
+    /// A numeric path parameter.
+    pub fn number(&self, name: &str) -> ApiResult<u64> {
+        self.param(name)?
+            .parse::<u64>()
+            .map_err(|_| ApiError::BadRequest(format!("{name} must be a positive integer")))
+    }
+
+    /// Sends a request to the org.
+    pub async fn call(&self, request: Request) -> ApiResult<Reply> {
+        Ok(self
+            .state
+            .service
+            .call(
+                &self.org,
+                self.credential.clone(),
+                request,
+                self.context.clone(),
+            )
+            .await?)
+    }
+
+    /// A read.
+    pub async fn read(&self, query: Query) -> ApiResult<Reply> {
+        self.call(Request::Read(query)).await
+    }
+
+    /// A write followed by a read of its result.
+    pub async fn write_then(&self, op: Op, then: Query) -> ApiResult<Reply> {
+        self.call(Request::Write {
+            op,
+            then: Some(then),
+        })
+        .await
+    }
+
+    /// A write.
+    pub async fn write(&self, op: Op) -> ApiResult<Reply> {
+        self.call(Request::Write { op, then: None }).await
+    }
+}

@@ -1,0 +1,9 @@
+//! Request extractors: the org call context, strict JSON bodies, list queries.
+
+pub mod body;
+mod ctx;
+mod list;
+
+pub use body::{Body, JsonBody};
+pub use ctx::Ctx;
+pub use list::ListQuery;

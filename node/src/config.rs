@@ -1,0 +1,322 @@
+//! Node configuration: one validated struct built from defaults, an optional TOML file, `LUMO_*`
+//! environment variables and command-line flags (later sources win).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use serde::Deserialize;
+
+/// Flags (and their `LUMO_*` environment variables) of `lumod serve` and `validate-config`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// TOML config file (keys are the flag names with `_`, e.g. `data_dir`).
+    #[arg(long, env = "LUMO_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where RocksDB and node files live.
+    #[arg(long, env = "LUMO_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Public HTTP listener (LumoAuth API, health). Port 0 picks a free port.
+    #[arg(long, env = "LUMO_HTTP_ADDR")]
+    pub http_addr: Option<String>,
+    /// Cluster admin listener (`/cluster/v1/...`, needs the cluster token).
+    #[arg(long, env = "LUMO_ADMIN_ADDR")]
+    pub admin_addr: Option<String>,
+    /// Region label of this node (e.g. `eu`, `us`).
+    #[arg(long, env = "LUMO_REGION")]
+    pub region: Option<String>,
+    /// Zone label of this node.
+    #[arg(long, env = "LUMO_ZONE")]
+    pub zone: Option<String>,
+    /// Create this organization on first start.
+    #[arg(long, env = "LUMO_BOOTSTRAP_ORG")]
+    pub bootstrap_org: Option<String>,
+    /// Display name of the bootstrap organization (defaults to the slug).
+    #[arg(long, env = "LUMO_BOOTSTRAP_ORG_NAME")]
+    pub bootstrap_org_name: Option<String>,
+    /// Exact admin API key of the bootstrap organization (`lmk_...`); generated when absent.
+    #[arg(long, env = "LUMO_BOOTSTRAP_API_KEY", hide_env_values = true)]
+    pub bootstrap_api_key: Option<String>,
+    /// Token of the cluster admin API; generated into DATA_DIR/cluster-token when absent.
+    #[arg(long, env = "LUMO_CLUSTER_TOKEN", hide_env_values = true)]
+    pub cluster_token: Option<String>,
+    /// Log filter (e.g. `info`, `lumo_api=debug`).
+    #[arg(long, env = "LUMO_LOG")]
+    pub log: Option<String>,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "LUMO_LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// Largest request body in bytes.
+    #[arg(long, env = "LUMO_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Trust `X-Forwarded-For` for client addresses (only behind a load balancer).
+    #[arg(long, env = "LUMO_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: Option<bool>,
+    /// Stop an org's actor after this many idle seconds.
+    #[arg(long, env = "LUMO_ACTOR_IDLE_SECS")]
+    pub actor_idle_secs: Option<u64>,
+    /// Requests one org may have in flight before 429.
+    #[arg(long, env = "LUMO_MAX_IN_FLIGHT")]
+    pub max_in_flight: Option<usize>,
+    /// Seconds between audit retention compactions.
+    #[arg(long, env = "LUMO_AUDIT_COMPACTION_SECS")]
+    pub audit_compaction_secs: Option<u64>,
+}
+
+/// The same keys, as read from the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    http_addr: Option<String>,
+    admin_addr: Option<String>,
+    region: Option<String>,
+    zone: Option<String>,
+    bootstrap_org: Option<String>,
+    bootstrap_org_name: Option<String>,
+    bootstrap_api_key: Option<String>,
+    cluster_token: Option<String>,
+    log: Option<String>,
+    log_format: Option<String>,
+    max_body_bytes: Option<usize>,
+    trust_forwarded_for: Option<bool>,
+    actor_idle_secs: Option<u64>,
+    max_in_flight: Option<usize>,
+    audit_compaction_secs: Option<u64>,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The validated configuration of a node.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub http_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub region: Option<String>,
+    pub zone: Option<String>,
+    pub bootstrap_org: Option<String>,
+    pub bootstrap_org_name: Option<String>,
+    pub bootstrap_api_key: Option<String>,
+    pub cluster_token: Option<String>,
+    pub log: String,
+    pub log_format: LogFormat,
+    pub max_body_bytes: usize,
+    pub trust_forwarded_for: bool,
+    pub actor_idle: Duration,
+    pub max_in_flight: usize,
+    pub audit_compaction: Duration,
+}
+
+/// A configuration problem, reported before anything starts.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+fn addr(name: &str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value.parse().map_err(|_| {
+        ConfigError(format!(
+            "{name} '{value}' is not a HOST:PORT address (e.g. 127.0.0.1:8080)"
+        ))
+    })
+}
+
+fn label(name: &str, value: Option<String>) -> Result<Option<String>, ConfigError> {
+    match value {
+        Some(v)
+            if v.is_empty()
+                || v.len() > 32
+                || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+        {
+            Err(ConfigError(format!(
+                "{name} '{v}' must be 1-32 characters of letters, digits and '-'"
+            )))
+        }
+        other => Ok(other),
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+}
+
+impl Config {
+    /// Builds and validates the configuration.
+    pub fn load(args: ConfigArgs) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let http = args
+            .http_addr
+            .or(file.http_addr)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let admin = args
+            .admin_addr
+            .or(file.admin_addr)
+            .unwrap_or_else(|| "127.0.0.1:8090".into());
+        let log_format = match args.log_format.or(file.log_format).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "log_format '{other}' must be text or json"
+                )));
+            }
+        };
+        let bootstrap_org = args.bootstrap_org.or(file.bootstrap_org);
+        if let Some(slug) = &bootstrap_org {
+            lumo_cluster::validate_slug(slug)
+                .map_err(|e| ConfigError(format!("bootstrap_org: {e}")))?;
+        }
+        let bootstrap_api_key = args.bootstrap_api_key.or(file.bootstrap_api_key);
+        if let Some(key) = &bootstrap_api_key {
+            let ok = key.starts_with("lmk_")
+                && (24..=256).contains(&key.len())
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !ok {
+                return Err(ConfigError(
+                    "bootstrap_api_key must start with lmk_ and be 24-256 characters of letters, digits, '_' and '-'"
+                        .into(),
+                ));
+            }
+            if bootstrap_org.is_none() {
+                return Err(ConfigError("bootstrap_api_key needs bootstrap_org".into()));
+            }
+        }
+        let cluster_token = args.cluster_token.or(file.cluster_token);
+        if cluster_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(ConfigError(
+                "cluster_token must be at least 16 characters".into(),
+            ));
+        }
+        let max_body_bytes = args
+            .max_body_bytes
+            .or(file.max_body_bytes)
+            .unwrap_or(1 << 20);
+        if !(1024..=64 << 20).contains(&max_body_bytes) {
+            return Err(ConfigError(
+                "max_body_bytes must be between 1024 and 67108864".into(),
+            ));
+        }
+        let max_in_flight = args.max_in_flight.or(file.max_in_flight).unwrap_or(2048);
+        if max_in_flight == 0 {
+            return Err(ConfigError("max_in_flight must be at least 1".into()));
+        }
+        let idle = args.actor_idle_secs.or(file.actor_idle_secs).unwrap_or(300);
+        let compaction = args
+            .audit_compaction_secs
+            .or(file.audit_compaction_secs)
+            .unwrap_or(3600);
+        if idle == 0 || compaction == 0 {
+            return Err(ConfigError(
+                "actor_idle_secs and audit_compaction_secs must be at least 1".into(),
+            ));
+        }
+        Ok(Config {
+            data_dir: args
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("data")),
+            http_addr: addr("http_addr", &http)?,
+            admin_addr: addr("admin_addr", &admin)?,
+            region: label("region", args.region.or(file.region))?,
+            zone: label("zone", args.zone.or(file.zone))?,
+            bootstrap_org_name: args.bootstrap_org_name.or(file.bootstrap_org_name),
+            bootstrap_org,
+            bootstrap_api_key,
+            cluster_token,
+            log: args.log.or(file.log).unwrap_or_else(|| "info".into()),
+            log_format,
+            max_body_bytes,
+            trust_forwarded_for: args
+                .trust_forwarded_for
+                .or(file.trust_forwarded_for)
+                .unwrap_or(false),
+            actor_idle: Duration::from_secs(idle),
+            max_in_flight,
+            audit_compaction: Duration::from_secs(compaction),
+        })
+    }
+
+    /// A copy safe to print: secrets replaced.
+    pub fn redacted(&self) -> Config {
+        let mask = |v: &Option<String>| v.as_ref().map(|_| "***".to_string());
+        Config {
+            bootstrap_api_key: mask(&self.bootstrap_api_key),
+            cluster_token: mask(&self.cluster_token),
+            ..self.clone()
+        }
+    }
+
+    /// A configuration for tests: temp data dir, ephemeral loopback ports.
+    pub fn for_tests(data_dir: &Path) -> Config {
+        Config {
+            data_dir: data_dir.to_path_buf(),
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            region: None,
+            zone: None,
+            bootstrap_org: None,
+            bootstrap_org_name: None,
+            bootstrap_api_key: None,
+            cluster_token: Some("test-cluster-token-0123456789".into()),
+            log: "warn".into(),
+            log_format: LogFormat::Text,
+            max_body_bytes: 1 << 20,
+            trust_forwarded_for: false,
+            actor_idle: Duration::from_secs(300),
+            max_in_flight: 2048,
+            audit_compaction: Duration::from_secs(3600),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_and_bad_values_fail_fast() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("lumo.toml");
+        std::fs::write(&file, "http_addr = \"127.0.0.1:9999\"\nregion = \"eu\"\n").expect("write");
+        let args = ConfigArgs {
+            config: Some(file.clone()),
+            http_addr: Some("127.0.0.1:7777".into()),
+            ..ConfigArgs::default()
+        };
+        let config = Config::load(args).expect("valid");
+        assert_eq!(config.http_addr.port(), 7777);
+        assert_eq!(config.region.as_deref(), Some("eu"));
+
+        let bad = ConfigArgs {
+            http_addr: Some("localhost".into()),
+            ..ConfigArgs::default()
+        };
+        let err = Config::load(bad).expect_err("bad addr");
+        assert!(err.to_string().contains("http_addr"));
+
+        std::fs::write(&file, "htp_addr = \"x\"\n").expect("write");
+        let typo = ConfigArgs {
+            config: Some(file),
+            ..ConfigArgs::default()
+        };
+        assert!(
+            Config::load(typo)
+                .expect_err("unknown key")
+                .to_string()
+                .contains("unknown field")
+        );
+    }
+}
