@@ -149,6 +149,7 @@ impl Query {
 }
 
 /// What the caller asks an org for.
+#[allow(clippy::large_enum_variant)] // one per request, moved, never stored in bulk
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Request {
     Read(Query),

@@ -236,7 +236,10 @@ impl Config {
             bootstrap_org,
             bootstrap_api_key,
             cluster_token,
-            log: args.log.or(file.log).unwrap_or_else(|| "info".into()),
+            log: args
+                .log
+                .or(file.log)
+                .unwrap_or_else(|| "info,openraft=warn".into()),
             log_format,
             max_body_bytes,
             trust_forwarded_for: args

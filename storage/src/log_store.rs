@@ -90,11 +90,8 @@ impl<C: RaftTypeConfig> RaftLogStore<C> {
     ) -> Result<Vec<EntryOf<C>>, StorageError> {
         let cf = self.db.cf(CF_RAFT_LOG)?;
         let mut options = self.group_bounds();
-        if let Some(last) = end_inclusive {
-            match last.checked_add(1) {
-                Some(end) => options.set_iterate_upper_bound(log_key(self.group, end).to_vec()),
-                None => {}
-            }
+        if let Some(end) = end_inclusive.and_then(|last| last.checked_add(1)) {
+            options.set_iterate_upper_bound(log_key(self.group, end).to_vec());
         }
         let start_key = log_key(self.group, start);
         let iter = self.db.raw().iterator_cf_opt(

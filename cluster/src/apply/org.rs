@@ -35,8 +35,11 @@ pub const SYSTEM_PERMISSIONS: &[(&str, &str)] = &[
     ("clients:write", "Manage OAuth clients"),
 ];
 
+/// Which system permissions (by slug) a system role holds.
+type Grants = fn(&str) -> bool;
+
 /// System roles: `(slug, name, description, permission filter)`.
-const SYSTEM_ROLES: &[(&str, &str, &str, fn(&str) -> bool)] = &[
+const SYSTEM_ROLES: &[(&str, &str, &str, Grants)] = &[
     (
         "admin",
         "Administrator",

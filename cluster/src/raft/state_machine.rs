@@ -113,7 +113,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
                 .map_err(io::Error::from)?;
         let meta = meta_of(&pairs)?;
         let bytes = SmStore::encode_pairs(&pairs).map_err(io::Error::from)?;
-        let file = bincode::serde::encode_to_vec(&(&meta, &bytes), bincode::config::standard())
+        let file = bincode::serde::encode_to_vec((&meta, &bytes), bincode::config::standard())
             .map_err(io::Error::other)?;
         let tmp = self.snapshot_dir.join("current.snap.tmp");
         std::fs::write(&tmp, &file)?;
@@ -191,10 +191,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 }
                 EntryPayload::Normal(command) => self.apply_command(command, &log_id)?,
                 EntryPayload::Membership(membership) => {
-                    let stored = StoredMembershipOf::<TypeConfig>::new(
-                        Some(log_id.clone()),
-                        membership.clone(),
-                    );
+                    let stored =
+                        StoredMembershipOf::<TypeConfig>::new(Some(log_id), membership.clone());
                     self.write_meta_only(Some((LAST_MEMBERSHIP, &stored)), &log_id)?;
                     ApplyResult(Ok(crate::query::Outcome::Done))
                 }
@@ -222,7 +220,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .await
             .map_err(io::Error::other)?
             .map_err(io::Error::from)?;
-        let file = bincode::serde::encode_to_vec(&(meta, &bytes), bincode::config::standard())
+        let file = bincode::serde::encode_to_vec((meta, &bytes), bincode::config::standard())
             .map_err(io::Error::other)?;
         std::fs::write(self.snapshot_path(), file)?;
         Ok(())

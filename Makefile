@@ -1,0 +1,57 @@
+# One task runner. `make run` and `make test` are the two commands of the README; both install
+# what a fresh Debian machine lacks and build with one persistent target dir, so RocksDB's C++
+# build happens once and CI reuses it.
+
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/lumo/target
+LUMOD := $(CARGO_TARGET_DIR)/debug/lumod
+DATA_DIR ?= ./data
+HTTP_ADDR ?= 127.0.0.1:8080
+ADMIN_ADDR ?= 127.0.0.1:8090
+BOOTSTRAP_ORG ?= acme-corp
+LUMO_VENV ?= $(CURDIR)/.venv
+
+.PHONY: run test check fmt clippy deps build test-rust test-python bench bench-smoke chaos clean-data
+
+## Build and start lumod on 127.0.0.1:8080 with data in ./data (org acme-corp on first start).
+run: deps build
+	LUMO_BOOTSTRAP_ORG=$${LUMO_BOOTSTRAP_ORG:-$(BOOTSTRAP_ORG)} $(LUMOD) serve --data-dir $(DATA_DIR) --http-addr $(HTTP_ADDR) --admin-addr $(ADMIN_ADDR)
+
+## The whole test suite: Rust unit + integration tests, then the official Python client suite.
+test: deps build test-rust test-python
+
+## Read-only checks: formatting, clippy, tests.
+check: deps
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(MAKE) test
+
+fmt:
+	cargo fmt --all
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+## System packages the build needs (clang/libclang for the RocksDB bindings, python3-venv).
+deps:
+	@scripts/ensure-deps.sh
+
+build:
+	cargo build --workspace --bins
+
+test-rust:
+	cargo test --workspace -- --test-threads=2
+
+test-python: build
+	LUMOD_BIN=$(LUMOD) LUMO_VENV=$(LUMO_VENV) tests/python/run.sh
+
+## Full benchmark run (several minutes); results go to BENCHMARKS.md by hand.
+bench: deps
+	cargo build --release -p lumo-chaos --bin lumo-load
+	$(CARGO_TARGET_DIR)/release/lumo-load --seconds 10 --concurrency 32
+
+## A few-second benchmark smoke run (used by CI to prove the benchmark still works).
+bench-smoke: deps
+	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 1 --concurrency 4 --scenarios hello,create-user,get-user,list-users
+
+clean-data:
+	rm -rf $(DATA_DIR)

@@ -1,0 +1,249 @@
+//! `lumo-load`: measures a Lumo node under load and, in the same run, an axum "hello" route as
+//! the HTTP ceiling of this machine. By default it starts both servers in this process (a real
+//! node: Raft + RocksDB in a temp dir); `--target` measures a running node instead.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use lumo_chaos::load::run;
+use lumo_chaos::stats::{ScenarioStats, markdown};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(about = "Benchmark a Lumo node against the HTTP ceiling of this machine")]
+struct Args {
+    /// Seconds per scenario.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent client connections.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Upper bound on operations per scenario.
+    #[arg(long, default_value_t = 2_000_000)]
+    max_ops: u64,
+    /// Comma-separated scenarios: hello, create-user, create-user-password, get-user, list-users.
+    #[arg(
+        long,
+        default_value = "hello,create-user,create-user-password,get-user,list-users"
+    )]
+    scenarios: String,
+    /// Base URL of a running node (default: start one in-process).
+    #[arg(long)]
+    target: Option<String>,
+    /// Org slug on the target.
+    #[arg(long, default_value = "bench")]
+    org: String,
+    /// Admin API key on the target.
+    #[arg(long, default_value = "lmk_benchmark_admin_key_0123456789")]
+    key: String,
+    /// Users created before the read scenarios.
+    #[arg(long, default_value_t = 1000)]
+    seed_users: usize,
+}
+
+async fn hello_server() -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = axum::Router::new().route("/hello", axum::routing::get(|| async { "hello" }));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(addr)
+}
+
+struct Target {
+    base: String,
+    org: String,
+    key: String,
+    client: reqwest::Client,
+}
+
+impl Target {
+    fn url(&self, path: &str) -> String {
+        format!("{}/orgs/{}/api/v1{path}", self.base, self.org)
+    }
+
+    async fn create_user(&self, email: String, password: bool) -> Option<String> {
+        let mut body = json!({"email": email, "name": "Bench User"});
+        if password {
+            body["password"] = json!("bench-password-123");
+        }
+        let response = self
+            .client
+            .post(self.url("/admin/users"))
+            .header("X-API-Key", &self.key)
+            .json(&body)
+            .send()
+            .await
+            .ok()?;
+        if response.status().as_u16() != 201 {
+            return None;
+        }
+        let json: serde_json::Value = response.json().await.ok()?;
+        json["data"]["id"].as_str().map(str::to_string)
+    }
+
+    async fn get_ok(&self, url: &str) -> bool {
+        match self
+            .client
+            .get(url)
+            .header("X-API-Key", &self.key)
+            .send()
+            .await
+        {
+            Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let duration = Duration::from_secs(args.seconds);
+    let _dir;
+    let mut node = None;
+    let base = match &args.target {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            let dir = tempfile::tempdir()?;
+            let mut config = lumo_node::Config::for_tests(dir.path());
+            config.bootstrap_org = Some(args.org.clone());
+            config.bootstrap_api_key = Some(args.key.clone());
+            let running = lumo_node::start(config).await?;
+            let base = format!("http://{}", running.http_addr);
+            node = Some(running);
+            _dir = dir;
+            base
+        }
+    };
+    let hello = hello_server().await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency * 2)
+        .build()?;
+    let target = Arc::new(Target {
+        base,
+        org: args.org.clone(),
+        key: args.key.clone(),
+        client,
+    });
+    let run_id = std::process::id();
+    let mut seeded: Vec<String> = Vec::new();
+    let mut results: Vec<ScenarioStats> = Vec::new();
+    let scenarios: Vec<&'static str> = args
+        .scenarios
+        .split(',')
+        .map(|s| -> &'static str { Box::leak(s.trim().to_string().into_boxed_str()) })
+        .collect();
+    for scenario in scenarios {
+        let t = target.clone();
+        let stats = match scenario {
+            "hello" => {
+                let url = format!("http://{hello}/hello");
+                run(
+                    scenario,
+                    args.concurrency,
+                    duration,
+                    args.max_ops,
+                    move |_, _| {
+                        let (t, url) = (t.clone(), url.clone());
+                        async move { t.get_ok(&url).await }
+                    },
+                )
+                .await
+            }
+            "create-user" | "create-user-password" => {
+                let password = scenario == "create-user-password";
+                run(
+                    scenario,
+                    args.concurrency,
+                    duration,
+                    args.max_ops,
+                    move |_, seq| {
+                        let t = t.clone();
+                        async move {
+                            t.create_user(
+                                format!("{scenario}-{run_id}-{seq}@bench.example"),
+                                password,
+                            )
+                            .await
+                            .is_some()
+                        }
+                    },
+                )
+                .await
+            }
+            "get-user" | "list-users" => {
+                if seeded.is_empty() {
+                    for i in 0..args.seed_users {
+                        if let Some(id) = target
+                            .create_user(format!("seed-{run_id}-{i}@bench.example"), false)
+                            .await
+                        {
+                            seeded.push(id);
+                        }
+                    }
+                    anyhow::ensure!(
+                        !seeded.is_empty(),
+                        "could not create any user on the target"
+                    );
+                }
+                let urls: Arc<Vec<String>> = Arc::new(if scenario == "get-user" {
+                    seeded
+                        .iter()
+                        .map(|id| target.url(&format!("/admin/users/{id}")))
+                        .collect()
+                } else {
+                    vec![target.url("/admin/users?limit=25")]
+                });
+                run(
+                    scenario,
+                    args.concurrency,
+                    duration,
+                    args.max_ops,
+                    move |_, seq| {
+                        let (t, urls) = (t.clone(), urls.clone());
+                        async move { t.get_ok(&urls[(seq as usize) % urls.len()]).await }
+                    },
+                )
+                .await
+            }
+            other => anyhow::bail!("unknown scenario {other}"),
+        };
+        eprintln!(
+            "{}: {:.0} ops/s, p50 {:.2} ms, p99 {:.2} ms ({} ok, {} errors)",
+            stats.name,
+            stats.throughput(),
+            stats.percentile_ms(50.0),
+            stats.percentile_ms(99.0),
+            stats.ok,
+            stats.errors
+        );
+        results.push(stats);
+    }
+    println!("{}", markdown(&results));
+    let find = |name: &str| {
+        results
+            .iter()
+            .find(|r| r.name == name)
+            .map(ScenarioStats::throughput)
+    };
+    if let (Some(get), Some(hello)) = (find("get-user"), find("hello"))
+        && hello > 0.0
+    {
+        println!("get-user / hello ceiling = {:.2}", get / hello);
+    }
+    if let Some(node) = node {
+        let stats = node.service.db().wal_sync_stats();
+        println!(
+            "group commit: {} WAL fsyncs covered {} log appends ({:.1} appends per fsync)",
+            stats.syncs,
+            stats.appends,
+            stats.appends as f64 / stats.syncs.max(1) as f64
+        );
+        node.shutdown().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what building and testing Lumo needs on Debian/Ubuntu, or says exactly what to
+# install elsewhere. Safe to run repeatedly.
+set -euo pipefail
+
+missing=()
+command -v cargo >/dev/null 2>&1 || { echo "Rust is required: install it from https://rustup.rs (then re-run)"; exit 1; }
+command -v clang >/dev/null 2>&1 || missing+=(clang)
+if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
+  missing+=(libclang-dev)
+fi
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
+command -v make >/dev/null 2>&1 || missing+=(make)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "please install these packages with your system's package manager: ${missing[*]}"
+  exit 1
+fi
+sudo_cmd=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "run as root or install sudo; needed: ${missing[*]}"; exit 1; }
+  sudo_cmd="sudo"
+fi
+$sudo_cmd apt-get update -qq || true
+DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
