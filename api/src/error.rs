@@ -57,6 +57,12 @@ impl ApiError {
                     message.clone(),
                     Some(json!(details)),
                 ),
+                C::InvalidQuery { message } => (
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    message.clone(),
+                    None,
+                ),
                 C::NotFound { resource, id } => (
                     StatusCode::NOT_FOUND,
                     "resource_not_found",

@@ -5,7 +5,6 @@ use argon2::password_hash::SaltString;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
 use lumo_cluster::query::{Query, Reply};
-use lumo_cluster::settings::SettingsSection;
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
@@ -35,7 +34,7 @@ pub async fn hash(password: String) -> ApiResult<String> {
 
 /// Checks `password` against the org's password policy (auth settings).
 pub async fn check_policy(ctx: &Ctx, field: &str, password: &str) -> ApiResult<()> {
-    let reply = ctx.read(Query::Settings(SettingsSection::Auth)).await?;
+    let reply = ctx.read(Query::PasswordPolicy).await?;
     let text = crate::reply!(reply, Reply::Settings);
     let settings: Value =
         serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -46,6 +45,9 @@ pub async fn check_policy(ctx: &Ctx, field: &str, password: &str) -> ApiResult<(
         .max(policy["min_length"].as_u64().unwrap_or(8)) as usize;
     let length = password.chars().count();
     let mut problems = Vec::new();
+    if password.trim().is_empty() {
+        problems.push("may not be only whitespace".to_string());
+    }
     if length < min {
         problems.push(format!("must be at least {min} characters"));
     }

@@ -1,8 +1,13 @@
-//! Which scope each request needs.
+//! Who a credential is, and which scope each request needs.
 
+use crate::actors::Credential;
+use crate::api_key::hash_key;
 use crate::command::Op;
-use crate::model::Family;
+use crate::error::{ClusterError, Result};
+use crate::ids::ApiKeyId;
+use crate::model::{AdminScope, ApiKey, Family, Principal, PrincipalKind};
 use crate::query::{Query, Request};
+use crate::tables::{OrgReader, Table};
 
 /// The family a request touches and whether it writes.
 pub fn access_of(request: &Request) -> (Family, bool) {
@@ -19,6 +24,7 @@ fn query_family(query: &Query) -> Family {
         | Query::ListUsers(_)
         | Query::UserIdentities(_)
         | Query::UserEffectivePermissions(_)
+        | Query::PasswordPolicy
         | Query::LegacySamlReport { .. } => Family::Users,
         Query::Related { anchor, .. } => match anchor {
             crate::command::EntityKey::User(_) => Family::Users,
@@ -81,4 +87,73 @@ fn op_family(op: &Op) -> Family {
         | Op::DeleteScope(_) => Family::Roles,
         Op::SetAuditRetention { .. } | Op::CompactAudit { .. } => Family::Audit,
     }
+}
+
+/// The principal behind `credential` in the org `reader` reads.
+pub(crate) fn authenticate(
+    reader: &OrgReader,
+    credential: &Credential,
+    now: crate::clock::Timestamp,
+) -> Result<Principal> {
+    let key = match credential {
+        Credential::ApiKey(key) => key,
+        Credential::Bearer(_) => {
+            return Err(ClusterError::Unauthenticated {
+                message:
+                    "bearer tokens are not accepted by this server yet; use an API key (X-API-Key)"
+                        .into(),
+            });
+        }
+        Credential::None => {
+            return Err(ClusterError::Unauthenticated {
+                message:
+                    "missing credential: send an API key in X-API-Key or Authorization: ApiKey"
+                        .into(),
+            });
+        }
+    };
+    let invalid = || ClusterError::Unauthenticated {
+        message: "invalid API key".into(),
+    };
+    let id: ApiKeyId = reader
+        .get(Table::ApiKeyHash, hash_key(key).as_bytes())?
+        .ok_or_else(invalid)?;
+    let record: ApiKey = reader
+        .get(Table::ApiKey, &id.0.to_be_bytes())?
+        .ok_or_else(invalid)?;
+    if !record.is_usable(now) {
+        return Err(ClusterError::Unauthenticated {
+            message: "API key is revoked or expired".into(),
+        });
+    }
+    Ok(Principal {
+        org: reader.org(),
+        kind: PrincipalKind::ApiKey {
+            id: record.id,
+            name: record.name,
+        },
+        scopes: record.scopes,
+    })
+}
+
+/// Checks `principal` may make `request`.
+pub(crate) fn authorize(principal: &Principal, request: &Request) -> Result<()> {
+    let (family, write) = access_of(request);
+    authorize_access(principal, family, write)
+}
+
+/// Checks `principal` may read (or write) `family`.
+pub(crate) fn authorize_access(principal: &Principal, family: Family, write: bool) -> Result<()> {
+    if AdminScope::allows(&principal.scopes, family, write) {
+        return Ok(());
+    }
+    let required = AdminScope::required(family, write);
+    Err(ClusterError::Forbidden {
+        message: format!(
+            "Insufficient scope: this request needs one of {}",
+            required.join(", ")
+        ),
+        required_scopes: required,
+        granted_scopes: principal.scopes.clone(),
+    })
 }

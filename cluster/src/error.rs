@@ -17,6 +17,9 @@ pub enum ClusterError {
         message: String,
         details: BTreeMap<String, String>,
     },
+    /// A malformed query parameter (sort field, filter value).
+    #[error("{message}")]
+    InvalidQuery { message: String },
     /// An id or slug that does not exist in this org.
     #[error("{resource} not found: {id}")]
     NotFound { resource: String, id: String },

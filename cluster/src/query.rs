@@ -98,6 +98,8 @@ pub enum Query {
     AuditRetention,
     VerifyAudit,
     Settings(SettingsSection),
+    /// The auth settings, read to check a password against the policy (needs only users access).
+    PasswordPolicy,
     AllSettings,
     Tenant,
     AnalyticsDashboard,
@@ -138,6 +140,7 @@ impl Query {
             Query::AuditRetention => "audit_retention",
             Query::VerifyAudit => "verify_audit",
             Query::Settings(_) => "settings",
+            Query::PasswordPolicy => "password_policy",
             Query::AllSettings => "all_settings",
             Query::Tenant => "tenant",
             Query::AnalyticsDashboard => "analytics_dashboard",

@@ -13,12 +13,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::actors::{ActorRegistry, ActorSettings, Credential, RequestContext};
 use crate::api_key;
+use crate::authorize::{authenticate, authorize_access};
 use crate::clock::{Clock, Timestamp};
 use crate::command::{Command, CommandMeta, MetaCommand, MetaOp, Op, RaftCommand};
 use crate::directory::{Directory, validate_slug};
 use crate::error::{ClusterError, Result};
 use crate::ids::{NodeId, OrgId, ShardId};
-use crate::model::{AuditRetention, DirectoryEntry, OrgState, Principal, PrincipalKind};
+use crate::model::{AuditRetention, DirectoryEntry, Family, OrgState, Principal, PrincipalKind};
 use crate::node_identity::NodeIdentity;
 use crate::query::{Outcome, Reply, Request};
 use crate::raft::{GroupHandle, GroupKind, NodeInfo, start_group};
@@ -234,6 +235,25 @@ impl Service {
             Some(org) if org != entry.org_id => Err(ClusterError::WrongOrganization),
             _ => Ok(()),
         }
+    }
+
+    /// Checks, before a request body is even read, that `credential` may read (or write)
+    /// `family` in the org `slug`: unknown org 404, another org's key 403, bad key 401,
+    /// missing scope 403. The org actor checks again when the request arrives.
+    pub fn admit(
+        &self,
+        slug: &str,
+        credential: &Credential,
+        family: Family,
+        write: bool,
+    ) -> Result<Principal> {
+        let entry = self.active_org(slug)?;
+        self.check_key_org(&entry, credential)?;
+        let shard = self.shard(entry.shard)?;
+        let reader = OrgReader::new(shard.store.clone(), entry.org_id);
+        let principal = authenticate(&reader, credential, self.now())?;
+        authorize_access(&principal, family, write)?;
+        Ok(principal)
     }
 
     /// Serves one org-scoped request.

@@ -96,32 +96,33 @@ fn init_logging(config: &Config) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves on SIGINT or SIGTERM. Installed before the node announces it is ready, so a signal
+/// sent right after the ready line still shuts down cleanly.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
 async fn serve(args: ConfigArgs) -> anyhow::Result<()> {
     let config = Config::load(args)?;
     init_logging(&config);
+    let stop = shutdown_signal()?;
     let node = lumo_node::start(config.clone()).await?;
     if let Bootstrap::Created {
         generated_key: Some(key),
@@ -146,7 +147,7 @@ async fn serve(args: ConfigArgs) -> anyhow::Result<()> {
         node.admin_addr,
         config.data_dir.display()
     );
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down");
     node.shutdown().await?;
     println!("lumod stopped");
@@ -222,13 +223,14 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    match cli.command {
+    let result = match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
-        Command::ValidateConfig(args) => {
-            let config = Config::load(args)?;
-            println!("configuration is valid:\n{:#?}", config.redacted());
-            Ok(())
-        }
+        Command::ValidateConfig(args) => Config::load(args)
+            .map(|config| println!("configuration is valid:\n{:#?}", config.redacted()))
+            .map_err(anyhow::Error::from),
         Command::Org { command } => runtime.block_on(org(command)),
-    }
+    };
+    // Drop every task (and with them the last handles on RocksDB) before the process exits.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(10));
+    result
 }

@@ -20,6 +20,8 @@ pub struct Db {
     inner: Arc<Inner>,
 }
 
+// Field order matters: `db` is released first, then dropping `syncer` joins the sync thread,
+// which releases the last handle, so RocksDB closes before `Db` finishes dropping.
 struct Inner {
     db: Arc<DB>,
     syncer: WalSyncer,

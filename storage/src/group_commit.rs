@@ -18,7 +18,8 @@ pub struct WalSyncStats {
 }
 
 pub(crate) struct WalSyncer {
-    tx: mpsc::Sender<SyncJob>,
+    tx: Option<mpsc::Sender<SyncJob>>,
+    thread: Option<std::thread::JoinHandle<()>>,
     syncs: Arc<AtomicU64>,
     appends: Arc<AtomicU64>,
 }
@@ -32,15 +33,28 @@ impl WalSyncer {
         let spawned = std::thread::Builder::new()
             .name("lumo-wal-sync".into())
             .spawn(move || run(db, rx, s, a));
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start the wal sync thread");
+        let thread = match spawned {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the wal sync thread");
+                None
+            }
+        };
+        WalSyncer {
+            tx: Some(tx),
+            thread,
+            syncs,
+            appends,
         }
-        WalSyncer { tx, syncs, appends }
     }
 
     /// Queues `done` to run once every write made before this call is durable.
     pub(crate) fn after_sync(&self, done: SyncJob) {
-        if let Err(mpsc::SendError(job)) = self.tx.send(done) {
+        let Some(tx) = &self.tx else {
+            done(Err(io::Error::other("wal sync thread stopped")));
+            return;
+        };
+        if let Err(mpsc::SendError(job)) = tx.send(done) {
             job(Err(io::Error::other("wal sync thread stopped")));
         }
     }
@@ -49,6 +63,17 @@ impl WalSyncer {
         WalSyncStats {
             syncs: self.syncs.load(Ordering::Relaxed),
             appends: self.appends.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for WalSyncer {
+    /// Stops the thread and waits for it, so its handle on RocksDB is released (and the
+    /// database closed) before the caller goes on, never concurrently with process exit.
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }

@@ -21,23 +21,48 @@ impl Reply {
     /// Panics with the body unless the status is `expected`.
     #[track_caller]
     pub fn expect(self, expected: u16) -> Reply {
-        assert_eq!(self.status, expected, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, expected,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 
     /// Asserts an error reply in the LumoAuth shape with this status and code.
     #[track_caller]
     pub fn expect_error(self, status: u16, code: &str) -> Reply {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
-        assert_eq!(self.body["error"], code, "unexpected error code; body: {}", self.text);
-        assert_eq!(self.body["status"], status, "status field; body: {}", self.text);
-        assert!(self.body["message"].as_str().is_some_and(|m| !m.is_empty()), "message; body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(
+            self.body["error"], code,
+            "unexpected error code; body: {}",
+            self.text
+        );
+        assert_eq!(
+            self.body["status"], status,
+            "status field; body: {}",
+            self.text
+        );
+        assert!(
+            self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "message; body: {}",
+            self.text
+        );
         self
     }
 }
 
 /// Sends one request with optional JSON body.
-pub async fn raw_request(method: Method, url: &str, headers: &[(&str, &str)], body: Option<Value>) -> anyhow::Result<Reply> {
+pub async fn raw_request(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> anyhow::Result<Reply> {
     let client = reqwest::Client::new();
     let mut request = client.request(method, url);
     for (name, value) in headers {
@@ -98,8 +123,16 @@ impl Api {
     }
 
     /// Sends a request with the API key.
-    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Reply> {
-        let mut request = self.client.request(method, self.url(path)).header("X-API-Key", &self.key);
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Reply> {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .header("X-API-Key", &self.key);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -107,7 +140,13 @@ impl Api {
     }
 
     /// Sends raw bytes with a content type.
-    pub async fn send_raw(&self, method: Method, path: &str, content_type: Option<&str>, body: Vec<u8>) -> anyhow::Result<Reply> {
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> anyhow::Result<Reply> {
         let mut request = self
             .client
             .request(method, self.url(path))
@@ -146,8 +185,15 @@ impl Api {
 
     /// Creates a user and returns its id.
     pub async fn create_user(&self, email: &str) -> anyhow::Result<String> {
-        let reply = self.post("/admin/users", serde_json::json!({"email": email})).await?;
-        anyhow::ensure!(reply.status == 201, "create user: {} {}", reply.status, reply.text);
+        let reply = self
+            .post("/admin/users", serde_json::json!({"email": email}))
+            .await?;
+        anyhow::ensure!(
+            reply.status == 201,
+            "create user: {} {}",
+            reply.status,
+            reply.text
+        );
         Ok(reply.data()["id"].as_str().unwrap_or_default().to_string())
     }
 }

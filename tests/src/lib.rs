@@ -76,7 +76,12 @@ impl TestNode {
             Some(serde_json::json!({"slug": slug, "name": slug})),
         )
         .await?;
-        anyhow::ensure!(reply.status == 201, "create org {slug}: {} {}", reply.status, reply.body);
+        anyhow::ensure!(
+            reply.status == 201,
+            "create org {slug}: {} {}",
+            reply.status,
+            reply.body
+        );
         reply.body["data"]["apiKey"]
             .as_str()
             .map(str::to_string)
@@ -85,7 +90,10 @@ impl TestNode {
 
     /// The cluster admin token.
     pub fn cluster_token(&self) -> String {
-        self.node.as_ref().map(|n| n.cluster_token.clone()).unwrap_or_default()
+        self.node
+            .as_ref()
+            .map(|n| n.cluster_token.clone())
+            .unwrap_or_default()
     }
 
     /// Stops the node cleanly.

@@ -12,7 +12,11 @@ pub fn lumod_bin() -> PathBuf {
     }
     let exe = std::env::current_exe().unwrap_or_default();
     // target/debug/deps/test-xxxx -> target/debug/lumod
-    let dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     dir.join("lumod")
 }
 
@@ -28,10 +32,21 @@ impl LumodProcess {
     /// its ready line (at most 60 s).
     pub fn start(data_dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<LumodProcess> {
         let bin = lumod_bin();
-        anyhow::ensure!(bin.exists(), "{} not built; run `cargo build --bins` first", bin.display());
+        anyhow::ensure!(
+            bin.exists(),
+            "{} not built; run `cargo build --bins` first",
+            bin.display()
+        );
         let mut command = Command::new(&bin);
         command
-            .args(["serve", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--data-dir"])
+            .args([
+                "serve",
+                "--http-addr",
+                "127.0.0.1:0",
+                "--admin-addr",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
             .arg(data_dir)
             .env("LUMO_LOG", "warn")
             .stdout(Stdio::piped())
@@ -40,7 +55,10 @@ impl LumodProcess {
             command.env(k, v);
         }
         let mut child = command.spawn()?;
-        let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -60,8 +78,10 @@ impl LumodProcess {
                                 .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
                                 .map(str::to_string)
                         };
-                        let http = field("http").ok_or_else(|| anyhow::anyhow!("no http in {line}"))?;
-                        let admin = field("admin").ok_or_else(|| anyhow::anyhow!("no admin in {line}"))?;
+                        let http =
+                            field("http").ok_or_else(|| anyhow::anyhow!("no http in {line}"))?;
+                        let admin =
+                            field("admin").ok_or_else(|| anyhow::anyhow!("no admin in {line}"))?;
                         return Ok(LumodProcess {
                             child,
                             http: format!("http://{http}"),

@@ -48,8 +48,9 @@ async fn create(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
             ),
         );
     }
-    let expires_at = match body.raw("expiresAt").and_then(|v| v.as_str()) {
-        Some(text) => match Timestamp::parse(text) {
+    let expires_at = match body.raw("expiresAt") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(text)) => match Timestamp::parse(text) {
             Some(t) if t > Timestamp::now() => Some(t),
             Some(_) => {
                 body.problem("expiresAt", "must be in the future");
@@ -60,7 +61,10 @@ async fn create(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
                 None
             }
         },
-        None => None,
+        Some(_) => {
+            body.problem("expiresAt", "must be an ISO-8601 date-time string");
+            None
+        }
     };
     body.finish()?;
     let entry = ctx.state.service.active_org(&ctx.org)?;

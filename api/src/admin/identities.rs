@@ -123,7 +123,7 @@ async fn link(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
 async fn unlink(ctx: Ctx) -> ApiResult<Response> {
     let key: UserKey = ctx.key("userId")?;
     let kind = IdentityKind::parse(ctx.param("type")?)
-        .ok_or_else(|| ApiError::BadRequest("type must be saml, ldap or social".into()))?;
+        .ok_or_else(|| ApiError::invalid("type", "must be saml, ldap or social"))?;
     ctx.write(Op::UnlinkIdentity {
         user: key.clone(),
         kind,

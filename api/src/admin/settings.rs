@@ -74,7 +74,7 @@ async fn show(ctx: Ctx) -> ApiResult<Response> {
 async fn update(ctx: Ctx, JsonBody(map): JsonBody) -> ApiResult<Response> {
     let section = section(&ctx)?;
     let mut patch = Value::Object(map);
-    let secrets = seal_secrets(section, &mut patch, Timestamp::now());
+    let secrets = seal_secrets(section, &mut patch, Timestamp::now())?;
     let op = Op::UpdateSettings {
         section,
         patch: patch.to_string(),

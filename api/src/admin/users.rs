@@ -82,7 +82,7 @@ async fn create(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     let mut body = Body::new(json);
     let email = body.required_str("email", 254).to_lowercase();
     check_email(&mut body, "email", &email);
-    let password = body.opt_str("password", password::MAX_PASSWORD_CHARS);
+    let password = body.secret("password", password::MAX_PASSWORD_CHARS);
     let given_name = body
         .opt_str("givenName", 200)
         .or_else(|| body.opt_str("given_name", 200));
@@ -139,7 +139,7 @@ async fn update(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     if body.raw("email").is_some_and(|v| v.is_null()) {
         body.problem("email", "may not be null");
     }
-    let password = body.opt_str("password", password::MAX_PASSWORD_CHARS);
+    let password = body.secret("password", password::MAX_PASSWORD_CHARS);
     let patch = UserPatch {
         email,
         username: body.nullable_str("username", 100),
@@ -247,8 +247,14 @@ async fn password_reset(ctx: Ctx) -> ApiResult<Response> {
 async fn set_password(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     let key: UserKey = ctx.key("userId")?;
     let mut body = Body::new(json);
-    let password = body.required_str("password", password::MAX_PASSWORD_CHARS);
+    let password = body.secret("password", password::MAX_PASSWORD_CHARS);
+    if password.is_none() && !body.has("password") {
+        body.problem("password", "is required");
+    } else if password.is_none() && body.raw("password").is_some_and(|v| v.is_null()) {
+        body.problem("password", "may not be null");
+    }
     body.finish()?;
+    let password = password.ok_or_else(|| ApiError::invalid("password", "is required"))?;
     let password_hash = password::accept(&ctx, "password", password).await?;
     ctx.write(Op::SetUserPassword {
         user: key,

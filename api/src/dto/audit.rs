@@ -69,7 +69,7 @@ impl From<AuditRecord> for AuditEntryDto {
             target_id: b.target_id,
             target_name: b.target_name,
             ip_address: b.ip_address,
-            event_time: b.created_at.to_rfc3339(),
+            event_time: b.event_time.to_rfc3339(),
             duration_ms: None,
             client_id: None,
             user_agent: b.user_agent,

@@ -121,6 +121,25 @@ impl Body {
         true
     }
 
+    /// A secret taken verbatim (never trimmed): absent or null give `None`, empty is refused.
+    pub fn secret(&mut self, field: &str, max: usize) -> Option<String> {
+        match self.map.get(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() => {
+                self.problem(field, "may not be empty");
+                None
+            }
+            Some(Value::String(s)) => {
+                let s = s.clone();
+                self.check_len(field, &s, max).then_some(s)
+            }
+            Some(_) => {
+                self.problem(field, "must be a string");
+                None
+            }
+        }
+    }
+
     /// A required non-empty string.
     pub fn required_str(&mut self, field: &str, max: usize) -> String {
         match self.map.get(field) {

@@ -3,9 +3,10 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 use lumo_cluster::command::{BadKey, Op};
+use lumo_cluster::model::Family;
 use lumo_cluster::query::{Query, Reply, Request};
 use lumo_cluster::{Credential, RequestContext};
 
@@ -63,6 +64,27 @@ fn client_ip(parts: &Parts, trust_forwarded: bool) -> Option<String> {
         .map(|ConnectInfo(addr)| addr.ip().to_string())
 }
 
+/// The resource family an admin path belongs to (for the early credential check).
+fn family_of(path: &str) -> Family {
+    let rest = path.split("/api/v1").nth(1).unwrap_or(path);
+    let segment = rest
+        .trim_start_matches('/')
+        .split('/')
+        .take(2)
+        .collect::<Vec<_>>();
+    match segment.as_slice() {
+        ["me", ..] => Family::Identity,
+        [_, "users" | "identities"] => Family::Users,
+        [_, "groups"] => Family::Groups,
+        [_, "roles" | "permissions" | "scopes"] => Family::Roles,
+        [_, "audit-logs"] => Family::Audit,
+        [_, "settings" | "tenant" | "organization"] => Family::Settings,
+        [_, "analytics"] => Family::Analytics,
+        [_, "api-keys"] => Family::ApiKeys,
+        _ => Family::ApiKeys,
+    }
+}
+
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = ApiError;
 
@@ -91,10 +113,17 @@ impl FromRequestParts<AppState> for Ctx {
             user_agent: header("user-agent"),
             request_id: header("x-request-id"),
         };
+        let credential = credential(&parts.headers);
+        // Credentials are judged before the body is read: a caller without access learns
+        // nothing from validation errors.
+        let write = !matches!(parts.method, Method::GET | Method::HEAD);
+        state
+            .service
+            .admit(&org, &credential, family_of(parts.uri.path()), write)?;
         Ok(Ctx {
             state: state.clone(),
             org,
-            credential: credential(&parts.headers),
+            credential,
             context,
             params,
         })

@@ -8,15 +8,13 @@ use std::time::{Duration, Instant};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde::{Deserialize, Serialize};
 
-use crate::api_key::hash_key;
-use crate::authorize::access_of;
+use crate::authorize::{authenticate, authorize};
 use crate::clock::Clock;
-use crate::error::{ClusterError, Result};
-use crate::ids::{ApiKeyId, OrgId};
-use crate::model::{AdminScope, ApiKey, Principal, PrincipalKind};
+use crate::error::Result;
+use crate::ids::OrgId;
 use crate::query::{Reply, Request};
 use crate::raft::GroupHandle;
-use crate::tables::{OrgReader, Table};
+use crate::tables::OrgReader;
 
 use super::exec::execute;
 
@@ -69,68 +67,6 @@ pub struct OrgState {
 
 /// The actor type.
 pub struct OrgActor;
-
-fn authenticate(
-    reader: &OrgReader,
-    credential: &Credential,
-    now: crate::clock::Timestamp,
-) -> Result<Principal> {
-    let key = match credential {
-        Credential::ApiKey(key) => key,
-        Credential::Bearer(_) => {
-            return Err(ClusterError::Unauthenticated {
-                message:
-                    "bearer tokens are not accepted by this server yet; use an API key (X-API-Key)"
-                        .into(),
-            });
-        }
-        Credential::None => {
-            return Err(ClusterError::Unauthenticated {
-                message:
-                    "missing credential: send an API key in X-API-Key or Authorization: ApiKey"
-                        .into(),
-            });
-        }
-    };
-    let invalid = || ClusterError::Unauthenticated {
-        message: "invalid API key".into(),
-    };
-    let id: ApiKeyId = reader
-        .get(Table::ApiKeyHash, hash_key(key).as_bytes())?
-        .ok_or_else(invalid)?;
-    let record: ApiKey = reader
-        .get(Table::ApiKey, &id.0.to_be_bytes())?
-        .ok_or_else(invalid)?;
-    if !record.is_usable(now) {
-        return Err(ClusterError::Unauthenticated {
-            message: "API key is revoked or expired".into(),
-        });
-    }
-    Ok(Principal {
-        org: reader.org(),
-        kind: PrincipalKind::ApiKey {
-            id: record.id,
-            name: record.name,
-        },
-        scopes: record.scopes,
-    })
-}
-
-fn authorize(principal: &Principal, request: &Request) -> Result<()> {
-    let (family, write) = access_of(request);
-    if AdminScope::allows(&principal.scopes, family, write) {
-        return Ok(());
-    }
-    let required = AdminScope::required(family, write);
-    Err(ClusterError::Forbidden {
-        message: format!(
-            "Insufficient scope: this request needs one of {}",
-            required.join(", ")
-        ),
-        required_scopes: required,
-        granted_scopes: principal.scopes.clone(),
-    })
-}
 
 impl OrgState {
     fn handle(&mut self, envelope: Envelope) {

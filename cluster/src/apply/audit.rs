@@ -17,9 +17,13 @@ pub const COMPACTION_BATCH: u64 = 5_000;
 pub fn append_audit(tx: &mut OrgTx, meta: &CommandMeta, event: AuditEvent) -> Result<AuditId> {
     let mut head: AuditChainHead = tx.get(Table::AuditHead, &[])?.unwrap_or_default();
     let id = AuditId(head.last_id + 1);
+    // A clock that stepped back (or a new leader whose clock is behind) must not make a newer
+    // record look older: the log's time only moves forward.
+    let created_at = meta.at.max(head.last_at);
     let body = AuditBody {
         id,
-        created_at: meta.at,
+        created_at,
+        event_time: meta.at,
         event_type: event.event_type.to_string(),
         action: event.action,
         severity: event.severity.to_string(),
@@ -44,6 +48,7 @@ pub fn append_audit(tx: &mut OrgTx, meta: &CommandMeta, event: AuditEvent) -> Re
     tx.put(Table::Audit, &id.0.to_be_bytes(), &record)?;
     head.last_id = id.0;
     head.last_hash = record.hash;
+    head.last_at = created_at;
     tx.put(Table::AuditHead, &[], &head)?;
     Ok(id)
 }

@@ -128,7 +128,7 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             section,
             patch,
             secrets,
-        } => settings::update(tx, *section, patch, secrets)?,
+        } => settings::update(tx, meta.at, *section, patch, secrets)?,
     };
     for event in events {
         append_audit(tx, meta, event)?;

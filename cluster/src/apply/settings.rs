@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use crate::clock::Timestamp;
 use crate::error::{ClusterError, Result};
 use crate::lookup::{load_org, save_org};
 use crate::model::AuditEvent;
@@ -13,6 +14,7 @@ use super::Applied;
 
 pub(super) fn update(
     tx: &mut OrgTx,
+    at: Timestamp,
     section: SettingsSection,
     patch: &str,
     secrets: &[SealedSecret],
@@ -23,19 +25,27 @@ pub(super) fn update(
     let key = section.as_str().as_bytes();
     let mut stored: Value = tx.get(Table::Settings, key)?.unwrap_or_else(|| json!({}));
     let mut patch = patch;
+    let mut renamed = None;
     if section == SettingsSection::General
         && let Some(name) = patch.as_object_mut().and_then(|m| m.remove("name"))
         && let Some(name) = name.as_str()
     {
-        // The general section's name is the org's name.
+        // The general section's name is the org's name (the tenant profile's `name`).
         let mut org = load_org(tx)?;
-        org.name = name.to_string();
-        save_org(tx, &org)?;
+        if org.name != name {
+            renamed = Some(json!({"from": org.name, "to": name}));
+            org.name = name.to_string();
+            org.updated_at = at;
+            save_org(tx, &org)?;
+        }
     }
     section_rules::merge(section, &mut stored, &patch);
     section_rules::store_secrets(section, &mut stored, secrets);
     tx.put(Table::Settings, key, &stored)?;
     let mut changes = patch;
+    if let (Some(renamed), Value::Object(map)) = (renamed, &mut changes) {
+        map.insert("name".into(), renamed);
+    }
     if let Value::Object(map) = &mut changes {
         for secret in secrets {
             map.insert(

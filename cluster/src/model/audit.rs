@@ -78,7 +78,10 @@ impl AuditEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditBody {
     pub id: AuditId,
+    /// The log's time: never earlier than the record before it, so id order is time order.
     pub created_at: Timestamp,
+    /// The proposer's clock when the command was made.
+    pub event_time: Timestamp,
     pub event_type: String,
     pub action: String,
     pub severity: String,
@@ -144,6 +147,9 @@ pub struct AuditChainHead {
     /// Hash of the last record removed by retention (the first kept record chains to it).
     pub anchor_hash: String,
     pub compacted_through: u64,
+    /// `created_at` of the last record (records never go back in time).
+    #[serde(default)]
+    pub last_at: Timestamp,
 }
 
 impl Default for AuditChainHead {
@@ -153,6 +159,7 @@ impl Default for AuditChainHead {
             last_hash: GENESIS_HASH.to_string(),
             anchor_hash: GENESIS_HASH.to_string(),
             compacted_through: 0,
+            last_at: Timestamp(0),
         }
     }
 }

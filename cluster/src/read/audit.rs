@@ -93,7 +93,9 @@ pub(super) fn stats(
     let to = to.unwrap_or(now);
     let from = from.unwrap_or(to.minus_days(30));
     if from > to {
-        return Err(ClusterError::invalid("from", "must be before to"));
+        return Err(ClusterError::InvalidQuery {
+            message: "from must be before to".into(),
+        });
     }
     let mut stats = AuditStats {
         total: 0,

@@ -50,7 +50,9 @@ pub fn bool_filter(filters: &BTreeMap<String, String>, key: &str) -> Result<Opti
         None => Ok(None),
         Some("true") | Some("1") => Ok(Some(true)),
         Some("false") | Some("0") => Ok(Some(false)),
-        Some(_) => Err(ClusterError::invalid(key, "must be true or false")),
+        Some(_) => Err(ClusterError::InvalidQuery {
+            message: format!("{key} must be true or false"),
+        }),
     }
 }
 
@@ -63,9 +65,8 @@ pub fn sort_field<'a>(
     match sort_by.as_deref() {
         None => Ok(default),
         Some(field) if allowed.contains(&field) => Ok(field),
-        Some(_) => Err(ClusterError::invalid(
-            "sortBy",
-            format!("must be one of {}", allowed.join(", ")),
-        )),
+        Some(_) => Err(ClusterError::InvalidQuery {
+            message: format!("sortBy must be one of {}", allowed.join(", ")),
+        }),
     }
 }

@@ -118,17 +118,33 @@ pub struct SealedSecret {
     pub at: Timestamp,
 }
 
-/// Takes every secret out of `patch`, returning what `apply` should store instead.
+/// Shortest token accepted for write-only tokens (e.g. the SCIM bearer token).
+pub const MIN_TOKEN_CHARS: usize = 24;
+
+/// Takes every secret out of `patch`, returning what `apply` should store instead. Refuses
+/// write-only tokens too short to be secret.
 pub fn seal_secrets(
     section: SettingsSection,
     patch: &mut Value,
     at: Timestamp,
-) -> Vec<SealedSecret> {
+) -> Result<Vec<SealedSecret>, crate::error::ClusterError> {
     let mut sealed = Vec::new();
+    let mut problems = FieldProblems::new();
     if let Value::Object(map) = patch {
-        seal_in(section.fields(), map, "", at, &mut sealed);
+        seal_in(section.fields(), map, "", at, &mut sealed, &mut problems);
     }
-    sealed
+    if problems.is_empty() {
+        return Ok(sealed);
+    }
+    let message = problems
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(crate::error::ClusterError::Validation {
+        message,
+        details: problems,
+    })
 }
 
 fn seal_in(
@@ -137,20 +153,30 @@ fn seal_in(
     prefix: &str,
     at: Timestamp,
     out: &mut Vec<SealedSecret>,
+    problems: &mut FieldProblems,
 ) {
     for field in fields {
         let path = format!("{prefix}{}", field.name);
         match &field.kind {
             Kind::Nested(inner) => {
                 if let Some(Value::Object(child)) = map.get_mut(field.name) {
-                    seal_in(inner, child, &format!("{path}."), at, out);
+                    seal_in(inner, child, &format!("{path}."), at, out, problems);
                 }
             }
             Kind::Secret | Kind::WriteOnlyToken => match map.remove(field.name) {
+                Some(Value::String(secret))
+                    if matches!(field.kind, Kind::WriteOnlyToken)
+                        && secret.chars().count() < MIN_TOKEN_CHARS =>
+                {
+                    problems.insert(
+                        path,
+                        format!("must be at least {MIN_TOKEN_CHARS} characters"),
+                    );
+                }
                 Some(Value::String(secret)) if !secret.is_empty() => out.push(SealedSecret {
                     path,
                     sha256: Some(hex::encode(Sha256::digest(secret.as_bytes()))),
-                    preview: Some(format!("{}…", secret.chars().take(8).collect::<String>())),
+                    preview: Some(format!("{}…", secret.chars().take(4).collect::<String>())),
                     at,
                 }),
                 Some(Value::Null) => out.push(SealedSecret {
@@ -324,8 +350,10 @@ mod tests {
 
     #[test]
     fn scim_token_is_sealed_and_never_rendered() {
-        let mut patch = json!({"inbound": {"enabled": true, "bearer_token": "scim-secret-value"}});
-        let sealed = seal_secrets(SettingsSection::Scim, &mut patch, Timestamp(1));
+        let mut patch =
+            json!({"inbound": {"enabled": true, "bearer_token": "scim-secret-value-long-enough"}});
+        let sealed =
+            seal_secrets(SettingsSection::Scim, &mut patch, Timestamp(1)).expect("long enough");
         assert_eq!(sealed.len(), 1);
         assert!(patch["inbound"].get("bearer_token").is_none());
         let mut stored = json!({});
@@ -338,7 +366,9 @@ mod tests {
             doc["inbound"]["bearer_token_hash"],
             json!({"configured": true, "redacted": true})
         );
-        assert_eq!(doc["inbound"]["bearer_token_preview"], "scim-sec…");
+        assert_eq!(doc["inbound"]["bearer_token_preview"], "scim…");
         assert!(!doc.to_string().contains("scim-secret-value"));
+        let mut short = json!({"inbound": {"bearer_token": "s3cr3t!!"}});
+        assert!(seal_secrets(SettingsSection::Scim, &mut short, Timestamp(1)).is_err());
     }
 }

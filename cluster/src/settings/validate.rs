@@ -128,13 +128,10 @@ fn check_int(path: &str, n: i64) -> Option<String> {
 }
 
 fn check_str(path: &str, s: &str) -> Option<String> {
-    let limit = if matches!(
-        path,
-        "custom_css" | "custom_html" | "outbound.tls_certificate"
-    ) {
-        65_536
-    } else {
-        2_048
+    let limit = match path {
+        "custom_css" | "custom_html" | "outbound.tls_certificate" => 65_536,
+        "name" | "displayName" => 200,
+        _ => 2_048,
     };
     if s.len() > limit {
         return Some(format!("must be at most {limit} bytes"));

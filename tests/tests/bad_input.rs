@@ -1,0 +1,1334 @@
+//! Negative tests across the users, groups, roles, permissions and scopes families: every
+//! refused request answers the documented status and error shape, and leaves no trace (the
+//! org's users, groups, roles, permissions, scopes and audit log are exactly as before).
+
+mod admin_support;
+
+use admin_support::*;
+use lumo_tests::http::raw_request;
+use lumo_tests::{ADMIN_KEY, Api, TestNode};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Everything a refused write could have touched.
+async fn snapshot(api: &Api) -> anyhow::Result<Value> {
+    let mut out = serde_json::Map::new();
+    for path in [
+        "/admin/users?limit=100",
+        "/admin/groups?limit=100",
+        "/admin/roles?limit=100",
+        "/admin/permissions?limit=100",
+        "/admin/scopes?limit=100",
+    ] {
+        let reply = api.get(path).await?.expect(200);
+        out.insert(path.to_string(), reply.body.clone());
+    }
+    // Details carry the relations (roles, groups, members, permissions).
+    let users = api.get("/admin/users?limit=100").await?.expect(200);
+    for id in ids(users.data()) {
+        let detail = api.get(&format!("/admin/users/{id}")).await?.expect(200);
+        out.insert(format!("user {id}"), detail.body.clone());
+        let perms = api
+            .get(&format!("/admin/users/{id}/permissions"))
+            .await?
+            .expect(200);
+        out.insert(format!("user perms {id}"), perms.body.clone());
+        let identities = api
+            .get(&format!("/admin/users/{id}/identities"))
+            .await?
+            .expect(200);
+        out.insert(format!("user identities {id}"), identities.body.clone());
+    }
+    for (kind, path) in [
+        ("group", "/admin/groups?limit=100"),
+        ("role", "/admin/roles?limit=100"),
+    ] {
+        let list = api.get(path).await?.expect(200);
+        for id in ids(list.data()) {
+            let detail = api.get(&format!("/admin/{kind}s/{id}")).await?.expect(200);
+            out.insert(format!("{kind} {id}"), detail.body.clone());
+        }
+    }
+    let audit = api.get("/admin/audit-logs?limit=1").await?.expect(200);
+    out.insert(
+        "audit total".into(),
+        audit.body["pagination"]["total"].clone(),
+    );
+    Ok(Value::Object(out))
+}
+
+/// Some data to (not) damage: a user in a group with a role, a custom permission and scope.
+struct Fixture {
+    node: TestNode,
+    api: Api,
+    user: String,
+}
+
+async fn fixture() -> anyhow::Result<Fixture> {
+    let node = TestNode::start().await?;
+    let api = node.api();
+    let user = new_user(
+        &api,
+        json!({"email": "victim@example.com", "name": "Victim"}),
+    )
+    .await?;
+    let user = text(&user["id"]);
+    new_group(&api, "Team", "team").await?;
+    new_role(&api, "Helper", "helper").await?;
+    new_permission(&api, "Custom", "custom:perm").await?;
+    api.post("/admin/scopes", json!({"name": "custom"}))
+        .await?
+        .expect(201);
+    api.post("/admin/groups/team/members", json!({"userIds": [user]}))
+        .await?
+        .expect(200);
+    api.post(
+        &format!("/admin/users/{user}/roles"),
+        json!({"roleId": "helper"}),
+    )
+    .await?
+    .expect(200);
+    Ok(Fixture { node, api, user })
+}
+
+#[tokio::test]
+async fn missing_fields_and_wrong_json_types_are_422_naming_each_field() -> anyhow::Result<()> {
+    let Fixture { node, api, user } = fixture().await?;
+    let before = snapshot(&api).await?;
+    let u = format!("/admin/users/{user}");
+    let cases: Vec<(Method, String, Value, Vec<&str>)> = vec![
+        (
+            Method::POST,
+            "/admin/users".into(),
+            json!({}),
+            vec!["email"],
+        ),
+        (
+            Method::POST,
+            "/admin/users".into(),
+            json!({"email": 42}),
+            vec!["email"],
+        ),
+        (
+            Method::POST,
+            "/admin/users".into(),
+            json!({"email": ""}),
+            vec!["email"],
+        ),
+        (
+            Method::POST,
+            "/admin/users".into(),
+            json!({"email": "not-an-email"}),
+            vec!["email"],
+        ),
+        (
+            Method::POST,
+            "/admin/users".into(),
+            json!({"email": "x@example.com", "emailVerified": "yes", "name": 7, "isActive": 1}),
+            vec!["emailVerified", "isActive", "name"],
+        ),
+        (
+            Method::POST,
+            "/admin/users".into(),
+            json!({"email": "x@example.com", "password": ["a"]}),
+            vec!["password"],
+        ),
+        (
+            Method::POST,
+            "/admin/users".into(),
+            json!({"email": "x@example.com", "roles": ["helper"]}),
+            vec!["roles"],
+        ),
+        (
+            Method::PATCH,
+            u.clone(),
+            json!({"email": null}),
+            vec!["email"],
+        ),
+        (
+            Method::PATCH,
+            u.clone(),
+            json!({"email": "bad@"}),
+            vec!["email"],
+        ),
+        (
+            Method::PUT,
+            u.clone(),
+            json!({"name": 5, "blocked": "yes"}),
+            vec!["blocked", "name"],
+        ),
+        (
+            Method::PATCH,
+            u.clone(),
+            json!({"groups": ["team"]}),
+            vec!["groups"],
+        ),
+        (
+            Method::PUT,
+            format!("{u}/password"),
+            json!({}),
+            vec!["password"],
+        ),
+        (
+            Method::POST,
+            format!("{u}/password"),
+            json!({"password": null}),
+            vec!["password"],
+        ),
+        (
+            Method::POST,
+            format!("{u}/roles"),
+            json!({}),
+            vec!["roleId"],
+        ),
+        (
+            Method::POST,
+            format!("{u}/roles"),
+            json!({"roleId": true}),
+            vec!["roleId"],
+        ),
+        (
+            Method::POST,
+            format!("{u}/roles"),
+            json!({"roleId": []}),
+            vec!["roleId"],
+        ),
+        (Method::PUT, format!("{u}/roles"), json!({}), vec!["roles"]),
+        (
+            Method::PUT,
+            format!("{u}/roles"),
+            json!({"roles": {"slug": 1}}),
+            vec!["roles"],
+        ),
+        (
+            Method::POST,
+            format!("{u}/groups"),
+            json!({"groupId": null}),
+            vec!["groupId"],
+        ),
+        (
+            Method::PUT,
+            format!("{u}/groups"),
+            json!({"groups": [null]}),
+            vec!["groups"],
+        ),
+        (
+            Method::POST,
+            format!("{u}/permissions"),
+            json!({"permissionId": {}}),
+            vec!["permissionId"],
+        ),
+        (
+            Method::POST,
+            format!("{u}/identities"),
+            json!({}),
+            vec!["type"],
+        ),
+        (
+            Method::POST,
+            format!("{u}/identities"),
+            json!({"type": "saml", "idp_id": "one", "name_id": 5}),
+            vec!["idp_id", "name_id"],
+        ),
+        (
+            Method::POST,
+            "/admin/groups".into(),
+            json!({}),
+            vec!["name"],
+        ),
+        (
+            Method::POST,
+            "/admin/groups".into(),
+            json!({"name": ["x"]}),
+            vec!["name"],
+        ),
+        (
+            Method::POST,
+            "/admin/groups".into(),
+            json!({"name": "Ok", "slug": "Bad Slug"}),
+            vec!["slug"],
+        ),
+        (
+            Method::POST,
+            "/admin/groups".into(),
+            json!({"name": "Ok", "description": 5}),
+            vec!["description"],
+        ),
+        (
+            Method::PATCH,
+            "/admin/groups/team".into(),
+            json!({"name": null}),
+            vec!["name"],
+        ),
+        (
+            Method::POST,
+            "/admin/groups/team/members".into(),
+            json!({}),
+            vec!["userIds"],
+        ),
+        (
+            Method::POST,
+            "/admin/groups/team/members".into(),
+            json!({"userIds": ["not-a-user"]}),
+            vec!["userIds"],
+        ),
+        (
+            Method::POST,
+            "/admin/groups/team/roles".into(),
+            json!({"roleId": false}),
+            vec!["roleId"],
+        ),
+        (
+            Method::PUT,
+            "/admin/groups/team/roles".into(),
+            json!({}),
+            vec!["roles"],
+        ),
+        (
+            Method::POST,
+            "/admin/roles".into(),
+            json!({"name": null}),
+            vec!["name"],
+        ),
+        (
+            Method::POST,
+            "/admin/roles".into(),
+            json!({"name": "   "}),
+            vec!["name"],
+        ),
+        (
+            Method::PUT,
+            "/admin/roles/helper".into(),
+            json!({"slug": 12}),
+            vec!["slug"],
+        ),
+        (
+            Method::POST,
+            "/admin/roles/helper/permissions".into(),
+            json!({}),
+            vec!["permissions"],
+        ),
+        (
+            Method::PUT,
+            "/admin/roles/helper/permissions".into(),
+            json!({"permissions": true}),
+            vec!["permissions"],
+        ),
+        (
+            Method::POST,
+            "/admin/roles/helper/users".into(),
+            json!({"userId": "nobody"}),
+            vec!["userId"],
+        ),
+        (
+            Method::POST,
+            "/admin/permissions".into(),
+            json!({"slug": "a:b"}),
+            vec!["name"],
+        ),
+        (
+            Method::POST,
+            "/admin/permissions".into(),
+            json!({"name": "X", "slug": "Not Valid"}),
+            vec!["slug"],
+        ),
+        (
+            Method::POST,
+            "/admin/permissions".into(),
+            json!({"name": "X", "resource": 1}),
+            vec!["resource"],
+        ),
+        (
+            Method::PATCH,
+            "/admin/permissions/custom:perm".into(),
+            json!({"description": 3}),
+            vec!["description"],
+        ),
+        (
+            Method::POST,
+            "/admin/scopes".into(),
+            json!({}),
+            vec!["name"],
+        ),
+        (
+            Method::POST,
+            "/admin/scopes".into(),
+            json!({"name": "has space"}),
+            vec!["name"],
+        ),
+        (
+            Method::POST,
+            "/admin/scopes".into(),
+            json!({"name": "ok", "isDefault": "true"}),
+            vec!["isDefault"],
+        ),
+    ];
+    for (method, path, body, fields) in cases {
+        let reply = api.send(method.clone(), &path, Some(body.clone())).await?;
+        assert_eq!(
+            reply.status, 422,
+            "{method} {path} {body}: expected 422, got {} {}",
+            reply.status, reply.text
+        );
+        let reply = reply.expect_error(422, "validation_error");
+        assert_fields(&reply, &fields);
+        for field in &fields {
+            assert!(
+                text(&reply.body["message"]).contains(field),
+                "{method} {path}: the message names {field}: {}",
+                reply.text
+            );
+        }
+    }
+    assert_eq!(
+        snapshot(&api).await?,
+        before,
+        "refused writes changed something"
+    );
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_invalid_request() -> anyhow::Result<()> {
+    let Fixture { node, api, user } = fixture().await?;
+    let before = snapshot(&api).await?;
+    let bodies: [&[u8]; 5] = [
+        br#"{"email": "#,
+        br#"{"email": "a@example.com",}"#,
+        br#"{email: "a@example.com"}"#,
+        b"{\"email\": \"a@example.com\"} trailing",
+        b"\xff\xfe{}",
+    ];
+    let paths = [
+        (Method::POST, "/admin/users".to_string()),
+        (Method::PATCH, format!("/admin/users/{user}")),
+        (Method::POST, "/admin/groups".to_string()),
+        (Method::PUT, "/admin/roles/helper".to_string()),
+        (Method::POST, "/admin/scopes".to_string()),
+    ];
+    for (method, path) in &paths {
+        for body in bodies {
+            let reply = api
+                .send_raw(
+                    method.clone(),
+                    path,
+                    Some("application/json"),
+                    body.to_vec(),
+                )
+                .await?;
+            assert_eq!(
+                reply.status,
+                400,
+                "{method} {path} {:?}: {}",
+                String::from_utf8_lossy(body),
+                reply.text
+            );
+            reply.expect_error(400, "invalid_request");
+        }
+    }
+    assert_eq!(snapshot(&api).await?, before);
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn json_that_is_not_an_object_is_400_invalid_request() -> anyhow::Result<()> {
+    let Fixture { node, api, user } = fixture().await?;
+    let before = snapshot(&api).await?;
+    let bodies = [
+        json!([{"email": "a@example.com"}]),
+        json!("a@example.com"),
+        json!(42),
+        json!(true),
+        Value::Null,
+    ];
+    let paths = [
+        (Method::POST, "/admin/users".to_string()),
+        (Method::PUT, format!("/admin/users/{user}")),
+        (Method::POST, format!("/admin/users/{user}/roles")),
+        (Method::POST, "/admin/groups/team/members".to_string()),
+        (Method::PATCH, "/admin/permissions/custom:perm".to_string()),
+    ];
+    for (method, path) in &paths {
+        for body in &bodies {
+            let reply = api.send(method.clone(), path, Some(body.clone())).await?;
+            assert_eq!(reply.status, 400, "{method} {path} {body}: {}", reply.text);
+            reply.expect_error(400, "invalid_request");
+        }
+        // No body at all is refused the same way.
+        let empty = api
+            .send_raw(method.clone(), path, Some("application/json"), Vec::new())
+            .await?;
+        empty.expect_error(400, "invalid_request");
+    }
+    api.post_empty("/admin/users")
+        .await?
+        .expect_error(400, "invalid_request");
+    assert_eq!(snapshot(&api).await?, before);
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_missing_or_non_json_content_type_is_415() -> anyhow::Result<()> {
+    let Fixture { node, api, user } = fixture().await?;
+    let before = snapshot(&api).await?;
+    let body = br#"{"email": "ct@example.com", "name": "Typed"}"#.to_vec();
+    let cases: [(Method, String, Option<&str>); 6] = [
+        (Method::POST, "/admin/users".into(), None),
+        (Method::POST, "/admin/users".into(), Some("text/plain")),
+        (
+            Method::POST,
+            "/admin/users".into(),
+            Some("application/x-www-form-urlencoded"),
+        ),
+        (
+            Method::POST,
+            "/admin/users".into(),
+            Some("multipart/form-data; boundary=x"),
+        ),
+        (
+            Method::PATCH,
+            format!("/admin/users/{user}"),
+            Some("text/json-ish"),
+        ),
+        (
+            Method::POST,
+            "/admin/groups".into(),
+            Some("application/xml"),
+        ),
+    ];
+    for (method, path, content_type) in &cases {
+        let reply = api
+            .send_raw(method.clone(), path, *content_type, body.clone())
+            .await?;
+        assert_eq!(
+            reply.status, 415,
+            "{method} {path} {content_type:?}: {}",
+            reply.text
+        );
+        reply.expect_error(415, "unsupported_media_type");
+    }
+    assert_eq!(snapshot(&api).await?, before);
+    // JSON with parameters, in any case, is accepted.
+    api.send_raw(
+        Method::POST,
+        "/admin/users",
+        Some("Application/JSON; charset=utf-8"),
+        body,
+    )
+    .await?
+    .expect(201);
+    api.get("/admin/users/ct@example.com").await?.expect(200);
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_body_over_1_mib_is_413_and_a_body_under_it_is_read() -> anyhow::Result<()> {
+    let Fixture { node, api, user } = fixture().await?;
+    let before = snapshot(&api).await?;
+    let padded = |email: &str, size: usize| {
+        let head = format!(r#"{{"email":"{email}","name":"Big","padding":""#);
+        let tail = r#""}"#;
+        let pad = "x".repeat(size - head.len() - tail.len());
+        format!("{head}{pad}{tail}").into_bytes()
+    };
+    let big = padded("big@example.com", (1 << 20) + 1);
+    assert_eq!(big.len(), (1 << 20) + 1);
+    let reply = api
+        .send_raw(
+            Method::POST,
+            "/admin/users",
+            Some("application/json"),
+            big.clone(),
+        )
+        .await?;
+    assert_eq!(reply.status, 413, "{}", reply.text);
+    reply.expect_error(413, "payload_too_large");
+    let reply = api
+        .send_raw(
+            Method::PATCH,
+            &format!("/admin/users/{user}"),
+            Some("application/json"),
+            big,
+        )
+        .await?;
+    reply.expect_error(413, "payload_too_large");
+    let much_bigger = padded("huge@example.com", 3 << 20);
+    api.send_raw(
+        Method::POST,
+        "/admin/groups",
+        Some("application/json"),
+        much_bigger,
+    )
+    .await?
+    .expect_error(413, "payload_too_large");
+    assert_eq!(snapshot(&api).await?, before);
+    api.get("/admin/users/big@example.com")
+        .await?
+        .expect_error(404, "resource_not_found");
+
+    // Exactly the limit is read normally (unknown fields are ignored).
+    let fits = padded("fits@example.com", 1 << 20);
+    let created = api
+        .send_raw(Method::POST, "/admin/users", Some("application/json"), fits)
+        .await?
+        .expect(201);
+    assert_eq!(created.data()["email"], "fits@example.com");
+    assert!(created.data().get("padding").is_none());
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_ids_are_404_in_the_error_shape() -> anyhow::Result<()> {
+    let Fixture { node, api, user } = fixture().await?;
+    let before = snapshot(&api).await?;
+    let ghost = "00000000-0000-0000-0000-0000000000ff";
+    let cases: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, format!("/admin/users/{ghost}"), None),
+        (Method::GET, "/admin/users/ghost@example.com".into(), None),
+        (
+            Method::PUT,
+            format!("/admin/users/{ghost}"),
+            Some(json!({"name": "x"})),
+        ),
+        (
+            Method::PATCH,
+            "/admin/users/ghost@example.com".into(),
+            Some(json!({"name": "x"})),
+        ),
+        (Method::DELETE, format!("/admin/users/{ghost}"), None),
+        (Method::POST, format!("/admin/users/{ghost}/block"), None),
+        (Method::POST, format!("/admin/users/{ghost}/unblock"), None),
+        (
+            Method::POST,
+            format!("/admin/users/{ghost}/mark-verified"),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/admin/users/{ghost}/password"),
+            Some(json!({"password": "long-enough-1"})),
+        ),
+        (Method::GET, format!("/admin/users/{ghost}/roles"), None),
+        (
+            Method::POST,
+            format!("/admin/users/{ghost}/roles"),
+            Some(json!({"roleId": "helper"})),
+        ),
+        (
+            Method::PUT,
+            format!("/admin/users/{ghost}/groups"),
+            Some(json!({"groups": ["team"]})),
+        ),
+        (
+            Method::GET,
+            format!("/admin/users/{ghost}/permissions"),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/admin/users/{ghost}/identities"),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/admin/users/{ghost}/effective-permissions"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/admin/users/{user}/roles"),
+            Some(json!({"roleId": "ghost-role"})),
+        ),
+        (
+            Method::POST,
+            format!("/admin/users/{user}/groups"),
+            Some(json!({"groupId": ghost})),
+        ),
+        (
+            Method::POST,
+            format!("/admin/users/{user}/permissions"),
+            Some(json!({"permissionId": 4040})),
+        ),
+        (
+            Method::DELETE,
+            format!("/admin/users/{user}/roles/ghost-role"),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/admin/users/{user}/groups/ghost-group"),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/admin/users/{user}/permissions/custom:perm"),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/admin/users/{user}/identities/ldap"),
+            None,
+        ),
+        (Method::GET, "/admin/groups/ghost-group".into(), None),
+        (
+            Method::PUT,
+            format!("/admin/groups/{ghost}"),
+            Some(json!({"name": "x"})),
+        ),
+        (Method::DELETE, "/admin/groups/ghost-group".into(), None),
+        (
+            Method::GET,
+            "/admin/groups/ghost-group/members".into(),
+            None,
+        ),
+        (
+            Method::POST,
+            "/admin/groups/team/members".into(),
+            Some(json!({"userIds": [ghost]})),
+        ),
+        (
+            Method::DELETE,
+            format!("/admin/groups/team/members/{ghost}"),
+            None,
+        ),
+        (
+            Method::POST,
+            "/admin/groups/team/roles".into(),
+            Some(json!({"roleId": "ghost-role"})),
+        ),
+        (Method::GET, "/admin/roles/ghost-role".into(), None),
+        (
+            Method::PATCH,
+            "/admin/roles/ghost-role".into(),
+            Some(json!({"name": "x"})),
+        ),
+        (Method::DELETE, format!("/admin/roles/{ghost}"), None),
+        (
+            Method::GET,
+            "/admin/roles/ghost-role/permissions".into(),
+            None,
+        ),
+        (
+            Method::PUT,
+            "/admin/roles/helper/permissions".into(),
+            Some(json!({"permissions": ["custom:perm", "ghost:perm"]})),
+        ),
+        (
+            Method::DELETE,
+            "/admin/roles/helper/users/ghost@example.com".into(),
+            None,
+        ),
+        (Method::GET, "/admin/permissions/4040".into(), None),
+        (
+            Method::PATCH,
+            "/admin/permissions/ghost:perm".into(),
+            Some(json!({"name": "x"})),
+        ),
+        (Method::DELETE, "/admin/permissions/4040".into(), None),
+        (Method::GET, "/admin/permissions/4040/usage".into(), None),
+        (Method::DELETE, "/admin/scopes/4040".into(), None),
+    ];
+    for (method, path, body) in cases {
+        let reply = api.send(method.clone(), &path, body).await?;
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.text);
+        let reply = reply.expect_error(404, "resource_not_found");
+        assert_eq!(reply.body["error_description"], reply.body["message"]);
+    }
+    assert_eq!(snapshot(&api).await?, before);
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn user_path_ids_that_are_neither_uuid_nor_email_are_400() -> anyhow::Result<()> {
+    let Fixture { node, api, user: _ } = fixture().await?;
+    let before = snapshot(&api).await?;
+    for bad in [
+        "12345",
+        "not-a-uuid",
+        "00000000-0000-0000-0000-00000000000g",
+        "victim",
+    ] {
+        let cases: Vec<(Method, String, Option<Value>)> = vec![
+            (Method::GET, format!("/admin/users/{bad}"), None),
+            (
+                Method::PATCH,
+                format!("/admin/users/{bad}"),
+                Some(json!({"name": "x"})),
+            ),
+            (Method::DELETE, format!("/admin/users/{bad}"), None),
+            (Method::POST, format!("/admin/users/{bad}/block"), None),
+            (
+                Method::POST,
+                format!("/admin/users/{bad}/password"),
+                Some(json!({"password": "long-enough-1"})),
+            ),
+            (Method::GET, format!("/admin/users/{bad}/roles"), None),
+            (
+                Method::POST,
+                format!("/admin/users/{bad}/groups"),
+                Some(json!({"groupId": "team"})),
+            ),
+            (Method::GET, format!("/admin/users/{bad}/identities"), None),
+            (
+                Method::GET,
+                format!("/admin/users/{bad}/effective-permissions"),
+                None,
+            ),
+            (
+                Method::DELETE,
+                format!("/admin/groups/team/members/{bad}"),
+                None,
+            ),
+            (
+                Method::DELETE,
+                format!("/admin/roles/helper/users/{bad}"),
+                None,
+            ),
+        ];
+        for (method, path, body) in cases {
+            let reply = api.send(method.clone(), &path, body).await?;
+            assert_eq!(reply.status, 400, "{method} {path}: {}", reply.text);
+            reply.expect_error(400, "invalid_request");
+        }
+    }
+    // An unknown identity type is a validation error: the contract declares 422 for unlink.
+    let victim = "/admin/users/victim@example.com/identities/kerberos";
+    api.delete(victim)
+        .await?
+        .expect_error(422, "validation_error");
+    assert_eq!(snapshot(&api).await?, before);
+    node.stop().await?;
+    Ok(())
+}
+
+const LIST_PATHS: &[&str] = &[
+    "/admin/users",
+    "/admin/groups",
+    "/admin/roles",
+    "/admin/permissions",
+    "/admin/scopes",
+    "/admin/groups/team/members",
+    "/admin/groups/team/roles",
+    "/admin/roles/helper/permissions",
+    "/admin/roles/helper/users",
+    "/admin/users/victim@example.com/roles",
+    "/admin/users/victim@example.com/groups",
+    "/admin/users/victim@example.com/permissions",
+];
+
+#[tokio::test]
+async fn bad_page_and_limit_parameters_are_400() -> anyhow::Result<()> {
+    let Fixture { node, api, user: _ } = fixture().await?;
+    for path in LIST_PATHS {
+        for query in [
+            "page=0",
+            "page=-1",
+            "page=abc",
+            "page=1.5",
+            "page=99999999999999999999",
+            "limit=0",
+            "limit=abc",
+            "limit=-5",
+            "limit=99999999999999999999",
+        ] {
+            let reply = api.get(&format!("{path}?{query}")).await?;
+            assert_eq!(reply.status, 400, "GET {path}?{query}: {}", reply.text);
+            reply.expect_error(400, "invalid_request");
+        }
+    }
+    for path in [
+        "/admin/users",
+        "/admin/groups",
+        "/admin/roles",
+        "/admin/permissions",
+    ] {
+        let reply = api.get(&format!("{path}?sortDir=sideways")).await?;
+        assert_eq!(
+            reply.status, 400,
+            "GET {path}?sortDir=sideways: {}",
+            reply.text
+        );
+        reply.expect_error(400, "invalid_request");
+    }
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unknown_sort_field_or_a_non_boolean_filter_is_400_like_other_bad_query_parameters()
+-> anyhow::Result<()> {
+    let Fixture { node, api, user: _ } = fixture().await?;
+    let mut wrong = Vec::new();
+    for query in [
+        "/admin/users?sortBy=password",
+        "/admin/groups?sortBy=memberCount",
+        "/admin/roles?sortBy=nope",
+        "/admin/permissions?sortBy=nope",
+        "/admin/users?blocked=maybe",
+        "/admin/users?emailVerified=yes",
+        "/admin/roles?isSystem=sometimes",
+        "/admin/scopes?isDefault=perhaps",
+    ] {
+        let reply = api.get(query).await?;
+        // Whatever the code, the error names the parameter.
+        assert!(reply.status >= 400, "GET {query}: {}", reply.text);
+        let name = query.split(['?', '=']).nth(1).unwrap_or_default();
+        assert!(
+            reply.text.contains(name),
+            "GET {query}: the error names {name}: {}",
+            reply.text
+        );
+        if (reply.status, reply.body["error"].clone()) != (400, json!("invalid_request")) {
+            wrong.push(format!(
+                "GET {query} -> {} {}",
+                reply.status, reply.body["error"]
+            ));
+        }
+    }
+    // Like page=0, limit=abc and sortDir=sideways, these are malformed requests: 400.
+    assert!(
+        wrong.is_empty(),
+        "expected 400 invalid_request, got:\n{}",
+        wrong.join("\n")
+    );
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_limit_above_100_is_capped_at_100() -> anyhow::Result<()> {
+    let Fixture { node, api, user: _ } = fixture().await?;
+    for path in LIST_PATHS {
+        let reply = api.get(&format!("{path}?limit=1000")).await?.expect(200);
+        assert_eq!(
+            reply.body["pagination"]["limit"], 100,
+            "GET {path}?limit=1000: {}",
+            reply.text
+        );
+        assert_eq!(reply.body["pagination"]["page"], 1);
+        if reply.body["meta"].get("limit").is_some() {
+            assert_eq!(reply.body["meta"]["limit"], 100);
+        }
+        let total = reply.body["pagination"]["total"]
+            .as_u64()
+            .unwrap_or(u64::MAX);
+        assert_eq!(reply.body["pagination"]["totalPages"], total.div_ceil(100));
+        assert_eq!(reply.data().as_array().map(Vec::len), Some(total as usize));
+    }
+    // 101 users: a limit of 1000 gives exactly 100 of them and a second page.
+    for i in 0..100 {
+        user(&api, &format!("bulk{i:03}@example.com")).await?;
+    }
+    let first = api.get("/admin/users?limit=1000").await?.expect(200);
+    assert_eq!(assert_list(&first.body, Envelope::Meta, 101, 1, 100), 100);
+    let second = api.get("/admin/users?limit=1000&page=2").await?.expect(200);
+    assert_eq!(assert_list(&second.body, Envelope::Meta, 101, 2, 100), 1);
+    node.stop().await?;
+    Ok(())
+}
+
+/// A request: method, path, headers, body.
+type Attempt<'a> = (Method, String, Vec<(&'a str, String)>, Option<Value>);
+
+#[tokio::test]
+async fn a_missing_or_unknown_credential_is_401_and_writes_nothing() -> anyhow::Result<()> {
+    let Fixture { node, api, user } = fixture().await?;
+    let before = snapshot(&api).await?;
+    let url = |path: &str| api.url(path);
+    let body = json!({"email": "anon@example.com"});
+    let attempts: Vec<Attempt> = vec![
+        (Method::GET, url("/admin/users"), vec![], None),
+        (
+            Method::POST,
+            url("/admin/users"),
+            vec![],
+            Some(body.clone()),
+        ),
+        (
+            Method::DELETE,
+            url(&format!("/admin/users/{user}")),
+            vec![],
+            None,
+        ),
+        (
+            Method::POST,
+            url("/admin/groups"),
+            vec![],
+            Some(json!({"name": "Anon"})),
+        ),
+        (
+            Method::GET,
+            url("/admin/users"),
+            vec![("X-API-Key", "lmk_not_a_real_key_0000000000000000".into())],
+            None,
+        ),
+        (
+            Method::POST,
+            url("/admin/users"),
+            vec![("X-API-Key", "garbage".into())],
+            Some(body.clone()),
+        ),
+        (
+            Method::DELETE,
+            url("/admin/roles/helper"),
+            vec![(
+                "Authorization",
+                "ApiKey lmk_wrong_wrong_wrong_wrong_wrong_00".into(),
+            )],
+            None,
+        ),
+        (
+            Method::GET,
+            url("/admin/roles"),
+            vec![("Authorization", "Bearer not-a-token".into())],
+            None,
+        ),
+        (
+            Method::POST,
+            url("/admin/scopes"),
+            vec![("Authorization", "Basic dXNlcjpwYXNz".into())],
+            Some(json!({"name": "anon"})),
+        ),
+        (
+            Method::GET,
+            url("/admin/users"),
+            vec![("X-API-Key", format!("{ADMIN_KEY}x"))],
+            None,
+        ),
+    ];
+    for (method, url, headers, body) in attempts {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let reply = raw_request(method.clone(), &url, &headers, body).await?;
+        assert_eq!(
+            reply.status, 401,
+            "{method} {url} {headers:?}: {}",
+            reply.text
+        );
+        assert!(
+            reply.headers.get("www-authenticate").is_some(),
+            "401 carries WWW-Authenticate: {:?}",
+            reply.headers
+        );
+        reply.expect_error(401, "invalid_token");
+    }
+    assert_eq!(snapshot(&api).await?, before);
+    // The same key in the other accepted headers works.
+    let ok = raw_request(
+        Method::GET,
+        &api.url("/admin/users"),
+        &[("Authorization", &format!("ApiKey {ADMIN_KEY}"))],
+        None,
+    )
+    .await?
+    .expect(200);
+    assert_eq!(ok.body["pagination"]["total"], 1);
+    raw_request(
+        Method::GET,
+        &api.url("/admin/users"),
+        &[("Authorization", &format!("Bearer {ADMIN_KEY}"))],
+        None,
+    )
+    .await?
+    .expect(200);
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_read_only_key_cannot_write_and_learns_which_scopes_would_do() -> anyhow::Result<()> {
+    let Fixture { node, api, user } = fixture().await?;
+    let created = api
+        .post(
+            "/admin/api-keys",
+            json!({"name": "reader", "scopes": ["admin:read"]}),
+        )
+        .await?
+        .expect(201);
+    let reader = api.with_key(&text(&created.data()["key"]));
+    let before = snapshot(&api).await?;
+    // Reads work.
+    let users = reader.get("/admin/users").await?.expect(200);
+    assert_eq!(users.body["pagination"]["total"], 1);
+    reader
+        .get("/admin/roles/helper/permissions")
+        .await?
+        .expect(200);
+
+    let users_scopes = json!(["admin:users", "admin:write", "admin"]);
+    let groups_scopes = json!(["admin:groups", "admin:write", "admin"]);
+    let roles_scopes = json!(["admin:roles", "admin:write", "admin"]);
+    let writes: Vec<(Method, String, Option<Value>, &Value)> = vec![
+        (
+            Method::POST,
+            "/admin/users".into(),
+            Some(json!({"email": "ro@example.com"})),
+            &users_scopes,
+        ),
+        (
+            Method::PATCH,
+            format!("/admin/users/{user}"),
+            Some(json!({"name": "Changed"})),
+            &users_scopes,
+        ),
+        (
+            Method::DELETE,
+            format!("/admin/users/{user}"),
+            None,
+            &users_scopes,
+        ),
+        (
+            Method::POST,
+            format!("/admin/users/{user}/block"),
+            None,
+            &users_scopes,
+        ),
+        (
+            Method::PUT,
+            format!("/admin/users/{user}/password"),
+            Some(json!({"password": "long-enough-1"})),
+            &users_scopes,
+        ),
+        (
+            Method::POST,
+            format!("/admin/users/{user}/verify-email"),
+            None,
+            &users_scopes,
+        ),
+        (
+            Method::PUT,
+            format!("/admin/users/{user}/roles"),
+            Some(json!({"roles": []})),
+            &users_scopes,
+        ),
+        (
+            Method::POST,
+            format!("/admin/users/{user}/identities"),
+            Some(json!({"type": "saml", "idp_id": 1, "name_id": "x"})),
+            &users_scopes,
+        ),
+        (
+            Method::POST,
+            "/admin/groups".into(),
+            Some(json!({"name": "New"})),
+            &groups_scopes,
+        ),
+        (
+            Method::DELETE,
+            "/admin/groups/team".into(),
+            None,
+            &groups_scopes,
+        ),
+        (
+            Method::DELETE,
+            format!("/admin/groups/team/members/{user}"),
+            None,
+            &groups_scopes,
+        ),
+        (
+            Method::POST,
+            "/admin/roles".into(),
+            Some(json!({"name": "New"})),
+            &roles_scopes,
+        ),
+        (
+            Method::PATCH,
+            "/admin/roles/helper".into(),
+            Some(json!({"name": "x"})),
+            &roles_scopes,
+        ),
+        (
+            Method::POST,
+            "/admin/roles/helper/permissions".into(),
+            Some(json!({"permissions": ["custom:perm"]})),
+            &roles_scopes,
+        ),
+        (
+            Method::POST,
+            "/admin/permissions".into(),
+            Some(json!({"name": "New", "slug": "new:perm"})),
+            &roles_scopes,
+        ),
+        (
+            Method::DELETE,
+            "/admin/permissions/custom:perm".into(),
+            None,
+            &roles_scopes,
+        ),
+        (
+            Method::POST,
+            "/admin/scopes".into(),
+            Some(json!({"name": "new"})),
+            &roles_scopes,
+        ),
+        (
+            Method::DELETE,
+            "/admin/scopes/7".into(),
+            None,
+            &roles_scopes,
+        ),
+    ];
+    for (method, path, body, required) in writes {
+        let reply = reader.send(method.clone(), &path, body).await?;
+        assert_eq!(reply.status, 403, "{method} {path}: {}", reply.text);
+        let reply = reply.expect_error(403, "forbidden");
+        assert_eq!(
+            reply.body["details"]["required_scopes"], *required,
+            "{method} {path}"
+        );
+        assert_eq!(
+            reply.body["details"]["granted_scopes"],
+            json!(["admin:read"]),
+            "{method} {path}"
+        );
+    }
+    assert_eq!(
+        snapshot(&api).await?,
+        before,
+        "refused writes changed something"
+    );
+
+    // A family key writes its own family and nothing else.
+    let created = api
+        .post(
+            "/admin/api-keys",
+            json!({"name": "users only", "scopes": ["admin:users"]}),
+        )
+        .await?
+        .expect(201);
+    let users_key = api.with_key(&text(&created.data()["key"]));
+    users_key
+        .patch(&format!("/admin/users/{user}"), json!({"name": "Renamed"}))
+        .await?
+        .expect(200);
+    let refused = users_key
+        .get("/admin/groups")
+        .await?
+        .expect_error(403, "forbidden");
+    assert_eq!(
+        refused.body["details"]["required_scopes"],
+        json!(["admin:groups", "admin:read", "admin:write", "admin"])
+    );
+    assert_eq!(
+        refused.body["details"]["granted_scopes"],
+        json!(["admin:users"])
+    );
+    users_key
+        .post("/admin/groups", json!({"name": "Sneaky"}))
+        .await?
+        .expect_error(403, "forbidden");
+    assert_eq!(total(&api, "/admin/groups").await?, 1);
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_key_of_another_org_is_refused_and_sees_nothing() -> anyhow::Result<()> {
+    let Fixture { node, api, user } = fixture().await?;
+    let other_key = node.create_org("other-org").await?;
+    let other = node.api_for("other-org", &other_key);
+    let before = snapshot(&api).await?;
+    let cross = api.with_key(&other_key);
+    cross
+        .get("/admin/users")
+        .await?
+        .expect_error(403, "forbidden");
+    cross
+        .get(&format!("/admin/users/{user}"))
+        .await?
+        .expect_error(403, "forbidden");
+    cross
+        .post("/admin/users", json!({"email": "intruder@example.com"}))
+        .await?
+        .expect_error(403, "forbidden");
+    // And acme's key is refused by the other org.
+    other
+        .with_key(ADMIN_KEY)
+        .get("/admin/users")
+        .await?
+        .expect_error(403, "forbidden");
+    // The other org is separate: no users, its own system roles.
+    assert_eq!(total(&other, "/admin/users").await?, 0);
+    other
+        .get(&format!("/admin/users/{user}"))
+        .await?
+        .expect_error(404, "resource_not_found");
+    other
+        .get("/admin/groups/team")
+        .await?
+        .expect_error(404, "resource_not_found");
+    assert_eq!(snapshot(&api).await?, before);
+    // An unknown org slug is 404.
+    let nowhere = api.with_org("no-such-org");
+    nowhere
+        .get("/admin/users")
+        .await?
+        .expect_error(404, "tenant_not_found");
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_in_the_error_shape() -> anyhow::Result<()> {
+    let Fixture { node, api, user } = fixture().await?;
+    for path in [
+        "/admin/nope".to_string(),
+        "/admin/users/extra/segments/here/too".to_string(),
+        format!("/admin/users/{user}/nope"),
+        "/admin/groups/team/members/a/b".to_string(),
+        "/nothing".to_string(),
+    ] {
+        let reply = api.get(&path).await?;
+        assert_eq!(reply.status, 404, "GET {path}: {}", reply.text);
+        let reply = reply.expect_error(404, "not_found");
+        assert_eq!(reply.body["error_description"], reply.body["message"]);
+    }
+    let root = raw_request(
+        Method::GET,
+        &format!("{}/no/such/thing", node.http),
+        &[],
+        None,
+    )
+    .await?;
+    root.expect_error(404, "not_found");
+    // POST to an unknown route is 404 too, and creates nothing.
+    api.post("/admin/userz", json!({"email": "x@example.com"}))
+        .await?
+        .expect_error(404, "not_found");
+    assert_eq!(total(&api, "/admin/users").await?, 1);
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_wrong_method_on_a_known_route_is_405_in_the_error_shape() -> anyhow::Result<()> {
+    let Fixture { node, api, user } = fixture().await?;
+    let before = snapshot(&api).await?;
+    let cases: Vec<(Method, String)> = vec![
+        (Method::PATCH, "/admin/users".into()),
+        (Method::DELETE, "/admin/users".into()),
+        (Method::PUT, "/admin/users".into()),
+        (Method::POST, format!("/admin/users/{user}")),
+        (Method::GET, format!("/admin/users/{user}/block")),
+        (Method::DELETE, format!("/admin/users/{user}/password")),
+        (Method::DELETE, format!("/admin/users/{user}/roles")),
+        (Method::PATCH, "/admin/groups/team/members".into()),
+        (Method::PUT, "/admin/scopes/7".into()),
+        (Method::GET, "/admin/scopes/7".into()),
+        (Method::PUT, "/admin/permissions/custom:perm".into()),
+        (Method::DELETE, "/admin/roles".into()),
+    ];
+    for (method, path) in cases {
+        let reply = api.send(method.clone(), &path, None).await?;
+        assert_eq!(reply.status, 405, "{method} {path}: {}", reply.text);
+        reply.expect_error(405, "method_not_allowed");
+    }
+    assert_eq!(snapshot(&api).await?, before);
+    node.stop().await?;
+    Ok(())
+}

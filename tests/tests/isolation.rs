@@ -1,0 +1,921 @@
+//! Tenant isolation: two orgs on one node. A credential of one org must not read or change
+//! anything of the other, on any route family, and data of one org never appears in the other.
+
+use lumo_tests::{Api, Reply, TestNode};
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+const B: &str = "globex";
+
+/// What org B holds, for the attacks and the leak checks.
+struct Seeded {
+    user: String,
+    user_email: String,
+    group: String,
+    role: String,
+    permission: u64,
+    scope: u64,
+    key: u64,
+    markers: Vec<String>,
+}
+
+async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
+    let user_email = "secret-b-user@globex.test".to_string();
+    let user = b
+        .post(
+            "/admin/users",
+            json!({"email": user_email, "name": "Globex Secret Person"}),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let group = b
+        .post(
+            "/admin/groups",
+            json!({"name": "Globex Secret Group", "slug": "globex-secret-group"}),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let role = b
+        .post(
+            "/admin/roles",
+            json!({"name": "Globex Secret Role", "slug": "globex-secret-role"}),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let permission = b
+        .post(
+            "/admin/permissions",
+            json!({"name": "Globex Secret Permission", "slug": "globex:secret"}),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_u64()
+        .unwrap_or_default();
+    let scope = b
+        .post("/admin/scopes", json!({"name": "globex_secret_scope"}))
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_u64()
+        .unwrap_or_default();
+    b.post(
+        &format!("/admin/groups/{group}/members"),
+        json!({"userIds": [user]}),
+    )
+    .await?
+    .expect(200);
+    b.post(
+        &format!("/admin/users/{user}/roles"),
+        json!({"roleId": role}),
+    )
+    .await?
+    .expect(200);
+    b.post(
+        &format!("/admin/roles/{role}/permissions"),
+        json!({"permissions": ["globex:secret"]}),
+    )
+    .await?
+    .expect(200);
+    b.patch(
+        "/admin/settings/branding",
+        json!({"footer_text": "globex-secret-footer"}),
+    )
+    .await?
+    .expect(200);
+    b.patch(
+        "/admin/tenant",
+        json!({"settings": {"marker": "globex-secret-tenant-setting"}}),
+    )
+    .await?
+    .expect(200);
+    let key = b
+        .post(
+            "/admin/api-keys",
+            json!({"name": "globex-secret-bot", "scopes": ["admin:read"]}),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_u64()
+        .unwrap_or_default();
+    let markers = vec![
+        user.clone(),
+        user_email.clone(),
+        "Globex Secret".to_string(),
+        group.clone(),
+        "globex-secret-group".to_string(),
+        role.clone(),
+        "globex-secret-role".to_string(),
+        "globex:secret".to_string(),
+        "globex_secret_scope".to_string(),
+        "globex-secret-footer".to_string(),
+        "globex-secret-tenant-setting".to_string(),
+        "globex-secret-bot".to_string(),
+        b.key.clone(),
+    ];
+    Ok(Seeded {
+        user,
+        user_email,
+        group,
+        role,
+        permission,
+        scope,
+        key,
+        markers,
+    })
+}
+
+/// Everything an org holds, as its own admin sees it (volatile fields removed).
+async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
+    let mut paths: Vec<String> = [
+        "/admin/users?limit=100",
+        "/admin/groups?limit=100",
+        "/admin/roles?limit=100",
+        "/admin/permissions?limit=100",
+        "/admin/scopes?limit=100",
+        "/admin/audit-logs?limit=100",
+        "/admin/audit-logs/actions?limit=100",
+        "/admin/audit-logs/retention",
+        "/admin/audit-logs/verify",
+        "/admin/settings",
+        "/admin/settings/auth",
+        "/admin/settings/branding",
+        "/admin/settings/email",
+        "/admin/settings/general",
+        "/admin/settings/scim",
+        "/admin/settings/security",
+        "/admin/tenant",
+        "/admin/api-keys",
+        "/admin/analytics/dashboard",
+    ]
+    .iter()
+    .map(|p| p.to_string())
+    .collect();
+    if let Some(s) = s {
+        let (u, g, r) = (&s.user, &s.group, &s.role);
+        paths.extend([
+            format!("/admin/users/{u}"),
+            format!("/admin/users/{u}/roles"),
+            format!("/admin/users/{u}/groups"),
+            format!("/admin/users/{u}/permissions"),
+            format!("/admin/users/{u}/identities"),
+            format!("/admin/users/{u}/effective-permissions"),
+            format!("/admin/groups/{g}"),
+            format!("/admin/groups/{g}/members"),
+            format!("/admin/groups/{g}/roles"),
+            format!("/admin/roles/{r}"),
+            format!("/admin/roles/{r}/permissions"),
+            format!("/admin/roles/{r}/users"),
+            format!("/admin/permissions/{}", s.permission),
+            format!("/admin/permissions/{}/usage", s.permission),
+        ]);
+    }
+    let mut out = Map::new();
+    for path in paths {
+        let reply = api.get(&path).await?.expect(200);
+        let mut body = reply.body.clone();
+        if let Some(data) = body.get_mut("data").and_then(Value::as_object_mut) {
+            data.remove("generatedAt");
+        }
+        out.insert(path, body);
+    }
+    Ok(Value::Object(out))
+}
+
+/// Every route of the admin API, aimed at org B's entities.
+fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
+    let (u, g, r, p) = (&s.user, &s.group, &s.role, s.permission);
+    let name = json!({"name": "Pwned"});
+    let get = |path: String| (Method::GET, path, None);
+    let post = |path: String, body: Value| (Method::POST, path, Some(body));
+    let post_empty = |path: String| (Method::POST, path, None);
+    let put = |path: String, body: Value| (Method::PUT, path, Some(body));
+    let patch = |path: String, body: Value| (Method::PATCH, path, Some(body));
+    let delete = |path: String| (Method::DELETE, path, None);
+    let mut list = vec![
+        // users
+        get("/admin/users".into()),
+        get("/admin/users?search=secret".into()),
+        post(
+            "/admin/users".into(),
+            json!({"email": "intruder@acme.test"}),
+        ),
+        get(format!("/admin/users/{u}")),
+        get(format!("/admin/users/{}", s.user_email)),
+        put(format!("/admin/users/{u}"), name.clone()),
+        patch(format!("/admin/users/{u}"), name.clone()),
+        patch(format!("/admin/users/{}", s.user_email), name.clone()),
+        post_empty(format!("/admin/users/{u}/block")),
+        post_empty(format!("/admin/users/{u}/unblock")),
+        post_empty(format!("/admin/users/{u}/mark-verified")),
+        post_empty(format!("/admin/users/{u}/verify-email")),
+        post_empty(format!("/admin/users/{u}/password-reset")),
+        post(
+            format!("/admin/users/{u}/password"),
+            json!({"password": "Correct-Horse-Battery-9"}),
+        ),
+        put(
+            format!("/admin/users/{u}/password"),
+            json!({"password": "Correct-Horse-Battery-9"}),
+        ),
+        post_empty(format!("/admin/users/{u}/mfa/reset")),
+        // user sub-resources
+        get(format!("/admin/users/{u}/roles")),
+        post(format!("/admin/users/{u}/roles"), json!({"roleId": r})),
+        put(format!("/admin/users/{u}/roles"), json!({"roles": []})),
+        delete(format!("/admin/users/{u}/roles/{r}")),
+        get(format!("/admin/users/{u}/groups")),
+        post(format!("/admin/users/{u}/groups"), json!({"groupId": g})),
+        put(format!("/admin/users/{u}/groups"), json!({"groups": []})),
+        delete(format!("/admin/users/{u}/groups/{g}")),
+        get(format!("/admin/users/{u}/permissions")),
+        post(
+            format!("/admin/users/{u}/permissions"),
+            json!({"permissionId": "globex:secret"}),
+        ),
+        delete(format!("/admin/users/{u}/permissions/{p}")),
+        get(format!("/admin/users/{u}/identities")),
+        post(
+            format!("/admin/users/{u}/identities"),
+            json!({"type": "saml", "idp_id": 1, "name_id": "x@globex.test"}),
+        ),
+        delete(format!("/admin/users/{u}/identities/saml")),
+        get(format!("/admin/users/{u}/effective-permissions")),
+        get("/admin/identities/legacy-saml".into()),
+        post("/admin/identities/legacy-saml".into(), json!({"idp_id": 1})),
+        // groups
+        get("/admin/groups".into()),
+        post(
+            "/admin/groups".into(),
+            json!({"name": "Intruders", "slug": "intruders"}),
+        ),
+        get(format!("/admin/groups/{g}")),
+        get("/admin/groups/globex-secret-group".into()),
+        put(format!("/admin/groups/{g}"), name.clone()),
+        patch(format!("/admin/groups/{g}"), name.clone()),
+        delete(format!("/admin/groups/{g}")),
+        get(format!("/admin/groups/{g}/members")),
+        post(
+            format!("/admin/groups/{g}/members"),
+            json!({"userIds": [u]}),
+        ),
+        delete(format!("/admin/groups/{g}/members/{u}")),
+        get(format!("/admin/groups/{g}/roles")),
+        post(format!("/admin/groups/{g}/roles"), json!({"roleId": r})),
+        put(format!("/admin/groups/{g}/roles"), json!({"roles": []})),
+        delete(format!("/admin/groups/{g}/roles/{r}")),
+        // roles
+        get("/admin/roles".into()),
+        post(
+            "/admin/roles".into(),
+            json!({"name": "Intruder", "slug": "intruder"}),
+        ),
+        get(format!("/admin/roles/{r}")),
+        get("/admin/roles/globex-secret-role".into()),
+        put(format!("/admin/roles/{r}"), name.clone()),
+        patch(format!("/admin/roles/{r}"), name.clone()),
+        delete(format!("/admin/roles/{r}")),
+        get(format!("/admin/roles/{r}/permissions")),
+        post(
+            format!("/admin/roles/{r}/permissions"),
+            json!({"permissions": ["users:read"]}),
+        ),
+        put(
+            format!("/admin/roles/{r}/permissions"),
+            json!({"permissions": []}),
+        ),
+        delete(format!("/admin/roles/{r}/permissions/{p}")),
+        get(format!("/admin/roles/{r}/users")),
+        post(format!("/admin/roles/{r}/users"), json!({"userId": u})),
+        delete(format!("/admin/roles/{r}/users/{u}")),
+        // permissions and scopes
+        get("/admin/permissions".into()),
+        post(
+            "/admin/permissions".into(),
+            json!({"name": "Intrude", "slug": "intrude:all"}),
+        ),
+        get(format!("/admin/permissions/{p}")),
+        get("/admin/permissions/globex:secret".into()),
+        patch(
+            format!("/admin/permissions/{p}"),
+            json!({"description": "pwned"}),
+        ),
+        delete(format!("/admin/permissions/{p}")),
+        get(format!("/admin/permissions/{p}/usage")),
+        get("/admin/scopes".into()),
+        post("/admin/scopes".into(), json!({"name": "intruder_scope"})),
+        delete(format!("/admin/scopes/{}", s.scope)),
+        // audit logs
+        get("/admin/audit-logs".into()),
+        get("/admin/audit-logs?search=secret".into()),
+        get("/admin/audit-logs/1".into()),
+        get("/admin/audit-logs/3".into()),
+        get("/admin/audit-logs/actions".into()),
+        get("/admin/audit-logs/stats".into()),
+        get("/admin/audit-logs/export".into()),
+        get("/admin/audit-logs/export?format=json".into()),
+        get("/admin/audit-logs/verify".into()),
+        get("/admin/audit-logs/retention".into()),
+        put(
+            "/admin/audit-logs/retention".into(),
+            json!({"retentionDays": 1}),
+        ),
+        patch(
+            "/admin/audit-logs/retention".into(),
+            json!({"autoDelete": false}),
+        ),
+        // settings
+        get("/admin/settings".into()),
+        // tenant
+        get("/admin/tenant".into()),
+        put("/admin/tenant".into(), name.clone()),
+        patch(
+            "/admin/tenant".into(),
+            json!({"settings": {"marker": null}}),
+        ),
+        get("/admin/organization".into()),
+        put("/admin/organization".into(), name.clone()),
+        patch("/admin/organization".into(), name.clone()),
+        // analytics
+        get("/admin/analytics/dashboard".into()),
+        get("/admin/analytics/logins?days=7".into()),
+        get("/admin/analytics/users?days=7".into()),
+        // api keys
+        get("/admin/api-keys".into()),
+        post(
+            "/admin/api-keys".into(),
+            json!({"name": "backdoor", "scopes": ["admin"]}),
+        ),
+        delete(format!("/admin/api-keys/{}", s.key)),
+        delete("/admin/api-keys/1".into()),
+        // identity
+        get("/me".into()),
+    ];
+    let section_bodies = [
+        ("auth", json!({"session_timeout": 999})),
+        ("authentication", json!({"mfa_required": true})),
+        ("branding", json!({"footer_text": "pwned"})),
+        ("email", json!({"from_name": "Pwned"})),
+        ("general", json!({"name": "Pwned Org"})),
+        (
+            "scim",
+            json!({"inbound": {"enabled": true, "bearer_token": "attacker-token"}}),
+        ),
+        ("security", json!({"dpop_require_nonce": true})),
+    ];
+    for (section, body) in section_bodies {
+        list.push(get(format!("/admin/settings/{section}")));
+        list.push(put(format!("/admin/settings/{section}"), body.clone()));
+        list.push(patch(format!("/admin/settings/{section}"), body));
+    }
+    list
+}
+
+/// Asserts a refusal whose body shows none of `markers` (except what the request itself named).
+fn assert_refused(reply: &Reply, what: &str, markers: &[String]) {
+    assert!(
+        reply.status == 403 || reply.status == 404,
+        "{what}: expected 403 or 404, got {}: {}",
+        reply.status,
+        reply.text
+    );
+    assert!(
+        reply.body["error"].is_string(),
+        "{what}: error body {}",
+        reply.text
+    );
+    for marker in markers.iter().filter(|m| !what.contains(m.as_str())) {
+        assert!(
+            !reply.text.contains(marker.as_str()),
+            "{what}: body leaks {marker}: {}",
+            reply.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn another_orgs_key_is_refused_on_every_route_and_changes_nothing() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let a = node.api();
+    let key_b = node.create_org(B).await?;
+    let b = node.api_for(B, &key_b);
+    let seeded = seed_b(&b).await?;
+    // A also has a generated key (with A's org id inside) and a scoped key.
+    let a_generated = a
+        .post(
+            "/admin/api-keys",
+            json!({"name": "a-generated", "scopes": ["admin"]}),
+        )
+        .await?
+        .expect(201)
+        .data()["key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let a_reader = a
+        .post(
+            "/admin/api-keys",
+            json!({"name": "a-reader", "scopes": ["admin:read"]}),
+        )
+        .await?
+        .expect(201)
+        .data()["key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let before_b = state(&b, Some(&seeded)).await?;
+
+    let attackers = [
+        ("bootstrap admin key of A", a.with_org(B)),
+        (
+            "generated admin key of A",
+            a.with_key(&a_generated).with_org(B),
+        ),
+        ("read-only key of A", a.with_key(&a_reader).with_org(B)),
+    ];
+    let routes = attacks(&seeded);
+    assert!(routes.len() > 100, "{} routes", routes.len());
+    for (who, attacker) in &attackers {
+        assert_eq!(attacker.org, B);
+        for (method, path, body) in &routes {
+            let reply = attacker.send(method.clone(), path, body.clone()).await?;
+            let what = format!(
+                "{who}: {method} {path} {}",
+                body.clone().unwrap_or(Value::Null)
+            );
+            assert_refused(&reply, &what, &seeded.markers);
+            assert_eq!(reply.status, 403, "{what}: {}", reply.text);
+            assert_eq!(reply.body["error"], "forbidden", "{what}: {}", reply.text);
+        }
+    }
+    let after_b = state(&b, Some(&seeded)).await?;
+    assert_eq!(after_b, before_b, "org B changed under org A's keys");
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn org_b_keys_are_refused_on_org_a_too() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let a = node.api();
+    let key_b = node.create_org(B).await?;
+    let b = node.api_for(B, &key_b);
+    let user_a = a.create_user("only-in-a@acme.test").await?;
+    let before_a = state(&a, None).await?;
+    let intruder = b.with_org(lumo_tests::ORG);
+    for (method, path, body) in [
+        (Method::GET, "/admin/users".to_string(), None),
+        (Method::GET, format!("/admin/users/{user_a}"), None),
+        (Method::DELETE, format!("/admin/users/{user_a}"), None),
+        (
+            Method::POST,
+            "/admin/users".to_string(),
+            Some(json!({"email": "from-b@globex.test"})),
+        ),
+        (Method::GET, "/admin/audit-logs".to_string(), None),
+        (
+            Method::PATCH,
+            "/admin/settings/branding".to_string(),
+            Some(json!({"theme": "dark"})),
+        ),
+        (Method::GET, "/admin/api-keys".to_string(), None),
+        (
+            Method::POST,
+            "/admin/api-keys".to_string(),
+            Some(json!({"name": "x", "scopes": ["admin"]})),
+        ),
+        (Method::GET, "/admin/analytics/dashboard".to_string(), None),
+    ] {
+        let reply = intruder.send(method.clone(), &path, body).await?;
+        assert_refused(
+            &reply,
+            &format!("B's key: {method} {path}"),
+            &[user_a.clone(), "only-in-a".into()],
+        );
+        assert_eq!(reply.status, 403);
+    }
+    assert_eq!(state(&a, None).await?, before_a);
+    // An unknown org is a 404, whoever asks.
+    a.with_org("no-such-org")
+        .get("/admin/users")
+        .await?
+        .expect_error(404, "tenant_not_found");
+    b.with_org("no-such-org")
+        .get("/admin/users")
+        .await?
+        .expect_error(404, "tenant_not_found");
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn org_b_ids_are_not_found_through_org_a() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let a = node.api();
+    let key_b = node.create_org(B).await?;
+    let b = node.api_for(B, &key_b);
+    let seeded = seed_b(&b).await?;
+    // Give B more audit records than A so B's newest audit id does not exist in A.
+    for i in 0..5 {
+        b.create_user(&format!("extra-{i}@globex.test")).await?;
+    }
+    let b_audit = b.get("/admin/audit-logs?limit=1").await?.expect(200);
+    let b_last_audit = b_audit.data()[0]["id"].as_u64().expect("id");
+    let a_group = a
+        .post(
+            "/admin/groups",
+            json!({"name": "A Group", "slug": "a-group"}),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let a_role = a
+        .post("/admin/roles", json!({"name": "A Role", "slug": "a-role"}))
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let a_user = a.create_user("a-user@acme.test").await?;
+    let a_last_audit = a.get("/admin/audit-logs?limit=1").await?.expect(200).data()[0]["id"]
+        .as_u64()
+        .expect("id");
+    assert!(
+        b_last_audit > a_last_audit,
+        "{b_last_audit} > {a_last_audit}"
+    );
+    let before_b = state(&b, Some(&seeded)).await?;
+
+    let (u, g, r) = (&seeded.user, &seeded.group, &seeded.role);
+    for (method, path, body) in [
+        (Method::GET, format!("/admin/users/{u}"), None),
+        (
+            Method::GET,
+            format!("/admin/users/{}", seeded.user_email),
+            None,
+        ),
+        (
+            Method::PATCH,
+            format!("/admin/users/{u}"),
+            Some(json!({"name": "Pwned"})),
+        ),
+        (Method::DELETE, format!("/admin/users/{u}"), None),
+        (Method::POST, format!("/admin/users/{u}/block"), None),
+        (Method::GET, format!("/admin/users/{u}/roles"), None),
+        (Method::GET, format!("/admin/users/{u}/groups"), None),
+        (Method::GET, format!("/admin/users/{u}/identities"), None),
+        (
+            Method::GET,
+            format!("/admin/users/{u}/effective-permissions"),
+            None,
+        ),
+        (Method::GET, format!("/admin/groups/{g}"), None),
+        (
+            Method::GET,
+            "/admin/groups/globex-secret-group".to_string(),
+            None,
+        ),
+        (Method::DELETE, format!("/admin/groups/{g}"), None),
+        (Method::GET, format!("/admin/groups/{g}/members"), None),
+        (Method::GET, format!("/admin/roles/{r}"), None),
+        (
+            Method::GET,
+            "/admin/roles/globex-secret-role".to_string(),
+            None,
+        ),
+        (Method::DELETE, format!("/admin/roles/{r}"), None),
+        (
+            Method::GET,
+            "/admin/permissions/globex:secret".to_string(),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/admin/audit-logs/{b_last_audit}"),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/admin/api-keys/{}", seeded.key),
+            None,
+        ),
+        // Relating A's entities to B's ids.
+        (
+            Method::POST,
+            format!("/admin/groups/{a_group}/members"),
+            Some(json!({"userIds": [u]})),
+        ),
+        (
+            Method::POST,
+            format!("/admin/users/{a_user}/roles"),
+            Some(json!({"roleId": r})),
+        ),
+        (
+            Method::POST,
+            format!("/admin/users/{a_user}/groups"),
+            Some(json!({"groupId": g})),
+        ),
+        (
+            Method::POST,
+            format!("/admin/roles/{a_role}/users"),
+            Some(json!({"userId": u})),
+        ),
+        (
+            Method::POST,
+            format!("/admin/groups/{a_group}/roles"),
+            Some(json!({"roleId": r})),
+        ),
+        (
+            Method::POST,
+            format!("/admin/roles/{a_role}/permissions"),
+            Some(json!({"permissions": ["globex:secret"]})),
+        ),
+    ] {
+        let what = format!(
+            "A asking for B's id: {method} {path} {}",
+            body.clone().unwrap_or(Value::Null)
+        );
+        let reply = a.send(method.clone(), &path, body).await?;
+        assert_refused(&reply, &what, &seeded.markers);
+        assert_eq!(reply.status, 404, "{what}: {}", reply.text);
+    }
+    // A's entities were not linked to anything.
+    let group = a
+        .get(&format!("/admin/groups/{a_group}"))
+        .await?
+        .expect(200);
+    assert_eq!(group.data()["memberCount"], 0);
+    assert_eq!(group.data()["roleCount"], 0);
+    assert_eq!(
+        a.get(&format!("/admin/users/{a_user}/roles"))
+            .await?
+            .expect(200)
+            .data(),
+        &json!([])
+    );
+    assert_eq!(
+        a.get(&format!("/admin/roles/{a_role}/users"))
+            .await?
+            .expect(200)
+            .data(),
+        &json!([])
+    );
+    assert_eq!(
+        a.get(&format!("/admin/roles/{a_role}/permissions"))
+            .await?
+            .expect(200)
+            .data(),
+        &json!([])
+    );
+    // B is untouched, and the same ids still work there.
+    assert_eq!(state(&b, Some(&seeded)).await?, before_b);
+    b.get(&format!("/admin/users/{u}")).await?.expect(200);
+    // The org-local permission 1 of each org is its own.
+    let pa = a.get("/admin/permissions/1").await?.expect(200);
+    let pb = b.get("/admin/permissions/1").await?.expect(200);
+    assert_eq!(
+        pa.data()["slug"],
+        pb.data()["slug"],
+        "system permissions exist per org"
+    );
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn data_written_in_one_org_never_shows_in_the_other() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let a = node.api();
+    let key_b = node.create_org(B).await?;
+    let b = node.api_for(B, &key_b);
+    let b_before = state(&b, None).await?;
+    let b_dashboard = b
+        .get("/admin/analytics/dashboard")
+        .await?
+        .expect(200)
+        .data()
+        .clone();
+
+    let a_markers = [
+        "acme-only-user@acme.test",
+        "acme-only-group",
+        "acme-only-role",
+        "acme:only",
+        "acme_only_scope",
+        "acme-only-footer",
+        "acme-only-key",
+    ];
+    let mut a_users = Vec::new();
+    for i in 0..3 {
+        a_users.push(a.create_user(&format!("{i}-{}", a_markers[0])).await?);
+    }
+    a.post_empty(&format!("/admin/users/{}/block", a_users[0]))
+        .await?
+        .expect(200);
+    a.post(
+        "/admin/groups",
+        json!({"name": "Acme Only Group", "slug": "acme-only-group"}),
+    )
+    .await?
+    .expect(201);
+    a.post(
+        "/admin/roles",
+        json!({"name": "Acme Only Role", "slug": "acme-only-role"}),
+    )
+    .await?
+    .expect(201);
+    a.post(
+        "/admin/permissions",
+        json!({"name": "Acme Only", "slug": "acme:only"}),
+    )
+    .await?
+    .expect(201);
+    a.post("/admin/scopes", json!({"name": "acme_only_scope"}))
+        .await?
+        .expect(201);
+    a.patch(
+        "/admin/settings/branding",
+        json!({"footer_text": "acme-only-footer"}),
+    )
+    .await?
+    .expect(200);
+    a.patch(
+        "/admin/settings/general",
+        json!({"timezone": "America/New_York"}),
+    )
+    .await?
+    .expect(200);
+    a.put("/admin/audit-logs/retention", json!({"retentionDays": 7}))
+        .await?
+        .expect(200);
+    a.patch("/admin/tenant", json!({"name": "Acme Changed"}))
+        .await?
+        .expect(200);
+    a.post(
+        "/admin/api-keys",
+        json!({"name": "acme-only-key", "scopes": ["admin:read"]}),
+    )
+    .await?
+    .expect(201);
+
+    // B's whole state is exactly what it was.
+    assert_eq!(state(&b, None).await?, b_before);
+    for path in [
+        "/admin/users?limit=100",
+        "/admin/users?search=acme",
+        "/admin/groups?limit=100",
+        "/admin/roles?limit=100",
+        "/admin/permissions?limit=100",
+        "/admin/scopes?limit=100",
+        "/admin/audit-logs?limit=100",
+        "/admin/audit-logs?search=acme-only",
+        "/admin/audit-logs/actions?limit=100",
+        "/admin/audit-logs/export",
+        "/admin/audit-logs/export?format=json",
+        "/admin/settings",
+        "/admin/settings/branding",
+        "/admin/tenant",
+        "/admin/api-keys",
+    ] {
+        let reply = b.get(path).await?.expect(200);
+        for marker in a_markers
+            .iter()
+            .copied()
+            .chain(a_users.iter().map(String::as_str))
+        {
+            assert!(
+                !reply.text.contains(marker),
+                "B's {path} shows A's {marker}"
+            );
+        }
+        assert!(
+            !reply.text.contains("Acme Changed"),
+            "B's {path} shows A's name"
+        );
+    }
+    let search = b.get("/admin/users?search=acme").await?.expect(200);
+    assert_eq!(search.body["meta"]["total"], 0);
+    let b_audit = b
+        .get("/admin/audit-logs?action=user.created")
+        .await?
+        .expect(200);
+    assert_eq!(b_audit.body["meta"]["total"], 0);
+    let b_blocked = b
+        .get("/admin/audit-logs?action=user.blocked")
+        .await?
+        .expect(200);
+    assert_eq!(b_blocked.body["meta"]["total"], 0);
+    assert_eq!(
+        b.get("/admin/audit-logs/retention")
+            .await?
+            .expect(200)
+            .data()["retentionDays"],
+        90
+    );
+    assert_eq!(
+        b.get("/admin/settings/general").await?.expect(200).data()["timezone"],
+        "UTC"
+    );
+    assert_eq!(b.get("/admin/tenant").await?.expect(200).data()["name"], B);
+    let b_keys = b.get("/admin/api-keys").await?.expect(200);
+    assert_eq!(b_keys.data().as_array().map(Vec::len), Some(1));
+
+    // Analytics of B ignore A; A's count A's own data.
+    let b_after = b
+        .get("/admin/analytics/dashboard")
+        .await?
+        .expect(200)
+        .data()
+        .clone();
+    assert_eq!(b_after["users"], b_dashboard["users"]);
+    assert_eq!(b_after["users"]["total"], 0);
+    assert_eq!(b_after["audit"], b_dashboard["audit"]);
+    let b_growth = b.get("/admin/analytics/users?days=7").await?.expect(200);
+    let registrations: u64 = b_growth.data()["dailyRegistrations"]
+        .as_array()
+        .map(|d| d.iter().map(|x| x["count"].as_u64().unwrap_or(0)).sum())
+        .unwrap_or(0);
+    assert_eq!(registrations, 0);
+    let a_dash = a.get("/admin/analytics/dashboard").await?.expect(200);
+    assert_eq!(a_dash.data()["users"]["total"], 3);
+    assert_eq!(a_dash.data()["users"]["blocked"], 1);
+
+    // Each org's audit chain is its own and intact.
+    for api in [&a, &b] {
+        let report = api.get("/admin/audit-logs/verify").await?.expect(200);
+        assert_eq!(report.data()["valid"], true);
+        let total =
+            api.get("/admin/audit-logs?limit=1").await?.expect(200).body["meta"]["total"].clone();
+        assert_eq!(report.data()["checked"], total);
+        assert_eq!(report.data()["firstId"], 1);
+    }
+
+    // The same in the other direction.
+    let b_user = b.create_user("globex-only@globex.test").await?;
+    let a_users_list = a.get("/admin/users?limit=100").await?.expect(200);
+    assert!(!a_users_list.text.contains(&b_user) && !a_users_list.text.contains("globex-only"));
+    assert_eq!(a_users_list.body["meta"]["total"], 3);
+    let a_export = a.get("/admin/audit-logs/export").await?.expect(200);
+    assert!(!a_export.text.contains("globex-only"));
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn credentials_are_checked_before_the_body() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let a = node.api();
+    let key_b = node.create_org(B).await?;
+    let b = node.api_for(B, &key_b);
+    let before_b = state(&b, None).await?;
+    let cross = a.with_org(B);
+    let anonymous = b.with_key("");
+    let mut seen = Vec::new();
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/admin/users",
+            json!({"email": "not-an-email"}),
+        ),
+        (Method::POST, "/admin/groups", json!({"name": ""})),
+        (Method::POST, "/admin/api-keys", json!({"scopes": ["root"]})),
+        (Method::PUT, "/admin/tenant", json!({"name": ""})),
+        (Method::PUT, "/admin/audit-logs/retention", json!({})),
+    ] {
+        let refused = cross.send(method.clone(), path, Some(body.clone())).await?;
+        let unauthenticated = anonymous.send(method.clone(), path, Some(body)).await?;
+        seen.push((
+            format!("{method} {path}"),
+            refused.status,
+            unauthenticated.status,
+        ));
+    }
+    assert_eq!(state(&b, None).await?, before_b);
+    let wrong: Vec<_> = seen
+        .iter()
+        .filter(|(_, cross, anon)| *cross != 403 || *anon != 401)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "expected 403 for another org's key and 401 without a key, whatever the body; got (route, cross-org, anonymous): {wrong:?}"
+    );
+    node.stop().await?;
+    Ok(())
+}
