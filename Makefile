@@ -44,10 +44,10 @@ test-rust:
 test-python: build
 	LUMOD_BIN=$(LUMOD) LUMO_VENV=$(LUMO_VENV) tests/python/run.sh
 
-## Full benchmark run (several minutes); results go to BENCHMARKS.md by hand.
+## Full benchmark run (about a minute); results go to BENCHMARKS.md by hand. Uses the same
+## (dev) profile as everything else: dependencies at opt-level 3, our crates at 1.
 bench: deps
-	cargo build --release -p lumo-chaos --bin lumo-load
-	$(CARGO_TARGET_DIR)/release/lumo-load --seconds 10 --concurrency 32
+	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 10 --concurrency 32
 
 ## A few-second benchmark smoke run (used by CI to prove the benchmark still works).
 bench-smoke: deps

@@ -11,7 +11,7 @@ pub mod extract;
 mod health;
 mod middleware;
 mod openapi;
-mod password;
+pub mod password;
 mod state;
 
 use axum::Router;

@@ -19,6 +19,15 @@ fn hasher() -> ApiResult<Argon2<'static>> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
+/// The argon2id PHC string of `password`, waiting for a free hashing slot.
+pub async fn hash_limited(slots: &tokio::sync::Semaphore, password: String) -> ApiResult<String> {
+    let _slot = slots
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    hash(password).await
+}
+
 /// The argon2id PHC string of `password`.
 pub async fn hash(password: String) -> ApiResult<String> {
     tokio::task::spawn_blocking(move || {
@@ -79,7 +88,7 @@ pub async fn check_policy(ctx: &Ctx, field: &str, password: &str) -> ApiResult<(
 /// Policy check then hash.
 pub async fn accept(ctx: &Ctx, field: &str, password: String) -> ApiResult<String> {
     check_policy(ctx, field, &password).await?;
-    hash(password).await
+    hash_limited(&ctx.state.hashing, password).await
 }
 
 #[cfg(test)]

@@ -9,6 +9,21 @@ use lumo_cluster::Service;
 pub struct AppState {
     pub service: Service,
     pub config: Arc<ApiConfig>,
+    /// Password hashes running at once (one per core: argon2id is memory-hard, so more at a
+    /// time only thrash memory).
+    pub hashing: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    /// State for `service` with `config`.
+    pub fn new(service: Service, config: ApiConfig) -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        AppState {
+            service,
+            config: Arc::new(config),
+            hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
+        }
+    }
 }
 
 /// API settings.

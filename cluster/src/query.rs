@@ -113,6 +113,26 @@ pub enum Query {
 }
 
 impl Query {
+    /// True for reads that touch a few keys (no scan over a whole table).
+    pub fn is_point_read(&self) -> bool {
+        matches!(
+            self,
+            Query::Me
+                | Query::GetUser(_)
+                | Query::UserIdentities(_)
+                | Query::GetGroup(_)
+                | Query::GetRole(_)
+                | Query::GetPermission(_)
+                | Query::GetScope(_)
+                | Query::GetAudit(_)
+                | Query::AuditRetention
+                | Query::Settings(_)
+                | Query::PasswordPolicy
+                | Query::AllSettings
+                | Query::Tenant
+        )
+    }
+
     /// A short name for logs.
     pub fn name(&self) -> &'static str {
         match self {

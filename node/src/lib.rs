@@ -106,14 +106,14 @@ pub async fn start_with_clock(
         .await
         .context("bootstrapping")?;
     let token = cluster_token(&config)?;
-    let state = AppState {
-        service: service.clone(),
-        config: Arc::new(ApiConfig {
+    let state = AppState::new(
+        service.clone(),
+        ApiConfig {
             max_body_bytes: config.max_body_bytes,
             cluster_token: token.clone(),
             trust_forwarded_for: config.trust_forwarded_for,
-        }),
-    };
+        },
+    );
     let (stop, stopped) = watch::channel(false);
     let servers = vec![
         tokio::spawn(serve(

@@ -114,12 +114,14 @@ impl FromRequestParts<AppState> for Ctx {
             request_id: header("x-request-id"),
         };
         let credential = credential(&parts.headers);
-        // Credentials are judged before the body is read: a caller without access learns
-        // nothing from validation errors.
-        let write = !matches!(parts.method, Method::GET | Method::HEAD);
-        state
-            .service
-            .admit(&org, &credential, family_of(parts.uri.path()), write)?;
+        // Requests that carry a body have their credential judged before the body is read, so
+        // a caller without access learns nothing from validation errors. (The org actor judges
+        // every request again; bodiless requests rely on that alone.)
+        if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
+            state
+                .service
+                .admit(&org, &credential, family_of(parts.uri.path()), true)?;
+        }
         Ok(Ctx {
             state: state.clone(),
             org,

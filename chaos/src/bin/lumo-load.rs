@@ -23,10 +23,11 @@ struct Args {
     /// Upper bound on operations per scenario.
     #[arg(long, default_value_t = 2_000_000)]
     max_ops: u64,
-    /// Comma-separated scenarios: hello, create-user, create-user-password, get-user, list-users.
+    /// Comma-separated scenarios: hello, argon2 (the hashing limit: argon2id hashes/s with one
+    /// hash per core), get-user, list-users, create-user, create-user-password.
     #[arg(
         long,
-        default_value = "hello,create-user,create-user-password,get-user,list-users"
+        default_value = "hello,argon2,get-user,list-users,create-user,create-user-password"
     )]
     scenarios: String,
     /// Base URL of a running node (default: start one in-process).
@@ -152,6 +153,13 @@ async fn main() -> anyhow::Result<()> {
                         async move { t.get_ok(&url).await }
                     },
                 )
+                .await
+            }
+            "argon2" => {
+                let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+                run(scenario, cores, duration, args.max_ops, |_, _| async {
+                    lumo_api::password::hash("bench-password-123".into()).await.is_ok()
+                })
                 .await
             }
             "create-user" | "create-user-password" => {

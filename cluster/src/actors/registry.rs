@@ -43,7 +43,9 @@ struct Entry {
 
 /// The org actors of this node.
 pub struct ActorRegistry {
-    actors: Mutex<HashMap<OrgId, Entry>>,
+    actors: std::sync::RwLock<HashMap<OrgId, Entry>>,
+    /// Serializes actor starts (lookups do not take it).
+    spawning: Mutex<()>,
     settings: ActorSettings,
     clock: Arc<dyn Clock>,
 }
@@ -52,7 +54,8 @@ impl ActorRegistry {
     /// An empty registry.
     pub fn new(settings: ActorSettings, clock: Arc<dyn Clock>) -> Self {
         ActorRegistry {
-            actors: Mutex::new(HashMap::new()),
+            actors: std::sync::RwLock::new(HashMap::new()),
+            spawning: Mutex::new(()),
             settings,
             clock,
         }
@@ -60,20 +63,27 @@ impl ActorRegistry {
 
     /// Number of org actors running now.
     pub async fn running(&self) -> usize {
-        let actors = self.actors.lock().await;
-        actors.values().filter(|e| is_alive(&e.actor)).count()
+        match self.actors.read() {
+            Ok(actors) => actors.values().filter(|e| is_alive(&e.actor)).count(),
+            Err(_) => 0,
+        }
+    }
+
+    fn lookup(&self, org: OrgId, epoch: u64) -> Option<Entry> {
+        let actors = self.actors.read().ok()?;
+        actors
+            .get(&org)
+            .filter(|e| e.epoch == epoch && is_alive(&e.actor))
+            .cloned()
     }
 
     async fn entry(&self, org: OrgId, epoch: u64, shard: &GroupHandle) -> Result<Entry> {
-        let mut actors = self.actors.lock().await;
-        if let Some(entry) = actors.get(&org)
-            && entry.epoch == epoch
-            && is_alive(&entry.actor)
-        {
-            return Ok(entry.clone());
+        if let Some(entry) = self.lookup(org, epoch) {
+            return Ok(entry);
         }
-        if let Some(stale) = actors.remove(&org) {
-            stale.actor.stop(Some("replaced".into()));
+        let _spawning = self.spawning.lock().await;
+        if let Some(entry) = self.lookup(org, epoch) {
+            return Ok(entry);
         }
         let in_flight = Arc::new(AtomicUsize::new(0));
         let args = OrgArgs {
@@ -92,7 +102,13 @@ impl ActorRegistry {
             in_flight,
             epoch,
         };
-        actors.insert(org, entry.clone());
+        let mut actors = self
+            .actors
+            .write()
+            .map_err(|_| ClusterError::internal("actor registry lock poisoned"))?;
+        if let Some(stale) = actors.insert(org, entry.clone()) {
+            stale.actor.stop(Some("replaced".into()));
+        }
         Ok(entry)
     }
 
@@ -149,8 +165,11 @@ impl ActorRegistry {
 
     /// Stops every actor.
     pub async fn stop_all(&self) {
-        let mut actors = self.actors.lock().await;
-        for (_, entry) in actors.drain() {
+        let drained: Vec<Entry> = match self.actors.write() {
+            Ok(mut actors) => actors.drain().map(|(_, e)| e).collect(),
+            Err(_) => Vec::new(),
+        };
+        for entry in drained {
             entry.actor.stop(Some("shutdown".into()));
         }
     }
