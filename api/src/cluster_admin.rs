@@ -1,14 +1,16 @@
 //! The cluster admin API (`/cluster/v1/...`), on its own listener, guarded by the cluster
-//! token: create and list organizations, node status.
+//! token: organizations, nodes, shards, status, leadership, rebalance, fault injection.
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use lumo_cluster::NewOrg;
+use axum::routing::{get, post};
+use lumo_cluster::ids::{NodeId, ShardId};
 use lumo_cluster::model::DirectoryEntry;
+use lumo_cluster::transport::FaultRule;
+use lumo_cluster::{ClusterError, ClusterStatus, NewOrg};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
@@ -21,7 +23,19 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/cluster/v1/orgs", get(list_orgs).post(create_org))
+        .route("/cluster/v1/orgs/{slug}/move", post(move_org))
         .route("/cluster/v1/status", get(status))
+        .route("/cluster/v1/node", get(this_node))
+        .route("/cluster/v1/nodes", get(nodes))
+        .route("/cluster/v1/nodes/{id}/drain", post(drain))
+        .route("/cluster/v1/nodes/{id}/remove", post(remove))
+        .route("/cluster/v1/shards", get(shards))
+        .route(
+            "/cluster/v1/shards/{id}/transfer-leader",
+            post(transfer_leader),
+        )
+        .route("/cluster/v1/rebalance", post(rebalance))
+        .route("/cluster/v1/faults", get(get_faults).put(set_faults))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,
@@ -84,20 +98,206 @@ async fn create_org(State(state): State<AppState>, json: JsonBody) -> ApiResult<
 }
 
 async fn list_orgs(State(state): State<AppState>) -> ApiResult<Response> {
-    let orgs: Vec<Value> = state.service.orgs()?.iter().map(org_json).collect();
+    let orgs: Vec<Value> = state.service.orgs().await?.iter().map(org_json).collect();
     Ok(envelope::data(orgs))
 }
 
+async fn move_org(State(state): State<AppState>, Path(slug): Path<String>) -> ApiResult<Response> {
+    state.service.active_org(&slug).await?;
+    Err(ClusterError::NotImplemented {
+        message: "moving an organization between shards is not built yet".into(),
+    }
+    .into())
+}
+
+/// Nodes and shards with leaders, log positions and lag, from every reachable node.
+fn status_json(status: &ClusterStatus) -> Value {
+    let leader_of = |group: u64| {
+        status.nodes.iter().find_map(|n| {
+            n.groups
+                .iter()
+                .find(|g| g.group == group && g.state == "leader")
+                .map(|g| (n.node, g.clone()))
+        })
+    };
+    let applied = |node: u64, group: u64| {
+        status
+            .nodes
+            .iter()
+            .find(|n| n.node == node)
+            .and_then(|n| n.groups.iter().find(|g| g.group == group))
+            .and_then(|g| g.last_applied)
+    };
+    let shards: Vec<Value> = status
+        .meta
+        .shards
+        .iter()
+        .map(|shard| {
+            let leader = leader_of(shard.id.0);
+            let committed = leader.as_ref().and_then(|(_, g)| g.committed);
+            let replicas: Vec<Value> = shard
+                .replicas
+                .iter()
+                .map(|id| {
+                    let applied = applied(id.0, shard.id.0);
+                    json!({
+                        "node": id.0,
+                        "appliedIndex": applied,
+                        "lag": match (committed, applied) {
+                            (Some(c), Some(a)) => json!(c.saturating_sub(a)),
+                            _ => Value::Null,
+                        },
+                    })
+                })
+                .collect();
+            json!({
+                "id": shard.id.0,
+                "region": shard.region,
+                "leader": leader.as_ref().map(|(n, _)| *n),
+                "voters": leader.as_ref().map(|(_, g)| g.voters.clone()).unwrap_or_default(),
+                "learners": leader.as_ref().map(|(_, g)| g.learners.clone()).unwrap_or_default(),
+                "commitIndex": committed,
+                "replicas": replicas,
+                "orgs": status.meta.orgs.iter().filter(|o| o.shard == shard.id).count(),
+            })
+        })
+        .collect();
+    let nodes: Vec<Value> = status
+        .meta
+        .nodes
+        .iter()
+        .map(|record| {
+            let reported = status.nodes.iter().find(|n| n.node == record.id.0);
+            let groups = reported.map(|n| n.groups.clone()).unwrap_or_default();
+            let held: Vec<u64> = groups
+                .iter()
+                .filter(|g| g.group != 0)
+                .map(|g| g.group)
+                .collect();
+            let leads: Vec<u64> = groups
+                .iter()
+                .filter(|g| g.group != 0 && g.state == "leader")
+                .map(|g| g.group)
+                .collect();
+            json!({
+                "id": record.id.0,
+                "rpcAddr": record.rpc_addr,
+                "httpAddr": record.http_addr,
+                "region": record.region,
+                "zone": record.zone,
+                "state": format!("{:?}", record.state).to_lowercase(),
+                "reachable": reported.is_some(),
+                "shards": held,
+                "leaderOf": leads,
+                "metaVoter": status.meta.meta_voters.contains(&record.id.0),
+                "metaLeader": groups.iter().any(|g| g.group == 0 && g.state == "leader"),
+            })
+        })
+        .collect();
+    let meta_leader = leader_of(0).map(|(n, _)| n);
+    json!({
+        "meta": {"voters": status.meta.meta_voters, "leader": meta_leader},
+        "nodes": nodes,
+        "shards": shards,
+        "orgCount": status.meta.orgs.len(),
+        "unreachable": status.unreachable,
+    })
+}
+
 async fn status(State(state): State<AppState>) -> ApiResult<Response> {
-    let readiness = state.service.readiness();
+    let status = state.service.cluster_status().await?;
+    Ok(envelope::data(status_json(&status)))
+}
+
+async fn nodes(State(state): State<AppState>) -> ApiResult<Response> {
+    let status = state.service.cluster_status().await?;
+    Ok(envelope::data(status_json(&status)["nodes"].clone()))
+}
+
+async fn shards(State(state): State<AppState>) -> ApiResult<Response> {
+    let status = state.service.cluster_status().await?;
+    Ok(envelope::data(status_json(&status)["shards"].clone()))
+}
+
+async fn this_node(State(state): State<AppState>) -> ApiResult<Response> {
+    let readiness = state.service.readiness().await;
+    let wal = state.service.db().map(|db| db.wal_sync_stats());
     Ok(envelope::data(json!({
         "node": state.service.node_id().0,
         "ready": readiness.ready,
         "groups": readiness.groups,
         "orgActors": state.service.running_actors().await,
-        "walSyncs": {
-            "syncs": state.service.db().wal_sync_stats().syncs,
-            "appends": state.service.db().wal_sync_stats().appends,
-        },
+        "walSyncs": wal.map(|w| json!({"syncs": w.syncs, "appends": w.appends})),
+        "faultInjection": state.service.faults().enabled(),
     })))
+}
+
+fn node_id(text: &str) -> ApiResult<NodeId> {
+    text.parse::<u64>()
+        .map(NodeId)
+        .map_err(|_| ApiError::BadRequest("node id must be an integer".into()))
+}
+
+async fn drain(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let record = state.service.drain_node(node_id(&id)?).await?;
+    Ok(envelope::data_message(
+        json!({"id": record.id.0, "state": "draining"}),
+        "Node is draining: its replicas and leaderships are being moved off",
+    ))
+}
+
+async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let record = state.service.remove_node(node_id(&id)?).await?;
+    Ok(envelope::data_message(
+        json!({"id": record.id.0, "state": "removed"}),
+        "Node removed",
+    ))
+}
+
+async fn transfer_leader(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    json: JsonBody,
+) -> ApiResult<Response> {
+    let shard = id
+        .parse::<u64>()
+        .map(ShardId)
+        .map_err(|_| ApiError::BadRequest("shard id must be an integer".into()))?;
+    let mut body = Body::new(json);
+    let to = body.opt_u64("to");
+    if to.is_none() {
+        body.problem("to", "is required (a node id)");
+    }
+    body.finish()?;
+    let to = NodeId(to.unwrap_or_default());
+    state.service.transfer_leader(shard, to).await?;
+    Ok(envelope::message("Leadership transfer requested"))
+}
+
+async fn rebalance(State(state): State<AppState>) -> ApiResult<Response> {
+    let actions = state.service.rebalance(20).await?;
+    Ok(envelope::data_message(
+        json!({"actions": actions}),
+        "Rebalance steps done",
+    ))
+}
+
+async fn get_faults(State(state): State<AppState>) -> ApiResult<Response> {
+    let faults = state.service.faults();
+    Ok(envelope::data(
+        json!({"enabled": faults.enabled(), "rule": faults.get()}),
+    ))
+}
+
+async fn set_faults(State(state): State<AppState>, JsonBody(map): JsonBody) -> ApiResult<Response> {
+    let rule: FaultRule = serde_json::from_value(Value::Object(map))
+        .map_err(|e| ApiError::BadRequest(format!("fault rule: {e}")))?;
+    state.service.faults().set(rule).map_err(|message| {
+        ApiError::Cluster(ClusterError::Forbidden {
+            message,
+            required_scopes: Vec::new(),
+            granted_scopes: Vec::new(),
+        })
+    })?;
+    Ok(envelope::message("Fault rules set"))
 }

@@ -14,7 +14,7 @@ pub async fn healthz() -> Response {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let readiness = state.service.readiness();
+    let readiness = state.service.readiness().await;
     let status = if readiness.ready {
         StatusCode::OK
     } else {

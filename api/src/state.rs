@@ -17,7 +17,9 @@ pub struct AppState {
 impl AppState {
     /// State for `service` with `config`.
     pub fn new(service: Service, config: ApiConfig) -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         AppState {
             service,
             config: Arc::new(config),

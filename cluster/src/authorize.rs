@@ -14,6 +14,7 @@ pub fn access_of(request: &Request) -> (Family, bool) {
     match request {
         Request::Read(query) => (query_family(query), false),
         Request::Write { op, .. } => (op_family(op), true),
+        Request::Admit { family, write } => (*family, *write),
     }
 }
 

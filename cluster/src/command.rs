@@ -59,6 +59,27 @@ pub enum MetaOp {
     },
     /// Marks a provisioned org as serving.
     ActivateOrg { org: OrgId },
+    /// Admits a node; the same nonce always gets the same id (retried joins).
+    JoinNode {
+        nonce: String,
+        rpc_addr: String,
+        http_addr: String,
+        region: Option<String>,
+        zone: Option<String>,
+    },
+    /// Records the addresses a known node now has (after a restart on new ports).
+    UpdateNode {
+        node: u64,
+        rpc_addr: String,
+        http_addr: String,
+    },
+    /// Changes a node's lifecycle state.
+    SetNodeState {
+        node: u64,
+        state: crate::model::NodeState,
+    },
+    /// Records the replicas of a shard after a membership change.
+    SetShardReplicas { shard: ShardId, replicas: Vec<u64> },
 }
 
 impl MetaOp {
@@ -67,6 +88,10 @@ impl MetaOp {
             MetaOp::RegisterShard { .. } => "register_shard",
             MetaOp::RegisterOrg { .. } => "register_org",
             MetaOp::ActivateOrg { .. } => "activate_org",
+            MetaOp::JoinNode { .. } => "join_node",
+            MetaOp::UpdateNode { .. } => "update_node",
+            MetaOp::SetNodeState { .. } => "set_node_state",
+            MetaOp::SetShardReplicas { .. } => "set_shard_replicas",
         }
     }
 }

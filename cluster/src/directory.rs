@@ -1,80 +1,94 @@
-//! The org directory as this node sees it: slug -> placement, cached, read from the meta group.
+//! The org directory: a cache of slug -> placement on every node, and typed reads of the meta
+//! group's tables on nodes that host a meta replica.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use lumo_storage::SmStore;
+
 use crate::error::{ClusterError, Result};
-use crate::ids::OrgId;
-use crate::model::{DirectoryEntry, ShardDescriptor};
-use crate::raft::GroupHandle;
+use crate::ids::{OrgId, ShardId};
+use crate::model::{DirectoryEntry, NodeRecord, ShardDescriptor};
 use crate::tables::{OrgReader, Table};
 
-/// Cached reads of the meta group's directory tables.
+/// Cached directory entries (dropped and re-read when they prove stale).
+#[derive(Default)]
 pub struct Directory {
-    meta: GroupHandle,
     cache: RwLock<HashMap<String, DirectoryEntry>>,
 }
 
 impl Directory {
-    /// A directory backed by `meta`.
-    pub fn new(meta: GroupHandle) -> Self {
-        Directory {
-            meta,
-            cache: RwLock::new(HashMap::new()),
-        }
+    /// The cached entry of `slug`.
+    pub fn cached(&self, slug: &str) -> Option<DirectoryEntry> {
+        self.cache.read().ok()?.get(slug).cloned()
     }
 
-    fn reader(&self) -> OrgReader {
-        OrgReader::new(self.meta.store.clone(), OrgId::SYSTEM)
-    }
-
-    /// The placement of `slug` (cache first, then the meta group's applied state).
-    pub fn lookup(&self, slug: &str) -> Result<Option<DirectoryEntry>> {
-        if let Ok(cache) = self.cache.read()
-            && let Some(entry) = cache.get(slug)
-        {
-            return Ok(Some(entry.clone()));
-        }
-        let entry: Option<DirectoryEntry> =
-            self.reader().get(Table::DirectorySlug, slug.as_bytes())?;
-        if let Some(entry) = &entry {
-            self.remember(entry.clone());
-        }
-        Ok(entry)
-    }
-
-    /// Records a fresher entry (after a write to the meta group).
+    /// Records a fresher entry.
     pub fn remember(&self, entry: DirectoryEntry) {
         if let Ok(mut cache) = self.cache.write() {
             cache.insert(entry.slug.clone(), entry);
         }
     }
 
-    /// The org a caller-chosen key was registered for, if any.
+    /// Drops a cached entry (it proved stale).
+    pub fn forget(&self, slug: &str) {
+        if let Ok(mut cache) = self.cache.write() {
+            cache.remove(slug);
+        }
+    }
+}
+
+/// Typed reads of a meta replica's tables.
+pub struct MetaReader(OrgReader);
+
+impl MetaReader {
+    /// Reads the meta group's state machine in `store`.
+    pub fn new(store: SmStore) -> Self {
+        MetaReader(OrgReader::new(store, OrgId::SYSTEM))
+    }
+
+    /// The entry of `slug`.
+    pub fn entry(&self, slug: &str) -> Result<Option<DirectoryEntry>> {
+        self.0.get(Table::DirectorySlug, slug.as_bytes())
+    }
+
+    /// The org a caller-chosen key was registered for.
     pub fn key_route(&self, key_hash: &str) -> Result<Option<OrgId>> {
-        self.reader().get(Table::KeyRoute, key_hash.as_bytes())
+        self.0.get(Table::KeyRoute, key_hash.as_bytes())
     }
 
-    /// Every org in the directory.
-    pub fn all(&self) -> Result<Vec<DirectoryEntry>> {
+    /// A shard.
+    pub fn shard(&self, id: ShardId) -> Result<Option<ShardDescriptor>> {
+        self.0.get(Table::Shard, &id.0.to_be_bytes())
+    }
+
+    /// A node.
+    pub fn node(&self, id: u64) -> Result<Option<NodeRecord>> {
+        self.0.get(Table::Node, &id.to_be_bytes())
+    }
+
+    fn all<T: serde::de::DeserializeOwned>(&self, table: Table) -> Result<Vec<T>> {
         let mut out = Vec::new();
-        self.reader()
-            .scan::<DirectoryEntry>(Table::DirectorySlug, &[], false, |_, e| {
-                out.push(e);
-                true
-            })?;
+        self.0.scan::<T>(table, &[], false, |_, item| {
+            out.push(item);
+            true
+        })?;
         Ok(out)
     }
 
-    /// Every shard the meta group knows.
+    /// Every org.
+    pub fn orgs(&self) -> Result<Vec<DirectoryEntry>> {
+        self.all(Table::DirectorySlug)
+    }
+
+    /// Every shard.
     pub fn shards(&self) -> Result<Vec<ShardDescriptor>> {
-        let mut out = Vec::new();
-        self.reader()
-            .scan::<ShardDescriptor>(Table::Shard, &[], false, |_, s| {
-                out.push(s);
-                true
-            })?;
-        Ok(out)
+        self.all(Table::Shard)
+    }
+
+    /// Every node ever admitted.
+    pub fn nodes(&self) -> Result<Vec<NodeRecord>> {
+        self.all(Table::Node)
     }
 }
 

@@ -21,10 +21,14 @@ mod relations;
 mod service;
 pub mod settings;
 mod tables;
+pub mod transport;
 
 pub use actors::{ActorSettings, Credential, RequestContext};
 pub use apply::{COMPACTION_BATCH, MAX_RETENTION_DAYS};
 pub use directory::validate_slug;
 pub use error::{ClusterError, Result};
 pub use read::effective_permissions;
-pub use service::{CreatedOrg, GroupStatus, NewOrg, Readiness, Service, ServiceConfig};
+pub use service::{
+    ClusterStatus, CreatedOrg, GroupStatus, LookupAnswer, MetaSnapshot, NewOrg, Readiness, Role,
+    Service, ServiceConfig,
+};

@@ -181,6 +181,12 @@ pub enum Request {
         op: Op,
         then: Option<Query>,
     },
+    /// Only authenticate and authorize for `family` (the API checks credentials before it
+    /// reads a body).
+    Admit {
+        family: crate::model::Family,
+        write: bool,
+    },
 }
 
 /// The result of a write that was not followed by a read.
@@ -191,6 +197,7 @@ pub enum Outcome {
     Created(String),
     ApiKey(ApiKey),
     Directory(DirectoryEntry),
+    Node(crate::model::NodeRecord),
     Compacted {
         removed: u64,
     },

@@ -45,6 +45,8 @@ pub enum Table {
     KeyRoute = 0x82,
     Shard = 0x83,
     MetaCounter = 0x84,
+    Node = 0x85,
+    JoinNonce = 0x86,
 }
 
 /// The storage key suffix of `key` in `table` of `org`.

@@ -27,7 +27,20 @@ pub async fn run(service: &Service, config: &Config) -> anyhow::Result<Bootstrap
         return Ok(Bootstrap::Skipped);
     };
     let key_file = config.data_dir.join(KEY_FILE);
-    let existing = service.org_entry(slug)?;
+    // Right after a restart the meta group may still be electing: retry for a bounded time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let existing = loop {
+        match service.org_entry(slug).await {
+            Ok(entry) => break entry,
+            Err(
+                lumo_cluster::ClusterError::Unavailable { .. }
+                | lumo_cluster::ClusterError::NotLeader { .. },
+            ) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     if let Some(entry) = &existing
         && entry.state == OrgState::Active
     {

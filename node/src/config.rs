@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
+use lumo_cluster::Role;
 use serde::Deserialize;
 
 /// Flags (and their `LUMO_*` environment variables) of `lumod serve` and `validate-config`.
@@ -23,6 +24,26 @@ pub struct ConfigArgs {
     /// Cluster admin listener (`/cluster/v1/...`, needs the cluster token).
     #[arg(long, env = "LUMO_ADMIN_ADDR")]
     pub admin_addr: Option<String>,
+    /// Internal RPC listener (Raft and request forwarding between nodes).
+    #[arg(long, env = "LUMO_RPC_ADDR")]
+    pub rpc_addr: Option<String>,
+    /// RPC address of a node of the cluster to join (repeat or comma-separate for several);
+    /// without it a fresh data dir starts a new cluster.
+    #[arg(long, env = "LUMO_JOIN", value_delimiter = ',')]
+    pub join: Vec<String>,
+    /// `data` (hosts replicas and serves the API; `all` is an alias) or `frontend` (serves
+    /// the API only, holds no data, needs --join).
+    #[arg(long, env = "LUMO_ROLE")]
+    pub role: Option<String>,
+    /// Accept fault rules (partitions, delays) through the cluster admin API. Tests only.
+    #[arg(long, env = "LUMO_FAULT_INJECTION")]
+    pub fault_injection: Option<bool>,
+    /// Replicas per shard (fewer while fewer nodes exist).
+    #[arg(long, env = "LUMO_REPLICATION_FACTOR")]
+    pub replication_factor: Option<usize>,
+    /// Milliseconds between placement driver steps.
+    #[arg(long, env = "LUMO_PLACEMENT_INTERVAL_MS")]
+    pub placement_interval_ms: Option<u64>,
     /// Region label of this node (e.g. `eu`, `us`).
     #[arg(long, env = "LUMO_REGION")]
     pub region: Option<String>,
@@ -71,6 +92,13 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     http_addr: Option<String>,
     admin_addr: Option<String>,
+    rpc_addr: Option<String>,
+    #[serde(default)]
+    join: Vec<String>,
+    role: Option<String>,
+    fault_injection: Option<bool>,
+    replication_factor: Option<usize>,
+    placement_interval_ms: Option<u64>,
     region: Option<String>,
     zone: Option<String>,
     bootstrap_org: Option<String>,
@@ -99,6 +127,12 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub http_addr: SocketAddr,
     pub admin_addr: SocketAddr,
+    pub rpc_addr: SocketAddr,
+    pub join: Vec<String>,
+    pub role: Role,
+    pub fault_injection: bool,
+    pub replication_factor: usize,
+    pub placement_interval: Duration,
     pub region: Option<String>,
     pub zone: Option<String>,
     pub bootstrap_org: Option<String>,
@@ -163,6 +197,54 @@ impl Config {
             .admin_addr
             .or(file.admin_addr)
             .unwrap_or_else(|| "127.0.0.1:8090".into());
+        let rpc = args
+            .rpc_addr
+            .or(file.rpc_addr)
+            .unwrap_or_else(|| "127.0.0.1:9080".into());
+        let join: Vec<String> = if args.join.is_empty() {
+            file.join
+        } else {
+            args.join
+        }
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+        for seed in &join {
+            addr("join", seed)?;
+        }
+        let role = match args.role.or(file.role).as_deref() {
+            None | Some("data") | Some("all") => Role::Data,
+            Some("frontend") => Role::Frontend,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "role '{other}' must be data, all or frontend"
+                )));
+            }
+        };
+        if role == Role::Frontend && join.is_empty() {
+            return Err(ConfigError(
+                "a frontend needs --join with the RPC address of a data node".into(),
+            ));
+        }
+        let replication_factor = args
+            .replication_factor
+            .or(file.replication_factor)
+            .unwrap_or(3);
+        if !(1..=7).contains(&replication_factor) {
+            return Err(ConfigError(
+                "replication_factor must be between 1 and 7".into(),
+            ));
+        }
+        let placement_ms = args
+            .placement_interval_ms
+            .or(file.placement_interval_ms)
+            .unwrap_or(1000);
+        if !(50..=600_000).contains(&placement_ms) {
+            return Err(ConfigError(
+                "placement_interval_ms must be between 50 and 600000".into(),
+            ));
+        }
         let log_format = match args.log_format.or(file.log_format).as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -195,6 +277,11 @@ impl Config {
             }
         }
         let cluster_token = args.cluster_token.or(file.cluster_token);
+        if !join.is_empty() && cluster_token.is_none() {
+            return Err(ConfigError(
+                "joining a cluster needs its token (LUMO_CLUSTER_TOKEN / --cluster-token)".into(),
+            ));
+        }
         if cluster_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err(ConfigError(
                 "cluster_token must be at least 16 characters".into(),
@@ -230,6 +317,15 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("data")),
             http_addr: addr("http_addr", &http)?,
             admin_addr: addr("admin_addr", &admin)?,
+            rpc_addr: addr("rpc_addr", &rpc)?,
+            join,
+            role,
+            fault_injection: args
+                .fault_injection
+                .or(file.fault_injection)
+                .unwrap_or(false),
+            replication_factor,
+            placement_interval: Duration::from_millis(placement_ms),
             region: label("region", args.region.or(file.region))?,
             zone: label("zone", args.zone.or(file.zone))?,
             bootstrap_org_name: args.bootstrap_org_name.or(file.bootstrap_org_name),
@@ -268,6 +364,12 @@ impl Config {
             data_dir: data_dir.to_path_buf(),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            rpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            join: Vec::new(),
+            role: Role::Data,
+            fault_injection: false,
+            replication_factor: 3,
+            placement_interval: Duration::from_millis(300),
             region: None,
             zone: None,
             bootstrap_org: None,

@@ -12,7 +12,7 @@ use anyhow::Context;
 use lumo_api::{ApiConfig, AppState};
 use lumo_cluster::clock::{Clock, SystemClock};
 use lumo_cluster::raft::NodeInfo;
-use lumo_cluster::{ActorSettings, Service, ServiceConfig};
+use lumo_cluster::{ActorSettings, Role, Service, ServiceConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -27,6 +27,8 @@ pub const CLUSTER_TOKEN_FILE: &str = "cluster-token";
 pub struct RunningNode {
     pub http_addr: SocketAddr,
     pub admin_addr: SocketAddr,
+    /// The internal RPC address (data nodes only).
+    pub rpc_addr: Option<SocketAddr>,
     pub service: Service,
     pub bootstrap: Bootstrap,
     pub cluster_token: String,
@@ -73,8 +75,10 @@ pub async fn start_with_clock(
     config: Config,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<RunningNode> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    if config.role == Role::Data {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    }
     let http = TcpListener::bind(config.http_addr)
         .await
         .with_context(|| format!("binding http_addr {}", config.http_addr))?;
@@ -83,29 +87,45 @@ pub async fn start_with_clock(
         .with_context(|| format!("binding admin_addr {}", config.admin_addr))?;
     let http_addr = http.local_addr()?;
     let admin_addr = admin.local_addr()?;
+    let rpc = match config.role {
+        Role::Data => Some(
+            TcpListener::bind(config.rpc_addr)
+                .await
+                .with_context(|| format!("binding rpc_addr {}", config.rpc_addr))?,
+        ),
+        Role::Frontend => None,
+    };
+    let rpc_addr = rpc.as_ref().map(|l| l.local_addr()).transpose()?;
+    let token = cluster_token(&config)?;
     let service = Service::open(
         ServiceConfig {
             data_dir: config.data_dir.clone(),
             node: NodeInfo {
-                rpc_addr: String::new(),
+                rpc_addr: rpc_addr.map(|a| a.to_string()).unwrap_or_default(),
                 http_addr: http_addr.to_string(),
                 region: config.region.clone(),
                 zone: config.zone.clone(),
             },
+            role: config.role,
+            join: config.join.clone(),
+            cluster_token: token.clone(),
+            fault_injection: config.fault_injection,
             actors: ActorSettings {
                 idle_after: config.actor_idle,
                 max_in_flight: config.max_in_flight,
             },
             compaction_interval: config.audit_compaction,
+            placement_interval: config.placement_interval,
+            replication_factor: config.replication_factor,
         },
         clock,
+        rpc,
     )
     .await
     .context("starting the cluster service")?;
     let bootstrap = bootstrap::run(&service, &config)
         .await
         .context("bootstrapping")?;
-    let token = cluster_token(&config)?;
     let state = AppState::new(
         service.clone(),
         ApiConfig {
@@ -126,6 +146,7 @@ pub async fn start_with_clock(
     Ok(RunningNode {
         http_addr,
         admin_addr,
+        rpc_addr,
         service,
         bootstrap,
         cluster_token: token,

@@ -77,6 +77,33 @@ impl Db {
         Ok(())
     }
 
+    /// Groups that have Raft state (a vote) in this database: the groups this node hosts.
+    pub fn hosted_groups(&self) -> Result<Vec<u64>, StorageError> {
+        let cf = self.cf(CF_RAFT_STATE)?;
+        let mut groups = Vec::new();
+        for item in self.inner.db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
+            let (key, _) = item?;
+            if key.len() > GROUP_LEN && &key[GROUP_LEN..] == b"vote" {
+                let mut id = [0u8; GROUP_LEN];
+                id.copy_from_slice(&key[..GROUP_LEN]);
+                groups.push(u64::from_be_bytes(id));
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Deletes every key of `group` in every column family (the node left the group).
+    pub fn drop_group(&self, group: crate::GroupId) -> Result<(), StorageError> {
+        let start = crate::keys::group_prefix(group).to_vec();
+        let end = crate::keys::prefix_end(&start).unwrap_or_else(|| vec![0xff; GROUP_LEN + 1]);
+        let mut batch = rocksdb::WriteBatch::default();
+        for name in [CF_RAFT_LOG, CF_RAFT_STATE, CF_SM_DATA, CF_SM_META] {
+            batch.delete_range_cf(self.cf(name)?, start.clone(), end.clone());
+        }
+        self.inner.db.write(batch)?;
+        self.sync_wal()
+    }
+
     /// Writes a consistent copy of the database (hard links where possible) into `dir`.
     pub fn checkpoint(&self, dir: &Path) -> Result<(), StorageError> {
         let checkpoint = rocksdb::checkpoint::Checkpoint::new(&self.inner.db)?;

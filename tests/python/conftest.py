@@ -93,7 +93,8 @@ class LumodProcess:
         self._log = open(log_path, "w")
         self.proc = subprocess.Popen(
             [binary, "serve", "--data-dir", data_dir,
-             "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"],
+             "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
+             "--rpc-addr", "127.0.0.1:0"],
             stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL,
             text=True, env=env,
         )

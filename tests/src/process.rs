@@ -45,6 +45,8 @@ impl LumodProcess {
                 "127.0.0.1:0",
                 "--admin-addr",
                 "127.0.0.1:0",
+                "--rpc-addr",
+                "127.0.0.1:0",
                 "--data-dir",
             ])
             .arg(data_dir)

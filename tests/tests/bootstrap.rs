@@ -41,6 +41,8 @@ impl Serve {
                 "127.0.0.1:0",
                 "--admin-addr",
                 "127.0.0.1:0",
+                "--rpc-addr",
+                "127.0.0.1:0",
                 "--data-dir",
             ])
             .arg(dir)

@@ -425,7 +425,29 @@ async fn cluster_status_shows_every_group_with_a_leader() -> anyhow::Result<()> 
     let node = TestNode::start().await?;
     // One request so the bootstrap org has a running actor.
     node.api().get("/admin/users").await?.expect(200);
-    let reply = admin(&node, Method::GET, "/cluster/v1/status", None)
+    let cluster = admin(&node, Method::GET, "/cluster/v1/status", None)
+        .await?
+        .expect(200);
+    let status = cluster.data();
+    assert_eq!(
+        status["meta"]["voters"],
+        json!([1]),
+        "body: {}",
+        cluster.text
+    );
+    assert_eq!(status["meta"]["leader"], 1, "body: {}", cluster.text);
+    assert_eq!(status["orgCount"], 1, "body: {}", cluster.text);
+    let nodes = status["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 1, "body: {}", cluster.text);
+    assert_eq!(nodes[0]["state"], "active");
+    assert_eq!(nodes[0]["reachable"], true);
+    assert_eq!(nodes[0]["leaderOf"], json!([1]));
+    let shards = status["shards"].as_array().expect("shards");
+    assert_eq!(shards.len(), 1, "body: {}", cluster.text);
+    assert_eq!(shards[0]["leader"], 1);
+    assert_eq!(shards[0]["voters"], json!([1]));
+    assert_eq!(shards[0]["replicas"][0]["lag"], 0, "body: {}", cluster.text);
+    let reply = admin(&node, Method::GET, "/cluster/v1/node", None)
         .await?
         .expect(200);
     let data = reply.data();
@@ -726,6 +748,9 @@ fn serve_help_documents_the_listener_data_and_bootstrap_flags() -> anyhow::Resul
         "--data-dir",
         "--http-addr",
         "--admin-addr",
+        "--rpc-addr",
+        "--join",
+        "--role",
         "--bootstrap-org",
         "--bootstrap-org-name",
         "--bootstrap-api-key",

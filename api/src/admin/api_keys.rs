@@ -67,7 +67,7 @@ async fn create(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         }
     };
     body.finish()?;
-    let entry = ctx.state.service.active_org(&ctx.org)?;
+    let entry = ctx.state.service.active_org(&ctx.org).await?;
     let org: OrgId = entry.org_id;
     let generated = lumo_cluster::api_key::generate(org, &name, scopes, expires_at);
     let reply = ctx.write(Op::CreateApiKey(generated.record)).await?;

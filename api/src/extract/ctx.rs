@@ -112,6 +112,7 @@ impl FromRequestParts<AppState> for Ctx {
             ip: client_ip(parts, state.config.trust_forwarded_for),
             user_agent: header("user-agent"),
             request_id: header("x-request-id"),
+            hops: 0,
         };
         let credential = credential(&parts.headers);
         // Requests that carry a body have their credential judged before the body is read, so
@@ -120,7 +121,8 @@ impl FromRequestParts<AppState> for Ctx {
         if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
             state
                 .service
-                .admit(&org, &credential, family_of(parts.uri.path()), true)?;
+                .admit(&org, &credential, family_of(parts.uri.path()), true)
+                .await?;
         }
         Ok(Ctx {
             state: state.clone(),

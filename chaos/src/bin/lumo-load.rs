@@ -156,9 +156,13 @@ async fn main() -> anyhow::Result<()> {
                 .await
             }
             "argon2" => {
-                let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+                let cores = std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1);
                 run(scenario, cores, duration, args.max_ops, |_, _| async {
-                    lumo_api::password::hash("bench-password-123".into()).await.is_ok()
+                    lumo_api::password::hash("bench-password-123".into())
+                        .await
+                        .is_ok()
                 })
                 .await
             }
@@ -244,7 +248,11 @@ async fn main() -> anyhow::Result<()> {
         println!("get-user / hello ceiling = {:.2}", get / hello);
     }
     if let Some(node) = node {
-        let stats = node.service.db().wal_sync_stats();
+        let stats = node
+            .service
+            .db()
+            .map(|db| db.wal_sync_stats())
+            .unwrap_or_default();
         println!(
             "group commit: {} WAL fsyncs covered {} log appends ({:.1} appends per fsync)",
             stats.syncs,

@@ -56,14 +56,6 @@ pub async fn propose(shard: &GroupHandle, command: RaftCommand) -> Result<crate:
     response.data.0
 }
 
-/// Proposes a meta-group command.
-pub async fn propose_meta(
-    meta: &GroupHandle,
-    command: crate::command::MetaCommand,
-) -> Result<crate::query::Outcome> {
-    propose(meta, RaftCommand::Meta(command)).await
-}
-
 async fn query(
     shard: &GroupHandle,
     org: OrgId,
@@ -100,6 +92,7 @@ pub async fn execute(
                 .map_err(read_error)?;
             query(&shard, org, q, principal, now).await
         }
+        Request::Admit { .. } => Ok(Reply::Done(crate::query::Outcome::Done)),
         Request::Write { op, then } => {
             let command = Command {
                 org,

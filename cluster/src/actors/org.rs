@@ -32,6 +32,9 @@ pub struct RequestContext {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    /// How many nodes passed the request on so far.
+    #[serde(default)]
+    pub hops: u8,
 }
 
 /// Messages of an org actor.
@@ -90,6 +93,11 @@ impl OrgState {
                 return;
             }
         };
+        if matches!(request, Request::Admit { .. }) {
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            let _ = reply.send(Ok(Reply::Done(crate::query::Outcome::Done)));
+            return;
+        }
         let shard = self.args.shard.clone();
         let (org, epoch) = (self.args.org, self.args.epoch);
         tokio::spawn(async move {

@@ -3,11 +3,14 @@
 use crate::command::{MetaCommand, MetaOp};
 use crate::error::{ClusterError, Result};
 use crate::ids::{NodeId, ShardId};
-use crate::model::{DirectoryEntry, OrgState, ShardDescriptor};
+use crate::model::{DirectoryEntry, NodeRecord, NodeState, OrgState, ShardDescriptor};
 use crate::query::Outcome;
 use crate::tables::{OrgTx, Table};
 
 const ORG_NUMBER: &[u8] = b"org_number";
+/// Highest node id given out. The node that bootstraps a cluster is 1 by convention and joins
+/// first, so the counter agrees with it.
+const NODE_ID: &[u8] = b"node_id";
 
 /// Applies a meta command (the transaction is on [`OrgId::SYSTEM`] of the meta group).
 pub fn apply_meta(tx: &mut OrgTx, command: &MetaCommand) -> Result<Outcome> {
@@ -65,6 +68,69 @@ pub fn apply_meta(tx: &mut OrgTx, command: &MetaCommand) -> Result<Outcome> {
             }
             Ok(Outcome::Directory(entry))
         }
+        MetaOp::JoinNode {
+            nonce,
+            rpc_addr,
+            http_addr,
+            region,
+            zone,
+        } => {
+            if let Some(id) = tx.get::<u64>(Table::JoinNonce, nonce.as_bytes())? {
+                let record: NodeRecord = tx
+                    .get(Table::Node, &id.to_be_bytes())?
+                    .ok_or_else(|| ClusterError::internal("join nonce without node"))?;
+                return Ok(Outcome::Node(record));
+            }
+            let id = tx.get::<u64>(Table::MetaCounter, NODE_ID)?.unwrap_or(0) + 1;
+            tx.put(Table::MetaCounter, NODE_ID, &id)?;
+            let record = NodeRecord {
+                id: NodeId(id),
+                rpc_addr: rpc_addr.clone(),
+                http_addr: http_addr.clone(),
+                region: region.clone(),
+                zone: zone.clone(),
+                state: NodeState::Active,
+                joined_at: command.at,
+            };
+            tx.put(Table::Node, &id.to_be_bytes(), &record)?;
+            tx.put(Table::JoinNonce, nonce.as_bytes(), &id)?;
+            Ok(Outcome::Node(record))
+        }
+        MetaOp::UpdateNode {
+            node,
+            rpc_addr,
+            http_addr,
+        } => {
+            let mut record: NodeRecord = tx
+                .get(Table::Node, &node.to_be_bytes())?
+                .ok_or_else(|| ClusterError::not_found("node", node))?;
+            record.rpc_addr = rpc_addr.clone();
+            record.http_addr = http_addr.clone();
+            tx.put(Table::Node, &node.to_be_bytes(), &record)?;
+            Ok(Outcome::Node(record))
+        }
+        MetaOp::SetNodeState { node, state } => {
+            let mut record: NodeRecord = tx
+                .get(Table::Node, &node.to_be_bytes())?
+                .ok_or_else(|| ClusterError::not_found("node", node))?;
+            if record.state == NodeState::Removed && *state != NodeState::Removed {
+                return Err(ClusterError::conflict(
+                    "state",
+                    format!("node {node} was removed; ids are never reused"),
+                ));
+            }
+            record.state = *state;
+            tx.put(Table::Node, &node.to_be_bytes(), &record)?;
+            Ok(Outcome::Node(record))
+        }
+        MetaOp::SetShardReplicas { shard, replicas } => {
+            let mut descriptor: ShardDescriptor = tx
+                .get(Table::Shard, &shard.0.to_be_bytes())?
+                .ok_or_else(|| ClusterError::not_found("shard", shard))?;
+            descriptor.replicas = replicas.iter().copied().map(NodeId).collect();
+            tx.put(Table::Shard, &shard.0.to_be_bytes(), &descriptor)?;
+            Ok(Outcome::Done)
+        }
         MetaOp::ActivateOrg { org } => {
             let slug: String = tx
                 .get(Table::DirectoryId, &org.to_bytes())?
@@ -79,16 +145,21 @@ pub fn apply_meta(tx: &mut OrgTx, command: &MetaCommand) -> Result<Outcome> {
     }
 }
 
-/// The shard of `region` holding the fewest orgs (any shard when the org has no region).
+/// The shard of `region` holding the fewest orgs. An org without a region lives in the
+/// cluster's home region (that of the first shard), never in another region's shards.
 fn place(tx: &OrgTx, region: Option<&str>) -> Result<ShardId> {
-    let mut shards: Vec<ShardDescriptor> = Vec::new();
+    let mut all: Vec<ShardDescriptor> = Vec::new();
     tx.reader()
         .scan::<ShardDescriptor>(Table::Shard, &[], false, |_, shard| {
-            if region.is_none() || shard.region.as_deref() == region {
-                shards.push(shard);
-            }
+            all.push(shard);
             true
         })?;
+    let home = all
+        .iter()
+        .min_by_key(|s| s.id)
+        .and_then(|s| s.region.clone());
+    let wanted = region.map(str::to_string).or(home);
+    let shards: Vec<ShardDescriptor> = all.into_iter().filter(|s| s.region == wanted).collect();
     let mut load: Vec<(u64, ShardId)> = shards.iter().map(|s| (0, s.id)).collect();
     tx.reader()
         .scan::<DirectoryEntry>(Table::DirectorySlug, &[], false, |_, entry| {

@@ -26,6 +26,29 @@ pub struct DirectoryEntry {
     pub created_at: Timestamp,
 }
 
+/// Lifecycle of a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeState {
+    /// Holds replicas and serves.
+    Active,
+    /// Replicas and leaders are being moved off it.
+    Draining,
+    /// Out of the cluster for good (its id is never reused).
+    Removed,
+}
+
+/// A node as the meta group knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    pub id: NodeId,
+    pub rpc_addr: String,
+    pub http_addr: String,
+    pub region: Option<String>,
+    pub zone: Option<String>,
+    pub state: NodeState,
+    pub joined_at: Timestamp,
+}
+
 /// A shard group as the meta group knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardDescriptor {

@@ -15,7 +15,7 @@ mod user;
 pub use access::{AdminScope, Family, Principal, PrincipalKind};
 pub use api_key::{ApiKey, NewApiKey};
 pub use audit::{AuditBody, AuditChainHead, AuditEvent, AuditRecord, AuditRetention, GENESIS_HASH};
-pub use directory::{DirectoryEntry, OrgState, ShardDescriptor};
+pub use directory::{DirectoryEntry, NodeRecord, NodeState, OrgState, ShardDescriptor};
 pub use group::Group;
 pub use identity::{IdentityKind, IdentityLink};
 pub use org::{OrgCounters, OrgRecord};

@@ -11,9 +11,10 @@ use super::network::NetworkFactory;
 use super::state_machine::StateMachine;
 use super::types::{NodeInfo, Raft, TypeConfig};
 use crate::error::{ClusterError, Result};
+use crate::transport::Peers;
 
 /// What a group holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum GroupKind {
     /// Group 0: the directory.
     Meta,
@@ -28,6 +29,9 @@ pub struct GroupHandle {
     pub kind: GroupKind,
     pub raft: Raft,
     pub store: SmStore,
+    /// Set once the replica has applied everything committed when it started (after that,
+    /// entries in flight do not make the node unready).
+    pub recovered: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Raft timing and log compaction for every group.
@@ -46,9 +50,11 @@ pub fn raft_config() -> Result<Arc<Config>> {
 
 /// Opens group `id` on this node; on a fresh data dir with `bootstrap`, makes this node its
 /// only voter.
+#[allow(clippy::too_many_arguments)]
 pub async fn start_group(
     db: &Db,
     data_dir: &Path,
+    peers: Arc<Peers>,
     node_id: u64,
     node: &NodeInfo,
     id: u64,
@@ -63,7 +69,7 @@ pub async fn start_group(
     let raft = Raft::new(
         node_id,
         raft_config()?,
-        NetworkFactory::new(id),
+        NetworkFactory::new(id, peers),
         log_store,
         state_machine,
     )
@@ -86,5 +92,6 @@ pub async fn start_group(
         kind,
         raft,
         store,
+        recovered: Arc::new(std::sync::atomic::AtomicBool::new(false)),
     })
 }

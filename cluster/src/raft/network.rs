@@ -1,63 +1,102 @@
-//! The Raft network of a group. A one-node cluster never sends a Raft RPC; the internal TCP
-//! transport between nodes (DESIGN.md section 7) plugs in here with the multi-node cluster, so
-//! until then every RPC reports the peer as unreachable.
+//! The Raft network of a group over the internal RPC transport. Peer addresses come with the
+//! membership (`NodeInfo::rpc_addr`); every message names its group so one connection per peer
+//! serves all groups.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use openraft::OptionalSend;
 use openraft::alias::{SnapshotOf, VoteOf};
-use openraft::error::{RPCError, ReplicationClosed, StreamingError, Unreachable};
+use openraft::error::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetworkFactory, v2::RaftNetworkV2};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
+    TransferLeaderResponse, VoteRequest, VoteResponse,
 };
 
 use super::types::{NodeInfo, TypeConfig};
+use crate::transport::{Peers, RaftRpc, RaftRpcReply, Rpc, RpcReply, TransportError};
 
-#[derive(Debug, thiserror::Error)]
-#[error("node {target} of group {group} is unreachable: this node has no internal RPC transport")]
-struct NoTransport {
-    target: u64,
-    group: u64,
-}
+/// How long a snapshot transfer may take.
+const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Creates a [`Network`] per peer of one group.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NetworkFactory {
     group: u64,
+    peers: Arc<Peers>,
 }
 
 impl NetworkFactory {
-    /// The factory of `group`.
-    pub fn new(group: u64) -> Self {
-        NetworkFactory { group }
+    /// The factory of `group`, sending through `peers`.
+    pub fn new(group: u64, peers: Arc<Peers>) -> Self {
+        NetworkFactory { group, peers }
     }
 }
 
 /// The connection of one group to one peer.
 pub struct Network {
     target: u64,
+    addr: String,
     group: u64,
-}
-
-impl Network {
-    fn unreachable(&self) -> Unreachable<TypeConfig> {
-        Unreachable::new(&NoTransport {
-            target: self.target,
-            group: self.group,
-        })
-    }
+    peers: Arc<Peers>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
     type Network = Network;
 
-    async fn new_client(&mut self, target: u64, _node: &NodeInfo) -> Network {
+    async fn new_client(&mut self, target: u64, node: &NodeInfo) -> Network {
         Network {
             target,
+            addr: node.rpc_addr.clone(),
             group: self.group,
+            peers: self.peers.clone(),
         }
     }
+}
+
+fn rpc_error(e: TransportError) -> RPCError<TypeConfig> {
+    match e {
+        TransportError::Unreachable(..) => RPCError::Unreachable(Unreachable::new(&e)),
+        other => RPCError::Network(NetworkError::new(&other)),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("peer answered a raft message with {0}")]
+struct WrongAnswer(String);
+
+impl Network {
+    async fn call(
+        &self,
+        rpc: RaftRpc,
+        timeout: Duration,
+        bulk: bool,
+    ) -> Result<RaftRpcReply, RPCError<TypeConfig>> {
+        let request = Rpc::Raft {
+            group: self.group,
+            rpc,
+        };
+        match self
+            .peers
+            .call(self.target, &self.addr, &request, timeout, bulk)
+            .await
+        {
+            Ok(RpcReply::Raft(reply)) => Ok(reply),
+            Ok(RpcReply::Error(e)) => Err(RPCError::Network(NetworkError::new(&WrongAnswer(
+                String::from_utf8_lossy(&e).into_owned(),
+            )))),
+            Ok(other) => Err(RPCError::Network(NetworkError::new(&WrongAnswer(format!(
+                "{other:?}"
+            ))))),
+            Err(e) => Err(rpc_error(e)),
+        }
+    }
+}
+
+fn unexpected(reply: RaftRpcReply) -> RPCError<TypeConfig> {
+    RPCError::Network(NetworkError::new(&WrongAnswer(format!("{reply:?}"))))
 }
 
 impl RaftNetworkV2<TypeConfig> for Network {
@@ -65,27 +104,83 @@ impl RaftNetworkV2<TypeConfig> for Network {
 
     async fn append_entries(
         &mut self,
-        _rpc: AppendEntriesRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        Err(RPCError::Unreachable(self.unreachable()))
+        match self
+            .call(RaftRpc::Append(rpc), option.soft_ttl(), false)
+            .await?
+        {
+            RaftRpcReply::Append(r) => Ok(r),
+            other => Err(unexpected(other)),
+        }
     }
 
     async fn vote(
         &mut self,
-        _rpc: VoteRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        Err(RPCError::Unreachable(self.unreachable()))
+        match self
+            .call(RaftRpc::Vote(rpc), option.soft_ttl(), false)
+            .await?
+        {
+            RaftRpcReply::Vote(r) => Ok(r),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn pre_vote(
+        &mut self,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
+        match self
+            .call(RaftRpc::PreVote(rpc), option.soft_ttl(), false)
+            .await?
+        {
+            RaftRpcReply::Vote(r) => Ok(r),
+            other => Err(unexpected(other)),
+        }
     }
 
     async fn full_snapshot(
         &mut self,
-        _vote: VoteOf<TypeConfig>,
-        _snapshot: SnapshotOf<TypeConfig, Self::SnapshotData>,
-        _cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
+        vote: VoteOf<TypeConfig>,
+        snapshot: SnapshotOf<TypeConfig, Self::SnapshotData>,
+        cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
         _option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
-        Err(StreamingError::Unreachable(self.unreachable()))
+        let rpc = RaftRpc::Snapshot {
+            vote,
+            meta: snapshot.meta,
+            data: snapshot.snapshot.into_inner(),
+        };
+        let send = self.call(rpc, SNAPSHOT_TIMEOUT, true);
+        tokio::select! {
+            result = send => match result {
+                Ok(RaftRpcReply::Snapshot(r)) => Ok(r),
+                Ok(other) => Err(StreamingError::Network(NetworkError::new(&WrongAnswer(format!("{other:?}"))))),
+                Err(RPCError::Unreachable(u)) => Err(StreamingError::Unreachable(u)),
+                Err(RPCError::Network(n)) => Err(StreamingError::Network(n)),
+                Err(RPCError::Timeout(t)) => Err(StreamingError::Timeout(t)),
+                Err(other) => Err(StreamingError::Network(NetworkError::new(&other))),
+            },
+            closed = cancel => Err(StreamingError::Closed(closed)),
+        }
+    }
+
+    async fn transfer_leader(
+        &mut self,
+        req: TransferLeaderRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
+        match self
+            .call(RaftRpc::TransferLeader(req), option.soft_ttl(), false)
+            .await?
+        {
+            RaftRpcReply::TransferLeader(r) => Ok(r),
+            other => Err(unexpected(other)),
+        }
     }
 }

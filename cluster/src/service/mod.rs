@@ -1,0 +1,173 @@
+//! `Service`: the one entry point the API calls. It owns this node's Raft groups, the org
+//! directory, the org actors and the internal RPC endpoint, and routes every org request to the
+//! node leading the org's shard.
+
+mod groups;
+mod membership;
+mod orgs;
+mod placement;
+mod routing;
+mod rpc;
+mod status;
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use lumo_storage::Db;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::actors::{ActorRegistry, ActorSettings};
+use crate::clock::{Clock, Timestamp};
+use crate::directory::Directory;
+use crate::error::{ClusterError, Result};
+use crate::ids::NodeId;
+use crate::model::DirectoryEntry;
+use crate::raft::{GroupHandle, NodeInfo};
+use crate::transport::{Faults, Peers};
+
+pub use groups::GroupRegistry;
+pub use membership::MetaSnapshot;
+pub use orgs::{CreatedOrg, NewOrg};
+pub use routing::LookupAnswer;
+pub use status::{ClusterStatus, GroupStatus, Readiness};
+
+/// What a node does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    /// Hosts Raft groups (and serves the API).
+    Data,
+    /// Serves the API only; holds no data and forwards every request.
+    Frontend,
+}
+
+/// How to start the cluster side of a node.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub data_dir: PathBuf,
+    pub node: NodeInfo,
+    pub role: Role,
+    /// RPC addresses of nodes to join (empty: start a new cluster).
+    pub join: Vec<String>,
+    pub cluster_token: String,
+    pub fault_injection: bool,
+    pub actors: ActorSettings,
+    /// How often retention compaction runs over the audit logs.
+    pub compaction_interval: Duration,
+    /// How often the placement driver looks at replicas and leaders (on the meta leader).
+    pub placement_interval: Duration,
+    /// Replicas per shard (fewer while fewer nodes exist).
+    pub replication_factor: usize,
+}
+
+pub(crate) struct Inner {
+    pub(crate) node_id: NodeId,
+    pub(crate) cluster_id: String,
+    pub(crate) node: NodeInfo,
+    pub(crate) db: Option<Db>,
+    pub(crate) groups: GroupRegistry,
+    pub(crate) directory: Directory,
+    pub(crate) actors: ActorRegistry,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: ServiceConfig,
+    pub(crate) peers: Arc<Peers>,
+    /// RPC addresses to ask when no local replica knows (join seeds, then meta members seen).
+    pub(crate) seeds: RwLock<Vec<String>>,
+    pub(crate) background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    pub(crate) stop: watch::Sender<bool>,
+}
+
+/// The cluster service of one node.
+#[derive(Clone)]
+pub struct Service {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Service {
+    /// Starts the node: opens storage, starts the RPC endpoint on `rpc` (data nodes), then
+    /// bootstraps a new cluster, joins an existing one, or reopens the groups on disk.
+    pub async fn open(
+        config: ServiceConfig,
+        clock: Arc<dyn Clock>,
+        rpc: Option<TcpListener>,
+    ) -> Result<Service> {
+        membership::open(config, clock, rpc).await
+    }
+
+    /// This node's id (0 for a frontend).
+    pub fn node_id(&self) -> NodeId {
+        self.inner.node_id
+    }
+
+    /// The cluster this node belongs to.
+    pub fn cluster_id(&self) -> &str {
+        &self.inner.cluster_id
+    }
+
+    /// The node's clock.
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// The node's storage (absent on frontends).
+    pub fn db(&self) -> Option<&Db> {
+        self.inner.db.as_ref()
+    }
+
+    /// Fault injection rules of this node.
+    pub fn faults(&self) -> &Arc<Faults> {
+        self.inner.peers.faults()
+    }
+
+    pub(crate) fn group(&self, id: u64) -> Option<GroupHandle> {
+        self.inner.groups.get(id)
+    }
+
+    /// The directory entry of `slug` in any state.
+    pub async fn org_entry(&self, slug: &str) -> Result<Option<DirectoryEntry>> {
+        Ok(self.lookup(slug, false).await?.entry)
+    }
+
+    /// Number of org actors running on this node.
+    pub async fn running_actors(&self) -> usize {
+        self.inner.actors.running().await
+    }
+
+    /// Stops background work, the RPC endpoint, actors and Raft groups; syncs the WAL.
+    pub async fn shutdown(&self) {
+        let _ = self.inner.stop.send(true);
+        if let Ok(mut tasks) = self.inner.background.lock() {
+            for task in tasks.drain(..) {
+                task.abort();
+            }
+        }
+        self.inner.actors.stop_all().await;
+        for group in self.inner.groups.all().iter().rev() {
+            if let Err(e) = group.raft.shutdown().await {
+                tracing::warn!(group = group.id, error = %e, "raft shutdown failed");
+            }
+        }
+        if let Some(db) = &self.inner.db
+            && let Err(e) = db.sync_wal()
+        {
+            tracing::warn!(error = %e, "final wal sync failed");
+        }
+    }
+
+    pub(crate) fn spawn_background(&self, task: tokio::task::JoinHandle<()>) {
+        if let Ok(mut tasks) = self.inner.background.lock() {
+            tasks.push(task);
+        }
+    }
+
+    pub(crate) fn data(&self) -> Result<&Db> {
+        self.inner
+            .db
+            .as_ref()
+            .ok_or_else(|| ClusterError::Unavailable {
+                message: "a frontend holds no data".into(),
+            })
+    }
+}

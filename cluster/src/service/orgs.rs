@@ -1,0 +1,236 @@
+//! Creating organizations, admitting credentials early, and audit retention.
+
+use serde::{Deserialize, Serialize};
+
+use super::Service;
+use crate::actors::Credential;
+use crate::api_key;
+use crate::authorize::{authenticate, authorize_access};
+use crate::command::{Command, CommandMeta, MetaOp, Op, RaftCommand};
+use crate::directory::validate_slug;
+use crate::error::{ClusterError, Result};
+use crate::ids::OrgId;
+use crate::model::{AuditRetention, DirectoryEntry, Family, OrgState, Principal, PrincipalKind};
+use crate::query::{Outcome, Request};
+use crate::tables::{OrgReader, Table};
+
+/// A new organization.
+#[derive(Debug, Clone)]
+pub struct NewOrg {
+    pub slug: String,
+    pub name: String,
+    pub region: Option<String>,
+    /// Use this exact admin API key instead of generating one.
+    pub admin_key: Option<String>,
+}
+
+/// A created organization and its first admin key (shown once).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatedOrg {
+    pub entry: DirectoryEntry,
+    pub api_key: String,
+}
+
+fn system_principal(org: OrgId) -> Principal {
+    Principal {
+        org,
+        kind: PrincipalKind::System,
+        scopes: vec!["admin".into()],
+    }
+}
+
+fn validate_explicit_key(key: &str) -> Result<()> {
+    let ok = key.starts_with("lmk_")
+        && (24..=256).contains(&key.len())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ClusterError::invalid(
+            "api_key",
+            "must start with lmk_ and be 24-256 characters of letters, digits, '_' and '-'",
+        ))
+    }
+}
+
+impl Service {
+    fn system_command(&self, entry: &DirectoryEntry, op: Op) -> RaftCommand {
+        RaftCommand::Org(Command {
+            org: entry.org_id,
+            epoch: entry.epoch,
+            meta: CommandMeta {
+                at: self.now(),
+                actor: system_principal(entry.org_id),
+                ip: None,
+                user_agent: None,
+                request_id: None,
+            },
+            op,
+        })
+    }
+
+    /// Creates an org: reserve the slug in the meta group, initialize it in its shard with its
+    /// first admin key, then activate it.
+    pub async fn create_org(&self, new: NewOrg) -> Result<CreatedOrg> {
+        validate_slug(&new.slug)?;
+        if new.name.trim().is_empty() || new.name.len() > 200 {
+            return Err(ClusterError::invalid("name", "must be 1-200 characters"));
+        }
+        let org = OrgId::generate();
+        let key = match &new.admin_key {
+            Some(explicit) => {
+                validate_explicit_key(explicit)?;
+                explicit.clone()
+            }
+            None => api_key::generate(org, "admin", vec!["admin".into()], None).secret,
+        };
+        let key_route = new.admin_key.as_ref().map(|k| api_key::hash_key(k));
+        let register = MetaOp::RegisterOrg {
+            org,
+            slug: new.slug.clone(),
+            name: new.name.clone(),
+            region: new.region.clone(),
+            key_route,
+        };
+        let entry = match self.propose_meta(register).await? {
+            Outcome::Directory(entry) => entry,
+            other => {
+                return Err(ClusterError::internal(format!(
+                    "unexpected meta outcome {other:?}"
+                )));
+            }
+        };
+        let entry = self.finish_org(entry, &key).await?;
+        Ok(CreatedOrg {
+            entry,
+            api_key: key,
+        })
+    }
+
+    /// Initializes a registered (provisioning) org in its shard with `admin_key` and activates
+    /// it. Safe to repeat after a crash.
+    pub async fn finish_org(
+        &self,
+        entry: DirectoryEntry,
+        admin_key: &str,
+    ) -> Result<DirectoryEntry> {
+        let generated = api_key::describe(admin_key, "admin", vec!["admin".into()], None);
+        let init = Op::InitOrg {
+            number: entry.number,
+            slug: entry.slug.clone(),
+            name: entry.name.clone(),
+            region: entry.region.clone(),
+            admin_key: generated.record,
+        };
+        self.propose_to(entry.shard.0, self.system_command(&entry, init))
+            .await?;
+        match self
+            .propose_meta(MetaOp::ActivateOrg { org: entry.org_id })
+            .await?
+        {
+            Outcome::Directory(active) => {
+                self.inner.directory.remember(active.clone());
+                Ok(active)
+            }
+            other => Err(ClusterError::internal(format!(
+                "unexpected meta outcome {other:?}"
+            ))),
+        }
+    }
+
+    /// Every org of the cluster.
+    pub async fn orgs(&self) -> Result<Vec<DirectoryEntry>> {
+        Ok(self.meta_snapshot().await?.orgs)
+    }
+
+    /// Checks, before a request body is even read, that `credential` may read (or write)
+    /// `family` in the org `slug`: unknown org 404, another org's key 403, bad key 401,
+    /// missing scope 403. The org actor checks again when the request arrives.
+    pub async fn admit(
+        &self,
+        slug: &str,
+        credential: &Credential,
+        family: Family,
+        write: bool,
+    ) -> Result<()> {
+        let entry = self.active_org(slug).await?;
+        self.check_key_org(&entry, credential)?;
+        match self.group(entry.shard.0) {
+            Some(shard) if shard.raft.is_leader() => {
+                let reader = OrgReader::new(shard.store.clone(), entry.org_id);
+                let principal = authenticate(&reader, credential, self.now())?;
+                authorize_access(&principal, family, write)
+            }
+            _ => {
+                let request = Request::Admit { family, write };
+                self.call(slug, credential.clone(), request, Default::default())
+                    .await
+                    .map(|_| ())
+            }
+        }
+    }
+
+    /// Applies audit retention to every org whose shard this node leads: removes records
+    /// older than the org's retention, in bounded batches.
+    pub async fn compact_audit_logs(&self) -> Result<u64> {
+        let now = self.now();
+        let mut removed_total = 0;
+        let orgs = match self.meta_snapshot().await {
+            Ok(snapshot) => snapshot.orgs,
+            Err(e) => {
+                tracing::debug!(error = %e, "no directory for compaction");
+                return Ok(0);
+            }
+        };
+        for entry in orgs {
+            if entry.state != OrgState::Active {
+                continue;
+            }
+            let Some(shard) = self.group(entry.shard.0) else {
+                continue;
+            };
+            if !shard.raft.is_leader() {
+                continue;
+            }
+            let reader = OrgReader::new(shard.store.clone(), entry.org_id);
+            let retention: AuditRetention =
+                reader.get(Table::AuditRetention, &[])?.unwrap_or_default();
+            if !retention.auto_delete {
+                continue;
+            }
+            let cutoff = now.minus_days(i64::from(retention.retention_days));
+            loop {
+                let command = self.system_command(&entry, Op::CompactAudit { cutoff });
+                let removed = match crate::actors::propose(&shard, command).await? {
+                    Outcome::Compacted { removed } => removed,
+                    _ => 0,
+                };
+                removed_total += removed;
+                if removed < crate::apply::COMPACTION_BATCH {
+                    break;
+                }
+            }
+        }
+        Ok(removed_total)
+    }
+
+    pub(crate) fn spawn_compaction(&self) {
+        let weak = std::sync::Arc::downgrade(&self.inner);
+        let interval = self.inner.config.compaction_interval;
+        let task = tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                let service = Service { inner };
+                if let Err(e) = service.compact_audit_logs().await {
+                    tracing::warn!(error = %e, "audit retention compaction failed");
+                }
+            }
+        });
+        self.spawn_background(task);
+    }
+}

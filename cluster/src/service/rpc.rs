@@ -1,0 +1,186 @@
+//! Answering other nodes.
+
+use std::future::Future;
+use std::io::Cursor;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use openraft::alias::SnapshotOf;
+use serde::Serialize;
+
+use super::Service;
+use super::membership::META_GROUP;
+use crate::command::RaftCommand;
+use crate::error::{ClusterError, Result};
+use crate::query::Request;
+use crate::raft::TypeConfig;
+use crate::transport::{RaftRpc, RaftRpcReply, Rpc, RpcHandler, RpcReply};
+
+fn error_reply(e: &ClusterError) -> RpcReply {
+    RpcReply::Error(serde_json::to_vec(e).unwrap_or_default())
+}
+
+fn json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+impl RpcHandler for Service {
+    fn handle(
+        self: Arc<Self>,
+        from: u64,
+        rpc: Rpc,
+    ) -> Pin<Box<dyn Future<Output = RpcReply> + Send>> {
+        Box::pin(async move {
+            match self.answer(from, rpc).await {
+                Ok(reply) => reply,
+                Err(e) => error_reply(&e),
+            }
+        })
+    }
+}
+
+impl Service {
+    /// Answers `rpc` as if it came over the network (for steps the driver runs on itself).
+    pub(crate) async fn answer_local(self: Arc<Self>, rpc: Rpc) -> RpcReply {
+        match self.answer(self.inner.node_id.0, rpc).await {
+            Ok(reply) => reply,
+            Err(e) => error_reply(&e),
+        }
+    }
+
+    async fn answer(&self, _from: u64, rpc: Rpc) -> Result<RpcReply> {
+        match rpc {
+            Rpc::Hello { .. } => Ok(RpcReply::Hello),
+            Rpc::Raft { group, rpc } => self.raft_message(group, rpc).await,
+            Rpc::Join { nonce, info } => {
+                let record = self.admit_node(nonce, info).await?;
+                Ok(RpcReply::Joined {
+                    node_id: record.id.0,
+                    cluster_id: self.inner.cluster_id.clone(),
+                })
+            }
+            Rpc::Forward {
+                slug,
+                credential,
+                ctx,
+                request,
+            } => {
+                let request: Request = serde_json::from_slice(&request)?;
+                let hops = ctx.hops;
+                let result = self
+                    .call_routed(&slug, credential, request, ctx, hops)
+                    .await;
+                Ok(RpcReply::Forwarded(json(&result)))
+            }
+            Rpc::Propose { group, command } => {
+                let (command, _): (RaftCommand, usize) =
+                    bincode::serde::decode_from_slice(&command, bincode::config::standard())
+                        .map_err(ClusterError::internal)?;
+                let handle = self
+                    .group(group)
+                    .ok_or(ClusterError::NotLeader { leader: None })?;
+                let result = if handle.raft.is_leader() {
+                    crate::actors::propose(&handle, command).await
+                } else {
+                    Err(ClusterError::NotLeader { leader: None })
+                };
+                Ok(RpcReply::Proposed(json(&result)))
+            }
+            Rpc::HostGroup {
+                group,
+                kind,
+                bootstrap,
+            } => {
+                self.host_group(group, kind, bootstrap).await?;
+                Ok(RpcReply::Done)
+            }
+            Rpc::Lookup { slug } => {
+                let meta = self.group(META_GROUP);
+                match meta {
+                    Some(meta) if meta.raft.is_leader() => {
+                        let key_hash = None;
+                        Ok(RpcReply::Entry(json(
+                            &self.local_lookup(&meta, &slug, key_hash).await?,
+                        )))
+                    }
+                    _ => self.ask_meta_leader(&Rpc::Lookup { slug }).await,
+                }
+            }
+            Rpc::MetaState => match self.group(META_GROUP) {
+                Some(meta) if meta.raft.is_leader() => {
+                    Ok(RpcReply::Meta(json(&self.meta_snapshot().await?)))
+                }
+                _ => self.ask_meta_leader(&Rpc::MetaState).await,
+            },
+            Rpc::ChangeMembership { group, add, remove } => {
+                self.change_membership_here(group, add, remove).await?;
+                Ok(RpcReply::Done)
+            }
+            Rpc::TransferLeader { group, to } => {
+                self.transfer_leader_here(group, to).await?;
+                Ok(RpcReply::Done)
+            }
+            Rpc::DropGroup { group } => {
+                self.drop_group(group).await?;
+                Ok(RpcReply::Done)
+            }
+            Rpc::Status => Ok(RpcReply::Status(json(&self.node_status()))),
+        }
+    }
+
+    async fn raft_message(&self, group: u64, rpc: RaftRpc) -> Result<RpcReply> {
+        let handle = match self.group(group) {
+            Some(handle) => handle,
+            None => {
+                return Err(ClusterError::Unavailable {
+                    message: format!("group {group} is not hosted on node {}", self.inner.node_id),
+                });
+            }
+        };
+        let fatal = |e: openraft::error::Fatal<TypeConfig>| ClusterError::Unavailable {
+            message: e.to_string(),
+        };
+        let reply = match rpc {
+            RaftRpc::Append(req) => {
+                RaftRpcReply::Append(handle.raft.append_entries(req).await.map_err(|e| {
+                    ClusterError::Unavailable {
+                        message: e.to_string(),
+                    }
+                })?)
+            }
+            RaftRpc::Vote(req) => RaftRpcReply::Vote(handle.raft.vote(req).await.map_err(|e| {
+                ClusterError::Unavailable {
+                    message: e.to_string(),
+                }
+            })?),
+            RaftRpc::PreVote(req) => {
+                RaftRpcReply::Vote(handle.raft.pre_vote(req).await.map_err(|e| {
+                    ClusterError::Unavailable {
+                        message: e.to_string(),
+                    }
+                })?)
+            }
+            RaftRpc::Snapshot { vote, meta, data } => {
+                let snapshot = SnapshotOf::<TypeConfig, Cursor<Vec<u8>>> {
+                    meta,
+                    snapshot: Cursor::new(data),
+                };
+                RaftRpcReply::Snapshot(
+                    handle
+                        .raft
+                        .install_full_snapshot(vote, snapshot)
+                        .await
+                        .map_err(fatal)?,
+                )
+            }
+            RaftRpc::TransferLeader(req) => RaftRpcReply::TransferLeader(
+                handle
+                    .raft
+                    .handle_transfer_leader(req)
+                    .await
+                    .map_err(fatal)?,
+            ),
+        };
+        Ok(RpcReply::Raft(reply))
+    }
+}

@@ -1,0 +1,111 @@
+//! What nodes say to each other.
+
+use serde::{Deserialize, Serialize};
+
+use crate::actors::{Credential, RequestContext};
+use crate::raft::{GroupKind, NodeInfo, TypeConfig};
+use openraft::alias::{SnapshotMetaOf, VoteOf};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
+    TransferLeaderResponse, VoteRequest, VoteResponse,
+};
+
+/// Raft messages for one group.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum RaftRpc {
+    Append(AppendEntriesRequest<TypeConfig>),
+    Vote(VoteRequest<TypeConfig>),
+    PreVote(VoteRequest<TypeConfig>),
+    Snapshot {
+        vote: VoteOf<TypeConfig>,
+        meta: SnapshotMetaOf<TypeConfig>,
+        data: Vec<u8>,
+    },
+    TransferLeader(TransferLeaderRequest<TypeConfig>),
+}
+
+/// Answers to [`RaftRpc`].
+#[derive(Debug, Serialize, Deserialize)]
+pub enum RaftRpcReply {
+    Append(AppendEntriesResponse<TypeConfig>),
+    Vote(VoteResponse<TypeConfig>),
+    Snapshot(SnapshotResponse<TypeConfig>),
+    TransferLeader(TransferLeaderResponse<TypeConfig>),
+}
+
+/// One node's view of itself, for cluster status.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeStatus {
+    pub node: u64,
+    pub info: NodeInfo,
+    pub groups: Vec<crate::service::GroupStatus>,
+}
+
+/// A request from one node to another.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Rpc {
+    /// First message of a connection: proves the sender knows the cluster token.
+    Hello { token_sha256: String, from: u64 },
+    /// A Raft message for `group`.
+    Raft { group: u64, rpc: RaftRpc },
+    /// A node asks to join; answered with its id (the same id again for the same nonce).
+    Join { nonce: String, info: NodeInfo },
+    /// Serve an org-scoped request here (JSON-encoded `Request`; answers JSON `Reply`).
+    Forward {
+        slug: String,
+        credential: Credential,
+        ctx: RequestContext,
+        request: Vec<u8>,
+    },
+    /// Propose a command to `group` on its leader (bincode `RaftCommand`).
+    Propose { group: u64, command: Vec<u8> },
+    /// Start hosting `group`: an empty replica to be filled by its leader, or with `bootstrap`
+    /// a new group whose only voter is this node.
+    HostGroup {
+        group: u64,
+        kind: GroupKind,
+        bootstrap: bool,
+    },
+    /// Linearizable read of a directory entry, with where its shard lives (meta leader answers).
+    Lookup { slug: String },
+    /// Nodes, shards and orgs of the cluster (meta leader answers).
+    MetaState,
+    /// On the leader of `group`: add `add` as a voter (learner first, then promoted) and/or
+    /// remove `remove` from the voters.
+    ChangeMembership {
+        group: u64,
+        add: Option<(u64, NodeInfo)>,
+        remove: Option<u64>,
+    },
+    /// On the leader of `group`: hand leadership to node `to`.
+    TransferLeader { group: u64, to: u64 },
+    /// Stop hosting `group` and delete its data (the node is no longer a member).
+    DropGroup { group: u64 },
+    /// This node's groups, leaders and log positions.
+    Status,
+}
+
+/// Answers to [`Rpc`].
+#[derive(Debug, Serialize, Deserialize)]
+pub enum RpcReply {
+    Hello,
+    Raft(RaftRpcReply),
+    Joined {
+        node_id: u64,
+        cluster_id: String,
+    },
+    /// JSON `Result<Reply, ClusterError>`.
+    Forwarded(Vec<u8>),
+    /// JSON `Result<Outcome, ClusterError>`.
+    Proposed(Vec<u8>),
+    /// Done (host, membership change, transfer, drop).
+    Done,
+    /// JSON `LookupAnswer`.
+    Entry(Vec<u8>),
+    /// JSON `MetaSnapshot`.
+    Meta(Vec<u8>),
+    /// JSON `NodeStatus`.
+    Status(Vec<u8>),
+    /// The request was refused; JSON `ClusterError`.
+    Error(Vec<u8>),
+}
