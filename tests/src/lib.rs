@@ -1,6 +1,7 @@
 //! Test harness: real nodes (in-process via `lumo_node::start`, or the `lumod` binary as a child
 //! process) on ephemeral loopback ports with RocksDB in temp dirs, and a small HTTP client.
 
+pub mod cluster;
 pub mod http;
 pub mod process;
 

@@ -46,12 +46,21 @@ fn read_error(e: RaftError<TypeConfig, LinearizableReadError<TypeConfig>>) -> Cl
     }
 }
 
+/// How long a write may wait for a quorum before the caller gets a retryable error.
+const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a read may wait to confirm leadership.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Proposes `command` and returns what `apply` decided.
 pub async fn propose(shard: &GroupHandle, command: RaftCommand) -> Result<crate::query::Outcome> {
-    let response = shard
-        .raft
-        .client_write(command)
+    let write = shard.raft.client_write(command);
+    let response = tokio::time::timeout(WRITE_TIMEOUT, write)
         .await
+        .map_err(|_| ClusterError::Unavailable {
+            message:
+                "the write was not confirmed by a quorum in time (it may still be applied); retry"
+                    .into(),
+        })?
         .map_err(write_error)?;
     response.data.0
 }
@@ -85,11 +94,15 @@ pub async fn execute(
 ) -> Result<Reply> {
     match request {
         Request::Read(q) => {
-            shard
-                .raft
-                .ensure_linearizable(ReadPolicy::ReadIndex)
-                .await
-                .map_err(read_error)?;
+            tokio::time::timeout(
+                READ_TIMEOUT,
+                shard.raft.ensure_linearizable(ReadPolicy::ReadIndex),
+            )
+            .await
+            .map_err(|_| ClusterError::Unavailable {
+                message: "leadership could not be confirmed by a quorum in time; retry".into(),
+            })?
+            .map_err(read_error)?;
             query(&shard, org, q, principal, now).await
         }
         Request::Admit { .. } => Ok(Reply::Done(crate::query::Outcome::Done)),

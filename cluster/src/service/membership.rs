@@ -141,6 +141,11 @@ async fn join(peers: &Peers, config: &ServiceConfig) -> Result<(u64, String)> {
                 }) => return Ok((node_id, cluster_id)),
                 Ok(RpcReply::Error(e)) => last = String::from_utf8_lossy(&e).into_owned(),
                 Ok(other) => last = format!("unexpected answer {other:?}"),
+                Err(e @ crate::transport::TransportError::Refused(..)) => {
+                    return Err(ClusterError::Unauthenticated {
+                        message: format!("joining through {seed} was refused: {e}"),
+                    });
+                }
                 Err(e) => last = e.to_string(),
             }
         }

@@ -26,6 +26,8 @@ pub enum TransportError {
     Timeout(u64, Duration),
     #[error("peer {0} sent a malformed answer: {1}")]
     Protocol(u64, String),
+    #[error("peer {0} refused the connection: {1}")]
+    Refused(u64, String),
 }
 
 type Pending = Arc<std::sync::Mutex<HashMap<u64, oneshot::Sender<Bytes>>>>;
@@ -182,7 +184,7 @@ impl Peers {
         };
         match send(&conn, target, &hello, Duration::from_secs(5)).await? {
             RpcReply::Hello => Ok(conn),
-            RpcReply::Error(e) => Err(TransportError::Unreachable(
+            RpcReply::Error(e) => Err(TransportError::Refused(
                 target,
                 String::from_utf8_lossy(&e).into_owned(),
             )),
