@@ -44,6 +44,9 @@ pub struct ConfigArgs {
     /// Milliseconds between placement driver steps.
     #[arg(long, env = "LUMO_PLACEMENT_INTERVAL_MS")]
     pub placement_interval_ms: Option<u64>,
+    /// Seconds a node may stay unreachable before its replicas are rebuilt elsewhere.
+    #[arg(long, env = "LUMO_NODE_DOWN_AFTER_SECS")]
+    pub node_down_after_secs: Option<u64>,
     /// Region label of this node (e.g. `eu`, `us`).
     #[arg(long, env = "LUMO_REGION")]
     pub region: Option<String>,
@@ -99,6 +102,7 @@ struct FileConfig {
     fault_injection: Option<bool>,
     replication_factor: Option<usize>,
     placement_interval_ms: Option<u64>,
+    node_down_after_secs: Option<u64>,
     region: Option<String>,
     zone: Option<String>,
     bootstrap_org: Option<String>,
@@ -133,6 +137,7 @@ pub struct Config {
     pub fault_injection: bool,
     pub replication_factor: usize,
     pub placement_interval: Duration,
+    pub node_down_after: Duration,
     pub region: Option<String>,
     pub zone: Option<String>,
     pub bootstrap_org: Option<String>,
@@ -326,6 +331,12 @@ impl Config {
                 .unwrap_or(false),
             replication_factor,
             placement_interval: Duration::from_millis(placement_ms),
+            node_down_after: Duration::from_secs(
+                args.node_down_after_secs
+                    .or(file.node_down_after_secs)
+                    .unwrap_or(30)
+                    .max(1),
+            ),
             region: label("region", args.region.or(file.region))?,
             zone: label("zone", args.zone.or(file.zone))?,
             bootstrap_org_name: args.bootstrap_org_name.or(file.bootstrap_org_name),
@@ -370,6 +381,7 @@ impl Config {
             fault_injection: false,
             replication_factor: 3,
             placement_interval: Duration::from_millis(300),
+            node_down_after: Duration::from_secs(5),
             region: None,
             zone: None,
             bootstrap_org: None,

@@ -117,6 +117,7 @@ pub async fn start_with_clock(
             compaction_interval: config.audit_compaction,
             placement_interval: config.placement_interval,
             replication_factor: config.replication_factor,
+            down_after: config.node_down_after,
         },
         clock,
         rpc,

@@ -141,10 +141,13 @@ async fn serve(args: ConfigArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "lumod ready node={} http={} admin={} data_dir={}",
+        "lumod ready node={} http={} admin={} rpc={} data_dir={}",
         node.service.node_id().0,
         node.http_addr,
         node.admin_addr,
+        node.rpc_addr
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "-".into()),
         config.data_dir.display()
     );
     stop.await;

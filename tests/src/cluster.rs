@@ -34,6 +34,7 @@ fn config(dir: &TempDir, join: Option<&str>, region: Option<&str>, zone: Option<
     let mut config = Config::for_tests(dir.path());
     config.cluster_token = Some(CLUSTER_TOKEN.to_string());
     config.fault_injection = true;
+    config.node_down_after = Duration::from_secs(2);
     config.region = region.map(str::to_string);
     config.zone = zone.map(str::to_string);
     match join {
@@ -223,6 +224,8 @@ impl TestCluster {
         let mut config = config(&member.dir, seed, Some("us"), None);
         config.bootstrap_org = None;
         config.bootstrap_api_key = None;
+        // Raft membership records the RPC address: a restarted node keeps it.
+        config.rpc_addr = member.rpc.parse()?;
         let node = lumo_node::start(config).await?;
         member.http = format!("http://{}", node.http_addr);
         member.admin = format!("http://{}", node.admin_addr);

@@ -24,16 +24,30 @@ fn voters(status: &Value, shard: u64) -> Vec<u64> {
 async fn a_drained_node_loses_its_replicas_and_can_then_be_removed() -> anyhow::Result<()> {
     let mut cluster = TestCluster::start(3).await?;
     let email = "survives-drain@example.com";
-    cluster.api(0).post("/admin/users", json!({"email": email})).await?.expect(201);
+    cluster
+        .api(0)
+        .post("/admin/users", json!({"email": email}))
+        .await?
+        .expect(201);
     cluster.add(Some("us"), Some("zone-d")).await?;
     let target = 2u64;
     // Removing a node that still holds replicas is refused and changes nothing.
     let early = cluster
-        .admin(0, Method::POST, &format!("/cluster/v1/nodes/{target}/remove"), None)
+        .admin(
+            0,
+            Method::POST,
+            &format!("/cluster/v1/nodes/{target}/remove"),
+            None,
+        )
         .await?;
     assert_eq!(early.status, 409, "{}", early.text);
     cluster
-        .admin(0, Method::POST, &format!("/cluster/v1/nodes/{target}/drain"), None)
+        .admin(
+            0,
+            Method::POST,
+            &format!("/cluster/v1/nodes/{target}/drain"),
+            None,
+        )
         .await?
         .expect(200);
     let status = cluster
@@ -43,12 +57,20 @@ async fn a_drained_node_loses_its_replicas_and_can_then_be_removed() -> anyhow::
                 .as_array()
                 .map(|v| v.iter().filter_map(Value::as_u64).collect())
                 .unwrap_or_default();
-            shard.len() == 3 && !shard.contains(&target) && meta.len() == 3 && !meta.contains(&target)
+            shard.len() == 3
+                && !shard.contains(&target)
+                && meta.len() == 3
+                && !meta.contains(&target)
         })
         .await?;
     assert_eq!(voters(&status, 1), vec![1, 3, 4], "{status}");
     cluster
-        .admin(0, Method::POST, &format!("/cluster/v1/nodes/{target}/remove"), None)
+        .admin(
+            0,
+            Method::POST,
+            &format!("/cluster/v1/nodes/{target}/remove"),
+            None,
+        )
         .await?
         .expect(200);
     let after = cluster.status().await?;
@@ -67,7 +89,12 @@ async fn a_drained_node_loses_its_replicas_and_can_then_be_removed() -> anyhow::
     }
     // Removed is final.
     let again = cluster
-        .admin(0, Method::POST, &format!("/cluster/v1/nodes/{target}/drain"), None)
+        .admin(
+            0,
+            Method::POST,
+            &format!("/cluster/v1/nodes/{target}/drain"),
+            None,
+        )
         .await?;
     assert_eq!(again.status, 409, "{}", again.text);
     cluster.shutdown().await
@@ -78,28 +105,60 @@ async fn leadership_moves_to_the_node_asked_for_and_only_to_a_replica() -> anyho
     let cluster = TestCluster::start(3).await?;
     let status = cluster.status().await?;
     let leader = status["shards"][0]["leader"].as_u64().expect("leader");
-    let to = [1u64, 2, 3].into_iter().find(|n| *n != leader).expect("another node");
+    let to = [1u64, 2, 3]
+        .into_iter()
+        .find(|n| *n != leader)
+        .expect("another node");
     cluster
-        .admin(0, Method::POST, "/cluster/v1/shards/1/transfer-leader", Some(json!({"to": to})))
+        .admin(
+            0,
+            Method::POST,
+            "/cluster/v1/shards/1/transfer-leader",
+            Some(json!({"to": to})),
+        )
         .await?
         .expect(200);
     cluster
         .wait_for(Duration::from_secs(20), |s| s["shards"][0]["leader"] == to)
         .await?;
-    cluster.api(0).post("/admin/users", json!({"email": "after-transfer@example.com"})).await?.expect(201);
+    cluster
+        .api(0)
+        .post(
+            "/admin/users",
+            json!({"email": "after-transfer@example.com"}),
+        )
+        .await?
+        .expect(201);
     let bad = cluster
-        .admin(0, Method::POST, "/cluster/v1/shards/1/transfer-leader", Some(json!({"to": 99})))
+        .admin(
+            0,
+            Method::POST,
+            "/cluster/v1/shards/1/transfer-leader",
+            Some(json!({"to": 99})),
+        )
         .await?;
     assert_eq!(bad.status, 422, "{}", bad.text);
     let unknown = cluster
-        .admin(0, Method::POST, "/cluster/v1/shards/42/transfer-leader", Some(json!({"to": 1})))
+        .admin(
+            0,
+            Method::POST,
+            "/cluster/v1/shards/42/transfer-leader",
+            Some(json!({"to": 1})),
+        )
         .await?;
     assert_eq!(unknown.status, 404, "{}", unknown.text);
     let missing = cluster
-        .admin(0, Method::POST, "/cluster/v1/shards/1/transfer-leader", Some(json!({})))
+        .admin(
+            0,
+            Method::POST,
+            "/cluster/v1/shards/1/transfer-leader",
+            Some(json!({})),
+        )
         .await?;
     assert_eq!(missing.status, 422, "{}", missing.text);
-    let unknown_node = cluster.admin(0, Method::POST, "/cluster/v1/nodes/77/drain", None).await?;
+    let unknown_node = cluster
+        .admin(0, Method::POST, "/cluster/v1/nodes/77/drain", None)
+        .await?;
     assert_eq!(unknown_node.status, 404, "{}", unknown_node.text);
     cluster.shutdown().await
 }
@@ -108,7 +167,12 @@ async fn leadership_moves_to_the_node_asked_for_and_only_to_a_replica() -> anyho
 async fn an_eu_org_lives_only_on_eu_nodes() -> anyhow::Result<()> {
     let mut cluster = TestCluster::start(3).await?;
     let refused = cluster
-        .admin(0, Method::POST, "/cluster/v1/orgs", Some(json!({"slug": "euro-gmbh", "region": "eu"})))
+        .admin(
+            0,
+            Method::POST,
+            "/cluster/v1/orgs",
+            Some(json!({"slug": "euro-gmbh", "region": "eu"})),
+        )
         .await?;
     assert_eq!(refused.status, 422, "no EU nodes yet: {}", refused.text);
     assert!(refused.text.contains("eu"), "{}", refused.text);
@@ -116,7 +180,11 @@ async fn an_eu_org_lives_only_on_eu_nodes() -> anyhow::Result<()> {
     let eu_id = cluster.members[eu].id;
     let status = cluster
         .wait_for(Duration::from_secs(30), |s| {
-            s["shards"].as_array().is_some_and(|shards| shards.iter().any(|sh| sh["region"] == "eu" && sh["leader"].is_u64()))
+            s["shards"].as_array().is_some_and(|shards| {
+                shards
+                    .iter()
+                    .any(|sh| sh["region"] == "eu" && sh["leader"].is_u64())
+            })
         })
         .await?;
     let eu_shard = status["shards"]
@@ -128,21 +196,44 @@ async fn an_eu_org_lives_only_on_eu_nodes() -> anyhow::Result<()> {
         .expect("eu shard");
     assert_eq!(eu_shard["voters"], json!([eu_id]), "{status}");
     let created = cluster
-        .admin(0, Method::POST, "/cluster/v1/orgs", Some(json!({"slug": "euro-gmbh", "region": "eu"})))
+        .admin(
+            0,
+            Method::POST,
+            "/cluster/v1/orgs",
+            Some(json!({"slug": "euro-gmbh", "region": "eu"})),
+        )
         .await?
         .expect(201);
-    assert_eq!(created.body["data"]["shard"], eu_shard["id"], "{}", created.text);
-    let key = created.body["data"]["apiKey"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        created.body["data"]["shard"], eu_shard["id"],
+        "{}",
+        created.text
+    );
+    let key = created.body["data"]["apiKey"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     // Served through a US node, stored only on the EU node.
     let api = lumo_tests::Api::new(&cluster.members[0].http, "euro-gmbh", &key);
-    api.post("/admin/users", json!({"email": "anna@example.eu"})).await?.expect(201);
+    api.post("/admin/users", json!({"email": "anna@example.eu"}))
+        .await?
+        .expect(201);
     let after = cluster.status().await?;
     for node in after["nodes"].as_array().expect("nodes") {
-        let holds = node["shards"].as_array().is_some_and(|s| s.contains(&eu_shard["id"]));
-        assert_eq!(holds, node["region"] == "eu", "EU shard only on EU nodes: {node}");
+        let holds = node["shards"]
+            .as_array()
+            .is_some_and(|s| s.contains(&eu_shard["id"]));
+        assert_eq!(
+            holds,
+            node["region"] == "eu",
+            "EU shard only on EU nodes: {node}"
+        );
     }
     // The US org stayed in the US shard.
-    let orgs = cluster.admin(0, Method::GET, "/cluster/v1/orgs", None).await?.expect(200);
+    let orgs = cluster
+        .admin(0, Method::GET, "/cluster/v1/orgs", None)
+        .await?
+        .expect(200);
     let acme = orgs.body["data"]
         .as_array()
         .expect("orgs")
@@ -157,13 +248,23 @@ async fn an_eu_org_lives_only_on_eu_nodes() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_node_receives_replicas_until_counts_are_balanced() -> anyhow::Result<()> {
     let mut cluster = TestCluster::start(1).await?;
-    cluster.api(0).post("/admin/users", json!({"email": "before-growth@example.com"})).await?.expect(201);
+    cluster
+        .api(0)
+        .post(
+            "/admin/users",
+            json!({"email": "before-growth@example.com"}),
+        )
+        .await?
+        .expect(201);
     cluster.add(Some("us"), Some("zone-b")).await?;
     cluster.add(Some("us"), Some("zone-c")).await?;
     let status = cluster.wait_replicated(3, Duration::from_secs(60)).await?;
     assert_eq!(voters(&status, 1), vec![1, 2, 3], "{status}");
     // The newest node has the data that existed before it joined.
-    let got = cluster.api(2).get("/admin/users/before-growth@example.com").await?;
+    let got = cluster
+        .api(2)
+        .get("/admin/users/before-growth@example.com")
+        .await?;
     assert_eq!(got.status, 200, "{}", got.text);
     cluster.shutdown().await
 }

@@ -86,6 +86,7 @@ pub(super) async fn open(
             peers,
             background: std::sync::Mutex::new(Vec::new()),
             stop,
+            last_seen: std::sync::Mutex::new(std::collections::HashMap::new()),
         }),
     };
     if let Some(listener) = rpc {

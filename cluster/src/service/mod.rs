@@ -60,6 +60,8 @@ pub struct ServiceConfig {
     pub placement_interval: Duration,
     /// Replicas per shard (fewer while fewer nodes exist).
     pub replication_factor: usize,
+    /// How long a node must be unreachable before its replicas are replaced elsewhere.
+    pub down_after: Duration,
 }
 
 pub(crate) struct Inner {
@@ -77,6 +79,8 @@ pub(crate) struct Inner {
     pub(crate) seeds: RwLock<Vec<String>>,
     pub(crate) background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     pub(crate) stop: watch::Sender<bool>,
+    /// When the placement driver last reached each node.
+    pub(crate) last_seen: std::sync::Mutex<std::collections::HashMap<u64, std::time::Instant>>,
 }
 
 /// The cluster service of one node.

@@ -73,24 +73,52 @@ impl Service {
         self.spawn_background(task);
     }
 
+    /// Nodes that answered recently enough to keep their replicas: reachable now, or seen
+    /// within `down_after` (a restarting node is not replaced at once).
+    fn alive(&self, status: &ClusterStatus) -> BTreeSet<u64> {
+        let now = std::time::Instant::now();
+        let down_after = self.inner.config.down_after;
+        let Ok(mut seen) = self.inner.last_seen.lock() else {
+            return status.nodes.iter().map(|n| n.node).collect();
+        };
+        for node in &status.nodes {
+            seen.insert(node.node, now);
+        }
+        status
+            .meta
+            .nodes
+            .iter()
+            .map(|n| n.id.0)
+            .filter(|id| {
+                let last = *seen.entry(*id).or_insert(now);
+                now.duration_since(last) < down_after
+            })
+            .collect()
+    }
+
     /// One placement step; returns what it changed, if anything.
     pub async fn place_once(&self) -> Result<Option<String>> {
         let status = self.cluster_status().await?;
         let reachable: BTreeSet<u64> = status.nodes.iter().map(|n| n.node).collect();
+        let alive = self.alive(&status);
+        // Nodes that may keep replicas (alive) and nodes that may receive new ones (reachable).
         let active: Vec<&NodeRecord> = status
             .meta
             .nodes
             .iter()
-            .filter(|n| n.state == NodeState::Active && reachable.contains(&n.id.0))
+            .filter(|n| n.state == NodeState::Active && alive.contains(&n.id.0))
             .collect();
-        if let Some(action) = self.place_meta(&status, &active).await? {
+        if let Some(action) = self.place_meta(&status, &active, &reachable).await? {
             return Ok(Some(action));
         }
-        if let Some(action) = self.place_regions(&status, &active).await? {
+        if let Some(action) = self.place_regions(&status, &active, &reachable).await? {
             return Ok(Some(action));
         }
         for shard in &status.meta.shards {
-            if let Some(action) = self.place_shard(&status, &active, shard.id).await? {
+            if let Some(action) = self
+                .place_shard(&status, &active, &reachable, shard.id)
+                .await?
+            {
                 return Ok(Some(action));
             }
         }
@@ -101,6 +129,7 @@ impl Service {
         &self,
         status: &ClusterStatus,
         active: &[&NodeRecord],
+        reachable: &BTreeSet<u64>,
     ) -> Result<Option<String>> {
         let voters: BTreeSet<u64> = status.meta.meta_voters.iter().copied().collect();
         let desired = desired_meta_voters(active.len());
@@ -110,7 +139,9 @@ impl Service {
             .filter(|v| active.iter().any(|n| n.id.0 == *v))
             .collect();
         if healthy.len() < desired
-            && let Some(candidate) = active.iter().find(|n| !voters.contains(&n.id.0))
+            && let Some(candidate) = active
+                .iter()
+                .find(|n| !voters.contains(&n.id.0) && reachable.contains(&n.id.0))
         {
             self.add_replica(META_GROUP, GroupKind::Meta, candidate, self.inner.node_id.0)
                 .await?;
@@ -131,6 +162,7 @@ impl Service {
         &self,
         status: &ClusterStatus,
         active: &[&NodeRecord],
+        reachable: &BTreeSet<u64>,
     ) -> Result<Option<String>> {
         let covered: BTreeSet<Option<String>> = status
             .meta
@@ -138,7 +170,10 @@ impl Service {
             .iter()
             .map(|s| s.region.clone())
             .collect();
-        let Some(node) = active.iter().find(|n| !covered.contains(&n.region)) else {
+        let Some(node) = active
+            .iter()
+            .find(|n| !covered.contains(&n.region) && reachable.contains(&n.id.0))
+        else {
             return Ok(None);
         };
         let id = status.meta.shards.iter().map(|s| s.id.0).max().unwrap_or(0) + 1;
@@ -168,6 +203,7 @@ impl Service {
         &self,
         status: &ClusterStatus,
         active: &[&NodeRecord],
+        reachable: &BTreeSet<u64>,
         shard: ShardId,
     ) -> Result<Option<String>> {
         let Some(descriptor) = status.meta.shards.iter().find(|s| s.id == shard) else {
@@ -206,7 +242,7 @@ impl Service {
                 .collect();
             let candidate = eligible
                 .iter()
-                .filter(|n| !voters.contains(&n.id.0))
+                .filter(|n| !voters.contains(&n.id.0) && reachable.contains(&n.id.0))
                 .min_by_key(|n| {
                     (
                         zones.contains(&n.zone),

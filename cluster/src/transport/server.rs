@@ -35,12 +35,14 @@ pub async fn serve<H: RpcHandler>(
     mut stop: watch::Receiver<bool>,
 ) {
     let token_sha256 = hex::encode(Sha256::digest(token.as_bytes()));
+    let connections = stop.clone();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(connection(stream, handler.clone(), token_sha256.clone(), faults.clone()));
+                let conn = connection(stream, handler.clone(), token_sha256.clone(), faults.clone(), connections.clone());
+                tokio::spawn(conn);
             }
             _ = stop.wait_for(|s| *s) => break,
         }
@@ -52,6 +54,7 @@ async fn connection<H: RpcHandler>(
     handler: Arc<H>,
     token_sha256: String,
     faults: Arc<Faults>,
+    mut stop: watch::Receiver<bool>,
 ) {
     let (mut sink, mut frames) = Framed::new(stream, frame::codec()).split();
     let (tx, mut rx) = mpsc::channel::<Bytes>(1024);
@@ -63,7 +66,13 @@ async fn connection<H: RpcHandler>(
         }
     });
     let mut peer: Option<u64> = None;
-    while let Some(Ok(bytes)) = frames.next().await {
+    loop {
+        // A stopped node drops its connections, so peers see it as gone.
+        let next = tokio::select! {
+            next = frames.next() => next,
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        let Some(Ok(bytes)) = next else { break };
         let Ok(frame) = frame::decode(bytes) else {
             break;
         };
