@@ -29,7 +29,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cluster/v1/nodes", get(nodes))
         .route("/cluster/v1/nodes/{id}/drain", post(drain))
         .route("/cluster/v1/nodes/{id}/remove", post(remove))
-        .route("/cluster/v1/shards", get(shards))
+        .route("/cluster/v1/shards", get(shards).post(create_shard))
         .route(
             "/cluster/v1/shards/{id}/transfer-leader",
             post(transfer_leader),
@@ -102,12 +102,25 @@ async fn list_orgs(State(state): State<AppState>) -> ApiResult<Response> {
     Ok(envelope::data(orgs))
 }
 
-async fn move_org(State(state): State<AppState>, Path(slug): Path<String>) -> ApiResult<Response> {
-    state.service.active_org(&slug).await?;
-    Err(ClusterError::NotImplemented {
-        message: "moving an organization between shards is not built yet".into(),
+async fn move_org(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    json: JsonBody,
+) -> ApiResult<Response> {
+    let mut body = Body::new(json);
+    let to = body.opt_u64("to");
+    if to.is_none() {
+        body.problem("to", "is required (a shard id)");
     }
-    .into())
+    body.finish()?;
+    let moved = state
+        .service
+        .move_org(&slug, ShardId(to.unwrap_or_default()))
+        .await?;
+    Ok(envelope::data_message(
+        org_json(&moved),
+        "Organization moved",
+    ))
 }
 
 /// Nodes and shards with leaders, log positions and lag, from every reachable node.
@@ -217,6 +230,18 @@ async fn nodes(State(state): State<AppState>) -> ApiResult<Response> {
 async fn shards(State(state): State<AppState>) -> ApiResult<Response> {
     let status = state.service.cluster_status().await?;
     Ok(envelope::data(status_json(&status)["shards"].clone()))
+}
+
+async fn create_shard(State(state): State<AppState>, json: JsonBody) -> ApiResult<Response> {
+    let mut body = Body::new(json);
+    let region = body.opt_str("region", 32);
+    body.finish()?;
+    let id = state.service.create_shard(region.clone()).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"data": {"id": id.0, "region": region}, "message": "Shard created; replicas follow"})),
+    )
+        .into_response())
 }
 
 async fn this_node(State(state): State<AppState>) -> ApiResult<Response> {

@@ -118,6 +118,12 @@ impl ApiError {
                     format!("organization not found: {slug}"),
                     None,
                 ),
+                C::OrgMoving { slug } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    format!("organization {slug} is moving to another shard; retry"),
+                    None,
+                ),
                 C::NotLeader { .. } | C::WrongShard => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "temporarily_unavailable",
@@ -221,6 +227,7 @@ impl IntoResponse for ApiError {
             ApiError::Cluster(
                 ClusterError::NotLeader { .. }
                 | ClusterError::WrongShard
+                | ClusterError::OrgMoving { .. }
                 | ClusterError::Unavailable { .. },
             ) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

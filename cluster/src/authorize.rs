@@ -87,6 +87,7 @@ fn op_family(op: &Op) -> Family {
         | Op::CreateScope { .. }
         | Op::DeleteScope(_) => Family::Roles,
         Op::SetAuditRetention { .. } | Op::CompactAudit { .. } => Family::Audit,
+        Op::FreezeOrg | Op::ImportOrg { .. } | Op::DropOrg | Op::ThawOrg => Family::ApiKeys,
     }
 }
 
@@ -135,6 +136,14 @@ pub(crate) fn authenticate(
         },
         scopes: record.scopes,
     })
+}
+
+/// Checks the org is served by this shard at `epoch` (not moved away, not frozen for a move).
+pub(crate) fn check_org_here(reader: &OrgReader, epoch: u64) -> Result<()> {
+    match reader.get::<crate::model::OrgRecord>(Table::Org, &[])? {
+        Some(org) if org.epoch == epoch && org.status != "frozen" => Ok(()),
+        _ => Err(ClusterError::WrongShard),
+    }
 }
 
 /// Checks `principal` may make `request`.

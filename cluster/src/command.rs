@@ -80,6 +80,12 @@ pub enum MetaOp {
     },
     /// Records the replicas of a shard after a membership change.
     SetShardReplicas { shard: ShardId, replicas: Vec<u64> },
+    /// Starts moving an org to shard `to` (same residency region); its requests pause.
+    BeginMove { org: OrgId, to: ShardId },
+    /// Points the org at its new shard with the next epoch and resumes it.
+    FinishMove { org: OrgId },
+    /// Gives up a move that failed before the flip; the org resumes on its old shard.
+    AbortMove { org: OrgId },
 }
 
 impl MetaOp {
@@ -92,6 +98,9 @@ impl MetaOp {
             MetaOp::UpdateNode { .. } => "update_node",
             MetaOp::SetNodeState { .. } => "set_node_state",
             MetaOp::SetShardReplicas { .. } => "set_shard_replicas",
+            MetaOp::BeginMove { .. } => "begin_move",
+            MetaOp::FinishMove { .. } => "finish_move",
+            MetaOp::AbortMove { .. } => "abort_move",
         }
     }
 }
@@ -442,6 +451,20 @@ pub enum Op {
         cutoff: Timestamp,
     },
 
+    /// Stops the org in this shard: later commands for it are refused as `WrongShard`.
+    FreezeOrg,
+    /// Writes a chunk of a moving org's rows (`org ++ table ++ key`, value) into this shard;
+    /// the `last` chunk sets the org's new epoch and makes it active here.
+    ImportOrg {
+        rows: Vec<(Vec<u8>, Vec<u8>)>,
+        /// The first chunk first clears what an earlier, failed attempt left here.
+        first: bool,
+        last: bool,
+    },
+    /// Resumes a frozen org in this shard (a move was given up before the flip).
+    ThawOrg,
+    /// Deletes every row of the org from this shard (after it moved away).
+    DropOrg,
     /// Merges a JSON object (text) into a settings section after validating it; secrets were
     /// taken out of the patch and hashed by the proposer.
     UpdateSettings {
@@ -483,6 +506,10 @@ impl Op {
             Op::SetAuditRetention { .. } => "set_audit_retention",
             Op::CompactAudit { .. } => "compact_audit",
             Op::UpdateSettings { .. } => "update_settings",
+            Op::FreezeOrg => "freeze_org",
+            Op::ImportOrg { .. } => "import_org",
+            Op::DropOrg => "drop_org",
+            Op::ThawOrg => "thaw_org",
         }
     }
 }

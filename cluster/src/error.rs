@@ -60,6 +60,9 @@ pub enum ClusterError {
     /// The org moved to another shard (stale epoch).
     #[error("organization moved, retry")]
     WrongShard,
+    /// The org is being moved between shards right now.
+    #[error("organization {slug} is moving to another shard; retry")]
+    OrgMoving { slug: String },
     /// The cluster cannot serve now (no leader, shutting down); retryable.
     #[error("{message}")]
     Unavailable { message: String },

@@ -159,6 +159,16 @@ impl OrgReader {
         Ok(())
     }
 
+    /// Every row of the org, as raw `(org ++ table ++ key, value)` pairs.
+    pub fn export_rows(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut rows = Vec::new();
+        self.store.scan(&self.org.to_bytes(), None, false, |k, v| {
+            rows.push((k.to_vec(), v.to_vec()));
+            true
+        })?;
+        Ok(rows)
+    }
+
     /// Number of keys of `table` under `prefix`.
     pub fn count(&self, table: Table, prefix: &[u8]) -> Result<u64> {
         let mut n = 0u64;
@@ -225,6 +235,25 @@ impl OrgTx {
     /// Deletes `k`.
     pub fn delete(&mut self, table: Table, k: &[u8]) {
         self.batch.delete(&key(self.reader.org, table, k));
+    }
+
+    /// Writes a raw row exported from another shard (`org ++ table ++ key`); refuses rows of
+    /// other orgs.
+    pub fn put_raw(&mut self, suffix: &[u8], value: Vec<u8>) -> Result<()> {
+        if !suffix.starts_with(&self.reader.org.to_bytes()) {
+            return Err(crate::error::ClusterError::internal(
+                "row of another organization",
+            ));
+        }
+        self.batch.put(suffix, value);
+        Ok(())
+    }
+
+    /// Deletes a raw row (`org ++ table ++ key`) of this org.
+    pub fn delete_raw(&mut self, suffix: &[u8]) {
+        if suffix.starts_with(&self.reader.org.to_bytes()) {
+            self.batch.delete(suffix);
+        }
     }
 
     /// Ends the transaction, returning the batch to commit.

@@ -29,6 +29,48 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Inspect and steer the cluster through a node's cluster admin API.
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Nodes, shards, leaders, log positions and lag.
+    Status,
+    /// Every node with its region, zone, state, shards and leaderships.
+    Nodes,
+    /// Every shard with its replicas, leader, commit index and lag.
+    Shards,
+    /// Every organization with its shard.
+    Orgs,
+    /// Move every replica and leadership off a node.
+    Drain { node: u64 },
+    /// Remove a drained node for good.
+    Remove { node: u64 },
+    /// Move an organization to another shard.
+    MoveOrg {
+        org: String,
+        #[arg(long)]
+        to: u64,
+    },
+    /// Hand a shard's leadership to a node holding one of its replicas.
+    TransferLeader {
+        shard: u64,
+        #[arg(long)]
+        to: u64,
+    },
+    /// Run placement steps now until replicas and leaders are balanced.
+    Rebalance,
+    /// Create another shard (in a region); the placement driver replicates it.
+    AddShard {
+        #[arg(long)]
+        region: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -185,6 +227,50 @@ async fn admin_call(
     Ok(json)
 }
 
+async fn cluster(command: ClusterCommand, target: AdminTarget) -> anyhow::Result<()> {
+    use reqwest::Method;
+    let (method, path, body) = match command {
+        ClusterCommand::Status => (Method::GET, "/cluster/v1/status".to_string(), None),
+        ClusterCommand::Nodes => (Method::GET, "/cluster/v1/nodes".to_string(), None),
+        ClusterCommand::Shards => (Method::GET, "/cluster/v1/shards".to_string(), None),
+        ClusterCommand::Orgs => (Method::GET, "/cluster/v1/orgs".to_string(), None),
+        ClusterCommand::Drain { node } => (
+            Method::POST,
+            format!("/cluster/v1/nodes/{node}/drain"),
+            None,
+        ),
+        ClusterCommand::Remove { node } => (
+            Method::POST,
+            format!("/cluster/v1/nodes/{node}/remove"),
+            None,
+        ),
+        ClusterCommand::MoveOrg { org, to } => (
+            Method::POST,
+            format!("/cluster/v1/orgs/{org}/move"),
+            Some(serde_json::json!({"to": to})),
+        ),
+        ClusterCommand::TransferLeader { shard, to } => (
+            Method::POST,
+            format!("/cluster/v1/shards/{shard}/transfer-leader"),
+            Some(serde_json::json!({"to": to})),
+        ),
+        ClusterCommand::Rebalance => (Method::POST, "/cluster/v1/rebalance".to_string(), None),
+        ClusterCommand::AddShard { region } => (
+            Method::POST,
+            "/cluster/v1/shards".to_string(),
+            Some(serde_json::json!({"region": region})),
+        ),
+    };
+    let json = admin_call(&target, method, &path, body).await?;
+    if let Some(message) = json["message"].as_str() {
+        println!("{message}");
+    }
+    if !json["data"].is_null() {
+        println!("{}", serde_json::to_string_pretty(&json["data"])?);
+    }
+    Ok(())
+}
+
 async fn org(command: OrgCommand) -> anyhow::Result<()> {
     match command {
         OrgCommand::Create {
@@ -232,6 +318,7 @@ fn main() -> anyhow::Result<()> {
             .map(|config| println!("configuration is valid:\n{:#?}", config.redacted()))
             .map_err(anyhow::Error::from),
         Command::Org { command } => runtime.block_on(org(command)),
+        Command::Cluster { command, target } => runtime.block_on(cluster(command, target)),
     };
     // Drop every task (and with them the last handles on RocksDB) before the process exits.
     runtime.shutdown_timeout(std::time::Duration::from_secs(10));

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use serde::{Deserialize, Serialize};
 
-use crate::authorize::{authenticate, authorize};
+use crate::authorize::{authenticate, authorize, check_org_here};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::ids::OrgId;
@@ -82,7 +82,8 @@ impl OrgState {
         } = envelope;
         let now = self.args.clock.now();
         let reader = OrgReader::new(self.args.shard.store.clone(), self.args.org);
-        let admitted = authenticate(&reader, &credential, now)
+        let admitted = check_org_here(&reader, self.args.epoch)
+            .and_then(|()| authenticate(&reader, &credential, now))
             .and_then(|p| authorize(&p, &request).map(|()| p));
         let in_flight = self.args.in_flight.clone();
         let principal = match admitted {

@@ -131,6 +131,65 @@ pub fn apply_meta(tx: &mut OrgTx, command: &MetaCommand) -> Result<Outcome> {
             tx.put(Table::Shard, &shard.0.to_be_bytes(), &descriptor)?;
             Ok(Outcome::Done)
         }
+        MetaOp::BeginMove { org, to } => {
+            let mut entry = entry_of(tx, *org)?;
+            if entry.state != OrgState::Active {
+                return Err(ClusterError::conflict(
+                    "state",
+                    format!(
+                        "organization {} is not active (already moving?)",
+                        entry.slug
+                    ),
+                ));
+            }
+            if entry.shard == *to {
+                return Err(ClusterError::invalid(
+                    "to",
+                    format!("organization {} is already on shard {to}", entry.slug),
+                ));
+            }
+            let target: ShardDescriptor = tx
+                .get(Table::Shard, &to.0.to_be_bytes())?
+                .ok_or_else(|| ClusterError::not_found("shard", to))?;
+            let home = home_region(tx)?;
+            let wanted = entry.region.clone().or(home);
+            if target.region != wanted {
+                return Err(ClusterError::invalid(
+                    "to",
+                    format!(
+                        "shard {to} is in region {}, organization {} must stay in {}",
+                        target.region.as_deref().unwrap_or("(none)"),
+                        entry.slug,
+                        wanted.as_deref().unwrap_or("(none)")
+                    ),
+                ));
+            }
+            entry.state = OrgState::Moving { to: *to };
+            tx.put(Table::DirectorySlug, entry.slug.as_bytes(), &entry)?;
+            Ok(Outcome::Directory(entry))
+        }
+        MetaOp::FinishMove { org } => {
+            let mut entry = entry_of(tx, *org)?;
+            let OrgState::Moving { to } = entry.state else {
+                return Err(ClusterError::conflict(
+                    "state",
+                    format!("organization {} is not moving", entry.slug),
+                ));
+            };
+            entry.shard = to;
+            entry.epoch += 1;
+            entry.state = OrgState::Active;
+            tx.put(Table::DirectorySlug, entry.slug.as_bytes(), &entry)?;
+            Ok(Outcome::Directory(entry))
+        }
+        MetaOp::AbortMove { org } => {
+            let mut entry = entry_of(tx, *org)?;
+            if matches!(entry.state, OrgState::Moving { .. }) {
+                entry.state = OrgState::Active;
+                tx.put(Table::DirectorySlug, entry.slug.as_bytes(), &entry)?;
+            }
+            Ok(Outcome::Directory(entry))
+        }
         MetaOp::ActivateOrg { org } => {
             let slug: String = tx
                 .get(Table::DirectoryId, &org.to_bytes())?
@@ -145,6 +204,25 @@ pub fn apply_meta(tx: &mut OrgTx, command: &MetaCommand) -> Result<Outcome> {
     }
 }
 
+fn entry_of(tx: &OrgTx, org: crate::ids::OrgId) -> Result<DirectoryEntry> {
+    let slug: String = tx
+        .get(Table::DirectoryId, &org.to_bytes())?
+        .ok_or_else(|| ClusterError::not_found("organization", org))?;
+    tx.get(Table::DirectorySlug, slug.as_bytes())?
+        .ok_or_else(|| ClusterError::not_found("organization", slug))
+}
+
+/// The region of the first shard: where orgs without a region live.
+fn home_region(tx: &OrgTx) -> Result<Option<String>> {
+    let mut first: Option<ShardDescriptor> = None;
+    tx.reader()
+        .scan::<ShardDescriptor>(Table::Shard, &[], false, |_, shard| {
+            first = Some(shard);
+            false
+        })?;
+    Ok(first.and_then(|s| s.region))
+}
+
 /// The shard of `region` holding the fewest orgs. An org without a region lives in the
 /// cluster's home region (that of the first shard), never in another region's shards.
 fn place(tx: &OrgTx, region: Option<&str>) -> Result<ShardId> {
@@ -154,10 +232,7 @@ fn place(tx: &OrgTx, region: Option<&str>) -> Result<ShardId> {
             all.push(shard);
             true
         })?;
-    let home = all
-        .iter()
-        .min_by_key(|s| s.id)
-        .and_then(|s| s.region.clone());
+    let home = home_region(tx)?;
     let wanted = region.map(str::to_string).or(home);
     let shards: Vec<ShardDescriptor> = all.into_iter().filter(|s| s.region == wanted).collect();
     let mut load: Vec<(u64, ShardId)> = shards.iter().map(|s| (0, s.id)).collect();

@@ -51,12 +51,31 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
         }
         return Ok(outcome);
     }
-    let org = load_org(tx)?;
-    if org.epoch != command.epoch {
+    if let Op::ImportOrg { rows, first, last } = &command.op {
+        let (outcome, events) = org::import_org(tx, meta, command.epoch, rows, *first, *last)?;
+        for event in events {
+            append_audit(tx, meta, event)?;
+        }
+        return Ok(outcome);
+    }
+    // An org missing here, at another epoch, or frozen for a move is served elsewhere: the
+    // caller refreshes its directory entry and retries.
+    let org = match load_org(tx) {
+        Ok(org) => org,
+        Err(ClusterError::NotFound { .. }) => return Err(ClusterError::WrongShard),
+        Err(e) => return Err(e),
+    };
+    let frozen_ok = matches!(command.op, Op::DropOrg | Op::ThawOrg);
+    if org.epoch != command.epoch || (org.status == org::FROZEN && !frozen_ok) {
         return Err(ClusterError::WrongShard);
     }
     let (outcome, events) = match &command.op {
-        Op::InitOrg { .. } => return Err(ClusterError::internal("init handled above")),
+        Op::InitOrg { .. } | Op::ImportOrg { .. } => {
+            return Err(ClusterError::internal("handled above"));
+        }
+        Op::FreezeOrg => org::freeze_org(tx, meta)?,
+        Op::DropOrg => org::drop_org(tx)?,
+        Op::ThawOrg => org::thaw_org(tx, meta)?,
         Op::UpdateTenant {
             name,
             settings_patch,

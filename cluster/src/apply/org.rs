@@ -173,6 +173,90 @@ pub(super) fn init_org(tx: &mut OrgTx, meta: &CommandMeta, init: InitOrg<'_>) ->
     Ok((Outcome::Done, events))
 }
 
+/// Status of an org that is being moved away from this shard.
+pub const FROZEN: &str = "frozen";
+
+pub(super) fn freeze_org(tx: &mut OrgTx, meta: &CommandMeta) -> Result<Applied> {
+    let mut org = load_org(tx)?;
+    org.status = FROZEN.to_string();
+    org.updated_at = meta.at;
+    save_org(tx, &org)?;
+    let event = AuditEvent::new(
+        "organization",
+        "organization.move.started",
+        format!("organization {} is moving to another shard", org.slug),
+    )
+    .severity("warning")
+    .target("organization", org.number, org.name.clone());
+    Ok((Outcome::Done, vec![event]))
+}
+
+pub(super) fn import_org(
+    tx: &mut OrgTx,
+    meta: &CommandMeta,
+    epoch: u64,
+    rows: &[(Vec<u8>, Vec<u8>)],
+    first: bool,
+    last: bool,
+) -> Result<Applied> {
+    if let Some(existing) = tx.get::<OrgRecord>(Table::Org, &[])?
+        && existing.status != FROZEN
+        && existing.epoch >= epoch
+    {
+        // Already imported and active here (a repeated final chunk): nothing to do.
+        return Ok((Outcome::Done, Vec::new()));
+    }
+    if first {
+        for (suffix, _) in tx.reader().export_rows()? {
+            tx.delete_raw(&suffix);
+        }
+    }
+    for (suffix, value) in rows {
+        tx.put_raw(suffix, value.clone())?;
+    }
+    if !last {
+        return Ok((Outcome::Done, Vec::new()));
+    }
+    let mut org = load_org(tx)?;
+    org.epoch = epoch;
+    org.status = "active".into();
+    org.updated_at = meta.at;
+    save_org(tx, &org)?;
+    let event = AuditEvent::new(
+        "organization",
+        "organization.moved",
+        format!(
+            "organization {} moved to this shard (epoch {epoch})",
+            org.slug
+        ),
+    )
+    .severity("warning")
+    .target("organization", org.number, org.name.clone());
+    Ok((Outcome::Done, vec![event]))
+}
+
+pub(super) fn thaw_org(tx: &mut OrgTx, meta: &CommandMeta) -> Result<Applied> {
+    let mut org = load_org(tx)?;
+    org.status = "active".into();
+    org.updated_at = meta.at;
+    save_org(tx, &org)?;
+    let event = AuditEvent::new(
+        "organization",
+        "organization.move.aborted",
+        format!("move of organization {} was given up", org.slug),
+    )
+    .severity("warning")
+    .target("organization", org.number, org.name.clone());
+    Ok((Outcome::Done, vec![event]))
+}
+
+pub(super) fn drop_org(tx: &mut OrgTx) -> Result<Applied> {
+    for (suffix, _) in tx.reader().export_rows()? {
+        tx.delete_raw(&suffix);
+    }
+    Ok((Outcome::Done, Vec::new()))
+}
+
 pub(super) fn update_tenant(
     tx: &mut OrgTx,
     meta: &CommandMeta,

@@ -10,6 +10,8 @@ pub enum OrgState {
     Provisioning,
     /// Serving.
     Active,
+    /// Being copied to another shard; requests get a retryable 503 until it is done.
+    Moving { to: ShardId },
 }
 
 /// One org in the meta group's directory: where it lives.

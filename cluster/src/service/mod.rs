@@ -4,6 +4,7 @@
 
 mod groups;
 mod membership;
+mod moves;
 mod orgs;
 mod placement;
 mod routing;

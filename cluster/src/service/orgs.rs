@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::Service;
 use crate::actors::Credential;
 use crate::api_key;
-use crate::authorize::{authenticate, authorize_access};
+use crate::authorize::{authenticate, authorize_access, check_org_here};
 use crate::command::{Command, CommandMeta, MetaOp, Op, RaftCommand};
 use crate::directory::validate_slug;
 use crate::error::{ClusterError, Result};
@@ -56,7 +56,7 @@ fn validate_explicit_key(key: &str) -> Result<()> {
 }
 
 impl Service {
-    fn system_command(&self, entry: &DirectoryEntry, op: Op) -> RaftCommand {
+    pub(crate) fn system_command(&self, entry: &DirectoryEntry, op: Op) -> RaftCommand {
         RaftCommand::Org(Command {
             org: entry.org_id,
             epoch: entry.epoch,
@@ -158,7 +158,14 @@ impl Service {
         let entry = self.active_org(slug).await?;
         self.check_key_org(&entry, credential)?;
         match self.group(entry.shard.0) {
-            Some(shard) if shard.raft.is_leader() => {
+            Some(shard)
+                if shard.raft.is_leader()
+                    && check_org_here(
+                        &OrgReader::new(shard.store.clone(), entry.org_id),
+                        entry.epoch,
+                    )
+                    .is_ok() =>
+            {
                 let reader = OrgReader::new(shard.store.clone(), entry.org_id);
                 let principal = authenticate(&reader, credential, self.now())?;
                 authorize_access(&principal, family, write)

@@ -517,6 +517,56 @@ impl Service {
         Ok(())
     }
 
+    /// Creates a new shard in `region` on the reachable node there with the fewest replicas;
+    /// the placement driver then replicates it.
+    pub async fn create_shard(&self, region: Option<String>) -> Result<ShardId> {
+        let status = self.cluster_status().await?;
+        let candidate = status
+            .nodes
+            .iter()
+            .filter(|n| n.info.region == region)
+            .filter(|n| {
+                status
+                    .meta
+                    .nodes
+                    .iter()
+                    .any(|r| r.id.0 == n.node && r.state == NodeState::Active)
+            })
+            .min_by_key(|n| {
+                (
+                    n.groups.iter().filter(|g| g.group != META_GROUP).count(),
+                    n.node,
+                )
+            })
+            .ok_or_else(|| {
+                ClusterError::invalid(
+                    "region",
+                    format!(
+                        "no active node in region {}",
+                        region.as_deref().unwrap_or("(none)")
+                    ),
+                )
+            })?;
+        let record = self.node_record(candidate.node).await?;
+        let id = status.meta.shards.iter().map(|s| s.id.0).max().unwrap_or(0) + 1;
+        self.propose_meta(MetaOp::RegisterShard {
+            shard: ShardId(id),
+            region: region.clone(),
+            replicas: vec![record.id.0],
+        })
+        .await?;
+        self.call_node(
+            &record,
+            Rpc::HostGroup {
+                group: id,
+                kind: GroupKind::Shard,
+                bootstrap: true,
+            },
+        )
+        .await?;
+        Ok(ShardId(id))
+    }
+
     /// Marks a node as draining: the placement driver moves its replicas and leaderships off.
     pub async fn drain_node(&self, node: NodeId) -> Result<NodeRecord> {
         let record = self.node_record(node.0).await?;

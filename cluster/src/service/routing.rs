@@ -19,6 +19,8 @@ use crate::transport::{Rpc, RpcReply};
 
 /// How many times a request may be passed on between nodes.
 const MAX_HOPS: u8 = 3;
+/// How long a request waits for an org that is moving between shards.
+const MOVE_RETRY: Duration = Duration::from_secs(15);
 /// Deadline of a forwarded request.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -292,6 +294,12 @@ impl Service {
         })?;
         match entry.state {
             OrgState::Active => Ok(entry),
+            OrgState::Moving { .. } => {
+                self.inner.directory.forget(slug);
+                Err(ClusterError::OrgMoving {
+                    slug: slug.to_string(),
+                })
+            }
             OrgState::Provisioning => {
                 self.inner.directory.forget(slug);
                 Err(ClusterError::Unavailable {
@@ -335,7 +343,23 @@ impl Service {
         request: Request,
         ctx: RequestContext,
     ) -> Result<Reply> {
-        self.call_routed(slug, credential, request, ctx, 0).await
+        // While an org moves, or after it moved (stale directory entry), retry transparently
+        // for a bounded time: a refused request was not applied, so retrying applies it once.
+        let deadline = tokio::time::Instant::now() + MOVE_RETRY;
+        loop {
+            let result = self
+                .call_routed(slug, credential.clone(), request.clone(), ctx.clone(), 0)
+                .await;
+            let retry = matches!(
+                result,
+                Err(ClusterError::WrongShard | ClusterError::OrgMoving { .. })
+            );
+            if !retry || tokio::time::Instant::now() >= deadline {
+                return result;
+            }
+            self.inner.directory.forget(slug);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub(crate) async fn call_routed(

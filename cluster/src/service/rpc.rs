@@ -120,6 +120,12 @@ impl Service {
                 self.transfer_leader_here(group, to).await?;
                 Ok(RpcReply::Done)
             }
+            Rpc::ExportOrg { group, org } => {
+                let rows = self.export_here(group, org).await?;
+                let bytes = bincode::serde::encode_to_vec(&rows, bincode::config::standard())
+                    .map_err(ClusterError::internal)?;
+                Ok(RpcReply::Rows(bytes))
+            }
             Rpc::DropGroup { group } => {
                 self.drop_group(group).await?;
                 Ok(RpcReply::Done)

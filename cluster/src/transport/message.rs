@@ -79,6 +79,8 @@ pub enum Rpc {
     },
     /// On the leader of `group`: hand leadership to node `to`.
     TransferLeader { group: u64, to: u64 },
+    /// On the leader of `group`: every row of `org` (for a move), bincode-encoded.
+    ExportOrg { group: u64, org: crate::ids::OrgId },
     /// Stop hosting `group` and delete its data (the node is no longer a member).
     DropGroup { group: u64 },
     /// This node's groups, leaders and log positions.
@@ -106,6 +108,8 @@ pub enum RpcReply {
     Meta(Vec<u8>),
     /// JSON `NodeStatus`.
     Status(Vec<u8>),
+    /// bincode rows of an org.
+    Rows(Vec<u8>),
     /// The request was refused; JSON `ClusterError`.
     Error(Vec<u8>),
 }
