@@ -10,7 +10,7 @@ ADMIN_ADDR ?= 127.0.0.1:8090
 BOOTSTRAP_ORG ?= acme-corp
 LUMO_VENV ?= $(CURDIR)/.venv
 
-.PHONY: run test check fmt clippy deps build test-rust test-python bench bench-smoke chaos clean-data
+.PHONY: run test check fmt clippy deps build test-rust test-python bench bench-smoke chaos chaos-smoke clean-data
 
 ## Build and start lumod on 127.0.0.1:8080 with data in ./data (org acme-corp on first start).
 run: deps build
@@ -52,6 +52,15 @@ bench: deps
 ## A few-second benchmark smoke run (used by CI to prove the benchmark still works).
 bench-smoke: deps
 	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 1 --concurrency 4 --scenarios hello,create-user,get-user,list-users
+
+## Chaos: 3 lumod processes under load for 120 s while shard leaders are killed (-9) and
+## restarted and nodes are partitioned; fails on a non-linearizable history or a lost write.
+chaos: deps build
+	cargo run -q -p lumo-chaos --bin lumo-chaos -- --seconds 120 --lumod $(LUMOD)
+
+## The same for 25 s (CI).
+chaos-smoke: deps build
+	cargo run -q -p lumo-chaos --bin lumo-chaos -- --seconds 25 --lumod $(LUMOD)
 
 clean-data:
 	rm -rf $(DATA_DIR)

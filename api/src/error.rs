@@ -122,19 +122,25 @@ impl ApiError {
                     StatusCode::SERVICE_UNAVAILABLE,
                     "temporarily_unavailable",
                     format!("organization {slug} is moving to another shard; retry"),
-                    None,
+                    Some(json!({"outcome": "not_applied"})),
                 ),
                 C::NotLeader { .. } | C::WrongShard => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "temporarily_unavailable",
                     "the organization's shard is changing leader; retry".into(),
-                    None,
+                    Some(json!({"outcome": "not_applied"})),
                 ),
                 C::Unavailable { message } => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "temporarily_unavailable",
                     message.clone(),
-                    None,
+                    Some(json!({"outcome": "not_applied"})),
+                ),
+                C::OutcomeUnknown { message } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    message.clone(),
+                    Some(json!({"outcome": "unknown"})),
                 ),
                 C::NotImplemented { message } => (
                     StatusCode::NOT_IMPLEMENTED,
@@ -228,6 +234,7 @@ impl IntoResponse for ApiError {
                 ClusterError::NotLeader { .. }
                 | ClusterError::WrongShard
                 | ClusterError::OrgMoving { .. }
+                | ClusterError::OutcomeUnknown { .. }
                 | ClusterError::Unavailable { .. },
             ) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

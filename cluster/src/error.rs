@@ -63,9 +63,13 @@ pub enum ClusterError {
     /// The org is being moved between shards right now.
     #[error("organization {slug} is moving to another shard; retry")]
     OrgMoving { slug: String },
-    /// The cluster cannot serve now (no leader, shutting down); retryable.
+    /// The cluster cannot serve now (no leader, shutting down); nothing was applied; retryable.
     #[error("{message}")]
     Unavailable { message: String },
+    /// A write whose fate is unknown (it may still be applied): a timeout after it was sent,
+    /// or a leadership change while it was in flight. Never retried automatically.
+    #[error("{message}")]
+    OutcomeUnknown { message: String },
     /// A capability that is not built yet.
     #[error("{message}")]
     NotImplemented { message: String },

@@ -21,10 +21,12 @@ pub fn write_error(e: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> Cl
         RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => ClusterError::NotLeader {
             leader: f.leader_id.map(NodeId),
         },
-        RaftError::APIError(ClientWriteError::LogEntryDiscarded(_)) => ClusterError::Unavailable {
-            message: "leadership changed while the write was in flight; its outcome is unknown"
-                .into(),
-        },
+        RaftError::APIError(ClientWriteError::LogEntryDiscarded(_)) => {
+            ClusterError::OutcomeUnknown {
+                message: "leadership changed while the write was in flight; its outcome is unknown"
+                    .into(),
+            }
+        }
         RaftError::APIError(other) => ClusterError::internal(other),
         RaftError::Fatal(fatal) => ClusterError::Unavailable {
             message: format!("raft group stopped: {fatal}"),

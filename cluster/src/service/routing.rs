@@ -48,6 +48,25 @@ pub(crate) fn unexpected(reply: RpcReply) -> ClusterError {
     }
 }
 
+/// A failed call to another node: not applied when the request never left, unknown when it
+/// may have been delivered (no answer in time, connection lost while waiting).
+fn transport_error(e: crate::transport::TransportError) -> ClusterError {
+    use crate::transport::TransportError;
+    match e {
+        TransportError::Timeout(..) => ClusterError::OutcomeUnknown {
+            message: e.to_string(),
+        },
+        TransportError::Unreachable(_, ref why) if why.contains("connection closed") => {
+            ClusterError::OutcomeUnknown {
+                message: e.to_string(),
+            }
+        }
+        other => ClusterError::Unavailable {
+            message: other.to_string(),
+        },
+    }
+}
+
 /// The leader of a hosted group as `(node id, rpc address)`, if known.
 pub(crate) fn leader_of(group: &GroupHandle) -> Option<(u64, String)> {
     use openraft::async_runtime::watch::WatchReceiver;
@@ -262,9 +281,7 @@ impl Service {
         {
             Ok(RpcReply::Proposed(json)) => serde_json::from_slice::<Result<Outcome>>(&json)?,
             Ok(other) => Err(unexpected(other)),
-            Err(e) => Err(ClusterError::Unavailable {
-                message: e.to_string(),
-            }),
+            Err(e) => Err(transport_error(e)),
         }
     }
 
@@ -467,9 +484,7 @@ impl Service {
         {
             Ok(RpcReply::Forwarded(json)) => serde_json::from_slice::<Result<Reply>>(&json)?,
             Ok(other) => Err(unexpected(other)),
-            Err(e) => Err(ClusterError::Unavailable {
-                message: e.to_string(),
-            }),
+            Err(e) => Err(transport_error(e)),
         }
     }
 }

@@ -1,0 +1,248 @@
+//! A cluster of real `lumod` processes on loopback, for chaos runs: start, kill -9, restart on
+//! the same ports and data dir, partition through the fault-injection admin endpoint.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The org, admin key and cluster token of chaos clusters.
+pub const ORG: &str = "chaos-org";
+pub const ADMIN_KEY: &str = "lmk_chaos_admin_key_0123456789abcdef";
+pub const TOKEN: &str = "chaos-cluster-token-0123456789";
+
+/// One `lumod` process and the ports it keeps across restarts.
+pub struct Proc {
+    pub data_dir: PathBuf,
+    pub http: u16,
+    pub admin: u16,
+    pub rpc: u16,
+    pub child: Option<Child>,
+}
+
+/// Several `lumod` processes forming one cluster.
+pub struct ProcCluster {
+    pub bin: PathBuf,
+    pub procs: Vec<Proc>,
+    _root: tempfile::TempDir,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_ready(child: &mut Child) -> anyhow::Result<()> {
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) if line.starts_with("lumod ready ") => return Ok(()),
+            Ok(_) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if let Some(status) = child.try_wait()? {
+                    anyhow::bail!("lumod exited with {status} before it was ready");
+                }
+            }
+            Err(_) => anyhow::bail!("lumod closed its output before it was ready"),
+        }
+    }
+    anyhow::bail!("lumod not ready after 90 s")
+}
+
+impl ProcCluster {
+    /// Starts `n` nodes (fault injection on); the first bootstraps [`ORG`].
+    pub async fn start(bin: &Path, n: usize) -> anyhow::Result<ProcCluster> {
+        let root = tempfile::tempdir()?;
+        let mut cluster = ProcCluster {
+            bin: bin.to_path_buf(),
+            procs: Vec::new(),
+            _root: root,
+        };
+        for i in 0..n {
+            let proc = Proc {
+                data_dir: cluster._root.path().join(format!("node-{i}")),
+                http: free_port()?,
+                admin: free_port()?,
+                rpc: free_port()?,
+                child: None,
+            };
+            cluster.procs.push(proc);
+            cluster.launch(i)?;
+        }
+        cluster
+            .wait_replicated(n.min(3), Duration::from_secs(90))
+            .await?;
+        Ok(cluster)
+    }
+
+    /// Starts (or restarts) process `i` on its ports and data dir.
+    pub fn launch(&mut self, i: usize) -> anyhow::Result<()> {
+        let seed = self.procs[0].rpc;
+        let proc = &mut self.procs[i];
+        let mut command = Command::new(&self.bin);
+        command
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(&proc.data_dir)
+            .args(["--http-addr", &format!("127.0.0.1:{}", proc.http)])
+            .args(["--admin-addr", &format!("127.0.0.1:{}", proc.admin)])
+            .args(["--rpc-addr", &format!("127.0.0.1:{}", proc.rpc)])
+            .args(["--region", "us", "--zone", &format!("zone-{i}")])
+            .env("LUMO_CLUSTER_TOKEN", TOKEN)
+            .env("LUMO_FAULT_INJECTION", "true")
+            .env("LUMO_LOG", "error")
+            .env("LUMO_NODE_DOWN_AFTER_SECS", "60")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if i == 0 {
+            command
+                .env("LUMO_BOOTSTRAP_ORG", ORG)
+                .env("LUMO_BOOTSTRAP_API_KEY", ADMIN_KEY);
+        } else {
+            command.args(["--join", &format!("127.0.0.1:{seed}")]);
+        }
+        let mut child = command.spawn()?;
+        wait_ready(&mut child)?;
+        proc.child = Some(child);
+        Ok(())
+    }
+
+    /// `kill -9` of process `i`.
+    pub fn kill(&mut self, i: usize) -> anyhow::Result<()> {
+        if let Some(mut child) = self.procs[i].child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// True when process `i` runs.
+    pub fn alive(&self, i: usize) -> bool {
+        self.procs[i].child.is_some()
+    }
+
+    /// Base URL of the API of process `i`.
+    pub fn http(&self, i: usize) -> String {
+        format!("http://127.0.0.1:{}", self.procs[i].http)
+    }
+
+    fn admin_url(&self, i: usize, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.procs[i].admin)
+    }
+
+    /// Cluster status from the first live process that answers.
+    pub async fn status(&self) -> anyhow::Result<Value> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(3))
+            .build()?;
+        for i in 0..self.procs.len() {
+            if !self.alive(i) {
+                continue;
+            }
+            let reply = client
+                .get(self.admin_url(i, "/cluster/v1/status"))
+                .bearer_auth(TOKEN)
+                .send()
+                .await;
+            if let Ok(reply) = reply
+                && reply.status().is_success()
+                && let Ok(json) = reply.json::<Value>().await
+            {
+                return Ok(json["data"].clone());
+            }
+        }
+        anyhow::bail!("no process answers cluster status")
+    }
+
+    /// Waits until every shard has `voters` voters and a leader.
+    pub async fn wait_replicated(&self, voters: usize, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(status) = self.status().await
+                && status["shards"].as_array().is_some_and(|shards| {
+                    !shards.is_empty()
+                        && shards.iter().all(|s| {
+                            s["leader"].is_u64()
+                                && s["voters"].as_array().is_some_and(|v| v.len() == voters)
+                        })
+                })
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        anyhow::bail!("cluster not replicated within {timeout:?}")
+    }
+
+    /// Node id behind process `i` (from its data dir).
+    pub fn node_id(&self, i: usize) -> Option<u64> {
+        let text = std::fs::read_to_string(self.procs[i].data_dir.join("node.json")).ok()?;
+        let json: Value = serde_json::from_str(&text).ok()?;
+        json["node_id"].as_u64()
+    }
+
+    /// The process leading shard 1.
+    pub async fn shard_leader(&self) -> Option<usize> {
+        let status = self.status().await.ok()?;
+        let leader = status["shards"][0]["leader"].as_u64()?;
+        (0..self.procs.len()).find(|i| self.node_id(*i) == Some(leader))
+    }
+
+    /// Cuts process `i` off from every other process (both directions), or heals everyone.
+    pub async fn partition(&self, i: Option<usize>) -> anyhow::Result<()> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(3))
+            .build()?;
+        let ids: Vec<Option<u64>> = (0..self.procs.len()).map(|j| self.node_id(j)).collect();
+        for j in 0..self.procs.len() {
+            if !self.alive(j) {
+                continue;
+            }
+            let isolate: Vec<u64> = match i {
+                None => Vec::new(),
+                Some(i) if i == j => ids
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| *k != i)
+                    .filter_map(|(_, id)| *id)
+                    .collect(),
+                Some(i) => ids[i].into_iter().collect(),
+            };
+            let body = serde_json::json!({"isolate_from": isolate, "delay_ms": 0});
+            let _ = client
+                .put(self.admin_url(j, "/cluster/v1/faults"))
+                .bearer_auth(TOKEN)
+                .json(&body)
+                .send()
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Kills every process.
+    pub fn stop_all(&mut self) {
+        for i in 0..self.procs.len() {
+            let _ = self.kill(i);
+        }
+    }
+}
+
+impl Drop for ProcCluster {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}
