@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
             post(transfer_leader),
         )
         .route("/cluster/v1/rebalance", post(rebalance))
+        .route("/cluster/v1/backup", post(backup))
         .route("/cluster/v1/faults", get(get_faults).put(set_faults))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -305,6 +306,25 @@ async fn rebalance(State(state): State<AppState>) -> ApiResult<Response> {
         json!({"actions": actions}),
         "Rebalance steps done",
     ))
+}
+
+async fn backup(State(state): State<AppState>, json: JsonBody) -> ApiResult<Response> {
+    let mut body = Body::new(json);
+    let dir = body.required_str("dir", 4096);
+    body.finish()?;
+    let path = std::path::PathBuf::from(&dir);
+    if !path.is_absolute() {
+        return Err(ApiError::invalid(
+            "dir",
+            "must be an absolute path on the node",
+        ));
+    }
+    let manifest = state.service.backup(&path).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"data": manifest, "message": format!("Backup written to {dir}")})),
+    )
+        .into_response())
 }
 
 async fn get_faults(State(state): State<AppState>) -> ApiResult<Response> {

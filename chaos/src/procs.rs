@@ -104,10 +104,21 @@ impl ProcCluster {
             .args(["--region", "us", "--zone", &format!("zone-{i}")])
             .env("LUMO_CLUSTER_TOKEN", TOKEN)
             .env("LUMO_FAULT_INJECTION", "true")
-            .env("LUMO_LOG", "error")
             .env("LUMO_NODE_DOWN_AFTER_SECS", "60")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stdout(Stdio::piped());
+        // LUMO_PROC_LOG_DIR keeps each process's log (for debugging a failed run).
+        match std::env::var("LUMO_PROC_LOG_DIR") {
+            Ok(dir) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(Path::new(&dir).join(format!("node-{i}.log")))?;
+                command.env("LUMO_LOG", "info,openraft=info").stderr(file);
+            }
+            Err(_) => {
+                command.env("LUMO_LOG", "error").stderr(Stdio::null());
+            }
+        }
         if i == 0 {
             command
                 .env("LUMO_BOOTSTRAP_ORG", ORG)

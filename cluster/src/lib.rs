@@ -18,6 +18,7 @@ pub mod query;
 pub mod raft;
 mod read;
 mod relations;
+pub mod restore;
 mod service;
 pub mod settings;
 mod tables;
@@ -29,6 +30,6 @@ pub use directory::validate_slug;
 pub use error::{ClusterError, Result};
 pub use read::effective_permissions;
 pub use service::{
-    ClusterStatus, CreatedOrg, GroupStatus, LookupAnswer, MetaSnapshot, NewOrg, Readiness, Role,
-    Service, ServiceConfig,
+    BackupManifest, ClusterStatus, CreatedOrg, GroupStatus, LookupAnswer, MetaSnapshot, NewOrg,
+    Readiness, Role, Service, ServiceConfig,
 };

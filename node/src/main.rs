@@ -29,6 +29,25 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Write a backup (RocksDB checkpoint + metadata) of a running node that holds every group
+    /// into DIR on that node's machine.
+    Backup {
+        /// Absolute path of a directory that does not exist yet.
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Restore a backup into an empty data dir, as a fresh single-node cluster (offline: start
+    /// `lumod serve --data-dir` on it afterwards).
+    Restore {
+        /// The backup directory.
+        #[arg(long)]
+        from: PathBuf,
+        /// The new (empty) data dir.
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
     /// Inspect and steer the cluster through a node's cluster admin API.
     Cluster {
         #[command(subcommand)]
@@ -319,6 +338,25 @@ fn main() -> anyhow::Result<()> {
             .map_err(anyhow::Error::from),
         Command::Org { command } => runtime.block_on(org(command)),
         Command::Cluster { command, target } => runtime.block_on(cluster(command, target)),
+        Command::Backup { to, target } => runtime.block_on(async move {
+            let dir = std::path::absolute(&to)?;
+            let body = serde_json::json!({"dir": dir});
+            let json = admin_call(&target, reqwest::Method::POST, "/cluster/v1/backup", Some(body)).await?;
+            println!("{}", json["message"].as_str().unwrap_or("backup written"));
+            println!("{}", serde_json::to_string_pretty(&json["data"])?);
+            Ok(())
+        }),
+        Command::Restore { from, data_dir } => lumo_cluster::restore::restore(&from, &data_dir)
+            .map(|report| {
+                println!(
+                    "restored groups {:?} into {} as a new single-node cluster ({}); start it with: lumod serve --data-dir {}",
+                    report.groups,
+                    data_dir.display(),
+                    report.cluster_id,
+                    data_dir.display()
+                )
+            })
+            .map_err(anyhow::Error::from),
     };
     // Drop every task (and with them the last handles on RocksDB) before the process exits.
     runtime.shutdown_timeout(std::time::Duration::from_secs(10));

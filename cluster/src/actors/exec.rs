@@ -27,6 +27,10 @@ pub fn write_error(e: RaftError<TypeConfig, ClientWriteError<TypeConfig>>) -> Cl
                     .into(),
             }
         }
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(e)) => ClusterError::Conflict {
+            message: format!("membership change refused: {e}"),
+            field: None,
+        },
         RaftError::APIError(other) => ClusterError::internal(other),
         RaftError::Fatal(fatal) => ClusterError::Unavailable {
             message: format!("raft group stopped: {fatal}"),

@@ -43,6 +43,8 @@ pub fn raft_config() -> Result<Arc<Config>> {
         election_timeout_max: 600,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(20_000),
         max_in_snapshot_log_to_keep: 1_000,
+        // A restarted or reconnected node must not disrupt a healthy leader.
+        enable_pre_vote: Some(true),
         ..Config::default()
     };
     Ok(Arc::new(config.validate().map_err(ClusterError::internal)?))

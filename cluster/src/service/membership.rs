@@ -184,6 +184,19 @@ impl Service {
             wait_for_leader(&first, Duration::from_secs(30)).await?;
             return Ok(());
         }
+        if !identity.restored.is_empty() {
+            for group in &identity.restored {
+                let kind = if *group == META_GROUP {
+                    GroupKind::Meta
+                } else {
+                    GroupKind::Shard
+                };
+                let handle = self.host_group(*group, kind, true).await?;
+                wait_for_leader(&handle, Duration::from_secs(30)).await?;
+            }
+            identity.persist(&self.inner.config.data_dir)?;
+            return Ok(());
+        }
         let mut reopened = Vec::new();
         for group in db.hosted_groups()? {
             let kind = if group == META_GROUP {

@@ -2,6 +2,7 @@
 //! directory, the org actors and the internal RPC endpoint, and routes every org request to the
 //! node leading the org's shard.
 
+mod backup;
 mod groups;
 mod membership;
 mod moves;
@@ -29,6 +30,7 @@ use crate::model::DirectoryEntry;
 use crate::raft::{GroupHandle, NodeInfo};
 use crate::transport::{Faults, Peers};
 
+pub use backup::BackupManifest;
 pub use groups::GroupRegistry;
 pub use membership::MetaSnapshot;
 pub use orgs::{CreatedOrg, NewOrg};

@@ -289,6 +289,54 @@ impl Service {
                 "shard {shard}: removed replica on node {stale}"
             )));
         }
+        // Balance: move a replica from the most loaded eligible node to the least loaded one
+        // (add first; the extra voter is removed on a later step, never below `desired`).
+        let load = |id: u64| {
+            status
+                .nodes
+                .iter()
+                .find(|n| n.node == id)
+                .map(|n| n.groups.iter().filter(|g| g.group != META_GROUP).count())
+                .unwrap_or(0)
+        };
+        if voters.len() > desired {
+            let heaviest = voters
+                .iter()
+                .copied()
+                .filter(|v| *v != leader)
+                .max_by_key(|v| (load(*v), *v));
+            if let Some(extra) = heaviest {
+                self.remove_replica(shard.0, extra, leader).await?;
+                let replicas: Vec<u64> = voters.iter().copied().filter(|v| *v != extra).collect();
+                self.propose_meta(MetaOp::SetShardReplicas { shard, replicas })
+                    .await?;
+                if let Some(record) = status.meta.nodes.iter().find(|n| n.id.0 == extra) {
+                    let _ = self
+                        .call_node(record, Rpc::DropGroup { group: shard.0 })
+                        .await;
+                }
+                return Ok(Some(format!(
+                    "shard {shard}: moved a replica off node {extra}"
+                )));
+            }
+        }
+        if voters.len() == desired {
+            let heavy = voters.iter().copied().max_by_key(|v| (load(*v), *v));
+            let light = eligible
+                .iter()
+                .filter(|n| !voters.contains(&n.id.0) && reachable.contains(&n.id.0))
+                .min_by_key(|n| (load(n.id.0), n.id.0));
+            if let (Some(heavy), Some(light)) = (heavy, light)
+                && load(heavy) >= load(light.id.0) + 2
+            {
+                self.add_replica(shard.0, GroupKind::Shard, light, leader)
+                    .await?;
+                return Ok(Some(format!(
+                    "shard {shard}: added a replica on node {} to balance node {heavy}",
+                    light.id
+                )));
+            }
+        }
         let recorded: BTreeSet<u64> = descriptor.replicas.iter().map(|n| n.0).collect();
         let actual: BTreeSet<u64> = voters.iter().copied().collect();
         if recorded != actual {
