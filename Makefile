@@ -10,7 +10,7 @@ ADMIN_ADDR ?= 127.0.0.1:8090
 BOOTSTRAP_ORG ?= acme-corp
 LUMO_VENV ?= $(CURDIR)/.venv
 
-.PHONY: run test check fmt clippy deps build test-rust test-python bench bench-smoke chaos chaos-smoke clean-data
+.PHONY: run test check fmt clippy deps build test-rust test-python bench bench-cluster bench-smoke chaos chaos-smoke clean-data
 
 ## Build and start lumod on 127.0.0.1:8080 with data in ./data (org acme-corp on first start).
 run: deps build
@@ -48,6 +48,11 @@ test-python: build
 ## (dev) profile as everything else: dependencies at opt-level 3, our crates at 1.
 bench: deps
 	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 10 --concurrency 32
+
+## 3-node cluster against 3-node etcd (needs the etcd-server package), failover, rebalance.
+bench-cluster: deps build
+	@command -v etcd >/dev/null 2>&1 || { echo "installing etcd-server"; sudo_cmd=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); $$sudo_cmd apt-get install -y -qq etcd-server; }
+	cargo run -q -p lumo-chaos --bin lumo-cluster-bench -- --seconds 10 --concurrency 32 --lumod $(LUMOD)
 
 ## A few-second benchmark smoke run (used by CI to prove the benchmark still works).
 bench-smoke: deps

@@ -132,6 +132,61 @@ impl ProcCluster {
         Ok(())
     }
 
+    /// Starts a stateless frontend joined to the cluster; returns it and its HTTP port.
+    pub fn launch_frontend(&self) -> anyhow::Result<(Child, u16)> {
+        let http = free_port()?;
+        let mut child = Command::new(&self.bin)
+            .args(["serve", "--role", "frontend"])
+            .args(["--http-addr", &format!("127.0.0.1:{http}")])
+            .args(["--admin-addr", &format!("127.0.0.1:{}", free_port()?)])
+            .args(["--join", &format!("127.0.0.1:{}", self.procs[0].rpc)])
+            .env("LUMO_CLUSTER_TOKEN", TOKEN)
+            .env("LUMO_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        wait_ready(&mut child)?;
+        Ok((child, http))
+    }
+
+    /// Adds process `n` (joins through process 0) in zone `zone-n`.
+    pub fn add_node(&mut self) -> anyhow::Result<usize> {
+        let i = self.procs.len();
+        self.procs.push(Proc {
+            data_dir: self._root.path().join(format!("node-{i}")),
+            http: free_port()?,
+            admin: free_port()?,
+            rpc: free_port()?,
+            child: None,
+        });
+        self.launch(i)?;
+        Ok(i)
+    }
+
+    /// A cluster admin request to process `i`.
+    pub async fn admin(
+        &self,
+        i: usize,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()?;
+        let mut request = client
+            .request(method, self.admin_url(i, path))
+            .bearer_auth(TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let json: Value = response.json().await.unwrap_or_default();
+        anyhow::ensure!(status.is_success(), "{path}: {status} {json}");
+        Ok(json)
+    }
+
     /// `kill -9` of process `i`.
     pub fn kill(&mut self, i: usize) -> anyhow::Result<()> {
         if let Some(mut child) = self.procs[i].child.take() {
