@@ -185,6 +185,21 @@ impl TestCluster {
         Ok(())
     }
 
+    /// Adds `ms` of delay to every message every running member sends (0 removes it).
+    pub async fn delay_all(&self, ms: u64) -> anyhow::Result<()> {
+        for (i, m) in self.members.iter().enumerate() {
+            if m.node.is_none() {
+                continue;
+            }
+            let body = serde_json::json!({"isolate_from": [], "delay_ms": ms});
+            let reply = self
+                .admin(i, Method::PUT, "/cluster/v1/faults", Some(body))
+                .await?;
+            anyhow::ensure!(reply.status == 200, "set faults: {}", reply.text);
+        }
+        Ok(())
+    }
+
     /// Cuts member `i` off from every other member (both directions), or heals with `false`.
     pub async fn partition(&self, i: usize, cut: bool) -> anyhow::Result<()> {
         let me = self.members[i].id;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use lumo_tests::cluster::TestCluster;
+use lumo_tests::cluster::{CLUSTER_TOKEN, TestCluster};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -266,5 +266,92 @@ async fn a_new_node_receives_replicas_until_counts_are_balanced() -> anyhow::Res
         .get("/admin/users/before-growth@example.com")
         .await?;
     assert_eq!(got.status, 200, "{}", got.text);
+    cluster.shutdown().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_rebalance_is_refused_while_one_runs_and_any_node_accepts_them()
+-> anyhow::Result<()> {
+    let mut cluster = TestCluster::start(3).await?;
+    cluster.add(Some("us"), Some("zone-d")).await?;
+    let status = cluster.status().await?;
+    let meta_leader = status["meta"]["leader"].as_u64().unwrap_or_default();
+    let target = cluster
+        .members
+        .iter()
+        .map(|m| m.id)
+        .find(|id| *id != meta_leader)
+        .unwrap_or_default();
+    // Requests go through a member that leads nothing of the meta group: it forwards them.
+    let via = cluster
+        .members
+        .iter()
+        .position(|m| m.id != meta_leader && m.id != target)
+        .unwrap_or_default();
+    cluster
+        .admin(
+            via,
+            Method::POST,
+            &format!("/cluster/v1/nodes/{target}/drain"),
+            None,
+        )
+        .await?
+        .expect(200);
+    // Slow every message down (below the election timeout) so that moving the drained node's
+    // replicas takes seconds.
+    cluster.delay_all(60).await?;
+    let first = {
+        let url = format!("{}/cluster/v1/rebalance", cluster.members[via].admin);
+        tokio::spawn(async move {
+            lumo_tests::http::raw_request(
+                Method::POST,
+                &url,
+                &[("Authorization", &format!("Bearer {CLUSTER_TOKEN}"))],
+                None,
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = cluster
+        .admin(via, Method::POST, "/cluster/v1/rebalance", None)
+        .await?;
+    assert_eq!(second.status, 409, "{}", second.text);
+    assert!(
+        second.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("another rebalance is running")),
+        "{}",
+        second.text
+    );
+    let first = first.await??;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert!(first.body["data"]["actions"].is_array(), "{}", first.text);
+    cluster.delay_all(0).await?;
+    cluster
+        .wait_for(Duration::from_secs(90), |s| {
+            let shard = voters(s, 1);
+            let meta: Vec<u64> = s["meta"]["voters"]
+                .as_array()
+                .map(|v| v.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default();
+            shard.len() == 3 && !shard.contains(&target) && !meta.contains(&target)
+        })
+        .await?;
+    // The removal is forwarded to the meta leader too.
+    cluster
+        .admin(
+            via,
+            Method::POST,
+            &format!("/cluster/v1/nodes/{target}/remove"),
+            None,
+        )
+        .await?
+        .expect(200);
+    // And the refused rebalance changed nothing: a rebalance now has nothing left to do.
+    let idle = cluster
+        .admin(via, Method::POST, "/cluster/v1/rebalance", None)
+        .await?;
+    assert_eq!(idle.status, 200, "{}", idle.text);
     cluster.shutdown().await
 }

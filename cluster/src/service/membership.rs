@@ -87,6 +87,8 @@ pub(super) async fn open(
             background: std::sync::Mutex::new(Vec::new()),
             stop,
             last_seen: std::sync::Mutex::new(std::collections::HashMap::new()),
+            placement: tokio::sync::Mutex::new(()),
+            rebalancing: std::sync::atomic::AtomicBool::new(false),
         }),
     };
     if let Some(listener) = rpc {

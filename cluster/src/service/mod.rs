@@ -84,6 +84,11 @@ pub(crate) struct Inner {
     pub(crate) stop: watch::Sender<bool>,
     /// When the placement driver last reached each node.
     pub(crate) last_seen: std::sync::Mutex<std::collections::HashMap<u64, std::time::Instant>>,
+    /// Held while a placement step or a node removal runs, so membership changes never
+    /// interleave (the placement driver, `rebalance` and `remove` all take it).
+    pub(crate) placement: tokio::sync::Mutex<()>,
+    /// Set while a `rebalance` request runs; a second one is refused.
+    pub(crate) rebalancing: std::sync::atomic::AtomicBool,
 }
 
 /// The cluster service of one node.

@@ -4,6 +4,7 @@
 //! drops below its replica count.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use openraft::ChangeMembers;
@@ -57,12 +58,13 @@ impl Service {
                 ticker.tick().await;
                 let Some(inner) = weak.upgrade() else { break };
                 let service = Service { inner };
-                let leads_meta = service
-                    .group(META_GROUP)
-                    .is_some_and(|m| m.raft.is_leader());
-                if !leads_meta {
+                if !service.leads_meta() {
                     continue;
                 }
+                // A rebalance request or a node removal is changing memberships: skip a tick.
+                let Ok(_step) = service.inner.placement.try_lock() else {
+                    continue;
+                };
                 match service.place_once().await {
                     Ok(Some(action)) => tracing::info!(%action, "placement"),
                     Ok(None) => {}
@@ -96,8 +98,8 @@ impl Service {
             .collect()
     }
 
-    /// One placement step; returns what it changed, if anything.
-    pub async fn place_once(&self) -> Result<Option<String>> {
+    /// One placement step; returns what it changed, if anything. Callers hold `placement`.
+    async fn place_once(&self) -> Result<Option<String>> {
         let status = self.cluster_status().await?;
         let reachable: BTreeSet<u64> = status.nodes.iter().map(|n| n.node).collect();
         let alive = self.alive(&status);
@@ -638,8 +640,15 @@ impl Service {
         }
     }
 
-    /// Removes a drained node for good; refused while it still holds a replica.
+    /// Removes a drained node for good; refused while it still holds a replica. Runs on the
+    /// meta leader, where no placement step may add a replica to the node meanwhile.
     pub async fn remove_node(&self, node: NodeId) -> Result<NodeRecord> {
+        if !self.leads_meta() {
+            return self
+                .on_meta_leader(Rpc::RemoveNode { node: node.0 }, MEMBERSHIP_TIMEOUT)
+                .await;
+        }
+        let _step = self.placement_step().await?;
         let status = self.cluster_status().await?;
         let record = status
             .meta
@@ -679,11 +688,37 @@ impl Service {
         }
     }
 
-    /// Runs placement steps until nothing is left to do (at most `max_steps`).
+    /// Runs placement steps on the meta leader until nothing is left to do (at most
+    /// `max_steps`). Refused while another rebalance runs.
     pub async fn rebalance(&self, max_steps: usize) -> Result<Vec<String>> {
+        if !self.leads_meta() {
+            let timeout = MEMBERSHIP_TIMEOUT * max_steps.clamp(1, 10) as u32;
+            return self
+                .on_meta_leader(Rpc::Rebalance { max_steps }, timeout)
+                .await;
+        }
+        let running = &self.inner.rebalancing;
+        if running.swap(true, Ordering::AcqRel) {
+            return Err(ClusterError::conflict(
+                "rebalance",
+                "another rebalance is running; wait for it to finish",
+            ));
+        }
+        let _running = ClearOnDrop(running);
         let mut actions = Vec::new();
         for _ in 0..max_steps {
-            match self.place_on_meta_leader().await? {
+            let step = self.placement_step().await?;
+            if !self.leads_meta() {
+                return Err(ClusterError::Unavailable {
+                    message: format!(
+                        "meta leadership moved during rebalance after {} steps; retry",
+                        actions.len()
+                    ),
+                });
+            }
+            let action = self.place_once().await?;
+            drop(step);
+            match action {
                 Some(action) => actions.push(action),
                 None => break,
             }
@@ -691,13 +726,37 @@ impl Service {
         Ok(actions)
     }
 
-    async fn place_on_meta_leader(&self) -> Result<Option<String>> {
-        if self.group(META_GROUP).is_some_and(|m| m.raft.is_leader()) {
-            return self.place_once().await;
+    fn leads_meta(&self) -> bool {
+        self.group(META_GROUP).is_some_and(|m| m.raft.is_leader())
+    }
+
+    /// Sends a placement request to the meta leader and decodes its JSON result.
+    async fn on_meta_leader<T: serde::de::DeserializeOwned>(
+        &self,
+        rpc: Rpc,
+        timeout: Duration,
+    ) -> Result<T> {
+        match self.ask_meta_leader_within(&rpc, timeout).await? {
+            RpcReply::Placed(json) => serde_json::from_slice::<Result<T>>(&json)?,
+            other => Err(super::routing::unexpected(other)),
         }
-        Err(ClusterError::NotImplemented {
-            message: "run rebalance on the meta leader's cluster admin API (see cluster status)"
-                .into(),
-        })
+    }
+
+    /// Waits for the placement step in progress (the driver's or a removal's) to end.
+    async fn placement_step(&self) -> Result<tokio::sync::MutexGuard<'_, ()>> {
+        tokio::time::timeout(MEMBERSHIP_TIMEOUT, self.inner.placement.lock())
+            .await
+            .map_err(|_| ClusterError::Unavailable {
+                message: "a membership change is still in progress; retry later".into(),
+            })
+    }
+}
+
+/// Clears a flag when dropped (also when the request is cancelled).
+struct ClearOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }

@@ -182,6 +182,15 @@ impl Service {
     /// Sends `rpc` to the meta leader: the local hint if this node has a meta replica, else the
     /// seeds (which pass it on).
     pub(crate) async fn ask_meta_leader(&self, rpc: &Rpc) -> Result<RpcReply> {
+        self.ask_meta_leader_within(rpc, FORWARD_TIMEOUT).await
+    }
+
+    /// Like [`Service::ask_meta_leader`], waiting at most `timeout` for each answer.
+    pub(crate) async fn ask_meta_leader_within(
+        &self,
+        rpc: &Rpc,
+        timeout: Duration,
+    ) -> Result<RpcReply> {
         let mut targets: Vec<(u64, String)> = Vec::new();
         if let Some(meta) = self.group(META_GROUP)
             && let Some(leader) = leader_of(&meta)
@@ -202,7 +211,7 @@ impl Service {
             match self
                 .inner
                 .peers
-                .call(node, &addr, rpc, FORWARD_TIMEOUT, false)
+                .call(node, &addr, rpc, timeout, false)
                 .await
             {
                 Ok(RpcReply::Error(e)) => last = unexpected(RpcReply::Error(e)),

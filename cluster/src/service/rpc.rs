@@ -131,6 +131,13 @@ impl Service {
                 Ok(RpcReply::Done)
             }
             Rpc::Status => Ok(RpcReply::Status(json(&self.node_status()))),
+            // Boxed: placement steps answer RPCs of their own through `answer_local`.
+            Rpc::Rebalance { max_steps } => Ok(RpcReply::Placed(json(
+                &Box::pin(self.rebalance(max_steps)).await,
+            ))),
+            Rpc::RemoveNode { node } => Ok(RpcReply::Placed(json(
+                &Box::pin(self.remove_node(crate::ids::NodeId(node))).await,
+            ))),
         }
     }
 

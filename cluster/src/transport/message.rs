@@ -85,6 +85,11 @@ pub enum Rpc {
     DropGroup { group: u64 },
     /// This node's groups, leaders and log positions.
     Status,
+    /// Run up to `max_steps` placement steps (meta leader answers, JSON `Result<Vec<String>>`).
+    Rebalance { max_steps: usize },
+    /// Mark a node without replicas as removed (meta leader answers, JSON
+    /// `Result<NodeRecord>`).
+    RemoveNode { node: u64 },
 }
 
 /// Answers to [`Rpc`].
@@ -110,6 +115,8 @@ pub enum RpcReply {
     Status(Vec<u8>),
     /// bincode rows of an org.
     Rows(Vec<u8>),
+    /// JSON `Result<_, ClusterError>` of a placement request.
+    Placed(Vec<u8>),
     /// The request was refused; JSON `ClusterError`.
     Error(Vec<u8>),
 }
