@@ -353,5 +353,14 @@ async fn a_second_rebalance_is_refused_while_one_runs_and_any_node_accepts_them(
         .admin(via, Method::POST, "/cluster/v1/rebalance", None)
         .await?;
     assert_eq!(idle.status, 200, "{}", idle.text);
+    // Unknown and malformed node ids are refused wherever the request lands.
+    for (path, status) in [
+        ("/cluster/v1/nodes/999/drain", 404),
+        ("/cluster/v1/nodes/999/remove", 404),
+        ("/cluster/v1/nodes/not-a-number/remove", 400),
+    ] {
+        let reply = cluster.admin(via, Method::POST, path, None).await?;
+        assert_eq!(reply.status, status, "{path}: {}", reply.text);
+    }
     cluster.shutdown().await
 }
