@@ -142,6 +142,16 @@ impl ApiError {
                     message.clone(),
                     Some(json!({"outcome": "unknown"})),
                 ),
+                C::OAuth {
+                    error,
+                    description,
+                    status,
+                } => (
+                    StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
+                    oauth_code(error),
+                    description.clone(),
+                    None,
+                ),
                 C::NotImplemented { message } => (
                     StatusCode::NOT_IMPLEMENTED,
                     "not_implemented",
@@ -204,6 +214,45 @@ impl ApiError {
     }
 }
 
+/// The registered OAuth error codes this server sends (RFC 6749, 7009, 7662, 8628, 8693, OIDC
+/// Core, CIBA, RFC 7591); anything else is reported as `invalid_request`.
+const OAUTH_CODES: &[&str] = &[
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "unsupported_response_type",
+    "invalid_scope",
+    "access_denied",
+    "server_error",
+    "temporarily_unavailable",
+    "authorization_pending",
+    "slow_down",
+    "expired_token",
+    "login_required",
+    "consent_required",
+    "interaction_required",
+    "account_locked",
+    "invalid_target",
+    "unsupported_token_type",
+    "invalid_token",
+    "insufficient_scope",
+    "invalid_redirect_uri",
+    "invalid_client_metadata",
+    "invalid_request_uri",
+    "unknown_user_id",
+    "delegation_depth_exceeded",
+];
+
+fn oauth_code(error: &str) -> &'static str {
+    OAUTH_CODES
+        .iter()
+        .find(|c| **c == error)
+        .copied()
+        .unwrap_or("invalid_request")
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message, details) = self.parts();
@@ -238,6 +287,12 @@ impl IntoResponse for ApiError {
                 | ClusterError::Unavailable { .. },
             ) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::Cluster(ClusterError::OAuth { status: 401, .. }) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"lumo\""),
+                );
             }
             ApiError::Cluster(ClusterError::Unauthenticated { .. })
             | ApiError::ClusterTokenRejected => {

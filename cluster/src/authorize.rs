@@ -2,7 +2,7 @@
 
 use crate::actors::Credential;
 use crate::api_key::hash_key;
-use crate::command::Op;
+use crate::command::{Op, RevokeTarget};
 use crate::error::{ClusterError, Result};
 use crate::ids::ApiKeyId;
 use crate::model::{AdminScope, ApiKey, Family, Principal, PrincipalKind};
@@ -88,6 +88,29 @@ fn op_family(op: &Op) -> Family {
         | Op::DeleteScope(_) => Family::Roles,
         Op::SetAuditRetention { .. } | Op::CompactAudit { .. } => Family::Audit,
         Op::FreezeOrg | Op::ImportOrg { .. } | Op::DropOrg | Op::ThawOrg => Family::ApiKeys,
+        Op::CreateClient(_)
+        | Op::UpdateClient { .. }
+        | Op::DeleteClient(_)
+        | Op::RotateClientSecret { .. } => Family::Clients,
+        Op::AddSigningKey { .. } => Family::Settings,
+        Op::Revoke(target) => match target {
+            RevokeTarget::UserTokens(_)
+            | RevokeTarget::Session(_)
+            | RevokeTarget::UserSessions(_)
+            | RevokeTarget::AllSessions => Family::Users,
+            RevokeTarget::AccessId(_) | RevokeTarget::ClientTokens(_) => Family::Clients,
+            RevokeTarget::AccessJti(_) | RevokeTarget::Refresh(_) => Family::Protocol,
+        },
+        Op::SignIn(_)
+        | Op::RecordLoginFailure(_)
+        | Op::GrantConsent { .. }
+        | Op::IssueCode { .. }
+        | Op::IssueTokens(_)
+        | Op::StartDeviceGrant { .. }
+        | Op::DecideDeviceGrant { .. }
+        | Op::StartCiba { .. }
+        | Op::DecideCiba { .. }
+        | Op::PushRequest { .. } => Family::Protocol,
     }
 }
 

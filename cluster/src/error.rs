@@ -70,6 +70,14 @@ pub enum ClusterError {
     /// or a leadership change while it was in flight. Never retried automatically.
     #[error("{message}")]
     OutcomeUnknown { message: String },
+    /// An OAuth protocol refusal (RFC 6749 section 5.2 and the extensions' codes): `error` is
+    /// the registered code, `status` the HTTP status it is sent with.
+    #[error("{error}: {description}")]
+    OAuth {
+        error: String,
+        description: String,
+        status: u16,
+    },
     /// A capability that is not built yet.
     #[error("{message}")]
     NotImplemented { message: String },
@@ -103,6 +111,24 @@ impl ClusterError {
         ClusterError::Conflict {
             message: message.into(),
             field: Some(field.to_string()),
+        }
+    }
+
+    /// An OAuth refusal with HTTP 400 (`invalid_grant`, `invalid_request`, ...).
+    pub fn oauth(error: &str, description: impl Into<String>) -> Self {
+        ClusterError::OAuth {
+            error: error.to_string(),
+            description: description.into(),
+            status: 400,
+        }
+    }
+
+    /// `invalid_client` (HTTP 401): the client could not be authenticated.
+    pub fn invalid_client(description: impl Into<String>) -> Self {
+        ClusterError::OAuth {
+            error: "invalid_client".to_string(),
+            description: description.into(),
+            status: 401,
         }
     }
 

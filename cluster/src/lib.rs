@@ -8,6 +8,7 @@ mod apply;
 mod authorize;
 pub mod clock;
 pub mod command;
+pub mod crypto;
 mod directory;
 mod error;
 pub mod ids;

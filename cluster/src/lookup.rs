@@ -75,3 +75,21 @@ pub fn permission(tx: &impl Rows, key: &PermissionKey) -> Result<Permission> {
 pub fn save_org(tx: &mut OrgTx, org: &OrgRecord) -> Result<()> {
     tx.put(Table::Org, &[], org)
 }
+
+/// An OAuth client by integer id or `client_id`.
+pub fn client(
+    tx: &impl Rows,
+    key: &crate::command::ClientKey,
+) -> Result<crate::model::OAuthClient> {
+    use crate::command::ClientKey;
+    let id = match key {
+        ClientKey::Id(id) => Some(*id),
+        ClientKey::ClientId(client_id) => {
+            tx.row::<u64>(Table::OAuthClientKey, client_id.as_bytes())?
+        }
+    };
+    id.map(|id| tx.row(Table::OAuthClient, &id.to_be_bytes()))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| ClusterError::not_found("client", key))
+}

@@ -201,6 +201,25 @@ pub enum Outcome {
     Compacted {
         removed: u64,
     },
+    /// A sign-in created this session.
+    Session(crate::model::LoginSession),
+    /// A failed sign-in was recorded; the account is locked until then, if at all.
+    LoginFailed {
+        locked_until: Option<crate::clock::Timestamp>,
+    },
+    /// Tokens were recorded; the access token got this id.
+    TokensIssued {
+        access_id: u64,
+    },
+    /// A token request was refused after writing (code replay, refresh reuse).
+    GrantRefused {
+        error: String,
+        description: String,
+    },
+    /// How many tokens, families or sessions a revocation ended.
+    Revoked {
+        count: u64,
+    },
 }
 
 /// One page of a list.

@@ -37,8 +37,42 @@ pub enum Table {
     Identity = 0x50,
     IdentityIndex = 0x51,
     EmailRequest = 0x60,
-    /// OAuth clients (managed by the OAuth issue; counted by analytics).
+    /// OAuth clients by integer id.
     OAuthClient = 0x70,
+    /// `client_id` -> integer id.
+    OAuthClientKey = 0x71,
+    /// Token signing keys by `kid` (ULID text, so creation order).
+    SigningKey = 0x72,
+    /// Browser sessions by id.
+    Session = 0x73,
+    /// Session cookie hash -> session id.
+    SessionSecret = 0x74,
+    /// `user ++ client_id` -> consent.
+    Consent = 0x75,
+    /// Authorization code hash -> code.
+    AuthCode = 0x76,
+    /// Issued access tokens by integer id.
+    AccessToken = 0x77,
+    /// `jti` -> access token id.
+    AccessTokenJti = 0x78,
+    /// Secondary indexes of tokens and sessions (see `apply/grants.rs`).
+    GrantIndex = 0x79,
+    /// Refresh token hash -> refresh token.
+    RefreshToken = 0x7a,
+    /// Refresh family id -> family.
+    RefreshFamily = 0x7b,
+    /// Device code hash -> device grant.
+    DeviceGrant = 0x7c,
+    /// User code -> device code hash.
+    DeviceUserCode = 0x7d,
+    /// CIBA `auth_req_id` hash -> request.
+    CibaRequest = 0x7e,
+    /// PAR `request_uri` -> pushed request.
+    PushedRequest = 0x7f,
+    /// User id -> failed sign-ins.
+    LoginFailures = 0x90,
+    /// CIBA public id -> `auth_req_id` hash.
+    CibaId = 0x91,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

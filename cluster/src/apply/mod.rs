@@ -3,6 +3,8 @@
 //! on failure nothing but `last_applied` is written.
 
 mod audit;
+mod clients;
+pub(crate) mod grants;
 mod identities;
 mod meta;
 mod named;
@@ -10,6 +12,7 @@ mod org;
 mod permissions;
 mod relations;
 mod scopes;
+pub(crate) mod sessions;
 mod settings;
 mod users;
 
@@ -148,6 +151,44 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             patch,
             secrets,
         } => settings::update(tx, meta.at, *section, patch, secrets)?,
+        Op::CreateClient(new) => clients::create(tx, meta, new)?,
+        Op::UpdateClient { client, patch } => clients::update(tx, meta, client, patch)?,
+        Op::DeleteClient(client) => clients::delete(tx, meta, client)?,
+        Op::RotateClientSecret {
+            client,
+            secret_hash,
+            grace_until,
+        } => clients::rotate_secret(tx, meta, client, secret_hash, *grace_until)?,
+        Op::AddSigningKey {
+            key,
+            only_if_none,
+            retain_old_until,
+        } => sessions::add_signing_key(tx, meta, key, *only_if_none, *retain_old_until)?,
+        Op::SignIn(sign_in) => sessions::sign_in(tx, meta, sign_in)?,
+        Op::RecordLoginFailure(failure) => sessions::login_failure(tx, meta, failure)?,
+        Op::GrantConsent {
+            user,
+            client_id,
+            scopes,
+        } => sessions::grant_consent(tx, meta, *user, client_id, scopes)?,
+        Op::IssueCode { hash, code } => grants::issue_code(tx, meta, hash, code)?,
+        Op::IssueTokens(issuance) => grants::issue_tokens(tx, meta, issuance)?,
+        Op::Revoke(target) => grants::revoke_op(tx, meta, target)?,
+        Op::StartDeviceGrant { hash, grant } => sessions::start_device_grant(tx, hash, grant)?,
+        Op::DecideDeviceGrant {
+            user_code,
+            approve,
+            user,
+            session,
+        } => sessions::decide_device_grant(tx, meta, user_code, *approve, *user, *session)?,
+        Op::StartCiba { hash, request } => sessions::start_ciba(tx, hash, request)?,
+        Op::DecideCiba { id, approve, user } => {
+            sessions::decide_ciba(tx, meta, id, *approve, *user)?
+        }
+        Op::PushRequest {
+            request_uri,
+            request,
+        } => sessions::push_request(tx, request_uri, request)?,
     };
     for event in events {
         append_audit(tx, meta, event)?;

@@ -21,6 +21,18 @@ pub enum PrincipalKind {
     },
     /// The node itself (bootstrap, cluster admin, maintenance).
     System,
+    /// An end user (signed in through the hosted login, or holding a user access token).
+    User {
+        id: crate::ids::UserId,
+        email: String,
+    },
+    /// An OAuth client acting for itself (client credentials) or calling a protocol endpoint.
+    Client {
+        client_id: String,
+        name: String,
+    },
+    /// Nobody proven yet (a failed sign-in, a public endpoint).
+    Anonymous,
 }
 
 impl Principal {
@@ -29,6 +41,9 @@ impl Principal {
         match &self.kind {
             PrincipalKind::ApiKey { id, .. } => id.to_string(),
             PrincipalKind::System => "system".to_string(),
+            PrincipalKind::User { id, .. } => id.to_string(),
+            PrincipalKind::Client { client_id, .. } => client_id.clone(),
+            PrincipalKind::Anonymous => "anonymous".to_string(),
         }
     }
 
@@ -37,6 +52,9 @@ impl Principal {
         match &self.kind {
             PrincipalKind::ApiKey { name, .. } => name.clone(),
             PrincipalKind::System => "system".to_string(),
+            PrincipalKind::User { email, .. } => email.clone(),
+            PrincipalKind::Client { name, .. } => name.clone(),
+            PrincipalKind::Anonymous => "anonymous".to_string(),
         }
     }
 
@@ -45,6 +63,9 @@ impl Principal {
         match &self.kind {
             PrincipalKind::ApiKey { .. } => "api_key",
             PrincipalKind::System => "system",
+            PrincipalKind::User { .. } => "user",
+            PrincipalKind::Client { .. } => "client",
+            PrincipalKind::Anonymous => "anonymous",
         }
     }
 }
@@ -62,6 +83,11 @@ pub enum Family {
     ApiKeys,
     /// `GET ~/me`: any valid credential.
     Identity,
+    /// OAuth clients and the access tokens they were issued.
+    Clients,
+    /// Writes only OAuth protocol endpoints make (sign-ins, token issuance); no credential of
+    /// the admin API may make them.
+    Protocol,
 }
 
 impl Family {
@@ -73,7 +99,8 @@ impl Family {
             Family::Roles => Some("admin:roles"),
             Family::Audit => Some("admin:audit"),
             Family::Settings => Some("admin:settings"),
-            Family::Analytics | Family::ApiKeys | Family::Identity => None,
+            Family::Clients => Some("admin:clients"),
+            Family::Analytics | Family::ApiKeys | Family::Identity | Family::Protocol => None,
         }
     }
 }
@@ -121,6 +148,9 @@ impl AdminScope {
 
     /// True when `granted` allows the access.
     pub fn allows(granted: &[String], family: Family, write: bool) -> bool {
+        if family == Family::Protocol {
+            return false;
+        }
         let required = Self::required(family, write);
         required.is_empty() || required.iter().any(|r| granted.contains(r))
     }

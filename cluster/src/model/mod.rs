@@ -4,8 +4,10 @@ mod access;
 mod api_key;
 mod audit;
 mod directory;
+mod grants;
 mod group;
 mod identity;
+mod oauth_client;
 mod org;
 mod permission;
 mod role;
@@ -16,8 +18,15 @@ pub use access::{AdminScope, Family, Principal, PrincipalKind};
 pub use api_key::{ApiKey, NewApiKey};
 pub use audit::{AuditBody, AuditChainHead, AuditEvent, AuditRecord, AuditRetention, GENESIS_HASH};
 pub use directory::{DirectoryEntry, NodeRecord, NodeState, OrgState, ShardDescriptor};
+pub use grants::{
+    AccessTokenRecord, ApprovalState, AuthCode, CibaRequest, Consent, DeviceGrant, LoginFailures,
+    LoginSession, PushedRequest, RefreshFamily, RefreshTokenRecord,
+};
 pub use group::Group;
 pub use identity::{IdentityKind, IdentityLink};
+pub use oauth_client::{
+    ClientRegistration, OAuthClient, RetiredSecret, SigningKeyRecord, SigningKeyState,
+};
 pub use org::{OrgCounters, OrgRecord};
 pub use permission::Permission;
 pub use role::Role;

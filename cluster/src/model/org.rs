@@ -9,6 +9,12 @@ pub struct OrgCounters {
     pub permission: u64,
     pub scope: u64,
     pub api_key: u64,
+    #[serde(default)]
+    pub client: u64,
+    #[serde(default)]
+    pub session: u64,
+    #[serde(default)]
+    pub access_token: u64,
 }
 
 /// The org header inside its shard: identity, epoch, counters, profile settings.

@@ -1,7 +1,7 @@
 //! Reads of org state (run on the shard leader after a linearizable read barrier, or right after
 //! a write was applied).
 
-mod analytics;
+pub(crate) mod analytics;
 mod audit;
 mod catalog;
 mod org;

@@ -1,9 +1,16 @@
 //! Every replicated write. A command carries everything `apply` needs (ids, time, hashes), so
 //! applying it is deterministic on every replica.
 
+mod oauth;
+
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+pub use oauth::{
+    ClientKey, ClientPatch, Consume, Issuance, LoginFailure, NewAccessToken, NewClient,
+    NewRefreshToken, RevokeTarget, SignIn,
+};
 
 use crate::clock::Timestamp;
 use crate::ids::{ApiKeyId, GroupId, OrgId, PermissionId, RoleId, ScopeId, ShardId, UserId};
@@ -472,6 +479,62 @@ pub enum Op {
         patch: String,
         secrets: Vec<SealedSecret>,
     },
+
+    CreateClient(NewClient),
+    UpdateClient {
+        client: ClientKey,
+        patch: ClientPatch,
+    },
+    DeleteClient(ClientKey),
+    /// New secret (hash); the old one keeps working until `grace_until`.
+    RotateClientSecret {
+        client: ClientKey,
+        secret_hash: String,
+        grace_until: Timestamp,
+    },
+    /// Adds a signing key and makes it the active one; the previous active key is published
+    /// until `retain_old_until`. With `only_if_none`, does nothing when a key exists.
+    AddSigningKey {
+        key: crate::model::SigningKeyRecord,
+        only_if_none: bool,
+        retain_old_until: Timestamp,
+    },
+    SignIn(SignIn),
+    RecordLoginFailure(LoginFailure),
+    GrantConsent {
+        user: UserId,
+        client_id: String,
+        scopes: Vec<String>,
+    },
+    IssueCode {
+        hash: String,
+        code: crate::model::AuthCode,
+    },
+    IssueTokens(Issuance),
+    Revoke(RevokeTarget),
+    StartDeviceGrant {
+        hash: String,
+        grant: crate::model::DeviceGrant,
+    },
+    DecideDeviceGrant {
+        user_code: String,
+        approve: bool,
+        user: UserId,
+        session: Option<u64>,
+    },
+    StartCiba {
+        hash: String,
+        request: crate::model::CibaRequest,
+    },
+    DecideCiba {
+        id: String,
+        approve: bool,
+        user: UserId,
+    },
+    PushRequest {
+        request_uri: String,
+        request: crate::model::PushedRequest,
+    },
 }
 
 impl Op {
@@ -510,6 +573,22 @@ impl Op {
             Op::ImportOrg { .. } => "import_org",
             Op::DropOrg => "drop_org",
             Op::ThawOrg => "thaw_org",
+            Op::CreateClient(_) => "create_client",
+            Op::UpdateClient { .. } => "update_client",
+            Op::DeleteClient(_) => "delete_client",
+            Op::RotateClientSecret { .. } => "rotate_client_secret",
+            Op::AddSigningKey { .. } => "add_signing_key",
+            Op::SignIn(_) => "sign_in",
+            Op::RecordLoginFailure(_) => "record_login_failure",
+            Op::GrantConsent { .. } => "grant_consent",
+            Op::IssueCode { .. } => "issue_code",
+            Op::IssueTokens(_) => "issue_tokens",
+            Op::Revoke(_) => "revoke",
+            Op::StartDeviceGrant { .. } => "start_device_grant",
+            Op::DecideDeviceGrant { .. } => "decide_device_grant",
+            Op::StartCiba { .. } => "start_ciba",
+            Op::DecideCiba { .. } => "decide_ciba",
+            Op::PushRequest { .. } => "push_request",
         }
     }
 }
