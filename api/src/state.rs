@@ -37,6 +37,8 @@ pub struct ApiConfig {
     pub cluster_token: String,
     /// Trust `X-Forwarded-For` for the client address (behind a load balancer).
     pub trust_forwarded_for: bool,
+    /// Public base URL (issuers are `public_url/orgs/{org}/api/v1`); `None`: from `Host`.
+    pub public_url: Option<String>,
 }
 
 impl Default for ApiConfig {
@@ -45,6 +47,7 @@ impl Default for ApiConfig {
             max_body_bytes: 1 << 20,
             cluster_token: String::new(),
             trust_forwarded_for: false,
+            public_url: None,
         }
     }
 }

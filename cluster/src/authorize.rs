@@ -15,6 +15,7 @@ pub fn access_of(request: &Request) -> (Family, bool) {
         Request::Read(query) => (query_family(query), false),
         Request::Write { op, .. } => (op_family(op), true),
         Request::Admit { family, write } => (*family, *write),
+        Request::Protocol(_) => (Family::Protocol, true),
     }
 }
 
@@ -54,6 +55,9 @@ fn query_family(query: &Query) -> Family {
         | Query::AnalyticsLogins { .. }
         | Query::AnalyticsUsers { .. } => Family::Analytics,
         Query::ListApiKeys => Family::ApiKeys,
+        Query::GetClient(_) | Query::ListClients(_) | Query::ListTokens(_) => Family::Clients,
+        Query::ListSessions { .. } | Query::UserSessions(_) | Query::SessionStats => Family::Users,
+        Query::SigningKeys => Family::Settings,
     }
 }
 
@@ -122,13 +126,7 @@ pub(crate) fn authenticate(
 ) -> Result<Principal> {
     let key = match credential {
         Credential::ApiKey(key) => key,
-        Credential::Bearer(_) => {
-            return Err(ClusterError::Unauthenticated {
-                message:
-                    "bearer tokens are not accepted by this server yet; use an API key (X-API-Key)"
-                        .into(),
-            });
-        }
+        Credential::Bearer(token) => return bearer_principal(reader, token, now),
         Credential::None => {
             return Err(ClusterError::Unauthenticated {
                 message:
@@ -158,6 +156,45 @@ pub(crate) fn authenticate(
             name: record.name,
         },
         scopes: record.scopes,
+    })
+}
+
+/// The principal behind one of the org's access tokens: its user or client, with the token's
+/// scopes (admin scopes in them grant admin API access like an API key's).
+fn bearer_principal(
+    reader: &OrgReader,
+    token: &str,
+    now: crate::clock::Timestamp,
+) -> Result<Principal> {
+    let (claims, record) = crate::oauth::verify_access_token(reader, token, now)?;
+    let kind = match record.user_id {
+        Some(id) => {
+            let user: crate::model::User = reader
+                .get(Table::User, &id.to_bytes())?
+                .filter(|u: &crate::model::User| u.is_active && !u.blocked)
+                .ok_or_else(|| ClusterError::Unauthenticated {
+                    message: "the token's user is blocked or no longer exists".into(),
+                })?;
+            PrincipalKind::User {
+                id,
+                email: user.email,
+            }
+        }
+        None => {
+            let client_id = record.client_id.clone().unwrap_or_default();
+            let name = crate::lookup::client(
+                reader,
+                &crate::command::ClientKey::ClientId(client_id.clone()),
+            )
+            .map(|c| c.name)
+            .unwrap_or_else(|_| client_id.clone());
+            PrincipalKind::Client { client_id, name }
+        }
+    };
+    Ok(Principal {
+        org: reader.org(),
+        kind,
+        scopes: claims.scopes(),
     })
 }
 

@@ -15,6 +15,7 @@ pub mod ids;
 mod lookup;
 pub mod model;
 mod node_identity;
+pub mod oauth;
 pub mod query;
 pub mod raft;
 mod read;

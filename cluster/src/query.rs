@@ -110,6 +110,19 @@ pub enum Query {
         days: u32,
     },
     ListApiKeys,
+    GetClient(crate::command::ClientKey),
+    ListClients(ListParams),
+    /// Active sessions, optionally of one user.
+    ListSessions {
+        list: ListParams,
+        user: Option<UserKey>,
+    },
+    UserSessions(UserKey),
+    SessionStats,
+    /// Issued access tokens (filters `revoked`, `clientId`, `userId`).
+    ListTokens(ListParams),
+    /// Published signing keys (public halves).
+    SigningKeys,
 }
 
 impl Query {
@@ -130,6 +143,8 @@ impl Query {
                 | Query::PasswordPolicy
                 | Query::AllSettings
                 | Query::Tenant
+                | Query::GetClient(_)
+                | Query::SigningKeys
         )
     }
 
@@ -167,6 +182,13 @@ impl Query {
             Query::AnalyticsLogins { .. } => "analytics_logins",
             Query::AnalyticsUsers { .. } => "analytics_users",
             Query::ListApiKeys => "list_api_keys",
+            Query::GetClient(_) => "get_client",
+            Query::ListClients(_) => "list_clients",
+            Query::ListSessions { .. } => "list_sessions",
+            Query::UserSessions(_) => "user_sessions",
+            Query::SessionStats => "session_stats",
+            Query::ListTokens(_) => "list_tokens",
+            Query::SigningKeys => "signing_keys",
         }
     }
 }
@@ -187,6 +209,8 @@ pub enum Request {
         family: crate::model::Family,
         write: bool,
     },
+    /// An OAuth protocol request: it authenticates its own callers (clients, users, tokens).
+    Protocol(crate::oauth::ProtocolRequest),
 }
 
 /// The result of a write that was not followed by a read.
@@ -403,4 +427,44 @@ pub enum Reply {
         growth: UserGrowth,
     },
     ApiKeys(Vec<ApiKey>),
+    Client(crate::model::OAuthClient),
+    Clients(Page<crate::model::OAuthClient>),
+    Sessions(Page<crate::model::LoginSession>),
+    SessionStats(SessionStats),
+    Tokens(Page<crate::model::AccessTokenRecord>),
+    SigningKeys(Vec<crate::model::SigningKeyRecord>),
+    Me(MeView),
+    /// The answer of an OAuth protocol request.
+    Protocol(crate::oauth::ProtocolReply),
+}
+
+/// `{id, name, slug}` of the org.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantRef {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+}
+
+/// Who a token stands for (`GET ~/me`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeView {
+    /// `user` or `agent`.
+    pub subject_type: String,
+    pub id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub mfa_enabled: Option<bool>,
+    pub roles: Option<Vec<String>>,
+    pub capabilities: Option<Vec<String>>,
+    pub scopes: Vec<String>,
+    pub tenant: TenantRef,
+}
+
+/// Session counts (`GET ~/admin/sessions/stats`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionStats {
+    pub total: u64,
+    pub active: u64,
+    pub inactive: u64,
 }

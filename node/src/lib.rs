@@ -118,6 +118,7 @@ pub async fn start_with_clock(
             placement_interval: config.placement_interval,
             replication_factor: config.replication_factor,
             down_after: config.node_down_after,
+            master_key: config.master_key.clone(),
         },
         clock,
         rpc,
@@ -133,6 +134,7 @@ pub async fn start_with_clock(
             max_body_bytes: config.max_body_bytes,
             cluster_token: token.clone(),
             trust_forwarded_for: config.trust_forwarded_for,
+            public_url: config.public_url.clone(),
         },
     );
     let (stop, stopped) = watch::channel(false);

@@ -88,6 +88,20 @@ async fn query(
         .map_err(ClusterError::internal)?
 }
 
+/// Waits until this replica leads and has applied everything committed before now.
+pub async fn read_barrier(shard: &GroupHandle) -> Result<()> {
+    tokio::time::timeout(
+        READ_TIMEOUT,
+        shard.raft.ensure_linearizable(ReadPolicy::ReadIndex),
+    )
+    .await
+    .map_err(|_| ClusterError::Unavailable {
+        message: "leadership could not be confirmed by a quorum in time; retry".into(),
+    })?
+    .map_err(read_error)?;
+    Ok(())
+}
+
 /// Executes an authorized request for `org`.
 pub async fn execute(
     shard: GroupHandle,
@@ -100,18 +114,12 @@ pub async fn execute(
 ) -> Result<Reply> {
     match request {
         Request::Read(q) => {
-            tokio::time::timeout(
-                READ_TIMEOUT,
-                shard.raft.ensure_linearizable(ReadPolicy::ReadIndex),
-            )
-            .await
-            .map_err(|_| ClusterError::Unavailable {
-                message: "leadership could not be confirmed by a quorum in time; retry".into(),
-            })?
-            .map_err(read_error)?;
+            read_barrier(&shard).await?;
             query(&shard, org, q, principal, now).await
         }
-        Request::Admit { .. } => Ok(Reply::Done(crate::query::Outcome::Done)),
+        Request::Admit { .. } | Request::Protocol(_) => {
+            Ok(Reply::Done(crate::query::Outcome::Done))
+        }
         Request::Write { op, then } => {
             let command = Command {
                 org,

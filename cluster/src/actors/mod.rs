@@ -5,6 +5,6 @@ mod exec;
 mod org;
 mod registry;
 
-pub use exec::{propose, write_error};
+pub use exec::{propose, read_barrier, write_error};
 pub use org::{Credential, RequestContext};
 pub use registry::{ActorRegistry, ActorSettings};

@@ -60,6 +60,7 @@ pub struct OrgArgs {
     pub clock: Arc<dyn Clock>,
     pub in_flight: Arc<AtomicUsize>,
     pub idle_after: Duration,
+    pub oauth: Arc<crate::oauth::OAuthRuntime>,
 }
 
 pub struct OrgState {
@@ -82,6 +83,10 @@ impl OrgState {
         } = envelope;
         let now = self.args.clock.now();
         let reader = OrgReader::new(self.args.shard.store.clone(), self.args.org);
+        if let Request::Protocol(protocol) = request {
+            self.handle_protocol(protocol, ctx, reply, &reader, now);
+            return;
+        }
         let admitted = check_org_here(&reader, self.args.epoch)
             .and_then(|()| authenticate(&reader, &credential, now))
             .and_then(|p| authorize(&p, &request).map(|()| p));
@@ -103,6 +108,41 @@ impl OrgState {
         let (org, epoch) = (self.args.org, self.args.epoch);
         tokio::spawn(async move {
             let result = execute(shard, org, epoch, principal, request, ctx, now).await;
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            let _ = reply.send(result);
+        });
+    }
+}
+
+impl OrgState {
+    /// Protocol requests authenticate their own callers; the actor only checks the org is
+    /// served here, then runs them in their own task.
+    fn handle_protocol(
+        &mut self,
+        protocol: crate::oauth::ProtocolRequest,
+        ctx: RequestContext,
+        reply: RpcReplyPort<Result<Reply>>,
+        reader: &OrgReader,
+        now: crate::clock::Timestamp,
+    ) {
+        let in_flight = self.args.in_flight.clone();
+        if let Err(e) = check_org_here(reader, self.args.epoch) {
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            let _ = reply.send(Err(e));
+            return;
+        }
+        let protocol_ctx = crate::oauth::ProtocolCtx {
+            shard: self.args.shard.clone(),
+            org: self.args.org,
+            epoch: self.args.epoch,
+            now,
+            request: ctx,
+            runtime: self.args.oauth.clone(),
+        };
+        tokio::spawn(async move {
+            let result = crate::oauth::handle(protocol_ctx, protocol)
+                .await
+                .map(Reply::Protocol);
             in_flight.fetch_sub(1, Ordering::SeqCst);
             let _ = reply.send(result);
         });

@@ -48,16 +48,22 @@ pub struct ActorRegistry {
     spawning: Mutex<()>,
     settings: ActorSettings,
     clock: Arc<dyn Clock>,
+    oauth: Arc<crate::oauth::OAuthRuntime>,
 }
 
 impl ActorRegistry {
     /// An empty registry.
-    pub fn new(settings: ActorSettings, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        settings: ActorSettings,
+        clock: Arc<dyn Clock>,
+        oauth: Arc<crate::oauth::OAuthRuntime>,
+    ) -> Self {
         ActorRegistry {
             actors: std::sync::RwLock::new(HashMap::new()),
             spawning: Mutex::new(()),
             settings,
             clock,
+            oauth,
         }
     }
 
@@ -93,6 +99,7 @@ impl ActorRegistry {
             clock: self.clock.clone(),
             in_flight: in_flight.clone(),
             idle_after: self.settings.idle_after,
+            oauth: self.oauth.clone(),
         };
         let (actor, _) = Actor::spawn(None, OrgActor, args)
             .await

@@ -29,7 +29,23 @@ fn summary(client: &OAuthClient) -> serde_json::Value {
     })
 }
 
+/// Refuses scopes that are neither org scopes nor admin API scopes.
+fn check_scopes(tx: &OrgTx, scopes: &[String]) -> Result<()> {
+    for scope in scopes {
+        let known = tx.exists(Table::ScopeName, scope.as_bytes())?
+            || crate::model::AdminScope::is_known(scope);
+        if !known {
+            return Err(ClusterError::invalid(
+                "scopes",
+                format!("unknown scope {scope}: create it under /admin/scopes first"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn create(tx: &mut OrgTx, meta: &CommandMeta, new: &NewClient) -> Result<Applied> {
+    check_scopes(tx, &new.scopes)?;
     if tx.exists(Table::OAuthClientKey, new.client_id.as_bytes())? {
         return Err(ClusterError::conflict(
             "clientId",
@@ -58,6 +74,7 @@ pub(super) fn create(tx: &mut OrgTx, meta: &CommandMeta, new: &NewClient) -> Res
         refresh_token_ttl_secs: new.refresh_token_ttl_secs,
         skip_consent: new.skip_consent,
         registration: new.registration.clone(),
+        jwks: new.jwks.clone(),
         created_at: meta.at,
         updated_at: meta.at,
     };
@@ -89,6 +106,9 @@ pub(super) fn update(
     patch: &ClientPatch,
 ) -> Result<Applied> {
     let mut client = lookup::client(tx, key)?;
+    if let Some(scopes) = &patch.scopes {
+        check_scopes(tx, scopes)?;
+    }
     let before = summary(&client);
     if let Some(name) = &patch.name {
         client.name = name.clone();
@@ -122,6 +142,9 @@ pub(super) fn update(
     }
     if let Some(skip) = patch.skip_consent {
         client.skip_consent = skip;
+    }
+    if let Some(jwks) = &patch.jwks {
+        client.jwks = jwks.clone();
     }
     client.updated_at = meta.at;
     save(tx, &client)?;

@@ -60,6 +60,7 @@ pub struct NewClient {
     pub refresh_token_ttl_secs: u64,
     pub skip_consent: bool,
     pub registration: Option<ClientRegistration>,
+    pub jwks: Option<serde_json::Value>,
 }
 
 /// A partial update of a client: `None` leaves a field alone.
@@ -76,6 +77,7 @@ pub struct ClientPatch {
     pub access_token_ttl_secs: Option<u64>,
     pub refresh_token_ttl_secs: Option<u64>,
     pub skip_consent: Option<bool>,
+    pub jwks: Option<Option<serde_json::Value>>,
 }
 
 /// A successful sign-in: the session to create (its id is allocated by `apply`).

@@ -1,9 +1,11 @@
 //! Secrets: random tokens, their hashes, the master key that seals signing keys at rest, and
 //! the signing keys themselves.
 
+mod key_file;
 mod master;
 mod signing;
 
+pub use key_file::{MASTER_KEY_FILE, resolve_master_key};
 pub use master::{MasterKey, MasterKeyError};
 pub use signing::{
     JwsAlg, NewSigningKey, SigningMaterial, decoding_key_of, generate_signing_key, jwk_of,

@@ -54,6 +54,9 @@ pub struct OAuthClient {
     pub skip_consent: bool,
     #[serde(default)]
     pub registration: Option<ClientRegistration>,
+    /// Public keys the client signs JWT assertions with (`{"keys": [...]}`).
+    #[serde(default)]
+    pub jwks: Option<serde_json::Value>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -4,15 +4,16 @@
 pub(crate) mod analytics;
 mod audit;
 mod catalog;
+mod oauth;
 mod org;
 mod page;
 mod users;
 
 pub use audit::verify_chain;
-pub use users::effective_permissions;
+pub use users::{effective_permissions, role_slugs};
 
 use crate::clock::Timestamp;
-use crate::error::{ClusterError, Result};
+use crate::error::Result;
 use crate::model::Principal;
 use crate::query::{Query, Reply};
 use crate::tables::OrgReader;
@@ -25,14 +26,7 @@ pub fn run_query(
     now: Timestamp,
 ) -> Result<Reply> {
     match query {
-        Query::Me => Err(ClusterError::NotFound {
-            resource: "subject".into(),
-            id: format!(
-                "{} ({}): /me describes user and agent tokens, not API keys",
-                principal.actor_name(),
-                principal.actor_type()
-            ),
-        }),
+        Query::Me => users::me(reader, principal),
         Query::GetUser(key) => users::get(reader, key),
         Query::ListUsers(params) => users::list(reader, params),
         Query::UserIdentities(key) => users::identities(reader, key),
@@ -72,5 +66,12 @@ pub fn run_query(
         Query::AnalyticsLogins { days } => analytics::logins(reader, *days, now),
         Query::AnalyticsUsers { days } => analytics::users(reader, *days, now),
         Query::ListApiKeys => org::api_keys(reader),
+        Query::GetClient(key) => oauth::get_client(reader, key),
+        Query::ListClients(params) => oauth::list_clients(reader, params),
+        Query::ListSessions { list, user } => oauth::list_sessions(reader, list, user, now),
+        Query::UserSessions(user) => oauth::user_sessions(reader, user, now),
+        Query::SessionStats => oauth::session_stats(reader, now),
+        Query::ListTokens(params) => oauth::list_tokens(reader, params, now),
+        Query::SigningKeys => oauth::signing_keys(reader, now),
     }
 }

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 use crate::command::{GroupKey, Relation, RoleKey, UserKey};
-use crate::error::Result;
+use crate::error::{ClusterError, Result};
 use crate::ids::{GroupId, RoleId, UserId};
 use crate::lookup;
 use crate::model::{EntityRef, Group, IdentityKind, IdentityLink, Permission, Role, User};
@@ -34,6 +34,66 @@ fn all_roles(reader: &OrgReader, user: UserId) -> Result<BTreeSet<Vec<u8>>> {
         )?);
     }
     Ok(roles)
+}
+
+/// `GET ~/me`: the user or client behind a token; API keys are neither.
+pub(super) fn me(reader: &OrgReader, principal: &crate::model::Principal) -> Result<Reply> {
+    use crate::model::PrincipalKind;
+    let org = crate::lookup::load_org(reader)?;
+    let tenant = crate::query::TenantRef {
+        id: org.id.to_string(),
+        name: org.name,
+        slug: org.slug,
+    };
+    match &principal.kind {
+        PrincipalKind::User { id, .. } => {
+            let user: User = reader
+                .get(Table::User, &id.to_bytes())?
+                .ok_or_else(|| ClusterError::not_found("user", id))?;
+            Ok(Reply::Me(crate::query::MeView {
+                subject_type: "user".into(),
+                id: user.id.to_string(),
+                email: Some(user.email),
+                name: user.name,
+                mfa_enabled: Some(user.mfa_enabled),
+                roles: Some(role_slugs(reader, *id)?),
+                capabilities: None,
+                scopes: principal.scopes.clone(),
+                tenant,
+            }))
+        }
+        PrincipalKind::Client { client_id, name } => Ok(Reply::Me(crate::query::MeView {
+            subject_type: "agent".into(),
+            id: client_id.clone(),
+            email: None,
+            name: Some(name.clone()),
+            mfa_enabled: None,
+            roles: None,
+            capabilities: Some(Vec::new()),
+            scopes: principal.scopes.clone(),
+            tenant,
+        })),
+        _ => Err(ClusterError::NotFound {
+            resource: "subject".into(),
+            id: format!(
+                "{} ({}): /me describes user and agent tokens, not API keys",
+                principal.actor_name(),
+                principal.actor_type()
+            ),
+        }),
+    }
+}
+
+/// Slugs of every role a user holds, directly or through its groups.
+pub fn role_slugs(reader: &OrgReader, user: UserId) -> Result<Vec<String>> {
+    let mut slugs = Vec::new();
+    for id in all_roles(reader, user)? {
+        if let Some(role) = reader.get::<Role>(Table::Role, &id)? {
+            slugs.push(role.slug);
+        }
+    }
+    slugs.sort();
+    Ok(slugs)
 }
 
 /// Slugs of every permission a user has: direct, through its roles, through its groups' roles.

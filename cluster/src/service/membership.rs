@@ -57,16 +57,27 @@ pub(super) async fn open(
         &config.cluster_token,
         faults.clone(),
     ));
-    // A fresh data node with seeds joins before anything else, to learn its id.
+    // A fresh data node with seeds joins before anything else, to learn its id (and the
+    // cluster's master key).
+    let mut joined_key = None;
     if let Some(id) = identity.as_mut()
         && id.fresh
         && !config.join.is_empty()
     {
-        let (node_id, cluster_id) = join(&peers, &config).await?;
+        let (node_id, cluster_id, master_key) = join(&peers, &config).await?;
         id.node_id = NodeId(node_id);
         id.cluster_id = cluster_id;
         peers.set_self_id(node_id);
+        joined_key = master_key;
     }
+    let master_key = match config.role {
+        Role::Data => Some(crate::crypto::resolve_master_key(
+            &config.data_dir,
+            config.master_key.clone(),
+            joined_key.as_deref(),
+        )?),
+        Role::Frontend => None,
+    };
     let node_id = identity.as_ref().map(|i| i.node_id).unwrap_or(NodeId(0));
     let service = Service {
         inner: Arc::new(Inner {
@@ -79,7 +90,12 @@ pub(super) async fn open(
             db,
             groups: GroupRegistry::default(),
             directory: Directory::default(),
-            actors: ActorRegistry::new(config.actors, clock.clone()),
+            actors: ActorRegistry::new(
+                config.actors,
+                clock.clone(),
+                Arc::new(crate::oauth::OAuthRuntime::new(master_key.clone())),
+            ),
+            master_key,
             clock,
             seeds: RwLock::new(config.join.clone()),
             config,
@@ -116,7 +132,7 @@ pub(super) async fn open(
 }
 
 /// Asks the seeds to admit this node; retries for a bounded time.
-async fn join(peers: &Peers, config: &ServiceConfig) -> Result<(u64, String)> {
+async fn join(peers: &Peers, config: &ServiceConfig) -> Result<(u64, String, Option<String>)> {
     let nonce_path = config.data_dir.join("join-nonce");
     let nonce = match std::fs::read_to_string(&nonce_path) {
         Ok(n) => n.trim().to_string(),
@@ -141,7 +157,8 @@ async fn join(peers: &Peers, config: &ServiceConfig) -> Result<(u64, String)> {
                 Ok(RpcReply::Joined {
                     node_id,
                     cluster_id,
-                }) => return Ok((node_id, cluster_id)),
+                    master_key,
+                }) => return Ok((node_id, cluster_id, master_key)),
                 Ok(RpcReply::Error(e)) => last = String::from_utf8_lossy(&e).into_owned(),
                 Ok(other) => last = format!("unexpected answer {other:?}"),
                 Err(e @ crate::transport::TransportError::Refused(..)) => {

@@ -65,6 +65,8 @@ pub struct ServiceConfig {
     pub replication_factor: usize,
     /// How long a node must be unreachable before its replicas are replaced elsewhere.
     pub down_after: Duration,
+    /// Seals and opens token signing keys (the same on every data node of a cluster).
+    pub master_key: Option<crate::crypto::MasterKey>,
 }
 
 pub(crate) struct Inner {
@@ -87,6 +89,8 @@ pub(crate) struct Inner {
     /// Held while a placement step or a node removal runs, so membership changes never
     /// interleave (the placement driver, `rebalance` and `remove` all take it).
     pub(crate) placement: tokio::sync::Mutex<()>,
+    /// The cluster master key (data nodes).
+    pub(crate) master_key: Option<crate::crypto::MasterKey>,
     /// Set while a `rebalance` request runs; a second one is refused.
     pub(crate) rebalancing: std::sync::atomic::AtomicBool,
 }

@@ -57,6 +57,7 @@ impl Service {
                 Ok(RpcReply::Joined {
                     node_id: record.id.0,
                     cluster_id: self.inner.cluster_id.clone(),
+                    master_key: self.inner.master_key.as_ref().map(|k| k.encode()),
                 })
             }
             Rpc::Forward {

@@ -100,6 +100,8 @@ pub enum RpcReply {
     Joined {
         node_id: u64,
         cluster_id: String,
+        /// The cluster's master key (base64url), so the new node can open signing keys.
+        master_key: Option<String>,
     },
     /// JSON `Result<Reply, ClusterError>`.
     Forwarded(Vec<u8>),
