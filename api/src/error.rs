@@ -273,6 +273,11 @@ impl IntoResponse for ApiError {
         if let (Some(details), Value::Object(map)) = (details, &mut body) {
             map.insert("details".into(), details);
         }
+        if let ApiError::Cluster(ClusterError::OAuth { error, .. }) = &self
+            && error == "delegation_depth_exceeded"
+        {
+            body["max_depth"] = json!(lumo_cluster::oauth::limits::MAX_DELEGATION_DEPTH);
+        }
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {

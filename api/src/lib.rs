@@ -10,6 +10,7 @@ mod error;
 pub mod extract;
 mod health;
 mod middleware;
+mod oauth;
 mod openapi;
 pub mod password;
 mod state;
@@ -36,7 +37,7 @@ async fn method_not_allowed() -> Response {
 pub fn public_router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
-        .nest("/orgs/{org}/api/v1", admin::router())
+        .nest("/orgs/{org}/api/v1", admin::router().merge(oauth::router()))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::document))

@@ -41,6 +41,37 @@ pub async fn hash(password: String) -> ApiResult<String> {
     .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
+/// True when `password` matches the PHC string `hash`. Without a hash (unknown user, no
+/// password set) a throwaway hash is computed anyway, so timing does not tell which it was.
+pub async fn verify_limited(
+    slots: &tokio::sync::Semaphore,
+    password: String,
+    hash: Option<String>,
+) -> ApiResult<bool> {
+    use argon2::PasswordVerifier;
+    use argon2::password_hash::PasswordHash;
+    let _slot = slots
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        let Some(hash) = hash else {
+            let salt = SaltString::generate(&mut OsRng);
+            let _ = hasher()?.hash_password(password.as_bytes(), &salt);
+            return Ok(false);
+        };
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return Ok(false);
+        };
+        // Verifies with the parameters stored in the hash.
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
 /// Checks `password` against the org's password policy (auth settings).
 pub async fn check_policy(ctx: &Ctx, field: &str, password: &str) -> ApiResult<()> {
     let reply = ctx.read(Query::PasswordPolicy).await?;

@@ -12,6 +12,8 @@ pub struct AppState {
     /// Password hashes running at once (one per core: argon2id is memory-hard, so more at a
     /// time only thrash memory).
     pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Failed sign-ins per source address on this node.
+    pub throttle: Arc<crate::oauth::throttle::LoginThrottle>,
 }
 
 impl AppState {
@@ -24,6 +26,7 @@ impl AppState {
             service,
             config: Arc::new(config),
             hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
+            throttle: Arc::default(),
         }
     }
 }

@@ -3,6 +3,8 @@
 mod analytics;
 mod api_keys;
 mod audit;
+mod cimd;
+mod clients;
 mod groups;
 mod identities;
 mod me;
@@ -10,7 +12,9 @@ mod named;
 mod permissions;
 mod relations;
 mod roles;
+mod sessions;
 mod settings;
+mod signing_keys;
 mod users;
 
 use axum::Router;
@@ -31,4 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(analytics::router())
         .merge(api_keys::router())
         .merge(me::router())
+        .merge(clients::router())
+        .merge(sessions::router())
+        .merge(signing_keys::router())
 }

@@ -48,7 +48,7 @@ pub fn credential(headers: &HeaderMap) -> Credential {
     }
 }
 
-fn client_ip(parts: &Parts, trust_forwarded: bool) -> Option<String> {
+pub(crate) fn client_ip(parts: &Parts, trust_forwarded: bool) -> Option<String> {
     if trust_forwarded
         && let Some(first) = parts
             .headers
@@ -81,6 +81,9 @@ fn family_of(path: &str) -> Family {
         [_, "settings" | "tenant" | "organization"] => Family::Settings,
         [_, "analytics"] => Family::Analytics,
         [_, "api-keys"] => Family::ApiKeys,
+        [_, "clients" | "tokens"] => Family::Clients,
+        [_, "sessions"] => Family::Users,
+        [_, "signing-keys"] => Family::Settings,
         _ => Family::ApiKeys,
     }
 }

@@ -1,7 +1,7 @@
 //! Request extractors: the org call context, strict JSON bodies, list queries.
 
 pub mod body;
-mod ctx;
+pub(crate) mod ctx;
 mod list;
 
 pub use body::{Body, JsonBody};

@@ -29,6 +29,12 @@ fn summary(client: &OAuthClient) -> serde_json::Value {
     })
 }
 
+/// JSON carried as text in a command.
+pub(super) fn json_text(field: &str, text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text)
+        .map_err(|e| ClusterError::invalid(field, format!("invalid JSON: {e}")))
+}
+
 /// Refuses scopes that are neither org scopes nor admin API scopes.
 fn check_scopes(tx: &OrgTx, scopes: &[String]) -> Result<()> {
     for scope in scopes {
@@ -73,8 +79,18 @@ pub(super) fn create(tx: &mut OrgTx, meta: &CommandMeta, new: &NewClient) -> Res
         access_token_ttl_secs: new.access_token_ttl_secs,
         refresh_token_ttl_secs: new.refresh_token_ttl_secs,
         skip_consent: new.skip_consent,
-        registration: new.registration.clone(),
-        jwks: new.jwks.clone(),
+        registration: match &new.registration {
+            Some(r) => Some(crate::model::ClientRegistration {
+                access_token_hash: r.access_token_hash.clone(),
+                metadata: json_text("registration", &r.metadata)?,
+            }),
+            None => None,
+        },
+        jwks: new
+            .jwks
+            .as_deref()
+            .map(|j| json_text("jwks", j))
+            .transpose()?,
         created_at: meta.at,
         updated_at: meta.at,
     };
@@ -144,7 +160,7 @@ pub(super) fn update(
         client.skip_consent = skip;
     }
     if let Some(jwks) = &patch.jwks {
-        client.jwks = jwks.clone();
+        client.jwks = jwks.as_deref().map(|j| json_text("jwks", j)).transpose()?;
     }
     client.updated_at = meta.at;
     save(tx, &client)?;
@@ -171,7 +187,7 @@ pub(super) fn delete(tx: &mut OrgTx, meta: &CommandMeta, key: &ClientKey) -> Res
     let (revoked, _) = super::grants::revoke(
         tx,
         meta,
-        &RevokeTarget::ClientTokens(client.client_id.clone()),
+        &RevokeTarget::ClientTokens(ClientKey::ClientId(client.client_id.clone())),
     )?;
     tx.delete(Table::OAuthClient, &client.id.to_be_bytes());
     tx.delete(Table::OAuthClientKey, client.client_id.as_bytes());

@@ -489,16 +489,22 @@ pub(super) fn revoke(
             };
             (count, "oauth.token.revoked", "refresh token".to_string())
         }
-        RevokeTarget::UserTokens(user) => (
-            revoke_owned(tx, &index::user(*user), at)?,
-            "oauth.token.revoked",
-            format!("tokens of user {user}"),
-        ),
-        RevokeTarget::ClientTokens(client) => (
-            revoke_owned(tx, &index::client(client), at)?,
-            "oauth.token.revoked",
-            format!("tokens of client {client}"),
-        ),
+        RevokeTarget::UserTokens(key) => {
+            let user = crate::lookup::user(tx, key)?;
+            (
+                revoke_owned(tx, &index::user(user.id), at)?,
+                "oauth.token.revoked",
+                format!("tokens of user {}", user.email),
+            )
+        }
+        RevokeTarget::ClientTokens(key) => {
+            let client = crate::lookup::client(tx, key)?;
+            (
+                revoke_owned(tx, &index::client(&client.client_id), at)?,
+                "oauth.token.revoked",
+                format!("tokens of client {}", client.client_id),
+            )
+        }
         RevokeTarget::Session(id) => {
             if !tx.exists(Table::Session, &id.to_be_bytes())? {
                 return Err(ClusterError::not_found("session", id));
@@ -509,12 +515,17 @@ pub(super) fn revoke(
                 format!("session {id}"),
             )
         }
-        RevokeTarget::UserSessions(user) => {
+        RevokeTarget::UserSessions(key) => {
+            let user = crate::lookup::user(tx, key)?;
             let mut count = 0;
-            for id in session_ids(tx, &index::user_sessions(*user))? {
+            for id in session_ids(tx, &index::user_sessions(user.id))? {
                 count += revoke_session(tx, id, at)?;
             }
-            (count, "session.revoked", format!("sessions of user {user}"))
+            (
+                count,
+                "session.revoked",
+                format!("sessions of user {}", user.email),
+            )
         }
         RevokeTarget::AllSessions => {
             let mut ids = Vec::new();

@@ -173,7 +173,7 @@ pub(super) fn grant_consent(
 pub(super) fn add_signing_key(
     tx: &mut OrgTx,
     meta: &CommandMeta,
-    key: &SigningKeyRecord,
+    new: &crate::command::NewSigningKey,
     only_if_none: bool,
     retain_old_until: Timestamp,
 ) -> Result<Applied> {
@@ -196,7 +196,17 @@ pub(super) fn add_signing_key(
             tx.delete(Table::SigningKey, old.kid.as_bytes());
         }
     }
-    tx.put(Table::SigningKey, key.kid.as_bytes(), key)?;
+    let key = SigningKeyRecord {
+        kid: new.kid.clone(),
+        alg: new.alg,
+        public_jwk: super::clients::json_text("public_jwk", &new.public_jwk)?,
+        sealed_private: new.sealed_private.clone(),
+        state: SigningKeyState::Active,
+        created_at: meta.at,
+        retired_at: None,
+        retain_until: None,
+    };
+    tx.put(Table::SigningKey, key.kid.as_bytes(), &key)?;
     let event = AuditEvent::new(
         "security",
         "signing_key.rotated",

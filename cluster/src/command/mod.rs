@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 pub use oauth::{
     ClientKey, ClientPatch, Consume, Issuance, LoginFailure, NewAccessToken, NewClient,
-    NewRefreshToken, RevokeTarget, SignIn,
+    NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget, SignIn,
 };
 
 use crate::clock::Timestamp;
@@ -495,7 +495,7 @@ pub enum Op {
     /// Adds a signing key and makes it the active one; the previous active key is published
     /// until `retain_old_until`. With `only_if_none`, does nothing when a key exists.
     AddSigningKey {
-        key: crate::model::SigningKeyRecord,
+        key: NewSigningKey,
         only_if_none: bool,
         retain_old_until: Timestamp,
     },
@@ -606,6 +606,147 @@ mod tests {
             Ok(UserKey::Email("ada@example.com".into()))
         );
         assert!("12345".parse::<UserKey>().is_err());
+    }
+
+    fn round_trip(op: &Op) {
+        let bytes = bincode::serde::encode_to_vec(op, bincode::config::standard()).expect("encode");
+        let (back, _): (Op, usize) =
+            bincode::serde::decode_from_slice(&bytes, bincode::config::standard())
+                .unwrap_or_else(|e| panic!("{} does not decode: {e}", op.name()));
+        assert_eq!(&back, op);
+    }
+
+    /// The log codec (bincode) cannot decode free-form JSON values; a command that carried one
+    /// would stop its Raft group. Every OAuth write must survive it.
+    #[test]
+    fn oauth_commands_survive_the_log_codec() {
+        use crate::clock::Timestamp;
+        use crate::model::{ApprovalState, AuthCode, DeviceGrant, LoginSession, PushedRequest};
+        let user = UserId::generate();
+        let at = Timestamp(1_700_000_000_000);
+        let client = NewClient {
+            client_id: "c".into(),
+            name: "n".into(),
+            description: None,
+            confidential: true,
+            secret_hash: Some("h".into()),
+            redirect_uris: vec!["https://a/cb".into()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec!["authorization_code".into()],
+            scopes: vec!["openid".into()],
+            requires_pkce: false,
+            is_active: true,
+            token_endpoint_auth_method: "client_secret_basic".into(),
+            access_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 60,
+            skip_consent: false,
+            registration: Some(NewRegistration {
+                access_token_hash: "x".into(),
+                metadata: r#"{"client_name":"n"}"#.into(),
+            }),
+            jwks: Some(r#"{"keys":[]}"#.into()),
+        };
+        let session = LoginSession {
+            id: 0,
+            secret_hash: "s".into(),
+            user_id: user,
+            user_email: "a@b.c".into(),
+            created_at: at,
+            last_activity_at: at,
+            expires_at: at,
+            auth_time: at,
+            ip: None,
+            user_agent: None,
+            revoked_at: None,
+            clients: vec![],
+        };
+        let ops = vec![
+            Op::CreateClient(client),
+            Op::UpdateClient {
+                client: ClientKey::Id(1),
+                patch: ClientPatch {
+                    jwks: Some(Some("{}".into())),
+                    ..ClientPatch::default()
+                },
+            },
+            Op::AddSigningKey {
+                key: NewSigningKey {
+                    kid: "k".into(),
+                    alg: crate::crypto::JwsAlg::ES256,
+                    public_jwk: r#"{"kty":"EC"}"#.into(),
+                    sealed_private: "p".into(),
+                },
+                only_if_none: true,
+                retain_old_until: at,
+            },
+            Op::SignIn(SignIn {
+                session,
+                method: "password".into(),
+                client_id: None,
+            }),
+            Op::IssueCode {
+                hash: "h".into(),
+                code: AuthCode {
+                    client_id: "c".into(),
+                    user_id: user,
+                    session_id: 1,
+                    redirect_uri: "https://a/cb".into(),
+                    scopes: vec![],
+                    nonce: None,
+                    code_challenge: None,
+                    code_challenge_method: None,
+                    auth_time: at,
+                    resources: vec![],
+                    created_at: at,
+                    expires_at: at,
+                    consumed_at: None,
+                    issued_jti: None,
+                    issued_family: None,
+                },
+            },
+            Op::IssueTokens(Issuance {
+                consume: Some(Consume::Refresh("h".into())),
+                access: NewAccessToken {
+                    jti: "j".into(),
+                    client_id: Some("c".into()),
+                    user_id: Some(user),
+                    scopes: vec![],
+                    audience: vec![],
+                    grant_type: "refresh_token".into(),
+                    expires_at: at,
+                    session_id: Some(1),
+                },
+                refresh: None,
+            }),
+            Op::Revoke(RevokeTarget::UserSessions(UserKey::Id(user))),
+            Op::StartDeviceGrant {
+                hash: "h".into(),
+                grant: DeviceGrant {
+                    client_id: "c".into(),
+                    user_code: "BCDF-GHJK".into(),
+                    scopes: vec![],
+                    created_at: at,
+                    expires_at: at,
+                    interval_secs: 5,
+                    state: ApprovalState::Approved {
+                        user_id: user,
+                        session_id: None,
+                        at,
+                    },
+                },
+            },
+            Op::PushRequest {
+                request_uri: "urn:x".into(),
+                request: PushedRequest {
+                    client_id: "c".into(),
+                    params: vec![("a".into(), "b".into())],
+                    expires_at: at,
+                },
+            },
+        ];
+        for op in &ops {
+            round_trip(op);
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::BadKey;
 use crate::clock::Timestamp;
 use crate::ids::UserId;
-use crate::model::{ClientRegistration, LoginSession};
+use crate::model::LoginSession;
 
 /// A client named by its integer id or its `client_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,8 +59,25 @@ pub struct NewClient {
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
     pub skip_consent: bool,
-    pub registration: Option<ClientRegistration>,
-    pub jwks: Option<serde_json::Value>,
+    pub registration: Option<NewRegistration>,
+    /// JWKS as JSON text (the log codec cannot carry free-form JSON values).
+    pub jwks: Option<String>,
+}
+
+/// What dynamic registration records (metadata as JSON text).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewRegistration {
+    pub access_token_hash: String,
+    pub metadata: String,
+}
+
+/// A signing key to add (public JWK as JSON text).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewSigningKey {
+    pub kid: String,
+    pub alg: crate::crypto::JwsAlg,
+    pub public_jwk: String,
+    pub sealed_private: String,
 }
 
 /// A partial update of a client: `None` leaves a field alone.
@@ -77,7 +94,8 @@ pub struct ClientPatch {
     pub access_token_ttl_secs: Option<u64>,
     pub refresh_token_ttl_secs: Option<u64>,
     pub skip_consent: Option<bool>,
-    pub jwks: Option<Option<serde_json::Value>>,
+    /// JWKS as JSON text.
+    pub jwks: Option<Option<String>>,
 }
 
 /// A successful sign-in: the session to create (its id is allocated by `apply`).
@@ -159,13 +177,13 @@ pub enum RevokeTarget {
     /// A refresh token (hash) and everything its family issued.
     Refresh(String),
     /// Every token of a user.
-    UserTokens(UserId),
+    UserTokens(super::UserKey),
     /// Every token of a client.
-    ClientTokens(String),
+    ClientTokens(ClientKey),
     /// One session and every token issued in it.
     Session(u64),
     /// Every session of a user (and their tokens).
-    UserSessions(UserId),
+    UserSessions(super::UserKey),
     /// Every session of the org (and their tokens).
     AllSessions,
 }

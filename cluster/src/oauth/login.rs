@@ -136,6 +136,7 @@ pub(super) async fn sign_in(
         Outcome::Session(session) => Ok(ProtocolReply::SignedIn {
             cookie,
             session_id: session.id,
+            expires_in: timeout,
         }),
         other => Err(ClusterError::internal(format!("unexpected {other:?}"))),
     }
@@ -199,7 +200,7 @@ fn logout_target(client: &OAuthClient, params: &Params) -> Result<Option<String>
 }
 
 /// Percent-encodes a query value.
-pub(crate) fn urlencode(value: &str) -> String {
+pub fn urlencode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

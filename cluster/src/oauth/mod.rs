@@ -9,7 +9,7 @@ mod exchange;
 mod introspect;
 mod jwt;
 mod login;
-mod register;
+pub mod register;
 mod runtime;
 mod scopes;
 mod token;
@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 
 pub use authorize::{AuthorizeOutcome, Branding};
 pub use jwt::{TokenClaims, verify_access_token};
-pub use login::{LoginCandidate, SessionView};
+pub use login::{LoginCandidate, SessionView, urlencode};
 pub use runtime::{KEY_OVERLAP_MS, OAuthRuntime, ProtocolCtx, active_key};
+pub use token::GRANT_TYPES;
 
 use crate::actors::Credential;
 use crate::crypto::JwsAlg;
@@ -69,6 +70,8 @@ pub type Params = BTreeMap<String, String>;
 pub enum ProtocolRequest {
     /// The published public keys.
     Jwks,
+    /// The org's branding, for pages that show nothing else.
+    Branding,
     /// `POST ~/oauth/token`.
     Token {
         issuer: String,
@@ -173,6 +176,7 @@ impl ProtocolRequest {
     pub fn name(&self) -> &'static str {
         match self {
             ProtocolRequest::Jwks => "jwks",
+            ProtocolRequest::Branding => "branding",
             ProtocolRequest::Token { .. } => "token",
             ProtocolRequest::Introspect { .. } => "introspect",
             ProtocolRequest::Revoke { .. } => "revoke",
@@ -213,6 +217,7 @@ pub struct TokenResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ProtocolReply {
     Jwks(Vec<serde_json::Value>),
+    Branding(Branding),
     Token(TokenResponse),
     /// An introspection or userinfo document, or registration metadata.
     Document(serde_json::Value),
@@ -221,6 +226,8 @@ pub enum ProtocolReply {
     SignedIn {
         cookie: String,
         session_id: u64,
+        /// Seconds until the session expires.
+        expires_in: u64,
     },
     LoginRecorded {
         locked_until: Option<crate::clock::Timestamp>,
@@ -270,7 +277,14 @@ pub struct CibaView {
 pub async fn handle(ctx: ProtocolCtx, request: ProtocolRequest) -> Result<ProtocolReply> {
     ctx.barrier().await?;
     match request {
-        ProtocolRequest::Jwks => introspect::jwks(&ctx),
+        ProtocolRequest::Jwks => {
+            // An org gets its first key the first time anyone looks.
+            ctx.signing_key().await?;
+            introspect::jwks(&ctx)
+        }
+        ProtocolRequest::Branding => {
+            Ok(ProtocolReply::Branding(authorize::branding(&ctx.reader())?))
+        }
         ProtocolRequest::Token {
             issuer,
             client,

@@ -5,11 +5,11 @@ use serde_json::{Map, Value, json};
 
 use crate::actors::Credential;
 use crate::authorize::{authenticate as authenticate_credential, authorize_access};
-use crate::command::{ClientKey, NewClient, Op};
+use crate::command::{ClientKey, NewClient, NewRegistration, Op};
 use crate::crypto::{JwsAlg, random_token, secret_hash, secret_matches};
 use crate::error::{ClusterError, Result};
 use crate::lookup;
-use crate::model::{ClientRegistration, Family, OAuthClient};
+use crate::model::{Family, OAuthClient};
 use crate::settings::SettingsSection;
 
 use super::introspect;
@@ -204,11 +204,11 @@ pub(super) async fn register(
         access_token_ttl_secs: limits::ACCESS_TTL_SECS,
         refresh_token_ttl_secs: limits::REFRESH_TTL_SECS,
         skip_consent: false,
-        registration: Some(ClientRegistration {
+        registration: Some(NewRegistration {
             access_token_hash: secret_hash(&registration_token),
-            metadata: Value::Object(stored),
+            metadata: Value::Object(stored).to_string(),
         }),
-        jwks: metadata.get("jwks").cloned(),
+        jwks: metadata.get("jwks").map(Value::to_string),
     };
     ctx.propose(
         crate::model::PrincipalKind::Anonymous,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::actors::{RequestContext, propose, read_barrier};
 use crate::clock::Timestamp;
-use crate::command::{Command, CommandMeta, Op, RaftCommand};
+use crate::command::{Command, CommandMeta, NewSigningKey, Op, RaftCommand};
 use crate::crypto::{JwsAlg, MasterKey, SigningMaterial, generate_signing_key};
 use crate::error::{ClusterError, Result};
 use crate::ids::OrgId;
@@ -83,7 +83,7 @@ impl OAuthRuntime {
     }
 
     /// A new key record for `org`, its private half sealed.
-    pub fn new_key(&self, org: OrgId, alg: JwsAlg, now: Timestamp) -> Result<SigningKeyRecord> {
+    pub fn new_key(&self, org: OrgId, alg: JwsAlg, now: Timestamp) -> Result<NewSigningKey> {
         let kid = ulid::Ulid::from_parts(now.0.max(0) as u64, rand::random())
             .to_string()
             .to_lowercase();
@@ -92,15 +92,11 @@ impl OAuthRuntime {
             .master()?
             .seal(&generated.private_der, &seal_context(org, &kid))
             .map_err(|e| ClusterError::internal(format!("sealing: {e}")))?;
-        Ok(SigningKeyRecord {
+        Ok(NewSigningKey {
             kid,
             alg,
-            public_jwk: generated.public_jwk,
+            public_jwk: generated.public_jwk.to_string(),
             sealed_private: sealed,
-            state: SigningKeyState::Active,
-            created_at: now,
-            retired_at: None,
-            retain_until: None,
         })
     }
 }

@@ -1,0 +1,139 @@
+//! Discovery documents (OIDC Discovery 1.0, RFC 8414) and the JWKS: public, CORS-enabled,
+//! cacheable.
+
+use axum::Json;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use lumo_cluster::oauth::{GRANT_TYPES, ProtocolReply, ProtocolRequest};
+use serde_json::{Value, json};
+
+use super::proto::Proto;
+use crate::error::{ApiError, ApiResult};
+
+const SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "address",
+    "offline_access",
+];
+const CLAIMS: &[&str] = &[
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "sid",
+    "at_hash",
+    "azp",
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+    "picture",
+    "locale",
+    "zoneinfo",
+    "updated_at",
+    "email",
+    "email_verified",
+    "phone_number",
+    "phone_number_verified",
+];
+const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+const ALGS: &[&str] = &["RS256", "ES256", "EdDSA"];
+
+fn public(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+/// The endpoints and capabilities both documents share.
+fn common(proto: &Proto) -> Value {
+    json!({
+        "issuer": proto.issuer,
+        "authorization_endpoint": proto.url("/oauth/authorize"),
+        "token_endpoint": proto.url("/oauth/token"),
+        "jwks_uri": proto.url("/.well-known/jwks.json"),
+        "registration_endpoint": proto.url("/connect/register"),
+        "scopes_supported": SCOPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": GRANT_TYPES,
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint": proto.url("/oauth/revoke"),
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint": proto.url("/oauth/introspect"),
+        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": true,
+        "require_request_uri_registration": false,
+        "pushed_authorization_request_endpoint": proto.url("/oauth/par"),
+        "require_pushed_authorization_requests": false,
+        "device_authorization_endpoint": proto.url("/oauth/device_authorization"),
+        "backchannel_authentication_endpoint": proto.url("/oauth/bc-authorize"),
+        "backchannel_token_delivery_modes_supported": ["poll"],
+        "backchannel_user_code_parameter_supported": false,
+        "ui_locales_supported": ["en"],
+        "client_id_metadata_document_supported": false,
+    })
+}
+
+/// 404 for organizations that do not exist.
+async fn known_org(proto: &Proto) -> ApiResult<()> {
+    proto.state.service.active_org(&proto.org).await?;
+    Ok(())
+}
+
+pub async fn openid_configuration(proto: Proto) -> Response {
+    if let Err(e) = known_org(&proto).await {
+        return e.into_response();
+    }
+    let mut doc = common(&proto);
+    let extra = json!({
+        "userinfo_endpoint": proto.url("/oauth/userinfo"),
+        "end_session_endpoint": proto.url("/oauth/logout"),
+        "check_session_iframe": proto.url("/oauth/check_session"),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ALGS,
+        "claims_supported": CLAIMS,
+        "claim_types_supported": ["normal"],
+        "claims_parameter_supported": false,
+        "resource_indicators_supported": true,
+        "frontchannel_logout_supported": false,
+        "frontchannel_logout_session_supported": false,
+        "backchannel_logout_supported": false,
+        "backchannel_logout_session_supported": false,
+    });
+    if let (Value::Object(doc), Value::Object(extra)) = (&mut doc, extra) {
+        doc.extend(extra);
+    }
+    public(Json(doc).into_response())
+}
+
+pub async fn authorization_server(proto: Proto) -> Response {
+    if let Err(e) = known_org(&proto).await {
+        return e.into_response();
+    }
+    public(Json(common(&proto)).into_response())
+}
+
+pub async fn jwks(proto: Proto) -> Response {
+    match proto.call(ProtocolRequest::Jwks).await {
+        Ok(ProtocolReply::Jwks(keys)) => public(Json(json!({"keys": keys})).into_response()),
+        Ok(other) => ApiError::unexpected(other).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
