@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod http;
+pub mod oauth;
 pub mod process;
 
 use std::sync::Arc;

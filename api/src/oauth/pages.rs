@@ -220,6 +220,7 @@ mod tests {
         assert!(!html.contains("<script>alert"));
         assert!(!html.contains("<b>bad</b>"));
         assert!(!html.contains("\"><img"));
-        assert!(html.contains("&lt;Acme&gt;"));
+        assert!(!html.contains("<Acme>"));
+        assert!(html.contains("&#60;Acme&#62;") || html.contains("&lt;Acme&gt;"));
     }
 }
