@@ -54,6 +54,30 @@ impl Reply {
         );
         self
     }
+
+    /// Asserts an RFC 6749 error reply (`error`, `error_description`) with this status; a 401
+    /// must also carry `WWW-Authenticate`.
+    #[track_caller]
+    pub fn expect_oauth(self, status: u16, error: &str) -> Reply {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(self.body["error"], error, "error code; body: {}", self.text);
+        assert!(
+            self.body["error_description"].is_string(),
+            "error_description; body: {}",
+            self.text
+        );
+        if status == 401 {
+            assert!(
+                self.headers.contains_key("www-authenticate"),
+                "401 without WWW-Authenticate"
+            );
+        }
+        self
+    }
 }
 
 /// Sends one request with optional JSON body.

@@ -2,6 +2,7 @@
 //! with client authentication, PKCE, hidden-form parsing, and the whole sign-in dance.
 
 use base64::Engine;
+use lumo_cluster::crypto::{JwsAlg, decoding_key_of};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -480,4 +481,59 @@ pub async fn exchange(
 /// The admin API of the bootstrap org.
 pub fn admin(base: &str) -> Api {
     Api::new(base, ORG, ADMIN_KEY)
+}
+
+/// Verifies `jwt` with the key its `kid` names in the issuer's JWKS; returns the claims.
+pub async fn verify_with_jwks(oauth: &Oauth, jwt: &str) -> anyhow::Result<Value> {
+    let jwks: Value = reqwest::get(oauth.url("/.well-known/jwks.json"))
+        .await?
+        .json()
+        .await?;
+    let header = jsonwebtoken::decode_header(jwt)?;
+    let kid = header.kid.ok_or_else(|| anyhow::anyhow!("no kid"))?;
+    let jwk = jwks["keys"]
+        .as_array()
+        .and_then(|keys| keys.iter().find(|k| k["kid"] == kid.as_str()))
+        .ok_or_else(|| anyhow::anyhow!("kid {kid} not in JWKS"))?;
+    let alg =
+        JwsAlg::parse(jwk["alg"].as_str().unwrap_or("")).ok_or_else(|| anyhow::anyhow!("alg"))?;
+    let key = decoding_key_of(alg, jwk).map_err(|e| anyhow::anyhow!(e))?;
+    let mut validation = jsonwebtoken::Validation::new(alg.algorithm());
+    validation.validate_aud = false;
+    Ok(jsonwebtoken::decode::<Value>(jwt, &key, &validation)?.claims)
+}
+
+/// A browser signed in to the org through `POST ~/oauth/login/json`.
+pub async fn signed_in(oauth: &Oauth, email: &str, password: &str) -> anyhow::Result<Browser> {
+    let mut browser = Browser::new();
+    let page = browser
+        .post_json(
+            &oauth.url("/oauth/login/json"),
+            json!({"email": email, "password": password}),
+        )
+        .await?;
+    anyhow::ensure!(page.status == 200, "login: {} {}", page.status, page.body);
+    anyhow::ensure!(
+        browser.cookie("lumo_session").is_some(),
+        "no session cookie"
+    );
+    Ok(browser)
+}
+
+/// Answers the decision form on `page` (device or CIBA approval) with `decision`.
+pub async fn decide(
+    browser: &mut Browser,
+    oauth: &Oauth,
+    page: &Page,
+    decision: &str,
+) -> anyhow::Result<Page> {
+    let (action, mut fields) =
+        form(&page.body).ok_or_else(|| anyhow::anyhow!("no form in {}", page.body))?;
+    fields.push(("decision".into(), decision.into()));
+    let url = if action.starts_with('/') {
+        format!("{}{action}", oauth.base)
+    } else {
+        action
+    };
+    browser.post_form(&url, &fields).await
 }

@@ -2,34 +2,14 @@
 //! PKCE, ID token checked against the JWKS, userinfo, refresh rotation with reuse detection,
 //! code replay, logout, and what is refused along the way.
 
-use lumo_cluster::crypto::{JwsAlg, decoding_key_of};
 use lumo_tests::TestNode;
 use lumo_tests::oauth::{
     AuthRequest, Browser, Oauth, admin, create_client, create_user, exchange, form, query_param,
-    sign_in,
+    sign_in, verify_with_jwks,
 };
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "Correct-horse-battery-9";
-
-async fn verify_with_jwks(oauth: &Oauth, jwt: &str) -> anyhow::Result<Value> {
-    let jwks: Value = reqwest::get(oauth.url("/.well-known/jwks.json"))
-        .await?
-        .json()
-        .await?;
-    let header = jsonwebtoken::decode_header(jwt)?;
-    let kid = header.kid.ok_or_else(|| anyhow::anyhow!("no kid"))?;
-    let jwk = jwks["keys"]
-        .as_array()
-        .and_then(|keys| keys.iter().find(|k| k["kid"] == kid.as_str()))
-        .ok_or_else(|| anyhow::anyhow!("kid {kid} not in JWKS"))?;
-    let alg =
-        JwsAlg::parse(jwk["alg"].as_str().unwrap_or("")).ok_or_else(|| anyhow::anyhow!("alg"))?;
-    let key = decoding_key_of(alg, jwk).map_err(|e| anyhow::anyhow!(e))?;
-    let mut validation = jsonwebtoken::Validation::new(alg.algorithm());
-    validation.validate_aud = false;
-    Ok(jsonwebtoken::decode::<Value>(jwt, &key, &validation)?.claims)
-}
 
 #[tokio::test]
 async fn a_user_signs_in_consents_and_the_client_gets_verified_tokens() -> anyhow::Result<()> {

@@ -76,7 +76,18 @@ pub(super) fn issue_code(
     meta: &CommandMeta,
     hash: &str,
     code: &AuthCode,
+    pushed: Option<&str>,
 ) -> Result<Applied> {
+    if let Some(request_uri) = pushed {
+        // A pushed request answers one authorization: the first code uses it up.
+        if !tx.exists(Table::PushedRequest, request_uri.as_bytes())? {
+            return Err(ClusterError::oauth(
+                "invalid_request_uri",
+                "request_uri was already used",
+            ));
+        }
+        tx.delete(Table::PushedRequest, request_uri.as_bytes());
+    }
     let Some(mut session) =
         tx.get::<LoginSession>(Table::Session, &code.session_id.to_be_bytes())?
     else {

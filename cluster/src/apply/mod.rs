@@ -171,7 +171,9 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             client_id,
             scopes,
         } => sessions::grant_consent(tx, meta, *user, client_id, scopes)?,
-        Op::IssueCode { hash, code } => grants::issue_code(tx, meta, hash, code)?,
+        Op::IssueCode { hash, code, pushed } => {
+            grants::issue_code(tx, meta, hash, code, pushed.as_deref())?
+        }
         Op::IssueTokens(issuance) => grants::issue_tokens(tx, meta, issuance)?,
         Op::Revoke(target) => grants::revoke_op(tx, meta, target)?,
         Op::StartDeviceGrant { hash, grant } => sessions::start_device_grant(tx, hash, grant)?,

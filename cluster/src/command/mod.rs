@@ -506,9 +506,11 @@ pub enum Op {
         client_id: String,
         scopes: Vec<String>,
     },
+    /// Stores a code; `pushed` names the pushed request it answers, used up in the same entry.
     IssueCode {
         hash: String,
         code: crate::model::AuthCode,
+        pushed: Option<String>,
     },
     IssueTokens(Issuance),
     Revoke(RevokeTarget),
@@ -703,6 +705,7 @@ mod tests {
                     issued_jti: None,
                     issued_family: None,
                 },
+                pushed: Some("urn:ietf:params:oauth:request_uri:x".into()),
             },
             Op::IssueTokens(Issuance {
                 consume: Some(Consume::Refresh("h".into())),

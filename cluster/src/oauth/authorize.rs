@@ -437,6 +437,7 @@ pub(super) async fn authorize(
         Op::IssueCode {
             hash: secret_hash(&code),
             code: record,
+            pushed: params.get("request_uri").cloned(),
         },
     )
     .await?;
