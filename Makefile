@@ -10,14 +10,14 @@ ADMIN_ADDR ?= 127.0.0.1:8090
 BOOTSTRAP_ORG ?= acme-corp
 LUMO_VENV ?= $(CURDIR)/.venv
 
-.PHONY: run test check fmt clippy deps build test-rust test-python bench bench-cluster bench-smoke chaos chaos-smoke clean-data
+.PHONY: run test check fmt clippy deps build test-rust test-python test-js bench bench-cluster bench-smoke chaos chaos-smoke clean-data
 
 ## Build and start lumod on 127.0.0.1:8080 with data in ./data (org acme-corp on first start).
 run: deps build
 	LUMO_BOOTSTRAP_ORG=$${LUMO_BOOTSTRAP_ORG:-$(BOOTSTRAP_ORG)} $(LUMOD) serve --data-dir $(DATA_DIR) --http-addr $(HTTP_ADDR) --admin-addr $(ADMIN_ADDR)
 
-## The whole test suite: Rust unit + integration tests, then the official Python client suite.
-test: deps build test-rust test-python
+## The whole test suite: Rust unit + integration tests, the official Python client suite, then the JavaScript end-to-end suite.
+test: deps build test-rust test-python test-js
 
 ## Read-only checks: formatting, clippy, tests.
 check: deps
@@ -43,6 +43,9 @@ test-rust:
 
 test-python: build
 	LUMOD_BIN=$(LUMOD) LUMO_VENV=$(LUMO_VENV) tests/python/run.sh
+
+test-js: build
+	LUMOD_BIN=$(LUMOD) tests/js/run.sh
 
 ## Full benchmark run (about a minute); results go to BENCHMARKS.md by hand. Uses the same
 ## (dev) profile as everything else: dependencies at opt-level 3, our crates at 1.

@@ -236,3 +236,10 @@ def new_org(lumod):
         return OrgHandle(slug=slug, api_key=key, client=make_client(lumod.base, key))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def oauth(lumod):
+    """Raw HTTP against the bootstrap org's OAuth/OIDC protocol endpoints."""
+    from lumo_helpers import OAuthHttp
+    return OAuthHttp(lumod.base, lumod.org)

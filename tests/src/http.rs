@@ -136,6 +136,20 @@ impl Api {
         Api::new(&self.base, &self.org, key)
     }
 
+    /// The same client authenticating with `Authorization: Bearer <token>` instead of a key.
+    pub fn with_bearer(&self, token: &str) -> Api {
+        Api::new(&self.base, &self.org, &format!("Bearer {token}"))
+    }
+
+    /// The credential header this client sends.
+    fn credential(&self) -> (&'static str, &str) {
+        if self.key.starts_with("Bearer ") {
+            ("Authorization", self.key.as_str())
+        } else {
+            ("X-API-Key", self.key.as_str())
+        }
+    }
+
     /// The same client pointed at another org (same key).
     pub fn with_org(&self, org: &str) -> Api {
         Api::new(&self.base, org, &self.key)
@@ -156,7 +170,7 @@ impl Api {
         let mut request = self
             .client
             .request(method, self.url(path))
-            .header("X-API-Key", &self.key);
+            .header(self.credential().0, self.credential().1);
         if let Some(body) = body {
             request = request.json(&body);
         }

@@ -204,7 +204,10 @@ fn validated(client: OAuthClient, redirect_uri: String, params: &Params) -> Vali
 type Refusal = (&'static str, String);
 
 fn validate(v: &mut Validated, params: &Params) -> std::result::Result<(), Refusal> {
-    if params.get("response_type").map(String::as_str) != Some("code") {
+    let Some(response_type) = params.get("response_type") else {
+        return Err(("invalid_request", "response_type is required".into()));
+    };
+    if response_type != "code" {
         return Err((
             "unsupported_response_type",
             "only response_type=code is supported".into(),
