@@ -514,10 +514,6 @@ def test_revoking_a_users_tokens_ends_tokens_delegated_from_them(signed_in):
     assert active(t, delegated) is False
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lumod bug: DELETE /admin/users/{id}/sessions (and POST /admin/sessions/revoke-all) end the "
-    "sessions' own tokens but not tokens derived from them by token exchange, which stay "
-    "active; DELETE /admin/users/{id}/tokens does end them"))
 def test_revoking_a_users_sessions_ends_tokens_delegated_from_them(signed_in):
     t = signed_in
     delegated = exchanged_from(t, t.tokens["alice"][0][1]["access_token"])

@@ -297,10 +297,6 @@ def test_setting_unknown_scopes_is_422(api_client, org):
         client.scopes
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lumod bug: PATCH /admin/clients/{id} {\"name\": \"\"} answers 200 and silently keeps the old "
-    "name; POST answers 422 for an empty name, and the PATCH code means to (read_fields' "
-    "'must not be empty' check never fires because the empty string reads as absent)"))
 def test_patch_with_empty_name_is_422(api_client, org):
     client = create_oauth_client(api_client, org)
     with pytest.raises(UnprocessableEntityException) as info:
@@ -310,10 +306,6 @@ def test_patch_with_empty_name_is_422(api_client, org):
     assert "name" in error_body(info.value)["details"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lumod bug: PATCH /admin/clients/{id} {\"isPublic\": true} on a confidential client answers "
-    "200 with isPublic still false (the field is silently ignored); it should either apply the "
-    "change or refuse it with 422"))
 def test_patch_is_public_is_applied_or_refused(api_client, org):
     client = create_oauth_client(api_client, org)
     try:

@@ -350,11 +350,6 @@ def test_refresh_can_narrow_scope_but_not_exceed_the_grant(sdk, oauth, api_clien
     assert (info.value.status_code, info.value.code) == (400, "invalid_scope")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lumod deviation from RFC 6749 section 6: a refresh with a narrower `scope` permanently "
-    "shrinks the grant; the next refresh without `scope` returns only the narrowed scope (and "
-    "asking again for an originally granted scope is invalid_scope) instead of the scope "
-    "originally granted by the resource owner"))
 def test_refresh_without_scope_returns_the_original_grant(sdk, oauth, api_client, org, user):
     client = create_oauth_client(api_client, org)
     tokens = oauth.code_tokens(oauth.login(user.email), client, scope="openid profile")
@@ -499,10 +494,6 @@ def test_delegation_revoke_ends_the_users_grant(sdk, oauth, consented, agent_cli
     assert info.value.code == "invalid_grant"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lumod bug: revoking a delegation (DelegationChain.revoke -> POST /oauth/revoke of the "
-    "user's refresh token) leaves tokens derived from it by token exchange active; the SDK "
-    "documents that revocation 'also invalidates all derived tokens'"))
 def test_delegation_revoke_invalidates_derived_tokens(oauth, consented, agent_client):
     delegated = consented.exchange("s1")
     assert introspect(oauth, agent_client, delegated).active is True
@@ -544,9 +535,6 @@ def test_exchange_checks_the_declared_subject_token_type(sdk, oauth, agent, user
         assert claims["act"] == {"sub": agent.client_id}, kind
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lumod bug: a user's refresh token is accepted as subject_token when an agent access token "
-    "is the actor_token; the SDK documents this case as 400 invalid_request"))
 def test_refresh_token_subject_with_agent_actor_is_invalid_request(sdk, agent, user_tokens):
     with pytest.raises(LumoAuthApiError) as info:
         sdk.auth.token_exchange(user_tokens["refresh_token"],
@@ -555,11 +543,6 @@ def test_refresh_token_subject_with_agent_actor_is_invalid_request(sdk, agent, u
     assert (info.value.status_code, info.value.code) == (400, "invalid_request")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lumod bug: token exchange with subject_token_type=refresh_token and no client "
-    "authentication and no actor mints a new access token from a confidential client's "
-    "refresh token (bypassing the client authentication the refresh_token grant needs); the "
-    "SDK documents refresh tokens as accepted only when issued to the exchanging client"))
 def test_refresh_token_subject_without_any_exchanging_client_is_refused(sdk, user_tokens):
     with pytest.raises(LumoAuthApiError) as info:
         sdk.auth.token_exchange(user_tokens["refresh_token"],
@@ -567,10 +550,6 @@ def test_refresh_token_subject_without_any_exchanging_client_is_refused(sdk, use
     assert (info.value.status_code, info.value.code) == (400, "invalid_grant")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lumod bug: an ID token issued to client A is accepted as subject_token when client B's "
-    "agent token is the actor (B gets an access token for the user); the SDK documents ID "
-    "tokens as accepted only when issued to the exchanging client (else invalid_grant)"))
 def test_id_token_of_another_client_is_refused(lumod, sdk, api_client, org, user_tokens):
     other = new_agent(lumod, create_agent_client(api_client, org))
     with pytest.raises(LumoAuthApiError) as info:

@@ -106,7 +106,11 @@ fn read_fields(body: &mut Body, name_required: bool) -> Fields {
     } else {
         body.opt_str("name", 200)
     };
-    if name.as_ref().is_some_and(|n| n.trim().is_empty()) && !name_required {
+    let blank_name = body
+        .raw("name")
+        .and_then(Value::as_str)
+        .is_some_and(|n| n.trim().is_empty());
+    if blank_name && !name_required {
         body.problem("name", "must not be empty");
     }
     let grant_types = body.str_list("grantTypes", 10);
@@ -154,6 +158,22 @@ fn read_fields(body: &mut Body, name_required: bool) -> Fields {
         refresh_ttl,
         skip_consent: body.opt_bool("skipConsent"),
         jwks,
+    }
+}
+
+/// A client stays confidential or public for life (its secret and allowed grants depend on
+/// it): updates may repeat the type but not change it.
+fn keep_type(body: &mut Body, existing: &OAuthClient) {
+    for (field, confidential) in [
+        ("isConfidential", body.opt_bool("isConfidential")),
+        ("isPublic", body.opt_bool("isPublic").map(|p| !p)),
+    ] {
+        if confidential.is_some_and(|c| c != existing.confidential) {
+            body.problem(
+                field,
+                "a client's type cannot change; create a new client instead",
+            );
+        }
     }
 }
 
@@ -311,6 +331,7 @@ async fn replace(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     let existing = current(&ctx).await?;
     let mut body = Body::new(json);
     let fields = read_fields(&mut body, true);
+    keep_type(&mut body, &existing);
     let grant_types = fields
         .grant_types
         .unwrap_or_else(|| strings(DEFAULT_GRANTS));
@@ -343,6 +364,7 @@ async fn patch(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     let existing = current(&ctx).await?;
     let mut body = Body::new(json);
     let fields = read_fields(&mut body, false);
+    keep_type(&mut body, &existing);
     let grant_types = fields
         .grant_types
         .clone()

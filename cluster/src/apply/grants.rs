@@ -4,12 +4,12 @@
 //! `GrantIndex` rows (value `true`) find what a user, client, session or refresh family holds:
 //! `u ++ user(16)`, `c ++ client_id ++ 0`, `s ++ session(8)`, `f ++ family ++ 0` prefixes,
 //! followed by `a ++ access token id(8)` or `r ++ family`; `S ++ user(16) ++ session(8)` lists
-//! a user's sessions.
+//! a user's sessions; `p ++ access token id(8)` lists the tokens exchanged from that token.
 
 use serde_json::json;
 
 use crate::clock::Timestamp;
-use crate::command::{CommandMeta, Consume, Issuance, RevokeTarget};
+use crate::command::{CommandMeta, Consume, Issuance, Lineage, RevokeTarget};
 use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
 use crate::lookup::{load_org, save_org};
@@ -46,6 +46,11 @@ pub(crate) mod index {
         let mut k = vec![b'f'];
         k.extend_from_slice(family.as_bytes());
         k.push(0);
+        k
+    }
+    pub fn parent(access_id: u64) -> Vec<u8> {
+        let mut k = vec![b'p'];
+        k.extend_from_slice(&access_id.to_be_bytes());
         k
     }
     pub fn user_sessions(user: UserId) -> Vec<u8> {
@@ -261,10 +266,11 @@ pub(super) fn issue_tokens(
     if let Some(user) = access.user_id {
         active_user(tx, user)?;
     }
+    let parent = derived_from(tx, meta.at, &access.derived)?;
     let family = match (&issuance.refresh, &rotating) {
         (_, Some(family)) => Some(family.clone()),
         (Some(refresh), None) => Some(refresh.family.clone()),
-        (None, None) => None,
+        (None, None) => access.derived.family.clone(),
     };
     let mut org = load_org(tx)?;
     org.counters.access_token += 1;
@@ -295,6 +301,9 @@ pub(super) fn issue_tokens(
         family.as_deref(),
     ) {
         mark(tx, index::access_ref(&owner, record.id))?;
+    }
+    if let Some(parent) = parent {
+        mark(tx, index::access_ref(&index::parent(parent), record.id))?;
     }
     if let (Some(refresh), Some(family)) = (&issuance.refresh, &family) {
         let client_id = access.client_id.clone().unwrap_or_default();
@@ -378,6 +387,37 @@ fn owners(
     out
 }
 
+/// Checks that what an exchanged token derives from is still live; returns the parent token id.
+fn derived_from(tx: &OrgTx, at: Timestamp, lineage: &Lineage) -> Result<Option<u64>> {
+    if let Some(family) = &lineage.family {
+        let live = tx
+            .get::<RefreshFamily>(Table::RefreshFamily, family.as_bytes())?
+            .is_some_and(|f| f.revoked_at.is_none());
+        if !live {
+            return Err(refused(
+                "the grant the subject token belongs to was revoked",
+            ));
+        }
+    }
+    let Some(jti) = &lineage.parent_jti else {
+        return Ok(None);
+    };
+    let parent = tx
+        .get::<u64>(Table::AccessTokenJti, jti.as_bytes())?
+        .map(|id| {
+            Ok::<_, ClusterError>((
+                id,
+                tx.get::<AccessTokenRecord>(Table::AccessToken, &id.to_be_bytes())?,
+            ))
+        })
+        .transpose()?;
+    match parent {
+        Some((id, Some(record))) if record.is_active(at) => Ok(Some(id)),
+        _ => Err(refused("the subject token is no longer active")),
+    }
+}
+
+/// Revokes one access token and, transitively, every token exchanged from it.
 fn revoke_access(tx: &mut OrgTx, id: u64, at: Timestamp) -> Result<u64> {
     let Some(mut record) = tx.get::<AccessTokenRecord>(Table::AccessToken, &id.to_be_bytes())?
     else {
@@ -388,7 +428,7 @@ fn revoke_access(tx: &mut OrgTx, id: u64, at: Timestamp) -> Result<u64> {
     }
     record.revoked_at = Some(at);
     tx.put(Table::AccessToken, &id.to_be_bytes(), &record)?;
-    Ok(1)
+    Ok(1 + revoke_owned(tx, &index::parent(id), at)?)
 }
 
 fn revoke_jti(tx: &mut OrgTx, jti: &str, at: Timestamp) -> Result<u64> {

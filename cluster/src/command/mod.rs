@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use oauth::{
-    ClientKey, ClientPatch, Consume, Issuance, LoginFailure, NewAccessToken, NewClient,
+    ClientKey, ClientPatch, Consume, Issuance, Lineage, LoginFailure, NewAccessToken, NewClient,
     NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget, SignIn,
 };
 
@@ -718,6 +718,10 @@ mod tests {
                     grant_type: "refresh_token".into(),
                     expires_at: at,
                     session_id: Some(1),
+                    derived: Lineage {
+                        parent_jti: Some("p".into()),
+                        family: Some("f".into()),
+                    },
                 },
                 refresh: None,
             }),

@@ -144,6 +144,17 @@ pub struct NewAccessToken {
     pub grant_type: String,
     pub expires_at: Timestamp,
     pub session_id: Option<u64>,
+    /// What an exchanged token derives from: revoking that revokes this token too.
+    pub derived: Lineage,
+}
+
+/// The token and refresh family an exchanged token was derived from (both empty otherwise).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lineage {
+    /// `jti` of the subject access token.
+    pub parent_jti: Option<String>,
+    /// Refresh family of the subject token.
+    pub family: Option<String>,
 }
 
 /// The refresh token to record (a new family unless it rotates one).

@@ -5,7 +5,7 @@
 use jsonwebtoken::{Validation, decode, decode_header};
 use serde_json::{Value, json};
 
-use crate::command::UserKey;
+use crate::command::{Lineage, UserKey};
 use crate::crypto::{JwsAlg, decoding_key_of, secret_hash};
 use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
@@ -35,6 +35,10 @@ struct Party {
     scopes: Vec<String>,
     audience: Vec<String>,
     act: Option<Value>,
+    /// The login session the token belongs to (exchanged tokens end with it).
+    session_id: Option<u64>,
+    /// What revoking ends the exchanged token too.
+    lineage: Lineage,
 }
 
 fn party_of(ctx: &ProtocolCtx, token: &str, token_type: &str, role: &str) -> Result<Party> {
@@ -51,6 +55,11 @@ fn party_of(ctx: &ProtocolCtx, token: &str, token_type: &str, role: &str) -> Res
                 scopes: claims.scopes(),
                 audience: record.audience.clone(),
                 act: claims.act.clone(),
+                session_id: record.session_id,
+                lineage: Lineage {
+                    parent_jti: Some(record.jti.clone()),
+                    family: record.family.clone(),
+                },
             })
         }
         TYPE_ID => {
@@ -63,6 +72,8 @@ fn party_of(ctx: &ProtocolCtx, token: &str, token_type: &str, role: &str) -> Res
                 scopes: vec!["openid".into()],
                 audience: Vec::new(),
                 act: None,
+                session_id: None,
+                lineage: Lineage::default(),
                 sub,
             })
         }
@@ -83,6 +94,11 @@ fn party_of(ctx: &ProtocolCtx, token: &str, token_type: &str, role: &str) -> Res
                 scopes: record.scopes.clone(),
                 audience: record.audience.clone(),
                 act: None,
+                session_id: record.session_id,
+                lineage: Lineage {
+                    parent_jti: None,
+                    family: Some(record.family.clone()),
+                },
             })
         }
         other => Err(ClusterError::oauth(
@@ -90,6 +106,44 @@ fn party_of(ctx: &ProtocolCtx, token: &str, token_type: &str, role: &str) -> Res
             format!("{role} type {other} is not supported"),
         )),
     }
+}
+
+fn subject_type(params: &Params) -> &str {
+    params
+        .get("subject_token_type")
+        .map(String::as_str)
+        .unwrap_or("")
+}
+
+/// Refresh and ID tokens were issued to one client: only that client may exchange them (a
+/// refresh token only when the client authenticates, never handed on to an actor; an ID token
+/// also when the actor token was issued to that client).
+fn confined_to_its_client(
+    subject: &Party,
+    subject_type: &str,
+    client: Option<&OAuthClient>,
+    actor: Option<&Party>,
+) -> Result<()> {
+    if subject_type != TYPE_REFRESH && subject_type != TYPE_ID {
+        return Ok(());
+    }
+    if subject_type == TYPE_REFRESH && actor.is_some() {
+        return Err(ClusterError::oauth(
+            "invalid_request",
+            "a refresh token cannot be delegated to an actor",
+        ));
+    }
+    let issued_to = subject.client_id.as_deref();
+    let exchanging = client
+        .map(|c| c.client_id.as_str())
+        .or_else(|| actor.and_then(|a| a.client_id.as_deref()));
+    if issued_to.is_none() || exchanging != issued_to {
+        return Err(ClusterError::oauth(
+            "invalid_grant",
+            "refresh and ID tokens can only be exchanged by the authenticated client they were issued to",
+        ));
+    }
+    Ok(())
 }
 
 /// Levels of a nested `act` claim.
@@ -136,6 +190,12 @@ pub(super) async fn token_exchange(
         }
         None => None,
     };
+    confined_to_its_client(
+        &subject,
+        subject_type(params),
+        client.as_ref(),
+        actor.as_ref(),
+    )?;
     let actor_sub = actor
         .as_ref()
         .map(|a| a.sub.clone())
@@ -207,7 +267,7 @@ pub(super) async fn token_exchange(
         grant_type: GRANT_EXCHANGE,
         consume: None,
         refresh: false,
-        session_id: None,
+        session_id: subject.session_id,
         auth_time: None,
         nonce: None,
         id_token: false,
@@ -217,6 +277,8 @@ pub(super) async fn token_exchange(
             .map_or(limits::ACCESS_TTL_SECS, |c| c.access_token_ttl_secs),
         refresh_ttl_secs: 0,
         issued_token_type: Some(TYPE_ACCESS.into()),
+        derived: subject.lineage,
+        grant_scopes: None,
     };
     mint(ctx, issuer, mint_input).await
 }

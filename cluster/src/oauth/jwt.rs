@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::clock::Timestamp;
 use crate::crypto::{JwsAlg, decoding_key_of};
 use crate::error::{ClusterError, Result};
-use crate::model::AccessTokenRecord;
+use crate::model::{AccessTokenRecord, User};
 use crate::tables::{OrgReader, Table};
 
 use super::runtime::published_key;
@@ -121,7 +121,28 @@ pub fn verify_access_token(
     if !record.is_active(now) {
         return Err(invalid("revoked"));
     }
+    holders_still_allowed(reader, &record)?;
     Ok((claims, record))
+}
+
+/// A token stops working the moment its client is disabled or its user blocked or
+/// deactivated (deleting either revokes the token outright).
+fn holders_still_allowed(reader: &OrgReader, record: &AccessTokenRecord) -> Result<()> {
+    if let Some(client_id) = &record.client_id {
+        let key = crate::command::ClientKey::ClientId(client_id.clone());
+        if crate::lookup::client(reader, &key).is_ok_and(|c| !c.is_active) {
+            return Err(invalid("the client is disabled"));
+        }
+    }
+    if let Some(user) = record.user_id {
+        let allowed = reader
+            .get::<User>(Table::User, &user.to_bytes())?
+            .is_some_and(|u| u.is_active && !u.blocked);
+        if !allowed {
+            return Err(invalid("the user is blocked, inactive or deleted"));
+        }
+    }
+    Ok(())
 }
 
 /// Verifies one of this org's ID tokens (signature and issuer); `allow_expired` for

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::clock::Timestamp;
-use crate::command::{Consume, Issuance, NewAccessToken, NewRefreshToken, Op};
+use crate::command::{Consume, Issuance, Lineage, NewAccessToken, NewRefreshToken, Op};
 use crate::crypto::{JwsAlg, random_token, s256, secret_hash};
 use crate::error::{ClusterError, Result};
 use crate::model::{AuthCode, OAuthClient, PrincipalKind, RefreshTokenRecord, User};
@@ -100,6 +100,10 @@ pub(super) struct Mint {
     pub access_ttl_secs: u64,
     pub refresh_ttl_secs: u64,
     pub issued_token_type: Option<String>,
+    pub derived: Lineage,
+    /// The grant a rotated refresh token keeps when this access token asked for less
+    /// (RFC 6749 section 6: narrowing a refresh never shrinks the grant).
+    pub grant_scopes: Option<Vec<String>>,
 }
 
 impl Mint {
@@ -122,6 +126,8 @@ impl Mint {
             access_ttl_secs: client.access_token_ttl_secs,
             refresh_ttl_secs: client.refresh_token_ttl_secs,
             issued_token_type: None,
+            derived: Lineage::default(),
+            grant_scopes: None,
         }
     }
 }
@@ -193,11 +199,15 @@ pub(super) async fn mint(ctx: &ProtocolCtx, issuer: &str, mint: Mint) -> Result<
             grant_type: mint.grant_type.to_string(),
             expires_at: access_expires,
             session_id: mint.session_id,
+            derived: mint.derived.clone(),
         },
         refresh: refresh_secret.as_ref().map(|secret| NewRefreshToken {
             hash: secret_hash(secret),
             family: random_token("", 16),
-            scopes: mint.scopes.clone(),
+            scopes: mint
+                .grant_scopes
+                .clone()
+                .unwrap_or_else(|| mint.scopes.clone()),
             audience: mint.audience.clone(),
             expires_at: now.plus_millis((mint.refresh_ttl_secs as i64) * 1000),
             auth_time: mint.auth_time,
@@ -402,6 +412,7 @@ async fn refresh(
     mint.id_token = user.is_some() && scopes.iter().any(|s| s == "openid");
     mint.scopes = scopes;
     mint.user = user;
+    mint.grant_scopes = Some(record.scopes.clone());
     mint.consume = Some(Consume::Refresh(hash));
     mint.refresh = true;
     mint.session_id = record.session_id;
