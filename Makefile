@@ -10,7 +10,7 @@ ADMIN_ADDR ?= 127.0.0.1:8090
 BOOTSTRAP_ORG ?= acme-corp
 LUMO_VENV ?= $(CURDIR)/.venv
 
-.PHONY: run test check fmt clippy deps build test-rust test-python test-js bench bench-cluster bench-smoke chaos chaos-smoke clean-data
+.PHONY: run test check fmt clippy deps build test-rust test-python test-js bench bench-oauth bench-cluster bench-smoke chaos chaos-smoke clean-data
 
 ## Build and start lumod on 127.0.0.1:8080 with data in ./data (org acme-corp on first start).
 run: deps build
@@ -52,6 +52,11 @@ test-js: build
 bench: deps
 	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 10 --concurrency 32
 
+## OAuth: tokens/s per signing algorithm, logins/s vs the argon2id limit, introspection, refresh,
+## and oidc-provider (npm) on the same machine as a baseline (needs Node.js >= 20.10).
+bench-oauth: deps
+	scripts/bench-oauth.sh 10
+
 ## 3-node cluster against 3-node etcd (needs the etcd-server package), failover, rebalance.
 bench-cluster: deps build
 	@command -v etcd >/dev/null 2>&1 || { echo "installing etcd-server"; sudo_cmd=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); $$sudo_cmd apt-get install -y -qq etcd-server; }
@@ -59,7 +64,7 @@ bench-cluster: deps build
 
 ## A few-second benchmark smoke run (used by CI to prove the benchmark still works).
 bench-smoke: deps
-	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 1 --concurrency 4 --scenarios hello,create-user,get-user,list-users
+	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 1 --concurrency 4 --scenarios hello,create-user,get-user,list-users,cc-rs256,introspect,refresh
 
 ## Chaos: 3 lumod processes under load for 120 s while shard leaders are killed (-9) and
 ## restarted and nodes are partitioned; fails on a non-linearizable history or a lost write.

@@ -5,5 +5,6 @@
 pub mod checker;
 pub mod history;
 pub mod load;
+pub mod oauth_bench;
 pub mod procs;
 pub mod stats;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use lumo_chaos::load::run;
+use lumo_chaos::oauth_bench::{self, BenchClient, Bounds, Issuer, OauthScenarios};
 use lumo_chaos::stats::{ScenarioStats, markdown};
 use serde_json::json;
 
@@ -24,7 +25,10 @@ struct Args {
     #[arg(long, default_value_t = 2_000_000)]
     max_ops: u64,
     /// Comma-separated scenarios: hello, argon2 (the hashing limit: argon2id hashes/s with one
-    /// hash per core), get-user, list-users, create-user, create-user-password.
+    /// hash per core), get-user, list-users, create-user, create-user-password; OAuth:
+    /// cc-rs256, cc-es256, cc-eddsa (client_credentials tokens signed with that algorithm),
+    /// introspect, login (password sign-ins), refresh (rotations), cc-baseline (client
+    /// credentials at --baseline-token-url).
     #[arg(
         long,
         default_value = "hello,argon2,get-user,list-users,create-user,create-user-password"
@@ -42,6 +46,18 @@ struct Args {
     /// Users created before the read scenarios.
     #[arg(long, default_value_t = 1000)]
     seed_users: usize,
+    /// Token endpoint of a baseline OAuth server for the `cc-baseline` scenario.
+    #[arg(long)]
+    baseline_token_url: Option<String>,
+    /// Client id at the baseline server.
+    #[arg(long, default_value = "bench-client")]
+    baseline_client_id: String,
+    /// Client secret at the baseline server.
+    #[arg(long, default_value = "bench-secret-0123456789")]
+    baseline_client_secret: String,
+    /// Scope asked of the baseline server.
+    #[arg(long)]
+    baseline_scope: Option<String>,
 }
 
 async fn hello_server() -> anyhow::Result<SocketAddr> {
@@ -130,6 +146,19 @@ async fn main() -> anyhow::Result<()> {
         key: args.key.clone(),
         client,
     });
+    let mut oauth = OauthScenarios::new(Issuer {
+        issuer: target.url(""),
+        admin_key: args.key.clone(),
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(args.concurrency * 2)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?,
+    });
+    let bounds = Bounds {
+        concurrency: args.concurrency,
+        duration,
+        max_ops: args.max_ops,
+    };
     let run_id = std::process::id();
     let mut seeded: Vec<String> = Vec::new();
     let mut results: Vec<ScenarioStats> = Vec::new();
@@ -222,6 +251,25 @@ async fn main() -> anyhow::Result<()> {
                 )
                 .await
             }
+            name if oauth_bench::SCENARIOS.contains(&name) => oauth.run(name, bounds).await?,
+            "cc-baseline" => {
+                let url = args
+                    .baseline_token_url
+                    .clone()
+                    .ok_or_else(|| anyhow::anyhow!("cc-baseline needs --baseline-token-url"))?;
+                let client = BenchClient {
+                    id: args.baseline_client_id.clone(),
+                    secret: args.baseline_client_secret.clone(),
+                };
+                oauth_bench::external_client_credentials(
+                    target.client.clone(),
+                    url,
+                    client,
+                    args.baseline_scope.clone(),
+                    bounds,
+                )
+                .await
+            }
             other => anyhow::bail!("unknown scenario {other}"),
         };
         eprintln!(
@@ -246,6 +294,20 @@ async fn main() -> anyhow::Result<()> {
         && hello > 0.0
     {
         println!("get-user / hello ceiling = {:.2}", get / hello);
+    }
+    for (what, over) in [
+        ("login", "argon2"),
+        ("create-user-password", "argon2"),
+        ("cc-es256", "cc-rs256"),
+        ("cc-eddsa", "cc-rs256"),
+        ("cc-rs256", "cc-baseline"),
+        ("cc-es256", "cc-baseline"),
+    ] {
+        if let (Some(a), Some(b)) = (find(what), find(over))
+            && b > 0.0
+        {
+            println!("{what} / {over} = {:.2}", a / b);
+        }
     }
     if let Some(node) = node {
         let stats = node
