@@ -42,6 +42,9 @@ pub struct ApiConfig {
     pub trust_forwarded_for: bool,
     /// Public base URL (issuers are `public_url/orgs/{org}/api/v1`); `None`: from `Host`.
     pub public_url: Option<String>,
+    /// Test clusters only: Client ID Metadata Documents may be fetched over `http` from
+    /// loopback (set with `--fault-injection`).
+    pub cimd_allow_loopback: bool,
 }
 
 impl Default for ApiConfig {
@@ -51,6 +54,7 @@ impl Default for ApiConfig {
             cluster_token: String::new(),
             trust_forwarded_for: false,
             public_url: None,
+            cimd_allow_loopback: false,
         }
     }
 }

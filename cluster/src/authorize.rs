@@ -55,7 +55,10 @@ fn query_family(query: &Query) -> Family {
         | Query::AnalyticsLogins { .. }
         | Query::AnalyticsUsers { .. } => Family::Analytics,
         Query::ListApiKeys => Family::ApiKeys,
-        Query::GetClient(_) | Query::ListClients(_) | Query::ListTokens(_) => Family::Clients,
+        Query::GetClient(_)
+        | Query::ListClients(_)
+        | Query::ListTokens(_)
+        | Query::ClientPolicy => Family::Clients,
         Query::ListSessions { .. } | Query::UserSessions(_) | Query::SessionStats => Family::Users,
         Query::SigningKeys => Family::Settings,
     }

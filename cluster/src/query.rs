@@ -100,6 +100,8 @@ pub enum Query {
     Settings(SettingsSection),
     /// The auth settings, read to check a password against the policy (needs only users access).
     PasswordPolicy,
+    /// The auth settings, read for the client policies (CIMD) with clients access only.
+    ClientPolicy,
     AllSettings,
     Tenant,
     AnalyticsDashboard,
@@ -141,6 +143,7 @@ impl Query {
                 | Query::AuditRetention
                 | Query::Settings(_)
                 | Query::PasswordPolicy
+                | Query::ClientPolicy
                 | Query::AllSettings
                 | Query::Tenant
                 | Query::GetClient(_)
@@ -176,6 +179,7 @@ impl Query {
             Query::VerifyAudit => "verify_audit",
             Query::Settings(_) => "settings",
             Query::PasswordPolicy => "password_policy",
+            Query::ClientPolicy => "client_policy",
             Query::AllSettings => "all_settings",
             Query::Tenant => "tenant",
             Query::AnalyticsDashboard => "analytics_dashboard",

@@ -135,6 +135,7 @@ pub async fn start_with_clock(
             cluster_token: token.clone(),
             trust_forwarded_for: config.trust_forwarded_for,
             public_url: config.public_url.clone(),
+            cimd_allow_loopback: config.fault_injection,
         },
     );
     let (stop, stopped) = watch::channel(false);

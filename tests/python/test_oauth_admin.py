@@ -286,13 +286,22 @@ def test_unknown_client_is_404(clients_api, org, call):
     assert body["error"] == "resource_not_found"
 
 
-def test_cimd_check_is_not_supported(api_client, org):
+def test_cimd_check_reports_refusals_in_the_model_shape(api_client, org):
+    for client_id, reason in (("https://127.0.0.1/client.json", "ssrf_blocked"),
+                              ("http://app.example.com/client.json", "invalid_client_id"),
+                              ("https://app.example.com/", "invalid_client_id")):
+        resp = send(api_client, "POST", "/admin/clients/cimd/check", org,
+                    body={"client_id": client_id, "refresh": True},
+                    types={"200": "AdminClientsCimdCheckResponse"})
+        assert resp.status_code == 200
+        result = resp.data.data
+        assert result.ok is False and result.reason == reason, (client_id, result)
+        assert result.client_id == client_id
+        assert result.enabled is False
+        assert result.message
     with pytest.raises(ApiException) as info:
-        send(api_client, "POST", "/admin/clients/cimd/check", org,
-             body={"client_id": "https://app.example.com/client.json"},
-             types={"200": "AdminClientsCimdCheckResponse"})
-    assert info.value.status == 501
-    assert error_body(info.value)["status"] == 501
+        send(api_client, "POST", "/admin/clients/cimd/check", org, body={"refresh": True})
+    assert info.value.status == 422
 
 
 # --- sessions and tokens ------------------------------------------------------------------------

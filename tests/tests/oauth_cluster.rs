@@ -1,7 +1,7 @@
 //! Revocation is strongly consistent across a 3-node cluster: once a revoke call returns on
 //! one node, no node accepts the session, the refresh token or the access token any more.
 
-use lumo_tests::TestCluster;
+use lumo_tests::cluster::TestCluster;
 use lumo_tests::oauth::{
     AuthRequest, Browser, Client, Oauth, create_client, create_user, exchange, sign_in,
 };

@@ -7,7 +7,7 @@ use lumo_tests::oauth::{
     AuthRequest, Browser, Oauth, admin, create_client, create_user, exchange, form, query_param,
     sign_in, verify_with_jwks,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 const PASSWORD: &str = "Correct-horse-battery-9";
 

@@ -3,6 +3,7 @@
 //! (`lumo_cluster::oauth`); this module parses requests and renders answers.
 
 mod browser;
+pub mod cimd_fetch;
 mod discovery;
 mod endpoints;
 mod flows;

@@ -59,7 +59,9 @@ pub fn run_query(
         Query::AuditRetention => audit::retention(reader),
         Query::VerifyAudit => Ok(Reply::Chain(verify_chain(reader)?)),
         Query::Settings(section) => org::settings(reader, *section),
-        Query::PasswordPolicy => org::settings(reader, crate::settings::SettingsSection::Auth),
+        Query::PasswordPolicy | Query::ClientPolicy => {
+            org::settings(reader, crate::settings::SettingsSection::Auth)
+        }
         Query::AllSettings => org::all_settings(reader),
         Query::Tenant => org::tenant(reader),
         Query::AnalyticsDashboard => analytics::dashboard(reader, now),

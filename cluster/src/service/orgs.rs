@@ -103,6 +103,15 @@ impl Service {
             }
         };
         let entry = self.finish_org(entry, &key).await?;
+        // The org's first signing key, so its JWKS is ready before the first token. Should
+        // this fail, the key is made on first use instead.
+        let first_key = Request::Protocol(crate::oauth::ProtocolRequest::Jwks);
+        if let Err(e) = self
+            .call(&entry.slug, Credential::None, first_key, Default::default())
+            .await
+        {
+            tracing::warn!(org = %entry.slug, error = %e, "first signing key not created yet");
+        }
         Ok(CreatedOrg {
             entry,
             api_key: key,
