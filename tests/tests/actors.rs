@@ -31,10 +31,11 @@ async fn wait_for_actors(node: &TestNode, want: usize, limit: Duration) -> usize
 async fn idle_org_actors_passivate_and_restart_on_the_next_request() -> anyhow::Result<()> {
     let node = TestNode::start_with(|c| c.actor_idle = Duration::from_secs(1)).await?;
     let api = node.api();
+    // Creating the org made its first signing key through its actor; idle, it stops.
     assert_eq!(
-        running_actors(&node).await,
+        wait_for_actors(&node, 0, Duration::from_secs(5)).await,
         0,
-        "no actor before the first request"
+        "no actor left running after the org was created"
     );
 
     let id = api.create_user("idle@acme.example").await?;
