@@ -28,7 +28,7 @@ node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.ex
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
    || [ package.json -nt node_modules/.package-lock.json ]; then
   echo "npm ci (node $node_version, npm $(npm --version))"
-  timeout 600 npm ci --no-audit --no-fund
+  timeout 600 npm ci --no-audit --no-fund --prefer-offline
 fi
 
 # --- Chromium -----------------------------------------------------------------------------------
