@@ -98,7 +98,8 @@ pub async fn raw_request(
     read(request.send().await?).await
 }
 
-async fn read(response: reqwest::Response) -> anyhow::Result<Reply> {
+/// Reads a response into a [`Reply`].
+pub(crate) async fn read(response: reqwest::Response) -> anyhow::Result<Reply> {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await?;

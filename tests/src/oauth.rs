@@ -253,17 +253,7 @@ impl Oauth {
         if let Some((id, secret)) = basic {
             request = request.basic_auth(id, Some(secret));
         }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await?;
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
-        Ok(Reply {
-            status,
-            headers,
-            body,
-            text,
-        })
+        crate::http::read(request.send().await?).await
     }
 
     /// GET with a bearer token.

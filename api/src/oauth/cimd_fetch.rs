@@ -163,16 +163,7 @@ pub async fn fetch_document(
             format!("{url} answered {status}"),
         ));
     }
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let content_type = super::params::media_type(response.headers());
     if content_type != "application/json" {
         return Err(failure(
             "invalid_content_type",

@@ -42,9 +42,9 @@ pub fn query(raw: Option<&str>) -> ApiResult<Params> {
     collect(pairs)
 }
 
-/// The parameters of a form body (or, where `json_too`, a JSON object body).
-pub fn body(headers: &HeaderMap, bytes: &Bytes, json_too: bool) -> ApiResult<Params> {
-    let content_type = headers
+/// The media type of `Content-Type`, lowercase, without parameters (`""` when absent).
+pub fn media_type(headers: &HeaderMap) -> String {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
@@ -52,8 +52,12 @@ pub fn body(headers: &HeaderMap, bytes: &Bytes, json_too: bool) -> ApiResult<Par
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
-    match content_type.as_str() {
+        .to_ascii_lowercase()
+}
+
+/// The parameters of a form body (or, where `json_too`, a JSON object body).
+pub fn body(headers: &HeaderMap, bytes: &Bytes, json_too: bool) -> ApiResult<Params> {
+    match media_type(headers).as_str() {
         "application/x-www-form-urlencoded" => {
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
                 .map_err(|_| invalid("the form body is malformed"))?;
