@@ -94,6 +94,7 @@ fn op_family(op: &Op) -> Family {
         | Op::CreateScope { .. }
         | Op::DeleteScope(_) => Family::Roles,
         Op::SetAuditRetention { .. } | Op::CompactAudit { .. } => Family::Audit,
+        Op::PurgeExpired { .. } => Family::Protocol,
         Op::FreezeOrg | Op::ImportOrg { .. } | Op::DropOrg | Op::ThawOrg => Family::ApiKeys,
         Op::CreateClient(_)
         | Op::UpdateClient { .. }

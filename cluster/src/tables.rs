@@ -73,6 +73,8 @@ pub enum Table {
     LoginFailures = 0x90,
     /// CIBA public id -> `auth_req_id` hash.
     CibaId = 0x91,
+    /// Hash of (client id, assertion `jti`) -> the assertion's expiry (JWT bearer replay).
+    AssertionJti = 0x92,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

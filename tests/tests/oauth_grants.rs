@@ -261,7 +261,8 @@ async fn user_token_by_assertion(
         .sign(
             &json!({
                 "iss": client.id, "sub": sub, "aud": oauth.url("/oauth/token"),
-                "exp": now_secs() + 300, "iat": now_secs(), "jti": "a1",
+                "exp": now_secs() + 300, "iat": now_secs(),
+                "jti": lumo_cluster::crypto::random_token("", 12),
             }),
             "JWT",
         )
@@ -318,7 +319,26 @@ async fn jwt_bearer_assertions_must_be_signed_by_the_clients_key_for_this_endpoi
 
     let sign = |claims: Value| key.sign(&claims, "JWT").map_err(anyhow::Error::msg);
     let endpoint = oauth.url("/oauth/token");
-    let good = json!({"iss": client.id, "sub": user_id, "aud": endpoint, "exp": now_secs() + 300});
+    let good = json!({
+        "iss": client.id, "sub": user_id, "aud": endpoint, "exp": now_secs() + 300, "jti": "j-1",
+    });
+    // One token per assertion: the same assertion again is a replay.
+    let once = sign(good.clone())?;
+    for expected in [200, 400] {
+        let reply = oauth
+            .post(
+                "/oauth/token",
+                &[("grant_type", JWT_BEARER), ("assertion", &once)],
+                basic(&client),
+            )
+            .await?;
+        assert_eq!(reply.status, expected, "{}", reply.text);
+    }
+    // Every refused case below carries an unused jti, so only its own flaw can refuse it.
+    let fresh = |mut claims: Value| {
+        claims["jti"] = json!(lumo_cluster::crypto::random_token("", 12));
+        claims
+    };
     let mut cases = Vec::new();
     for (field, value) in [
         ("aud", json!("https://elsewhere.example/token")),
@@ -326,16 +346,21 @@ async fn jwt_bearer_assertions_must_be_signed_by_the_clients_key_for_this_endpoi
         ("exp", json!(now_secs() - 10)),
         ("exp", json!(now_secs() + 7200)),
         ("sub", json!("ghost@example.com")),
+        ("jti", Value::Null),
     ] {
-        let mut claims = good.clone();
+        let mut claims = fresh(good.clone());
         claims[field] = value;
         cases.push(sign(claims)?);
     }
     // Signed by a key the client never registered (same kid).
     let (stranger, _) = client_key()?;
-    cases.push(stranger.sign(&good, "JWT").map_err(anyhow::Error::msg)?);
+    cases.push(
+        stranger
+            .sign(&fresh(good.clone()), "JWT")
+            .map_err(anyhow::Error::msg)?,
+    );
     // Unsigned.
-    let unsigned = sign(good.clone())?;
+    let unsigned = sign(fresh(good.clone()))?;
     let mut parts: Vec<&str> = unsigned.split('.').collect();
     let none_header = base64_url(br#"{"alg":"none","kid":"client-key-1"}"#);
     parts[0] = &none_header;
@@ -356,8 +381,9 @@ async fn jwt_bearer_assertions_must_be_signed_by_the_clients_key_for_this_endpoi
         json!({"grantTypes": [JWT_BEARER], "redirectUris": []}),
     )
     .await?;
-    let assertion =
-        sign(json!({"iss": keyless.id, "sub": user_id, "aud": endpoint, "exp": now_secs() + 300}))?;
+    let assertion = sign(fresh(
+        json!({"iss": keyless.id, "sub": user_id, "aud": endpoint, "exp": now_secs() + 300}),
+    ))?;
     oauth
         .post(
             "/oauth/token",

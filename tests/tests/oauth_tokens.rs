@@ -464,3 +464,83 @@ async fn oversized_and_malformed_protocol_requests_are_refused() -> anyhow::Resu
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn expired_tokens_and_requests_are_purged_and_live_ones_kept() -> anyhow::Result<()> {
+    use lumo_cluster::clock::{ManualClock, Timestamp};
+    let start = Timestamp::now();
+    let clock = std::sync::Arc::new(ManualClock::new(start));
+    let node = TestNode::start_with_clock(clock.clone()).await?;
+    let api = admin(&node.http);
+    let oauth = Oauth::new(&node.http);
+    let client = create_client(
+        &api,
+        json!({
+            "grantTypes": ["client_credentials", "urn:ietf:params:oauth:grant-type:device_code"],
+            "redirectUris": [],
+            "allowedScopes": ["admin:read", "openid"],
+            "accessTokenLifetime": 60,
+        }),
+    )
+    .await?;
+    let short = token_of(&oauth, &client, None).await?;
+    oauth
+        .post(
+            "/oauth/device_authorization",
+            &[("scope", "openid")],
+            basic(&client),
+        )
+        .await?
+        .expect(200);
+    let listed = |api: Api, client_id: String| async move {
+        let reply = api
+            .get(&format!("/admin/tokens?clientId={client_id}"))
+            .await?
+            .expect(200);
+        anyhow::Ok(
+            reply.body["pagination"]["total"]
+                .as_u64()
+                .unwrap_or(u64::MAX),
+        )
+    };
+    assert_eq!(listed(api.clone(), client.id.clone()).await?, 1);
+
+    let service = &node.node.as_ref().expect("running").service;
+    assert_eq!(
+        service.purge_expired_protocol_state().await?,
+        0,
+        "nothing expired yet"
+    );
+
+    clock.set(start.plus_millis(2 * 3_600_000));
+    let live = token_of(&oauth, &client, None).await?;
+    let removed = service.purge_expired_protocol_state().await?;
+    assert_eq!(
+        removed, 2,
+        "the expired token and the expired device request"
+    );
+    assert_eq!(
+        listed(api.clone(), client.id.clone()).await?,
+        1,
+        "only the live token"
+    );
+    assert!(!oauth.active(&client, &short).await?);
+    assert!(oauth.active(&client, &live).await?);
+    assert_eq!(bearer(&oauth.url("/admin/users"), &live).await?, 200);
+    let audit = api
+        .get("/admin/audit-logs?action=oauth.expired_purged")
+        .await?
+        .expect(200);
+    assert_eq!(
+        audit.body["data"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        audit.text
+    );
+    assert_eq!(
+        service.purge_expired_protocol_state().await?,
+        0,
+        "idempotent"
+    );
+    Ok(())
+}

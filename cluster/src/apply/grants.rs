@@ -241,6 +241,13 @@ fn consume(tx: &mut OrgTx, meta: &CommandMeta, issuance: &Issuance) -> Result<Co
             tx.put(Table::CibaRequest, hash.as_bytes(), &request)?;
             Ok(Consumed::Fresh)
         }
+        Some(Consume::Assertion { hash, expires_at }) => {
+            if tx.exists(Table::AssertionJti, hash.as_bytes())? {
+                return Err(refused("the assertion was already used"));
+            }
+            tx.put(Table::AssertionJti, hash.as_bytes(), expires_at)?;
+            Ok(Consumed::Fresh)
+        }
     }
 }
 
@@ -365,7 +372,7 @@ pub(super) fn issue_tokens(
 }
 
 /// The index prefixes that own a token or family.
-fn owners(
+pub(super) fn owners(
     user: Option<UserId>,
     client: Option<&str>,
     session: Option<u64>,

@@ -4,6 +4,7 @@
 
 mod audit;
 mod clients;
+mod expiry;
 pub(crate) mod grants;
 mod identities;
 mod meta;
@@ -17,6 +18,7 @@ mod settings;
 mod users;
 
 pub use audit::{COMPACTION_BATCH, MAX_RETENTION_DAYS, append_audit};
+pub use expiry::PURGE_BATCH;
 pub use meta::apply_meta;
 
 use crate::command::{Command, Op};
@@ -146,6 +148,7 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             auto_delete,
         } => audit::set_retention(tx, *retention_days, *auto_delete)?,
         Op::CompactAudit { cutoff } => audit::compact(tx, *cutoff)?,
+        Op::PurgeExpired { cutoff } => expiry::purge(tx, *cutoff)?,
         Op::UpdateSettings {
             section,
             patch,

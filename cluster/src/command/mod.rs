@@ -457,6 +457,10 @@ pub enum Op {
     CompactAudit {
         cutoff: Timestamp,
     },
+    /// Deletes protocol state (token records, codes, requests) that expired before `cutoff`.
+    PurgeExpired {
+        cutoff: Timestamp,
+    },
 
     /// Stops the org in this shard: later commands for it are refused as `WrongShard`.
     FreezeOrg,
@@ -570,6 +574,7 @@ impl Op {
             Op::DeleteScope(_) => "delete_scope",
             Op::SetAuditRetention { .. } => "set_audit_retention",
             Op::CompactAudit { .. } => "compact_audit",
+            Op::PurgeExpired { .. } => "purge_expired",
             Op::UpdateSettings { .. } => "update_settings",
             Op::FreezeOrg => "freeze_org",
             Op::ImportOrg { .. } => "import_org",

@@ -131,6 +131,8 @@ pub enum Consume {
     Device(String),
     /// Approved CIBA request (`auth_req_id` hash).
     Ciba(String),
+    /// A JWT bearer assertion, usable once until it expires (hash of client id and `jti`).
+    Assertion { hash: String, expires_at: Timestamp },
 }
 
 /// The access token to record.

@@ -5,7 +5,7 @@
 use jsonwebtoken::{Validation, decode, decode_header};
 use serde_json::{Value, json};
 
-use crate::command::{Lineage, UserKey};
+use crate::command::{Consume, Lineage, UserKey};
 use crate::crypto::{JwsAlg, decoding_key_of, secret_hash};
 use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
@@ -384,11 +384,21 @@ pub(super) async fn jwt_bearer(
     let sub = claims["sub"]
         .as_str()
         .ok_or_else(|| ClusterError::oauth("invalid_grant", "the assertion has no sub"))?;
+    // Each assertion is good for one token: its jti is remembered until it expires.
+    let jti = claims["jti"]
+        .as_str()
+        .filter(|j| !j.is_empty() && j.len() <= 256)
+        .ok_or_else(|| ClusterError::oauth("invalid_grant", "the assertion needs a jti"))?;
+    let once = Consume::Assertion {
+        hash: secret_hash(&format!("{}\n{jti}", client.client_id)),
+        expires_at: crate::clock::Timestamp(exp * 1000),
+    };
     let user = load_user(ctx, assertion_user(&reader, sub)?)?;
     let requested = parse(params.get("scope").map(String::as_str));
     require_subset(&requested, &client.scopes, "this client")?;
     let scopes = super::scopes::entitled(&reader, user.id, requested)?;
     let mut mint_input = Mint::for_client(&client, GRANT_JWT_BEARER);
+    mint_input.consume = Some(once);
     mint_input.scopes = scopes;
     mint_input.user = Some(user);
     mint(ctx, issuer, mint_input).await

@@ -232,6 +232,53 @@ impl Service {
         Ok(removed_total)
     }
 
+    /// Deletes expired token records, codes and device/CIBA/PAR requests of every org whose
+    /// shard this node leads; returns how many rows went.
+    pub async fn purge_expired_protocol_state(&self) -> Result<u64> {
+        let now = self.now();
+        let orgs = match self.meta_snapshot().await {
+            Ok(snapshot) => snapshot.orgs,
+            Err(e) => {
+                tracing::debug!(error = %e, "no directory for the expiry purge");
+                return Ok(0);
+            }
+        };
+        let mut removed = 0;
+        for entry in orgs {
+            if entry.state != OrgState::Active {
+                continue;
+            }
+            match self.group(entry.shard.0) {
+                Some(shard) if shard.raft.is_leader() => {
+                    removed += self.purge_expired(&entry, &shard, now).await?;
+                }
+                _ => {}
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Deletes the org's expired token records, codes and requests, a batch per command.
+    async fn purge_expired(
+        &self,
+        entry: &DirectoryEntry,
+        shard: &crate::raft::GroupHandle,
+        now: crate::clock::Timestamp,
+    ) -> Result<u64> {
+        let mut removed_total = 0;
+        loop {
+            let command = self.system_command(entry, Op::PurgeExpired { cutoff: now });
+            let removed = match crate::actors::propose(shard, command).await? {
+                Outcome::Compacted { removed } => removed,
+                _ => 0,
+            };
+            removed_total += removed;
+            if removed < crate::apply::PURGE_BATCH {
+                return Ok(removed_total);
+            }
+        }
+    }
+
     pub(crate) fn spawn_compaction(&self) {
         let weak = std::sync::Arc::downgrade(&self.inner);
         let interval = self.inner.config.compaction_interval;
@@ -244,6 +291,9 @@ impl Service {
                 let service = Service { inner };
                 if let Err(e) = service.compact_audit_logs().await {
                     tracing::warn!(error = %e, "audit retention compaction failed");
+                }
+                if let Err(e) = service.purge_expired_protocol_state().await {
+                    tracing::warn!(error = %e, "expired token purge failed");
                 }
             }
         });
