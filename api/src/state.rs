@@ -14,6 +14,8 @@ pub struct AppState {
     pub hashing: Arc<tokio::sync::Semaphore>,
     /// Failed sign-ins per source address on this node.
     pub throttle: Arc<crate::oauth::throttle::LoginThrottle>,
+    /// One password check at a time per account.
+    pub login_gates: Arc<crate::oauth::throttle::LoginGates>,
 }
 
 impl AppState {
@@ -27,6 +29,7 @@ impl AppState {
             config: Arc::new(config),
             hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
             throttle: Arc::default(),
+            login_gates: Arc::default(),
         }
     }
 }

@@ -96,6 +96,7 @@ fn op_family(op: &Op) -> Family {
         Op::SetAuditRetention { .. } | Op::CompactAudit { .. } => Family::Audit,
         Op::PurgeExpired { .. } => Family::Protocol,
         Op::FreezeOrg | Op::ImportOrg { .. } | Op::DropOrg | Op::ThawOrg => Family::ApiKeys,
+        Op::SyncMetadataClient(_) => Family::Protocol,
         Op::CreateClient(_)
         | Op::UpdateClient { .. }
         | Op::DeleteClient(_)
@@ -171,6 +172,18 @@ fn bearer_principal(
     now: crate::clock::Timestamp,
 ) -> Result<Principal> {
     let (claims, record) = crate::oauth::verify_access_token(reader, token, now)?;
+    // A token issued for a resource server (RFC 8707 `resource` -> `aud`) is for that server
+    // only; the admin API takes tokens for the client itself or for this org's issuer.
+    let issuer_suffix = format!("/orgs/{}/api/v1", claims.org);
+    if record
+        .audience
+        .iter()
+        .any(|a| a.contains("://") && !a.trim_end_matches('/').ends_with(&issuer_suffix))
+    {
+        return Err(ClusterError::Unauthenticated {
+            message: "the token was issued for another resource (aud)".into(),
+        });
+    }
     let kind = match record.user_id {
         Some(id) => {
             let user: crate::model::User = reader

@@ -124,10 +124,7 @@ async fn metadata_documents_are_fetched_checked_and_explained() -> anyhow::Resul
 
     let good = check(url("/good.json")).await?;
     assert_eq!(good["ok"], true, "{good}");
-    assert_eq!(
-        good["enabled"], false,
-        "URL client ids are not accepted at authorize yet"
-    );
+    assert_eq!(good["enabled"], true, "CIMD is on by default");
     assert_eq!(good["document"]["client_name"], "Loopback app");
     let effective = &good["effective"];
     assert_eq!(effective["public_client"], true);
@@ -209,5 +206,117 @@ async fn a_normal_node_never_fetches_internal_addresses() -> anyhow::Result<()> 
             reply.text
         );
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_url_client_id_signs_a_user_in_through_its_metadata_document() -> anyhow::Result<()> {
+    use lumo_tests::oauth::{
+        AuthRequest, Browser, Client, Oauth, REDIRECT_URI, create_user, exchange, query_param,
+        sign_in,
+    };
+    let base = serve(|base| {
+        let mut routes: HashMap<String, Served> = HashMap::new();
+        let mut app = document(&format!("{base}/app.json"));
+        app["redirect_uris"] = json!([REDIRECT_URI]);
+        routes.insert(
+            "/app.json".into(),
+            (200, "application/json", app.to_string()),
+        );
+        routes.insert(
+            "/bad.json".into(),
+            (
+                200,
+                "application/json",
+                document("https://elsewhere.example/c.json").to_string(),
+            ),
+        );
+        routes
+    })
+    .await?;
+    let node = TestNode::start_with(|c| c.fault_injection = true).await?;
+    let api = admin(&node.http);
+    let oauth = Oauth::new(&node.http);
+    create_user(&api, "cimd@example.com", "Correct-horse-battery-9").await?;
+    let discovery: Value = reqwest::get(oauth.url("/.well-known/openid-configuration"))
+        .await?
+        .json()
+        .await?;
+    assert_eq!(discovery["client_id_metadata_document_supported"], true);
+
+    let client = Client {
+        id: format!("{base}/app.json"),
+        secret: None,
+        redirect_uri: REDIRECT_URI.to_string(),
+    };
+    let request = AuthRequest::new(&client, "openid profile");
+    let mut browser = Browser::new();
+    let redirect = sign_in(
+        &mut browser,
+        &oauth,
+        &request,
+        "cimd@example.com",
+        "Correct-horse-battery-9",
+    )
+    .await?;
+    assert_eq!(
+        query_param(&redirect, "state").as_deref(),
+        Some(request.state.as_str())
+    );
+    let tokens = exchange(&oauth, &client, &request, &redirect)
+        .await?
+        .expect(200);
+    let id_token = tokens.body["id_token"].as_str().unwrap_or_default();
+    assert_eq!(
+        lumo_tests::oauth::claims(id_token)["aud"],
+        client.id.as_str()
+    );
+
+    // The shadow client is visible to admins and to the check.
+    let check = api
+        .post("/admin/clients/cimd/check", json!({"client_id": client.id}))
+        .await?
+        .expect(200);
+    assert!(
+        check.body["data"]["shadow_client"]["id"].is_number(),
+        "{}",
+        check.text
+    );
+    let shown = api
+        .get(&format!(
+            "/admin/clients/{}",
+            check.body["data"]["shadow_client"]["id"]
+        ))
+        .await?
+        .expect(200);
+    assert_eq!(shown.data()["isPublic"], true);
+    assert_eq!(shown.data()["requiresPkce"], true);
+
+    // A document that breaks the rules never gets a redirect; neither does a switched-off org.
+    let bad = Client {
+        id: format!("{base}/bad.json"),
+        ..client.clone()
+    };
+    let page = browser
+        .get(&AuthRequest::new(&bad, "openid").url(&oauth))
+        .await?;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page.location.is_none());
+    assert!(page.body.contains("client_id_mismatch"), "{}", page.body);
+    api.patch(
+        "/admin/settings/authentication",
+        json!({"cimd_enabled": false}),
+    )
+    .await?
+    .expect(200);
+    let fresh = Client {
+        id: format!("{base}/app.json?v=2"),
+        ..client.clone()
+    };
+    let page = browser
+        .get(&AuthRequest::new(&fresh, "openid").url(&oauth))
+        .await?;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page.location.is_none());
     Ok(())
 }

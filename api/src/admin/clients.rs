@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use lumo_cluster::clock::Timestamp;
 use lumo_cluster::command::{ClientKey, ClientPatch, NewClient, Op};
 use lumo_cluster::crypto::{random_token, secret_hash};
-use lumo_cluster::model::OAuthClient;
+use lumo_cluster::model::{AdminScope, Family, OAuthClient};
 use lumo_cluster::oauth::register::redirect_uri_problem;
 use lumo_cluster::oauth::{GRANT_TYPES, limits};
 use lumo_cluster::query::{Query, Reply};
@@ -161,6 +161,33 @@ fn read_fields(body: &mut Body, name_required: bool) -> Fields {
     }
 }
 
+/// Grants that act for any user without them: an assertion naming a user, token exchange, a
+/// backchannel request.
+const TRUSTED_GRANTS: &[&str] = &[
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+    "urn:openid:params:grant-type:ciba",
+];
+
+/// Giving a client admin scopes or grants that act for any user is as strong as minting an
+/// admin API key, so it needs what minting one needs: the full `admin` scope.
+async fn powers_need_full_admin(
+    ctx: &Ctx,
+    scopes: Option<&[String]>,
+    grant_types: Option<&[String]>,
+) -> ApiResult<()> {
+    let admin_scope = scopes.is_some_and(|s| s.iter().any(|x| AdminScope::is_known(x)));
+    let trusted =
+        grant_types.is_some_and(|g| g.iter().any(|x| TRUSTED_GRANTS.contains(&x.as_str())));
+    if admin_scope || trusted {
+        ctx.state
+            .service
+            .admit(&ctx.org, &ctx.credential, Family::ApiKeys, true)
+            .await?;
+    }
+    Ok(())
+}
+
 /// A client stays confidential or public for life (its secret and allowed grants depend on
 /// it): updates may repeat the type but not change it.
 fn keep_type(body: &mut Body, existing: &OAuthClient) {
@@ -248,6 +275,8 @@ async fn create(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     let redirect_uris = fields.redirect_uris.clone().unwrap_or_default();
     check_shape(&mut body, confidential, &grant_types, &redirect_uris);
     body.finish()?;
+    let scopes = fields.scopes.unwrap_or_else(|| strings(DEFAULT_SCOPES));
+    powers_need_full_admin(&ctx, Some(&scopes), Some(&grant_types)).await?;
     let secret = confidential.then(|| random_token("lms_", 32));
     let new = NewClient {
         client_id: client_id.clone(),
@@ -258,7 +287,7 @@ async fn create(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         redirect_uris,
         post_logout_redirect_uris: fields.post_logout.unwrap_or_default(),
         grant_types,
-        scopes: fields.scopes.unwrap_or_else(|| strings(DEFAULT_SCOPES)),
+        scopes,
         requires_pkce: fields.requires_pkce.unwrap_or(!confidential),
         is_active: fields.is_active.unwrap_or(true),
         token_endpoint_auth_method: method,
@@ -343,13 +372,15 @@ async fn replace(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         &redirect_uris,
     );
     body.finish()?;
+    let scopes = fields.scopes.unwrap_or_else(|| strings(DEFAULT_SCOPES));
+    powers_need_full_admin(&ctx, Some(&scopes), Some(&grant_types)).await?;
     let patch = ClientPatch {
         name: fields.name.map(|n| n.trim().to_string()),
         description: Some(fields.description.flatten()),
         redirect_uris: Some(redirect_uris),
         post_logout_redirect_uris: Some(fields.post_logout.unwrap_or_default()),
         grant_types: Some(grant_types),
-        scopes: Some(fields.scopes.unwrap_or_else(|| strings(DEFAULT_SCOPES))),
+        scopes: Some(scopes),
         requires_pkce: Some(fields.requires_pkce.unwrap_or(!existing.confidential)),
         is_active: Some(fields.is_active.unwrap_or(true)),
         access_token_ttl_secs: Some(fields.access_ttl.unwrap_or(limits::ACCESS_TTL_SECS)),
@@ -380,6 +411,12 @@ async fn patch(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         &redirect_uris,
     );
     body.finish()?;
+    powers_need_full_admin(
+        &ctx,
+        fields.scopes.as_deref(),
+        fields.grant_types.as_deref(),
+    )
+    .await?;
     let patch = ClientPatch {
         name: fields.name.map(|n| n.trim().to_string()),
         description: fields.description,
@@ -490,6 +527,7 @@ async fn set_scopes(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         body.problem("scopes", "is required (a list of scope names)");
     }
     body.finish()?;
+    powers_need_full_admin(&ctx, scopes.as_deref(), None).await?;
     let patch = ClientPatch {
         scopes,
         ..ClientPatch::default()

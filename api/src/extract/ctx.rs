@@ -54,7 +54,7 @@ pub(crate) fn client_ip(parts: &Parts, trust_forwarded: bool) -> Option<String> 
             .headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
     {
         return Some(first.trim().to_string());
     }

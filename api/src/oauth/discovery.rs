@@ -87,8 +87,18 @@ fn common(proto: &Proto) -> Value {
         "backchannel_token_delivery_modes_supported": ["poll"],
         "backchannel_user_code_parameter_supported": false,
         "ui_locales_supported": ["en"],
-        "client_id_metadata_document_supported": false,
     })
+}
+
+/// Whether the org accepts Client ID Metadata Documents (its `cimd_enabled` setting).
+async fn accepts_metadata_documents(proto: &Proto) -> bool {
+    let request = ProtocolRequest::MetadataClientPolicy {
+        client_id: String::new(),
+    };
+    matches!(
+        proto.call(request).await,
+        Ok(ProtocolReply::Document(state)) if state["cimd_enabled"] == true
+    )
 }
 
 /// 404 for organizations that do not exist.
@@ -102,6 +112,7 @@ pub async fn openid_configuration(proto: Proto) -> Response {
         return e.into_response();
     }
     let mut doc = common(&proto);
+    doc["client_id_metadata_document_supported"] = json!(accepts_metadata_documents(&proto).await);
     let extra = json!({
         "userinfo_endpoint": proto.url("/oauth/userinfo"),
         "end_session_endpoint": proto.url("/oauth/logout"),
@@ -127,7 +138,9 @@ pub async fn authorization_server(proto: Proto) -> Response {
     if let Err(e) = known_org(&proto).await {
         return e.into_response();
     }
-    public(Json(common(&proto)).into_response())
+    let mut doc = common(&proto);
+    doc["client_id_metadata_document_supported"] = json!(accepts_metadata_documents(&proto).await);
+    public(Json(doc).into_response())
 }
 
 pub async fn jwks(proto: Proto) -> Response {

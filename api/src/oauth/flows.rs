@@ -155,6 +155,9 @@ async fn run_authorize(
     redirect_status: StatusCode,
 ) -> Response {
     let login_error = params.get("login_error").cloned();
+    if let Err(e) = super::url_client::prepare(&proto, &params).await {
+        return error_page(&proto, e).await;
+    }
     let session = proto.browser.get(SESSION_COOKIE).map(str::to_string);
     let client_id = params.get("client_id").cloned().unwrap_or_default();
     let reply = proto
@@ -322,6 +325,8 @@ async fn check_password(
     if proto.state.throttle.retry_after(&proto.org, &ip).is_some() {
         return Ok(Verdict::Refused("throttled"));
     }
+    let gates = proto.state.login_gates.clone();
+    let _turn = gates.enter(&proto.org, email).await;
     let candidate: Option<LoginCandidate> = match proto
         .call(ProtocolRequest::LoginCandidate {
             email: email.to_string(),
@@ -331,6 +336,10 @@ async fn check_password(
         ProtocolReply::LoginCandidate(c) => c,
         other => return Err(ApiError::unexpected(other)),
     };
+    // A locked account is refused before its password is looked at, whatever was sent.
+    if candidate.as_ref().is_some_and(|c| c.locked_until.is_some()) {
+        return Ok(Verdict::Refused("locked"));
+    }
     let hash = candidate.as_ref().and_then(|c| c.password_hash.clone());
     let matches = verify_limited(&proto.state.hashing, password, hash).await?;
     let record_failure = |reason: &str, user| ProtocolRequest::LoginFailed {
@@ -344,9 +353,6 @@ async fn check_password(
         proto.call(record_failure("unknown_email", None)).await?;
         return Ok(Verdict::Refused("invalid_credentials"));
     };
-    if candidate.locked_until.is_some() {
-        return Ok(Verdict::Refused("locked"));
-    }
     if !matches {
         proto.state.throttle.fail(&proto.org, &ip);
         let reply = proto
@@ -381,7 +387,8 @@ async fn check_password(
         Ok(ProtocolReply::SignedIn {
             cookie, expires_in, ..
         }) => {
-            proto.state.throttle.reset(&proto.org, &ip);
+            // Failures of the address are not forgotten on success: signing in to one's own
+            // account must not reset the count of guesses at others'.
             Ok(Verdict::SignedIn {
                 cookie,
                 max_age: expires_in,

@@ -3,6 +3,7 @@
 //! (`lumo_cluster::oauth`); this module parses requests and renders answers.
 
 mod browser;
+pub mod cimd;
 pub mod cimd_fetch;
 mod discovery;
 mod endpoints;
@@ -12,6 +13,7 @@ mod pages;
 mod params;
 mod proto;
 pub mod throttle;
+mod url_client;
 
 use axum::Router;
 use axum::routing::{get, post};

@@ -41,12 +41,31 @@ impl LoginThrottle {
         }
         entry.0 += 1;
     }
+}
 
-    /// Forgets the failures of `ip` in `org` (after a successful sign-in).
-    pub fn reset(&self, org: &str, ip: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(&(org.to_string(), ip.to_string()));
+/// One sign-in at a time per account on this node: the password of an account is checked only
+/// after the previous attempt's failure was recorded, so parallel guesses cannot outrun the
+/// lockout. Striped by a hash of (org, email).
+pub struct LoginGates {
+    stripes: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl Default for LoginGates {
+    fn default() -> Self {
+        LoginGates {
+            stripes: (0..256).map(|_| tokio::sync::Mutex::new(())).collect(),
         }
+    }
+}
+
+impl LoginGates {
+    /// Waits for the account's turn; the turn ends when the guard drops.
+    pub async fn enter(&self, org: &str, email: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (org, email.to_ascii_lowercase()).hash(&mut hasher);
+        let stripe = (hasher.finish() as usize) % self.stripes.len();
+        self.stripes[stripe].lock().await
     }
 }
 
@@ -64,7 +83,5 @@ mod tests {
         throttle.fail("acme", "10.0.0.1");
         assert!(throttle.retry_after("acme", "10.0.0.1").is_some());
         assert_eq!(throttle.retry_after("other", "10.0.0.1"), None);
-        throttle.reset("acme", "10.0.0.1");
-        assert_eq!(throttle.retry_after("acme", "10.0.0.1"), None);
     }
 }

@@ -3,7 +3,9 @@
 use serde_json::json;
 
 use crate::clock::Timestamp;
-use crate::command::{ClientKey, ClientPatch, CommandMeta, NewClient, RevokeTarget};
+use crate::command::{
+    ClientKey, ClientPatch, CommandMeta, MetadataClient, NewClient, RevokeTarget,
+};
 use crate::error::{ClusterError, Result};
 use crate::lookup::{self, load_org, save_org};
 use crate::model::{AuditEvent, OAuthClient, RetiredSecret};
@@ -91,6 +93,7 @@ pub(super) fn create(tx: &mut OrgTx, meta: &CommandMeta, new: &NewClient) -> Res
             .as_deref()
             .map(|j| json_text("jwks", j))
             .transpose()?,
+        metadata_fetched_at: None,
         created_at: meta.at,
         updated_at: meta.at,
     };
@@ -109,6 +112,89 @@ pub(super) fn create(tx: &mut OrgTx, meta: &CommandMeta, new: &NewClient) -> Res
         "oauth_client",
         "oauth_client.created",
         format!("OAuth client {} {how}", client.name),
+    )
+    .target("oauth_client", &client.client_id, client.name.clone())
+    .new_value(summary(&client));
+    Ok((Outcome::Created(client.id.to_string()), vec![event]))
+}
+
+/// Creates the shadow client of a metadata document, or refreshes it from a newer copy (an
+/// admin's `isActive` choice stays). A client registered otherwise under that id is refused.
+pub(super) fn sync_metadata(
+    tx: &mut OrgTx,
+    meta: &CommandMeta,
+    document: &MetadataClient,
+) -> Result<Applied> {
+    let mut scopes = Vec::new();
+    for scope in &document.scopes {
+        let known = tx.exists(Table::ScopeName, scope.as_bytes())?
+            || crate::model::AdminScope::is_known(scope);
+        if known && !crate::model::AdminScope::is_known(scope) {
+            scopes.push(scope.clone());
+        }
+    }
+    let key = ClientKey::ClientId(document.client_id.clone());
+    let existing = lookup::client(tx, &key).ok();
+    let client = match existing {
+        Some(client) if client.metadata_fetched_at.is_none() => {
+            return Err(ClusterError::conflict(
+                "clientId",
+                "a client registered another way already uses this client_id",
+            ));
+        }
+        Some(mut client) => {
+            client.name = document.name.clone();
+            client.redirect_uris = document.redirect_uris.clone();
+            client.grant_types = document.grant_types.clone();
+            client.scopes = scopes;
+            client.metadata_fetched_at = Some(meta.at);
+            client.updated_at = meta.at;
+            save(tx, &client)?;
+            return Ok((Outcome::Done, Vec::new()));
+        }
+        None => {
+            let mut org = load_org(tx)?;
+            org.counters.client += 1;
+            save_org(tx, &org)?;
+            OAuthClient {
+                id: org.counters.client,
+                client_id: document.client_id.clone(),
+                name: document.name.clone(),
+                description: None,
+                confidential: false,
+                secret_hash: None,
+                previous_secret: None,
+                redirect_uris: document.redirect_uris.clone(),
+                post_logout_redirect_uris: Vec::new(),
+                grant_types: document.grant_types.clone(),
+                scopes,
+                requires_pkce: true,
+                is_active: true,
+                token_endpoint_auth_method: "none".into(),
+                access_token_ttl_secs: document.access_token_ttl_secs,
+                refresh_token_ttl_secs: document.refresh_token_ttl_secs,
+                skip_consent: false,
+                registration: None,
+                jwks: None,
+                metadata_fetched_at: Some(meta.at),
+                created_at: meta.at,
+                updated_at: meta.at,
+            }
+        }
+    };
+    save(tx, &client)?;
+    tx.put(
+        Table::OAuthClientKey,
+        client.client_id.as_bytes(),
+        &client.id,
+    )?;
+    let event = AuditEvent::new(
+        "oauth_client",
+        "oauth_client.created",
+        format!(
+            "OAuth client {} created from its metadata document",
+            client.name
+        ),
     )
     .target("oauth_client", &client.client_id, client.name.clone())
     .new_value(summary(&client));

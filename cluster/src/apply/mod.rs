@@ -155,6 +155,7 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             secrets,
         } => settings::update(tx, meta.at, *section, patch, secrets)?,
         Op::CreateClient(new) => clients::create(tx, meta, new)?,
+        Op::SyncMetadataClient(document) => clients::sync_metadata(tx, meta, document)?,
         Op::UpdateClient { client, patch } => clients::update(tx, meta, client, patch)?,
         Op::DeleteClient(client) => clients::delete(tx, meta, client)?,
         Op::RotateClientSecret {

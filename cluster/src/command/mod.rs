@@ -8,8 +8,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use oauth::{
-    ClientKey, ClientPatch, Consume, Issuance, Lineage, LoginFailure, NewAccessToken, NewClient,
-    NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget, SignIn,
+    ClientKey, ClientPatch, Consume, Issuance, Lineage, LoginFailure, MetadataClient,
+    NewAccessToken, NewClient, NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget,
+    SignIn,
 };
 
 use crate::clock::Timestamp;
@@ -485,6 +486,8 @@ pub enum Op {
     },
 
     CreateClient(NewClient),
+    /// Creates or refreshes the shadow client of a Client ID Metadata Document.
+    SyncMetadataClient(MetadataClient),
     UpdateClient {
         client: ClientKey,
         patch: ClientPatch,
@@ -581,6 +584,7 @@ impl Op {
             Op::DropOrg => "drop_org",
             Op::ThawOrg => "thaw_org",
             Op::CreateClient(_) => "create_client",
+            Op::SyncMetadataClient(_) => "sync_metadata_client",
             Op::UpdateClient { .. } => "update_client",
             Op::DeleteClient(_) => "delete_client",
             Op::RotateClientSecret { .. } => "rotate_client_secret",

@@ -64,6 +64,19 @@ pub struct NewClient {
     pub jwks: Option<String>,
 }
 
+/// A client whose id is its metadata document's URL, as the frontend validated the document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetadataClient {
+    pub client_id: String,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    /// Requested scopes; those the org does not know are left out when applied.
+    pub scopes: Vec<String>,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+}
+
 /// What dynamic registration records (metadata as JSON text).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewRegistration {

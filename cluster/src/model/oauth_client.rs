@@ -57,6 +57,9 @@ pub struct OAuthClient {
     /// Public keys the client signs JWT assertions with (`{"keys": [...]}`).
     #[serde(default)]
     pub jwks: Option<serde_json::Value>,
+    /// For clients whose `client_id` is their metadata document's URL: when it was last read.
+    #[serde(default)]
+    pub metadata_fetched_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -478,6 +478,17 @@ pub(super) async fn par(
             "client_id does not match the authenticated client",
         ));
     }
+    // Pushed requests are replicated state: only so much of it per request.
+    let size: usize = params.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > limits::MAX_PUSHED_BYTES {
+        return Err(ClusterError::oauth(
+            "invalid_request",
+            format!(
+                "the pushed request is larger than {} bytes",
+                limits::MAX_PUSHED_BYTES
+            ),
+        ));
+    }
     let mut checked = params.clone();
     checked.insert("client_id".into(), client.client_id.clone());
     let (client, redirect_uri) = client_and_redirect(&reader, &checked)?;

@@ -5,6 +5,7 @@
 use jsonwebtoken::{Validation, decode, decode_header};
 use serde_json::{Value, json};
 
+use crate::clock::Timestamp;
 use crate::command::{Consume, Lineage, UserKey};
 use crate::crypto::{JwsAlg, decoding_key_of, secret_hash};
 use crate::error::{ClusterError, Result};
@@ -13,7 +14,7 @@ use crate::lookup;
 use crate::model::{OAuthClient, RefreshTokenRecord};
 use crate::tables::{OrgReader, Table};
 
-use super::client_auth::{authenticate, require_grant};
+use super::client_auth::{authenticate, find_client, require_grant};
 use super::jwt::{epoch_secs, verify_access_token, verify_id_token};
 use super::runtime::ProtocolCtx;
 use super::scopes::{parse, require_subset};
@@ -35,6 +36,8 @@ struct Party {
     scopes: Vec<String>,
     audience: Vec<String>,
     act: Option<Value>,
+    /// When the presented token expires (an exchanged token never outlives it).
+    expires_at: Timestamp,
     /// The login session the token belongs to (exchanged tokens end with it).
     session_id: Option<u64>,
     /// What revoking ends the exchanged token too.
@@ -55,6 +58,7 @@ fn party_of(ctx: &ProtocolCtx, token: &str, token_type: &str, role: &str) -> Res
                 scopes: claims.scopes(),
                 audience: record.audience.clone(),
                 act: claims.act.clone(),
+                expires_at: record.expires_at,
                 session_id: record.session_id,
                 lineage: Lineage {
                     parent_jti: Some(record.jti.clone()),
@@ -72,6 +76,7 @@ fn party_of(ctx: &ProtocolCtx, token: &str, token_type: &str, role: &str) -> Res
                 scopes: vec!["openid".into()],
                 audience: Vec::new(),
                 act: None,
+                expires_at: Timestamp(claims["exp"].as_i64().unwrap_or(0) * 1000),
                 session_id: None,
                 lineage: Lineage::default(),
                 sub,
@@ -94,6 +99,7 @@ fn party_of(ctx: &ProtocolCtx, token: &str, token_type: &str, role: &str) -> Res
                 scopes: record.scopes.clone(),
                 audience: record.audience.clone(),
                 act: None,
+                expires_at: record.expires_at,
                 session_id: record.session_id,
                 lineage: Lineage {
                     parent_jti: None,
@@ -146,6 +152,27 @@ fn confined_to_its_client(
     Ok(())
 }
 
+/// Who asks for the exchange: the authenticated client, else the client the actor token was
+/// issued to. Either way it must be allowed the token-exchange grant; nobody anonymous may
+/// re-aim or prolong a token it merely holds.
+fn exchanging_client(
+    reader: &OrgReader,
+    client: Option<&OAuthClient>,
+    actor: Option<&Party>,
+) -> Result<OAuthClient> {
+    let found = match (client, actor.and_then(|a| a.client_id.as_deref())) {
+        (Some(client), _) => client.clone(),
+        (None, Some(actor_client)) => find_client(reader, actor_client)?,
+        (None, None) => {
+            return Err(ClusterError::invalid_client(
+                "token exchange needs client authentication or an actor_token",
+            ));
+        }
+    };
+    require_grant(&found, GRANT_EXCHANGE)?;
+    Ok(found)
+}
+
 /// Levels of a nested `act` claim.
 fn depth(act: &Option<Value>) -> usize {
     let mut depth = 0;
@@ -196,6 +223,7 @@ pub(super) async fn token_exchange(
         client.as_ref(),
         actor.as_ref(),
     )?;
+    exchanging_client(&reader, client.as_ref(), actor.as_ref())?;
     let actor_sub = actor
         .as_ref()
         .map(|a| a.sub.clone())
@@ -274,7 +302,8 @@ pub(super) async fn token_exchange(
         act,
         access_ttl_secs: client_record
             .as_ref()
-            .map_or(limits::ACCESS_TTL_SECS, |c| c.access_token_ttl_secs),
+            .map_or(limits::ACCESS_TTL_SECS, |c| c.access_token_ttl_secs)
+            .min(((subject.expires_at.0 - ctx.now.0).max(0) / 1000) as u64),
         refresh_ttl_secs: 0,
         issued_token_type: Some(TYPE_ACCESS.into()),
         derived: subject.lineage,
@@ -391,7 +420,7 @@ pub(super) async fn jwt_bearer(
         .ok_or_else(|| ClusterError::oauth("invalid_grant", "the assertion needs a jti"))?;
     let once = Consume::Assertion {
         hash: secret_hash(&format!("{}\n{jti}", client.client_id)),
-        expires_at: crate::clock::Timestamp(exp * 1000),
+        expires_at: Timestamp(exp * 1000),
     };
     let user = load_user(ctx, assertion_user(&reader, sub)?)?;
     let requested = parse(params.get("scope").map(String::as_str));

@@ -59,7 +59,12 @@ pub(super) fn introspect(
     hint: Option<&str>,
 ) -> Result<ProtocolReply> {
     let reader = ctx.reader();
-    authenticate(&reader, auth, ctx.now)?;
+    // RFC 7662 section 2.1: the caller must be authorized; a public client proves nothing.
+    if !authenticate(&reader, auth, ctx.now)?.confidential {
+        return Err(ClusterError::invalid_client(
+            "introspection needs a confidential client (public clients cannot authenticate)",
+        ));
+    }
     let try_refresh_first = hint == Some("refresh_token");
     if try_refresh_first && let Some(record) = live_refresh(ctx, token)? {
         return Ok(ProtocolReply::Document(refresh_document(issuer, &record)));

@@ -226,10 +226,18 @@ pub(super) async fn logout(
         })?),
         None => None,
     };
-    let client_id = params.get("client_id").cloned().or_else(|| {
-        hint.as_ref()
-            .and_then(|h| h["aud"].as_str().map(str::to_string))
-    });
+    let hinted_client = hint
+        .as_ref()
+        .and_then(|h| h["aud"].as_str().map(str::to_string));
+    if let (Some(named), Some(hinted)) = (params.get("client_id"), &hinted_client)
+        && named != hinted
+    {
+        return Err(ClusterError::oauth(
+            "invalid_request",
+            "client_id does not match the id_token_hint's audience",
+        ));
+    }
+    let client_id = params.get("client_id").cloned().or(hinted_client);
     let client = match &client_id {
         Some(id) => Some(
             find_client(&reader, id)

@@ -9,6 +9,7 @@ mod exchange;
 mod introspect;
 mod jwt;
 mod login;
+mod metadata_client;
 pub mod register;
 mod runtime;
 mod scopes;
@@ -43,6 +44,8 @@ pub mod limits {
     pub const POLL_INTERVAL_SECS: u64 = 5;
     /// Pushed authorization requests live this long.
     pub const PAR_TTL_SECS: u64 = 90;
+    /// Largest pushed authorization request (names and values together).
+    pub const MAX_PUSHED_BYTES: usize = 8 * 1024;
     /// Failed sign-ins in a row that lock an account.
     pub const LOCK_THRESHOLD: u32 = 5;
     /// How long a lock lasts.
@@ -169,6 +172,10 @@ pub enum ProtocolRequest {
     },
     /// Replaces the org's signing key (admin extension).
     RotateSigningKey { credential: Credential, alg: JwsAlg },
+    /// The org's CIMD policy and what it holds for a URL `client_id`.
+    MetadataClientPolicy { client_id: String },
+    /// Creates or refreshes the shadow client of a validated metadata document.
+    SyncMetadataClient(crate::command::MetadataClient),
 }
 
 impl ProtocolRequest {
@@ -197,6 +204,8 @@ impl ProtocolRequest {
             ProtocolRequest::Register { .. } => "register",
             ProtocolRequest::ReadRegistration { .. } => "read_registration",
             ProtocolRequest::RotateSigningKey { .. } => "rotate_signing_key",
+            ProtocolRequest::MetadataClientPolicy { .. } => "metadata_client_policy",
+            ProtocolRequest::SyncMetadataClient(_) => "sync_metadata_client",
         }
     }
 }
@@ -363,5 +372,9 @@ pub async fn handle(ctx: ProtocolCtx, request: ProtocolRequest) -> Result<Protoc
         ProtocolRequest::RotateSigningKey { credential, alg } => {
             register::rotate_signing_key(&ctx, &credential, alg).await
         }
+        ProtocolRequest::MetadataClientPolicy { client_id } => {
+            metadata_client::policy(&ctx, &client_id)
+        }
+        ProtocolRequest::SyncMetadataClient(client) => metadata_client::sync(&ctx, client).await,
     }
 }

@@ -20,6 +20,13 @@ use super::token::{GRANT_CODE, GRANT_TYPES, is_local_host};
 use super::{ProtocolReply, limits};
 
 const REGISTER_SCOPES: &[&str] = &["admin:clients:register", "admin:clients", "admin"];
+/// Grants a dynamically registered client may use.
+const SELF_REGISTERED_GRANTS: &[&str] = &[
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "urn:ietf:params:oauth:grant-type:device_code",
+];
 
 fn metadata_error(description: impl Into<String>) -> ClusterError {
     ClusterError::oauth("invalid_client_metadata", description)
@@ -92,6 +99,16 @@ pub fn redirect_uri_problem(uri: &str) -> Option<&'static str> {
     let Some((scheme, rest)) = uri.split_once(':') else {
         return Some("must be an absolute URI");
     };
+    if (scheme == "http" || scheme == "https")
+        && rest
+            .trim_start_matches("//")
+            .split(['/', '?'])
+            .next()
+            .unwrap_or("")
+            .contains('@')
+    {
+        return Some("must not contain user information");
+    }
     match scheme {
         "https" if rest.starts_with("//") && rest.len() > 2 => None,
         "http" => {
@@ -133,6 +150,16 @@ pub(super) async fn register(
             "grant type {unknown} is not supported"
         )));
     }
+    // Grants that act for users without them (assertions naming any user, token exchange,
+    // backchannel requests) need a client an admin created, not a self-registered one.
+    if let Some(trusted) = grant_types
+        .iter()
+        .find(|g| !SELF_REGISTERED_GRANTS.contains(&g.as_str()))
+    {
+        return Err(metadata_error(format!(
+            "grant type {trusted} needs a client created by an administrator"
+        )));
+    }
     let response_types =
         string_list(&metadata, "response_types")?.unwrap_or_else(|| vec!["code".to_string()]);
     if response_types.iter().any(|r| r != "code") {
@@ -154,6 +181,14 @@ pub(super) async fn register(
         }
     }
     let post_logout = string_list(&metadata, "post_logout_redirect_uris")?.unwrap_or_default();
+    for uri in &post_logout {
+        if let Some(problem) = redirect_uri_problem(uri) {
+            return Err(ClusterError::oauth(
+                "invalid_redirect_uri",
+                format!("post-logout redirect URI {uri} {problem}"),
+            ));
+        }
+    }
     let auth_method = optional_string(&metadata, "token_endpoint_auth_method")?
         .unwrap_or_else(|| "client_secret_basic".into());
     if !["none", "client_secret_basic", "client_secret_post"].contains(&auth_method.as_str()) {
@@ -171,6 +206,17 @@ pub(super) async fn register(
             .as_deref()
             .or(Some("openid profile email")),
     );
+    if let Some(admin) = scopes
+        .iter()
+        .find(|s| crate::model::AdminScope::is_known(s))
+    {
+        return Err(ClusterError::oauth(
+            "invalid_client_metadata",
+            format!(
+                "scope {admin} cannot be registered: admin scopes are granted by administrators"
+            ),
+        ));
+    }
     if let Some(jwks) = metadata.get("jwks")
         && !jwks.get("keys").is_some_and(Value::is_array)
     {

@@ -9,7 +9,7 @@ use crate::clock::Timestamp;
 use crate::command::{Consume, Issuance, Lineage, NewAccessToken, NewRefreshToken, Op};
 use crate::crypto::{JwsAlg, random_token, s256, secret_hash};
 use crate::error::{ClusterError, Result};
-use crate::model::{AuthCode, OAuthClient, PrincipalKind, RefreshTokenRecord, User};
+use crate::model::{AdminScope, AuthCode, OAuthClient, PrincipalKind, RefreshTokenRecord, User};
 use crate::query::Outcome;
 use crate::tables::Table;
 
@@ -396,7 +396,7 @@ async fn refresh(
     }
     let requested = parse(params.get("scope").map(String::as_str));
     require_subset(&requested, &record.scopes, "this refresh token")?;
-    let scopes = if requested.is_empty() {
+    let mut scopes = if requested.is_empty() {
         record.scopes.clone()
     } else {
         requested
@@ -405,6 +405,12 @@ async fn refresh(
         Some(id) => Some(load_user(ctx, id)?),
         None => None,
     };
+    // Admin scopes are re-judged on every refresh: the client must still be allowed them and
+    // the user still entitled (a demoted admin's next access token loses them).
+    scopes.retain(|s| !AdminScope::is_known(s) || client.scopes.contains(s));
+    if let Some(user) = &user {
+        scopes = super::scopes::entitled(&reader, user.id, scopes)?;
+    }
     let mut mint = Mint::for_client(&client, GRANT_REFRESH);
     if !record.audience.is_empty() {
         mint.audience = record.audience.clone();
@@ -441,6 +447,9 @@ pub(super) fn check_resource(resource: &str) -> Result<()> {
     let (scheme, rest) = resource
         .split_once("://")
         .ok_or_else(|| invalid("must be an absolute URI"))?;
+    if rest.split(['/', '?']).next().unwrap_or("").contains('@') {
+        return Err(invalid("must not contain user information"));
+    }
     let host = rest
         .split(['/', '?'])
         .next()
