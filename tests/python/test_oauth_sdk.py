@@ -453,7 +453,10 @@ def test_delegation_cannot_widen_the_users_scopes(consented):
 
 def test_nested_delegation_to_sub_agents_and_depth_limit(lumod, api_client, org, oauth,
                                                          consented, agent_client, user):
-    subs = [new_agent(lumod, create_agent_client(api_client, org)) for _ in range(3)]
+    # Agents that may be delegated to carry the token-exchange grant (an admin's decision).
+    subs = [new_agent(lumod, create_agent_client(
+                api_client, org, grantTypes=["client_credentials", TOKEN_EXCHANGE]))
+            for _ in range(3)]
     sub_ids = [s.client_id for s in subs]
 
     level2 = consented.delegate_to_sub_agent("s1", subs[0].access_token)
@@ -551,8 +554,18 @@ def test_refresh_token_subject_without_any_exchanging_client_is_refused(sdk, use
 
 
 def test_id_token_of_another_client_is_refused(lumod, sdk, api_client, org, user_tokens):
-    other = new_agent(lumod, create_agent_client(api_client, org))
+    other = new_agent(lumod, create_agent_client(
+        api_client, org, grantTypes=["client_credentials", TOKEN_EXCHANGE]))
     with pytest.raises(LumoAuthApiError) as info:
         sdk.auth.token_exchange(user_tokens["id_token"], subject_token_type=ID_TOKEN_TYPE,
                                 actor_token=other.access_token)
     assert (info.value.status_code, info.value.code) == (400, "invalid_grant")
+
+
+def test_an_agent_without_the_exchange_grant_cannot_be_delegated_to(lumod, api_client, org,
+                                                                    consented):
+    plain = new_agent(lumod, create_agent_client(api_client, org))
+    with pytest.raises(LumoAuthApiError) as info:
+        consented.delegate_to_sub_agent("s1", plain.access_token)
+    assert info.value.status_code == 400
+    assert info.value.code == "unauthorized_client"

@@ -172,10 +172,10 @@ async fn token_exchange_needs_a_client_allowed_it_and_resource_tokens_stay_off_t
         }
     };
 
-    // Nobody anonymous re-aims a token it merely holds.
+    // Whoever holds a token of a client without the exchange grant cannot re-aim it.
     post(exchange_form(&[]), None)
         .await?
-        .expect_oauth(401, "invalid_client");
+        .expect_oauth(400, "unauthorized_client");
     // A client without the exchange grant, authenticated or as the actor, is refused.
     post(exchange_form(&[]), Some(holder.clone()))
         .await?

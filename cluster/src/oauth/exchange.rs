@@ -153,16 +153,22 @@ fn confined_to_its_client(
 }
 
 /// Who asks for the exchange: the authenticated client, else the client the actor token was
-/// issued to. Either way it must be allowed the token-exchange grant; nobody anonymous may
-/// re-aim or prolong a token it merely holds.
+/// issued to, else (an agent exchanging its own token, as the LumoAuth SDK does) the client
+/// the subject token was issued to. It must be allowed the token-exchange grant, and the new
+/// token never outlives the subject, so a token of a client without that grant cannot be
+/// re-aimed or prolonged by whoever holds it.
 fn exchanging_client(
     reader: &OrgReader,
     client: Option<&OAuthClient>,
     actor: Option<&Party>,
+    subject: &Party,
 ) -> Result<OAuthClient> {
-    let found = match (client, actor.and_then(|a| a.client_id.as_deref())) {
+    let named = actor
+        .and_then(|a| a.client_id.as_deref())
+        .or(subject.client_id.as_deref());
+    let found = match (client, named) {
         (Some(client), _) => client.clone(),
-        (None, Some(actor_client)) => find_client(reader, actor_client)?,
+        (None, Some(client_id)) => find_client(reader, client_id)?,
         (None, None) => {
             return Err(ClusterError::invalid_client(
                 "token exchange needs client authentication or an actor_token",
@@ -223,7 +229,7 @@ pub(super) async fn token_exchange(
         client.as_ref(),
         actor.as_ref(),
     )?;
-    exchanging_client(&reader, client.as_ref(), actor.as_ref())?;
+    exchanging_client(&reader, client.as_ref(), actor.as_ref(), &subject)?;
     let actor_sub = actor
         .as_ref()
         .map(|a| a.sub.clone())
