@@ -322,11 +322,18 @@ impl OauthScenarios {
                 .await
             }
             "login" => {
-                crate::load::run(name, concurrency, duration, max_ops, move |_, _| {
+                // One account per connection: sign-ins to one account are checked one at a
+                // time (lockout), so a single account would measure that, not the hashing.
+                for worker in 0..concurrency {
+                    issuer
+                        .create_user(&format!("bench-login-{worker}@bench.example"), PASSWORD)
+                        .await?;
+                }
+                crate::load::run(name, concurrency, duration, max_ops, move |worker, _| {
                     let issuer = issuer.clone();
                     async move {
                         issuer
-                            .login("bench-login@bench.example", PASSWORD)
+                            .login(&format!("bench-login-{worker}@bench.example"), PASSWORD)
                             .await
                             .is_some()
                     }
