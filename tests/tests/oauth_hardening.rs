@@ -382,3 +382,50 @@ async fn urls_with_user_information_and_oversized_pushed_requests_are_refused() 
         .expect_oauth(400, "invalid_request");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_pkce_code_may_be_redeemed_without_repeating_the_redirect_uri() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = admin(&node.http);
+    let oauth = Oauth::new(&node.http);
+    create_user(&api, "short@example.com", PASSWORD).await?;
+    let client = create_client(&api, json!({"skipConsent": true})).await?;
+    let request = AuthRequest::new(&client, "openid");
+    let mut browser = Browser::new();
+    let redirect = sign_in(
+        &mut browser,
+        &oauth,
+        &request,
+        "short@example.com",
+        PASSWORD,
+    )
+    .await?;
+    let code = lumo_tests::oauth::query_param(&redirect, "code").unwrap_or_default();
+    // OAuth 2.1: PKCE binds the code; a redirect_uri that is sent must still match.
+    oauth
+        .post(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "http://127.0.0.1:9/other"),
+                ("code_verifier", &request.verifier),
+            ],
+            basic(&client),
+        )
+        .await?
+        .expect_oauth(400, "invalid_grant");
+    oauth
+        .post(
+            "/oauth/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("code_verifier", &request.verifier),
+            ],
+            basic(&client),
+        )
+        .await?
+        .expect(200);
+    Ok(())
+}

@@ -345,7 +345,13 @@ async fn authorization_code(
             "the authorization code was issued to another client",
         ));
     }
-    if params.get("redirect_uri").map(String::as_str) != Some(record.redirect_uri.as_str()) {
+    // A redirect_uri sent must match; leaving it out is fine where PKCE binds the code to the
+    // client instead (OAuth 2.1), not for a code obtained without PKCE.
+    let redirect_ok = match params.get("redirect_uri") {
+        Some(sent) => *sent == record.redirect_uri,
+        None => record.code_challenge.is_some(),
+    };
+    if !redirect_ok {
         return Err(ClusterError::oauth(
             "invalid_grant",
             "redirect_uri does not match the authorization request",
