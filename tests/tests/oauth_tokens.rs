@@ -544,3 +544,51 @@ async fn expired_tokens_and_requests_are_purged_and_live_ones_kept() -> anyhow::
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn expired_sessions_refresh_tokens_and_their_families_are_purged() -> anyhow::Result<()> {
+    use lumo_cluster::clock::{ManualClock, Timestamp};
+    let start = Timestamp::now();
+    let clock = std::sync::Arc::new(ManualClock::new(start));
+    let node = TestNode::start_with_clock(clock.clone()).await?;
+    let api = admin(&node.http);
+    let oauth = Oauth::new(&node.http);
+    create_user(&api, "old@example.com", PASSWORD).await?;
+    let client = create_client(
+        &api,
+        json!({"skipConsent": true, "refreshTokenLifetime": 300, "accessTokenLifetime": 60}),
+    )
+    .await?;
+    let request = AuthRequest::new(&client, "openid offline_access");
+    let mut browser = Browser::new();
+    let redirect = sign_in(&mut browser, &oauth, &request, "old@example.com", PASSWORD).await?;
+    let tokens = exchange(&oauth, &client, &request, &redirect)
+        .await?
+        .expect(200);
+    let refresh = tokens.body["refresh_token"].as_str().unwrap_or_default();
+    let stats = api.get("/admin/sessions/stats").await?.expect(200);
+    assert_eq!(stats.data()["total"], 1);
+
+    let service = &node.node.as_ref().expect("running").service;
+    clock.set(start.plus_millis(3 * 86_400_000));
+    let mut removed = 0;
+    for _ in 0..3 {
+        removed += service.purge_expired_protocol_state().await?;
+    }
+    // The access token, the refresh token, the code, the session and the refresh family.
+    assert_eq!(removed, 5, "rows purged");
+    let stats = api.get("/admin/sessions/stats").await?.expect(200);
+    assert_eq!(stats.data()["total"], 0, "{}", stats.text);
+    oauth
+        .post(
+            "/oauth/token",
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+            basic(&client),
+        )
+        .await?
+        .expect_oauth(400, "invalid_grant");
+    // The browser's old cookie signs nobody in.
+    let page = browser.get(&request.url(&oauth)).await?;
+    assert!(page.body.contains("name=\"password\""), "{}", page.body);
+    Ok(())
+}

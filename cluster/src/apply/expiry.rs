@@ -1,16 +1,16 @@
-//! Deleting protocol state nobody can use any more: access-token records (with their `jti` and
-//! grant-index rows), refresh tokens, codes, pushed requests, device and CIBA requests, used
-//! JWT bearer assertion ids whose
-//! expiry is before the proposer's cutoff. Deterministic like every apply: what is removed
-//! depends only on the state and the cutoff, in key order, bounded per command.
+//! Deleting protocol state nobody can use any more, once it expired before the proposer's
+//! cutoff: access-token records (with their `jti` and grant-index rows), refresh tokens, codes,
+//! pushed requests, device and CIBA requests, used JWT bearer assertion ids and login sessions;
+//! and refresh families whose newest token is gone. Deterministic like every apply: what is
+//! removed depends only on the state and the cutoff, in key order, bounded per command.
 
 use serde::de::DeserializeOwned;
 
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::model::{
-    AccessTokenRecord, AuditEvent, AuthCode, CibaRequest, DeviceGrant, PushedRequest,
-    RefreshTokenRecord,
+    AccessTokenRecord, AuditEvent, AuthCode, CibaRequest, DeviceGrant, LoginSession, PushedRequest,
+    RefreshFamily, RefreshTokenRecord,
 };
 use crate::query::Outcome;
 use crate::tables::{OrgTx, Table};
@@ -67,6 +67,67 @@ fn purge_access_tokens(tx: &mut OrgTx, cutoff: Timestamp, room: u64) -> Result<u
             key.extend_from_slice(&child);
             tx.delete(Table::GrantIndex, &key);
         }
+    }
+    Ok(doomed.len() as u64)
+}
+
+/// Deletes every grant-index row under `prefix`.
+fn delete_index_prefix(tx: &mut OrgTx, prefix: &[u8]) -> Result<()> {
+    let mut rest = Vec::new();
+    tx.reader().scan_keys(Table::GrantIndex, prefix, |k| {
+        rest.push(k.to_vec());
+        true
+    })?;
+    for k in rest {
+        let mut key = prefix.to_vec();
+        key.extend_from_slice(&k);
+        tx.delete(Table::GrantIndex, &key);
+    }
+    Ok(())
+}
+
+/// Expired login sessions, with their cookie, per-user and token index rows.
+fn purge_sessions(tx: &mut OrgTx, cutoff: Timestamp, room: u64) -> Result<u64> {
+    let doomed = expired_keys::<LoginSession>(tx, Table::Session, room, |s| s.expires_at < cutoff)?;
+    for (key, session) in &doomed {
+        tx.delete(Table::Session, key);
+        tx.delete(Table::SessionSecret, session.secret_hash.as_bytes());
+        let mut per_user = index::user_sessions(session.user_id);
+        per_user.extend_from_slice(&session.id.to_be_bytes());
+        tx.delete(Table::GrantIndex, &per_user);
+        delete_index_prefix(tx, &index::session(session.id))?;
+    }
+    Ok(doomed.len() as u64)
+}
+
+/// Refresh families whose newest token is gone (expired and purged): nothing can use them.
+fn purge_families(tx: &mut OrgTx, room: u64) -> Result<u64> {
+    let mut doomed: Vec<(Vec<u8>, RefreshFamily)> = Vec::new();
+    let mut scanned = 0;
+    let reader = tx.reader();
+    reader.scan::<RefreshFamily>(Table::RefreshFamily, &[], false, |key, family| {
+        scanned += 1;
+        let current_gone = !matches!(
+            reader.exists(Table::RefreshToken, family.current.as_bytes()),
+            Ok(true)
+        );
+        if current_gone {
+            doomed.push((key.to_vec(), family));
+        }
+        (doomed.len() as u64) < room && scanned < SCAN_BUDGET
+    })?;
+    for (key, family) in &doomed {
+        let name = String::from_utf8_lossy(key).into_owned();
+        tx.delete(Table::RefreshFamily, key);
+        for owner in owners(
+            family.user_id,
+            Some(&family.client_id),
+            family.session_id,
+            None,
+        ) {
+            tx.delete(Table::GrantIndex, &index::family_ref(&owner, &name));
+        }
+        delete_index_prefix(tx, &index::family(&name))?;
     }
     Ok(doomed.len() as u64)
 }
@@ -128,6 +189,8 @@ pub(super) fn purge(tx: &mut OrgTx, cutoff: Timestamp) -> Result<Applied> {
         |c| c.expires_at < cutoff,
         |c| Some((Table::CibaId, c.id.as_bytes().to_vec())),
     )?;
+    removed += purge_sessions(tx, cutoff, room(removed))?;
+    removed += purge_families(tx, room(removed))?;
     removed += purge_simple::<Timestamp>(
         tx,
         Table::AssertionJti,
