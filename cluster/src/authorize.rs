@@ -172,14 +172,9 @@ fn bearer_principal(
     now: crate::clock::Timestamp,
 ) -> Result<Principal> {
     let (claims, record) = crate::oauth::verify_access_token(reader, token, now)?;
-    // A token issued for a resource server (RFC 8707 `resource` -> `aud`) is for that server
-    // only; the admin API takes tokens for the client itself or for this org's issuer.
-    let issuer_suffix = format!("/orgs/{}/api/v1", claims.org);
-    if record
-        .audience
-        .iter()
-        .any(|a| a.contains("://") && !a.trim_end_matches('/').ends_with(&issuer_suffix))
-    {
+    // A token issued for a resource server (RFC 8707 `resource` -> `aud`, always a URL) is for
+    // that server only; the admin API takes tokens whose audience is the client itself.
+    if record.audience.iter().any(|a| a.contains("://")) {
         return Err(ClusterError::Unauthenticated {
             message: "the token was issued for another resource (aud)".into(),
         });

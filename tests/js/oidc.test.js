@@ -529,41 +529,44 @@ describe('device authorization grant', () => {
 });
 
 describe('token exchange (RFC 8693)', () => {
-  test('delegation: act claim nests prior actors, aud comes from resource', async () => {
+  test('delegation: act claim nests prior actors; only the token\'s audience may re-aim it at a resource', async () => {
     const exchanger = await createClient(server, {
       name: 'Exchanger', grantTypes: ['client_credentials', TOKEN_EXCHANGE],
     });
-    const agentA = await createClient(server, { name: 'Agent A', grantTypes: ['client_credentials'] });
-    const agentB = await createClient(server, { name: 'Agent B', grantTypes: ['client_credentials'] });
+    const agentA = await createClient(server, { name: 'Agent A', grantTypes: ['client_credentials', TOKEN_EXCHANGE] });
+    const agentB = await createClient(server, { name: 'Agent B', grantTypes: ['client_credentials', TOKEN_EXCHANGE] });
     const cfg = await discover(exchanger.clientId, exchanger.secret);
     const actorA = (await client.clientCredentialsGrant(await discover(agentA.clientId, agentA.secret))).access_token;
     const actorB = (await client.clientCredentialsGrant(await discover(agentB.clientId, agentB.secret))).access_token;
     const subSubject = (await codeFlow()).tokens.access_token;
 
+    // The user's token was issued to the web app: another client may not aim it elsewhere.
     const resource = 'https://api.example.com/orders';
+    await assert.rejects(client.genericGrantRequest(cfg, TOKEN_EXCHANGE, {
+      subject_token: subSubject, subject_token_type: AT_TYPE, resource,
+    }), (err) => err instanceof client.ResponseBodyError && err.error === 'invalid_target');
+
     const first = await client.genericGrantRequest(cfg, TOKEN_EXCHANGE, {
       subject_token: subSubject, subject_token_type: AT_TYPE,
       actor_token: actorA, actor_token_type: AT_TYPE,
-      resource,
     });
     assert.equal(first.issued_token_type, AT_TYPE);
     assert.equal(first.token_type.toLowerCase(), 'bearer');
     const t1 = decodeJwt(first.access_token).payload;
     assert.equal(t1.sub, user.id, 'subject stays the user');
     assert.deepEqual(t1.act, { sub: decodeJwt(actorA).payload.sub });
-    const aud1 = [].concat(t1.aud);
-    assert.ok(aud1.includes(resource), `aud=${JSON.stringify(t1.aud)}`);
+    assert.ok([].concat(t1.aud).includes(agentA.clientId), `aud=${JSON.stringify(t1.aud)}`);
 
     // Exchange again with another actor: the current actor is outermost, the prior one nested.
     const second = await client.genericGrantRequest(cfg, TOKEN_EXCHANGE, {
       subject_token: first.access_token, subject_token_type: AT_TYPE,
       actor_token: actorB, actor_token_type: AT_TYPE,
-      resource,
     });
     const t2 = decodeJwt(second.access_token).payload;
     assert.equal(t2.sub, user.id);
     assert.deepEqual(t2.act, { sub: decodeJwt(actorB).payload.sub, act: { sub: decodeJwt(actorA).payload.sub } });
-    assert.ok([].concat(t2.aud).includes(resource));
+    assert.ok([].concat(t2.aud).includes(agentB.clientId));
+    assert.ok(t2.exp <= decodeJwt(subSubject).payload.exp, 'never outlives the subject token');
 
     // The exchanged token is a live token.
     const info = await client.tokenIntrospection(cfg, second.access_token);

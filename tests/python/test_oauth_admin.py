@@ -297,7 +297,7 @@ def test_cimd_check_reports_refusals_in_the_model_shape(api_client, org):
         result = resp.data.data
         assert result.ok is False and result.reason == reason, (client_id, result)
         assert result.client_id == client_id
-        assert result.enabled is True  # CIMD is on by default
+        assert result.enabled is False  # CIMD is off until the org switches it on
         assert result.message
     with pytest.raises(ApiException) as info:
         send(api_client, "POST", "/admin/clients/cimd/check", org, body={"refresh": True})

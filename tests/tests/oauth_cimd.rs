@@ -124,7 +124,10 @@ async fn metadata_documents_are_fetched_checked_and_explained() -> anyhow::Resul
 
     let good = check(url("/good.json")).await?;
     assert_eq!(good["ok"], true, "{good}");
-    assert_eq!(good["enabled"], true, "CIMD is on by default");
+    assert_eq!(
+        good["enabled"], false,
+        "CIMD is off until an org switches it on"
+    );
     assert_eq!(good["document"]["client_name"], "Loopback app");
     let effective = &good["effective"];
     assert_eq!(effective["public_client"], true);
@@ -238,6 +241,17 @@ async fn a_url_client_id_signs_a_user_in_through_its_metadata_document() -> anyh
     let api = admin(&node.http);
     let oauth = Oauth::new(&node.http);
     create_user(&api, "cimd@example.com", "Correct-horse-battery-9").await?;
+    let before: Value = reqwest::get(oauth.url("/.well-known/openid-configuration"))
+        .await?
+        .json()
+        .await?;
+    assert_eq!(before["client_id_metadata_document_supported"], false);
+    api.patch(
+        "/admin/settings/authentication",
+        json!({"cimd_enabled": true}),
+    )
+    .await?
+    .expect(200);
     let discovery: Value = reqwest::get(oauth.url("/.well-known/openid-configuration"))
         .await?
         .json()
@@ -302,7 +316,11 @@ async fn a_url_client_id_signs_a_user_in_through_its_metadata_document() -> anyh
         .await?;
     assert_eq!(page.status, 400, "{}", page.body);
     assert!(page.location.is_none());
-    assert!(page.body.contains("client_id_mismatch"), "{}", page.body);
+    assert!(page.body.contains("could not be used"), "{}", page.body);
+    assert!(
+        !page.body.contains("client_id_mismatch"),
+        "no fetch details for browsers"
+    );
     api.patch(
         "/admin/settings/authentication",
         json!({"cimd_enabled": false}),

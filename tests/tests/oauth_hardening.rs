@@ -192,19 +192,41 @@ async fn token_exchange_needs_a_client_allowed_it_and_resource_tokens_stay_off_t
     .await?
     .expect_oauth(400, "unauthorized_client");
 
+    // A client with the grant that is not in the token's audience cannot re-aim it either.
     let exchanger = create_client(
         &api,
-        json!({"grantTypes": [TOKEN_EXCHANGE], "redirectUris": [], "accessTokenLifetime": 3600}),
+        json!({"grantTypes": [TOKEN_EXCHANGE, "client_credentials"], "redirectUris": [], "allowedScopes": ["admin:read"], "accessTokenLifetime": 3600}),
     )
     .await?;
-    let exchanged = post(exchange_form(&[]), Some(exchanger.clone()))
+    post(exchange_form(&[]), Some(exchanger.clone()))
+        .await?
+        .expect_oauth(400, "invalid_target");
+    // Its own token it can: aimed at the payments API, never outliving the original.
+    let own = access_token(
+        oauth
+            .client_credentials(&exchanger, None)
+            .await?
+            .expect(200),
+    )
+    .await;
+    let exchanged = oauth
+        .post(
+            "/oauth/token",
+            &[
+                ("grant_type", TOKEN_EXCHANGE),
+                ("subject_token", &own),
+                ("subject_token_type", ACCESS_TOKEN),
+                ("resource", "https://payments.example.com/api"),
+            ],
+            basic(&exchanger),
+        )
         .await?
         .expect(200);
     let token = access_token(exchanged).await;
     let derived = claims(&token);
-    let original = claims(&subject);
+    let original = claims(&own);
     assert_eq!(derived["aud"], "https://payments.example.com/api");
-    assert_eq!(derived["act"]["sub"], exchanger.id.as_str());
+    assert_eq!(derived["sub"], exchanger.id.as_str());
     assert!(
         derived["exp"].as_i64() <= original["exp"].as_i64(),
         "an exchanged token outlived its subject: {derived} vs {original}"
@@ -224,7 +246,7 @@ async fn token_exchange_needs_a_client_allowed_it_and_resource_tokens_stay_off_t
         }
     };
     assert_eq!(on_admin(token).await?, 401);
-    assert_eq!(on_admin(subject.clone()).await?, 200);
+    assert_eq!(on_admin(own).await?, 200);
 
     // Public clients cannot introspect; confidential ones can.
     let spa = create_client(
@@ -427,5 +449,102 @@ async fn a_pkce_code_may_be_redeemed_without_repeating_the_redirect_uri() -> any
         )
         .await?
         .expect(200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_powerful_client_can_be_changed_only_by_a_full_admin() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = admin(&node.http);
+    let console = create_client(
+        &api,
+        json!({"name": "Admin console", "allowedScopes": ["openid", "admin"]}),
+    )
+    .await?;
+    let manager = api.with_key(&key_with(&api, &["admin:clients"]).await?);
+    let path = format!("/admin/clients/{}", console.id);
+    manager
+        .patch(
+            &path,
+            json!({"grantTypes": ["authorization_code", "client_credentials"]}),
+        )
+        .await?
+        .expect_error(403, "forbidden");
+    manager
+        .patch(
+            &path,
+            json!({"redirectUris": ["https://attacker.example/cb"]}),
+        )
+        .await?
+        .expect_error(403, "forbidden");
+    manager
+        .post(&format!("{path}/rotate-secret"), json!({}))
+        .await?
+        .expect_error(403, "forbidden");
+    manager
+        .put(&format!("{path}/scopes"), json!({"scopes": ["openid"]}))
+        .await?
+        .expect_error(403, "forbidden");
+    // An ordinary client stays manageable with client rights.
+    let ordinary = create_client(&api, json!({"name": "Shop"})).await?;
+    manager
+        .post(
+            &format!("/admin/clients/{}/rotate-secret", ordinary.id),
+            json!({}),
+        )
+        .await?
+        .expect(200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn resource_tokens_and_exchanges_by_outsiders_are_refused() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = admin(&node.http);
+    let oauth = Oauth::new(&node.http);
+    let machine = create_client(
+        &api,
+        json!({"grantTypes": ["client_credentials", TOKEN_EXCHANGE], "redirectUris": [], "allowedScopes": ["admin:read"]}),
+    )
+    .await?;
+    // A token for a resource that only looks like this org's API is still for that resource.
+    let lookalike = format!("https://evil.example/orgs/{}/api/v1", lumo_tests::ORG);
+    let token = access_token(
+        oauth
+            .post(
+                "/oauth/token",
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("resource", &lookalike),
+                ],
+                basic(&machine),
+            )
+            .await?
+            .expect(200),
+    )
+    .await;
+    let status = lumo_tests::http::raw_request(
+        reqwest::Method::GET,
+        &oauth.url("/admin/users"),
+        &[("Authorization", &format!("Bearer {token}"))],
+        None,
+    )
+    .await?
+    .status;
+    assert_eq!(status, 401);
+    // Re-aiming that token elsewhere: the exchanging client is not in its audience.
+    oauth
+        .post(
+            "/oauth/token",
+            &[
+                ("grant_type", TOKEN_EXCHANGE),
+                ("subject_token", &token),
+                ("subject_token_type", ACCESS_TOKEN),
+                ("resource", "https://other.example/api"),
+            ],
+            None,
+        )
+        .await?
+        .expect_oauth(400, "invalid_target");
     Ok(())
 }

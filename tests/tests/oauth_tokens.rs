@@ -592,3 +592,56 @@ async fn expired_sessions_refresh_tokens_and_their_families_are_purged() -> anyh
     assert!(page.body.contains("name=\"password\""), "{}", page.body);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_purge_keeps_what_reuse_detection_needs() -> anyhow::Result<()> {
+    use lumo_cluster::clock::{ManualClock, Timestamp};
+    let start = Timestamp::now();
+    let clock = std::sync::Arc::new(ManualClock::new(start));
+    let node = TestNode::start_with_clock(clock.clone()).await?;
+    let api = admin(&node.http);
+    let oauth = Oauth::new(&node.http);
+    create_user(&api, "keep@example.com", PASSWORD).await?;
+    let client = create_client(
+        &api,
+        json!({"skipConsent": true, "refreshTokenLifetime": 3600}),
+    )
+    .await?;
+    let request = AuthRequest::new(&client, "openid offline_access");
+    let mut browser = Browser::new();
+    let redirect = sign_in(&mut browser, &oauth, &request, "keep@example.com", PASSWORD).await?;
+    let first = exchange(&oauth, &client, &request, &redirect)
+        .await?
+        .expect(200);
+    let r1 = first.body["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let refresh = |token: String| {
+        let oauth = &oauth;
+        let client = &client;
+        async move {
+            oauth
+                .post(
+                    "/oauth/token",
+                    &[("grant_type", "refresh_token"), ("refresh_token", &token)],
+                    basic(client),
+                )
+                .await
+        }
+    };
+    // R1 expires; the family lives on through R2, issued later.
+    clock.set(start.plus_millis(3_000_000));
+    let second = refresh(r1.clone()).await?.expect(200);
+    let r2 = second.body["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    clock.set(start.plus_millis(4_000_000));
+    let service = &node.node.as_ref().expect("running").service;
+    service.purge_expired_protocol_state().await?;
+    // R1 is kept: presenting it again still revokes the whole family, R2 included.
+    refresh(r1).await?.expect_oauth(400, "invalid_grant");
+    refresh(r2).await?.expect_oauth(400, "invalid_grant");
+    Ok(())
+}

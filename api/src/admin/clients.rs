@@ -188,6 +188,12 @@ async fn powers_need_full_admin(
     Ok(())
 }
 
+/// A client that already holds admin scopes or trusted grants is as strong as an admin key:
+/// changing it in any way (secret, keys, redirect URIs, grants) needs the full `admin` scope.
+async fn holder_needs_full_admin(ctx: &Ctx, existing: &OAuthClient) -> ApiResult<()> {
+    powers_need_full_admin(ctx, Some(&existing.scopes), Some(&existing.grant_types)).await
+}
+
 /// A client stays confidential or public for life (its secret and allowed grants depend on
 /// it): updates may repeat the type but not change it.
 fn keep_type(body: &mut Body, existing: &OAuthClient) {
@@ -358,6 +364,7 @@ async fn current(ctx: &Ctx) -> ApiResult<OAuthClient> {
 
 async fn replace(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     let existing = current(&ctx).await?;
+    holder_needs_full_admin(&ctx, &existing).await?;
     let mut body = Body::new(json);
     let fields = read_fields(&mut body, true);
     keep_type(&mut body, &existing);
@@ -393,6 +400,7 @@ async fn replace(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
 
 async fn patch(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     let existing = current(&ctx).await?;
+    holder_needs_full_admin(&ctx, &existing).await?;
     let mut body = Body::new(json);
     let fields = read_fields(&mut body, false);
     keep_type(&mut body, &existing);
@@ -480,6 +488,7 @@ async fn rotate(ctx: Ctx, raw: Bytes) -> ApiResult<Response> {
         body.finish()?;
         grace.unwrap_or(DEFAULT_GRACE_SECS)
     };
+    holder_needs_full_admin(&ctx, &current(&ctx).await?).await?;
     let key: ClientKey = ctx.key("clientId")?;
     let secret = random_token("lms_", 32);
     let grace_until = Timestamp::now().plus_millis((grace as i64) * 1000);
@@ -528,6 +537,7 @@ async fn set_scopes(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     }
     body.finish()?;
     powers_need_full_admin(&ctx, scopes.as_deref(), None).await?;
+    holder_needs_full_admin(&ctx, &current(&ctx).await?).await?;
     let patch = ClientPatch {
         scopes,
         ..ClientPatch::default()

@@ -52,7 +52,9 @@ pub(crate) fn client_ip(parts: &Parts, trust_forwarded: bool) -> Option<String> 
     if trust_forwarded
         && let Some(first) = parts
             .headers
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
     {

@@ -106,10 +106,12 @@ async fn safe_address(
         .ok_or_else(|| failure("invalid_client_id", "client_id has no host"))?;
     let port = url.port_or_known_default().unwrap_or(443);
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
-        .await
-        .map_err(|_| failure("dns_error", format!("{host} does not resolve")))?
-        .collect();
+    let addresses: Vec<SocketAddr> =
+        tokio::time::timeout(FETCH_TIMEOUT, tokio::net::lookup_host((bare, port)))
+            .await
+            .map_err(|_| failure("timeout", format!("resolving {host} took too long")))?
+            .map_err(|_| failure("dns_error", format!("{host} does not resolve")))?
+            .collect();
     let allowed_loopback = allow_loopback_http && url.scheme() == "http";
     if addresses.is_empty() {
         return Err(failure("dns_error", format!("{host} does not resolve")));
@@ -135,6 +137,7 @@ pub async fn fetch_document(
     let host = url.host_str().unwrap_or_default().to_string();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .timeout(FETCH_TIMEOUT)
         .resolve(&host, address)
         .user_agent("lumod-cimd/1")

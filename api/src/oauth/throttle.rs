@@ -63,7 +63,7 @@ impl LoginGates {
     pub async fn enter(&self, org: &str, email: &str) -> tokio::sync::MutexGuard<'_, ()> {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        (org, email.to_ascii_lowercase()).hash(&mut hasher);
+        (org, email.trim().to_lowercase()).hash(&mut hasher);
         let stripe = (hasher.finish() as usize) % self.stripes.len();
         self.stripes[stripe].lock().await
     }

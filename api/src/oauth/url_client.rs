@@ -53,14 +53,12 @@ pub async fn prepare(proto: &Proto, params: &Params) -> ApiResult<()> {
         return Ok(());
     }
     let evaluation = evaluate(client_id, &policy, proto.state.config.cimd_allow_loopback).await;
-    // Only the stable reason reaches the browser: the message may name internal addresses.
-    let effective = evaluation.outcome.map_err(|failure| {
+    // Nothing about the failure reaches the browser: reasons like dns_error or timeout would
+    // let anyone probe the network through this server. Admins see them at cimd/check.
+    let effective = evaluation.outcome.map_err(|_| {
         ClusterError::oauth(
             "invalid_client",
-            format!(
-                "the client's metadata document was refused ({})",
-                failure.reason
-            ),
+            "the client's metadata document could not be used",
         )
     })?;
     let client = MetadataClient {

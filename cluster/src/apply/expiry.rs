@@ -20,6 +20,8 @@ use super::grants::{index, owners};
 
 /// Most rows one purge command deletes; the sweeper repeats while a command fills it.
 pub const PURGE_BATCH: u64 = 2_000;
+/// Used codes and assertion ids outlive their expiry by this much.
+const REPLAY_GRACE_MS: i64 = 86_400_000;
 /// Most rows one purge command looks at per table.
 const SCAN_BUDGET: usize = 20_000;
 
@@ -100,25 +102,60 @@ fn purge_sessions(tx: &mut OrgTx, cutoff: Timestamp, room: u64) -> Result<u64> {
     Ok(doomed.len() as u64)
 }
 
-/// Refresh families whose newest token is gone (expired and purged): nothing can use them.
-fn purge_families(tx: &mut OrgTx, room: u64) -> Result<u64> {
-    let mut doomed: Vec<(Vec<u8>, RefreshFamily)> = Vec::new();
-    let mut scanned = 0;
-    let reader = tx.reader();
-    reader.scan::<RefreshFamily>(Table::RefreshFamily, &[], false, |key, family| {
-        scanned += 1;
-        let current_gone = !matches!(
-            reader.exists(Table::RefreshToken, family.current.as_bytes()),
-            Ok(true)
-        );
-        if current_gone {
-            doomed.push((key.to_vec(), family));
-        }
-        (doomed.len() as u64) < room && scanned < SCAN_BUDGET
+/// True when nothing of `family` can be used any more: it is gone or revoked, or its newest
+/// token expired before `cutoff`.
+fn family_dead(tx: &OrgTx, family: &str, cutoff: Timestamp) -> Result<bool> {
+    let Some(record) = tx.get::<RefreshFamily>(Table::RefreshFamily, family.as_bytes())? else {
+        return Ok(true);
+    };
+    if record.revoked_at.is_some() {
+        return Ok(true);
+    }
+    Ok(tx
+        .get::<RefreshTokenRecord>(Table::RefreshToken, record.current.as_bytes())?
+        .is_none_or(|current| current.expires_at < cutoff))
+}
+
+/// Expired refresh tokens of dead families. Rotated tokens of a live family stay: presenting
+/// one again must still revoke the family (reuse detection).
+fn purge_refresh_tokens(tx: &mut OrgTx, cutoff: Timestamp, room: u64) -> Result<u64> {
+    let expired = expired_keys::<RefreshTokenRecord>(tx, Table::RefreshToken, room, |t| {
+        t.expires_at < cutoff
     })?;
-    for (key, family) in &doomed {
-        let name = String::from_utf8_lossy(key).into_owned();
-        tx.delete(Table::RefreshFamily, key);
+    let mut removed = 0;
+    for (key, token) in &expired {
+        if family_dead(tx, &token.family, cutoff)? {
+            tx.delete(Table::RefreshToken, key);
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Families whose newest token expired: their rows and index entries.
+fn purge_families(tx: &mut OrgTx, cutoff: Timestamp, room: u64) -> Result<u64> {
+    let mut names = Vec::new();
+    let mut scanned = 0;
+    tx.reader().scan_keys(Table::RefreshFamily, &[], |key| {
+        scanned += 1;
+        names.push(String::from_utf8_lossy(key).into_owned());
+        scanned < SCAN_BUDGET
+    })?;
+    let mut removed = 0;
+    for name in names {
+        if removed >= room {
+            break;
+        }
+        let Some(family) = tx.get::<RefreshFamily>(Table::RefreshFamily, name.as_bytes())? else {
+            continue;
+        };
+        let current_expired = tx
+            .get::<RefreshTokenRecord>(Table::RefreshToken, family.current.as_bytes())?
+            .is_none_or(|current| current.expires_at < cutoff);
+        if !current_expired {
+            continue;
+        }
+        tx.delete(Table::RefreshFamily, name.as_bytes());
         for owner in owners(
             family.user_id,
             Some(&family.client_id),
@@ -128,8 +165,9 @@ fn purge_families(tx: &mut OrgTx, room: u64) -> Result<u64> {
             tx.delete(Table::GrantIndex, &index::family_ref(&owner, &name));
         }
         delete_index_prefix(tx, &index::family(&name))?;
+        removed += 1;
     }
-    Ok(doomed.len() as u64)
+    Ok(removed)
 }
 
 /// Deletes the expired rows of a table keyed by a hash or id, plus a companion index row.
@@ -154,18 +192,15 @@ fn purge_simple<T: DeserializeOwned>(
 pub(super) fn purge(tx: &mut OrgTx, cutoff: Timestamp) -> Result<Applied> {
     let mut removed = purge_access_tokens(tx, cutoff, PURGE_BATCH)?;
     let room = |removed: u64| PURGE_BATCH.saturating_sub(removed);
-    removed += purge_simple::<RefreshTokenRecord>(
-        tx,
-        Table::RefreshToken,
-        room(removed),
-        |t| t.expires_at < cutoff,
-        |_| None,
-    )?;
+    removed += purge_refresh_tokens(tx, cutoff, room(removed))?;
+    // Used codes and assertion ids are kept a day past expiry: a replay in that time still
+    // revokes what the code issued, and leader clocks may differ.
+    let replay_cutoff = cutoff.plus_millis(-REPLAY_GRACE_MS);
     removed += purge_simple::<AuthCode>(
         tx,
         Table::AuthCode,
         room(removed),
-        |c| c.expires_at < cutoff,
+        |c| c.expires_at < replay_cutoff,
         |_| None,
     )?;
     removed += purge_simple::<PushedRequest>(
@@ -190,12 +225,12 @@ pub(super) fn purge(tx: &mut OrgTx, cutoff: Timestamp) -> Result<Applied> {
         |c| Some((Table::CibaId, c.id.as_bytes().to_vec())),
     )?;
     removed += purge_sessions(tx, cutoff, room(removed))?;
-    removed += purge_families(tx, room(removed))?;
+    removed += purge_families(tx, cutoff, room(removed))?;
     removed += purge_simple::<Timestamp>(
         tx,
         Table::AssertionJti,
         room(removed),
-        |expires_at| *expires_at < cutoff,
+        |expires_at| *expires_at < replay_cutoff,
         |_| None,
     )?;
     if removed == 0 {

@@ -141,8 +141,34 @@ fn with_pushed(reader: &OrgReader, params: Params, now: crate::clock::Timestamp)
     Ok(merged)
 }
 
-/// Errors that may be reported to the client's redirect URI.
-fn redirect_error(v: &Validated, issuer: &str, error: &str, description: &str) -> ProtocolReply {
+/// The client's name as pages show it; a metadata-document client's name is its own claim, so
+/// the host its `client_id` lives on is shown with it.
+fn shown_name(client: &OAuthClient) -> String {
+    if client.metadata_fetched_at.is_none() {
+        return client.name.clone();
+    }
+    let host = client
+        .client_id
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', '?', ':']).next())
+        .unwrap_or("");
+    format!("{} ({host})", client.name)
+}
+
+/// Errors that may be reported to the client's redirect URI. A client known only from its
+/// metadata document gets an error page instead: anyone can publish a document, and error
+/// redirects to its URIs would make this endpoint an open redirector.
+fn redirect_error(
+    reader: &OrgReader,
+    v: &Validated,
+    issuer: &str,
+    error: &str,
+    description: &str,
+) -> Result<ProtocolReply> {
+    if v.client.metadata_fetched_at.is_some() {
+        return error_page(reader, error, description);
+    }
     let mut params = vec![
         ("error".to_string(), error.to_string()),
         ("error_description".to_string(), description.to_string()),
@@ -151,11 +177,11 @@ fn redirect_error(v: &Validated, issuer: &str, error: &str, description: &str) -
         params.push(("state".into(), state.clone()));
     }
     params.push(("iss".into(), issuer.to_string()));
-    ProtocolReply::Authorize(AuthorizeOutcome::Redirect {
+    Ok(ProtocolReply::Authorize(AuthorizeOutcome::Redirect {
         redirect_uri: v.redirect_uri.clone(),
         params,
         form_post: v.form_post,
-    })
+    }))
 }
 
 /// Checks the parts that decide where errors may go (client and redirect URI).
@@ -331,7 +357,7 @@ pub(super) async fn authorize(
     };
     let mut v = validated(client, redirect_uri, &params);
     if let Err((error, description)) = validate(&mut v, &params) {
-        return Ok(redirect_error(&v, issuer, error, &description));
+        return redirect_error(&reader, &v, issuer, error, &description);
     }
     let session = match cookie {
         Some(cookie) => active_session(&reader, cookie, ctx.now)?,
@@ -348,15 +374,16 @@ pub(super) async fn authorize(
     let session = session.filter(|s| !wants_login && fresh_enough(s.auth_time));
     let Some(session) = session else {
         if v.prompt.iter().any(|p| p == "none") {
-            return Ok(redirect_error(
+            return redirect_error(
+                &reader,
                 &v,
                 issuer,
                 "login_required",
                 "the user is not signed in",
-            ));
+            );
         }
         return Ok(ProtocolReply::Authorize(AuthorizeOutcome::Login {
-            client_name: v.client.name.clone(),
+            client_name: shown_name(&v.client),
             login_hint: params.get("login_hint").cloned(),
             branding: branding(&reader)?,
             params: carried(&params),
@@ -378,12 +405,13 @@ pub(super) async fn authorize(
     };
     match (must_ask, consent) {
         (_, Some(false)) => {
-            return Ok(redirect_error(
+            return redirect_error(
+                &reader,
                 &v,
                 issuer,
                 "access_denied",
                 "the user denied access",
-            ));
+            );
         }
         (_, Some(true)) => {
             ctx.propose(
@@ -398,17 +426,18 @@ pub(super) async fn authorize(
         }
         (true, None) => {
             if v.prompt.iter().any(|p| p == "none") {
-                return Ok(redirect_error(
+                return redirect_error(
+                    &reader,
                     &v,
                     issuer,
                     "consent_required",
                     "the user has not allowed this client",
-                ));
+                );
             }
             let mut carried = carried(&params);
             carried.retain(|(k, _)| k != "prompt");
             return Ok(ProtocolReply::Authorize(AuthorizeOutcome::Consent {
-                client_name: v.client.name.clone(),
+                client_name: shown_name(&v.client),
                 scopes,
                 user_email: user.email.clone(),
                 branding: branding(&reader)?,

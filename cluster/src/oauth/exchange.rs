@@ -11,7 +11,7 @@ use crate::crypto::{JwsAlg, decoding_key_of, secret_hash};
 use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
 use crate::lookup;
-use crate::model::{OAuthClient, RefreshTokenRecord};
+use crate::model::{AdminScope, OAuthClient, RefreshTokenRecord};
 use crate::tables::{OrgReader, Table};
 
 use super::client_auth::{authenticate, find_client, require_grant};
@@ -74,7 +74,11 @@ fn party_of(ctx: &ProtocolCtx, token: &str, token_type: &str, role: &str) -> Res
                 user: sub.parse().ok(),
                 client_id: claims["aud"].as_str().map(str::to_string),
                 scopes: vec!["openid".into()],
-                audience: Vec::new(),
+                audience: claims["aud"]
+                    .as_str()
+                    .map(str::to_string)
+                    .into_iter()
+                    .collect(),
                 act: None,
                 expires_at: Timestamp(claims["exp"].as_i64().unwrap_or(0) * 1000),
                 session_id: None,
@@ -229,7 +233,17 @@ pub(super) async fn token_exchange(
         client.as_ref(),
         actor.as_ref(),
     )?;
-    exchanging_client(&reader, client.as_ref(), actor.as_ref(), &subject)?;
+    let exchanging = exchanging_client(&reader, client.as_ref(), actor.as_ref(), &subject)?;
+    // Re-aiming a token at another resource is for a party the token was issued to.
+    let re_aimed = params
+        .get("resource")
+        .is_some_and(|resource| !subject.audience.contains(resource));
+    if re_aimed && !subject.audience.contains(&exchanging.client_id) {
+        return Err(ClusterError::oauth(
+            "invalid_target",
+            "only a client in the subject token's audience may exchange it for another resource",
+        ));
+    }
     let actor_sub = actor
         .as_ref()
         .map(|a| a.sub.clone())
@@ -256,11 +270,13 @@ pub(super) async fn token_exchange(
     }
     let requested = parse(params.get("scope").map(String::as_str));
     require_subset(&requested, &subject.scopes, "the subject token")?;
-    let scopes = if requested.is_empty() {
+    let mut scopes = if requested.is_empty() {
         subject.scopes.clone()
     } else {
         requested
     };
+    // Admin scopes pass on only to a client allowed them itself.
+    scopes.retain(|s| !AdminScope::is_known(s) || exchanging.scopes.contains(s));
     let audience = match params.get("resource") {
         Some(resource) => {
             check_resource(resource)?;

@@ -56,7 +56,7 @@ pub fn defaults(section: SettingsSection) -> Value {
             "session_timeout": 86400,
             "encrypt_client_secrets": true,
             "dynamic_client_registration_enabled": false,
-            "cimd_enabled": true,
+            "cimd_enabled": false,
             "cimd_allowed_domains": [],
             "cimd_localhost_redirect_policy": "warn",
             "xaa_idp_enabled": false,
