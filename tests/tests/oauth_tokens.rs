@@ -545,27 +545,69 @@ async fn expired_tokens_and_requests_are_purged_and_live_ones_kept() -> anyhow::
     Ok(())
 }
 
-#[tokio::test]
-async fn expired_sessions_refresh_tokens_and_their_families_are_purged() -> anyhow::Result<()> {
-    use lumo_cluster::clock::{ManualClock, Timestamp};
-    let start = Timestamp::now();
-    let clock = std::sync::Arc::new(ManualClock::new(start));
+/// A node on a hand-driven clock and a user signed in through a client made from
+/// `client_body`, with the tokens of the code flow.
+struct ClockedGrant {
+    start: lumo_cluster::clock::Timestamp,
+    clock: std::sync::Arc<lumo_cluster::clock::ManualClock>,
+    node: TestNode,
+    api: Api,
+    oauth: Oauth,
+    client: Client,
+    request: AuthRequest,
+    browser: Browser,
+    tokens: serde_json::Value,
+}
+
+async fn clocked_grant(
+    email: &str,
+    client_body: serde_json::Value,
+) -> anyhow::Result<ClockedGrant> {
+    let start = lumo_cluster::clock::Timestamp::now();
+    let clock = std::sync::Arc::new(lumo_cluster::clock::ManualClock::new(start));
     let node = TestNode::start_with_clock(clock.clone()).await?;
     let api = admin(&node.http);
     let oauth = Oauth::new(&node.http);
-    create_user(&api, "old@example.com", PASSWORD).await?;
-    let client = create_client(
-        &api,
+    create_user(&api, email, PASSWORD).await?;
+    let client = create_client(&api, client_body).await?;
+    let request = AuthRequest::new(&client, "openid offline_access");
+    let mut browser = Browser::new();
+    let redirect = sign_in(&mut browser, &oauth, &request, email, PASSWORD).await?;
+    let tokens = exchange(&oauth, &client, &request, &redirect)
+        .await?
+        .expect(200)
+        .body;
+    Ok(ClockedGrant {
+        start,
+        clock,
+        node,
+        api,
+        oauth,
+        client,
+        request,
+        browser,
+        tokens,
+    })
+}
+
+#[tokio::test]
+async fn expired_sessions_refresh_tokens_and_their_families_are_purged() -> anyhow::Result<()> {
+    let ClockedGrant {
+        start,
+        clock,
+        node,
+        api,
+        oauth,
+        client,
+        request,
+        mut browser,
+        tokens,
+    } = clocked_grant(
+        "old@example.com",
         json!({"skipConsent": true, "refreshTokenLifetime": 300, "accessTokenLifetime": 60}),
     )
     .await?;
-    let request = AuthRequest::new(&client, "openid offline_access");
-    let mut browser = Browser::new();
-    let redirect = sign_in(&mut browser, &oauth, &request, "old@example.com", PASSWORD).await?;
-    let tokens = exchange(&oauth, &client, &request, &redirect)
-        .await?
-        .expect(200);
-    let refresh = tokens.body["refresh_token"].as_str().unwrap_or_default();
+    let refresh = tokens["refresh_token"].as_str().unwrap_or_default();
     let stats = api.get("/admin/sessions/stats").await?.expect(200);
     assert_eq!(stats.data()["total"], 1);
 
@@ -595,25 +637,20 @@ async fn expired_sessions_refresh_tokens_and_their_families_are_purged() -> anyh
 
 #[tokio::test]
 async fn the_purge_keeps_what_reuse_detection_needs() -> anyhow::Result<()> {
-    use lumo_cluster::clock::{ManualClock, Timestamp};
-    let start = Timestamp::now();
-    let clock = std::sync::Arc::new(ManualClock::new(start));
-    let node = TestNode::start_with_clock(clock.clone()).await?;
-    let api = admin(&node.http);
-    let oauth = Oauth::new(&node.http);
-    create_user(&api, "keep@example.com", PASSWORD).await?;
-    let client = create_client(
-        &api,
+    let ClockedGrant {
+        start,
+        clock,
+        node,
+        oauth,
+        client,
+        tokens: first,
+        ..
+    } = clocked_grant(
+        "keep@example.com",
         json!({"skipConsent": true, "refreshTokenLifetime": 3600}),
     )
     .await?;
-    let request = AuthRequest::new(&client, "openid offline_access");
-    let mut browser = Browser::new();
-    let redirect = sign_in(&mut browser, &oauth, &request, "keep@example.com", PASSWORD).await?;
-    let first = exchange(&oauth, &client, &request, &redirect)
-        .await?
-        .expect(200);
-    let r1 = first.body["refresh_token"]
+    let r1 = first["refresh_token"]
         .as_str()
         .unwrap_or_default()
         .to_string();

@@ -97,24 +97,29 @@ pub(super) fn create(tx: &mut OrgTx, meta: &CommandMeta, new: &NewClient) -> Res
         created_at: meta.at,
         updated_at: meta.at,
     };
-    save(tx, &client)?;
-    tx.put(
-        Table::OAuthClientKey,
-        client.client_id.as_bytes(),
-        &client.id,
-    )?;
     let how = if client.registration.is_some() {
         "registered dynamically"
     } else {
         "created"
     };
+    insert(tx, &client, how)
+}
+
+/// Stores a new client with its `client_id` index and the audit record of its creation.
+fn insert(tx: &mut OrgTx, client: &OAuthClient, how: &str) -> Result<Applied> {
+    save(tx, client)?;
+    tx.put(
+        Table::OAuthClientKey,
+        client.client_id.as_bytes(),
+        &client.id,
+    )?;
     let event = AuditEvent::new(
         "oauth_client",
         "oauth_client.created",
         format!("OAuth client {} {how}", client.name),
     )
     .target("oauth_client", &client.client_id, client.name.clone())
-    .new_value(summary(&client));
+    .new_value(summary(client));
     Ok((Outcome::Created(client.id.to_string()), vec![event]))
 }
 
@@ -182,23 +187,7 @@ pub(super) fn sync_metadata(
             }
         }
     };
-    save(tx, &client)?;
-    tx.put(
-        Table::OAuthClientKey,
-        client.client_id.as_bytes(),
-        &client.id,
-    )?;
-    let event = AuditEvent::new(
-        "oauth_client",
-        "oauth_client.created",
-        format!(
-            "OAuth client {} created from its metadata document",
-            client.name
-        ),
-    )
-    .target("oauth_client", &client.client_id, client.name.clone())
-    .new_value(summary(&client));
-    Ok((Outcome::Created(client.id.to_string()), vec![event]))
+    insert(tx, &client, "created from its metadata document")
 }
 
 pub(super) fn update(

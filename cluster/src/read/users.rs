@@ -293,6 +293,12 @@ pub(super) fn list(reader: &OrgReader, params: &ListParams) -> Result<Reply> {
             users.push(user);
             (users.len() as u64) < params.page.limit
         })?;
+        // Ids carry the request's clock, `createdAt` the proposer's: within a millisecond or
+        // two they can disagree, so the page itself is ordered by `createdAt`.
+        users.sort_by_key(|u| u.created_at);
+        if descending {
+            users.reverse();
+        }
         let items = users
             .into_iter()
             .map(|u| view(reader, u, false, admin))
