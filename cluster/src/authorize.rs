@@ -171,7 +171,11 @@ fn bearer_principal(
     token: &str,
     now: crate::clock::Timestamp,
 ) -> Result<Principal> {
-    let (claims, record) = crate::oauth::verify_access_token(reader, token, now)?;
+    let crate::oauth::VerifiedToken {
+        claims,
+        record,
+        user,
+    } = crate::oauth::verify_access_token(reader, token, now)?;
     // A token issued for a resource server (RFC 8707 `resource` -> `aud`, always a URL) is for
     // that server only; the admin API takes tokens whose audience is the client itself.
     if record.audience.iter().any(|a| a.contains("://")) {
@@ -179,19 +183,11 @@ fn bearer_principal(
             message: "the token was issued for another resource (aud)".into(),
         });
     }
-    let kind = match record.user_id {
-        Some(id) => {
-            let user: crate::model::User = reader
-                .get(Table::User, &id.to_bytes())?
-                .filter(|u: &crate::model::User| u.is_active && !u.blocked)
-                .ok_or_else(|| ClusterError::Unauthenticated {
-                    message: "the token's user is blocked or no longer exists".into(),
-                })?;
-            PrincipalKind::User {
-                id,
-                email: user.email,
-            }
-        }
+    let kind = match user {
+        Some(user) => PrincipalKind::User {
+            id: user.id,
+            email: user.email,
+        },
         None => {
             let client_id = record.client_id.clone().unwrap_or_default();
             let name = crate::lookup::client(

@@ -277,26 +277,22 @@ impl Oauth {
         if let Some(scope) = scope {
             fields.push(("scope", scope));
         }
-        self.post(
-            "/oauth/token",
-            &fields,
-            Some((&client.id, client.secret.as_deref().unwrap_or(""))),
-        )
-        .await
+        self.post("/oauth/token", &fields, basic(client)).await
     }
 
     /// Introspects `token` as `client`; returns `active`.
     pub async fn active(&self, client: &Client, token: &str) -> anyhow::Result<bool> {
         let reply = self
-            .post(
-                "/oauth/introspect",
-                &[("token", token)],
-                Some((&client.id, client.secret.as_deref().unwrap_or(""))),
-            )
+            .post("/oauth/introspect", &[("token", token)], basic(client))
             .await?;
         anyhow::ensure!(reply.status == 200, "introspect: {}", reply.text);
         Ok(reply.body["active"] == true)
     }
+}
+
+/// HTTP Basic credentials of `client` (empty secret for public clients).
+pub fn basic(client: &Client) -> Option<(&str, &str)> {
+    Some((client.id.as_str(), client.secret.as_deref().unwrap_or("")))
 }
 
 /// A registered client.

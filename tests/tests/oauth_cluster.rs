@@ -3,15 +3,11 @@
 
 use lumo_tests::cluster::TestCluster;
 use lumo_tests::oauth::{
-    AuthRequest, Browser, Client, Oauth, create_client, create_user, exchange, sign_in,
+    AuthRequest, Browser, Oauth, basic, create_client, create_user, exchange, sign_in,
 };
 use serde_json::json;
 
 const PASSWORD: &str = "Correct-horse-battery-9";
-
-fn basic(client: &Client) -> Option<(&str, &str)> {
-    Some((client.id.as_str(), client.secret.as_deref().unwrap_or("")))
-}
 
 async fn userinfo_status(oauth: &Oauth, token: &str) -> anyhow::Result<u16> {
     Ok(oauth.get_bearer("/oauth/userinfo", token).await?.status)

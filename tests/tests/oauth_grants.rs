@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use lumo_cluster::crypto::{JwsAlg, SigningMaterial, generate_signing_key};
 use lumo_tests::TestNode;
 use lumo_tests::oauth::{
-    AuthRequest, Browser, Client, Oauth, admin, claims, create_client, create_user, decide,
+    AuthRequest, Browser, Client, Oauth, admin, basic, claims, create_client, create_user, decide,
     exchange, query_param, sign_in, signed_in, verify_with_jwks,
 };
 use serde_json::{Value, json};
@@ -19,10 +19,6 @@ const CIBA: &str = "urn:openid:params:grant-type:ciba";
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
-
-fn basic(client: &Client) -> Option<(&str, &str)> {
-    Some((client.id.as_str(), client.secret.as_deref().unwrap_or("")))
-}
 
 fn now_secs() -> u64 {
     SystemTime::now()

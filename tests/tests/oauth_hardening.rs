@@ -5,8 +5,8 @@
 //! re-judged on refresh, and URL and size checks.
 
 use lumo_tests::oauth::{
-    AuthRequest, Browser, Client, Oauth, admin, claims, create_client, create_user, exchange,
-    sign_in,
+    AuthRequest, Browser, Client, Oauth, admin, basic, claims, create_client, create_user,
+    exchange, sign_in,
 };
 use lumo_tests::{Api, TestNode};
 use serde_json::json;
@@ -14,10 +14,6 @@ use serde_json::json;
 const PASSWORD: &str = "Correct-horse-battery-9";
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
-
-fn basic(client: &Client) -> Option<(&str, &str)> {
-    Some((client.id.as_str(), client.secret.as_deref().unwrap_or("")))
-}
 
 async fn key_with(api: &Api, scopes: &[&str]) -> anyhow::Result<String> {
     let reply = api
@@ -232,21 +228,8 @@ async fn token_exchange_needs_a_client_allowed_it_and_resource_tokens_stay_off_t
         "an exchanged token outlived its subject: {derived} vs {original}"
     );
     // Bound to the payments API: the admin API does not take it, the subject token still works.
-    let on_admin = |token: String| {
-        let url = oauth.url("/admin/users");
-        async move {
-            let reply = lumo_tests::http::raw_request(
-                reqwest::Method::GET,
-                &url,
-                &[("Authorization", &format!("Bearer {token}"))],
-                None,
-            )
-            .await?;
-            anyhow::Ok(reply.status)
-        }
-    };
-    assert_eq!(on_admin(token).await?, 401);
-    assert_eq!(on_admin(own).await?, 200);
+    assert_eq!(oauth.get_bearer("/admin/users", &token).await?.status, 401);
+    assert_eq!(oauth.get_bearer("/admin/users", &own).await?.status, 200);
 
     // Public clients cannot introspect; confidential ones can.
     let spa = create_client(

@@ -5,8 +5,8 @@
 use base64::Engine;
 use lumo_cluster::crypto::{JwsAlg, SigningMaterial, generate_signing_key};
 use lumo_tests::oauth::{
-    AuthRequest, Browser, Client, Oauth, admin, claims, create_client, create_user, exchange,
-    sign_in, verify_with_jwks,
+    AuthRequest, Browser, Client, Oauth, admin, basic, claims, create_client, create_user,
+    exchange, sign_in, verify_with_jwks,
 };
 use lumo_tests::{Api, TestNode};
 use serde_json::{Value, json};
@@ -22,10 +22,6 @@ const ALL_GRANTS: [&str; 7] = [
     "urn:openid:params:grant-type:ciba",
 ];
 
-fn basic(client: &Client) -> Option<(&str, &str)> {
-    Some((client.id.as_str(), client.secret.as_deref().unwrap_or("")))
-}
-
 async fn agent(api: &Api, scopes: &[&str]) -> anyhow::Result<Client> {
     create_client(
         api,
@@ -40,17 +36,6 @@ async fn token_of(oauth: &Oauth, client: &Client, scope: Option<&str>) -> anyhow
         .as_str()
         .unwrap_or_default()
         .to_string())
-}
-
-async fn bearer(url: &str, token: &str) -> anyhow::Result<u16> {
-    let reply = lumo_tests::http::raw_request(
-        reqwest::Method::GET,
-        url,
-        &[("Authorization", &format!("Bearer {token}"))],
-        None,
-    )
-    .await?;
-    Ok(reply.status)
 }
 
 #[tokio::test]
@@ -137,7 +122,7 @@ async fn discovery_and_keys_are_public_and_keys_rotate_with_overlap() -> anyhow:
     for token in &tokens {
         verify_with_jwks(&oauth, token).await?;
         assert!(oauth.active(&client, token).await?);
-        assert_eq!(bearer(&oauth.url("/admin/users"), token).await?, 200);
+        assert_eq!(oauth.get_bearer("/admin/users", token).await?.status, 200);
     }
     let listed = api.get("/admin/signing-keys").await?.expect(200);
     assert!(!listed.text.contains("private"), "{}", listed.text);
@@ -247,7 +232,7 @@ async fn forged_and_foreign_tokens_are_refused_everywhere() -> anyhow::Result<()
     let oauth = Oauth::new(&node.http);
     let client = agent(&api, &["admin:read", "openid"]).await?;
     let real = token_of(&oauth, &client, None).await?;
-    assert_eq!(bearer(&oauth.url("/admin/users"), &real).await?, 200);
+    assert_eq!(oauth.get_bearer("/admin/users", &real).await?.status, 200);
 
     let other_key = node.create_org("other-corp").await?;
     let other_api = Api::new(&node.http, "other-corp", &other_key);
@@ -255,7 +240,10 @@ async fn forged_and_foreign_tokens_are_refused_everywhere() -> anyhow::Result<()
     let foreign_client = agent(&other_api, &["admin:read", "openid"]).await?;
     let foreign = token_of(&other_oauth, &foreign_client, None).await?;
     assert_eq!(
-        bearer(&other_oauth.url("/admin/users"), &foreign).await?,
+        other_oauth
+            .get_bearer("/admin/users", &foreign)
+            .await?
+            .status,
         200
     );
 
@@ -263,12 +251,12 @@ async fn forged_and_foreign_tokens_are_refused_everywhere() -> anyhow::Result<()
     refused.push(("another org's token", foreign));
     for (what, token) in &refused {
         assert_eq!(
-            bearer(&oauth.url("/admin/users"), token).await?,
+            oauth.get_bearer("/admin/users", token).await?.status,
             401,
             "{what} on the admin API"
         );
         assert_eq!(
-            bearer(&oauth.url("/oauth/userinfo"), token).await?,
+            oauth.get_bearer("/oauth/userinfo", token).await?.status,
             401,
             "{what} at userinfo"
         );
@@ -352,7 +340,10 @@ async fn admin_revocations_end_sessions_and_tokens_at_once() -> anyhow::Result<(
     for (browser, request, tokens) in &mut signed_in {
         let access = tokens["access_token"].as_str().unwrap_or_default();
         assert!(!oauth.active(&client, access).await?);
-        assert_eq!(bearer(&oauth.url("/oauth/userinfo"), access).await?, 401);
+        assert_eq!(
+            oauth.get_bearer("/oauth/userinfo", access).await?.status,
+            401
+        );
         let refresh = tokens["refresh_token"].as_str().unwrap_or_default();
         oauth
             .post(
@@ -376,7 +367,7 @@ async fn admin_revocations_end_sessions_and_tokens_at_once() -> anyhow::Result<(
         .await?
         .expect(200);
     assert!(!oauth.active(&machine, &a).await?);
-    assert_eq!(bearer(&oauth.url("/admin/users"), &a).await?, 401);
+    assert_eq!(oauth.get_bearer("/admin/users", &a).await?.status, 401);
     let b = token_of(&oauth, &machine, None).await?;
     let tokens = api
         .get(&format!(
@@ -526,7 +517,7 @@ async fn expired_tokens_and_requests_are_purged_and_live_ones_kept() -> anyhow::
     );
     assert!(!oauth.active(&client, &short).await?);
     assert!(oauth.active(&client, &live).await?);
-    assert_eq!(bearer(&oauth.url("/admin/users"), &live).await?, 200);
+    assert_eq!(oauth.get_bearer("/admin/users", &live).await?.status, 200);
     let audit = api
         .get("/admin/audit-logs?action=oauth.expired_purged")
         .await?

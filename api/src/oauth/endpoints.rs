@@ -8,7 +8,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lumo_cluster::ClusterError;
-use lumo_cluster::oauth::{ProtocolReply, ProtocolRequest};
+use lumo_cluster::oauth::{ClientAuth, Params, ProtocolReply, ProtocolRequest};
 use serde_json::{Value, json};
 
 use super::params::{self, client_auth};
@@ -38,6 +38,18 @@ fn finish(result: ApiResult<Response>) -> Response {
     no_store(result.unwrap_or_else(IntoResponse::into_response))
 }
 
+/// The parameters of a protocol request and the client authentication it carries (HTTP Basic
+/// or the body).
+fn authenticated_params(
+    proto: &Proto,
+    body: Result<Bytes, BytesRejection>,
+    json_too: bool,
+) -> ApiResult<(Params, ClientAuth)> {
+    let mut params = params::body(&proto.headers, &bytes(body)?, json_too)?;
+    let client = client_auth(&proto.headers, &mut params)?;
+    Ok((params, client))
+}
+
 fn unexpected(reply: ProtocolReply) -> ApiError {
     ApiError::unexpected(reply)
 }
@@ -47,8 +59,7 @@ pub async fn token(proto: Proto, body: Result<Bytes, BytesRejection>) -> Respons
 }
 
 async fn token_inner(proto: Proto, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
-    let mut params = params::body(&proto.headers, &bytes(body)?, true)?;
-    let client = client_auth(&proto.headers, &mut params)?;
+    let (params, client) = authenticated_params(&proto, body, true)?;
     let reply = proto
         .call(ProtocolRequest::Token {
             issuer: proto.issuer.clone(),
@@ -80,8 +91,7 @@ async fn token_inner(proto: Proto, body: Result<Bytes, BytesRejection>) -> ApiRe
 pub async fn introspect(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
     finish(
         async {
-            let mut params = params::body(&proto.headers, &bytes(body)?, false)?;
-            let client = client_auth(&proto.headers, &mut params)?;
+            let (mut params, client) = authenticated_params(&proto, body, false)?;
             let token = params
                 .remove("token")
                 .ok_or_else(|| ClusterError::oauth("invalid_request", "token is required"))?;
@@ -105,8 +115,7 @@ pub async fn introspect(proto: Proto, body: Result<Bytes, BytesRejection>) -> Re
 pub async fn revoke(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
     finish(
         async {
-            let mut params = params::body(&proto.headers, &bytes(body)?, false)?;
-            let client = client_auth(&proto.headers, &mut params)?;
+            let (mut params, client) = authenticated_params(&proto, body, false)?;
             let token = params
                 .remove("token")
                 .ok_or_else(|| ClusterError::oauth("invalid_request", "token is required"))?;
@@ -126,8 +135,7 @@ pub async fn revoke(proto: Proto, body: Result<Bytes, BytesRejection>) -> Respon
 pub async fn par(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
     finish(
         async {
-            let mut params = params::body(&proto.headers, &bytes(body)?, false)?;
-            let client = client_auth(&proto.headers, &mut params)?;
+            let (params, client) = authenticated_params(&proto, body, false)?;
             match proto
                 .call(ProtocolRequest::Par {
                     issuer: proto.issuer.clone(),
@@ -154,8 +162,7 @@ pub async fn par(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response 
 pub async fn device_authorization(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
     finish(
         async {
-            let mut params = params::body(&proto.headers, &bytes(body)?, false)?;
-            let client = client_auth(&proto.headers, &mut params)?;
+            let (mut params, client) = authenticated_params(&proto, body, false)?;
             match proto
                 .call(ProtocolRequest::DeviceAuthorize {
                     issuer: proto.issuer.clone(),
@@ -195,8 +202,7 @@ pub async fn device_authorization(proto: Proto, body: Result<Bytes, BytesRejecti
 pub async fn backchannel(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
     finish(
         async {
-            let mut params = params::body(&proto.headers, &bytes(body)?, false)?;
-            let client = client_auth(&proto.headers, &mut params)?;
+            let (params, client) = authenticated_params(&proto, body, false)?;
             match proto.call(ProtocolRequest::Ciba { client, params }).await? {
                 ProtocolReply::Ciba {
                     auth_req_id,

@@ -121,7 +121,7 @@ pub async fn authorize_get(proto: Proto, RawQuery(query): RawQuery) -> Response 
 }
 
 pub async fn authorize_post(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
-    let mut params = match bytes(body).and_then(|b| params::body(&proto.headers, &b, false)) {
+    let mut params = match proto.form(body) {
         Ok(params) => params,
         Err(e) => return error_page(&proto, e).await,
     };
@@ -406,7 +406,7 @@ async fn check_password(
 }
 
 pub async fn login_submit(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
-    let mut params = match bytes(body).and_then(|b| params::body(&proto.headers, &b, false)) {
+    let mut params = match proto.form(body) {
         Ok(params) => params,
         Err(e) => return error_page(&proto, e).await,
     };
@@ -512,9 +512,7 @@ pub async fn org_select_post(proto: Proto, body: Result<Bytes, BytesRejection>) 
     if let Err(e) = proto.state.service.active_org(&proto.org).await {
         return error_page(&proto, e.into()).await;
     }
-    let params = bytes(body)
-        .and_then(|b| params::body(&proto.headers, &b, false))
-        .unwrap_or_default();
+    let params = proto.form(body).unwrap_or_default();
     let pairs: Vec<(String, String)> = params
         .into_iter()
         .filter(|(k, _)| k != "_csrf" && k != "organization")

@@ -11,7 +11,6 @@ use lumo_cluster::ClusterError;
 use lumo_cluster::oauth::{Params, ProtocolReply, ProtocolRequest, SessionView};
 
 use super::browser::{SESSION_COOKIE, csrf_ok, csrf_token};
-use super::endpoints::bytes;
 use super::flows::with_query;
 use super::pages::{self, CheckSessionPage, CibaPage, DevicePage, LoginPage, LogoutPage, Look};
 use super::params;
@@ -160,7 +159,7 @@ pub async fn device_get(proto: Proto, RawQuery(query): RawQuery) -> Response {
 }
 
 pub async fn device_post(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
-    let mut form = match bytes(body).and_then(|b| params::body(&proto.headers, &b, false)) {
+    let mut form = match proto.form(body) {
         Ok(form) => form,
         Err(e) => return problem(&proto, StatusCode::BAD_REQUEST, "Connect a device", e).await,
     };
@@ -276,7 +275,7 @@ pub async fn logout_get(proto: Proto, RawQuery(query): RawQuery) -> Response {
 }
 
 pub async fn logout_post(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
-    match bytes(body).and_then(|b| params::body(&proto.headers, &b, false)) {
+    match proto.form(body) {
         Ok(params) => logout(proto, params, true).await,
         Err(e) => problem(&proto, StatusCode::BAD_REQUEST, "Sign out failed", e).await,
     }
@@ -324,7 +323,7 @@ pub async fn ciba_get(proto: Proto) -> Response {
 }
 
 pub async fn ciba_post(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
-    let mut form = match bytes(body).and_then(|b| params::body(&proto.headers, &b, false)) {
+    let mut form = match proto.form(body) {
         Ok(form) => form,
         Err(e) => return problem(&proto, StatusCode::BAD_REQUEST, "Requests", e).await,
     };

@@ -2,10 +2,12 @@
 //! calls the org's authorization server. Protocol endpoints authenticate their own callers, so
 //! there is no early credential check here.
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use lumo_cluster::oauth::{Branding, ProtocolReply, ProtocolRequest};
+use lumo_cluster::oauth::{Branding, Params, ProtocolReply, ProtocolRequest};
 use lumo_cluster::query::{Reply, Request};
 use lumo_cluster::{Credential, RequestContext};
 
@@ -130,6 +132,11 @@ impl Proto {
     }
 
     /// The org's branding (a generic look when the org cannot be reached).
+    /// The parameters of a browser's form post (400 when malformed, 413 when too large).
+    pub fn form(&self, body: Result<Bytes, BytesRejection>) -> ApiResult<Params> {
+        super::params::body(&self.headers, &super::endpoints::bytes(body)?, false)
+    }
+
     pub async fn look(&self) -> Look {
         let branding = match self.call(ProtocolRequest::Branding).await {
             Ok(ProtocolReply::Branding(b)) => b,

@@ -3,9 +3,11 @@
 
 use rand::Rng;
 
+use crate::clock::Timestamp;
 use crate::command::{Consume, Op, UserKey};
 use crate::crypto::{random_token, secret_hash};
 use crate::error::{ClusterError, Result};
+use crate::ids::UserId;
 use crate::lookup;
 use crate::model::{ApprovalState, CibaRequest, DeviceGrant, OAuthClient, PrincipalKind};
 use crate::tables::Table;
@@ -173,6 +175,44 @@ fn waiting(ctx: &ProtocolCtx, hash: &str, interval: u64) -> ClusterError {
     }
 }
 
+/// A token-endpoint poll of a device or CIBA request.
+struct Poll<'a> {
+    hash: &'a str,
+    /// How errors name the request.
+    what: &'static str,
+    expires_at: Timestamp,
+    interval_secs: u64,
+}
+
+impl Poll<'_> {
+    /// The approving user and session, or the error a client polling now gets (expired,
+    /// pending or too fast, denied, already used).
+    fn approval(&self, ctx: &ProtocolCtx, state: &ApprovalState) -> Result<(UserId, Option<u64>)> {
+        if self.expires_at <= ctx.now {
+            return Err(ClusterError::oauth(
+                "expired_token",
+                format!("the {} expired", self.what),
+            ));
+        }
+        match state {
+            ApprovalState::Pending => Err(waiting(ctx, self.hash, self.interval_secs)),
+            ApprovalState::Denied => Err(ClusterError::oauth(
+                "access_denied",
+                "the user denied the request",
+            )),
+            ApprovalState::Used => Err(ClusterError::oauth(
+                "invalid_grant",
+                format!("the {} was already used", self.what),
+            )),
+            ApprovalState::Approved {
+                user_id,
+                session_id,
+                ..
+            } => Ok((*user_id, *session_id)),
+        }
+    }
+}
+
 pub(super) async fn device_token(
     ctx: &ProtocolCtx,
     issuer: &str,
@@ -187,32 +227,13 @@ pub(super) async fn device_token(
         .get::<DeviceGrant>(Table::DeviceGrant, hash.as_bytes())?
         .filter(|g| g.client_id == client.client_id)
         .ok_or_else(|| ClusterError::oauth("invalid_grant", "the device code is invalid"))?;
-    if grant.expires_at <= ctx.now {
-        return Err(ClusterError::oauth(
-            "expired_token",
-            "the device code expired",
-        ));
-    }
-    let (user_id, session_id) = match grant.state {
-        ApprovalState::Pending => return Err(waiting(ctx, &hash, grant.interval_secs)),
-        ApprovalState::Denied => {
-            return Err(ClusterError::oauth(
-                "access_denied",
-                "the user denied the request",
-            ));
-        }
-        ApprovalState::Used => {
-            return Err(ClusterError::oauth(
-                "invalid_grant",
-                "the device code was already used",
-            ));
-        }
-        ApprovalState::Approved {
-            user_id,
-            session_id,
-            ..
-        } => (user_id, session_id),
+    let poll = Poll {
+        hash: &hash,
+        what: "device code",
+        expires_at: grant.expires_at,
+        interval_secs: grant.interval_secs,
     };
+    let (user_id, session_id) = poll.approval(ctx, &grant.state)?;
     let user = load_user(ctx, user_id)?;
     let mut input = Mint::for_client(&client, GRANT_DEVICE);
     input.scopes = entitled(&reader, user.id, grant.scopes)?;
@@ -396,25 +417,13 @@ pub(super) async fn ciba_token(
         .get::<CibaRequest>(Table::CibaRequest, hash.as_bytes())?
         .filter(|r| r.client_id == client.client_id)
         .ok_or_else(|| ClusterError::oauth("invalid_grant", "the auth_req_id is invalid"))?;
-    if request.expires_at <= ctx.now {
-        return Err(ClusterError::oauth("expired_token", "the request expired"));
-    }
-    match request.state {
-        ApprovalState::Pending => return Err(waiting(ctx, &hash, request.interval_secs)),
-        ApprovalState::Denied => {
-            return Err(ClusterError::oauth(
-                "access_denied",
-                "the user denied the request",
-            ));
-        }
-        ApprovalState::Used => {
-            return Err(ClusterError::oauth(
-                "invalid_grant",
-                "the request was already used",
-            ));
-        }
-        ApprovalState::Approved { .. } => {}
-    }
+    let poll = Poll {
+        hash: &hash,
+        what: "request",
+        expires_at: request.expires_at,
+        interval_secs: request.interval_secs,
+    };
+    poll.approval(ctx, &request.state)?;
     let user = load_user(ctx, request.user_id)?;
     let mut input = Mint::for_client(&client, GRANT_CIBA);
     input.scopes = entitled(&reader, user.id, request.scopes)?;

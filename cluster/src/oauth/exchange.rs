@@ -15,7 +15,7 @@ use crate::model::{AdminScope, OAuthClient, RefreshTokenRecord};
 use crate::tables::{OrgReader, Table};
 
 use super::client_auth::{authenticate, find_client, require_grant};
-use super::jwt::{epoch_secs, verify_access_token, verify_id_token};
+use super::jwt::{VerifiedToken, epoch_secs, verify_access_token, verify_id_token};
 use super::runtime::ProtocolCtx;
 use super::scopes::{parse, require_subset};
 use super::token::{
@@ -49,7 +49,7 @@ fn party_of(ctx: &ProtocolCtx, token: &str, token_type: &str, role: &str) -> Res
     let invalid = |why: String| ClusterError::oauth("invalid_grant", format!("{role}: {why}"));
     match token_type {
         TYPE_ACCESS | TYPE_JWT => {
-            let (claims, record) =
+            let VerifiedToken { claims, record, .. } =
                 verify_access_token(&reader, token, ctx.now).map_err(|e| invalid(e.to_string()))?;
             Ok(Party {
                 sub: claims.sub.clone(),

@@ -6,12 +6,12 @@ use serde_json::{Value, json};
 use crate::command::{Op, RevokeTarget};
 use crate::crypto::secret_hash;
 use crate::error::{ClusterError, Result};
-use crate::model::{RefreshFamily, RefreshTokenRecord, SigningKeyRecord, User};
+use crate::model::{RefreshFamily, RefreshTokenRecord, SigningKeyRecord};
 use crate::read::role_slugs;
 use crate::tables::Table;
 
 use super::client_auth::authenticate;
-use super::jwt::{audience_claim, epoch_secs, verify_access_token};
+use super::jwt::{VerifiedToken, audience_claim, epoch_secs, verify_access_token};
 use super::runtime::ProtocolCtx;
 use super::scopes::join;
 use super::token::user_claims;
@@ -69,13 +69,8 @@ pub(super) fn introspect(
     if try_refresh_first && let Some(record) = live_refresh(ctx, token)? {
         return Ok(ProtocolReply::Document(refresh_document(issuer, &record)));
     }
-    if let Ok((claims, record)) = verify_access_token(&reader, token, ctx.now) {
-        let username = match record.user_id {
-            Some(id) => reader
-                .get::<User>(Table::User, &id.to_bytes())?
-                .map(|u| u.email),
-            None => None,
-        };
+    if let Ok(VerifiedToken { claims, user, .. }) = verify_access_token(&reader, token, ctx.now) {
+        let username = user.map(|u| u.email);
         let mut doc = json!({
             "active": true,
             "token_type": "Bearer",
@@ -139,7 +134,7 @@ pub(super) async fn revoke(
         }
         return Ok(ProtocolReply::Done);
     }
-    if let Ok((claims, record)) = verify_access_token(&reader, token, ctx.now)
+    if let Ok(VerifiedToken { claims, record, .. }) = verify_access_token(&reader, token, ctx.now)
         && record.client_id.as_deref() == Some(client.client_id.as_str())
     {
         ctx.propose(actor, Op::Revoke(RevokeTarget::AccessJti(claims.jti)))
@@ -150,10 +145,10 @@ pub(super) async fn revoke(
 
 pub(super) fn userinfo(ctx: &ProtocolCtx, token: &str) -> Result<ProtocolReply> {
     let reader = ctx.reader();
-    let (claims, record) = verify_access_token(&reader, token, ctx.now)?;
+    let VerifiedToken { claims, user, .. } = verify_access_token(&reader, token, ctx.now)?;
     let org = crate::lookup::load_org(&reader)?;
     let scopes = claims.scopes();
-    let Some(user_id) = record.user_id else {
+    let Some(user) = user else {
         // A client acting for itself: describe the client.
         return Ok(ProtocolReply::Document(json!({
             "sub": claims.sub,
@@ -169,11 +164,6 @@ pub(super) fn userinfo(ctx: &ProtocolCtx, token: &str) -> Result<ProtocolReply> 
             granted_scopes: scopes,
         });
     }
-    let user: User = reader
-        .get(Table::User, &user_id.to_bytes())?
-        .ok_or_else(|| ClusterError::Unauthenticated {
-            message: "the token's user no longer exists".into(),
-        })?;
     let mut doc = user_claims(&user, &scopes);
     doc.insert("sub".into(), json!(user.id.to_string()));
     doc.insert("tenant".into(), json!(org.slug));

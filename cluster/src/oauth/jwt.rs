@@ -92,13 +92,21 @@ pub(super) fn verify_signature(
     Ok((header.typ, data.claims))
 }
 
+/// A live access token: its claims, its replicated record, and its user (active, unblocked)
+/// when it acts for one.
+pub struct VerifiedToken {
+    pub claims: TokenClaims,
+    pub record: AccessTokenRecord,
+    pub user: Option<User>,
+}
+
 /// Verifies one of this org's access tokens and finds its record; refuses expired and revoked
 /// tokens, ID tokens, and tokens of other organizations.
 pub fn verify_access_token(
     reader: &OrgReader,
     token: &str,
     now: Timestamp,
-) -> Result<(TokenClaims, AccessTokenRecord)> {
+) -> Result<VerifiedToken> {
     let (typ, claims) = verify_signature(reader, token, now)?;
     if typ.as_deref() != Some(ACCESS_TYP) {
         return Err(invalid("not an access token"));
@@ -121,28 +129,31 @@ pub fn verify_access_token(
     if !record.is_active(now) {
         return Err(invalid("revoked"));
     }
-    holders_still_allowed(reader, &record)?;
-    Ok((claims, record))
+    let user = holders_still_allowed(reader, &record)?;
+    Ok(VerifiedToken {
+        claims,
+        record,
+        user,
+    })
 }
 
 /// A token stops working the moment its client is disabled or its user blocked or
-/// deactivated (deleting either revokes the token outright).
-fn holders_still_allowed(reader: &OrgReader, record: &AccessTokenRecord) -> Result<()> {
+/// deactivated (deleting either revokes the token outright). Returns the user.
+fn holders_still_allowed(reader: &OrgReader, record: &AccessTokenRecord) -> Result<Option<User>> {
     if let Some(client_id) = &record.client_id {
         let key = crate::command::ClientKey::ClientId(client_id.clone());
         if crate::lookup::client(reader, &key).is_ok_and(|c| !c.is_active) {
             return Err(invalid("the client is disabled"));
         }
     }
-    if let Some(user) = record.user_id {
-        let allowed = reader
-            .get::<User>(Table::User, &user.to_bytes())?
-            .is_some_and(|u| u.is_active && !u.blocked);
-        if !allowed {
-            return Err(invalid("the user is blocked, inactive or deleted"));
-        }
+    match record.user_id {
+        Some(id) => reader
+            .get::<User>(Table::User, &id.to_bytes())?
+            .filter(|u| u.is_active && !u.blocked)
+            .map(Some)
+            .ok_or_else(|| invalid("the user is blocked, inactive or deleted")),
+        None => Ok(None),
     }
-    Ok(())
 }
 
 /// Verifies one of this org's ID tokens (signature and issuer); `allow_expired` for

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use authorize::{AuthorizeOutcome, Branding};
-pub use jwt::{TokenClaims, verify_access_token};
+pub use jwt::{TokenClaims, VerifiedToken, verify_access_token};
 pub use login::{LoginCandidate, SessionView, urlencode};
 pub use runtime::{KEY_OVERLAP_MS, OAuthRuntime, ProtocolCtx, active_key};
 pub use token::GRANT_TYPES;

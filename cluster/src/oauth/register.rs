@@ -52,7 +52,9 @@ fn check_registrar(ctx: &ProtocolCtx, credential: &Credential) -> Result<()> {
             });
         }
         Credential::ApiKey(_) => authenticate_credential(&reader, credential, ctx.now)?.scopes,
-        Credential::Bearer(token) => verify_access_token(&reader, token, ctx.now)?.0.scopes(),
+        Credential::Bearer(token) => verify_access_token(&reader, token, ctx.now)?
+            .claims
+            .scopes(),
     };
     if scopes.iter().any(|s| REGISTER_SCOPES.contains(&s.as_str())) {
         return Ok(());
