@@ -2,10 +2,11 @@
 //! `apply`, Raft groups over RocksDB, the org directory, org actors, and [`Service`], the only
 //! entry point the API uses.
 
+mod access;
 mod actors;
 pub mod api_key;
 mod apply;
-mod authorize;
+mod caller;
 pub mod clock;
 pub mod command;
 pub mod crypto;
@@ -26,8 +27,9 @@ pub mod settings;
 mod tables;
 pub mod transport;
 
-pub use actors::{ActorSettings, Credential, RequestContext};
+pub use actors::ActorSettings;
 pub use apply::{COMPACTION_BATCH, MAX_RETENTION_DAYS};
+pub use caller::{Credential, RequestContext};
 pub use directory::validate_slug;
 pub use error::{ClusterError, Result};
 pub use read::effective_permissions;

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use lumo_cluster::clock::Timestamp;
 use lumo_cluster::command::{ClientKey, ClientPatch, NewClient, Op};
 use lumo_cluster::crypto::{random_token, secret_hash};
-use lumo_cluster::model::{AdminScope, Family, OAuthClient};
+use lumo_cluster::model::OAuthClient;
 use lumo_cluster::oauth::register::redirect_uri_problem;
 use lumo_cluster::oauth::{GRANT_TYPES, limits};
 use lumo_cluster::query::{Query, Reply};
@@ -161,39 +161,6 @@ fn read_fields(body: &mut Body, name_required: bool) -> Fields {
     }
 }
 
-/// Grants that act for any user without them: an assertion naming a user, token exchange, a
-/// backchannel request.
-const TRUSTED_GRANTS: &[&str] = &[
-    "urn:ietf:params:oauth:grant-type:jwt-bearer",
-    "urn:ietf:params:oauth:grant-type:token-exchange",
-    "urn:openid:params:grant-type:ciba",
-];
-
-/// Giving a client admin scopes or grants that act for any user is as strong as minting an
-/// admin API key, so it needs what minting one needs: the full `admin` scope.
-async fn powers_need_full_admin(
-    ctx: &Ctx,
-    scopes: Option<&[String]>,
-    grant_types: Option<&[String]>,
-) -> ApiResult<()> {
-    let admin_scope = scopes.is_some_and(|s| s.iter().any(|x| AdminScope::is_known(x)));
-    let trusted =
-        grant_types.is_some_and(|g| g.iter().any(|x| TRUSTED_GRANTS.contains(&x.as_str())));
-    if admin_scope || trusted {
-        ctx.state
-            .service
-            .admit(&ctx.org, &ctx.credential, Family::ApiKeys, true)
-            .await?;
-    }
-    Ok(())
-}
-
-/// A client that already holds admin scopes or trusted grants is as strong as an admin key:
-/// changing it in any way (secret, keys, redirect URIs, grants) needs the full `admin` scope.
-async fn holder_needs_full_admin(ctx: &Ctx, existing: &OAuthClient) -> ApiResult<()> {
-    powers_need_full_admin(ctx, Some(&existing.scopes), Some(&existing.grant_types)).await
-}
-
 /// A client stays confidential or public for life (its secret and allowed grants depend on
 /// it): updates may repeat the type but not change it.
 fn keep_type(body: &mut Body, existing: &OAuthClient) {
@@ -282,7 +249,6 @@ async fn create(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     check_shape(&mut body, confidential, &grant_types, &redirect_uris);
     body.finish()?;
     let scopes = fields.scopes.unwrap_or_else(|| strings(DEFAULT_SCOPES));
-    powers_need_full_admin(&ctx, Some(&scopes), Some(&grant_types)).await?;
     let secret = confidential.then(|| random_token("lms_", 32));
     let new = NewClient {
         client_id: client_id.clone(),
@@ -364,7 +330,6 @@ async fn current(ctx: &Ctx) -> ApiResult<OAuthClient> {
 
 async fn replace(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     let existing = current(&ctx).await?;
-    holder_needs_full_admin(&ctx, &existing).await?;
     let mut body = Body::new(json);
     let fields = read_fields(&mut body, true);
     keep_type(&mut body, &existing);
@@ -380,7 +345,6 @@ async fn replace(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     );
     body.finish()?;
     let scopes = fields.scopes.unwrap_or_else(|| strings(DEFAULT_SCOPES));
-    powers_need_full_admin(&ctx, Some(&scopes), Some(&grant_types)).await?;
     let patch = ClientPatch {
         name: fields.name.map(|n| n.trim().to_string()),
         description: Some(fields.description.flatten()),
@@ -400,7 +364,6 @@ async fn replace(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
 
 async fn patch(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     let existing = current(&ctx).await?;
-    holder_needs_full_admin(&ctx, &existing).await?;
     let mut body = Body::new(json);
     let fields = read_fields(&mut body, false);
     keep_type(&mut body, &existing);
@@ -419,12 +382,6 @@ async fn patch(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         &redirect_uris,
     );
     body.finish()?;
-    powers_need_full_admin(
-        &ctx,
-        fields.scopes.as_deref(),
-        fields.grant_types.as_deref(),
-    )
-    .await?;
     let patch = ClientPatch {
         name: fields.name.map(|n| n.trim().to_string()),
         description: fields.description,
@@ -488,7 +445,6 @@ async fn rotate(ctx: Ctx, raw: Bytes) -> ApiResult<Response> {
         body.finish()?;
         grace.unwrap_or(DEFAULT_GRACE_SECS)
     };
-    holder_needs_full_admin(&ctx, &current(&ctx).await?).await?;
     let key: ClientKey = ctx.key("clientId")?;
     let secret = random_token("lms_", 32);
     let grace_until = Timestamp::now().plus_millis((grace as i64) * 1000);
@@ -536,8 +492,6 @@ async fn set_scopes(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         body.problem("scopes", "is required (a list of scope names)");
     }
     body.finish()?;
-    powers_need_full_admin(&ctx, scopes.as_deref(), None).await?;
-    holder_needs_full_admin(&ctx, &current(&ctx).await?).await?;
     let patch = ClientPatch {
         scopes,
         ..ClientPatch::default()

@@ -18,24 +18,26 @@ mod signing_keys;
 mod users;
 
 use axum::Router;
+use lumo_cluster::model::Family;
 
+use crate::extract::in_family;
 use crate::state::AppState;
 
 /// Every org-scoped route (to be nested under `/orgs/{org}/api/v1`).
 pub fn router() -> Router<AppState> {
     Router::new()
-        .merge(users::router())
+        .merge(users::router().route_layer(in_family(Family::Users)))
         .merge(relations::router())
-        .merge(identities::router())
-        .merge(groups::router())
-        .merge(roles::router())
-        .merge(permissions::router())
-        .merge(audit::router())
-        .merge(settings::router())
-        .merge(analytics::router())
-        .merge(api_keys::router())
-        .merge(me::router())
-        .merge(clients::router())
+        .merge(identities::router().route_layer(in_family(Family::Users)))
+        .merge(groups::router().route_layer(in_family(Family::Groups)))
+        .merge(roles::router().route_layer(in_family(Family::Roles)))
+        .merge(permissions::router().route_layer(in_family(Family::Roles)))
+        .merge(audit::router().route_layer(in_family(Family::Audit)))
+        .merge(settings::router().route_layer(in_family(Family::Settings)))
+        .merge(analytics::router().route_layer(in_family(Family::Analytics)))
+        .merge(api_keys::router().route_layer(in_family(Family::ApiKeys)))
+        .merge(me::router().route_layer(in_family(Family::Identity)))
+        .merge(clients::router().route_layer(in_family(Family::Clients)))
         .merge(sessions::router())
-        .merge(signing_keys::router())
+        .merge(signing_keys::router().route_layer(in_family(Family::Settings)))
 }

@@ -7,13 +7,14 @@ use axum::routing::{delete, get};
 use lumo_cluster::command::{
     EntityKey, GroupKey, Op, PermissionKey, RelateMode, Relation, RoleKey, UserKey,
 };
+use lumo_cluster::model::Family;
 use lumo_cluster::query::{Query, Reply};
 
 use crate::dto::catalog::{GroupDto, PermissionItemDto, RoleDto};
 use crate::dto::user::{RefItemDto, UserRefDto};
 use crate::envelope::{self, ListShape};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Body, Ctx, JsonBody, ListQuery};
+use crate::extract::{Body, Ctx, JsonBody, ListQuery, in_family};
 use crate::reply;
 use crate::state::AppState;
 
@@ -47,6 +48,14 @@ pub fn router() -> Router<AppState> {
             "/admin/users/{userId}/permissions/{permissionId}",
             delete(user_remove_permission),
         )
+        .route_layer(in_family(Family::Users))
+        .merge(groups_side())
+        .merge(roles_side())
+}
+
+/// Relations hanging off a group.
+fn groups_side() -> Router<AppState> {
+    Router::new()
         .route(
             "/admin/groups/{groupId}/members",
             get(group_members).post(group_add_members),
@@ -65,6 +74,12 @@ pub fn router() -> Router<AppState> {
             "/admin/groups/{groupId}/roles/{roleId}",
             delete(group_remove_role),
         )
+        .route_layer(in_family(Family::Groups))
+}
+
+/// Relations hanging off a role.
+fn roles_side() -> Router<AppState> {
+    Router::new()
         .route(
             "/admin/roles/{roleId}/permissions",
             get(role_permissions)

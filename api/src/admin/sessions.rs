@@ -6,13 +6,13 @@ use axum::Router;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use lumo_cluster::command::{ClientKey, Op, RevokeTarget, UserKey};
-use lumo_cluster::model::{AccessTokenRecord, LoginSession};
+use lumo_cluster::model::{AccessTokenRecord, Family, LoginSession};
 use lumo_cluster::query::{Outcome, Query, Reply};
 use serde_json::{Value, json};
 
 use crate::envelope::{self, ListShape};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Body, Ctx, JsonBody, ListQuery};
+use crate::extract::{Body, Ctx, JsonBody, ListQuery, in_family};
 use crate::reply;
 use crate::state::AppState;
 
@@ -23,8 +23,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin/sessions/stats", get(session_stats))
         .route("/admin/sessions/revoke-all", post(revoke_all_sessions))
         .route("/admin/sessions/{sessionId}", delete(revoke_session))
-        .route("/admin/tokens", get(list_tokens))
-        .route("/admin/tokens/{tokenId}", delete(revoke_token))
         .route(
             "/admin/users/{userId}/sessions",
             get(user_sessions).delete(revoke_user_sessions),
@@ -38,13 +36,20 @@ pub fn router() -> Router<AppState> {
             "/admin/users/{userId}/tokens/revoke",
             post(revoke_user_tokens),
         )
-        .route(
-            "/admin/clients/{clientId}/tokens",
-            delete(revoke_client_tokens),
-        )
-        .route(
-            "/admin/clients/{clientId}/tokens/revoke",
-            post(revoke_client_tokens),
+        .route_layer(in_family(Family::Users))
+        .merge(
+            Router::new()
+                .route("/admin/tokens", get(list_tokens))
+                .route("/admin/tokens/{tokenId}", delete(revoke_token))
+                .route(
+                    "/admin/clients/{clientId}/tokens",
+                    delete(revoke_client_tokens),
+                )
+                .route(
+                    "/admin/clients/{clientId}/tokens/revoke",
+                    post(revoke_client_tokens),
+                )
+                .route_layer(in_family(Family::Clients)),
         )
 }
 

@@ -66,28 +66,15 @@ pub(crate) fn client_ip(parts: &Parts, trust_forwarded: bool) -> Option<String> 
         .map(|ConnectInfo(addr)| addr.ip().to_string())
 }
 
-/// The resource family an admin path belongs to (for the early credential check).
-fn family_of(path: &str) -> Family {
-    let rest = path.split("/api/v1").nth(1).unwrap_or(path);
-    let segment = rest
-        .trim_start_matches('/')
-        .split('/')
-        .take(2)
-        .collect::<Vec<_>>();
-    match segment.as_slice() {
-        ["me", ..] => Family::Identity,
-        [_, "users" | "identities"] => Family::Users,
-        [_, "groups"] => Family::Groups,
-        [_, "roles" | "permissions" | "scopes"] => Family::Roles,
-        [_, "audit-logs"] => Family::Audit,
-        [_, "settings" | "tenant" | "organization"] => Family::Settings,
-        [_, "analytics"] => Family::Analytics,
-        [_, "api-keys"] => Family::ApiKeys,
-        [_, "clients" | "tokens"] => Family::Clients,
-        [_, "sessions"] => Family::Users,
-        [_, "signing-keys"] => Family::Settings,
-        _ => Family::ApiKeys,
-    }
+/// The scope family of the routes a router serves. The router attaches it ([`in_family`]) for
+/// the credential check made before a body is read; the cluster judges the request again from
+/// what it reads or writes.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteFamily(pub Family);
+
+/// The layer that marks a router's routes as belonging to `family`.
+pub fn in_family(family: Family) -> axum::Extension<RouteFamily> {
+    axum::Extension(RouteFamily(family))
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -124,10 +111,12 @@ impl FromRequestParts<AppState> for Ctx {
         // a caller without access learns nothing from validation errors. (The org actor judges
         // every request again; bodiless requests rely on that alone.)
         if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
-            state
-                .service
-                .admit(&org, &credential, family_of(parts.uri.path()), true)
-                .await?;
+            let RouteFamily(family) = parts
+                .extensions
+                .get::<RouteFamily>()
+                .copied()
+                .ok_or_else(|| ApiError::Internal("route without a scope family".into()))?;
+            state.service.admit(&org, &credential, family, true).await?;
         }
         Ok(Ctx {
             state: state.clone(),

@@ -5,5 +5,5 @@ pub(crate) mod ctx;
 mod list;
 
 pub use body::{Body, JsonBody};
-pub use ctx::Ctx;
+pub use ctx::{Ctx, in_family};
 pub use list::ListQuery;

@@ -5,6 +5,4 @@ mod exec;
 mod org;
 mod registry;
 
-pub use exec::{propose, read_barrier, write_error};
-pub use org::{Credential, RequestContext};
 pub use registry::{ActorRegistry, ActorSettings};

@@ -6,36 +6,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use serde::{Deserialize, Serialize};
 
-use crate::authorize::{authenticate, authorize, check_org_here};
+use crate::access::{authenticate, authorize};
+use crate::caller::{Credential, RequestContext};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::ids::OrgId;
 use crate::query::{Reply, Request};
 use crate::raft::GroupHandle;
+use crate::read::check_org_here;
 use crate::tables::OrgReader;
 
 use super::exec::execute;
-
-/// The credential a request carries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Credential {
-    ApiKey(String),
-    Bearer(String),
-    None,
-}
-
-/// Where a request came from (for audit records).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestContext {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub request_id: Option<String>,
-    /// How many nodes passed the request on so far.
-    #[serde(default)]
-    pub hops: u8,
-}
 
 /// Messages of an org actor.
 pub enum OrgMsg {
@@ -89,7 +71,7 @@ impl OrgState {
         }
         let admitted = check_org_here(&reader, self.args.epoch)
             .and_then(|()| authenticate(&reader, &credential, now))
-            .and_then(|p| authorize(&p, &request).map(|()| p));
+            .and_then(|p| authorize(&reader, &p, &request).map(|()| p));
         let in_flight = self.args.in_flight.clone();
         let principal = match admitted {
             Ok(principal) => principal,

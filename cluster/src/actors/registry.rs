@@ -14,7 +14,8 @@ use crate::ids::OrgId;
 use crate::query::{Reply, Request};
 use crate::raft::GroupHandle;
 
-use super::org::{Credential, Envelope, OrgActor, OrgArgs, OrgMsg, RequestContext};
+use super::org::{Envelope, OrgActor, OrgArgs, OrgMsg};
+use crate::caller::{Credential, RequestContext};
 
 /// Limits of org actors.
 #[derive(Debug, Clone, Copy)]

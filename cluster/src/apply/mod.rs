@@ -3,18 +3,22 @@
 //! on failure nothing but `last_applied` is written.
 
 mod audit;
+mod ciba;
 mod clients;
+mod device;
 mod expiry;
 pub(crate) mod grants;
 mod identities;
 mod meta;
 mod named;
 mod org;
+mod par;
 mod permissions;
 mod relations;
 mod scopes;
 pub(crate) mod sessions;
 mod settings;
+mod signing_keys;
 mod users;
 
 pub use audit::{COMPACTION_BATCH, MAX_RETENTION_DAYS, append_audit};
@@ -167,7 +171,7 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             key,
             only_if_none,
             retain_old_until,
-        } => sessions::add_signing_key(tx, meta, key, *only_if_none, *retain_old_until)?,
+        } => signing_keys::add_signing_key(tx, meta, key, *only_if_none, *retain_old_until)?,
         Op::SignIn(sign_in) => sessions::sign_in(tx, meta, sign_in)?,
         Op::RecordLoginFailure(failure) => sessions::login_failure(tx, meta, failure)?,
         Op::GrantConsent {
@@ -180,21 +184,19 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
         }
         Op::IssueTokens(issuance) => grants::issue_tokens(tx, meta, issuance)?,
         Op::Revoke(target) => grants::revoke_op(tx, meta, target)?,
-        Op::StartDeviceGrant { hash, grant } => sessions::start_device_grant(tx, hash, grant)?,
+        Op::StartDeviceGrant { hash, grant } => device::start_device_grant(tx, hash, grant)?,
         Op::DecideDeviceGrant {
             user_code,
             approve,
             user,
             session,
-        } => sessions::decide_device_grant(tx, meta, user_code, *approve, *user, *session)?,
-        Op::StartCiba { hash, request } => sessions::start_ciba(tx, hash, request)?,
-        Op::DecideCiba { id, approve, user } => {
-            sessions::decide_ciba(tx, meta, id, *approve, *user)?
-        }
+        } => device::decide_device_grant(tx, meta, user_code, *approve, *user, *session)?,
+        Op::StartCiba { hash, request } => ciba::start_ciba(tx, hash, request)?,
+        Op::DecideCiba { id, approve, user } => ciba::decide_ciba(tx, meta, id, *approve, *user)?,
         Op::PushRequest {
             request_uri,
             request,
-        } => sessions::push_request(tx, request_uri, request)?,
+        } => par::push_request(tx, request_uri, request)?,
     };
     for event in events {
         append_audit(tx, meta, event)?;

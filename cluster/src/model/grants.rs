@@ -142,6 +142,21 @@ pub enum ApprovalState {
     Used,
 }
 
+impl ApprovalState {
+    /// The state a user's decision at `at` leaves a request in.
+    pub fn decided(approve: bool, user: UserId, session: Option<u64>, at: Timestamp) -> Self {
+        if approve {
+            ApprovalState::Approved {
+                user_id: user,
+                session_id: session,
+                at,
+            }
+        } else {
+            ApprovalState::Denied
+        }
+    }
+}
+
 /// A device authorization request (stored under the hash of the device code).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceGrant {

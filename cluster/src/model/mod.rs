@@ -7,6 +7,7 @@ mod directory;
 mod grants;
 mod group;
 mod identity;
+mod node;
 mod oauth_client;
 mod org;
 mod permission;
@@ -24,6 +25,7 @@ pub use grants::{
 };
 pub use group::Group;
 pub use identity::{IdentityKind, IdentityLink};
+pub use node::{GroupKind, GroupStatus, NodeInfo};
 pub use oauth_client::{
     ClientRegistration, OAuthClient, RetiredSecret, SigningKeyRecord, SigningKeyState,
 };

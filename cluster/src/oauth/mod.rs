@@ -25,7 +25,7 @@ pub use login::{LoginCandidate, SessionView, urlencode};
 pub use runtime::{KEY_OVERLAP_MS, OAuthRuntime, ProtocolCtx, active_key};
 pub use token::GRANT_TYPES;
 
-use crate::actors::Credential;
+use crate::caller::Credential;
 use crate::crypto::JwsAlg;
 use crate::error::Result;
 use crate::ids::UserId;

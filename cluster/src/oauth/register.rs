@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::actors::Credential;
-use crate::authorize::{authenticate as authenticate_credential, authorize_access};
+use crate::access::{authenticate as authenticate_credential, authorize_access};
+use crate::caller::Credential;
 use crate::command::{ClientKey, NewClient, NewRegistration, Op};
 use crate::crypto::{JwsAlg, random_token, secret_hash, secret_matches};
 use crate::error::{ClusterError, Result};

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::actors::{RequestContext, propose, read_barrier};
+use crate::caller::RequestContext;
 use crate::clock::Timestamp;
 use crate::command::{Command, CommandMeta, NewSigningKey, Op, RaftCommand};
 use crate::crypto::{JwsAlg, MasterKey, SigningMaterial, generate_signing_key};
@@ -126,7 +126,7 @@ impl ProtocolCtx {
 
     /// Waits until this replica has applied everything committed before the request.
     pub async fn barrier(&self) -> Result<()> {
-        read_barrier(&self.shard).await
+        self.shard.read_barrier().await
     }
 
     /// Proposes `op` on behalf of `actor`.
@@ -147,7 +147,7 @@ impl ProtocolCtx {
             },
             op,
         };
-        propose(&self.shard, RaftCommand::Org(command)).await
+        self.shard.propose(RaftCommand::Org(command)).await
     }
 
     /// The key new tokens are signed with, creating the org's first key when it has none.

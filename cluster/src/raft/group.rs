@@ -11,16 +11,8 @@ use super::network::NetworkFactory;
 use super::state_machine::StateMachine;
 use super::types::{NodeInfo, Raft, TypeConfig};
 use crate::error::{ClusterError, Result};
+pub use crate::model::GroupKind;
 use crate::transport::Peers;
-
-/// What a group holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum GroupKind {
-    /// Group 0: the directory.
-    Meta,
-    /// Org data.
-    Shard,
-}
 
 /// A running group: its Raft handle and its state-machine data.
 #[derive(Clone)]

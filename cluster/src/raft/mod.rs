@@ -1,11 +1,14 @@
 //! openraft glue: the type config, the state machine over storage, the network, and starting a
 //! group.
 
+mod calls;
 mod group;
 mod network;
 mod state_machine;
 mod types;
+mod wire;
 
+pub use calls::write_error;
 pub use group::{GroupHandle, GroupKind, raft_config, start_group};
 pub use network::{Network, NetworkFactory};
 pub use state_machine::StateMachine;

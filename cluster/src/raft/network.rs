@@ -16,7 +16,8 @@ use openraft::raft::{
 };
 
 use super::types::{NodeInfo, TypeConfig};
-use crate::transport::{Peers, RaftRpc, RaftRpcReply, Rpc, RpcReply, TransportError};
+use super::wire::{self, RaftRpc, RaftRpcReply, SnapshotHeader};
+use crate::transport::{Peers, Rpc, RpcReply, TransportError};
 
 /// How long a snapshot transfer may take.
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -67,6 +68,14 @@ fn rpc_error(e: TransportError) -> RPCError<TypeConfig> {
 #[error("peer answered a raft message with {0}")]
 struct WrongAnswer(String);
 
+#[derive(Debug, thiserror::Error)]
+#[error("raft message could not be encoded: {0}")]
+struct Unencodable(String);
+
+fn unencodable(e: String) -> RPCError<TypeConfig> {
+    RPCError::Network(NetworkError::new(&Unencodable(e)))
+}
+
 impl Network {
     async fn call(
         &self,
@@ -76,14 +85,24 @@ impl Network {
     ) -> Result<RaftRpcReply, RPCError<TypeConfig>> {
         let request = Rpc::Raft {
             group: self.group,
-            rpc,
+            rpc: wire::encode(&rpc).map_err(unencodable)?,
         };
+        self.send(request, timeout, bulk).await
+    }
+
+    async fn send(
+        &self,
+        request: Rpc,
+        timeout: Duration,
+        bulk: bool,
+    ) -> Result<RaftRpcReply, RPCError<TypeConfig>> {
         match self
             .peers
             .call(self.target, &self.addr, &request, timeout, bulk)
             .await
         {
-            Ok(RpcReply::Raft(reply)) => Ok(reply),
+            Ok(RpcReply::Raft(reply)) => wire::decode(&reply)
+                .map_err(|e| RPCError::Network(NetworkError::new(&WrongAnswer(e)))),
             Ok(RpcReply::Error(e)) => Err(RPCError::Network(NetworkError::new(&WrongAnswer(
                 String::from_utf8_lossy(&e).into_owned(),
             )))),
@@ -151,12 +170,17 @@ impl RaftNetworkV2<TypeConfig> for Network {
         cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
         _option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
-        let rpc = RaftRpc::Snapshot {
+        let header = SnapshotHeader {
             vote,
             meta: snapshot.meta,
+        };
+        let request = Rpc::Snapshot {
+            group: self.group,
+            header: wire::encode(&header)
+                .map_err(|e| StreamingError::Network(NetworkError::new(&Unencodable(e))))?,
             data: snapshot.snapshot.into_inner(),
         };
-        let send = self.call(rpc, SNAPSHOT_TIMEOUT, true);
+        let send = self.send(request, SNAPSHOT_TIMEOUT, true);
         tokio::select! {
             result = send => match result {
                 Ok(RaftRpcReply::Snapshot(r)) => Ok(r),

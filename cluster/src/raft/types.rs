@@ -4,14 +4,7 @@ use crate::command::RaftCommand;
 use crate::error::ClusterError;
 use crate::query::Outcome;
 
-/// What a node publishes about itself in Raft membership.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NodeInfo {
-    pub rpc_addr: String,
-    pub http_addr: String,
-    pub region: Option<String>,
-    pub zone: Option<String>,
-}
+pub use crate::model::NodeInfo;
 
 /// The result of applying one entry, returned by `client_write`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ mod page;
 mod users;
 
 pub use audit::verify_chain;
+pub(crate) use org::check_org_here;
 pub use users::{effective_permissions, role_slugs};
 
 use crate::clock::Timestamp;

@@ -3,15 +3,16 @@
 use serde::{Deserialize, Serialize};
 
 use super::Service;
-use crate::actors::Credential;
+use crate::access::{authenticate, authorize_access};
 use crate::api_key;
-use crate::authorize::{authenticate, authorize_access, check_org_here};
+use crate::caller::Credential;
 use crate::command::{Command, CommandMeta, MetaOp, Op, RaftCommand};
 use crate::directory::validate_slug;
 use crate::error::{ClusterError, Result};
 use crate::ids::OrgId;
 use crate::model::{AuditRetention, DirectoryEntry, Family, OrgState, Principal, PrincipalKind};
 use crate::query::{Outcome, Request};
+use crate::read::check_org_here;
 use crate::tables::{OrgReader, Table};
 
 /// A new organization.
@@ -219,7 +220,7 @@ impl Service {
             let cutoff = now.minus_days(i64::from(retention.retention_days));
             loop {
                 let command = self.system_command(&entry, Op::CompactAudit { cutoff });
-                let removed = match crate::actors::propose(&shard, command).await? {
+                let removed = match shard.propose(command).await? {
                     Outcome::Compacted { removed } => removed,
                     _ => 0,
                 };
@@ -268,7 +269,7 @@ impl Service {
         let mut removed_total = 0;
         loop {
             let command = self.system_command(entry, Op::PurgeExpired { cutoff: now });
-            let removed = match crate::actors::propose(shard, command).await? {
+            let removed = match shard.propose(command).await? {
                 Outcome::Compacted { removed } => removed,
                 _ => 0,
             };

@@ -487,7 +487,7 @@ impl Service {
         let map = |e: openraft::error::RaftError<
             crate::raft::TypeConfig,
             openraft::error::ClientWriteError<crate::raft::TypeConfig>,
-        >| { crate::actors::write_error(e) };
+        >| { crate::raft::write_error(e) };
         if let Some((id, info)) = add {
             handle.raft.add_learner(id, info, true).await.map_err(map)?;
             let voters: BTreeSet<u64> = [id].into_iter().collect();

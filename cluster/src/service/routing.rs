@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Service;
 use super::membership::META_GROUP;
-use crate::actors::{Credential, RequestContext};
 use crate::api_key;
+use crate::caller::{Credential, RequestContext};
 use crate::command::RaftCommand;
 use crate::directory::MetaReader;
 use crate::error::{ClusterError, Result};
@@ -245,7 +245,7 @@ impl Service {
     async fn propose_once(&self, group: u64, command: &RaftCommand) -> Result<Outcome> {
         if let Some(handle) = self.group(group) {
             if handle.raft.is_leader() {
-                return crate::actors::propose(&handle, command.clone()).await;
+                return handle.propose(command.clone()).await;
             }
             if let Some((leader, addr)) = leader_of(&handle) {
                 return self.remote_propose(leader, &addr, group, command).await;

@@ -1,11 +1,9 @@
 //! Answering other nodes.
 
 use std::future::Future;
-use std::io::Cursor;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use openraft::alias::SnapshotOf;
 use serde::Serialize;
 
 use super::Service;
@@ -13,8 +11,7 @@ use super::membership::META_GROUP;
 use crate::command::RaftCommand;
 use crate::error::{ClusterError, Result};
 use crate::query::Request;
-use crate::raft::TypeConfig;
-use crate::transport::{RaftRpc, RaftRpcReply, Rpc, RpcHandler, RpcReply};
+use crate::transport::{Rpc, RpcHandler, RpcReply};
 
 fn error_reply(e: &ClusterError) -> RpcReply {
     RpcReply::Error(serde_json::to_vec(e).unwrap_or_default())
@@ -51,7 +48,16 @@ impl Service {
     async fn answer(&self, _from: u64, rpc: Rpc) -> Result<RpcReply> {
         match rpc {
             Rpc::Hello { .. } => Ok(RpcReply::Hello),
-            Rpc::Raft { group, rpc } => self.raft_message(group, rpc).await,
+            Rpc::Raft { group, rpc } => Ok(RpcReply::Raft(
+                self.hosted(group)?.answer_raft_message(&rpc).await?,
+            )),
+            Rpc::Snapshot {
+                group,
+                header,
+                data,
+            } => Ok(RpcReply::Raft(
+                self.hosted(group)?.install_snapshot(&header, data).await?,
+            )),
             Rpc::Join { nonce, info } => {
                 let record = self.admit_node(nonce, info).await?;
                 Ok(RpcReply::Joined {
@@ -81,7 +87,7 @@ impl Service {
                     .group(group)
                     .ok_or(ClusterError::NotLeader { leader: None })?;
                 let result = if handle.raft.is_leader() {
-                    crate::actors::propose(&handle, command).await
+                    handle.propose(command).await
                 } else {
                     Err(ClusterError::NotLeader { leader: None })
                 };
@@ -142,59 +148,9 @@ impl Service {
         }
     }
 
-    async fn raft_message(&self, group: u64, rpc: RaftRpc) -> Result<RpcReply> {
-        let handle = match self.group(group) {
-            Some(handle) => handle,
-            None => {
-                return Err(ClusterError::Unavailable {
-                    message: format!("group {group} is not hosted on node {}", self.inner.node_id),
-                });
-            }
-        };
-        let fatal = |e: openraft::error::Fatal<TypeConfig>| ClusterError::Unavailable {
-            message: e.to_string(),
-        };
-        let reply = match rpc {
-            RaftRpc::Append(req) => {
-                RaftRpcReply::Append(handle.raft.append_entries(req).await.map_err(|e| {
-                    ClusterError::Unavailable {
-                        message: e.to_string(),
-                    }
-                })?)
-            }
-            RaftRpc::Vote(req) => RaftRpcReply::Vote(handle.raft.vote(req).await.map_err(|e| {
-                ClusterError::Unavailable {
-                    message: e.to_string(),
-                }
-            })?),
-            RaftRpc::PreVote(req) => {
-                RaftRpcReply::Vote(handle.raft.pre_vote(req).await.map_err(|e| {
-                    ClusterError::Unavailable {
-                        message: e.to_string(),
-                    }
-                })?)
-            }
-            RaftRpc::Snapshot { vote, meta, data } => {
-                let snapshot = SnapshotOf::<TypeConfig, Cursor<Vec<u8>>> {
-                    meta,
-                    snapshot: Cursor::new(data),
-                };
-                RaftRpcReply::Snapshot(
-                    handle
-                        .raft
-                        .install_full_snapshot(vote, snapshot)
-                        .await
-                        .map_err(fatal)?,
-                )
-            }
-            RaftRpc::TransferLeader(req) => RaftRpcReply::TransferLeader(
-                handle
-                    .raft
-                    .handle_transfer_leader(req)
-                    .await
-                    .map_err(fatal)?,
-            ),
-        };
-        Ok(RpcReply::Raft(reply))
+    fn hosted(&self, group: u64) -> Result<crate::raft::GroupHandle> {
+        self.group(group).ok_or_else(|| ClusterError::Unavailable {
+            message: format!("group {group} is not hosted on node {}", self.inner.node_id),
+        })
     }
 }

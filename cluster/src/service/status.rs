@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{MetaSnapshot, Service};
 use crate::error::Result;
+pub use crate::model::GroupStatus;
 use crate::raft::{GroupHandle, GroupKind};
 use crate::transport::{NodeStatus, Rpc, RpcReply};
 
@@ -16,20 +17,6 @@ use crate::transport::{NodeStatus, Rpc, RpcReply};
 pub struct Readiness {
     pub ready: bool,
     pub groups: Vec<GroupStatus>,
-}
-
-/// The state of one group on one node.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct GroupStatus {
-    pub group: u64,
-    pub kind: String,
-    pub leader: Option<u64>,
-    pub state: String,
-    pub voters: Vec<u64>,
-    pub learners: Vec<u64>,
-    pub last_log_index: Option<u64>,
-    pub committed: Option<u64>,
-    pub last_applied: Option<u64>,
 }
 
 /// Every node's view, plus the meta group's records.

@@ -2,43 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::actors::{Credential, RequestContext};
-use crate::raft::{GroupKind, NodeInfo, TypeConfig};
-use openraft::alias::{SnapshotMetaOf, VoteOf};
-use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
-    TransferLeaderResponse, VoteRequest, VoteResponse,
-};
-
-/// Raft messages for one group.
-#[derive(Debug, Serialize, Deserialize)]
-pub enum RaftRpc {
-    Append(AppendEntriesRequest<TypeConfig>),
-    Vote(VoteRequest<TypeConfig>),
-    PreVote(VoteRequest<TypeConfig>),
-    Snapshot {
-        vote: VoteOf<TypeConfig>,
-        meta: SnapshotMetaOf<TypeConfig>,
-        data: Vec<u8>,
-    },
-    TransferLeader(TransferLeaderRequest<TypeConfig>),
-}
-
-/// Answers to [`RaftRpc`].
-#[derive(Debug, Serialize, Deserialize)]
-pub enum RaftRpcReply {
-    Append(AppendEntriesResponse<TypeConfig>),
-    Vote(VoteResponse<TypeConfig>),
-    Snapshot(SnapshotResponse<TypeConfig>),
-    TransferLeader(TransferLeaderResponse<TypeConfig>),
-}
+use crate::caller::{Credential, RequestContext};
+use crate::model::{GroupKind, GroupStatus, NodeInfo};
 
 /// One node's view of itself, for cluster status.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeStatus {
     pub node: u64,
     pub info: NodeInfo,
-    pub groups: Vec<crate::service::GroupStatus>,
+    pub groups: Vec<GroupStatus>,
 }
 
 /// A request from one node to another.
@@ -46,8 +18,14 @@ pub struct NodeStatus {
 pub enum Rpc {
     /// First message of a connection: proves the sender knows the cluster token.
     Hello { token_sha256: String, from: u64 },
-    /// A Raft message for `group`.
-    Raft { group: u64, rpc: RaftRpc },
+    /// A Raft message for `group` (bincode, encoded and decoded by `raft::wire`).
+    Raft { group: u64, rpc: Vec<u8> },
+    /// A whole snapshot for `group`: its vote and meta (bincode, `raft::wire`) and its data.
+    Snapshot {
+        group: u64,
+        header: Vec<u8>,
+        data: Vec<u8>,
+    },
     /// A node asks to join; answered with its id (the same id again for the same nonce).
     Join { nonce: String, info: NodeInfo },
     /// Serve an org-scoped request here (JSON-encoded `Request`; answers JSON `Reply`).
@@ -96,7 +74,8 @@ pub enum Rpc {
 #[derive(Debug, Serialize, Deserialize)]
 pub enum RpcReply {
     Hello,
-    Raft(RaftRpcReply),
+    /// bincode answer to a Raft message (`raft::wire`).
+    Raft(Vec<u8>),
     Joined {
         node_id: u64,
         cluster_id: String,

@@ -12,5 +12,5 @@ mod server;
 pub use client::{Peers, TransportError};
 pub use faults::{FaultRule, Faults};
 pub use frame::PROTOCOL_VERSION;
-pub use message::{NodeStatus, RaftRpc, RaftRpcReply, Rpc, RpcReply};
+pub use message::{NodeStatus, Rpc, RpcReply};
 pub use server::{RpcHandler, serve};

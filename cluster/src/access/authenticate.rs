@@ -1,0 +1,91 @@
+//! Who a credential is: an API key of the org, or one of the org's access tokens.
+
+use crate::api_key::hash_key;
+use crate::caller::Credential;
+use crate::error::{ClusterError, Result};
+use crate::ids::ApiKeyId;
+use crate::model::{ApiKey, Principal, PrincipalKind};
+use crate::tables::{OrgReader, Table};
+
+/// The principal behind `credential` in the org `reader` reads.
+pub(crate) fn authenticate(
+    reader: &OrgReader,
+    credential: &Credential,
+    now: crate::clock::Timestamp,
+) -> Result<Principal> {
+    let key = match credential {
+        Credential::ApiKey(key) => key,
+        Credential::Bearer(token) => return bearer_principal(reader, token, now),
+        Credential::None => {
+            return Err(ClusterError::Unauthenticated {
+                message:
+                    "missing credential: send an API key in X-API-Key or Authorization: ApiKey"
+                        .into(),
+            });
+        }
+    };
+    let invalid = || ClusterError::Unauthenticated {
+        message: "invalid API key".into(),
+    };
+    let id: ApiKeyId = reader
+        .get(Table::ApiKeyHash, hash_key(key).as_bytes())?
+        .ok_or_else(invalid)?;
+    let record: ApiKey = reader
+        .get(Table::ApiKey, &id.0.to_be_bytes())?
+        .ok_or_else(invalid)?;
+    if !record.is_usable(now) {
+        return Err(ClusterError::Unauthenticated {
+            message: "API key is revoked or expired".into(),
+        });
+    }
+    Ok(Principal {
+        org: reader.org(),
+        kind: PrincipalKind::ApiKey {
+            id: record.id,
+            name: record.name,
+        },
+        scopes: record.scopes,
+    })
+}
+
+/// The principal behind one of the org's access tokens: its user or client, with the token's
+/// scopes (admin scopes in them grant admin API access like an API key's).
+fn bearer_principal(
+    reader: &OrgReader,
+    token: &str,
+    now: crate::clock::Timestamp,
+) -> Result<Principal> {
+    let crate::oauth::VerifiedToken {
+        claims,
+        record,
+        user,
+    } = crate::oauth::verify_access_token(reader, token, now)?;
+    // A token issued for a resource server (RFC 8707 `resource` -> `aud`, always a URL) is for
+    // that server only; the admin API takes tokens whose audience is the client itself.
+    if record.audience.iter().any(|a| a.contains("://")) {
+        return Err(ClusterError::Unauthenticated {
+            message: "the token was issued for another resource (aud)".into(),
+        });
+    }
+    let kind = match user {
+        Some(user) => PrincipalKind::User {
+            id: user.id,
+            email: user.email,
+        },
+        None => {
+            let client_id = record.client_id.clone().unwrap_or_default();
+            let name = crate::lookup::client(
+                reader,
+                &crate::command::ClientKey::ClientId(client_id.clone()),
+            )
+            .map(|c| c.name)
+            .unwrap_or_else(|_| client_id.clone());
+            PrincipalKind::Client { client_id, name }
+        }
+    };
+    Ok(Principal {
+        org: reader.org(),
+        kind,
+        scopes: claims.scopes(),
+    })
+}

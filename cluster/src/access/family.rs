@@ -1,0 +1,118 @@
+//! The scope family each request touches, derived from what it reads or writes.
+
+use crate::command::{EntityKey, Op, RevokeTarget};
+use crate::model::Family;
+use crate::query::{Query, Request};
+
+/// The family a request touches and whether it writes.
+pub fn access_of(request: &Request) -> (Family, bool) {
+    match request {
+        Request::Read(query) => (query_family(query), false),
+        Request::Write { op, .. } => (op_family(op), true),
+        Request::Admit { family, write } => (*family, *write),
+        Request::Protocol(_) => (Family::Protocol, true),
+    }
+}
+
+/// Relations belong to the family of the entity they hang off.
+fn anchor_family(anchor: &EntityKey) -> Family {
+    match anchor {
+        EntityKey::User(_) => Family::Users,
+        EntityKey::Group(_) => Family::Groups,
+        EntityKey::Role(_) | EntityKey::Permission(_) => Family::Roles,
+    }
+}
+
+/// The family a read touches.
+pub fn query_family(query: &Query) -> Family {
+    match query {
+        Query::Me => Family::Identity,
+        Query::GetUser(_)
+        | Query::ListUsers(_)
+        | Query::UserIdentities(_)
+        | Query::UserEffectivePermissions(_)
+        | Query::PasswordPolicy
+        | Query::LegacySamlReport { .. } => Family::Users,
+        Query::Related { anchor, .. } => anchor_family(anchor),
+        Query::GetGroup(_) | Query::ListGroups(_) => Family::Groups,
+        Query::GetRole(_)
+        | Query::ListRoles(_)
+        | Query::GetPermission(_)
+        | Query::ListPermissions(_)
+        | Query::PermissionUsage(_)
+        | Query::ListScopes(_)
+        | Query::GetScope(_) => Family::Roles,
+        Query::ListAudit(_)
+        | Query::GetAudit(_)
+        | Query::AuditActions(_)
+        | Query::AuditStats { .. }
+        | Query::ExportAudit(_)
+        | Query::AuditRetention
+        | Query::VerifyAudit => Family::Audit,
+        Query::Settings(_) | Query::AllSettings | Query::Tenant => Family::Settings,
+        Query::AnalyticsDashboard
+        | Query::AnalyticsLogins { .. }
+        | Query::AnalyticsUsers { .. } => Family::Analytics,
+        Query::ListApiKeys => Family::ApiKeys,
+        Query::GetClient(_)
+        | Query::ListClients(_)
+        | Query::ListTokens(_)
+        | Query::ClientPolicy => Family::Clients,
+        Query::ListSessions { .. } | Query::UserSessions(_) | Query::SessionStats => Family::Users,
+        Query::SigningKeys => Family::Settings,
+    }
+}
+
+/// The family a write touches.
+pub fn op_family(op: &Op) -> Family {
+    match op {
+        Op::InitOrg { .. } | Op::CreateApiKey(_) | Op::RevokeApiKey(_) => Family::ApiKeys,
+        Op::UpdateTenant { .. } | Op::UpdateSettings { .. } => Family::Settings,
+        Op::CreateUser(_)
+        | Op::UpdateUser { .. }
+        | Op::DeleteUser(_)
+        | Op::SetUserBlocked { .. }
+        | Op::MarkUserVerified(_)
+        | Op::SetUserPassword { .. }
+        | Op::RequestEmail { .. }
+        | Op::LinkIdentity { .. }
+        | Op::UnlinkIdentity { .. } => Family::Users,
+        Op::Relate { anchor, .. } => anchor_family(anchor),
+        Op::CreateGroup { .. } | Op::UpdateGroup { .. } | Op::DeleteGroup(_) => Family::Groups,
+        Op::CreateRole { .. }
+        | Op::UpdateRole { .. }
+        | Op::DeleteRole(_)
+        | Op::CreatePermission(_)
+        | Op::UpdatePermission { .. }
+        | Op::DeletePermission(_)
+        | Op::CreateScope { .. }
+        | Op::DeleteScope(_) => Family::Roles,
+        Op::SetAuditRetention { .. } | Op::CompactAudit { .. } => Family::Audit,
+        Op::PurgeExpired { .. } => Family::Protocol,
+        Op::FreezeOrg | Op::ImportOrg { .. } | Op::DropOrg | Op::ThawOrg => Family::ApiKeys,
+        Op::SyncMetadataClient(_) => Family::Protocol,
+        Op::CreateClient(_)
+        | Op::UpdateClient { .. }
+        | Op::DeleteClient(_)
+        | Op::RotateClientSecret { .. } => Family::Clients,
+        Op::AddSigningKey { .. } => Family::Settings,
+        Op::Revoke(target) => match target {
+            RevokeTarget::UserTokens(_)
+            | RevokeTarget::Session(_)
+            | RevokeTarget::UserSessions(_)
+            | RevokeTarget::AllSessions => Family::Users,
+            RevokeTarget::AccessId(_) | RevokeTarget::ClientTokens(_) => Family::Clients,
+            RevokeTarget::AccessJti(_) | RevokeTarget::Refresh(_) => Family::Protocol,
+        },
+        Op::SignIn(_)
+        | Op::RecordLoginFailure(_)
+        | Op::GrantConsent { .. }
+        | Op::IssueCode { .. }
+        | Op::IssueTokens(_)
+        | Op::StartDeviceGrant { .. }
+        | Op::DecideDeviceGrant { .. }
+        | Op::StartCiba { .. }
+        | Op::DecideCiba { .. }
+        | Op::PushRequest { .. } => Family::Protocol,
+    }
+}

@@ -1,0 +1,49 @@
+//! The one place that decides access: who a credential is ([`authenticate`]), which scope
+//! family a request touches ([`access_of`], from its query or its op and content), and whether
+//! the principal's scopes allow it, including the rules that escalate a request to the full
+//! `admin` scope ([`client_powers`]). The API only says which family a route belongs to for
+//! the early check it makes before reading a body.
+
+mod authenticate;
+mod client_powers;
+mod family;
+
+pub(crate) use authenticate::authenticate;
+pub use family::access_of;
+
+use crate::error::{ClusterError, Result};
+use crate::model::{AdminScope, Family, Principal};
+use crate::query::Request;
+use crate::tables::OrgReader;
+
+/// Checks `principal` may make `request` in the org `reader` reads.
+pub(crate) fn authorize(
+    reader: &OrgReader,
+    principal: &Principal,
+    request: &Request,
+) -> Result<()> {
+    let (family, write) = access_of(request);
+    authorize_access(principal, family, write)?;
+    if let Request::Write { op, .. } = request
+        && client_powers::needs_full_admin(reader, op)?
+    {
+        authorize_access(principal, Family::ApiKeys, true)?;
+    }
+    Ok(())
+}
+
+/// Checks `principal` may read (or write) `family`.
+pub(crate) fn authorize_access(principal: &Principal, family: Family, write: bool) -> Result<()> {
+    if AdminScope::allows(&principal.scopes, family, write) {
+        return Ok(());
+    }
+    let required = AdminScope::required(family, write);
+    Err(ClusterError::Forbidden {
+        message: format!(
+            "Insufficient scope: this request needs one of {}",
+            required.join(", ")
+        ),
+        required_scopes: required,
+        granted_scopes: principal.scopes.clone(),
+    })
+}
