@@ -98,6 +98,7 @@ fn roles_side() -> Router<AppState> {
             "/admin/roles/{roleId}/users/{userId}",
             delete(role_remove_user),
         )
+        .route_layer(in_family(Family::Roles))
 }
 
 fn parse<K: std::str::FromStr<Err = lumo_cluster::command::BadKey>>(
