@@ -4,10 +4,9 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::response::{IntoResponse, Response};
-use lumo_cluster::ClusterError;
-use lumo_cluster::protocol::{ErrorCode, ProtocolReply, ProtocolRequest, TokenTypeHint};
+use lumo_cluster::protocol::{ProtocolReply, ProtocolRequest};
 
-use super::params::authenticated_params;
+use super::params::{authenticated_params, token_and_hint};
 use super::proto::Proto;
 use super::response::{finish, unexpected};
 
@@ -16,18 +15,13 @@ pub async fn introspect(proto: Proto, body: Result<Bytes, BytesRejection>) -> Re
     finish(
         async {
             let (mut params, client) = authenticated_params(&proto, body, false)?;
-            let token = params.remove("token").ok_or_else(|| {
-                ClusterError::oauth(ErrorCode::InvalidRequest, "token is required")
-            })?;
+            let (token, hint) = token_and_hint(&mut params)?;
             let reply = proto
                 .call(ProtocolRequest::Introspect {
                     issuer: proto.issuer.clone(),
                     client,
                     token,
-                    hint: params
-                        .remove("token_type_hint")
-                        .as_deref()
-                        .and_then(TokenTypeHint::parse),
+                    hint,
                 })
                 .await?;
             match reply {

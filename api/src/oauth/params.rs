@@ -6,7 +6,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine;
 use lumo_cluster::ClusterError;
-use lumo_cluster::protocol::{ClientAuth, ErrorCode, Params};
+use lumo_cluster::protocol::{ClientAuth, ErrorCode, Params, TokenTypeHint};
 use serde_json::Value;
 
 use super::proto::Proto;
@@ -180,6 +180,18 @@ pub fn authenticated_params(
     let mut params = self::body(&proto.headers, &bytes(body)?, json_too)?;
     let client = client_auth(&proto.headers, &mut params)?;
     Ok((params, client))
+}
+
+/// The `token` (required) and `token_type_hint` of introspection and revocation.
+pub fn token_and_hint(params: &mut Params) -> ApiResult<(String, Option<TokenTypeHint>)> {
+    let token = params
+        .remove("token")
+        .ok_or_else(|| invalid("token is required"))?;
+    let hint = params
+        .remove("token_type_hint")
+        .as_deref()
+        .and_then(TokenTypeHint::parse);
+    Ok((token, hint))
 }
 
 #[cfg(test)]

@@ -4,11 +4,10 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::response::{IntoResponse, Response};
-use lumo_cluster::ClusterError;
-use lumo_cluster::protocol::{ErrorCode, ProtocolRequest, TokenTypeHint};
+use lumo_cluster::protocol::ProtocolRequest;
 use serde_json::json;
 
-use super::params::authenticated_params;
+use super::params::{authenticated_params, token_and_hint};
 use super::proto::Proto;
 use super::response::finish;
 
@@ -17,17 +16,12 @@ pub async fn revoke(proto: Proto, body: Result<Bytes, BytesRejection>) -> Respon
     finish(
         async {
             let (mut params, client) = authenticated_params(&proto, body, false)?;
-            let token = params.remove("token").ok_or_else(|| {
-                ClusterError::oauth(ErrorCode::InvalidRequest, "token is required")
-            })?;
+            let (token, hint) = token_and_hint(&mut params)?;
             proto
                 .call(ProtocolRequest::Revoke {
                     client,
                     token,
-                    hint: params
-                        .remove("token_type_hint")
-                        .as_deref()
-                        .and_then(TokenTypeHint::parse),
+                    hint,
                 })
                 .await?;
             Ok(Json(json!({})).into_response())
