@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::caller::Credential;
 use crate::access::authenticate as authenticate_credential;
+use crate::caller::Credential;
 use crate::command::{ClientKey, NewClient, NewRegistration, Op};
 use crate::crypto::{random_token, secret_hash, secret_matches};
 use crate::error::{ClusterError, Result};

@@ -1,8 +1,8 @@
 //! The org's signing keys as the protocol shows and changes them: the published JWKS, and
 //! rotation.
 
-use crate::caller::Credential;
 use crate::access::{authenticate as authenticate_credential, authorize_access};
+use crate::caller::Credential;
 use crate::command::Op;
 use crate::crypto::JwsAlg;
 use crate::error::Result;
