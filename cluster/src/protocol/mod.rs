@@ -2,7 +2,6 @@
 //! authorization server: requests and replies, the typed token request, grant types, token
 //! types, error codes, scopes and limits. No logic lives here; `oauth` serves the requests.
 
-mod error_code;
 mod grant_type;
 pub mod limits;
 mod reply;
@@ -12,7 +11,7 @@ mod token_request;
 mod token_type;
 mod views;
 
-pub use error_code::ErrorCode;
+pub use crate::error::ErrorCode;
 pub use grant_type::{GRANT_TYPES, GrantType};
 pub use reply::{ProtocolReply, TokenResponse};
 pub use request::{ClientAuth, Params, ProtocolRequest};

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::error_code::ErrorCode;
 use crate::clock::Timestamp;
+use crate::error::ErrorCode;
 use crate::ids::UserId;
 
 /// What the hosted pages show of the org's branding settings.

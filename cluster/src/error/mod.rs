@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod oauth_code;
+
+pub use oauth_code::ErrorCode;
+
 use crate::ids::NodeId;
-use crate::protocol::ErrorCode;
 
 /// Everything that can go wrong behind [`crate::Service`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
