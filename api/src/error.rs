@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lumo_cluster::ClusterError;
+use lumo_cluster::protocol::ErrorCode;
 use serde_json::{Value, json};
 
 /// Everything a handler can fail with.
@@ -148,7 +149,7 @@ impl ApiError {
                     status,
                 } => (
                     StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
-                    oauth_code(error),
+                    oauth_code(error.as_str()),
                     description.clone(),
                     None,
                 ),
@@ -274,9 +275,9 @@ impl IntoResponse for ApiError {
             map.insert("details".into(), details);
         }
         if let ApiError::Cluster(ClusterError::OAuth { error, .. }) = &self
-            && error == "delegation_depth_exceeded"
+            && *error == ErrorCode::DelegationDepthExceeded
         {
-            body["max_depth"] = json!(lumo_cluster::oauth::limits::MAX_DELEGATION_DEPTH);
+            body["max_depth"] = json!(lumo_cluster::protocol::limits::MAX_DELEGATION_DEPTH);
         }
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();

@@ -17,6 +17,7 @@ mod lookup;
 pub mod model;
 mod node_identity;
 pub mod oauth;
+pub mod protocol;
 pub mod query;
 pub mod raft;
 mod read;

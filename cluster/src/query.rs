@@ -214,7 +214,7 @@ pub enum Request {
         write: bool,
     },
     /// An OAuth protocol request: it authenticates its own callers (clients, users, tokens).
-    Protocol(crate::oauth::ProtocolRequest),
+    Protocol(crate::protocol::ProtocolRequest),
 }
 
 /// The result of a write that was not followed by a read.
@@ -241,7 +241,7 @@ pub enum Outcome {
     },
     /// A token request was refused after writing (code replay, refresh reuse).
     GrantRefused {
-        error: String,
+        error: crate::protocol::ErrorCode,
         description: String,
     },
     /// How many tokens, families or sessions a revocation ended.
@@ -439,7 +439,7 @@ pub enum Reply {
     SigningKeys(Vec<crate::model::SigningKeyRecord>),
     Me(MeView),
     /// The answer of an OAuth protocol request.
-    Protocol(crate::oauth::ProtocolReply),
+    Protocol(crate::protocol::ProtocolReply),
 }
 
 /// `{id, name, slug}` of the org.

@@ -10,7 +10,7 @@ use lumo_cluster::command::{ClientKey, ClientPatch, NewClient, Op};
 use lumo_cluster::crypto::{random_token, secret_hash};
 use lumo_cluster::model::OAuthClient;
 use lumo_cluster::oauth::register::redirect_uri_problem;
-use lumo_cluster::oauth::{GRANT_TYPES, limits};
+use lumo_cluster::protocol::{GRANT_TYPES, limits};
 use lumo_cluster::query::{Query, Reply};
 use serde_json::{Value, json};
 

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::response::Response;
 use axum::routing::get;
 use lumo_cluster::crypto::JwsAlg;
-use lumo_cluster::oauth::{ProtocolReply, ProtocolRequest};
+use lumo_cluster::protocol::{ProtocolReply, ProtocolRequest};
 use lumo_cluster::query::{Query, Reply, Request};
 use serde_json::{Value, json};
 

@@ -5,20 +5,18 @@
 use serde_json::{Value, json};
 
 use lumo_cluster::oauth::register::redirect_uri_problem;
+use lumo_cluster::protocol::GrantType;
+use lumo_cluster::protocol::scopes::is_identity_scope;
 
 use super::cimd_fetch::{FetchFailure, check_client_id, fetch_document};
 
-/// Scopes a metadata document may ask for without an allow-list.
-const IDENTITY_SCOPES: &[&str] = &[
-    "openid",
-    "profile",
-    "email",
-    "phone",
-    "address",
-    "offline_access",
-];
 /// Grants a URL client can use (it has no secret).
-const CIMD_GRANTS: &[&str] = &["authorization_code", "refresh_token"];
+const CIMD_GRANTS: &[GrantType] = &[GrantType::AuthorizationCode, GrantType::RefreshToken];
+
+/// True for a grant a URL client can use.
+fn cimd_grant(grant_type: &str) -> bool {
+    CIMD_GRANTS.iter().any(|g| g.as_str() == grant_type)
+}
 
 /// The org's CIMD settings.
 pub struct Policy {
@@ -61,6 +59,7 @@ pub fn refused(
     })
 }
 
+/// A page for a failure of a hosted page's step.
 pub fn problem(reason: &str, message: impl Into<String>) -> FetchFailure {
     FetchFailure {
         reason: reason.into(),
@@ -166,22 +165,22 @@ pub fn effective_client(
             "every redirect URI is loopback and the organization blocks them",
         ));
     }
-    let asked_grants =
-        strings(document, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".into()]);
+    let asked_grants = strings(document, "grant_types")?
+        .unwrap_or_else(|| vec![GrantType::AuthorizationCode.as_str().into()]);
     let grant_types: Vec<String> = asked_grants
         .iter()
-        .filter(|g| CIMD_GRANTS.contains(&g.as_str()))
+        .filter(|g| cimd_grant(g))
         .cloned()
         .collect();
-    for ignored in asked_grants
-        .iter()
-        .filter(|g| !CIMD_GRANTS.contains(&g.as_str()))
-    {
+    for ignored in asked_grants.iter().filter(|g| !cimd_grant(g)) {
         warnings.push(format!(
             "grant type {ignored} is not available to URL clients"
         ));
     }
-    if !grant_types.iter().any(|g| g == "authorization_code") {
+    if !grant_types
+        .iter()
+        .any(|g| g == GrantType::AuthorizationCode.as_str())
+    {
         return Err(problem(
             "invalid_grant_types",
             "URL clients must use the authorization_code grant",
@@ -192,9 +191,8 @@ pub fn effective_client(
         .split_whitespace()
         .map(str::to_string)
         .collect();
-    let (scopes, dropped_scopes): (Vec<String>, Vec<String>) = asked_scopes
-        .into_iter()
-        .partition(|s| IDENTITY_SCOPES.contains(&s.as_str()));
+    let (scopes, dropped_scopes): (Vec<String>, Vec<String>) =
+        asked_scopes.into_iter().partition(|s| is_identity_scope(s));
     for field in ["logo_uri", "client_uri"] {
         if let Some(uri) = text(document, field)?
             && !uri.starts_with("https://")

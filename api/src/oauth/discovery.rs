@@ -1,23 +1,15 @@
-//! Discovery documents (OIDC Discovery 1.0, RFC 8414) and the JWKS: public, CORS-enabled,
-//! cacheable.
+//! Discovery documents (OIDC Discovery 1.0, RFC 8414): public, CORS-enabled, cacheable.
 
 use axum::Json;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use lumo_cluster::oauth::{GRANT_TYPES, ProtocolReply, ProtocolRequest};
+use lumo_cluster::protocol::scopes::IDENTITY_SCOPES;
+use lumo_cluster::protocol::{GRANT_TYPES, ProtocolReply, ProtocolRequest};
 use serde_json::{Value, json};
 
 use super::proto::Proto;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
-const SCOPES: &[&str] = &[
-    "openid",
-    "profile",
-    "email",
-    "phone",
-    "address",
-    "offline_access",
-];
 const CLAIMS: &[&str] = &[
     "sub",
     "iss",
@@ -45,7 +37,8 @@ const CLAIMS: &[&str] = &[
 const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 const ALGS: &[&str] = &["RS256", "ES256", "EdDSA"];
 
-fn public(mut response: Response) -> Response {
+/// Public and cacheable, from any origin.
+pub(super) fn public(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CACHE_CONTROL,
@@ -66,7 +59,7 @@ fn common(proto: &Proto) -> Value {
         "token_endpoint": proto.url("/oauth/token"),
         "jwks_uri": proto.url("/.well-known/jwks.json"),
         "registration_endpoint": proto.url("/connect/register"),
-        "scopes_supported": SCOPES,
+        "scopes_supported": IDENTITY_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": GRANT_TYPES,
@@ -107,6 +100,7 @@ async fn known_org(proto: &Proto) -> ApiResult<()> {
     Ok(())
 }
 
+/// `GET ~/.well-known/openid-configuration`.
 pub async fn openid_configuration(proto: Proto) -> Response {
     if let Err(e) = known_org(&proto).await {
         return e.into_response();
@@ -134,6 +128,7 @@ pub async fn openid_configuration(proto: Proto) -> Response {
     public(Json(doc).into_response())
 }
 
+/// `GET ~/.well-known/oauth-authorization-server`.
 pub async fn authorization_server(proto: Proto) -> Response {
     if let Err(e) = known_org(&proto).await {
         return e.into_response();
@@ -141,12 +136,4 @@ pub async fn authorization_server(proto: Proto) -> Response {
     let mut doc = common(&proto);
     doc["client_id_metadata_document_supported"] = json!(accepts_metadata_documents(&proto).await);
     public(Json(doc).into_response())
-}
-
-pub async fn jwks(proto: Proto) -> Response {
-    match proto.call(ProtocolRequest::Jwks).await {
-        Ok(ProtocolReply::Jwks(keys)) => public(Json(json!({"keys": keys})).into_response()),
-        Ok(other) => ApiError::unexpected(other).into_response(),
-        Err(e) => e.into_response(),
-    }
 }

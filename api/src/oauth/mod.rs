@@ -1,19 +1,37 @@
-//! The OAuth 2.1 / OpenID Connect provider's HTTP side: discovery, the JSON protocol
-//! endpoints, and the hosted pages. The protocol itself runs on the org's shard leader
-//! (`lumo_cluster::oauth`); this module parses requests and renders answers.
+//! The OAuth 2.1 / OpenID Connect provider's HTTP side: one file per endpoint or hosted page
+//! (discovery, the JSON protocol endpoints, the browser pages). The protocol itself runs on the
+//! org's shard leader (`lumo_cluster::oauth`, spoken in `lumo_cluster::protocol`); this module
+//! parses requests and renders answers.
 
+mod authorize;
 mod browser;
+mod check_session;
+mod ciba;
 pub mod cimd;
 pub mod cimd_fetch;
+mod device;
+mod device_authorization;
 mod discovery;
-mod endpoints;
-mod flows;
-mod hosted;
+mod error_page;
+mod hosted_page;
+mod introspect;
+mod jwks;
+mod login;
+mod logout;
+mod org_select;
 mod pages;
+mod par;
 mod params;
 mod proto;
+mod redirect;
+mod register;
+mod response;
+mod revoke;
+mod social;
 pub mod throttle;
+mod token;
 mod url_client;
+mod userinfo;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -31,46 +49,46 @@ pub fn router() -> Router<AppState> {
             "/.well-known/oauth-authorization-server",
             get(discovery::authorization_server),
         )
-        .route("/.well-known/jwks.json", get(discovery::jwks))
+        .route("/.well-known/jwks.json", get(jwks::jwks))
         .route(
             "/oauth/authorize",
-            get(flows::authorize_get).post(flows::authorize_post),
+            get(authorize::authorize_get).post(authorize::authorize_post),
         )
-        .route("/oauth/login/submit", post(flows::login_submit))
-        .route("/oauth/login/json", post(flows::login_json))
+        .route("/oauth/login/submit", post(login::login_submit))
+        .route("/oauth/login/json", post(login::login_json))
         .route(
             "/oauth/org-select",
-            get(flows::org_select).post(flows::org_select_post),
+            get(org_select::org_select).post(org_select::org_select_post),
         )
-        .route("/oauth/passkey-login", get(flows::passkey_login))
-        .route("/oauth/social/{provider}", get(flows::social))
+        .route("/oauth/passkey-login", get(login::passkey_login))
+        .route("/oauth/social/{provider}", get(social::social))
         .route(
             "/oauth/social/{provider}/callback",
-            get(flows::social).post(flows::social),
+            get(social::social).post(social::social),
         )
-        .route("/oauth/token", post(endpoints::token))
-        .route("/oauth/introspect", post(endpoints::introspect))
-        .route("/oauth/revoke", post(endpoints::revoke))
-        .route("/oauth/par", post(endpoints::par))
+        .route("/oauth/token", post(token::token))
+        .route("/oauth/introspect", post(introspect::introspect))
+        .route("/oauth/revoke", post(revoke::revoke))
+        .route("/oauth/par", post(par::par))
         .route(
             "/oauth/device_authorization",
-            post(endpoints::device_authorization),
+            post(device_authorization::device_authorization),
         )
-        .route("/oauth/bc-authorize", post(endpoints::backchannel))
+        .route("/oauth/bc-authorize", post(ciba::backchannel))
         .route(
             "/oauth/userinfo",
-            get(endpoints::userinfo_get).post(endpoints::userinfo_post),
+            get(userinfo::userinfo_get).post(userinfo::userinfo_post),
         )
         .route(
             "/oauth/device",
-            get(hosted::device_get).post(hosted::device_post),
+            get(device::device_get).post(device::device_post),
         )
         .route(
             "/oauth/logout",
-            get(hosted::logout_get).post(hosted::logout_post),
+            get(logout::logout_get).post(logout::logout_post),
         )
-        .route("/oauth/ciba", get(hosted::ciba_get).post(hosted::ciba_post))
-        .route("/oauth/check_session", get(hosted::check_session))
-        .route("/connect/register", post(endpoints::register))
-        .route("/connect/register/{clientId}", get(endpoints::registration))
+        .route("/oauth/ciba", get(ciba::ciba_get).post(ciba::ciba_post))
+        .route("/oauth/check_session", get(check_session::check_session))
+        .route("/connect/register", post(register::register))
+        .route("/connect/register/{clientId}", get(register::registration))
 }

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use lumo_cluster::oauth::{Branding, CibaView};
+use lumo_cluster::protocol::{Branding, CibaView};
 
 /// A CSS color from settings, or `fallback` when it could break out of the style sheet.
 fn css_color(value: &str, fallback: &str) -> String {

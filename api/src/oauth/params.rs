@@ -2,12 +2,14 @@
 //! bounded in size), and client authentication (HTTP Basic or the body, never both).
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, header};
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine;
 use lumo_cluster::ClusterError;
-use lumo_cluster::oauth::{ClientAuth, Params};
+use lumo_cluster::protocol::{ClientAuth, ErrorCode, Params, TokenTypeHint};
 use serde_json::Value;
 
+use super::proto::Proto;
 use crate::error::{ApiError, ApiResult};
 
 /// Longest value of one parameter (assertions and subject tokens are the long ones).
@@ -16,7 +18,7 @@ pub const MAX_PARAM_BYTES: usize = 16 * 1024;
 pub const MAX_PARAMS: usize = 64;
 
 fn invalid(description: impl Into<String>) -> ApiError {
-    ClusterError::oauth("invalid_request", description).into()
+    ClusterError::oauth(ErrorCode::InvalidRequest, description).into()
 }
 
 fn collect(pairs: Vec<(String, String)>) -> ApiResult<Params> {
@@ -155,6 +157,41 @@ pub fn client_auth(headers: &HeaderMap, params: &mut Params) -> ApiResult<Client
             })
         }
     }
+}
+
+/// The body bytes, or 413 when over the limit.
+pub fn bytes(body: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest(format!("cannot read the body: {e}"))
+        }
+    })
+}
+
+/// The parameters of a protocol request and the client authentication it carries (HTTP Basic
+/// or the body).
+pub fn authenticated_params(
+    proto: &Proto,
+    body: Result<Bytes, BytesRejection>,
+    json_too: bool,
+) -> ApiResult<(Params, ClientAuth)> {
+    let mut params = self::body(&proto.headers, &bytes(body)?, json_too)?;
+    let client = client_auth(&proto.headers, &mut params)?;
+    Ok((params, client))
+}
+
+/// The `token` (required) and `token_type_hint` of introspection and revocation.
+pub fn token_and_hint(params: &mut Params) -> ApiResult<(String, Option<TokenTypeHint>)> {
+    let token = params
+        .remove("token")
+        .ok_or_else(|| invalid("token is required"))?;
+    let hint = params
+        .remove("token_type_hint")
+        .as_deref()
+        .and_then(TokenTypeHint::parse);
+    Ok((token, hint))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use lumo_cluster::oauth::{Branding, Params, ProtocolReply, ProtocolRequest};
+use lumo_cluster::protocol::{Branding, Params, ProtocolReply, ProtocolRequest};
 use lumo_cluster::query::{Reply, Request};
 use lumo_cluster::{Credential, RequestContext};
 
@@ -134,7 +134,7 @@ impl Proto {
     /// The org's branding (a generic look when the org cannot be reached).
     /// The parameters of a browser's form post (400 when malformed, 413 when too large).
     pub fn form(&self, body: Result<Bytes, BytesRejection>) -> ApiResult<Params> {
-        super::params::body(&self.headers, &super::endpoints::bytes(body)?, false)
+        super::params::body(&self.headers, &super::params::bytes(body)?, false)
     }
 
     pub async fn look(&self) -> Look {

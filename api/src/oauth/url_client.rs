@@ -5,7 +5,7 @@
 
 use lumo_cluster::ClusterError;
 use lumo_cluster::command::MetadataClient;
-use lumo_cluster::oauth::{Params, ProtocolReply, ProtocolRequest};
+use lumo_cluster::protocol::{ErrorCode, Params, ProtocolReply, ProtocolRequest};
 use serde_json::Value;
 
 use super::cimd::{Policy, evaluate, is_url_client_id};
@@ -44,7 +44,7 @@ pub async fn prepare(proto: &Proto, params: &Params) -> ApiResult<()> {
     let policy = Policy::from_settings(&state);
     if !policy.switched_on {
         return Err(ClusterError::oauth(
-            "invalid_client",
+            ErrorCode::InvalidClient,
             "this organization does not accept client metadata documents as client_id",
         )
         .into());
@@ -57,7 +57,7 @@ pub async fn prepare(proto: &Proto, params: &Params) -> ApiResult<()> {
     // let anyone probe the network through this server. Admins see them at cimd/check.
     let effective = evaluation.outcome.map_err(|_| {
         ClusterError::oauth(
-            "invalid_client",
+            ErrorCode::InvalidClient,
             "the client's metadata document could not be used",
         )
     })?;

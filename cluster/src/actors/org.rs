@@ -101,7 +101,7 @@ impl OrgState {
     /// served here, then runs them in their own task.
     fn handle_protocol(
         &mut self,
-        protocol: crate::oauth::ProtocolRequest,
+        protocol: crate::protocol::ProtocolRequest,
         ctx: RequestContext,
         reply: RpcReplyPort<Result<Reply>>,
         reader: &OrgReader,

@@ -7,6 +7,7 @@ use crate::command::CommandMeta;
 use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
 use crate::model::{ApprovalState, AuditEvent, CibaRequest};
+use crate::protocol::ErrorCode;
 use crate::query::Outcome;
 use crate::tables::{OrgTx, Table};
 
@@ -49,7 +50,10 @@ pub(super) fn decide_ciba(
         return Err(ClusterError::not_found("authentication request", id));
     }
     if request.expires_at <= meta.at {
-        return Err(ClusterError::oauth("expired_token", "the request expired"));
+        return Err(ClusterError::oauth(
+            ErrorCode::ExpiredToken,
+            "the request expired",
+        ));
     }
     if request.state != ApprovalState::Pending {
         return Err(ClusterError::conflict("auth_req_id", "already decided"));

@@ -7,6 +7,7 @@ use crate::command::CommandMeta;
 use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
 use crate::model::{ApprovalState, AuditEvent, DeviceGrant};
+use crate::protocol::ErrorCode;
 use crate::query::Outcome;
 use crate::tables::{OrgTx, Table};
 
@@ -40,7 +41,10 @@ pub(super) fn decide_device_grant(
         .get(Table::DeviceGrant, hash.as_bytes())?
         .ok_or_else(|| ClusterError::not_found("device code", user_code))?;
     if grant.expires_at <= meta.at {
-        return Err(ClusterError::oauth("expired_token", "the code expired"));
+        return Err(ClusterError::oauth(
+            ErrorCode::ExpiredToken,
+            "the code expired",
+        ));
     }
     if grant.state != ApprovalState::Pending {
         return Err(ClusterError::conflict(

@@ -17,6 +17,7 @@ use crate::model::{
     AccessTokenRecord, ApprovalState, AuditEvent, AuthCode, CibaRequest, DeviceGrant, LoginSession,
     RefreshFamily, RefreshTokenRecord, User,
 };
+use crate::protocol::ErrorCode;
 use crate::query::Outcome;
 use crate::tables::{OrgTx, Table};
 
@@ -87,7 +88,7 @@ pub(super) fn issue_code(
         // A pushed request answers one authorization: the first code uses it up.
         if !tx.exists(Table::PushedRequest, request_uri.as_bytes())? {
             return Err(ClusterError::oauth(
-                "invalid_request_uri",
+                ErrorCode::InvalidRequestUri,
                 "request_uri was already used",
             ));
         }
@@ -96,10 +97,16 @@ pub(super) fn issue_code(
     let Some(mut session) =
         tx.get::<LoginSession>(Table::Session, &code.session_id.to_be_bytes())?
     else {
-        return Err(ClusterError::oauth("login_required", "the session ended"));
+        return Err(ClusterError::oauth(
+            ErrorCode::LoginRequired,
+            "the session ended",
+        ));
     };
     if !session.is_active(meta.at) {
-        return Err(ClusterError::oauth("login_required", "the session ended"));
+        return Err(ClusterError::oauth(
+            ErrorCode::LoginRequired,
+            "the session ended",
+        ));
     }
     active_user(tx, code.user_id)?;
     if tx.exists(Table::AuthCode, hash.as_bytes())? {
@@ -119,18 +126,18 @@ fn active_user(tx: &OrgTx, id: UserId) -> Result<User> {
     match tx.get::<User>(Table::User, &id.to_bytes())? {
         Some(user) if user.is_active && !user.blocked => Ok(user),
         Some(_) => Err(ClusterError::oauth(
-            "invalid_grant",
+            ErrorCode::InvalidGrant,
             "the user is blocked or inactive",
         )),
         None => Err(ClusterError::oauth(
-            "invalid_grant",
+            ErrorCode::InvalidGrant,
             "the user no longer exists",
         )),
     }
 }
 
 fn refused(description: &str) -> ClusterError {
-    ClusterError::oauth("invalid_grant", description)
+    ClusterError::oauth(ErrorCode::InvalidGrant, description)
 }
 
 /// What consuming the grant found: the refresh family to keep (rotation), or a refusal that
@@ -167,7 +174,7 @@ fn consume(tx: &mut OrgTx, meta: &CommandMeta, issuance: &Issuance) -> Result<Co
                 .changes(json!({"revokedTokens": revoked}));
                 return Ok(Consumed::Refused((
                     Outcome::GrantRefused {
-                        error: "invalid_grant".into(),
+                        error: ErrorCode::InvalidGrant,
                         description: "the authorization code was already used".into(),
                     },
                     vec![event],
@@ -204,7 +211,7 @@ fn consume(tx: &mut OrgTx, meta: &CommandMeta, issuance: &Issuance) -> Result<Co
                 .changes(json!({"family": token.family, "revokedTokens": revoked}));
                 return Ok(Consumed::Refused((
                     Outcome::GrantRefused {
-                        error: "invalid_grant".into(),
+                        error: ErrorCode::InvalidGrant,
                         description:
                             "the refresh token was already used; every token of its grant is revoked"
                                 .into(),

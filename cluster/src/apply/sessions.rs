@@ -8,6 +8,7 @@ use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
 use crate::lookup::{load_org, save_org};
 use crate::model::{AuditEvent, Consent, LoginFailures, User};
+use crate::protocol::ErrorCode;
 use crate::query::Outcome;
 use crate::read::analytics::{LOGIN_FAILED, LOGIN_SUCCEEDED};
 use crate::tables::{OrgTx, Table};
@@ -25,13 +26,13 @@ pub(super) fn sign_in(tx: &mut OrgTx, meta: &CommandMeta, sign_in: &SignIn) -> R
     let user_id = sign_in.session.user_id;
     let Some(mut user) = tx.get::<User>(Table::User, &user_id.to_bytes())? else {
         return Err(ClusterError::oauth(
-            "access_denied",
+            ErrorCode::AccessDenied,
             "the user no longer exists",
         ));
     };
     if user.blocked || !user.is_active {
         return Err(ClusterError::oauth(
-            "access_denied",
+            ErrorCode::AccessDenied,
             "this account is blocked or inactive",
         ));
     }
@@ -40,7 +41,7 @@ pub(super) fn sign_in(tx: &mut OrgTx, meta: &CommandMeta, sign_in: &SignIn) -> R
         .unwrap_or_default();
     if let Some(until) = locked_until(&failures, at) {
         return Err(ClusterError::oauth(
-            "account_locked",
+            ErrorCode::AccountLocked,
             format!(
                 "too many failed sign-ins; try again after {}",
                 until.to_rfc3339()

@@ -7,9 +7,8 @@ use crate::crypto::secret_matches;
 use crate::error::{ClusterError, Result};
 use crate::lookup;
 use crate::model::OAuthClient;
+use crate::protocol::{ClientAuth, ErrorCode, GrantType};
 use crate::tables::OrgReader;
-
-use super::ClientAuth;
 
 /// The client named by `client_id`, active.
 pub(super) fn find_client(reader: &OrgReader, client_id: &str) -> Result<OAuthClient> {
@@ -71,7 +70,7 @@ pub(super) fn authenticate_confidential(
     let client = authenticate(reader, auth, now)?;
     if !client.confidential {
         return Err(ClusterError::oauth(
-            "unauthorized_client",
+            ErrorCode::UnauthorizedClient,
             "public clients cannot use this endpoint or grant",
         ));
     }
@@ -79,12 +78,12 @@ pub(super) fn authenticate_confidential(
 }
 
 /// Refuses a grant the client is not registered for.
-pub(super) fn require_grant(client: &OAuthClient, grant_type: &str) -> Result<()> {
-    if client.allows_grant(grant_type) {
+pub(super) fn require_grant(client: &OAuthClient, grant_type: GrantType) -> Result<()> {
+    if client.allows_grant(grant_type.as_str()) {
         return Ok(());
     }
     Err(ClusterError::oauth(
-        "unauthorized_client",
+        ErrorCode::UnauthorizedClient,
         format!("the client is not allowed to use the {grant_type} grant"),
     ))
 }

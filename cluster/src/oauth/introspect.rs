@@ -1,33 +1,17 @@
-//! Publishing keys, and what resource servers and clients ask about tokens: introspection
-//! (RFC 7662), revocation (RFC 7009), userinfo (OIDC Core 5.3).
+//! Token introspection (RFC 7662) for confidential clients.
 
 use serde_json::{Value, json};
 
-use crate::command::{Op, RevokeTarget};
 use crate::crypto::secret_hash;
 use crate::error::{ClusterError, Result};
-use crate::model::{RefreshFamily, RefreshTokenRecord, SigningKeyRecord};
-use crate::read::role_slugs;
+use crate::model::{RefreshFamily, RefreshTokenRecord};
+use crate::protocol::scopes::join;
+use crate::protocol::{ClientAuth, ProtocolReply, TokenTypeHint};
 use crate::tables::Table;
 
 use super::client_auth::authenticate;
 use super::jwt::{VerifiedToken, audience_claim, epoch_secs, verify_access_token};
 use super::runtime::ProtocolCtx;
-use super::scopes::join;
-use super::token::user_claims;
-use super::{ClientAuth, ProtocolReply};
-
-pub(super) fn jwks(ctx: &ProtocolCtx) -> Result<ProtocolReply> {
-    let mut keys = Vec::new();
-    ctx.reader()
-        .scan::<SigningKeyRecord>(Table::SigningKey, &[], true, |_, key| {
-            if key.published(ctx.now) {
-                keys.push(key.public_jwk);
-            }
-            true
-        })?;
-    Ok(ProtocolReply::Jwks(keys))
-}
 
 fn inactive() -> ProtocolReply {
     ProtocolReply::Document(json!({"active": false}))
@@ -51,12 +35,13 @@ fn live_refresh(ctx: &ProtocolCtx, token: &str) -> Result<Option<RefreshTokenRec
     Ok(live.then_some(record))
 }
 
+/// `POST ~/oauth/introspect`: what a live access or refresh token stands for.
 pub(super) fn introspect(
     ctx: &ProtocolCtx,
     issuer: &str,
     auth: &ClientAuth,
     token: &str,
-    hint: Option<&str>,
+    hint: Option<TokenTypeHint>,
 ) -> Result<ProtocolReply> {
     let reader = ctx.reader();
     // RFC 7662 section 2.1: the caller must be authorized; a public client proves nothing.
@@ -65,7 +50,7 @@ pub(super) fn introspect(
             "introspection needs a confidential client (public clients cannot authenticate)",
         ));
     }
-    let try_refresh_first = hint == Some("refresh_token");
+    let try_refresh_first = hint == Some(TokenTypeHint::RefreshToken);
     if try_refresh_first && let Some(record) = live_refresh(ctx, token)? {
         return Ok(ProtocolReply::Document(refresh_document(issuer, &record)));
     }
@@ -113,63 +98,4 @@ fn refresh_document(issuer: &str, record: &RefreshTokenRecord) -> Value {
         doc["aud"] = audience_claim(&record.audience);
     }
     doc
-}
-
-pub(super) async fn revoke(
-    ctx: &ProtocolCtx,
-    auth: &ClientAuth,
-    token: &str,
-    _hint: Option<&str>,
-) -> Result<ProtocolReply> {
-    let reader = ctx.reader();
-    let client = authenticate(&reader, auth, ctx.now)?;
-    let actor = ProtocolCtx::client_actor(&client.client_id, &client.name);
-    // RFC 7009: unknown, expired and foreign tokens get 200 and nothing happens.
-    if let Some(record) =
-        reader.get::<RefreshTokenRecord>(Table::RefreshToken, secret_hash(token).as_bytes())?
-    {
-        if record.client_id == client.client_id {
-            ctx.propose(actor, Op::Revoke(RevokeTarget::Refresh(secret_hash(token))))
-                .await?;
-        }
-        return Ok(ProtocolReply::Done);
-    }
-    if let Ok(VerifiedToken { claims, record, .. }) = verify_access_token(&reader, token, ctx.now)
-        && record.client_id.as_deref() == Some(client.client_id.as_str())
-    {
-        ctx.propose(actor, Op::Revoke(RevokeTarget::AccessJti(claims.jti)))
-            .await?;
-    }
-    Ok(ProtocolReply::Done)
-}
-
-pub(super) fn userinfo(ctx: &ProtocolCtx, token: &str) -> Result<ProtocolReply> {
-    let reader = ctx.reader();
-    let VerifiedToken { claims, user, .. } = verify_access_token(&reader, token, ctx.now)?;
-    let org = crate::lookup::load_org(&reader)?;
-    let scopes = claims.scopes();
-    let Some(user) = user else {
-        // A client acting for itself: describe the client.
-        return Ok(ProtocolReply::Document(json!({
-            "sub": claims.sub,
-            "identity_type": "client",
-            "client_id": claims.client_id,
-            "tenant": org.slug,
-        })));
-    };
-    if !scopes.iter().any(|s| s == "openid") {
-        return Err(ClusterError::Forbidden {
-            message: "userinfo needs a token with the openid scope".into(),
-            required_scopes: vec!["openid".into()],
-            granted_scopes: scopes,
-        });
-    }
-    let mut doc = user_claims(&user, &scopes);
-    doc.insert("sub".into(), json!(user.id.to_string()));
-    doc.insert("tenant".into(), json!(org.slug));
-    doc.insert("roles".into(), json!(role_slugs(&reader, user.id)?));
-    if let Some(client_id) = claims.client_id {
-        doc.insert("client_id".into(), json!(client_id));
-    }
-    Ok(ProtocolReply::Document(Value::Object(doc)))
 }

@@ -9,9 +9,10 @@ use crate::error::Result;
 use crate::lookup;
 use crate::settings::SettingsSection;
 
-use super::login::settings;
+use crate::protocol::{ProtocolReply, limits};
+
+use super::org_settings::settings;
 use super::runtime::ProtocolCtx;
-use super::{ProtocolReply, limits};
 
 /// A shadow client fetched this recently is used without fetching its document again.
 pub const FRESH_FOR_MS: i64 = 5 * 60_000;

@@ -1,35 +1,34 @@
-//! Dynamic client registration (RFC 7591) and reads of registered clients (RFC 7592); the
-//! signing key rotation extension.
+//! Dynamic client registration (RFC 7591) and reads of registered clients (RFC 7592).
 
 use serde_json::{Map, Value, json};
 
-use crate::access::{authenticate as authenticate_credential, authorize_access};
+use crate::access::authenticate as authenticate_credential;
 use crate::caller::Credential;
 use crate::command::{ClientKey, NewClient, NewRegistration, Op};
-use crate::crypto::{JwsAlg, random_token, secret_hash, secret_matches};
+use crate::crypto::{random_token, secret_hash, secret_matches};
 use crate::error::{ClusterError, Result};
 use crate::lookup;
-use crate::model::{Family, OAuthClient};
+use crate::model::OAuthClient;
+use crate::protocol::scopes::parse;
+use crate::protocol::{ErrorCode, GRANT_TYPES, GrantType, ProtocolReply, limits};
 use crate::settings::SettingsSection;
 
-use super::introspect;
 use super::jwt::{epoch_secs, verify_access_token};
-use super::login::settings;
-use super::runtime::{KEY_OVERLAP_MS, ProtocolCtx};
-use super::token::{GRANT_CODE, GRANT_TYPES, is_local_host};
-use super::{ProtocolReply, limits};
+use super::org_settings::settings;
+use super::resource::is_local_host;
+use super::runtime::ProtocolCtx;
 
 const REGISTER_SCOPES: &[&str] = &["admin:clients:register", "admin:clients", "admin"];
 /// Grants a dynamically registered client may use.
-const SELF_REGISTERED_GRANTS: &[&str] = &[
-    "authorization_code",
-    "refresh_token",
-    "client_credentials",
-    "urn:ietf:params:oauth:grant-type:device_code",
+const SELF_REGISTERED_GRANTS: &[GrantType] = &[
+    GrantType::AuthorizationCode,
+    GrantType::RefreshToken,
+    GrantType::ClientCredentials,
+    GrantType::DeviceCode,
 ];
 
 fn metadata_error(description: impl Into<String>) -> ClusterError {
-    ClusterError::oauth("invalid_client_metadata", description)
+    ClusterError::oauth(ErrorCode::InvalidClientMetadata, description)
 }
 
 /// Who may register: an API key or access token with a registration scope, or anyone when
@@ -132,6 +131,7 @@ pub fn redirect_uri_problem(uri: &str) -> Option<&'static str> {
     }
 }
 
+/// `POST ~/connect/register`: registers a client from its metadata.
 pub(super) async fn register(
     ctx: &ProtocolCtx,
     issuer: &str,
@@ -142,8 +142,8 @@ pub(super) async fn register(
     let Value::Object(metadata) = metadata else {
         return Err(metadata_error("the body must be a JSON object"));
     };
-    let grant_types =
-        string_list(&metadata, "grant_types")?.unwrap_or_else(|| vec![GRANT_CODE.to_string()]);
+    let grant_types = string_list(&metadata, "grant_types")?
+        .unwrap_or_else(|| vec![GrantType::AuthorizationCode.as_str().to_string()]);
     if let Some(unknown) = grant_types
         .iter()
         .find(|g| !GRANT_TYPES.contains(&g.as_str()))
@@ -154,10 +154,11 @@ pub(super) async fn register(
     }
     // Grants that act for users without them (assertions naming any user, token exchange,
     // backchannel requests) need a client an admin created, not a self-registered one.
-    if let Some(trusted) = grant_types
-        .iter()
-        .find(|g| !SELF_REGISTERED_GRANTS.contains(&g.as_str()))
-    {
+    if let Some(trusted) = grant_types.iter().find(|g| {
+        !SELF_REGISTERED_GRANTS
+            .iter()
+            .any(|s| s.as_str() == g.as_str())
+    }) {
         return Err(metadata_error(format!(
             "grant type {trusted} needs a client created by an administrator"
         )));
@@ -168,16 +169,20 @@ pub(super) async fn register(
         return Err(metadata_error("only the code response type is supported"));
     }
     let redirect_uris = string_list(&metadata, "redirect_uris")?.unwrap_or_default();
-    if grant_types.iter().any(|g| g == GRANT_CODE) && redirect_uris.is_empty() {
+    if grant_types
+        .iter()
+        .any(|g| g == GrantType::AuthorizationCode.as_str())
+        && redirect_uris.is_empty()
+    {
         return Err(ClusterError::oauth(
-            "invalid_redirect_uri",
+            ErrorCode::InvalidRedirectUri,
             "redirect_uris is required for the authorization code grant",
         ));
     }
     for uri in &redirect_uris {
         if let Some(problem) = redirect_uri_problem(uri) {
             return Err(ClusterError::oauth(
-                "invalid_redirect_uri",
+                ErrorCode::InvalidRedirectUri,
                 format!("redirect URI {uri} {problem}"),
             ));
         }
@@ -186,7 +191,7 @@ pub(super) async fn register(
     for uri in &post_logout {
         if let Some(problem) = redirect_uri_problem(uri) {
             return Err(ClusterError::oauth(
-                "invalid_redirect_uri",
+                ErrorCode::InvalidRedirectUri,
                 format!("post-logout redirect URI {uri} {problem}"),
             ));
         }
@@ -203,7 +208,7 @@ pub(super) async fn register(
     if application_type != "web" && application_type != "native" {
         return Err(metadata_error("application_type must be web or native"));
     }
-    let scopes = super::scopes::parse(
+    let scopes = parse(
         optional_string(&metadata, "scope")?
             .as_deref()
             .or(Some("openid profile email")),
@@ -213,7 +218,7 @@ pub(super) async fn register(
         .find(|s| crate::model::AdminScope::is_known(s))
     {
         return Err(ClusterError::oauth(
-            "invalid_client_metadata",
+            ErrorCode::InvalidClientMetadata,
             format!(
                 "scope {admin} cannot be registered: admin scopes are granted by administrators"
             ),
@@ -298,6 +303,8 @@ fn registered_metadata(issuer: &str, client: &OAuthClient) -> Value {
     doc
 }
 
+/// `GET ~/connect/register/{clientId}`: the metadata, for the holder of the registration
+/// access token.
 pub(super) fn read(
     ctx: &ProtocolCtx,
     issuer: &str,
@@ -319,26 +326,6 @@ pub(super) fn read(
     Ok(ProtocolReply::Document(registered_metadata(
         issuer, &client,
     )))
-}
-
-pub(super) async fn rotate_signing_key(
-    ctx: &ProtocolCtx,
-    credential: &Credential,
-    alg: JwsAlg,
-) -> Result<ProtocolReply> {
-    let principal = authenticate_credential(&ctx.reader(), credential, ctx.now)?;
-    authorize_access(&principal, Family::Settings, true)?;
-    let key = ctx.runtime.new_key(ctx.org, alg, ctx.now)?;
-    ctx.propose(
-        principal.kind,
-        Op::AddSigningKey {
-            key,
-            only_if_none: false,
-            retain_old_until: ctx.now.plus_millis(KEY_OVERLAP_MS),
-        },
-    )
-    .await?;
-    introspect::jwks(ctx)
 }
 
 #[cfg(test)]

@@ -106,7 +106,7 @@ impl Service {
         let entry = self.finish_org(entry, &key).await?;
         // The org's first signing key, so its JWKS is ready before the first token. Should
         // this fail, the key is made on first use instead.
-        let first_key = Request::Protocol(crate::oauth::ProtocolRequest::Jwks);
+        let first_key = Request::Protocol(crate::protocol::ProtocolRequest::Jwks);
         if let Err(e) = self
             .call(&entry.slug, Credential::None, first_key, Default::default())
             .await

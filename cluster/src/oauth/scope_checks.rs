@@ -1,33 +1,18 @@
-//! Scope strings: parsing, checking against what a client may ask for, and the admin scopes a
-//! user is entitled to carry in a token.
+//! Checking requested scopes: against what a client or token may ask for, and the admin
+//! scopes a user is entitled to carry in a token.
 
 use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
 use crate::model::AdminScope;
+use crate::protocol::ErrorCode;
 use crate::read::{effective_permissions, role_slugs};
 use crate::tables::OrgReader;
-
-/// The scopes of a space-separated list, without duplicates, in order.
-pub fn parse(scope: Option<&str>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for s in scope.unwrap_or("").split_whitespace() {
-        if !out.iter().any(|o| o == s) {
-            out.push(s.to_string());
-        }
-    }
-    out
-}
-
-/// The scopes as one space-separated string.
-pub fn join(scopes: &[String]) -> String {
-    scopes.join(" ")
-}
 
 /// Refuses scopes outside `allowed`.
 pub fn require_subset(requested: &[String], allowed: &[String], of_what: &str) -> Result<()> {
     if let Some(extra) = requested.iter().find(|s| !allowed.contains(s)) {
         return Err(ClusterError::oauth(
-            "invalid_scope",
+            ErrorCode::InvalidScope,
             format!("scope {extra} is not allowed for {of_what}"),
         ));
     }
@@ -56,15 +41,6 @@ pub fn entitled(reader: &OrgReader, user: UserId, scopes: Vec<String>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parsing_drops_duplicates_and_blanks() {
-        assert_eq!(
-            parse(Some(" openid  email openid ")),
-            vec!["openid", "email"]
-        );
-        assert!(parse(None).is_empty());
-    }
 
     #[test]
     fn scopes_outside_the_allowed_set_are_invalid_scope() {

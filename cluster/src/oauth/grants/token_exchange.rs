@@ -1,32 +1,28 @@
-//! Token exchange (RFC 8693: delegation with nested `act` claims, `resource` as audience,
-//! depth at most 3) and the JWT bearer grant (RFC 7523, assertions signed with a key the
-//! client registered).
+//! Token exchange (RFC 8693): delegation with nested `act` claims, `resource` as audience
+//! (RFC 8707), depth at most [`limits::MAX_DELEGATION_DEPTH`].
 
-use jsonwebtoken::{Validation, decode, decode_header};
 use serde_json::{Value, json};
 
 use crate::clock::Timestamp;
-use crate::command::{Consume, Lineage, UserKey};
-use crate::crypto::{JwsAlg, decoding_key_of, secret_hash};
+use crate::command::{ClientKey, Lineage};
+use crate::crypto::secret_hash;
 use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
 use crate::lookup;
 use crate::model::{AdminScope, OAuthClient, RefreshTokenRecord};
+use crate::protocol::{
+    ActorToken, ClientAuth, ErrorCode, GrantType, TokenExchange, TokenResponse, TokenType,
+    TokenTypeParam, limits,
+};
 use crate::tables::{OrgReader, Table};
 
-use super::client_auth::{authenticate, find_client, require_grant};
-use super::jwt::{VerifiedToken, epoch_secs, verify_access_token, verify_id_token};
-use super::runtime::ProtocolCtx;
-use super::scopes::{parse, require_subset};
-use super::token::{
-    GRANT_EXCHANGE, GRANT_JWT_BEARER, Mint, check_resource, load_user, mint, required,
-};
-use super::{ClientAuth, Params, TokenResponse, limits};
-
-const TYPE_ACCESS: &str = "urn:ietf:params:oauth:token-type:access_token";
-const TYPE_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
-const TYPE_ID: &str = "urn:ietf:params:oauth:token-type:id_token";
-const TYPE_REFRESH: &str = "urn:ietf:params:oauth:token-type:refresh_token";
+use super::mint::{Mint, mint};
+use super::{grant_client, load_user, required};
+use crate::oauth::client_auth::{find_client, require_grant};
+use crate::oauth::jwt::{VerifiedToken, verify_access_token, verify_id_token};
+use crate::oauth::resource::check_resource;
+use crate::oauth::runtime::ProtocolCtx;
+use crate::oauth::scope_checks::require_subset;
 
 /// Who a presented token stands for.
 struct Party {
@@ -44,11 +40,23 @@ struct Party {
     lineage: Lineage,
 }
 
-fn party_of(ctx: &ProtocolCtx, token: &str, token_type: &str, role: &str) -> Result<Party> {
-    let reader = ctx.reader();
-    let invalid = |why: String| ClusterError::oauth("invalid_grant", format!("{role}: {why}"));
+/// The token type a parameter names, refusing types this server does not read.
+fn known(token_type: &TokenTypeParam, role: &str) -> Result<TokenType> {
     match token_type {
-        TYPE_ACCESS | TYPE_JWT => {
+        TokenTypeParam::Known(kind) => Ok(*kind),
+        TokenTypeParam::Unsupported(other) => Err(ClusterError::oauth(
+            ErrorCode::InvalidRequest,
+            format!("{role} type {other} is not supported"),
+        )),
+    }
+}
+
+fn party_of(ctx: &ProtocolCtx, token: &str, token_type: TokenType, role: &str) -> Result<Party> {
+    let reader = ctx.reader();
+    let invalid =
+        |why: String| ClusterError::oauth(ErrorCode::InvalidGrant, format!("{role}: {why}"));
+    match token_type {
+        TokenType::AccessToken | TokenType::Jwt => {
             let VerifiedToken { claims, record, .. } =
                 verify_access_token(&reader, token, ctx.now).map_err(|e| invalid(e.to_string()))?;
             Ok(Party {
@@ -66,7 +74,7 @@ fn party_of(ctx: &ProtocolCtx, token: &str, token_type: &str, role: &str) -> Res
                 },
             })
         }
-        TYPE_ID => {
+        TokenType::IdToken => {
             let claims = verify_id_token(&reader, token, ctx.now, false)
                 .map_err(|e| invalid(e.to_string()))?;
             let sub = claims["sub"].as_str().unwrap_or_default().to_string();
@@ -86,7 +94,7 @@ fn party_of(ctx: &ProtocolCtx, token: &str, token_type: &str, role: &str) -> Res
                 sub,
             })
         }
-        TYPE_REFRESH => {
+        TokenType::RefreshToken => {
             let record: RefreshTokenRecord = reader
                 .get::<RefreshTokenRecord>(Table::RefreshToken, secret_hash(token).as_bytes())?
                 .filter(|r| {
@@ -111,18 +119,7 @@ fn party_of(ctx: &ProtocolCtx, token: &str, token_type: &str, role: &str) -> Res
                 },
             })
         }
-        other => Err(ClusterError::oauth(
-            "invalid_request",
-            format!("{role} type {other} is not supported"),
-        )),
     }
-}
-
-fn subject_type(params: &Params) -> &str {
-    params
-        .get("subject_token_type")
-        .map(String::as_str)
-        .unwrap_or("")
 }
 
 /// Refresh and ID tokens were issued to one client: only that client may exchange them (a
@@ -130,16 +127,16 @@ fn subject_type(params: &Params) -> &str {
 /// also when the actor token was issued to that client).
 fn confined_to_its_client(
     subject: &Party,
-    subject_type: &str,
+    subject_type: TokenType,
     client: Option<&OAuthClient>,
     actor: Option<&Party>,
 ) -> Result<()> {
-    if subject_type != TYPE_REFRESH && subject_type != TYPE_ID {
+    if subject_type != TokenType::RefreshToken && subject_type != TokenType::IdToken {
         return Ok(());
     }
-    if subject_type == TYPE_REFRESH && actor.is_some() {
+    if subject_type == TokenType::RefreshToken && actor.is_some() {
         return Err(ClusterError::oauth(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "a refresh token cannot be delegated to an actor",
         ));
     }
@@ -149,7 +146,7 @@ fn confined_to_its_client(
         .or_else(|| actor.and_then(|a| a.client_id.as_deref()));
     if issued_to.is_none() || exchanging != issued_to {
         return Err(ClusterError::oauth(
-            "invalid_grant",
+            ErrorCode::InvalidGrant,
             "refresh and ID tokens can only be exchanged by the authenticated client they were issued to",
         ));
     }
@@ -179,7 +176,7 @@ fn exchanging_client(
             ));
         }
     };
-    require_grant(&found, GRANT_EXCHANGE)?;
+    require_grant(&found, GrantType::TokenExchange)?;
     Ok(found)
 }
 
@@ -194,53 +191,47 @@ fn depth(act: &Option<Value>) -> usize {
     depth
 }
 
-pub(super) async fn token_exchange(
+/// Exchanges a subject token (and an actor token, for delegation) for an access token.
+pub(super) async fn exchange(
     ctx: &ProtocolCtx,
     issuer: &str,
     auth: &ClientAuth,
-    params: &Params,
+    request: TokenExchange,
 ) -> Result<TokenResponse> {
     let reader = ctx.reader();
     let client = match auth.client_id.as_deref().filter(|c| !c.is_empty()) {
-        Some(_) => {
-            let client = authenticate(&reader, auth, ctx.now)?;
-            require_grant(&client, GRANT_EXCHANGE)?;
-            Some(client)
-        }
+        Some(_) => Some(grant_client(ctx, auth, GrantType::TokenExchange)?),
         None => None,
     };
-    let subject = party_of(
-        ctx,
-        required(params, "subject_token")?,
-        required(params, "subject_token_type")?,
+    let subject_token = required(request.subject_token, "subject_token")?;
+    let subject_type = known(
+        &required(request.subject_token_type, "subject_token_type")?,
         "subject_token",
     )?;
-    let actor = match params.get("actor_token").filter(|t| !t.is_empty()) {
-        Some(token) => {
-            let kind = params.get("actor_token_type").ok_or_else(|| {
+    let subject = party_of(ctx, &subject_token, subject_type, "subject_token")?;
+    let actor = match request.actor {
+        Some(ActorToken { token, token_type }) => {
+            let kind = token_type.ok_or_else(|| {
                 ClusterError::oauth(
-                    "invalid_request",
+                    ErrorCode::InvalidRequest,
                     "actor_token_type is required with actor_token",
                 )
             })?;
-            Some(party_of(ctx, token, kind, "actor_token")?)
+            let kind = known(&kind, "actor_token")?;
+            Some(party_of(ctx, &token, kind, "actor_token")?)
         }
         None => None,
     };
-    confined_to_its_client(
-        &subject,
-        subject_type(params),
-        client.as_ref(),
-        actor.as_ref(),
-    )?;
+    confined_to_its_client(&subject, subject_type, client.as_ref(), actor.as_ref())?;
     let exchanging = exchanging_client(&reader, client.as_ref(), actor.as_ref(), &subject)?;
     // Re-aiming a token at another resource is for a party the token was issued to.
-    let re_aimed = params
-        .get("resource")
+    let re_aimed = request
+        .resource
+        .as_ref()
         .is_some_and(|resource| !subject.audience.contains(resource));
     if re_aimed && !subject.audience.contains(&exchanging.client_id) {
         return Err(ClusterError::oauth(
-            "invalid_target",
+            ErrorCode::InvalidTarget,
             "only a client in the subject token's audience may exchange it for another resource",
         ));
     }
@@ -260,7 +251,7 @@ pub(super) async fn token_exchange(
     };
     if depth(&act) > limits::MAX_DELEGATION_DEPTH {
         return Err(ClusterError::OAuth {
-            error: "delegation_depth_exceeded".into(),
+            error: ErrorCode::DelegationDepthExceeded,
             description: format!(
                 "the delegation chain would be deeper than {} actors",
                 limits::MAX_DELEGATION_DEPTH
@@ -268,7 +259,7 @@ pub(super) async fn token_exchange(
             status: 403,
         });
     }
-    let requested = parse(params.get("scope").map(String::as_str));
+    let requested = request.scopes;
     require_subset(&requested, &subject.scopes, "the subject token")?;
     let mut scopes = if requested.is_empty() {
         subject.scopes.clone()
@@ -277,10 +268,10 @@ pub(super) async fn token_exchange(
     };
     // Admin scopes pass on only to a client allowed them itself.
     scopes.retain(|s| !AdminScope::is_known(s) || exchanging.scopes.contains(s));
-    let audience = match params.get("resource") {
+    let audience = match request.resource {
         Some(resource) => {
-            check_resource(resource)?;
-            vec![resource.clone()]
+            check_resource(&resource)?;
+            vec![resource]
         }
         None => match (&actor_sub, &client) {
             (Some(sub), _) => vec![sub.clone()],
@@ -294,7 +285,7 @@ pub(super) async fn token_exchange(
         .or_else(|| client.as_ref().map(|c| c.client_id.clone()))
         .or_else(|| subject.client_id.clone());
     let client_record = match &acting_client {
-        Some(id) => lookup::client(&reader, &crate::command::ClientKey::ClientId(id.clone())).ok(),
+        Some(id) => lookup::client(&reader, &ClientKey::ClientId(id.clone())).ok(),
         None => None,
     };
     let user = match subject.user {
@@ -314,7 +305,7 @@ pub(super) async fn token_exchange(
         } else {
             audience
         },
-        grant_type: GRANT_EXCHANGE,
+        grant_type: GrantType::TokenExchange,
         consume: None,
         refresh: false,
         session_id: subject.session_id,
@@ -327,131 +318,10 @@ pub(super) async fn token_exchange(
             .map_or(limits::ACCESS_TTL_SECS, |c| c.access_token_ttl_secs)
             .min(((subject.expires_at.0 - ctx.now.0).max(0) / 1000) as u64),
         refresh_ttl_secs: 0,
-        issued_token_type: Some(TYPE_ACCESS.into()),
+        issued_token_type: Some(TokenType::AccessToken),
         derived: subject.lineage,
         grant_scopes: None,
     };
-    mint(ctx, issuer, mint_input).await
-}
-
-/// The key in the client's JWKS that signed `assertion`.
-fn assertion_key(client: &OAuthClient, kid: Option<&str>) -> Result<(JwsAlg, Value)> {
-    let keys = client
-        .jwks
-        .as_ref()
-        .and_then(|j| j.get("keys"))
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            ClusterError::oauth(
-                "invalid_grant",
-                "the client has no registered keys to verify assertions with",
-            )
-        })?;
-    let key = keys
-        .iter()
-        .find(|k| kid.is_none() || k["kid"].as_str() == kid)
-        .ok_or_else(|| ClusterError::oauth("invalid_grant", "no registered key has this kid"))?;
-    let alg = match (key["kty"].as_str(), key["alg"].as_str()) {
-        (Some("RSA"), _) => JwsAlg::RS256,
-        (Some("EC"), _) => JwsAlg::ES256,
-        (Some("OKP"), _) => JwsAlg::EdDSA,
-        _ => {
-            return Err(ClusterError::oauth(
-                "invalid_grant",
-                "unsupported key type in the client's JWKS",
-            ));
-        }
-    };
-    Ok((alg, key.clone()))
-}
-
-fn assertion_user(reader: &OrgReader, sub: &str) -> Result<UserId> {
-    let key: UserKey = sub
-        .parse()
-        .map_err(|_| ClusterError::oauth("invalid_grant", "sub must be a user id or email"))?;
-    lookup::user(reader, &key)
-        .map(|u| u.id)
-        .map_err(|_| ClusterError::oauth("invalid_grant", "the assertion's subject is unknown"))
-}
-
-pub(super) async fn jwt_bearer(
-    ctx: &ProtocolCtx,
-    issuer: &str,
-    auth: &ClientAuth,
-    params: &Params,
-) -> Result<TokenResponse> {
-    let reader = ctx.reader();
-    let client = authenticate(&reader, auth, ctx.now)?;
-    require_grant(&client, GRANT_JWT_BEARER)?;
-    let assertion = required(params, "assertion")?;
-    let header = decode_header(assertion)
-        .map_err(|_| ClusterError::oauth("invalid_grant", "the assertion is not a valid JWT"))?;
-    let (alg, jwk) = assertion_key(&client, header.kid.as_deref())?;
-    if header.alg != alg.algorithm() {
-        return Err(ClusterError::oauth(
-            "invalid_grant",
-            "the assertion's alg does not match the key",
-        ));
-    }
-    let key = decoding_key_of(alg, &jwk)
-        .map_err(|e| ClusterError::oauth("invalid_grant", format!("client key: {e}")))?;
-    let mut validation = Validation::new(alg.algorithm());
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    let claims = decode::<Value>(assertion, &key, &validation)
-        .map_err(|_| ClusterError::oauth("invalid_grant", "the assertion's signature is invalid"))?
-        .claims;
-    let now = epoch_secs(ctx.now);
-    let exp = claims["exp"]
-        .as_i64()
-        .ok_or_else(|| ClusterError::oauth("invalid_grant", "the assertion has no exp"))?;
-    if exp <= now || exp > now + 3600 {
-        return Err(ClusterError::oauth(
-            "invalid_grant",
-            "the assertion is expired or valid for more than an hour",
-        ));
-    }
-    if claims["iss"].as_str() != Some(client.client_id.as_str()) {
-        return Err(ClusterError::oauth(
-            "invalid_grant",
-            "the assertion's iss must be the client_id",
-        ));
-    }
-    let token_endpoint = format!("{issuer}/oauth/token");
-    let audience_ok = match &claims["aud"] {
-        Value::String(a) => *a == token_endpoint || *a == issuer,
-        Value::Array(list) => list
-            .iter()
-            .any(|a| a.as_str() == Some(&token_endpoint) || a.as_str() == Some(issuer)),
-        _ => false,
-    };
-    if !audience_ok {
-        return Err(ClusterError::oauth(
-            "invalid_grant",
-            "the assertion's aud must be this token endpoint or issuer",
-        ));
-    }
-    let sub = claims["sub"]
-        .as_str()
-        .ok_or_else(|| ClusterError::oauth("invalid_grant", "the assertion has no sub"))?;
-    // Each assertion is good for one token: its jti is remembered until it expires.
-    let jti = claims["jti"]
-        .as_str()
-        .filter(|j| !j.is_empty() && j.len() <= 256)
-        .ok_or_else(|| ClusterError::oauth("invalid_grant", "the assertion needs a jti"))?;
-    let once = Consume::Assertion {
-        hash: secret_hash(&format!("{}\n{jti}", client.client_id)),
-        expires_at: Timestamp(exp * 1000),
-    };
-    let user = load_user(ctx, assertion_user(&reader, sub)?)?;
-    let requested = parse(params.get("scope").map(String::as_str));
-    require_subset(&requested, &client.scopes, "this client")?;
-    let scopes = super::scopes::entitled(&reader, user.id, requested)?;
-    let mut mint_input = Mint::for_client(&client, GRANT_JWT_BEARER);
-    mint_input.consume = Some(once);
-    mint_input.scopes = scopes;
-    mint_input.user = Some(user);
     mint(ctx, issuer, mint_input).await
 }
 

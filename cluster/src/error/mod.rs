@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod oauth_code;
+
+pub use oauth_code::ErrorCode;
+
 use crate::ids::NodeId;
 
 /// Everything that can go wrong behind [`crate::Service`].
@@ -74,7 +78,7 @@ pub enum ClusterError {
     /// the registered code, `status` the HTTP status it is sent with.
     #[error("{error}: {description}")]
     OAuth {
-        error: String,
+        error: ErrorCode,
         description: String,
         status: u16,
     },
@@ -115,9 +119,9 @@ impl ClusterError {
     }
 
     /// An OAuth refusal with HTTP 400 (`invalid_grant`, `invalid_request`, ...).
-    pub fn oauth(error: &str, description: impl Into<String>) -> Self {
+    pub fn oauth(error: ErrorCode, description: impl Into<String>) -> Self {
         ClusterError::OAuth {
-            error: error.to_string(),
+            error,
             description: description.into(),
             status: 400,
         }
@@ -126,7 +130,7 @@ impl ClusterError {
     /// `invalid_client` (HTTP 401): the client could not be authenticated.
     pub fn invalid_client(description: impl Into<String>) -> Self {
         ClusterError::OAuth {
-            error: "invalid_client".to_string(),
+            error: ErrorCode::InvalidClient,
             description: description.into(),
             status: 401,
         }

@@ -1,0 +1,33 @@
+//! The org's branding, as the hosted pages show it.
+
+use crate::error::Result;
+use crate::lookup::load_org;
+use crate::protocol::Branding;
+use crate::settings::SettingsSection;
+use crate::tables::OrgReader;
+
+use super::org_settings::settings;
+
+/// The org's branding for the hosted pages.
+pub(super) fn branding(reader: &OrgReader) -> Result<Branding> {
+    let org = load_org(reader)?;
+    let doc = settings(reader, SettingsSection::Branding)?;
+    let text = |k: &str| {
+        doc[k]
+            .as_str()
+            .map(str::to_string)
+            .filter(|s| !s.is_empty())
+    };
+    Ok(Branding {
+        org_name: org.name,
+        logo_url: text("logo_url"),
+        primary_color: text("primary_color").unwrap_or_else(|| "#4f46e5".into()),
+        background_color: text("background_color").unwrap_or_else(|| "#f8fafc".into()),
+        button_text: text("button_text").unwrap_or_else(|| "Sign in".into()),
+        welcome_title: text("welcome_title"),
+        welcome_subtitle: text("welcome_subtitle"),
+        footer_text: text("footer_text"),
+        terms_url: text("terms_url"),
+        privacy_url: text("privacy_url"),
+    })
+}

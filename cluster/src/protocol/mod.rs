@@ -1,0 +1,20 @@
+//! The vocabulary of the OAuth 2.1 / OpenID Connect protocol between the API and an org's
+//! authorization server: requests and replies, the typed token request, grant types, token
+//! types, error codes, scopes and limits. No logic lives here; `oauth` serves the requests.
+
+mod grant_type;
+pub mod limits;
+mod reply;
+mod request;
+pub mod scopes;
+mod token_request;
+mod token_type;
+mod views;
+
+pub use crate::error::ErrorCode;
+pub use grant_type::{GRANT_TYPES, GrantType};
+pub use reply::{ProtocolReply, TokenResponse};
+pub use request::{ClientAuth, Params, ProtocolRequest};
+pub use token_request::{ActorToken, TokenExchange, TokenRequest, TokenTypeParam};
+pub use token_type::{TokenType, TokenTypeHint};
+pub use views::{AuthorizeOutcome, Branding, CibaView, LoginCandidate, SessionView};

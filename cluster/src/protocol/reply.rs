@@ -1,0 +1,69 @@
+//! What an org's authorization server answers.
+
+use serde::{Deserialize, Serialize};
+
+use super::views::{AuthorizeOutcome, Branding, CibaView, LoginCandidate, SessionView};
+use crate::clock::Timestamp;
+
+/// A successful token response (RFC 6749 section 5.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub scope: String,
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+    pub issued_token_type: Option<String>,
+}
+
+/// The answers of protocol requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ProtocolReply {
+    Jwks(Vec<serde_json::Value>),
+    Branding(Branding),
+    Token(TokenResponse),
+    /// An introspection or userinfo document, or registration metadata.
+    Document(serde_json::Value),
+    Authorize(AuthorizeOutcome),
+    LoginCandidate(Option<LoginCandidate>),
+    SignedIn {
+        cookie: String,
+        session_id: u64,
+        /// Seconds until the session expires.
+        expires_in: u64,
+    },
+    LoginRecorded {
+        locked_until: Option<Timestamp>,
+    },
+    Session(Option<SessionView>),
+    /// Where logout sends the browser (`None`: show the signed-out page), or the
+    /// confirmation page to show.
+    Logout {
+        redirect: Option<String>,
+        confirm: bool,
+        branding: Branding,
+    },
+    Par {
+        request_uri: String,
+        expires_in: u64,
+    },
+    DeviceAuthorization {
+        device_code: String,
+        user_code: String,
+        expires_in: u64,
+        interval: u64,
+    },
+    Device {
+        client_name: String,
+        scopes: Vec<String>,
+        branding: Branding,
+    },
+    Ciba {
+        auth_req_id: String,
+        expires_in: u64,
+        interval: u64,
+    },
+    CibaPending(Vec<CibaView>),
+    Done,
+}

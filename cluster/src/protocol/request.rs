@@ -1,0 +1,167 @@
+//! What the API asks an org's authorization server: one request per protocol endpoint or
+//! hosted-page step.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::token_request::TokenRequest;
+use super::token_type::TokenTypeHint;
+use crate::caller::Credential;
+use crate::command::MetadataClient;
+use crate::crypto::JwsAlg;
+use crate::ids::UserId;
+
+/// How a client authenticated at a protocol endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientAuth {
+    pub client_id: Option<String>,
+    pub secret: Option<String>,
+    /// `client_secret_basic`, `client_secret_post` or `none`.
+    pub method: String,
+}
+
+/// Form or query parameters, by name (each sent at most once).
+pub type Params = BTreeMap<String, String>;
+
+/// A request to an org's authorization server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ProtocolRequest {
+    /// The published public keys.
+    Jwks,
+    /// The org's branding, for pages that show nothing else.
+    Branding,
+    /// `POST ~/oauth/token`.
+    Token {
+        issuer: String,
+        client: ClientAuth,
+        request: TokenRequest,
+    },
+    /// `POST ~/oauth/introspect`.
+    Introspect {
+        issuer: String,
+        client: ClientAuth,
+        token: String,
+        hint: Option<TokenTypeHint>,
+    },
+    /// `POST ~/oauth/revoke`.
+    Revoke {
+        client: ClientAuth,
+        token: String,
+        hint: Option<TokenTypeHint>,
+    },
+    /// `GET|POST ~/oauth/userinfo`.
+    Userinfo { token: String },
+    /// `GET|POST ~/oauth/authorize`: validate, then log in, ask consent or issue a code.
+    Authorize {
+        issuer: String,
+        params: Params,
+        session: Option<String>,
+        /// The consent form's decision, when this is its submission.
+        consent: Option<bool>,
+    },
+    /// The user an email names, for the frontend to check the password.
+    LoginCandidate { email: String },
+    /// The password was right: start a session.
+    SignIn {
+        user: UserId,
+        client_id: Option<String>,
+        method: String,
+    },
+    /// The password was wrong (or the account unusable).
+    LoginFailed {
+        email: String,
+        user: Option<UserId>,
+        reason: String,
+        client_id: Option<String>,
+    },
+    /// The session a cookie points at, if it is active.
+    Session { cookie: String },
+    /// RP-initiated logout.
+    Logout {
+        issuer: String,
+        cookie: Option<String>,
+        params: Params,
+        confirmed: bool,
+    },
+    /// `POST ~/oauth/par`.
+    Par {
+        issuer: String,
+        client: ClientAuth,
+        params: Params,
+    },
+    /// `POST ~/oauth/device_authorization`.
+    DeviceAuthorize {
+        issuer: String,
+        client: ClientAuth,
+        scope: Option<String>,
+    },
+    /// The request a user code belongs to (verification page).
+    DeviceLookup { user_code: String },
+    /// The signed-in user approves or denies a device.
+    DeviceDecide {
+        user_code: String,
+        approve: bool,
+        cookie: String,
+    },
+    /// `POST ~/oauth/bc-authorize`.
+    Ciba { client: ClientAuth, params: Params },
+    /// Pending CIBA requests of the signed-in user.
+    CibaPending { cookie: String },
+    /// The signed-in user approves or denies a CIBA request.
+    CibaDecide {
+        cookie: String,
+        id: String,
+        approve: bool,
+    },
+    /// `POST ~/connect/register` (RFC 7591).
+    Register {
+        issuer: String,
+        credential: Credential,
+        metadata: serde_json::Value,
+    },
+    /// `GET ~/connect/register/{clientId}` (RFC 7592).
+    ReadRegistration {
+        issuer: String,
+        client_id: String,
+        token: String,
+    },
+    /// Replaces the org's signing key (admin extension).
+    RotateSigningKey { credential: Credential, alg: JwsAlg },
+    /// The org's CIMD policy and what it holds for a URL `client_id`.
+    MetadataClientPolicy { client_id: String },
+    /// Creates or refreshes the shadow client of a validated metadata document.
+    SyncMetadataClient(MetadataClient),
+}
+
+impl ProtocolRequest {
+    /// A short name for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ProtocolRequest::Jwks => "jwks",
+            ProtocolRequest::Branding => "branding",
+            ProtocolRequest::Token { .. } => "token",
+            ProtocolRequest::Introspect { .. } => "introspect",
+            ProtocolRequest::Revoke { .. } => "revoke",
+            ProtocolRequest::Userinfo { .. } => "userinfo",
+            ProtocolRequest::Authorize { .. } => "authorize",
+            ProtocolRequest::LoginCandidate { .. } => "login_candidate",
+            ProtocolRequest::SignIn { .. } => "sign_in",
+            ProtocolRequest::LoginFailed { .. } => "login_failed",
+            ProtocolRequest::Session { .. } => "session",
+            ProtocolRequest::Logout { .. } => "logout",
+            ProtocolRequest::Par { .. } => "par",
+            ProtocolRequest::DeviceAuthorize { .. } => "device_authorize",
+            ProtocolRequest::DeviceLookup { .. } => "device_lookup",
+            ProtocolRequest::DeviceDecide { .. } => "device_decide",
+            ProtocolRequest::Ciba { .. } => "ciba",
+            ProtocolRequest::CibaPending { .. } => "ciba_pending",
+            ProtocolRequest::CibaDecide { .. } => "ciba_decide",
+            ProtocolRequest::Register { .. } => "register",
+            ProtocolRequest::ReadRegistration { .. } => "read_registration",
+            ProtocolRequest::RotateSigningKey { .. } => "rotate_signing_key",
+            ProtocolRequest::MetadataClientPolicy { .. } => "metadata_client_policy",
+            ProtocolRequest::SyncMetadataClient(_) => "sync_metadata_client",
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! What hosted pages are built from: the org's branding, the authorization endpoint's outcome,
+//! sign-in candidates and sessions, pending CIBA requests.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::error::ErrorCode;
+use crate::ids::UserId;
+
+/// What the hosted pages show of the org's branding settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Branding {
+    pub org_name: String,
+    pub logo_url: Option<String>,
+    pub primary_color: String,
+    pub background_color: String,
+    pub button_text: String,
+    pub welcome_title: Option<String>,
+    pub welcome_subtitle: Option<String>,
+    pub footer_text: Option<String>,
+    pub terms_url: Option<String>,
+    pub privacy_url: Option<String>,
+}
+
+/// What the browser gets from the authorization endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AuthorizeOutcome {
+    /// The request cannot be trusted to redirect (unknown client, unregistered redirect URI):
+    /// show an error page.
+    ErrorPage {
+        error: ErrorCode,
+        description: String,
+        branding: Branding,
+    },
+    /// Send the browser to the client: query redirect, or an auto-submitting form.
+    Redirect {
+        redirect_uri: String,
+        params: Vec<(String, String)>,
+        form_post: bool,
+    },
+    /// Show the login form.
+    Login {
+        client_name: String,
+        login_hint: Option<String>,
+        branding: Branding,
+        /// The authorization request, to carry through the form.
+        params: Vec<(String, String)>,
+    },
+    /// Ask the signed-in user to allow the client.
+    Consent {
+        client_name: String,
+        scopes: Vec<String>,
+        user_email: String,
+        branding: Branding,
+        params: Vec<(String, String)>,
+    },
+}
+
+/// What the frontend needs to check a password.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginCandidate {
+    pub user_id: UserId,
+    pub email: String,
+    pub password_hash: Option<String>,
+    /// Active and not blocked.
+    pub usable: bool,
+    pub locked_until: Option<Timestamp>,
+}
+
+/// A signed-in session, as pages need it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: u64,
+    pub user_id: UserId,
+    pub email: String,
+    pub auth_time: Timestamp,
+}
+
+/// A pending CIBA request, as the user sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CibaView {
+    pub id: String,
+    pub client_name: String,
+    pub scopes: Vec<String>,
+    pub binding_message: Option<String>,
+}
