@@ -11,28 +11,25 @@ use crate::error::ApiError;
 
 /// A page for an error the authorization server returned instead of an outcome.
 pub async fn error_page(proto: &Proto, error: ApiError) -> Response {
-    let (status, code, text) = match &error {
-        ApiError::Cluster(ClusterError::OrgNotFound { .. }) => (
+    let class = error.classify();
+    let (status, code, text) = match class.status {
+        StatusCode::NOT_FOUND if class.code == "tenant_not_found" => (
             StatusCode::NOT_FOUND,
-            "tenant_not_found",
+            class.code,
             "This organization does not exist.".to_string(),
         ),
-        ApiError::Cluster(ClusterError::OAuth {
-            error, description, ..
-        }) => (StatusCode::BAD_REQUEST, error.as_str(), description.clone()),
-        ApiError::Cluster(
-            ClusterError::Unavailable { .. }
-            | ClusterError::NotLeader { .. }
-            | ClusterError::WrongShard
-            | ClusterError::OrgMoving { .. }
-            | ClusterError::OutcomeUnknown { .. },
-        ) => (
+        StatusCode::SERVICE_UNAVAILABLE => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
+            class.code,
             "The service is busy. Please try again in a moment.".to_string(),
         ),
-        ApiError::BadRequest(message) => {
-            (StatusCode::BAD_REQUEST, "invalid_request", message.clone())
+        // Refusals of the request itself are shown as they are, as a bad request.
+        _ if matches!(
+            error,
+            ApiError::Cluster(ClusterError::OAuth { .. }) | ApiError::BadRequest(_)
+        ) =>
+        {
+            (StatusCode::BAD_REQUEST, class.code, class.message)
         }
         _ => {
             tracing::error!(error = ?error, "authorization page failed");

@@ -1,51 +1,34 @@
-//! The one API error type and its mapping to HTTP, in the LumoAuth error shape:
-//! `{"error": "<code>", "error_description", "message", "status", "details"?}`.
+//! The one classification of an error: its HTTP status, its code, a message safe to show the
+//! caller (internal errors never leak), and structured details.
 
-use std::collections::BTreeMap;
-
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use lumo_cluster::ClusterError;
 use lumo_cluster::protocol::ErrorCode;
 use serde_json::{Value, json};
 
-/// Everything a handler can fail with.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error(transparent)]
-    Cluster(#[from] ClusterError),
-    /// Malformed request (bad JSON, bad query parameter, bad path id).
-    #[error("{0}")]
-    BadRequest(String),
-    /// Field-level problems with the body.
-    #[error("{message}")]
-    Invalid {
-        message: String,
-        details: BTreeMap<String, String>,
-    },
-    #[error("request body is larger than the limit")]
-    PayloadTooLarge,
-    #[error("{0}")]
-    UnsupportedMediaType(String),
-    #[error("no route for {0}")]
-    RouteNotFound(String),
-    #[error("method not allowed")]
-    MethodNotAllowed,
-    #[error("invalid cluster admin token")]
-    ClusterTokenRejected,
-    #[error("{0}")]
-    Internal(String),
+use super::ApiError;
+
+/// What every encoder of an error starts from.
+#[derive(Debug, Clone)]
+pub struct Classified {
+    pub status: StatusCode,
+    /// The LumoAuth (and OAuth) error code.
+    pub code: &'static str,
+    /// Safe to show the caller.
+    pub message: String,
+    pub details: Option<Value>,
 }
 
 impl ApiError {
-    /// A field-level validation error.
-    pub fn invalid(field: &str, problem: impl Into<String>) -> Self {
-        ClusterError::invalid(field, problem).into()
-    }
-
-    /// A reply of the wrong kind from the cluster: a bug.
-    pub fn unexpected(what: impl std::fmt::Debug) -> Self {
-        ApiError::Internal(format!("unexpected reply: {what:?}"))
+    /// Classifies the error (status, code, safe message, details).
+    pub fn classify(&self) -> Classified {
+        let (status, code, message, details) = self.parts();
+        Classified {
+            status,
+            code,
+            message,
+            details,
+        }
     }
 
     fn parts(&self) -> (StatusCode, &'static str, String, Option<Value>) {
@@ -149,7 +132,7 @@ impl ApiError {
                     status,
                 } => (
                     StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
-                    oauth_code(error.as_str()),
+                    oauth_code(*error),
                     description.clone(),
                     None,
                 ),
@@ -215,103 +198,11 @@ impl ApiError {
     }
 }
 
-/// The registered OAuth error codes this server sends (RFC 6749, 7009, 7662, 8628, 8693, OIDC
-/// Core, CIBA, RFC 7591); anything else is reported as `invalid_request`.
-const OAUTH_CODES: &[&str] = &[
-    "invalid_request",
-    "invalid_client",
-    "invalid_grant",
-    "unauthorized_client",
-    "unsupported_grant_type",
-    "unsupported_response_type",
-    "invalid_scope",
-    "access_denied",
-    "server_error",
-    "temporarily_unavailable",
-    "authorization_pending",
-    "slow_down",
-    "expired_token",
-    "login_required",
-    "consent_required",
-    "interaction_required",
-    "account_locked",
-    "invalid_target",
-    "unsupported_token_type",
-    "invalid_token",
-    "insufficient_scope",
-    "invalid_redirect_uri",
-    "invalid_client_metadata",
-    "invalid_request_uri",
-    "unknown_user_id",
-    "delegation_depth_exceeded",
-];
-
-fn oauth_code(error: &str) -> &'static str {
-    OAUTH_CODES
-        .iter()
-        .find(|c| **c == error)
-        .copied()
-        .unwrap_or("invalid_request")
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code, message, details) = self.parts();
-        if status.is_server_error()
-            && status != StatusCode::SERVICE_UNAVAILABLE
-            && status != StatusCode::NOT_IMPLEMENTED
-        {
-            tracing::error!(error = ?self, "request failed");
-        } else {
-            tracing::debug!(error = %self, status = status.as_u16(), "request refused");
-        }
-        let mut body = json!({
-            "error": code,
-            "error_description": message,
-            "message": message,
-            "status": status.as_u16(),
-        });
-        if let (Some(details), Value::Object(map)) = (details, &mut body) {
-            map.insert("details".into(), details);
-        }
-        if let ApiError::Cluster(ClusterError::OAuth { error, .. }) = &self
-            && *error == ErrorCode::DelegationDepthExceeded
-        {
-            body["max_depth"] = json!(lumo_cluster::protocol::limits::MAX_DELEGATION_DEPTH);
-        }
-        let mut response = (status, axum::Json(body)).into_response();
-        let headers = response.headers_mut();
-        match &self {
-            ApiError::Cluster(ClusterError::Overloaded { retry_after_secs }) => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-            }
-            ApiError::Cluster(
-                ClusterError::NotLeader { .. }
-                | ClusterError::WrongShard
-                | ClusterError::OrgMoving { .. }
-                | ClusterError::OutcomeUnknown { .. }
-                | ClusterError::Unavailable { .. },
-            ) => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            ApiError::Cluster(ClusterError::OAuth { status: 401, .. }) => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"lumo\""),
-                );
-            }
-            ApiError::Cluster(ClusterError::Unauthenticated { .. })
-            | ApiError::ClusterTokenRejected => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("ApiKey, Bearer"),
-                );
-            }
-            _ => {}
-        }
-        response
+/// The code a JSON answer carries for an OAuth refusal: the registered code, except
+/// `invalid_binding_message`, which is answered as `invalid_request` (as LumoAuth clients read it).
+fn oauth_code(error: ErrorCode) -> &'static str {
+    match error {
+        ErrorCode::InvalidBindingMessage => "invalid_request",
+        other => other.as_str(),
     }
 }
-
-/// Result alias of handlers.
-pub type ApiResult<T> = Result<T, ApiError>;
