@@ -1,10 +1,12 @@
 //! Load generation, fault injection and verification for Lumo: the `lumo-load` benchmark
 //! runner and latency statistics, operation histories and their linearizability checker, and
-//! the `lumo-chaos` scenario that kills and partitions real `lumod` processes under load.
+//! the `lumo-chaos` scenario that kills and partitions real `lumod` processes under load
+//! (started, here and by the test suite, through [`lumod::start`]).
 
 pub mod checker;
 pub mod history;
 pub mod load;
+pub mod lumod;
 pub mod oauth_bench;
 pub mod procs;
 pub mod stats;

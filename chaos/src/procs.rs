@@ -1,7 +1,6 @@
 //! A cluster of real `lumod` processes on loopback, for chaos runs: start, kill -9, restart on
 //! the same ports and data dir, partition through the fault-injection admin endpoint.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -9,10 +8,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::lumod;
+
 /// The org, admin key and cluster token of chaos clusters.
 pub const ORG: &str = "chaos-org";
 pub const ADMIN_KEY: &str = "lmk_chaos_admin_key_0123456789abcdef";
 pub const TOKEN: &str = "chaos-cluster-token-0123456789";
+
+/// How long a process may take to print its ready line.
+const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// One `lumod` process and the ports it keeps across restarts.
 pub struct Proc {
@@ -32,35 +36,6 @@ pub struct ProcCluster {
 
 fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn wait_ready(child: &mut Child) -> anyhow::Result<()> {
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) if line.starts_with("lumod ready ") => return Ok(()),
-            Ok(_) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                if let Some(status) = child.try_wait()? {
-                    anyhow::bail!("lumod exited with {status} before it was ready");
-                }
-            }
-            Err(_) => anyhow::bail!("lumod closed its output before it was ready"),
-        }
-    }
-    anyhow::bail!("lumod not ready after 90 s")
 }
 
 impl ProcCluster {
@@ -104,8 +79,7 @@ impl ProcCluster {
             .args(["--region", "us", "--zone", &format!("zone-{i}")])
             .env("LUMO_CLUSTER_TOKEN", TOKEN)
             .env("LUMO_FAULT_INJECTION", "true")
-            .env("LUMO_NODE_DOWN_AFTER_SECS", "60")
-            .stdout(Stdio::piped());
+            .env("LUMO_NODE_DOWN_AFTER_SECS", "60");
         // LUMO_PROC_LOG_DIR keeps each process's log (for debugging a failed run).
         match std::env::var("LUMO_PROC_LOG_DIR") {
             Ok(dir) => {
@@ -126,27 +100,24 @@ impl ProcCluster {
         } else {
             command.args(["--join", &format!("127.0.0.1:{seed}")]);
         }
-        let mut child = command.spawn()?;
-        wait_ready(&mut child)?;
-        proc.child = Some(child);
+        proc.child = Some(lumod::start(&mut command, READY_TIMEOUT)?.child);
         Ok(())
     }
 
     /// Starts a stateless frontend joined to the cluster; returns it and its HTTP port.
     pub fn launch_frontend(&self) -> anyhow::Result<(Child, u16)> {
         let http = free_port()?;
-        let mut child = Command::new(&self.bin)
+        let mut command = Command::new(&self.bin);
+        command
             .args(["serve", "--role", "frontend"])
             .args(["--http-addr", &format!("127.0.0.1:{http}")])
             .args(["--admin-addr", &format!("127.0.0.1:{}", free_port()?)])
             .args(["--join", &format!("127.0.0.1:{}", self.procs[0].rpc)])
             .env("LUMO_CLUSTER_TOKEN", TOKEN)
             .env("LUMO_LOG", "error")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        wait_ready(&mut child)?;
-        Ok((child, http))
+            .stderr(Stdio::null());
+        let started = lumod::start(&mut command, READY_TIMEOUT)?;
+        Ok((started.child, http))
     }
 
     /// Adds process `n` (joins through process 0) in zone `zone-n`.

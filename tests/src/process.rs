@@ -1,9 +1,11 @@
 //! The `lumod` binary as a child process (for kill -9 and CLI tests).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// How long `lumod serve` may take to print its ready line.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Path of the `lumod` binary: `LUMOD_BIN`, or next to the test executable's target dir.
 pub fn lumod_bin() -> PathBuf {
@@ -25,12 +27,28 @@ pub struct LumodProcess {
     pub child: Child,
     pub http: String,
     pub admin: String,
+    /// What it printed on stdout, up to and including its ready line.
+    pub lines: Vec<String>,
 }
 
 impl LumodProcess {
     /// Starts `lumod serve` on ephemeral ports with `data_dir` and extra env vars; waits for
     /// its ready line (at most 60 s).
     pub fn start(data_dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<LumodProcess> {
+        Self::serve(data_dir, env, false)
+    }
+
+    /// The same, but no `LUMO_*` variable of the test's own environment reaches the child:
+    /// only `env` configures it.
+    pub fn start_clean(data_dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<LumodProcess> {
+        Self::serve(data_dir, env, true)
+    }
+
+    fn serve(
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        clean_env: bool,
+    ) -> anyhow::Result<LumodProcess> {
         let bin = lumod_bin();
         anyhow::ensure!(
             bin.exists(),
@@ -50,61 +68,25 @@ impl LumodProcess {
                 "--data-dir",
             ])
             .arg(data_dir)
-            .env("LUMO_LOG", "warn")
-            .stdout(Stdio::piped())
             .stderr(Stdio::null());
+        if clean_env {
+            for (name, _) in std::env::vars() {
+                if name.starts_with("LUMO_") {
+                    command.env_remove(name);
+                }
+            }
+        }
+        command.env("LUMO_LOG", "warn");
         for (k, v) in env {
             command.env(k, v);
         }
-        let mut child = command.spawn()?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut seen = Vec::new();
-        while Instant::now() < deadline {
-            match rx.recv_timeout(Duration::from_millis(200)) {
-                Ok(line) => {
-                    if let Some(rest) = line.strip_prefix("lumod ready ") {
-                        let field = |name: &str| {
-                            rest.split_whitespace()
-                                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                                .map(str::to_string)
-                        };
-                        let http =
-                            field("http").ok_or_else(|| anyhow::anyhow!("no http in {line}"))?;
-                        let admin =
-                            field("admin").ok_or_else(|| anyhow::anyhow!("no admin in {line}"))?;
-                        return Ok(LumodProcess {
-                            child,
-                            http: format!("http://{http}"),
-                            admin: format!("http://{admin}"),
-                        });
-                    }
-                    seen.push(line);
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    if let Some(status) = child.try_wait()? {
-                        anyhow::bail!("lumod exited with {status}; output: {seen:?}");
-                    }
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                    let status = child.wait()?;
-                    anyhow::bail!("lumod exited with {status}; output: {seen:?}");
-                }
-            }
-        }
-        let _ = child.kill();
-        anyhow::bail!("lumod did not become ready in 60 s; output: {seen:?}")
+        let started = lumo_chaos::lumod::start(&mut command, READY_TIMEOUT)?;
+        Ok(LumodProcess {
+            child: started.child,
+            http: started.http,
+            admin: started.admin,
+            lines: started.lines,
+        })
     }
 
     /// `kill -9`.

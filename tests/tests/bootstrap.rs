@@ -1,14 +1,9 @@
 //! First-start bootstrap: the configured org and its admin key are created exactly once, with an
 //! explicit key or a generated one (printed once, saved with mode 0600), never again on restart.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use lumo_node::Bootstrap;
 use lumo_tests::http::{Reply, raw_request};
-use lumo_tests::process::{LumodProcess, lumod_bin};
+use lumo_tests::process::LumodProcess;
 use lumo_tests::{ADMIN_KEY, Api, ORG, TestNode};
 use reqwest::Method;
 use serde_json::json;
@@ -16,129 +11,6 @@ use serde_json::json;
 const TOKEN: &str = "bootstrap-suite-cluster-token-0123";
 const EXPLICIT_KEY: &str = "lmk_explicit_bootstrap_key_abcdefghij0123";
 const OTHER_KEY: &str = "lmk_another_bootstrap_key_zyxwvutsr98765";
-
-/// `lumod serve` as a child whose stdout lines up to the ready line are kept.
-struct Serve {
-    child: Child,
-    http: String,
-    admin: String,
-    lines: Vec<String>,
-}
-
-impl Serve {
-    fn start(dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<Serve> {
-        let bin = lumod_bin();
-        anyhow::ensure!(
-            bin.exists(),
-            "{} not built; run `cargo build --bins` first",
-            bin.display()
-        );
-        let mut command = Command::new(bin);
-        command
-            .args([
-                "serve",
-                "--http-addr",
-                "127.0.0.1:0",
-                "--admin-addr",
-                "127.0.0.1:0",
-                "--rpc-addr",
-                "127.0.0.1:0",
-                "--data-dir",
-            ])
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for (name, _) in std::env::vars() {
-            if name.starts_with("LUMO_") {
-                command.env_remove(name);
-            }
-        }
-        command.env("LUMO_LOG", "warn");
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn()?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut lines = Vec::new();
-        while Instant::now() < deadline {
-            match rx.recv_timeout(Duration::from_millis(200)) {
-                Ok(line) => {
-                    if let Some(rest) = line.strip_prefix("lumod ready ") {
-                        let field = |name: &str| {
-                            rest.split_whitespace()
-                                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                                .map(|v| format!("http://{v}"))
-                        };
-                        let http =
-                            field("http").ok_or_else(|| anyhow::anyhow!("no http in {line}"))?;
-                        let admin =
-                            field("admin").ok_or_else(|| anyhow::anyhow!("no admin in {line}"))?;
-                        lines.push(line);
-                        return Ok(Serve {
-                            child,
-                            http,
-                            admin,
-                            lines,
-                        });
-                    }
-                    lines.push(line);
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    if let Some(status) = child.try_wait()? {
-                        anyhow::bail!("lumod exited with {status}; output: {lines:?}");
-                    }
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                    let status = child.wait()?;
-                    anyhow::bail!("lumod exited with {status}; output: {lines:?}");
-                }
-            }
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        anyhow::bail!("lumod did not become ready in 60 s; output: {lines:?}")
-    }
-
-    /// SIGTERM and wait (at most 30 s) for the exit (its status is checked by durability.rs).
-    fn terminate(mut self) -> anyhow::Result<()> {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status()?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if self.child.try_wait()?.is_some() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        anyhow::bail!("lumod did not stop within 30 s of SIGTERM")
-    }
-
-    /// `kill -9`.
-    fn kill9(mut self) -> anyhow::Result<()> {
-        self.child.kill()?;
-        self.child.wait()?;
-        Ok(())
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The generated key printed by `serve`, if any.
 fn printed_key(lines: &[String]) -> Option<String> {
@@ -222,7 +94,7 @@ async fn assert_full_admin(api: &Api, name: &str) -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_explicit_bootstrap_key_gets_full_admin_rights() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let serve = Serve::start(
+    let serve = LumodProcess::start_clean(
         dir.path(),
         &[
             ("LUMO_BOOTSTRAP_ORG", "acme-corp"),
@@ -279,7 +151,7 @@ async fn a_generated_bootstrap_key_is_printed_once_and_saved_with_mode_0600() ->
         ("LUMO_BOOTSTRAP_ORG", "acme-corp"),
         ("LUMO_CLUSTER_TOKEN", TOKEN),
     ];
-    let serve = Serve::start(dir.path(), &env)?;
+    let serve = LumodProcess::start_clean(dir.path(), &env)?;
     let all = serve.lines.join("\n");
     let key = printed_key(&serve.lines).unwrap_or_else(|| panic!("generated key printed: {all}"));
     assert!(
@@ -301,7 +173,7 @@ async fn a_generated_bootstrap_key_is_printed_once_and_saved_with_mode_0600() ->
 
     // Restart (clean): nothing printed, file unchanged, same one key and one org.
     serve.terminate()?;
-    let again = Serve::start(dir.path(), &env)?;
+    let again = LumodProcess::start_clean(dir.path(), &env)?;
     let all = again.lines.join("\n");
     assert!(
         printed_key(&again.lines).is_none(),
@@ -321,7 +193,7 @@ async fn a_generated_bootstrap_key_is_printed_once_and_saved_with_mode_0600() ->
 
     // Restart after kill -9: still one key, one org.
     again.kill9()?;
-    let third = Serve::start(dir.path(), &env)?;
+    let third = LumodProcess::start_clean(dir.path(), &env)?;
     assert!(
         printed_key(&third.lines).is_none(),
         "no key printed: {:?}",
@@ -337,7 +209,7 @@ async fn a_generated_bootstrap_key_is_printed_once_and_saved_with_mode_0600() ->
     // The operator deletes the key file after saving the key: a restart does not generate,
     // print or add another key.
     std::fs::remove_file(&file)?;
-    let fourth = Serve::start(dir.path(), &env)?;
+    let fourth = LumodProcess::start_clean(dir.path(), &env)?;
     assert!(
         printed_key(&fourth.lines).is_none(),
         "no key printed: {:?}",

@@ -1,11 +1,15 @@
 //! Black-box tests of `~/admin/groups`: CRUD, PUT/PATCH, slugs, members and roles
 //! sub-resources, counts, and cleanup of relations on delete.
+//!
+//! What groups share with roles (create, get, slug conflicts, PUT/PATCH, delete) runs from
+//! `admin_support/named_suite.rs`; this file keeps what is particular to groups.
 
 mod admin_support;
 
+use admin_support::named_suite::{self, NamedKind};
 use admin_support::*;
 use lumo_tests::TestNode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const GROUP_DETAIL_FIELDS: &[&str] = &[
     "id",
@@ -21,40 +25,19 @@ const GROUP_DETAIL_FIELDS: &[&str] = &[
     "updatedAt",
 ];
 
+const GROUPS: NamedKind = NamedKind {
+    path: "/admin/groups",
+    noun: "Group",
+    detail_fields: GROUP_DETAIL_FIELDS,
+    counts: &["memberCount", "roleCount"],
+    lists: &["roles", "members"],
+    system_count: 0,
+};
+
 #[tokio::test]
 async fn create_group_returns_201_with_the_group_model() -> anyhow::Result<()> {
     let node = TestNode::start().await?;
-    let api = node.api();
-    let reply = api
-        .post(
-            "/admin/groups",
-            json!({"name": "Engineering", "slug": "engineering", "description": "Builders"}),
-        )
-        .await?
-        .expect(201);
-    assert_data_message(&reply);
-    assert_eq!(reply.body["message"], "Group created");
-    let group = reply.data();
-    assert_eq!(keys(group), set(GROUP_DETAIL_FIELDS), "{group}");
-    assert_uuid(&text(&group["id"]));
-    assert_eq!(group["name"], "Engineering");
-    assert_eq!(group["slug"], "engineering");
-    assert_eq!(group["description"], "Builders");
-    assert_eq!(group["isSystem"], false);
-    assert_eq!(group["memberCount"], 0);
-    assert_eq!(group["roleCount"], 0);
-    assert_eq!(group["roles"], json!([]));
-    assert_eq!(group["members"], json!([]));
-    assert_time(&group["createdAt"]);
-
-    // Without a slug, one is made from the name; without a description it is null.
-    let derived = api
-        .post("/admin/groups", json!({"name": "Billing Team!"}))
-        .await?
-        .expect(201);
-    assert_eq!(derived.data()["slug"], "billing-team");
-    assert_eq!(derived.data()["description"], Value::Null);
-    assert_eq!(total(&api, "/admin/groups").await?, 2);
+    named_suite::create_returns_201_with_the_model(&node.api(), &GROUPS).await?;
     node.stop().await?;
     Ok(())
 }
@@ -62,20 +45,7 @@ async fn create_group_returns_201_with_the_group_model() -> anyhow::Result<()> {
 #[tokio::test]
 async fn get_group_by_id_and_by_slug_return_the_same_group() -> anyhow::Result<()> {
     let node = TestNode::start().await?;
-    let api = node.api();
-    let group = new_group(&api, "Research", "research").await?;
-    let id = text(&group["id"]);
-    let by_id = api.get(&format!("/admin/groups/{id}")).await?.expect(200);
-    let by_slug = api.get("/admin/groups/research").await?.expect(200);
-    assert_eq!(keys(&by_id.body), set(&["data"]));
-    assert_eq!(by_id.body, by_slug.body);
-    assert_eq!(by_id.data(), &group);
-    api.get("/admin/groups/no-such-group")
-        .await?
-        .expect_error(404, "resource_not_found");
-    api.get("/admin/groups/00000000-0000-0000-0000-000000000000")
-        .await?
-        .expect_error(404, "resource_not_found");
+    named_suite::get_by_id_and_by_slug_return_the_same(&node.api(), &GROUPS).await?;
     node.stop().await?;
     Ok(())
 }
@@ -135,39 +105,7 @@ async fn list_groups_has_data_meta_pagination_sorted_by_name_with_search() -> an
 #[tokio::test]
 async fn a_duplicate_group_slug_is_409_on_create_and_on_update() -> anyhow::Result<()> {
     let node = TestNode::start().await?;
-    let api = node.api();
-    let first = new_group(&api, "Platform", "platform").await?;
-    let second = new_group(&api, "Infra", "infra").await?;
-    let refused = api
-        .post(
-            "/admin/groups",
-            json!({"name": "Other", "slug": "platform"}),
-        )
-        .await?
-        .expect_error(409, "duplicate_resource");
-    assert_eq!(refused.body["details"], json!({"field": "slug"}));
-    // A derived slug clashes too.
-    api.post("/admin/groups", json!({"name": "Platform"}))
-        .await?
-        .expect_error(409, "duplicate_resource");
-    assert_eq!(total(&api, "/admin/groups").await?, 2);
-
-    let refused = api
-        .patch(
-            "/admin/groups/infra",
-            json!({"slug": "platform", "name": "Renamed"}),
-        )
-        .await?
-        .expect_error(409, "duplicate_resource");
-    assert_eq!(refused.body["details"], json!({"field": "slug"}));
-    assert_eq!(
-        api.get("/admin/groups/infra").await?.expect(200).data(),
-        &second
-    );
-    assert_eq!(
-        api.get("/admin/groups/platform").await?.expect(200).data(),
-        &first
-    );
+    named_suite::a_duplicate_slug_is_409_on_create_and_on_update(&node.api(), &GROUPS).await?;
     node.stop().await?;
     Ok(())
 }
@@ -175,81 +113,7 @@ async fn a_duplicate_group_slug_is_409_on_create_and_on_update() -> anyhow::Resu
 #[tokio::test]
 async fn put_and_patch_change_only_what_is_sent() -> anyhow::Result<()> {
     let node = TestNode::start().await?;
-    let api = node.api();
-    let created = api
-        .post(
-            "/admin/groups",
-            json!({"name": "Design", "slug": "design", "description": "Pixels"}),
-        )
-        .await?
-        .expect(201)
-        .data()
-        .clone();
-    let id = text(&created["id"]);
-
-    let patched = api
-        .patch(
-            &format!("/admin/groups/{id}"),
-            json!({"description": "Pixels and type"}),
-        )
-        .await?
-        .expect(200);
-    assert_data_message(&patched);
-    assert_eq!(patched.body["message"], "Group updated");
-    let mut expected = created.clone();
-    expected["description"] = json!("Pixels and type");
-    expected["updatedAt"] = patched.data()["updatedAt"].clone();
-    assert_eq!(patched.data(), &expected);
-
-    let put = api
-        .put("/admin/groups/design", json!({"name": "Design Team"}))
-        .await?
-        .expect(200);
-    expected["name"] = json!("Design Team");
-    expected["updatedAt"] = put.data()["updatedAt"].clone();
-    assert_eq!(put.data(), &expected, "PUT keeps unsent fields");
-
-    let cleared = api
-        .patch("/admin/groups/design", json!({"description": null}))
-        .await?
-        .expect(200);
-    expected["description"] = Value::Null;
-    expected["updatedAt"] = cleared.data()["updatedAt"].clone();
-    assert_eq!(cleared.data(), &expected);
-
-    // Renaming the slug through the old slug answers the group under its new slug.
-    let moved = api
-        .patch("/admin/groups/design", json!({"slug": "ux"}))
-        .await?
-        .expect(200);
-    assert_eq!(moved.data()["slug"], "ux");
-    assert_eq!(moved.data()["id"], json!(id));
-    api.get("/admin/groups/design")
-        .await?
-        .expect_error(404, "resource_not_found");
-    assert_eq!(
-        api.get("/admin/groups/ux").await?.expect(200).data()["id"],
-        json!(id)
-    );
-    // The old slug is free.
-    new_group(&api, "Design 2", "design").await?;
-
-    // Empty names and bad slugs are 422 and change nothing.
-    let bad = api
-        .put(
-            "/admin/groups/ux",
-            json!({"name": "", "slug": "Has Spaces"}),
-        )
-        .await?
-        .expect_error(422, "validation_error");
-    assert_fields(&bad, &["name", "slug"]);
-    assert_eq!(
-        api.get("/admin/groups/ux").await?.expect(200).data()["name"],
-        "Design Team"
-    );
-    api.patch("/admin/groups/nope", json!({"name": "x"}))
-        .await?
-        .expect_error(404, "resource_not_found");
+    named_suite::put_and_patch_change_only_what_is_sent(&node.api(), &GROUPS).await?;
     node.stop().await?;
     Ok(())
 }
@@ -532,18 +396,7 @@ async fn deleting_a_group_removes_its_memberships_and_role_grants() -> anyhow::R
         json!(["temp:perm"])
     );
 
-    let deleted = api
-        .delete(&format!("/admin/groups/{}", text(&group["id"])))
-        .await?
-        .expect(200);
-    assert_message_only(&deleted);
-    assert_eq!(deleted.body["message"], "Group deleted");
-    api.get("/admin/groups/temp")
-        .await?
-        .expect_error(404, "resource_not_found");
-    api.delete("/admin/groups/temp")
-        .await?
-        .expect_error(404, "resource_not_found");
+    named_suite::delete_and_assert_gone(&api, &GROUPS, &text(&group["id"]), "temp").await?;
 
     let user_groups = api
         .get(&format!("/admin/users/{id}/groups"))
@@ -570,9 +423,7 @@ async fn deleting_a_group_removes_its_memberships_and_role_grants() -> anyhow::R
     assert_eq!(total(&api, "/admin/groups").await?, 1);
 
     // A new group reusing the slug starts empty.
-    let reborn = new_group(&api, "Temp again", "temp").await?;
-    assert_eq!(reborn["memberCount"], 0);
-    assert_eq!(reborn["roleCount"], 0);
+    named_suite::assert_reborn_empty(&api, &GROUPS, "Temp again", "temp").await?;
     node.stop().await?;
     Ok(())
 }

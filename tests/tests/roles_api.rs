@@ -1,8 +1,12 @@
 //! Black-box tests of `~/admin/roles`: CRUD, PUT/PATCH, slugs, permissions and users
 //! sub-resources, counts, cleanup on delete, and protection of the system role `admin`.
+//!
+//! What roles share with groups (create, get, slug conflicts, PUT/PATCH, delete) runs from
+//! `admin_support/named_suite.rs`; this file keeps what is particular to roles.
 
 mod admin_support;
 
+use admin_support::named_suite::{self, NamedKind};
 use admin_support::*;
 use lumo_tests::TestNode;
 use serde_json::{Value, json};
@@ -18,6 +22,16 @@ const ROLE_DETAIL_FIELDS: &[&str] = &[
     "permissions",
     "updatedAt",
 ];
+
+/// Every org starts with the system roles `admin` and `viewer`.
+const ROLES: NamedKind = NamedKind {
+    path: "/admin/roles",
+    noun: "Role",
+    detail_fields: ROLE_DETAIL_FIELDS,
+    counts: &["userCount"],
+    lists: &["permissions"],
+    system_count: 2,
+};
 
 /// The 14 system permissions every org starts with.
 const SYSTEM_PERMISSIONS: &[&str] = &[
@@ -40,32 +54,7 @@ const SYSTEM_PERMISSIONS: &[&str] = &[
 #[tokio::test]
 async fn create_role_returns_201_with_the_role_model() -> anyhow::Result<()> {
     let node = TestNode::start().await?;
-    let api = node.api();
-    let reply = api
-        .post(
-            "/admin/roles",
-            json!({"name": "Support Agent", "slug": "support-agent", "description": "Helps"}),
-        )
-        .await?
-        .expect(201);
-    assert_data_message(&reply);
-    assert_eq!(reply.body["message"], "Role created");
-    let role = reply.data();
-    assert_eq!(keys(role), set(ROLE_DETAIL_FIELDS), "{role}");
-    assert_uuid(&text(&role["id"]));
-    assert_eq!(role["name"], "Support Agent");
-    assert_eq!(role["slug"], "support-agent");
-    assert_eq!(role["description"], "Helps");
-    assert_eq!(role["isSystem"], false);
-    assert_eq!(role["userCount"], 0);
-    assert_eq!(role["permissions"], json!([]));
-    assert_time(&role["createdAt"]);
-    let derived = api
-        .post("/admin/roles", json!({"name": "Night Shift"}))
-        .await?
-        .expect(201);
-    assert_eq!(derived.data()["slug"], "night-shift");
-    assert_eq!(derived.data()["description"], Value::Null);
+    named_suite::create_returns_201_with_the_model(&node.api(), &ROLES).await?;
     node.stop().await?;
     Ok(())
 }
@@ -135,22 +124,7 @@ async fn list_roles_includes_the_system_roles_in_the_resource_envelope() -> anyh
 #[tokio::test]
 async fn get_role_by_id_and_by_slug_return_the_same_role() -> anyhow::Result<()> {
     let node = TestNode::start().await?;
-    let api = node.api();
-    let role = new_role(&api, "Analyst", "analyst").await?;
-    let by_id = api
-        .get(&format!("/admin/roles/{}", text(&role["id"])))
-        .await?
-        .expect(200);
-    let by_slug = api.get("/admin/roles/analyst").await?.expect(200);
-    assert_eq!(keys(&by_id.body), set(&["data"]));
-    assert_eq!(by_id.body, by_slug.body);
-    assert_eq!(by_id.data(), &role);
-    api.get("/admin/roles/ghost")
-        .await?
-        .expect_error(404, "resource_not_found");
-    api.get("/admin/roles/00000000-0000-0000-0000-000000000000")
-        .await?
-        .expect_error(404, "resource_not_found");
+    named_suite::get_by_id_and_by_slug_return_the_same(&node.api(), &ROLES).await?;
     node.stop().await?;
     Ok(())
 }
@@ -159,32 +133,12 @@ async fn get_role_by_id_and_by_slug_return_the_same_role() -> anyhow::Result<()>
 async fn a_duplicate_role_slug_is_409_on_create_and_on_update() -> anyhow::Result<()> {
     let node = TestNode::start().await?;
     let api = node.api();
-    let first = new_role(&api, "Ops", "ops").await?;
-    let second = new_role(&api, "Dev", "dev").await?;
-    let refused = api
-        .post("/admin/roles", json!({"name": "Ops 2", "slug": "ops"}))
-        .await?
-        .expect_error(409, "duplicate_resource");
-    assert_eq!(refused.body["details"], json!({"field": "slug"}));
+    named_suite::a_duplicate_slug_is_409_on_create_and_on_update(&api, &ROLES).await?;
     // The system slugs are taken too.
     api.post("/admin/roles", json!({"name": "My admin", "slug": "admin"}))
         .await?
         .expect_error(409, "duplicate_resource");
     assert_eq!(total(&api, "/admin/roles").await?, 4);
-    api.put(
-        "/admin/roles/dev",
-        json!({"slug": "ops", "description": "changed"}),
-    )
-    .await?
-    .expect_error(409, "duplicate_resource");
-    assert_eq!(
-        api.get("/admin/roles/dev").await?.expect(200).data(),
-        &second
-    );
-    assert_eq!(
-        api.get("/admin/roles/ops").await?.expect(200).data(),
-        &first
-    );
     node.stop().await?;
     Ok(())
 }
@@ -192,72 +146,7 @@ async fn a_duplicate_role_slug_is_409_on_create_and_on_update() -> anyhow::Resul
 #[tokio::test]
 async fn put_and_patch_change_only_what_is_sent() -> anyhow::Result<()> {
     let node = TestNode::start().await?;
-    let api = node.api();
-    let created = api
-        .post(
-            "/admin/roles",
-            json!({"name": "Reviewer", "slug": "reviewer", "description": "Reviews"}),
-        )
-        .await?
-        .expect(201)
-        .data()
-        .clone();
-    let id = text(&created["id"]);
-    let patched = api
-        .patch(
-            &format!("/admin/roles/{id}"),
-            json!({"name": "Code Reviewer"}),
-        )
-        .await?
-        .expect(200);
-    assert_data_message(&patched);
-    assert_eq!(patched.body["message"], "Role updated");
-    let mut expected = created.clone();
-    expected["name"] = json!("Code Reviewer");
-    expected["updatedAt"] = patched.data()["updatedAt"].clone();
-    assert_eq!(patched.data(), &expected);
-
-    let put = api
-        .put("/admin/roles/reviewer", json!({"description": null}))
-        .await?
-        .expect(200);
-    expected["description"] = Value::Null;
-    expected["updatedAt"] = put.data()["updatedAt"].clone();
-    assert_eq!(
-        put.data(),
-        &expected,
-        "PUT is partial; null clears description"
-    );
-
-    let moved = api
-        .put("/admin/roles/reviewer", json!({"slug": "code-reviewer"}))
-        .await?
-        .expect(200);
-    assert_eq!(moved.data()["slug"], "code-reviewer");
-    assert_eq!(moved.data()["name"], "Code Reviewer");
-    api.get("/admin/roles/reviewer")
-        .await?
-        .expect_error(404, "resource_not_found");
-    assert_eq!(
-        api.get("/admin/roles/code-reviewer")
-            .await?
-            .expect(200)
-            .data()["id"],
-        json!(id)
-    );
-
-    let bad = api
-        .patch(&format!("/admin/roles/{id}"), json!({"name": null}))
-        .await?
-        .expect_error(422, "validation_error");
-    assert_fields(&bad, &["name"]);
-    assert_eq!(
-        api.get(&format!("/admin/roles/{id}"))
-            .await?
-            .expect(200)
-            .data()["name"],
-        "Code Reviewer"
-    );
+    named_suite::put_and_patch_change_only_what_is_sent(&node.api(), &ROLES).await?;
     node.stop().await?;
     Ok(())
 }
@@ -439,18 +328,7 @@ async fn deleting_a_role_removes_it_from_users_groups_and_permission_usage() -> 
     .await?
     .expect(200);
 
-    let deleted = api
-        .delete(&format!("/admin/roles/{}", text(&role["id"])))
-        .await?
-        .expect(200);
-    assert_message_only(&deleted);
-    assert_eq!(deleted.body["message"], "Role deleted");
-    api.get("/admin/roles/doomed")
-        .await?
-        .expect_error(404, "resource_not_found");
-    api.delete("/admin/roles/doomed")
-        .await?
-        .expect_error(404, "resource_not_found");
+    named_suite::delete_and_assert_gone(&api, &ROLES, &text(&role["id"]), "doomed").await?;
 
     let user_roles = api
         .get(&format!("/admin/users/{id}/roles"))
@@ -473,9 +351,7 @@ async fn deleting_a_role_removes_it_from_users_groups_and_permission_usage() -> 
     assert_eq!(usage.data()["roleCount"], 1);
     assert_eq!(slugs(&usage.data()["roles"]), vec!["kept"]);
     // A new role with the same slug does not inherit anything.
-    let reborn = new_role(&api, "Doomed again", "doomed").await?;
-    assert_eq!(reborn["userCount"], 0);
-    assert_eq!(reborn["permissions"], json!([]));
+    named_suite::assert_reborn_empty(&api, &ROLES, "Doomed again", "doomed").await?;
     node.stop().await?;
     Ok(())
 }

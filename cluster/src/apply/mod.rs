@@ -115,26 +115,26 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             mode,
         } => relations::relate(tx, *relation, anchor, others, *mode)?,
         Op::CreateGroup { id, fields } => {
-            named::create::<crate::model::Group>(tx, meta, id.to_bytes(), fields)?
+            named::create::<crate::ids::GroupId>(tx, meta, id.to_bytes(), fields)?
         }
         Op::UpdateGroup { group, patch } => {
             let id = resolve::group(tx, group)?.id.to_bytes();
-            named::update::<crate::model::Group>(tx, meta, id, patch)?
+            named::update::<crate::ids::GroupId>(tx, meta, id, patch)?
         }
         Op::DeleteGroup(group) => {
             let id = resolve::group(tx, group)?.id.to_bytes();
-            named::delete::<crate::model::Group>(tx, id)?
+            named::delete::<crate::ids::GroupId>(tx, id)?
         }
         Op::CreateRole { id, fields } => {
-            named::create::<crate::model::Role>(tx, meta, id.to_bytes(), fields)?
+            named::create::<crate::ids::RoleId>(tx, meta, id.to_bytes(), fields)?
         }
         Op::UpdateRole { role, patch } => {
             let id = resolve::role(tx, role)?.id.to_bytes();
-            named::update::<crate::model::Role>(tx, meta, id, patch)?
+            named::update::<crate::ids::RoleId>(tx, meta, id, patch)?
         }
         Op::DeleteRole(role) => {
             let id = resolve::role(tx, role)?.id.to_bytes();
-            named::delete::<crate::model::Role>(tx, id)?
+            named::delete::<crate::ids::RoleId>(tx, id)?
         }
         Op::CreatePermission(new) => permissions::create(tx, meta, new)?,
         Op::UpdatePermission { permission, patch } => {

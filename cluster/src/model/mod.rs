@@ -5,13 +5,12 @@ mod api_key;
 mod audit;
 mod directory;
 mod grants;
-mod group;
 mod identity;
+mod named;
 mod node;
 mod oauth_client;
 mod org;
 mod permission;
-mod role;
 mod scope;
 mod user;
 
@@ -23,15 +22,14 @@ pub use grants::{
     AccessTokenRecord, ApprovalState, AuthCode, CibaRequest, Consent, DeviceGrant, LoginFailures,
     LoginSession, PushedRequest, RefreshFamily, RefreshTokenRecord,
 };
-pub use group::Group;
 pub use identity::{IdentityKind, IdentityLink};
+pub use named::{Group, NamedEntity, Role};
 pub use node::{GroupKind, GroupStatus, NodeInfo};
 pub use oauth_client::{
     ClientRegistration, OAuthClient, RetiredSecret, SigningKeyRecord, SigningKeyState,
 };
 pub use org::{OrgCounters, OrgRecord};
 pub use permission::Permission;
-pub use role::Role;
 pub use scope::Scope;
 pub use user::{EmailRequest, EmailRequestKind, User};
 

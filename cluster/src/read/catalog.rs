@@ -3,7 +3,7 @@
 use crate::command::{EntityKey, GroupKey, PermissionKey, Relation, RoleKey};
 use crate::error::Result;
 use crate::lookup;
-use crate::model::{Group, Permission, Role, Scope, User};
+use crate::model::{Group, NamedEntity, Permission, Role, Scope, User};
 use crate::query::{
     GroupView, ListParams, Page, PageParams, PermissionView, Reply, RoleView, UserRef,
 };
@@ -11,7 +11,7 @@ use crate::relations::{Direction, EndKind, degree, neighbours};
 use crate::tables::{OrgReader, Table};
 
 use super::page::{bool_filter, matches, page_of, paginate, sort_field};
-use super::users::{group_ref, role_ref};
+use super::users::named_ref;
 
 fn user_ref(user: User) -> UserRef {
     UserRef {
@@ -45,7 +45,7 @@ fn group_view(reader: &OrgReader, group: Group, detail: bool) -> Result<GroupVie
         let member_ids = neighbours(reader, Relation::UserGroup, Direction::Backward, &id)?;
         let roles = load_all::<Role>(reader, Table::Role, &role_ids)?
             .into_iter()
-            .map(role_ref)
+            .map(named_ref)
             .collect();
         let members = load_all::<User>(reader, Table::User, &member_ids)?
             .into_iter()
@@ -108,6 +108,17 @@ pub(super) fn get_permission(reader: &OrgReader, key: &PermissionKey) -> Result<
     Ok(Reply::Permission(permission_view(reader, permission)?))
 }
 
+/// The list fields of a group or role.
+fn named_fields<I>(entity: &NamedEntity<I>) -> (&str, &str, Option<&str>, bool, i64) {
+    (
+        &entity.name,
+        &entity.slug,
+        entity.description.as_deref(),
+        entity.is_system,
+        entity.created_at.0,
+    )
+}
+
 /// Filters and sorts entities with `name`/`slug`/`isSystem`, then cuts a page.
 fn list_named<T>(
     reader: &OrgReader,
@@ -150,21 +161,7 @@ where
 }
 
 pub(super) fn list_groups(reader: &OrgReader, params: &ListParams) -> Result<Reply> {
-    let page = list_named::<Group>(
-        reader,
-        Table::Group,
-        params,
-        |g| {
-            (
-                &g.name,
-                &g.slug,
-                g.description.as_deref(),
-                g.is_system,
-                g.created_at.0,
-            )
-        },
-        |_| true,
-    )?;
+    let page = list_named::<Group>(reader, Table::Group, params, named_fields, |_| true)?;
     let items = page
         .items
         .into_iter()
@@ -179,21 +176,7 @@ pub(super) fn list_groups(reader: &OrgReader, params: &ListParams) -> Result<Rep
 }
 
 pub(super) fn list_roles(reader: &OrgReader, params: &ListParams) -> Result<Reply> {
-    let page = list_named::<Role>(
-        reader,
-        Table::Role,
-        params,
-        |r| {
-            (
-                &r.name,
-                &r.slug,
-                r.description.as_deref(),
-                r.is_system,
-                r.created_at.0,
-            )
-        },
-        |_| true,
-    )?;
+    let page = list_named::<Role>(reader, Table::Role, params, named_fields, |_| true)?;
     let items = page
         .items
         .into_iter()
@@ -247,7 +230,7 @@ pub(super) fn permission_usage(reader: &OrgReader, key: &PermissionKey) -> Resul
     )?;
     let roles = load_all::<Role>(reader, Table::Role, &ids)?
         .into_iter()
-        .map(role_ref)
+        .map(named_ref)
         .collect();
     Ok(Reply::PermissionUsage(roles))
 }
@@ -332,7 +315,7 @@ pub(super) fn related(
         EndKind::Group => Reply::Refs(wrap(
             load_all::<Group>(reader, Table::Group, &slice)?
                 .into_iter()
-                .map(group_ref)
+                .map(named_ref)
                 .collect(),
             total,
             page,
@@ -340,7 +323,7 @@ pub(super) fn related(
         EndKind::Role => Reply::Refs(wrap(
             load_all::<Role>(reader, Table::Role, &slice)?
                 .into_iter()
-                .map(role_ref)
+                .map(named_ref)
                 .collect(),
             total,
             page,

@@ -7,7 +7,9 @@ use crate::command::{GroupKey, Relation, RoleKey, UserKey};
 use crate::error::{ClusterError, Result};
 use crate::ids::{GroupId, RoleId, UserId};
 use crate::lookup;
-use crate::model::{EntityRef, Group, IdentityKind, IdentityLink, Permission, Role, User};
+use crate::model::{
+    EntityRef, Group, IdentityKind, IdentityLink, NamedEntity, Permission, Role, User,
+};
 use crate::query::{IdentitiesView, LegacySamlReport, ListParams, Page, Reply, UserView};
 use crate::relations::{Direction, neighbours};
 use crate::tables::{OrgReader, Table};
@@ -142,23 +144,13 @@ where
     Ok(out)
 }
 
-/// `{id, name, slug, description}` of a role.
-pub fn role_ref(role: Role) -> EntityRef {
+/// `{id, name, slug, description}` of a group or role.
+pub fn named_ref<I: std::fmt::Display>(entity: NamedEntity<I>) -> EntityRef {
     EntityRef {
-        id: role.id.to_string(),
-        name: role.name,
-        slug: role.slug,
-        description: role.description,
-    }
-}
-
-/// `{id, name, slug, description}` of a group.
-pub fn group_ref(group: Group) -> EntityRef {
-    EntityRef {
-        id: group.id.to_string(),
-        name: group.name,
-        slug: group.slug,
-        description: group.description,
+        id: entity.id.to_string(),
+        name: entity.name,
+        slug: entity.slug,
+        description: entity.description,
     }
 }
 
@@ -178,12 +170,12 @@ pub fn view(
         let role_ids = neighbours(reader, Relation::UserRole, Direction::Forward, &id)?;
         let group_ids = neighbours(reader, Relation::UserGroup, Direction::Forward, &id)?;
         (
-            Some(refs::<Role, _>(reader, Table::Role, role_ids, role_ref)?),
+            Some(refs::<Role, _>(reader, Table::Role, role_ids, named_ref)?),
             Some(refs::<Group, _>(
                 reader,
                 Table::Group,
                 group_ids,
-                group_ref,
+                named_ref,
             )?),
         )
     } else {

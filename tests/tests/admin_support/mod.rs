@@ -2,6 +2,8 @@
 //! bad input). Only what the tests need to state their assertions precisely.
 #![allow(dead_code)]
 
+pub mod named_suite;
+
 use std::collections::BTreeSet;
 
 use lumo_cluster::clock::Timestamp;
