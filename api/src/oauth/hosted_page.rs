@@ -62,24 +62,28 @@ pub async fn problem(
     heading: &str,
     error: ApiError,
 ) -> Response {
-    let text = match &error {
-        ApiError::Cluster(ClusterError::OAuth { description, .. }) => description.clone(),
-        ApiError::Cluster(ClusterError::NotFound { .. }) => {
-            "That code is not valid or has expired.".to_string()
+    let class = error.classify();
+    let text = match class.code {
+        "tenant_not_found" => "This organization does not exist.".to_string(),
+        "resource_not_found" => "That code is not valid or has expired.".to_string(),
+        // Refusals the user can act on are shown as they are.
+        _ if matches!(
+            error,
+            ApiError::Cluster(ClusterError::OAuth { .. } | ClusterError::Conflict { .. })
+                | ApiError::BadRequest(_)
+        ) =>
+        {
+            class.message.clone()
         }
-        ApiError::Cluster(ClusterError::OrgNotFound { .. }) => {
-            "This organization does not exist.".to_string()
-        }
-        ApiError::Cluster(ClusterError::Conflict { message, .. }) => message.clone(),
-        ApiError::BadRequest(message) => message.clone(),
-        other => {
-            tracing::warn!(error = ?other, "hosted page failed");
+        _ => {
+            tracing::warn!(error = ?error, "hosted page failed");
             "Something went wrong. Please try again.".to_string()
         }
     };
-    let status = match &error {
-        ApiError::Cluster(ClusterError::OrgNotFound { .. }) => StatusCode::NOT_FOUND,
-        ApiError::Cluster(ClusterError::Unavailable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+    // The step's own status, unless the organization is missing or the cluster is busy.
+    let status = match class.status {
+        StatusCode::NOT_FOUND if class.code == "tenant_not_found" => StatusCode::NOT_FOUND,
+        StatusCode::SERVICE_UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
         _ => status,
     };
     pages::message(status, proto.look().await, heading, &text, None)
