@@ -7,21 +7,18 @@ use crate::command::{ClientKey, Op};
 use crate::error::Result;
 use crate::lookup;
 use crate::model::AdminScope;
+use crate::protocol::GrantType;
 use crate::tables::OrgReader;
-
-/// Grants that act for any user without them: an assertion naming a user, token exchange, a
-/// backchannel request.
-pub const TRUSTED_GRANTS: &[&str] = &[
-    "urn:ietf:params:oauth:grant-type:jwt-bearer",
-    "urn:ietf:params:oauth:grant-type:token-exchange",
-    "urn:openid:params:grant-type:ciba",
-];
 
 /// Whether `scopes` or `grant_types` carry admin powers.
 pub fn powerful(scopes: Option<&[String]>, grant_types: Option<&[String]>) -> bool {
     let admin_scope = scopes.is_some_and(|s| s.iter().any(|x| AdminScope::is_known(x)));
-    let trusted =
-        grant_types.is_some_and(|g| g.iter().any(|x| TRUSTED_GRANTS.contains(&x.as_str())));
+    let trusted = grant_types.is_some_and(|g| {
+        g.iter().any(|x| {
+            x.parse::<GrantType>()
+                .is_ok_and(GrantType::acts_for_any_user)
+        })
+    });
     admin_scope || trusted
 }
 

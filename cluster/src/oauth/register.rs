@@ -19,13 +19,6 @@ use super::resource::is_local_host;
 use super::runtime::ProtocolCtx;
 
 const REGISTER_SCOPES: &[&str] = &["admin:clients:register", "admin:clients", "admin"];
-/// Grants a dynamically registered client may use.
-const SELF_REGISTERED_GRANTS: &[GrantType] = &[
-    GrantType::AuthorizationCode,
-    GrantType::RefreshToken,
-    GrantType::ClientCredentials,
-    GrantType::DeviceCode,
-];
 
 fn metadata_error(description: impl Into<String>) -> ClusterError {
     ClusterError::oauth(ErrorCode::InvalidClientMetadata, description)
@@ -155,9 +148,8 @@ pub(super) async fn register(
     // Grants that act for users without them (assertions naming any user, token exchange,
     // backchannel requests) need a client an admin created, not a self-registered one.
     if let Some(trusted) = grant_types.iter().find(|g| {
-        !SELF_REGISTERED_GRANTS
-            .iter()
-            .any(|s| s.as_str() == g.as_str())
+        g.parse::<GrantType>()
+            .is_ok_and(GrantType::acts_for_any_user)
     }) {
         return Err(metadata_error(format!(
             "grant type {trusted} needs a client created by an administrator"

@@ -41,6 +41,16 @@ impl GrantType {
             GrantType::Ciba => "urn:openid:params:grant-type:ciba",
         }
     }
+
+    /// Whether the grant acts for any user without that user taking part (an assertion naming
+    /// a user, token exchange, a backchannel request): only clients an administrator created
+    /// with the full `admin` scope may hold it.
+    pub const fn acts_for_any_user(self) -> bool {
+        matches!(
+            self,
+            GrantType::TokenExchange | GrantType::JwtBearer | GrantType::Ciba
+        )
+    }
 }
 
 /// The names of every grant type this server implements.
