@@ -11,10 +11,10 @@ LAYERS = [
     ["model", "crypto", "caller", "api_key", "node_identity"],
     ["command", "protocol", "settings", "transport"],
     ["lookup", "relations", "tables"],
-    ["query", "directory"],
+    ["query", "directory", "authz"],
     ["apply", "read"],
     ["raft"],
-    ["oauth", "access"],
+    ["oauth", "access", "decide"],
     ["actors"],
     ["service", "restore"],
 ]

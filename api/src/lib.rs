@@ -3,6 +3,7 @@
 //! its own listener.
 
 mod admin;
+mod authz;
 mod cluster_admin;
 mod dto;
 mod envelope;
@@ -38,6 +39,7 @@ pub fn public_router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
         .nest("/orgs/{org}/api/v1", admin::router().merge(oauth::router()))
+        .nest("/api/v1/authz", authz::root_router())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::document))

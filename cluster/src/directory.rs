@@ -30,6 +30,15 @@ impl Directory {
         }
     }
 
+    /// The slug of a cached org.
+    pub fn cached_slug_of(&self, org: OrgId) -> Option<String> {
+        let cache = self.cache.read().ok()?;
+        cache
+            .values()
+            .find(|entry| entry.org_id == org)
+            .map(|entry| entry.slug.clone())
+    }
+
     /// Drops a cached entry (it proved stale).
     pub fn forget(&self, slug: &str) {
         if let Ok(mut cache) = self.cache.write() {
@@ -50,6 +59,11 @@ impl MetaReader {
     /// The entry of `slug`.
     pub fn entry(&self, slug: &str) -> Result<Option<DirectoryEntry>> {
         self.0.get(Table::DirectorySlug, slug.as_bytes())
+    }
+
+    /// The slug of the org `org` (slugs never change).
+    pub fn slug_of(&self, org: OrgId) -> Result<Option<String>> {
+        self.0.get(Table::DirectoryId, &org.to_bytes())
     }
 
     /// The org a caller-chosen key was registered for.

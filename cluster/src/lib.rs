@@ -6,10 +6,12 @@ mod access;
 mod actors;
 pub mod api_key;
 mod apply;
+pub mod authz;
 mod caller;
 pub mod clock;
 pub mod command;
 pub mod crypto;
+mod decide;
 mod directory;
 mod error;
 pub mod ids;
@@ -32,7 +34,7 @@ pub use actors::ActorSettings;
 pub use apply::{COMPACTION_BATCH, MAX_RETENTION_DAYS};
 pub use caller::{Credential, RequestContext};
 pub use directory::validate_slug;
-pub use error::{ClusterError, Result};
+pub use error::{AuthzCode, ClusterError, Result};
 pub use read::effective_permissions;
 pub use service::{
     BackupManifest, ClusterStatus, CreatedOrg, GroupStatus, LookupAnswer, MetaSnapshot, NewOrg,

@@ -215,6 +215,9 @@ pub enum Request {
     },
     /// An OAuth protocol request: it authenticates its own callers (clients, users, tokens).
     Protocol(crate::protocol::ProtocolRequest),
+    /// An authorization question: answered on any replica of the org's shard, never through
+    /// the org actor or Raft.
+    Check(crate::authz::CheckRequest),
 }
 
 /// The result of a write that was not followed by a read.
@@ -440,6 +443,8 @@ pub enum Reply {
     Me(MeView),
     /// The answer of an OAuth protocol request.
     Protocol(crate::protocol::ProtocolReply),
+    /// The answer of an authorization question.
+    Decision(crate::authz::Decision),
 }
 
 /// `{id, name, slug}` of the org.

@@ -23,6 +23,7 @@ impl StoreBuilder<TypeConfig, RaftLogStore<TypeConfig>, StateMachine, TempDir> f
             SmStore::new(db, 7),
             GroupKind::Shard,
             dir.path().join("snapshots"),
+            std::sync::Arc::default(),
         )
         .map_err(|e| err(&e))?;
         Ok((dir, log, sm))

@@ -168,9 +168,30 @@ impl Api {
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Reply> {
+        self.send_to(method, &self.url(path), body).await
+    }
+
+    /// POST to a root route that takes the org from the credential (`/api/v1/authz/check`).
+    pub async fn post_root(&self, path: &str, body: Value) -> anyhow::Result<Reply> {
+        let url = format!("{}{path}", self.base);
+        self.send_to(Method::POST, &url, Some(body)).await
+    }
+
+    /// GET of a root route that takes the org from the credential.
+    pub async fn get_root(&self, path: &str) -> anyhow::Result<Reply> {
+        let url = format!("{}{path}", self.base);
+        self.send_to(Method::GET, &url, None).await
+    }
+
+    async fn send_to(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Reply> {
         let mut request = self
             .client
-            .request(method, self.url(path))
+            .request(method, url)
             .header(self.credential().0, self.credential().1);
         if let Some(body) = body {
             request = request.json(&body);

@@ -136,6 +136,12 @@ impl ApiError {
                     description.clone(),
                     None,
                 ),
+                C::Authz { code, message } => (
+                    StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                    code.as_str(),
+                    message.clone(),
+                    None,
+                ),
                 C::NotImplemented { message } => (
                     StatusCode::NOT_IMPLEMENTED,
                     "not_implemented",

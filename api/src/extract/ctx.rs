@@ -88,11 +88,12 @@ impl FromRequestParts<AppState> for Ctx {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let org = params
-            .iter()
-            .find(|(k, _)| k == "org")
-            .map(|(_, v)| v.clone())
-            .ok_or_else(|| ApiError::Internal("route without org".into()))?;
+        let credential = credential(&parts.headers);
+        // Routes without an org in their path (`/api/v1/authz/*`) serve the credential's org.
+        let org = match params.iter().find(|(k, _)| k == "org") {
+            Some((_, slug)) => slug.clone(),
+            None => state.service.org_of_credential(&credential).await?,
+        };
         let header = |name: &str| {
             parts
                 .headers
@@ -106,17 +107,20 @@ impl FromRequestParts<AppState> for Ctx {
             request_id: header("x-request-id"),
             hops: 0,
         };
-        let credential = credential(&parts.headers);
         // Requests that carry a body have their credential judged before the body is read, so
         // a caller without access learns nothing from validation errors. (The org actor judges
         // every request again; bodiless requests rely on that alone.)
+        // Authorization questions are judged by the replica that answers them, in the same
+        // round trip.
         if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
             let RouteFamily(family) = parts
                 .extensions
                 .get::<RouteFamily>()
                 .copied()
                 .ok_or_else(|| ApiError::Internal("route without a scope family".into()))?;
-            state.service.admit(&org, &credential, family, true).await?;
+            if family != Family::Decisions {
+                state.service.admit(&org, &credential, family, true).await?;
+            }
         }
         Ok(Ctx {
             state: state.clone(),

@@ -11,6 +11,7 @@ pub fn access_of(request: &Request) -> (Family, bool) {
         Request::Write { op, .. } => (op_family(op), true),
         Request::Admit { family, write } => (*family, *write),
         Request::Protocol(_) => (Family::Protocol, true),
+        Request::Check(_) => (Family::Decisions, false),
     }
 }
 

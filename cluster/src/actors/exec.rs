@@ -46,6 +46,9 @@ pub async fn execute(
         Request::Admit { .. } | Request::Protocol(_) => {
             Ok(Reply::Done(crate::query::Outcome::Done))
         }
+        Request::Check(_) => Err(ClusterError::internal(
+            "authorization questions are answered by the shard replicas, not the org actor",
+        )),
         Request::Write { op, then } => {
             let command = Command {
                 org,

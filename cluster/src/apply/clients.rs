@@ -37,11 +37,12 @@ pub(super) fn json_text(field: &str, text: &str) -> Result<serde_json::Value> {
         .map_err(|e| ClusterError::invalid(field, format!("invalid JSON: {e}")))
 }
 
-/// Refuses scopes that are neither org scopes nor admin API scopes.
+/// Refuses scopes that are neither org scopes, admin API scopes nor platform scopes.
 fn check_scopes(tx: &OrgTx, scopes: &[String]) -> Result<()> {
     for scope in scopes {
         let known = tx.exists(Table::ScopeName, scope.as_bytes())?
-            || crate::model::AdminScope::is_known(scope);
+            || crate::model::AdminScope::is_known(scope)
+            || crate::protocol::scopes::PLATFORM_SCOPES.contains(&scope.as_str());
         if !known {
             return Err(ClusterError::invalid(
                 "scopes",
@@ -133,7 +134,8 @@ pub(super) fn sync_metadata(
     let mut scopes = Vec::new();
     for scope in &document.scopes {
         let known = tx.exists(Table::ScopeName, scope.as_bytes())?
-            || crate::model::AdminScope::is_known(scope);
+            || crate::model::AdminScope::is_known(scope)
+            || crate::protocol::scopes::PLATFORM_SCOPES.contains(&scope.as_str());
         if known && !crate::model::AdminScope::is_known(scope) {
             scopes.push(scope.clone());
         }

@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod authz_code;
 mod oauth_code;
 
+pub use authz_code::AuthzCode;
 pub use oauth_code::ErrorCode;
 
 use crate::ids::NodeId;
@@ -82,6 +84,9 @@ pub enum ClusterError {
         description: String,
         status: u16,
     },
+    /// An authorization engine refused the question or the change.
+    #[error("{message}")]
+    Authz { code: AuthzCode, message: String },
     /// A capability that is not built yet.
     #[error("{message}")]
     NotImplemented { message: String },
@@ -137,6 +142,13 @@ impl ClusterError {
     }
 
     /// A protected system entity.
+    pub fn authz(code: AuthzCode, message: impl Into<String>) -> Self {
+        ClusterError::Authz {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn protected(message: impl Into<String>) -> Self {
         ClusterError::Protected {
             message: message.into(),

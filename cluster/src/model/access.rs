@@ -85,6 +85,9 @@ pub enum Family {
     Identity,
     /// OAuth clients and the access tokens they were issued.
     Clients,
+    /// Authorization checks: any credential of the org may ask; the engines judge who may ask
+    /// about whom (the `decide` module).
+    Decisions,
     /// Writes only OAuth protocol endpoints make (sign-ins, token issuance); no credential of
     /// the admin API may make them.
     Protocol,
@@ -100,7 +103,11 @@ impl Family {
             Family::Audit => Some("admin:audit"),
             Family::Settings => Some("admin:settings"),
             Family::Clients => Some("admin:clients"),
-            Family::Analytics | Family::ApiKeys | Family::Identity | Family::Protocol => None,
+            Family::Analytics
+            | Family::ApiKeys
+            | Family::Identity
+            | Family::Decisions
+            | Family::Protocol => None,
         }
     }
 }
@@ -131,7 +138,7 @@ impl AdminScope {
 
     /// Scopes any one of which grants `write` (or read) access to `family`, best first.
     pub fn required(family: Family, write: bool) -> Vec<String> {
-        if family == Family::Identity {
+        if matches!(family, Family::Identity | Family::Decisions) {
             return Vec::new();
         }
         if family == Family::ApiKeys {

@@ -12,6 +12,10 @@ pub const IDENTITY_SCOPES: &[&str] = &[
     "offline_access",
 ];
 
+/// Scopes of the platform's own APIs that user and client tokens carry (the authorization
+/// engines); any client an administrator allows them may ask for them.
+pub const PLATFORM_SCOPES: &[&str] = &["authz:read", "authz:check"];
+
 /// True for one of the [`IDENTITY_SCOPES`].
 pub fn is_identity_scope(scope: &str) -> bool {
     IDENTITY_SCOPES.contains(&scope)

@@ -33,15 +33,22 @@ impl GroupHandle {
 
     /// Waits until this replica leads and has applied everything committed before now.
     pub async fn read_barrier(&self) -> Result<()> {
-        tokio::time::timeout(
-            READ_TIMEOUT,
-            self.raft.ensure_linearizable(ReadPolicy::ReadIndex),
-        )
-        .await
-        .map_err(|_| ClusterError::Unavailable {
-            message: "leadership could not be confirmed by a quorum in time; retry".into(),
-        })?
-        .map_err(read_error)?;
+        self.barrier(ReadPolicy::ReadIndex).await
+    }
+
+    /// Like [`GroupHandle::read_barrier`], but trusting the leader lease while it holds (no
+    /// round trip to a quorum on the hot path of authorization checks).
+    pub async fn lease_barrier(&self) -> Result<()> {
+        self.barrier(ReadPolicy::LeaseRead).await
+    }
+
+    async fn barrier(&self, policy: ReadPolicy) -> Result<()> {
+        tokio::time::timeout(READ_TIMEOUT, self.raft.ensure_linearizable(policy))
+            .await
+            .map_err(|_| ClusterError::Unavailable {
+                message: "leadership could not be confirmed by a quorum in time; retry".into(),
+            })?
+            .map_err(read_error)?;
         Ok(())
     }
 }

@@ -24,6 +24,8 @@ pub struct GroupHandle {
     /// Set once the replica has applied everything committed when it started (after that,
     /// entries in flight do not make the node unready).
     pub recovered: Arc<std::sync::atomic::AtomicBool>,
+    /// Decisions derived from what this replica applied.
+    pub authz: Arc<crate::authz::AuthzIndex>,
 }
 
 /// Raft timing and log compaction for every group.
@@ -57,8 +59,9 @@ pub async fn start_group(
 ) -> Result<GroupHandle> {
     let store = SmStore::new(db.clone(), id);
     let snapshots = data_dir.join("snapshots").join(format!("group-{id}"));
-    let state_machine =
-        StateMachine::new(store.clone(), kind, snapshots).map_err(ClusterError::internal)?;
+    let authz = Arc::new(crate::authz::AuthzIndex::default());
+    let state_machine = StateMachine::new(store.clone(), kind, snapshots, authz.clone())
+        .map_err(ClusterError::internal)?;
     let log_store = RaftLogStore::<TypeConfig>::new(db.clone(), id);
     let raft = Raft::new(
         node_id,
@@ -87,5 +90,6 @@ pub async fn start_group(
         raft,
         store,
         recovered: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        authz,
     })
 }

@@ -13,6 +13,7 @@ use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
 use super::group::GroupKind;
 use super::types::{ApplyResult, TypeConfig};
 use crate::apply::{apply_meta, apply_org_command};
+use crate::authz::{AuthzIndex, changes_decisions};
 use crate::command::RaftCommand;
 use crate::error::ClusterError;
 use crate::ids::OrgId;
@@ -27,16 +28,24 @@ pub struct StateMachine {
     store: SmStore,
     kind: GroupKind,
     snapshot_dir: PathBuf,
+    /// Decisions derived from the applied state (shards only use it).
+    authz: std::sync::Arc<AuthzIndex>,
 }
 
 impl StateMachine {
     /// The state machine of the group `store` covers.
-    pub fn new(store: SmStore, kind: GroupKind, snapshot_dir: PathBuf) -> io::Result<Self> {
+    pub fn new(
+        store: SmStore,
+        kind: GroupKind,
+        snapshot_dir: PathBuf,
+        authz: std::sync::Arc<AuthzIndex>,
+    ) -> io::Result<Self> {
         std::fs::create_dir_all(&snapshot_dir)?;
         Ok(StateMachine {
             store,
             kind,
             snapshot_dir,
+            authz,
         })
     }
 
@@ -77,7 +86,16 @@ impl StateMachine {
         batch
             .put_meta(LAST_APPLIED, log_id)
             .map_err(io::Error::from)?;
-        self.store.write(batch).map_err(io::Error::from)?;
+        match command {
+            RaftCommand::Org(cmd) if result.is_ok() && changes_decisions(&cmd.op) => {
+                // Readers of the index see storage and index change together.
+                let mut guard = self.authz.begin_apply().map_err(io::Error::other)?;
+                self.store.write(batch).map_err(io::Error::from)?;
+                guard.applied(cmd.org, &cmd.op);
+            }
+            _ => self.store.write(batch).map_err(io::Error::from)?,
+        }
+        self.authz.set_applied(log_id.index);
         Ok(ApplyResult(result))
     }
 
@@ -93,7 +111,9 @@ impl StateMachine {
         if let Some((name, value)) = extra {
             batch.put_meta(name, value).map_err(io::Error::from)?;
         }
-        self.store.write(batch).map_err(io::Error::from)
+        self.store.write(batch).map_err(io::Error::from)?;
+        self.authz.set_applied(log_id.index);
+        Ok(())
     }
 
     fn snapshot_path(&self) -> PathBuf {
@@ -169,7 +189,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn applied_state(
         &mut self,
     ) -> io::Result<(Option<LogIdOf<TypeConfig>>, StoredMembershipOf<TypeConfig>)> {
-        let applied = self.store.get_meta(LAST_APPLIED).map_err(io::Error::from)?;
+        let applied: Option<LogIdOf<TypeConfig>> =
+            self.store.get_meta(LAST_APPLIED).map_err(io::Error::from)?;
+        if let Some(log_id) = &applied {
+            self.authz.set_applied(log_id.index);
+        }
         let membership = self
             .store
             .get_meta(LAST_MEMBERSHIP)
@@ -220,6 +244,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .await
             .map_err(io::Error::other)?
             .map_err(io::Error::from)?;
+        // The replica's state was replaced: derived decisions are rebuilt from it on demand.
+        self.authz.clear();
+        if let Some(log_id) = &meta.last_log_id {
+            self.authz.set_applied(log_id.index);
+        }
         let file = bincode::serde::encode_to_vec((meta, &bytes), bincode::config::standard())
             .map_err(io::Error::other)?;
         std::fs::write(self.snapshot_path(), file)?;

@@ -7,9 +7,7 @@ use crate::command::{GroupKey, Relation, RoleKey, UserKey};
 use crate::error::{ClusterError, Result};
 use crate::ids::{GroupId, RoleId, UserId};
 use crate::lookup;
-use crate::model::{
-    EntityRef, Group, IdentityKind, IdentityLink, NamedEntity, Permission, Role, User,
-};
+use crate::model::{EntityRef, Group, IdentityKind, IdentityLink, NamedEntity, Role, User};
 use crate::query::{IdentitiesView, LegacySamlReport, ListParams, Page, Reply, UserView};
 use crate::relations::{Direction, neighbours};
 use crate::tables::{OrgReader, Table};
@@ -20,23 +18,7 @@ fn admin_role(reader: &OrgReader) -> Result<Option<RoleId>> {
     reader.get::<RoleId>(Table::RoleSlug, b"admin")
 }
 
-/// The roles a user holds directly and through its groups.
-fn all_roles(reader: &OrgReader, user: UserId) -> Result<BTreeSet<Vec<u8>>> {
-    let id = user.to_bytes();
-    let mut roles: BTreeSet<Vec<u8>> =
-        neighbours(reader, Relation::UserRole, Direction::Forward, &id)?
-            .into_iter()
-            .collect();
-    for group in neighbours(reader, Relation::UserGroup, Direction::Forward, &id)? {
-        roles.extend(neighbours(
-            reader,
-            Relation::GroupRole,
-            Direction::Forward,
-            &group,
-        )?);
-    }
-    Ok(roles)
-}
+use crate::authz::rbac::all_roles;
 
 /// `GET ~/me`: the user or client behind a token; API keys are neither.
 pub(super) fn me(reader: &OrgReader, principal: &crate::model::Principal) -> Result<Reply> {
@@ -100,29 +82,10 @@ pub fn role_slugs(reader: &OrgReader, user: UserId) -> Result<Vec<String>> {
 
 /// Slugs of every permission a user has: direct, through its roles, through its groups' roles.
 pub fn effective_permissions(reader: &OrgReader, user: UserId) -> Result<Vec<String>> {
-    let mut ids: BTreeSet<Vec<u8>> = neighbours(
-        reader,
-        Relation::UserPermission,
-        Direction::Forward,
-        &user.to_bytes(),
-    )?
-    .into_iter()
-    .collect();
-    for role in all_roles(reader, user)? {
-        ids.extend(neighbours(
-            reader,
-            Relation::RolePermission,
-            Direction::Forward,
-            &role,
-        )?);
-    }
-    let mut slugs = BTreeSet::new();
-    for id in ids {
-        if let Some(permission) = reader.get::<Permission>(Table::Permission, &id)? {
-            slugs.insert(permission.slug);
-        }
-    }
-    Ok(slugs.into_iter().collect())
+    Ok(crate::authz::rbac::effective_permissions(reader, user)?
+        .into_iter()
+        .map(|p| p.slug)
+        .collect())
 }
 
 fn refs<T, F>(

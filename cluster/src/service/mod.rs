@@ -3,6 +3,7 @@
 //! node leading the org's shard.
 
 mod backup;
+mod credential_org;
 mod groups;
 mod membership;
 mod moves;

@@ -98,6 +98,11 @@ pub(crate) fn voters_of(group: &GroupHandle) -> Vec<(u64, String)> {
         .collect()
 }
 
+/// A lookup by org id rather than slug travels as `#<org id>` (no slug starts with `#`).
+pub(crate) fn org_id_lookup(key: &str) -> Option<crate::ids::OrgId> {
+    key.strip_prefix('#')?.parse().ok()
+}
+
 impl Service {
     /// Looks `slug` up: from the cache, from the local meta replica when this node leads the
     /// meta group, else from the meta leader over RPC. `fresh` skips the cache.
@@ -154,7 +159,13 @@ impl Service {
                 message: e.to_string(),
             })?;
         let reader = MetaReader::new(meta.store.clone());
-        let entry = reader.entry(slug)?;
+        let entry = match org_id_lookup(slug) {
+            Some(org) => match reader.slug_of(org)? {
+                Some(slug) => reader.entry(&slug)?,
+                None => None,
+            },
+            None => reader.entry(slug)?,
+        };
         let shard = match &entry {
             Some(e) => reader.shard(e.shard)?,
             None => None,
@@ -399,7 +410,21 @@ impl Service {
         let entry = self.active_org(slug).await?;
         self.check_key_org(&entry, &credential)?;
         if let Some(shard) = self.group(entry.shard.0) {
-            if shard.raft.is_leader() {
+            if let Request::Check(check) = &request {
+                // Any replica answers questions; the leader only when this one cannot.
+                match self
+                    .check_here(slug, &entry, &shard, &credential, check)
+                    .await
+                {
+                    Some(answered) => return answered,
+                    None if hops < MAX_HOPS => {}
+                    None => {
+                        return Err(ClusterError::Unavailable {
+                            message: "no replica could answer as fresh as asked; retry".into(),
+                        });
+                    }
+                }
+            } else if shard.raft.is_leader() {
                 let result = self
                     .inner
                     .actors
@@ -465,6 +490,29 @@ impl Service {
             }
         }
         Err(last)
+    }
+
+    /// Answers an authorization question from this node's replica; `None` when the shard
+    /// leader must answer it.
+    async fn check_here(
+        &self,
+        slug: &str,
+        entry: &DirectoryEntry,
+        shard: &GroupHandle,
+        credential: &Credential,
+        check: &crate::authz::CheckRequest,
+    ) -> Option<Result<Reply>> {
+        let now = self.inner.clock.now();
+        match crate::decide::answer(shard, entry.org_id, entry.epoch, credential, check, now).await
+        {
+            Ok(crate::decide::Served::Answered(decision)) => Some(Ok(Reply::Decision(decision))),
+            Ok(crate::decide::Served::AskLeader) => None,
+            Err(ClusterError::WrongShard) => {
+                self.inner.directory.forget(slug);
+                Some(Err(ClusterError::WrongShard))
+            }
+            Err(e) => Some(Err(e)),
+        }
     }
 
     async fn forward(

@@ -1,0 +1,177 @@
+//! The in-memory authorization state of one shard replica, derived from its applied state:
+//! per org, the effective permissions of the subjects checked so far. It is filled lazily from
+//! storage, changed by `apply` as entries are applied (never rebuilt per write), and dropped
+//! when a snapshot replaces the replica's state.
+//!
+//! Concurrency: `apply` takes the write lock around writing any entry that changes decisions
+//! and updating this index, so a reader holding the read lock sees storage and index agree.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
+
+use tokio::sync::watch;
+
+use crate::command::Op;
+use crate::error::{ClusterError, Result};
+use crate::ids::{OrgId, UserId};
+use crate::tables::OrgReader;
+
+use super::rbac::{EffectivePermission, effective_permissions};
+
+/// One org's derived state.
+#[derive(Default)]
+pub struct OrgAuthz {
+    /// Effective permissions per user, filled on first check.
+    rbac: Mutex<HashMap<UserId, std::sync::Arc<Vec<EffectivePermission>>>>,
+}
+
+impl OrgAuthz {
+    fn load(_reader: &OrgReader) -> Result<OrgAuthz> {
+        Ok(OrgAuthz::default())
+    }
+
+    /// The effective permissions of `user` (from the memo, else computed and remembered).
+    pub fn permissions_of(
+        &self,
+        reader: &OrgReader,
+        user: UserId,
+    ) -> Result<std::sync::Arc<Vec<EffectivePermission>>> {
+        if let Some(found) = self.rbac.lock().map_err(poisoned)?.get(&user) {
+            return Ok(found.clone());
+        }
+        let computed = std::sync::Arc::new(effective_permissions(reader, user)?);
+        self.rbac
+            .lock()
+            .map_err(poisoned)?
+            .insert(user, computed.clone());
+        Ok(computed)
+    }
+
+    fn on_applied(&mut self, op: &Op) {
+        if changes_rbac(op)
+            && let Ok(memo) = self.rbac.get_mut()
+        {
+            memo.clear();
+        }
+    }
+}
+
+/// Whether `op` can change any decision.
+pub fn changes_decisions(op: &Op) -> bool {
+    changes_rbac(op) || matches!(op, Op::DropOrg | Op::ImportOrg { .. } | Op::FreezeOrg)
+}
+
+fn changes_rbac(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Relate { .. }
+            | Op::DeleteUser(_)
+            | Op::DeleteGroup(_)
+            | Op::DeleteRole(_)
+            | Op::UpdateRole { .. }
+            | Op::DeletePermission(_)
+            | Op::UpdatePermission { .. }
+    )
+}
+
+fn poisoned<T>(_: T) -> ClusterError {
+    ClusterError::internal("authorization index lock poisoned")
+}
+
+/// The derived authorization state of one shard replica.
+pub struct AuthzIndex {
+    orgs: RwLock<HashMap<OrgId, OrgAuthz>>,
+    applied: watch::Sender<u64>,
+}
+
+/// Held by `apply` while it writes an entry that changes decisions.
+pub struct ApplyGuard<'a> {
+    orgs: std::sync::RwLockWriteGuard<'a, HashMap<OrgId, OrgAuthz>>,
+}
+
+impl ApplyGuard<'_> {
+    /// Brings the org's derived state up to date with the applied `op`.
+    pub fn applied(&mut self, org: OrgId, op: &Op) {
+        if matches!(op, Op::DropOrg | Op::ImportOrg { .. } | Op::FreezeOrg) {
+            self.orgs.remove(&org);
+        } else if let Some(state) = self.orgs.get_mut(&org) {
+            state.on_applied(op);
+        }
+    }
+}
+
+impl Default for AuthzIndex {
+    fn default() -> Self {
+        AuthzIndex {
+            orgs: RwLock::new(HashMap::new()),
+            applied: watch::Sender::new(0),
+        }
+    }
+}
+
+impl AuthzIndex {
+    /// The lock `apply` holds around an entry that changes decisions.
+    pub fn begin_apply(&self) -> Result<ApplyGuard<'_>> {
+        Ok(ApplyGuard {
+            orgs: self.orgs.write().map_err(poisoned)?,
+        })
+    }
+
+    /// Records that the replica applied the entry at `index`.
+    pub fn set_applied(&self, index: u64) {
+        self.applied.send_if_modified(|current| {
+            let moved = index > *current;
+            if moved {
+                *current = index;
+            }
+            moved
+        });
+    }
+
+    /// The last log index this replica applied.
+    pub fn applied(&self) -> u64 {
+        *self.applied.borrow()
+    }
+
+    /// Waits until the replica applied `index`, at most `within`; false on timeout.
+    pub async fn wait_applied(&self, index: u64, within: std::time::Duration) -> bool {
+        let mut watch = self.applied.subscribe();
+        tokio::time::timeout(within, watch.wait_for(|applied| *applied >= index))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Forgets every org (the replica's state was replaced by a snapshot).
+    pub fn clear(&self) {
+        if let Ok(mut orgs) = self.orgs.write() {
+            orgs.clear();
+        }
+    }
+
+    /// Runs `f` over the org's derived state (loaded from `reader` first if needed). Storage
+    /// read through `reader` inside `f` agrees with the state.
+    pub fn with_org<R>(
+        &self,
+        reader: &OrgReader,
+        f: impl FnOnce(&OrgAuthz) -> Result<R>,
+    ) -> Result<R> {
+        let org = reader.org();
+        {
+            let orgs = self.orgs.read().map_err(poisoned)?;
+            if let Some(state) = orgs.get(&org) {
+                return f(state);
+            }
+        }
+        {
+            let mut orgs = self.orgs.write().map_err(poisoned)?;
+            if let std::collections::hash_map::Entry::Vacant(slot) = orgs.entry(org) {
+                slot.insert(OrgAuthz::load(reader)?);
+            }
+        }
+        let orgs: RwLockReadGuard<'_, _> = self.orgs.read().map_err(poisoned)?;
+        let state = orgs
+            .get(&org)
+            .ok_or_else(|| ClusterError::internal("authorization state vanished"))?;
+        f(state)
+    }
+}

@@ -1,0 +1,13 @@
+//! The authorization engines' shared ground: questions and answers, consistency tokens, the
+//! RBAC computation, and the in-memory index each shard replica keeps of its applied state.
+//! Decisions are computed on any replica from this index (the `decide` module), never through Raft.
+
+mod index;
+mod question;
+pub mod rbac;
+mod token;
+
+pub use index::{ApplyGuard, AuthzIndex, OrgAuthz, changes_decisions};
+pub use question::{Answer, CheckRequest, Decision, Question, Subject};
+pub use rbac::EffectivePermission;
+pub use token::{ConsistencyToken, Freshness};

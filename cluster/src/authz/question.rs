@@ -1,0 +1,68 @@
+//! What a caller may ask the authorization engines, and what they answer.
+
+use serde::{Deserialize, Serialize};
+
+use super::rbac::EffectivePermission;
+use super::token::{ConsistencyToken, Freshness};
+
+/// Whom a question is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Subject {
+    /// A user of the org, by id.
+    User(String),
+    /// An AI agent of the org (`agt_...`).
+    Agent(String),
+}
+
+/// An authorization question, answered on any replica of the org's shard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckRequest {
+    /// `None`: the engine's default (RBAC: [`Freshness::Full`], relations: [`Freshness::Local`]).
+    pub freshness: Option<Freshness>,
+    pub question: Question,
+}
+
+/// The questions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Question {
+    /// RBAC: does the subject (the caller when absent) hold each permission?
+    Permissions {
+        subject: Option<Subject>,
+        permissions: Vec<String>,
+    },
+    /// RBAC: the caller's own effective permissions.
+    MyPermissions,
+}
+
+impl Question {
+    /// The freshness used when the caller asks for none.
+    pub fn default_freshness(&self) -> Freshness {
+        match self {
+            Question::Permissions { .. } | Question::MyPermissions => Freshness::Full,
+        }
+    }
+}
+
+/// An answer, with the position of the state it was computed from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub answer: Answer,
+    pub checked_at: ConsistencyToken,
+}
+
+/// The answers, one per [`Question`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Answer {
+    Permissions {
+        subject_type: String,
+        subject_id: String,
+        /// Set for user subjects.
+        user_id: Option<String>,
+        /// Each asked permission, in the order asked, and whether the subject holds it.
+        results: Vec<(String, bool)>,
+    },
+    MyPermissions {
+        user_id: String,
+        permissions: Vec<EffectivePermission>,
+    },
+}

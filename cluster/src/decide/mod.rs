@@ -1,0 +1,63 @@
+//! Answering authorization questions on a replica of the org's shard: the freshness the
+//! question asks for, who asks (authenticated against the replica's state), then the engine.
+//! Nothing here goes through Raft or the org actor; a replica that cannot answer as fresh as
+//! asked says so and the service asks the shard leader instead.
+
+mod freshness;
+mod rbac;
+
+use crate::authz::{CheckRequest, ConsistencyToken, Decision, Question};
+use crate::caller::Credential;
+use crate::clock::Timestamp;
+use crate::error::{ClusterError, Result};
+use crate::ids::OrgId;
+use crate::raft::GroupHandle;
+use crate::tables::OrgReader;
+
+/// What a replica made of a question.
+#[derive(Debug)]
+pub(crate) enum Served {
+    Answered(Decision),
+    /// Only the shard leader can answer (as fresh as asked, or authenticating a credential
+    /// this replica does not know yet).
+    AskLeader,
+}
+
+/// Answers `request` for `org` (at `epoch`) from this replica of its shard.
+pub(crate) async fn answer(
+    shard: &GroupHandle,
+    org: OrgId,
+    epoch: u64,
+    credential: &Credential,
+    request: &CheckRequest,
+    now: Timestamp,
+) -> Result<Served> {
+    let freshness = request
+        .freshness
+        .unwrap_or_else(|| request.question.default_freshness());
+    if !freshness::reach(shard, freshness).await? {
+        return Ok(Served::AskLeader);
+    }
+    let checked_at = ConsistencyToken {
+        group: shard.id,
+        index: shard.authz.applied(),
+    };
+    let reader = OrgReader::new(shard.store.clone(), org);
+    crate::read::check_org_here(&reader, epoch)?;
+    let principal = match crate::access::authenticate(&reader, credential, now) {
+        Ok(principal) => principal,
+        // A key or token minted a moment ago may not have reached this replica yet.
+        Err(ClusterError::Unauthenticated { .. }) if !shard.raft.is_leader() => {
+            return Ok(Served::AskLeader);
+        }
+        Err(e) => return Err(e),
+    };
+    let answer = match &request.question {
+        Question::Permissions {
+            subject,
+            permissions,
+        } => rbac::permissions(shard, &reader, &principal, subject.as_ref(), permissions)?,
+        Question::MyPermissions => rbac::my_permissions(shard, &reader, &principal)?,
+    };
+    Ok(Served::Answered(Decision { answer, checked_at }))
+}

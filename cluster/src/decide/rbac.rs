@@ -1,0 +1,147 @@
+//! RBAC questions: does a subject hold permissions, and the caller's own permissions.
+
+use crate::authz::{Answer, Subject};
+use crate::error::{AuthzCode, ClusterError, Result};
+use crate::ids::UserId;
+use crate::model::{Principal, PrincipalKind};
+use crate::raft::GroupHandle;
+use crate::tables::{OrgReader, Table};
+
+/// Scopes that let a credential ask about any subject.
+const CHECK_OTHERS_SCOPES: &[&str] = &["authz:check", "admin", "admin:read", "admin:write"];
+/// The permission that lets a user ask about other subjects.
+const CHECK_OTHERS_PERMISSION: &str = "authz.check";
+/// Scopes that let a user token list its own permissions.
+const READ_SCOPES: &[&str] = &["authz:read", "admin"];
+
+fn subject_not_found(what: impl std::fmt::Display) -> ClusterError {
+    ClusterError::authz(
+        AuthzCode::SubjectNotFound,
+        format!("{what} is not a subject of this organization"),
+    )
+}
+
+/// Whether `principal` may ask about subjects other than itself.
+pub(super) fn may_ask_about_others(
+    shard: &GroupHandle,
+    reader: &OrgReader,
+    principal: &Principal,
+) -> Result<bool> {
+    if principal
+        .scopes
+        .iter()
+        .any(|s| CHECK_OTHERS_SCOPES.contains(&s.as_str()))
+    {
+        return Ok(true);
+    }
+    match &principal.kind {
+        PrincipalKind::User { id, .. } => holds(shard, reader, *id, CHECK_OTHERS_PERMISSION),
+        _ => Ok(false),
+    }
+}
+
+fn holds(shard: &GroupHandle, reader: &OrgReader, user: UserId, slug: &str) -> Result<bool> {
+    shard.authz.with_org(reader, |org| {
+        let held = org.permissions_of(reader, user)?;
+        Ok(held.binary_search_by(|p| p.slug.as_str().cmp(slug)).is_ok())
+    })
+}
+
+fn insufficient() -> ClusterError {
+    ClusterError::authz(
+        AuthzCode::InsufficientPermissions,
+        "asking about another subject needs the authz:check scope or the authz.check permission",
+    )
+}
+
+/// The user a question is about: the named subject, else the calling user.
+fn subject_user(
+    shard: &GroupHandle,
+    reader: &OrgReader,
+    principal: &Principal,
+    subject: Option<&Subject>,
+) -> Result<UserId> {
+    let caller = match &principal.kind {
+        PrincipalKind::User { id, .. } => Some(*id),
+        _ => None,
+    };
+    let id = match subject {
+        None => caller.ok_or_else(|| {
+            ClusterError::authz(
+                AuthzCode::MissingFields,
+                "subject is required when the credential is not a user's",
+            )
+        })?,
+        Some(Subject::Agent(id)) => return Err(subject_not_found(format_args!("agent {id}"))),
+        Some(Subject::User(text)) => text
+            .parse::<UserId>()
+            .map_err(|_| subject_not_found(format_args!("user {text}")))?,
+    };
+    if Some(id) != caller && !may_ask_about_others(shard, reader, principal)? {
+        return Err(insufficient());
+    }
+    if !reader.exists(Table::User, &id.to_bytes())? {
+        return Err(subject_not_found(format_args!("user {id}")));
+    }
+    Ok(id)
+}
+
+/// Whether the subject holds each of `permissions`.
+pub(super) fn permissions(
+    shard: &GroupHandle,
+    reader: &OrgReader,
+    principal: &Principal,
+    subject: Option<&Subject>,
+    permissions: &[String],
+) -> Result<Answer> {
+    let user = subject_user(shard, reader, principal, subject)?;
+    let held = shard
+        .authz
+        .with_org(reader, |org| org.permissions_of(reader, user))?;
+    let results = permissions
+        .iter()
+        .map(|asked| {
+            let allowed = held
+                .binary_search_by(|p| p.slug.as_str().cmp(asked))
+                .is_ok();
+            (asked.clone(), allowed)
+        })
+        .collect();
+    Ok(Answer::Permissions {
+        subject_type: "user".into(),
+        subject_id: user.to_string(),
+        user_id: Some(user.to_string()),
+        results,
+    })
+}
+
+/// The calling user's effective permissions (user tokens with `authz:read` only).
+pub(super) fn my_permissions(
+    shard: &GroupHandle,
+    reader: &OrgReader,
+    principal: &Principal,
+) -> Result<Answer> {
+    let refuse = || ClusterError::Forbidden {
+        message: "Insufficient scope: listing your permissions needs a user token with authz:read"
+            .into(),
+        required_scopes: vec!["authz:read".into()],
+        granted_scopes: principal.scopes.clone(),
+    };
+    let PrincipalKind::User { id, .. } = &principal.kind else {
+        return Err(refuse());
+    };
+    if !principal
+        .scopes
+        .iter()
+        .any(|s| READ_SCOPES.contains(&s.as_str()))
+    {
+        return Err(refuse());
+    }
+    let held = shard
+        .authz
+        .with_org(reader, |org| org.permissions_of(reader, *id))?;
+    Ok(Answer::MyPermissions {
+        user_id: id.to_string(),
+        permissions: held.as_ref().clone(),
+    })
+}
