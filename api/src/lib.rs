@@ -38,7 +38,12 @@ async fn method_not_allowed() -> Response {
 pub fn public_router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
-        .nest("/orgs/{org}/api/v1", admin::router().merge(oauth::router()))
+        .nest(
+            "/orgs/{org}/api/v1",
+            admin::router()
+                .merge(oauth::router())
+                .merge(authz::org_router()),
+        )
         .nest("/api/v1/authz", authz::root_router())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -31,7 +31,7 @@ mod tables;
 pub mod transport;
 
 pub use actors::ActorSettings;
-pub use apply::{COMPACTION_BATCH, MAX_RETENTION_DAYS};
+pub use apply::{COMPACTION_BATCH, MAX_RETENTION_DAYS, MAX_TUPLE_CHANGES};
 pub use caller::{Credential, RequestContext};
 pub use directory::validate_slug;
 pub use error::{AuthzCode, ClusterError, Result};

@@ -125,6 +125,29 @@ pub enum Query {
     ListTokens(ListParams),
     /// Published signing keys (public halves).
     SigningKeys,
+    /// The org's Zanzibar schema.
+    RelationSchema,
+    /// Zanzibar tuples matching a filter.
+    RelationTuples {
+        filter: RelationTupleFilter,
+        page: PageParams,
+    },
+    /// Tuple changes after sequence number `after`, at most `limit`.
+    RelationChanges {
+        after: u64,
+        limit: u64,
+    },
+}
+
+/// Which tuples a tuple list shows (each part narrows it; the id needs the type, the relation
+/// narrows by prefix when the id is given).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelationTupleFilter {
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub relation: Option<String>,
+    /// The whole subject, `user:bob` or `team:eng#member`.
+    pub subject: Option<String>,
 }
 
 impl Query {
@@ -148,6 +171,7 @@ impl Query {
                 | Query::Tenant
                 | Query::GetClient(_)
                 | Query::SigningKeys
+                | Query::RelationSchema
         )
     }
 
@@ -193,6 +217,9 @@ impl Query {
             Query::SessionStats => "session_stats",
             Query::ListTokens(_) => "list_tokens",
             Query::SigningKeys => "signing_keys",
+            Query::RelationSchema => "relation_schema",
+            Query::RelationTuples { .. } => "relation_tuples",
+            Query::RelationChanges { .. } => "relation_changes",
         }
     }
 }
@@ -250,6 +277,12 @@ pub enum Outcome {
     /// How many tokens, families or sessions a revocation ended.
     Revoked {
         count: u64,
+    },
+    /// Relation tuples or the relation schema changed; checks that present `token` see it.
+    RelationsWritten {
+        token: crate::authz::ConsistencyToken,
+        written: u64,
+        deleted: u64,
     },
 }
 
@@ -445,6 +478,13 @@ pub enum Reply {
     Protocol(crate::protocol::ProtocolReply),
     /// The answer of an authorization question.
     Decision(crate::authz::Decision),
+    RelationSchema(Option<crate::model::StoredSchema>),
+    RelationTuples(Page<(String, crate::model::StoredTuple)>),
+    RelationChanges {
+        changes: Vec<crate::model::TupleChange>,
+        /// The newest sequence number (the cursor to poll from when nothing is new).
+        last: u64,
+    },
 }
 
 /// `{id, name, slug}` of the org.

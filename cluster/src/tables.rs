@@ -75,6 +75,14 @@ pub enum Table {
     CibaId = 0x91,
     /// Hash of (client id, assertion `jti`) -> the assertion's expiry (JWT bearer replay).
     AssertionJti = 0x92,
+    /// The org's Zanzibar schema (one row, empty key).
+    RelationSchema = 0xa0,
+    /// Zanzibar tuples by their text form.
+    RelationTuple = 0xa1,
+    /// The tuple change feed by sequence number (big-endian).
+    RelationChange = 0xa2,
+    /// The last change sequence number (one row, empty key).
+    RelationChangeSeq = 0xa3,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,
@@ -220,6 +228,8 @@ impl OrgReader {
 pub struct OrgTx {
     reader: OrgReader,
     batch: SmBatch,
+    /// The log index of the entry being applied (0 outside Raft apply).
+    log_index: u64,
 }
 
 impl OrgTx {
@@ -229,7 +239,19 @@ impl OrgTx {
         OrgTx {
             reader: OrgReader::new(store, org),
             batch,
+            log_index: 0,
         }
+    }
+
+    /// The same transaction, applying the log entry at `index`.
+    pub fn at_log_index(mut self, index: u64) -> Self {
+        self.log_index = index;
+        self
+    }
+
+    /// The position of the entry being applied: its group and log index.
+    pub fn position(&self) -> (u64, u64) {
+        (self.reader.store.group(), self.log_index)
     }
 
     /// The committed state (without this transaction's writes).

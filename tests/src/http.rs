@@ -239,6 +239,11 @@ impl Api {
         self.send(Method::PATCH, path, Some(body)).await
     }
 
+    /// DELETE with a JSON body.
+    pub async fn delete_with_body(&self, path: &str, body: Value) -> anyhow::Result<Reply> {
+        self.send(Method::DELETE, path, Some(body)).await
+    }
+
     pub async fn delete(&self, path: &str) -> anyhow::Result<Reply> {
         self.send(Method::DELETE, path, None).await
     }

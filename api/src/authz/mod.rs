@@ -1,12 +1,15 @@
-//! The authorization engines' API: RBAC checks at the root `/api/v1/authz/*` (the org comes
-//! from the credential). Every route is in the `Decisions` family: the replica answering a
-//! question judges who may ask it.
+//! The authorization engines' API: RBAC and Zanzibar questions at the root `/api/v1/authz/*`
+//! (the org comes from the credential) and under `~/zanzibar`, and the Zanzibar configuration.
+//! Questions are in the `Decisions` family (the replica answering judges who may ask);
+//! configuration is in the `Authorization` family (scope `admin:authz`).
 
 mod question;
 mod rbac;
+mod relation_admin;
+mod relations;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use lumo_cluster::model::Family;
 
 use crate::extract::in_family;
@@ -20,5 +23,33 @@ pub fn root_router() -> Router<AppState> {
         .route("/check-any", post(rbac::check_any))
         .route("/check-all", post(rbac::check_all))
         .route("/permissions", get(rbac::my_permissions))
+        .route("/zanzibar/check", post(relations::root_check))
+        .route("/zanzibar/expand", post(relations::expand_route))
+        .route("/zanzibar/list-objects", post(relations::list_objects))
+        .route("/zanzibar/list-subjects", post(relations::list_subjects))
         .route_layer(in_family(Family::Decisions))
+}
+
+/// The org-scoped routes (nested under `/orgs/{org}/api/v1`).
+pub fn org_router() -> Router<AppState> {
+    let questions = Router::new()
+        .route("/zanzibar/check", post(relations::org_check))
+        .route("/zanzibar/expand", post(relations::expand_route))
+        .route("/zanzibar/list-objects", post(relations::list_objects))
+        .route("/zanzibar/list-subjects", post(relations::list_subjects))
+        .route_layer(in_family(Family::Decisions));
+    let admin = Router::new()
+        .route(
+            "/zanzibar/schema",
+            put(relation_admin::put_schema).get(relation_admin::get_schema),
+        )
+        .route(
+            "/zanzibar/tuples",
+            post(relation_admin::post_tuples)
+                .delete(relation_admin::delete_tuples)
+                .get(relation_admin::list_tuples),
+        )
+        .route("/zanzibar/changes", get(relation_admin::changes))
+        .route_layer(in_family(Family::Authorization));
+    questions.merge(admin)
 }

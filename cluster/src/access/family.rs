@@ -61,6 +61,9 @@ pub fn query_family(query: &Query) -> Family {
         | Query::ClientPolicy => Family::Clients,
         Query::ListSessions { .. } | Query::UserSessions(_) | Query::SessionStats => Family::Users,
         Query::SigningKeys => Family::Settings,
+        Query::RelationSchema | Query::RelationTuples { .. } | Query::RelationChanges { .. } => {
+            Family::Authorization
+        }
     }
 }
 
@@ -115,5 +118,6 @@ pub fn op_family(op: &Op) -> Family {
         | Op::StartCiba { .. }
         | Op::DecideCiba { .. }
         | Op::PushRequest { .. } => Family::Protocol,
+        Op::WriteRelationSchema { .. } | Op::WriteRelationTuples(_) => Family::Authorization,
     }
 }

@@ -14,6 +14,7 @@ mod named;
 mod org;
 mod par;
 mod permissions;
+mod relation_tuples;
 mod relations;
 mod scopes;
 pub(crate) mod sessions;
@@ -24,6 +25,7 @@ mod users;
 pub use audit::{COMPACTION_BATCH, MAX_RETENTION_DAYS, append_audit};
 pub use expiry::PURGE_BATCH;
 pub use meta::apply_meta;
+pub use relation_tuples::MAX_TUPLE_CHANGES;
 
 use crate::command::{Command, Op};
 use crate::error::{ClusterError, Result};
@@ -197,6 +199,8 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             request_uri,
             request,
         } => par::push_request(tx, request_uri, request)?,
+        Op::WriteRelationSchema { text } => relation_tuples::write_schema(tx, meta, text)?,
+        Op::WriteRelationTuples(write) => relation_tuples::write_tuples(tx, meta, write)?,
     };
     for event in events {
         append_audit(tx, meta, event)?;

@@ -17,17 +17,28 @@ use crate::ids::{OrgId, UserId};
 use crate::tables::OrgReader;
 
 use super::rbac::{EffectivePermission, effective_permissions};
+use super::relations::Relations;
 
 /// One org's derived state.
 #[derive(Default)]
 pub struct OrgAuthz {
     /// Effective permissions per user, filled on first check.
     rbac: Mutex<HashMap<UserId, std::sync::Arc<Vec<EffectivePermission>>>>,
+    /// The relation schema and the tuple graph.
+    relations: Relations,
 }
 
 impl OrgAuthz {
-    fn load(_reader: &OrgReader) -> Result<OrgAuthz> {
-        Ok(OrgAuthz::default())
+    fn load(reader: &OrgReader) -> Result<OrgAuthz> {
+        Ok(OrgAuthz {
+            rbac: Mutex::default(),
+            relations: Relations::load(reader)?,
+        })
+    }
+
+    /// The relation schema and tuples.
+    pub fn relations(&self) -> &Relations {
+        &self.relations
     }
 
     /// The effective permissions of `user` (from the memo, else computed and remembered).
@@ -53,12 +64,21 @@ impl OrgAuthz {
         {
             memo.clear();
         }
+        self.relations.on_applied(op);
     }
 }
 
 /// Whether `op` can change any decision.
 pub fn changes_decisions(op: &Op) -> bool {
-    changes_rbac(op) || matches!(op, Op::DropOrg | Op::ImportOrg { .. } | Op::FreezeOrg)
+    changes_rbac(op)
+        || matches!(
+            op,
+            Op::DropOrg
+                | Op::ImportOrg { .. }
+                | Op::FreezeOrg
+                | Op::WriteRelationSchema { .. }
+                | Op::WriteRelationTuples(_)
+        )
 }
 
 fn changes_rbac(op: &Op) -> bool {

@@ -5,9 +5,14 @@
 mod index;
 mod question;
 pub mod rbac;
+mod relation_error;
+mod relations;
 mod token;
+pub mod zanzibar;
 
 pub use index::{ApplyGuard, AuthzIndex, OrgAuthz, changes_decisions};
 pub use question::{Answer, CheckRequest, Decision, Question, Subject};
 pub use rbac::EffectivePermission;
+pub use relation_error::relation_error;
+pub use relations::{Relations, load_schema};
 pub use token::{ConsistencyToken, Freshness};

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rbac::EffectivePermission;
 use super::token::{ConsistencyToken, Freshness};
+use crate::query::{Page, PageParams};
 
 /// Whom a question is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +33,28 @@ pub enum Question {
     },
     /// RBAC: the caller's own effective permissions.
     MyPermissions,
+    /// Zanzibar: is `subject` (`user:bob`, `team:eng#member`) in `object#relation`?
+    Relation {
+        object: String,
+        relation: String,
+        subject: String,
+    },
+    /// Zanzibar: the userset tree of `object#relation`.
+    Expand { object: String, relation: String },
+    /// Zanzibar: the objects of `object_type` on which `subject` has `relation`.
+    ListObjects {
+        object_type: String,
+        relation: String,
+        subject: String,
+        page: PageParams,
+    },
+    /// Zanzibar: the concrete subjects (of `subject_type`, if given) in `object#relation`.
+    ListSubjects {
+        object: String,
+        relation: String,
+        subject_type: Option<String>,
+        page: PageParams,
+    },
 }
 
 impl Question {
@@ -39,6 +62,10 @@ impl Question {
     pub fn default_freshness(&self) -> Freshness {
         match self {
             Question::Permissions { .. } | Question::MyPermissions => Freshness::Full,
+            Question::Relation { .. }
+            | Question::Expand { .. }
+            | Question::ListObjects { .. }
+            | Question::ListSubjects { .. } => Freshness::Local,
         }
     }
 }
@@ -65,4 +92,13 @@ pub enum Answer {
         user_id: String,
         permissions: Vec<EffectivePermission>,
     },
+    Relation {
+        allowed: bool,
+    },
+    /// The tree as the API shows it (`{type, object, relation, children, subjects}`).
+    Expand {
+        tree: serde_json::Value,
+    },
+    /// Objects (`document:1`) or subjects (`user:bob`), one page.
+    Refs(Page<String>),
 }

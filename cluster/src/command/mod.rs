@@ -544,6 +544,28 @@ pub enum Op {
         request_uri: String,
         request: crate::model::PushedRequest,
     },
+    /// Replaces the org's Zanzibar schema (parsed and validated in apply; refused while
+    /// existing tuples would not fit it).
+    WriteRelationSchema {
+        text: String,
+    },
+    /// Writes and deletes Zanzibar tuples at once, if every precondition holds.
+    WriteRelationTuples(TupleWrite),
+}
+
+/// A batch of tuple changes (tuples in their text form, `document:1#viewer@user:bob`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TupleWrite {
+    pub writes: Vec<String>,
+    pub deletes: Vec<String>,
+    pub preconditions: Vec<TuplePrecondition>,
+}
+
+/// A tuple that must (or must not) exist for a [`TupleWrite`] to apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TuplePrecondition {
+    pub tuple: String,
+    pub must_exist: bool,
 }
 
 impl Op {
@@ -600,6 +622,8 @@ impl Op {
             Op::StartCiba { .. } => "start_ciba",
             Op::DecideCiba { .. } => "decide_ciba",
             Op::PushRequest { .. } => "push_request",
+            Op::WriteRelationSchema { .. } => "write_relation_schema",
+            Op::WriteRelationTuples(_) => "write_relation_tuples",
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod freshness;
 mod rbac;
+mod relations;
 
 use crate::authz::{CheckRequest, ConsistencyToken, Decision, Question};
 use crate::caller::Credential;
@@ -58,6 +59,38 @@ pub(crate) async fn answer(
             permissions,
         } => rbac::permissions(shard, &reader, &principal, subject.as_ref(), permissions)?,
         Question::MyPermissions => rbac::my_permissions(shard, &reader, &principal)?,
+        Question::Relation {
+            object,
+            relation,
+            subject,
+        } => relations::check(shard, &reader, &principal, object, relation, subject)?,
+        Question::Expand { object, relation } => {
+            relations::expand(shard, &reader, &principal, object, relation)?
+        }
+        Question::ListObjects {
+            object_type,
+            relation,
+            subject,
+            page,
+        } => relations::list_objects(
+            shard,
+            &reader,
+            &principal,
+            (object_type, relation, subject),
+            *page,
+        )?,
+        Question::ListSubjects {
+            object,
+            relation,
+            subject_type,
+            page,
+        } => relations::list_subjects(
+            shard,
+            &reader,
+            &principal,
+            (object, relation, subject_type.as_deref()),
+            *page,
+        )?,
     };
     Ok(Served::Answered(Decision { answer, checked_at }))
 }

@@ -18,6 +18,22 @@ pub enum AuthzCode {
     InvalidPermissions,
     /// `subject` is not `{type: user|agent, id}`.
     InvalidSubject,
+    /// The relation schema does not parse or validate (syntax, unknown names, cycles, size).
+    InvalidSchema,
+    /// A tuple, object or subject string is malformed or does not fit the schema.
+    InvalidTuple,
+    /// The object type is not defined in the schema.
+    UnknownType,
+    /// The relation or permission is not defined on the object type.
+    UnknownRelation,
+    /// Tuples were written before any schema.
+    SchemaRequired,
+    /// The new schema would no longer admit tuples that exist.
+    SchemaConflict,
+    /// A tuple precondition did not hold; nothing was written.
+    PreconditionFailed,
+    /// An evaluation went deeper, or did more work, than allowed.
+    DepthExceeded,
 }
 
 impl AuthzCode {
@@ -30,6 +46,14 @@ impl AuthzCode {
             AuthzCode::MissingFields => "MISSING_FIELDS",
             AuthzCode::InvalidPermissions => "INVALID_PERMISSIONS",
             AuthzCode::InvalidSubject => "INVALID_SUBJECT",
+            AuthzCode::InvalidSchema => "INVALID_SCHEMA",
+            AuthzCode::InvalidTuple => "INVALID_TUPLE",
+            AuthzCode::UnknownType => "UNKNOWN_TYPE",
+            AuthzCode::UnknownRelation => "UNKNOWN_RELATION",
+            AuthzCode::SchemaRequired => "SCHEMA_REQUIRED",
+            AuthzCode::SchemaConflict => "SCHEMA_CONFLICT",
+            AuthzCode::PreconditionFailed => "PRECONDITION_FAILED",
+            AuthzCode::DepthExceeded => "DEPTH_EXCEEDED",
         }
     }
 
@@ -41,7 +65,14 @@ impl AuthzCode {
             AuthzCode::MissingPermission
             | AuthzCode::MissingFields
             | AuthzCode::InvalidPermissions
-            | AuthzCode::InvalidSubject => 400,
+            | AuthzCode::InvalidSubject
+            | AuthzCode::InvalidSchema
+            | AuthzCode::InvalidTuple
+            | AuthzCode::UnknownType
+            | AuthzCode::UnknownRelation
+            | AuthzCode::SchemaRequired
+            | AuthzCode::DepthExceeded => 400,
+            AuthzCode::SchemaConflict | AuthzCode::PreconditionFailed => 409,
         }
     }
 }

@@ -85,6 +85,8 @@ pub enum Family {
     Identity,
     /// OAuth clients and the access tokens they were issued.
     Clients,
+    /// The authorization engines' configuration: relation schemas and tuples.
+    Authorization,
     /// Authorization checks: any credential of the org may ask; the engines judge who may ask
     /// about whom (the `decide` module).
     Decisions,
@@ -103,6 +105,7 @@ impl Family {
             Family::Audit => Some("admin:audit"),
             Family::Settings => Some("admin:settings"),
             Family::Clients => Some("admin:clients"),
+            Family::Authorization => Some("admin:authz"),
             Family::Analytics
             | Family::ApiKeys
             | Family::Identity
@@ -129,6 +132,7 @@ impl AdminScope {
         "admin:clients",
         "admin:webhooks",
         "admin:clients:register",
+        "admin:authz",
     ];
 
     /// True when `scope` is a known scope.

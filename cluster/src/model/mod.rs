@@ -11,6 +11,7 @@ mod node;
 mod oauth_client;
 mod org;
 mod permission;
+mod relation_tuples;
 mod scope;
 mod user;
 
@@ -30,6 +31,7 @@ pub use oauth_client::{
 };
 pub use org::{OrgCounters, OrgRecord};
 pub use permission::Permission;
+pub use relation_tuples::{StoredSchema, StoredTuple, TupleChange, TupleChangeKind};
 pub use scope::Scope;
 pub use user::{EmailRequest, EmailRequestKind, User};
 

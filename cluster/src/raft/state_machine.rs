@@ -56,7 +56,7 @@ impl StateMachine {
     ) -> io::Result<ApplyResult> {
         let (result, batch) = match (self.kind, command) {
             (GroupKind::Shard, RaftCommand::Org(cmd)) => {
-                let mut tx = OrgTx::new(self.store.clone(), cmd.org);
+                let mut tx = OrgTx::new(self.store.clone(), cmd.org).at_log_index(log_id.index);
                 match apply_org_command(&mut tx, cmd) {
                     Ok(outcome) => (Ok(outcome), tx.into_batch()),
                     Err(e) => (Err(e), self.store.batch()),

@@ -7,6 +7,7 @@ mod catalog;
 mod oauth;
 mod org;
 mod page;
+mod relation_tuples;
 mod users;
 
 pub use audit::verify_chain;
@@ -76,5 +77,8 @@ pub fn run_query(
         Query::SessionStats => oauth::session_stats(reader, now),
         Query::ListTokens(params) => oauth::list_tokens(reader, params, now),
         Query::SigningKeys => oauth::signing_keys(reader, now),
+        Query::RelationSchema => relation_tuples::schema(reader),
+        Query::RelationTuples { filter, page } => relation_tuples::tuples(reader, filter, *page),
+        Query::RelationChanges { after, limit } => relation_tuples::changes(reader, *after, *limit),
     }
 }

@@ -1,5 +1,6 @@
 //! Shared set-up of the authorization tests: an org with permissions, roles, a group and users
 //! holding them in every way RBAC knows, and user tokens.
+#![allow(dead_code)]
 
 use lumo_tests::http::Api;
 use lumo_tests::oauth::{
