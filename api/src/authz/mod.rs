@@ -3,6 +3,7 @@
 //! Questions are in the `Decisions` family (the replica answering judges who may ask);
 //! configuration is in the `Authorization` family (scope `admin:authz`).
 
+mod authzen;
 mod question;
 mod rbac;
 mod relation_admin;
@@ -27,6 +28,8 @@ pub fn root_router() -> Router<AppState> {
         .route("/zanzibar/expand", post(relations::expand_route))
         .route("/zanzibar/list-objects", post(relations::list_objects))
         .route("/zanzibar/list-subjects", post(relations::list_subjects))
+        .route("/v1/evaluation", post(authzen::evaluation_route))
+        .route("/v1/evaluations", post(authzen::evaluations_route))
         .route_layer(in_family(Family::Decisions))
 }
 

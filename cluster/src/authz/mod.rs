@@ -11,7 +11,10 @@ mod token;
 pub mod zanzibar;
 
 pub use index::{ApplyGuard, AuthzIndex, OrgAuthz, changes_decisions};
-pub use question::{Answer, CheckRequest, Decision, Question, Subject};
+pub use question::{
+    Answer, CheckRequest, Decision, Evaluation, EvaluationResult, MAX_EVALUATIONS, Question,
+    Subject,
+};
 pub use rbac::EffectivePermission;
 pub use relation_error::relation_error;
 pub use relations::{Relations, load_schema};

@@ -55,13 +55,37 @@ pub enum Question {
         subject_type: Option<String>,
         page: PageParams,
     },
+    /// AuthZEN: may each subject perform each action on each resource (order kept)?
+    Evaluations(Vec<Evaluation>),
+}
+
+/// Most AuthZEN evaluations one request may carry.
+pub const MAX_EVALUATIONS: usize = 100;
+
+/// One AuthZEN access evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub subject_type: String,
+    pub subject_id: String,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: String,
+}
+
+/// The decision on one [`Evaluation`], with the reason an administrator can read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvaluationResult {
+    pub decision: bool,
+    pub reason: String,
 }
 
 impl Question {
     /// The freshness used when the caller asks for none.
     pub fn default_freshness(&self) -> Freshness {
         match self {
-            Question::Permissions { .. } | Question::MyPermissions => Freshness::Full,
+            Question::Permissions { .. } | Question::MyPermissions | Question::Evaluations(_) => {
+                Freshness::Full
+            }
             Question::Relation { .. }
             | Question::Expand { .. }
             | Question::ListObjects { .. }
@@ -101,4 +125,5 @@ pub enum Answer {
     },
     /// Objects (`document:1`) or subjects (`user:bob`), one page.
     Refs(Page<String>),
+    Evaluations(Vec<EvaluationResult>),
 }

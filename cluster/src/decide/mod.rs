@@ -3,6 +3,7 @@
 //! Nothing here goes through Raft or the org actor; a replica that cannot answer as fresh as
 //! asked says so and the service asks the shard leader instead.
 
+mod authzen;
 mod freshness;
 mod rbac;
 mod relations;
@@ -91,6 +92,9 @@ pub(crate) async fn answer(
             (object, relation, subject_type.as_deref()),
             *page,
         )?,
+        Question::Evaluations(evaluations) => {
+            authzen::evaluate(shard, &reader, &principal, evaluations)?
+        }
     };
     Ok(Served::Answered(Decision { answer, checked_at }))
 }
