@@ -64,6 +64,12 @@ impl Service {
         if let Some(slug) = self.inner.directory.cached_slug_of(org) {
             return Ok(slug);
         }
+        // An org's slug never changes: any meta replica that knows it will do.
+        if let Some(meta) = self.group(META_GROUP)
+            && let Some(slug) = MetaReader::new(meta.store.clone()).slug_of(org)?
+        {
+            return Ok(slug);
+        }
         let answer = self.lookup(&format!("#{org}"), true).await?;
         answer
             .entry
