@@ -36,7 +36,7 @@ async fn a_lagging_replica_answers_a_token_only_once_it_caught_up() -> anyhow::R
             .api(i)
             .post_root(
                 "/api/v1/authz/zanzibar/check",
-                json!({"object": "document:x", "relation": "view", "subject": "user:x"}),
+                json!({"object": "document:x", "relation": "view", "subject": "user:x", "consistency": "fully_consistent"}),
             )
             .await?
             .expect(200);
