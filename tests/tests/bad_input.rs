@@ -1,12 +1,14 @@
-//! Negative tests across the users, groups, roles, permissions and scopes families: every
-//! refused request answers the documented status and error shape, and leaves no trace (the
-//! org's users, groups, roles, permissions, scopes and audit log are exactly as before).
+//! Negative tests across the users, groups, roles, permissions and scopes families, and the
+//! authz family (RBAC and Zanzibar questions at the root and org routes, the Zanzibar schema
+//! and tuples): every refused request answers the documented status and error shape, and
+//! leaves no trace (the org's users, groups, roles, permissions, scopes, relation schema,
+//! tuples, change feed and audit log are exactly as before).
 
 mod admin_support;
 
 use admin_support::*;
 use lumo_tests::http::raw_request;
-use lumo_tests::{ADMIN_KEY, Api, TestNode};
+use lumo_tests::{ADMIN_KEY, Api, Reply, TestNode};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -1001,6 +1003,37 @@ async fn a_missing_or_unknown_credential_is_401_and_writes_nothing() -> anyhow::
             vec![("X-API-Key", format!("{ADMIN_KEY}x"))],
             None,
         ),
+        (
+            Method::POST,
+            format!("{}/api/v1/authz/check", api.base),
+            vec![],
+            Some(json!({"permission": "custom:perm", "subject": {"type": "user", "id": user}})),
+        ),
+        (
+            Method::POST,
+            format!("{}/api/v1/authz/zanzibar/check", api.base),
+            vec![("X-API-Key", "lmk_not_a_real_key_0000000000000000".into())],
+            Some(json!({"object": "document:1", "relation": "viewer", "subject": "user:a"})),
+        ),
+        (
+            Method::GET,
+            format!("{}/api/v1/authz/permissions", api.base),
+            vec![("Authorization", "Bearer not-a-token".into())],
+            None,
+        ),
+        (
+            Method::PUT,
+            url("/zanzibar/schema"),
+            vec![],
+            Some(json!({"schema": SCHEMA})),
+        ),
+        (
+            Method::POST,
+            url("/zanzibar/tuples"),
+            vec![("X-API-Key", "garbage".into())],
+            Some(json!({"writes": ["document:1#viewer@user:a"]})),
+        ),
+        (Method::GET, url("/zanzibar/tuples"), vec![], None),
     ];
     for (method, url, headers, body) in attempts {
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -1322,13 +1355,879 @@ async fn a_wrong_method_on_a_known_route_is_405_in_the_error_shape() -> anyhow::
         (Method::GET, "/admin/scopes/7".into()),
         (Method::PUT, "/admin/permissions/custom:perm".into()),
         (Method::DELETE, "/admin/roles".into()),
+        (Method::PATCH, "/zanzibar/schema".into()),
+        (Method::DELETE, "/zanzibar/schema".into()),
+        (Method::PUT, "/zanzibar/tuples".into()),
+        (Method::POST, "/zanzibar/changes".into()),
+        (Method::GET, "/zanzibar/check".into()),
+        (Method::PUT, "/zanzibar/expand".into()),
     ];
     for (method, path) in cases {
         let reply = api.send(method.clone(), &path, None).await?;
         assert_eq!(reply.status, 405, "{method} {path}: {}", reply.text);
         reply.expect_error(405, "method_not_allowed");
     }
+    for (method, path) in [
+        (Method::GET, "/api/v1/authz/check"),
+        (Method::DELETE, "/api/v1/authz/check-bulk"),
+        (Method::POST, "/api/v1/authz/permissions"),
+        (Method::GET, "/api/v1/authz/zanzibar/expand"),
+    ] {
+        let url = format!("{}{path}", api.base);
+        let reply = raw_request(method.clone(), &url, &[("X-API-Key", ADMIN_KEY)], None).await?;
+        assert_eq!(reply.status, 405, "{method} {path}: {}", reply.text);
+        reply.expect_error(405, "method_not_allowed");
+    }
     assert_eq!(snapshot(&api).await?, before);
+    node.stop().await?;
+    Ok(())
+}
+
+// --- the authz family ---------------------------------------------------------------------------
+
+/// The relation schema of the authz rows.
+const SCHEMA: &str = "definition user {}
+definition team {
+  relation member: user | team#member
+}
+definition document {
+  relation owner: user
+  relation viewer: user | team#member
+  permission view = viewer + owner
+}";
+
+/// Where an authz route lives: at the root (the org from the credential) or under the org.
+#[derive(Clone, Copy, Debug)]
+enum At {
+    Root,
+    Org,
+}
+
+/// Every authz route that reads a body.
+fn authz_body_routes() -> Vec<(Method, At, &'static str)> {
+    let mut routes: Vec<(Method, At, &'static str)> = [
+        "/api/v1/authz/check",
+        "/api/v1/authz/check-bulk",
+        "/api/v1/authz/check-any",
+        "/api/v1/authz/check-all",
+        "/api/v1/authz/zanzibar/check",
+        "/api/v1/authz/zanzibar/expand",
+        "/api/v1/authz/zanzibar/list-objects",
+        "/api/v1/authz/zanzibar/list-subjects",
+    ]
+    .into_iter()
+    .map(|path| (Method::POST, At::Root, path))
+    .collect();
+    for path in [
+        "/zanzibar/check",
+        "/zanzibar/expand",
+        "/zanzibar/list-objects",
+        "/zanzibar/list-subjects",
+        "/zanzibar/tuples",
+    ] {
+        routes.push((Method::POST, At::Org, path));
+    }
+    routes.push((Method::PUT, At::Org, "/zanzibar/schema"));
+    routes.push((Method::DELETE, At::Org, "/zanzibar/tuples"));
+    routes
+}
+
+/// Sends raw bytes with a content type to an authz route, with the admin key.
+async fn send_authz(
+    api: &Api,
+    method: Method,
+    at: At,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> anyhow::Result<Reply> {
+    let url = match at {
+        At::Root => format!("{}{path}", api.base),
+        At::Org => api.url(path),
+    };
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .header("X-API-Key", &api.key)
+        .body(body);
+    if let Some(ct) = content_type {
+        request = request.header("Content-Type", ct);
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await?;
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
+    Ok(Reply {
+        status,
+        headers,
+        body,
+        text,
+    })
+}
+
+/// Sends a JSON body to an authz route.
+async fn send_authz_json(
+    api: &Api,
+    method: Method,
+    at: At,
+    path: &str,
+    body: &Value,
+) -> anyhow::Result<Reply> {
+    send_authz(
+        api,
+        method,
+        at,
+        path,
+        Some("application/json"),
+        serde_json::to_vec(body)?,
+    )
+    .await
+}
+
+/// The fixture's data, plus a relation schema and tuples.
+async fn authz_fixture() -> anyhow::Result<Fixture> {
+    let fixture = fixture().await?;
+    let api = &fixture.api;
+    api.post(
+        "/admin/roles/helper/permissions",
+        json!({"permissions": ["custom:perm"]}),
+    )
+    .await?
+    .expect(200);
+    api.put("/zanzibar/schema", json!({"schema": SCHEMA}))
+        .await?
+        .expect(200);
+    api.post(
+        "/zanzibar/tuples",
+        json!({"writes": [
+            "team:eng#member@user:alice",
+            "document:plan#viewer@team:eng#member",
+            format!("document:plan#owner@user:{}", fixture.user),
+        ]}),
+    )
+    .await?
+    .expect(200);
+    Ok(fixture)
+}
+
+/// [`snapshot`] plus the relation schema, tuples and change feed.
+async fn authz_snapshot(api: &Api) -> anyhow::Result<Value> {
+    let mut out = snapshot(api).await?;
+    for path in [
+        "/zanzibar/schema",
+        "/zanzibar/tuples?limit=100",
+        "/zanzibar/changes?limit=1000",
+    ] {
+        let reply = api.get(path).await?.expect(200);
+        if let Some(map) = out.as_object_mut() {
+            map.insert(path.to_string(), reply.body.clone());
+        }
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+async fn authz_bodies_over_1_mib_are_413_and_a_body_at_the_limit_is_read() -> anyhow::Result<()> {
+    let Fixture { node, api, user } = authz_fixture().await?;
+    let before = authz_snapshot(&api).await?;
+    let padded = |head: &str, size: usize| {
+        let head = format!(r#"{head}"padding":""#);
+        let tail = r#""}"#;
+        let pad = "x".repeat(size - head.len() - tail.len());
+        format!("{head}{pad}{tail}").into_bytes()
+    };
+    for (method, at, path) in authz_body_routes() {
+        for size in [(1 << 20) + 1, 3 << 20] {
+            let reply = send_authz(
+                &api,
+                method.clone(),
+                at,
+                path,
+                Some("application/json"),
+                padded("{", size),
+            )
+            .await?;
+            assert_eq!(
+                reply.status, 413,
+                "{method} {at:?} {path} {size}: {}",
+                reply.text
+            );
+            reply.expect_error(413, "payload_too_large");
+        }
+    }
+    assert_eq!(authz_snapshot(&api).await?, before);
+
+    // Exactly the limit is read normally (unknown fields are ignored).
+    let head =
+        format!(r#"{{"permission":"custom:perm","subject":{{"type":"user","id":"{user}"}},"#);
+    let checked = send_authz(
+        &api,
+        Method::POST,
+        At::Root,
+        "/api/v1/authz/check",
+        Some("application/json"),
+        padded(&head, 1 << 20),
+    )
+    .await?
+    .expect(200);
+    assert_eq!(checked.body["allowed"], true, "{}", checked.text);
+    assert!(checked.body.get("padding").is_none());
+    let written = send_authz(
+        &api,
+        Method::POST,
+        At::Org,
+        "/zanzibar/tuples",
+        Some("application/json"),
+        padded(r#"{"writes":["document:big#viewer@user:bob"],"#, 1 << 20),
+    )
+    .await?
+    .expect(200);
+    assert_eq!(written.body["written"], 1, "{}", written.text);
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn authz_bodies_without_a_json_content_type_are_415() -> anyhow::Result<()> {
+    let Fixture { node, api, user } = authz_fixture().await?;
+    let before = authz_snapshot(&api).await?;
+    // A body each route would accept, were it declared JSON.
+    let body = json!({
+        "permission": "custom:perm",
+        "permissions": ["custom:perm"],
+        "subject": {"type": "user", "id": user},
+        "object": "document:plan",
+        "relation": "viewer",
+        "type": "document",
+        "schema": SCHEMA,
+        "writes": ["document:typed#viewer@user:bob"],
+        "tuples": ["document:plan#viewer@team:eng#member"],
+    });
+    let bytes = serde_json::to_vec(&body)?;
+    for (method, at, path) in authz_body_routes() {
+        for content_type in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("multipart/form-data; boundary=x"),
+            Some("application/xml"),
+        ] {
+            let reply =
+                send_authz(&api, method.clone(), at, path, content_type, bytes.clone()).await?;
+            assert_eq!(
+                reply.status, 415,
+                "{method} {at:?} {path} {content_type:?}: {}",
+                reply.text
+            );
+            reply.expect_error(415, "unsupported_media_type");
+        }
+    }
+    assert_eq!(authz_snapshot(&api).await?, before);
+    // JSON with parameters, in any case, is accepted.
+    send_authz(
+        &api,
+        Method::POST,
+        At::Org,
+        "/zanzibar/tuples",
+        Some("Application/JSON; charset=utf-8"),
+        serde_json::to_vec(&json!({"writes": ["document:typed#viewer@user:bob"]}))?,
+    )
+    .await?
+    .expect(200);
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn authz_malformed_or_non_object_json_is_400_invalid_request() -> anyhow::Result<()> {
+    let Fixture { node, api, user: _ } = authz_fixture().await?;
+    let before = authz_snapshot(&api).await?;
+    let bodies: [&[u8]; 11] = [
+        br#"{"permission": "#,
+        br#"{"permission": "custom:perm",}"#,
+        br#"{permission: "custom:perm"}"#,
+        b"{\"object\": \"document:plan\"} trailing",
+        b"\xff\xfe{}",
+        br#"[{"permission": "custom:perm"}]"#,
+        br#""document:plan""#,
+        b"42",
+        b"true",
+        b"null",
+        b"",
+    ];
+    for (method, at, path) in authz_body_routes() {
+        for body in bodies {
+            let reply = send_authz(
+                &api,
+                method.clone(),
+                at,
+                path,
+                Some("application/json"),
+                body.to_vec(),
+            )
+            .await?;
+            assert_eq!(
+                reply.status,
+                400,
+                "{method} {at:?} {path} {:?}: {}",
+                String::from_utf8_lossy(body),
+                reply.text
+            );
+            reply.expect_error(400, "invalid_request");
+        }
+    }
+    assert_eq!(authz_snapshot(&api).await?, before);
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn authz_wrong_json_types_get_the_engines_codes() -> anyhow::Result<()> {
+    let Fixture { node, api, user } = authz_fixture().await?;
+    let before = authz_snapshot(&api).await?;
+    let subject = json!({"type": "user", "id": user});
+    let mut cases: Vec<(Method, At, &str, Value, u16, &str)> = Vec::new();
+    let mut case = |method: Method, at: At, path: &'static str, body: Value, status, code| {
+        cases.push((method, at, path, body, status, code));
+    };
+    let check = "/api/v1/authz/check";
+    for (body, code) in [
+        (json!({"subject": subject}), "MISSING_PERMISSION"),
+        (
+            json!({"permission": 7, "subject": subject}),
+            "MISSING_PERMISSION",
+        ),
+        (
+            json!({"permission": ["custom:perm"], "subject": subject}),
+            "MISSING_PERMISSION",
+        ),
+        (
+            json!({"permission": "", "subject": subject}),
+            "MISSING_PERMISSION",
+        ),
+        (
+            json!({"permission": "custom:perm", "subject": "victim"}),
+            "INVALID_SUBJECT",
+        ),
+        (
+            json!({"permission": "custom:perm", "subject": ["user", user]}),
+            "INVALID_SUBJECT",
+        ),
+        (
+            json!({"permission": "custom:perm", "subject": {"type": "user", "id": 5}}),
+            "INVALID_SUBJECT",
+        ),
+        (
+            json!({"permission": "custom:perm", "subject": {"type": "robot", "id": user}}),
+            "INVALID_SUBJECT",
+        ),
+        (
+            json!({"permission": "custom:perm", "subject": {"type": "user"}}),
+            "MISSING_FIELDS",
+        ),
+        (
+            json!({"permission": "custom:perm", "subject": {"type": "user", "id": " "}}),
+            "MISSING_FIELDS",
+        ),
+        (
+            json!({"permission": "custom:perm", "user_id": user}),
+            "MISSING_FIELDS",
+        ),
+    ] {
+        case(Method::POST, At::Root, check, body, 400, code);
+    }
+    for extra in [
+        json!({"context": "10.0.0.1"}),
+        json!({"context": ["ip"]}),
+        json!({"consistency": 5}),
+        json!({"consistency": "eventually"}),
+        json!({"consistency": {"fully_consistent": "yes"}}),
+        json!({"consistency": {"at_least_as_fresh": true}}),
+        json!({"at_least_as_fresh": 5}),
+    ] {
+        let mut body = json!({"permission": "custom:perm", "subject": subject});
+        if let (Some(map), Some(more)) = (body.as_object_mut(), extra.as_object()) {
+            map.extend(more.clone());
+        }
+        case(Method::POST, At::Root, check, body, 400, "invalid_request");
+    }
+    case(
+        Method::POST,
+        At::Root,
+        check,
+        json!({"permission": "custom:perm", "subject": subject, "at_least_as_fresh": "zed_123"}),
+        422,
+        "validation_error",
+    );
+    for path in [
+        "/api/v1/authz/check-bulk",
+        "/api/v1/authz/check-any",
+        "/api/v1/authz/check-all",
+    ] {
+        for (body, code) in [
+            (json!({"subject": subject}), "MISSING_FIELDS"),
+            (
+                json!({"permissions": null, "subject": subject}),
+                "MISSING_FIELDS",
+            ),
+            (
+                json!({"permissions": "custom:perm", "subject": subject}),
+                "INVALID_PERMISSIONS",
+            ),
+            (
+                json!({"permissions": {"custom:perm": true}, "subject": subject}),
+                "INVALID_PERMISSIONS",
+            ),
+            (
+                json!({"permissions": [1], "subject": subject}),
+                "INVALID_PERMISSIONS",
+            ),
+            (
+                json!({"permissions": ["custom:perm", null], "subject": subject}),
+                "INVALID_PERMISSIONS",
+            ),
+            (
+                json!({"permissions": [], "subject": subject}),
+                "INVALID_PERMISSIONS",
+            ),
+            (
+                json!({"permissions": ["custom:perm"], "subject": 5}),
+                "INVALID_SUBJECT",
+            ),
+        ] {
+            case(Method::POST, At::Root, path, body, 400, code);
+        }
+    }
+    let relation_checks = [
+        (At::Root, "/api/v1/authz/zanzibar/check"),
+        (At::Org, "/zanzibar/check"),
+    ];
+    for (at, path) in relation_checks {
+        for (body, code) in [
+            (
+                json!({"object": 5, "relation": "view", "subject": "user:alice"}),
+                "INVALID_TUPLE",
+            ),
+            (
+                json!({"object": "document:plan", "relation": ["view"], "subject": "user:alice"}),
+                "INVALID_TUPLE",
+            ),
+            (
+                json!({"object": "document:plan", "relation": "view", "subject": {"type": "user"}}),
+                "INVALID_TUPLE",
+            ),
+            (
+                json!({"object": "document:plan", "relation": "view", "user": false}),
+                "INVALID_TUPLE",
+            ),
+            (
+                json!({"object": "document:", "relation": "view", "subject": "user:alice"}),
+                "INVALID_TUPLE",
+            ),
+            (
+                json!({"object": "document:plan", "relation": "view", "subject": "alice"}),
+                "INVALID_TUPLE",
+            ),
+            (
+                json!({"relation": "view", "subject": "user:alice"}),
+                "MISSING_FIELDS",
+            ),
+            (
+                json!({"object": "", "relation": "view", "subject": "user:alice"}),
+                "MISSING_FIELDS",
+            ),
+            (
+                json!({"object": "document:plan", "relation": "view"}),
+                "MISSING_FIELDS",
+            ),
+        ] {
+            case(Method::POST, at, path, body, 400, code);
+        }
+        case(
+            Method::POST,
+            at,
+            path,
+            json!({"object": "document:plan", "relation": "view", "subject": "user:alice", "consistency": "sometimes"}),
+            400,
+            "invalid_request",
+        );
+    }
+    for (at, path) in [
+        (At::Root, "/api/v1/authz/zanzibar/expand"),
+        (At::Org, "/zanzibar/expand"),
+    ] {
+        case(
+            Method::POST,
+            at,
+            path,
+            json!({"object": true, "relation": "view"}),
+            400,
+            "INVALID_TUPLE",
+        );
+        case(
+            Method::POST,
+            at,
+            path,
+            json!({"object": "document:plan"}),
+            400,
+            "MISSING_FIELDS",
+        );
+    }
+    for (at, path) in [
+        (At::Root, "/api/v1/authz/zanzibar/list-objects"),
+        (At::Org, "/zanzibar/list-objects"),
+    ] {
+        let base = json!({"type": "document", "relation": "view", "subject": "user:alice"});
+        case(
+            Method::POST,
+            at,
+            path,
+            json!({"type": 1, "relation": "view", "subject": "user:alice"}),
+            400,
+            "INVALID_TUPLE",
+        );
+        case(
+            Method::POST,
+            at,
+            path,
+            json!({"relation": "view", "subject": "user:alice"}),
+            400,
+            "MISSING_FIELDS",
+        );
+        for extra in [
+            json!({"limit": "5"}),
+            json!({"limit": 0}),
+            json!({"limit": 101}),
+            json!({"limit": 1.5}),
+            json!({"page": 0}),
+            json!({"page": -1}),
+        ] {
+            let mut body = base.clone();
+            if let (Some(map), Some(more)) = (body.as_object_mut(), extra.as_object()) {
+                map.extend(more.clone());
+            }
+            case(Method::POST, at, path, body, 400, "invalid_request");
+        }
+    }
+    for (at, path) in [
+        (At::Root, "/api/v1/authz/zanzibar/list-subjects"),
+        (At::Org, "/zanzibar/list-subjects"),
+    ] {
+        case(
+            Method::POST,
+            at,
+            path,
+            json!({"object": "document:plan", "relation": "view", "subject_type": 3}),
+            400,
+            "INVALID_TUPLE",
+        );
+        case(
+            Method::POST,
+            at,
+            path,
+            json!({"object": "document:plan", "relation": "view", "page": "2"}),
+            400,
+            "invalid_request",
+        );
+    }
+    let schema = "/zanzibar/schema";
+    for (body, code) in [
+        (json!({"schema": 42}), "INVALID_SCHEMA"),
+        (json!({"schema": [SCHEMA]}), "INVALID_SCHEMA"),
+        (json!({"schema": {"text": SCHEMA}}), "INVALID_SCHEMA"),
+        (json!({"schema": null}), "MISSING_FIELDS"),
+        (json!({"schema": "  "}), "MISSING_FIELDS"),
+        (json!({"text": SCHEMA}), "MISSING_FIELDS"),
+        (json!({"schema": "definition user {"}), "INVALID_SCHEMA"),
+    ] {
+        case(Method::PUT, At::Org, schema, body, 400, code);
+    }
+    let tuples = "/zanzibar/tuples";
+    let ok = "document:plan#viewer@user:zed";
+    for (body, code) in [
+        (json!({}), "MISSING_FIELDS"),
+        (json!({"writes": null}), "MISSING_FIELDS"),
+        (json!({"writes": []}), "MISSING_FIELDS"),
+        (json!({"writes": ok}), "INVALID_TUPLE"),
+        (json!({"writes": [5]}), "INVALID_TUPLE"),
+        (json!({"writes": [ok, null]}), "INVALID_TUPLE"),
+        (
+            json!({"writes": [{"object": "document:plan", "relation": "viewer"}]}),
+            "INVALID_TUPLE",
+        ),
+        (
+            json!({"writes": [{"object": "document:plan", "relation": "viewer", "subject": 5}]}),
+            "INVALID_TUPLE",
+        ),
+        (json!({"writes": ["document:plan#viewer"]}), "INVALID_TUPLE"),
+        (json!({"deletes": {"tuple": ok}}), "INVALID_TUPLE"),
+        (
+            json!({"writes": [ok], "preconditions": ok}),
+            "INVALID_TUPLE",
+        ),
+        (
+            json!({"writes": [ok], "preconditions": [5]}),
+            "INVALID_TUPLE",
+        ),
+        (
+            json!({"writes": [ok], "preconditions": [{"tuple": ok, "operation": "maybe"}]}),
+            "INVALID_TUPLE",
+        ),
+        (json!({"writes": [ok], "deletes": [ok]}), "INVALID_TUPLE"),
+    ] {
+        case(Method::POST, At::Org, tuples, body, 400, code);
+    }
+    for (body, code) in [
+        (json!({}), "MISSING_FIELDS"),
+        (json!({"tuples": []}), "MISSING_FIELDS"),
+        (json!({"writes": [ok]}), "MISSING_FIELDS"),
+        (json!({"tuples": ok}), "INVALID_TUPLE"),
+        (json!({"tuples": [null]}), "INVALID_TUPLE"),
+        (json!({"tuples": [true]}), "INVALID_TUPLE"),
+        (json!({"tuples": ["not a tuple"]}), "INVALID_TUPLE"),
+    ] {
+        case(Method::DELETE, At::Org, tuples, body, 400, code);
+    }
+    for (method, at, path, body, status, code) in cases {
+        let reply = send_authz_json(&api, method.clone(), at, path, &body).await?;
+        assert_eq!(
+            (reply.status, reply.body["error"].clone()),
+            (status, json!(code)),
+            "{method} {at:?} {path} {body}: {}",
+            reply.text
+        );
+        reply.expect_error(status, code);
+    }
+    assert_eq!(
+        authz_snapshot(&api).await?,
+        before,
+        "refused requests changed something"
+    );
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn authz_unknown_subjects_types_relations_and_tuples() -> anyhow::Result<()> {
+    let Fixture { node, api, user: _ } = authz_fixture().await?;
+    let before = authz_snapshot(&api).await?;
+    let ghost = "00000000-0000-0000-0000-0000000000ff";
+    let tuples = "/zanzibar/tuples";
+    let mut cases: Vec<(Method, At, String, Value, u16, &str)> = Vec::new();
+    for subject in [
+        json!({"type": "user", "id": ghost}),
+        json!({"type": "user", "id": "ghost@example.com"}),
+        json!({"type": "user", "id": "not-a-uuid"}),
+        json!({"id": ghost}),
+        json!({"type": "agent", "id": "agt_ghost"}),
+    ] {
+        cases.push((
+            Method::POST,
+            At::Root,
+            "/api/v1/authz/check".to_string(),
+            json!({"permission": "custom:perm", "subject": subject}),
+            404,
+            "SUBJECT_NOT_FOUND",
+        ));
+        for path in [
+            "/api/v1/authz/check-bulk",
+            "/api/v1/authz/check-any",
+            "/api/v1/authz/check-all",
+        ] {
+            cases.push((
+                Method::POST,
+                At::Root,
+                path.to_string(),
+                json!({"permissions": ["custom:perm"], "subject": subject}),
+                404,
+                "SUBJECT_NOT_FOUND",
+            ));
+        }
+    }
+    for (at, prefix) in [(At::Root, "/api/v1/authz"), (At::Org, "")] {
+        for (p, body, code) in [
+            (
+                "/zanzibar/check",
+                json!({"object": "spaceship:1", "relation": "view", "subject": "user:alice"}),
+                "UNKNOWN_TYPE",
+            ),
+            (
+                "/zanzibar/check",
+                json!({"object": "document:plan", "relation": "edit", "subject": "user:alice"}),
+                "UNKNOWN_RELATION",
+            ),
+            (
+                "/zanzibar/expand",
+                json!({"object": "spaceship:1", "relation": "view"}),
+                "UNKNOWN_TYPE",
+            ),
+            (
+                "/zanzibar/expand",
+                json!({"object": "document:plan", "relation": "edit"}),
+                "UNKNOWN_RELATION",
+            ),
+            (
+                "/zanzibar/list-objects",
+                json!({"type": "spaceship", "relation": "view", "subject": "user:alice"}),
+                "UNKNOWN_TYPE",
+            ),
+            (
+                "/zanzibar/list-objects",
+                json!({"type": "document", "relation": "edit", "subject": "user:alice"}),
+                "UNKNOWN_RELATION",
+            ),
+            (
+                "/zanzibar/list-subjects",
+                json!({"object": "spaceship:1", "relation": "view"}),
+                "UNKNOWN_TYPE",
+            ),
+            (
+                "/zanzibar/list-subjects",
+                json!({"object": "document:plan", "relation": "edit"}),
+                "UNKNOWN_RELATION",
+            ),
+        ] {
+            cases.push((Method::POST, at, format!("{prefix}{p}"), body, 400, code));
+        }
+    }
+    for (body, code) in [
+        (
+            json!({"writes": ["spaceship:1#viewer@user:alice"]}),
+            "UNKNOWN_TYPE",
+        ),
+        (
+            json!({"writes": ["document:plan#editor@user:alice"]}),
+            "UNKNOWN_RELATION",
+        ),
+        (
+            json!({"writes": ["document:plan#viewer@robot:alice"]}),
+            "INVALID_TUPLE",
+        ),
+        (
+            json!({"deletes": ["spaceship:1#viewer@user:alice"]}),
+            "UNKNOWN_TYPE",
+        ),
+    ] {
+        cases.push((Method::POST, At::Org, tuples.to_string(), body, 400, code));
+    }
+    cases.push((
+        Method::DELETE,
+        At::Org,
+        tuples.to_string(),
+        json!({"tuples": ["document:plan#editor@user:alice"]}),
+        400,
+        "UNKNOWN_RELATION",
+    ));
+    // A precondition on a tuple that does not exist fails, and nothing is written.
+    cases.push((
+        Method::POST,
+        At::Org,
+        tuples.to_string(),
+        json!({
+            "writes": ["document:plan#viewer@user:zed"],
+            "preconditions": [{"tuple": "document:ghost#viewer@user:alice", "operation": "must_exist"}],
+        }),
+        409,
+        "PRECONDITION_FAILED",
+    ));
+    cases.push((
+        Method::DELETE,
+        At::Org,
+        tuples.to_string(),
+        json!({
+            "tuples": ["document:plan#viewer@team:eng#member"],
+            "preconditions": [{"tuple": "team:ghost#member@user:alice"}],
+        }),
+        409,
+        "PRECONDITION_FAILED",
+    ));
+    for (method, at, path, body, status, code) in cases {
+        let reply = send_authz_json(&api, method.clone(), at, &path, &body).await?;
+        assert_eq!(
+            (reply.status, reply.body["error"].clone()),
+            (status, json!(code)),
+            "{method} {at:?} {path} {body}: {}",
+            reply.text
+        );
+        reply.expect_error(status, code);
+    }
+    assert_eq!(authz_snapshot(&api).await?, before);
+
+    // Unknown objects are no error: nothing relates to them.
+    let unknown = send_authz_json(
+        &api,
+        Method::POST,
+        At::Root,
+        "/api/v1/authz/zanzibar/check",
+        &json!({"object": "document:ghost", "relation": "view", "subject": "user:alice"}),
+    )
+    .await?
+    .expect(200);
+    assert_eq!(unknown.body["allowed"], false);
+    let listed = send_authz_json(
+        &api,
+        Method::POST,
+        At::Org,
+        "/zanzibar/list-subjects",
+        &json!({"object": "document:ghost", "relation": "view"}),
+    )
+    .await?
+    .expect(200);
+    assert_eq!(listed.body["data"], json!([]));
+    // Deleting a tuple that does not exist deletes nothing.
+    let deleted = api
+        .delete_with_body(
+            "/zanzibar/tuples",
+            json!({"tuples": ["document:ghost#viewer@user:alice"]}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(
+        (
+            deleted.body["deleted"].clone(),
+            deleted.body["written"].clone()
+        ),
+        (json!(0), json!(0))
+    );
+    let tuples = api.get("/zanzibar/tuples?limit=100").await?.expect(200);
+    assert_eq!(tuples.body, before["/zanzibar/tuples?limit=100"]);
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn authz_a_subject_type_that_is_not_a_string_is_invalid_subject() -> anyhow::Result<()> {
+    let Fixture { node, api, user } = authz_fixture().await?;
+    // `type` may be left out (a user), but a number, a boolean, a list or an object is not a
+    // subject type, like "robot" is not.
+    let mut wrong = Vec::new();
+    for kind in [
+        json!(5),
+        json!(true),
+        json!(["user"]),
+        json!({"user": true}),
+    ] {
+        for (path, body) in [
+            (
+                "/api/v1/authz/check",
+                json!({"permission": "custom:perm", "subject": {"type": kind, "id": user}}),
+            ),
+            (
+                "/api/v1/authz/check-bulk",
+                json!({"permissions": ["custom:perm"], "subject": {"type": kind, "id": user}}),
+            ),
+        ] {
+            let reply = send_authz_json(&api, Method::POST, At::Root, path, &body).await?;
+            if (reply.status, reply.body["error"].clone()) != (400, json!("INVALID_SUBJECT")) {
+                wrong.push(format!("{path} {body} -> {} {}", reply.status, reply.text));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "expected 400 INVALID_SUBJECT, got:\n{}",
+        wrong.join("\n")
+    );
     node.stop().await?;
     Ok(())
 }

@@ -7,6 +7,18 @@ use serde_json::{Map, Value, json};
 
 const B: &str = "globex";
 
+/// The relation schema both orgs use in these tests.
+const SCHEMA: &str = "definition user {}
+definition document {
+  relation owner: user
+  relation viewer: user
+  permission view = viewer + owner
+}";
+
+/// Org B's secret document, and its viewer.
+const B_DOC: &str = "document:globex-secret-doc";
+const B_VIEWER: &str = "user:globex-secret-viewer";
+
 /// What org B holds, for the attacks and the leak checks.
 struct Seeded {
     user: String,
@@ -101,6 +113,15 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
     )
     .await?
     .expect(200);
+    b.put("/zanzibar/schema", json!({"schema": SCHEMA}))
+        .await?
+        .expect(200);
+    b.post(
+        "/zanzibar/tuples",
+        json!({"writes": [format!("{B_DOC}#viewer@{B_VIEWER}"), format!("{B_DOC}#owner@user:{user}")]}),
+    )
+    .await?
+    .expect(200);
     let key = b
         .post(
             "/admin/api-keys",
@@ -124,6 +145,8 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         "globex-secret-footer".to_string(),
         "globex-secret-tenant-setting".to_string(),
         "globex-secret-bot".to_string(),
+        "globex-secret-doc".to_string(),
+        "globex-secret-viewer".to_string(),
         b.key.clone(),
     ];
     Ok(Seeded {
@@ -160,6 +183,8 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
         "/admin/tenant",
         "/admin/api-keys",
         "/admin/analytics/dashboard",
+        "/zanzibar/tuples?limit=100",
+        "/zanzibar/changes?limit=1000",
     ]
     .iter()
     .map(|p| p.to_string())
@@ -181,6 +206,7 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
             format!("/admin/roles/{r}/users"),
             format!("/admin/permissions/{}", s.permission),
             format!("/admin/permissions/{}/usage", s.permission),
+            "/zanzibar/schema".to_string(),
         ]);
     }
     let mut out = Map::new();
@@ -363,6 +389,44 @@ fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
         delete("/admin/api-keys/1".into()),
         // identity
         get("/me".into()),
+        // relations: configuration and questions
+        get("/zanzibar/schema".into()),
+        put(
+            "/zanzibar/schema".into(),
+            json!({"schema": "definition user {}"}),
+        ),
+        get("/zanzibar/tuples".into()),
+        get(format!("/zanzibar/tuples?subject={B_VIEWER}")),
+        post(
+            "/zanzibar/tuples".into(),
+            json!({"writes": [format!("{B_DOC}#viewer@user:intruder")]}),
+        ),
+        post(
+            "/zanzibar/tuples".into(),
+            json!({"deletes": [format!("{B_DOC}#viewer@{B_VIEWER}")]}),
+        ),
+        (
+            Method::DELETE,
+            "/zanzibar/tuples".into(),
+            Some(json!({"tuples": [format!("{B_DOC}#viewer@{B_VIEWER}")]})),
+        ),
+        get("/zanzibar/changes".into()),
+        post(
+            "/zanzibar/check".into(),
+            json!({"object": B_DOC, "relation": "view", "user": B_VIEWER}),
+        ),
+        post(
+            "/zanzibar/expand".into(),
+            json!({"object": B_DOC, "relation": "view"}),
+        ),
+        post(
+            "/zanzibar/list-objects".into(),
+            json!({"type": "document", "relation": "view", "subject": B_VIEWER}),
+        ),
+        post(
+            "/zanzibar/list-subjects".into(),
+            json!({"object": B_DOC, "relation": "view"}),
+        ),
     ];
     let section_bodies = [
         ("auth", json!({"session_timeout": 999})),
@@ -474,8 +538,21 @@ async fn org_b_keys_are_refused_on_org_a_too() -> anyhow::Result<()> {
     let key_b = node.create_org(B).await?;
     let b = node.api_for(B, &key_b);
     let user_a = a.create_user("only-in-a@acme.test").await?;
+    let a_doc = "document:only-in-a-doc";
+    for api in [&a, &b] {
+        api.put("/zanzibar/schema", json!({"schema": SCHEMA}))
+            .await?
+            .expect(200);
+    }
+    a.post(
+        "/zanzibar/tuples",
+        json!({"writes": [format!("{a_doc}#viewer@user:{user_a}")]}),
+    )
+    .await?
+    .expect(200);
     let before_a = state(&a, None).await?;
     let intruder = b.with_org(lumo_tests::ORG);
+    let a_viewer = format!("user:{user_a}");
     for (method, path, body) in [
         (Method::GET, "/admin/users".to_string(), None),
         (Method::GET, format!("/admin/users/{user_a}"), None),
@@ -498,6 +575,44 @@ async fn org_b_keys_are_refused_on_org_a_too() -> anyhow::Result<()> {
             Some(json!({"name": "x", "scopes": ["admin"]})),
         ),
         (Method::GET, "/admin/analytics/dashboard".to_string(), None),
+        (Method::GET, "/zanzibar/schema".to_string(), None),
+        (
+            Method::PUT,
+            "/zanzibar/schema".to_string(),
+            Some(json!({"schema": "definition user {}"})),
+        ),
+        (Method::GET, "/zanzibar/tuples".to_string(), None),
+        (
+            Method::POST,
+            "/zanzibar/tuples".to_string(),
+            Some(json!({"writes": [format!("{a_doc}#viewer@user:from-b")]})),
+        ),
+        (
+            Method::DELETE,
+            "/zanzibar/tuples".to_string(),
+            Some(json!({"tuples": [format!("{a_doc}#viewer@{a_viewer}")]})),
+        ),
+        (Method::GET, "/zanzibar/changes".to_string(), None),
+        (
+            Method::POST,
+            "/zanzibar/check".to_string(),
+            Some(json!({"object": a_doc, "relation": "view", "user": a_viewer})),
+        ),
+        (
+            Method::POST,
+            "/zanzibar/expand".to_string(),
+            Some(json!({"object": a_doc, "relation": "view"})),
+        ),
+        (
+            Method::POST,
+            "/zanzibar/list-objects".to_string(),
+            Some(json!({"type": "document", "relation": "view", "subject": a_viewer})),
+        ),
+        (
+            Method::POST,
+            "/zanzibar/list-subjects".to_string(),
+            Some(json!({"object": a_doc, "relation": "view"})),
+        ),
     ] {
         let reply = intruder.send(method.clone(), &path, body).await?;
         assert_refused(
@@ -505,8 +620,67 @@ async fn org_b_keys_are_refused_on_org_a_too() -> anyhow::Result<()> {
             &format!("B's key: {method} {path}"),
             &[user_a.clone(), "only-in-a".into()],
         );
-        assert_eq!(reply.status, 403);
+        assert_eq!(
+            reply.status, 403,
+            "B's key: {method} {path}: {}",
+            reply.text
+        );
+        assert_eq!(reply.body["error"], "forbidden", "{method} {path}");
     }
+    // At the root the org is B's own: A's user is no subject there, A's relations are not B's.
+    for path in [
+        "/api/v1/authz/check",
+        "/api/v1/authz/check-bulk",
+        "/api/v1/authz/check-any",
+        "/api/v1/authz/check-all",
+    ] {
+        let reply = b
+            .post_root(
+                path,
+                json!({"permission": "users:read", "permissions": ["users:read"], "subject": {"type": "user", "id": user_a}}),
+            )
+            .await?
+            .expect_error(404, "SUBJECT_NOT_FOUND");
+        assert!(!reply.text.contains("only-in-a"), "{path}: {}", reply.text);
+    }
+    let checked = b
+        .post_root(
+            "/api/v1/authz/zanzibar/check",
+            json!({"object": a_doc, "relation": "view", "subject": a_viewer}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(checked.body["allowed"], false, "{}", checked.text);
+    let listed = b
+        .post_root(
+            "/api/v1/authz/zanzibar/list-subjects",
+            json!({"object": a_doc, "relation": "view"}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(listed.body["data"], json!([]), "{}", listed.text);
+    let expanded = b
+        .post_root(
+            "/api/v1/authz/zanzibar/expand",
+            json!({"object": a_doc, "relation": "viewer"}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(
+        expanded.body["tree"]["subjects"],
+        json!([]),
+        "{}",
+        expanded.text
+    );
+    // A's own key sees them.
+    let own = a
+        .post_root(
+            "/api/v1/authz/zanzibar/check",
+            json!({"object": a_doc, "relation": "view", "subject": a_viewer}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(own.body["allowed"], true, "{}", own.text);
     assert_eq!(state(&a, None).await?, before_a);
     // An unknown org is a 404, whoever asks.
     a.with_org("no-such-org")
@@ -656,6 +830,86 @@ async fn org_b_ids_are_not_found_through_org_a() -> anyhow::Result<()> {
         assert_refused(&reply, &what, &seeded.markers);
         assert_eq!(reply.status, 404, "{what}: {}", reply.text);
     }
+    // At the root A's key asks A: B's user is no subject there, B's relations are not A's.
+    a.put("/zanzibar/schema", json!({"schema": SCHEMA}))
+        .await?
+        .expect(200);
+    let subject = json!({"type": "user", "id": u});
+    for (path, body, status, pointer, expected) in [
+        (
+            "/api/v1/authz/check",
+            json!({"permission": "globex:secret", "subject": subject}),
+            404,
+            "/error",
+            json!("SUBJECT_NOT_FOUND"),
+        ),
+        (
+            "/api/v1/authz/check-bulk",
+            json!({"permissions": ["globex:secret"], "subject": subject}),
+            404,
+            "/error",
+            json!("SUBJECT_NOT_FOUND"),
+        ),
+        (
+            "/api/v1/authz/check-any",
+            json!({"permissions": ["globex:secret"], "subject": subject}),
+            404,
+            "/error",
+            json!("SUBJECT_NOT_FOUND"),
+        ),
+        (
+            "/api/v1/authz/check-all",
+            json!({"permissions": ["globex:secret"], "subject": subject}),
+            404,
+            "/error",
+            json!("SUBJECT_NOT_FOUND"),
+        ),
+        (
+            "/api/v1/authz/zanzibar/check",
+            json!({"object": B_DOC, "relation": "view", "subject": B_VIEWER}),
+            200,
+            "/allowed",
+            json!(false),
+        ),
+        (
+            "/api/v1/authz/zanzibar/expand",
+            json!({"object": B_DOC, "relation": "viewer"}),
+            200,
+            "/tree/subjects",
+            json!([]),
+        ),
+        (
+            "/api/v1/authz/zanzibar/list-subjects",
+            json!({"object": B_DOC, "relation": "view"}),
+            200,
+            "/data",
+            json!([]),
+        ),
+        (
+            "/api/v1/authz/zanzibar/list-objects",
+            json!({"type": "document", "relation": "view", "subject": B_VIEWER}),
+            200,
+            "/data",
+            json!([]),
+        ),
+    ] {
+        let what = format!("A asking at the root about B's: {path} {body}");
+        let reply = a.post_root(path, body).await?;
+        assert_eq!(reply.status, status, "{what}: {}", reply.text);
+        assert_eq!(
+            reply.body.pointer(pointer),
+            Some(&expected),
+            "{what}: {}",
+            reply.text
+        );
+        for marker in seeded.markers.iter().filter(|m| !what.contains(m.as_str())) {
+            assert!(
+                !reply.text.contains(marker.as_str()),
+                "{what}: body leaks {marker}: {}",
+                reply.text
+            );
+        }
+    }
     // A's entities were not linked to anything.
     let group = a
         .get(&format!("/admin/groups/{a_group}"))
@@ -721,6 +975,7 @@ async fn data_written_in_one_org_never_shows_in_the_other() -> anyhow::Result<()
         "acme_only_scope",
         "acme-only-footer",
         "acme-only-key",
+        "acme-only-doc",
     ];
     let mut a_users = Vec::new();
     for i in 0..3 {
@@ -774,6 +1029,15 @@ async fn data_written_in_one_org_never_shows_in_the_other() -> anyhow::Result<()
     )
     .await?
     .expect(201);
+    a.put("/zanzibar/schema", json!({"schema": SCHEMA}))
+        .await?
+        .expect(200);
+    a.post(
+        "/zanzibar/tuples",
+        json!({"writes": [format!("document:acme-only-doc#viewer@user:{}", a_users[1])]}),
+    )
+    .await?
+    .expect(200);
 
     // B's whole state is exactly what it was.
     assert_eq!(state(&b, None).await?, b_before);
@@ -793,6 +1057,8 @@ async fn data_written_in_one_org_never_shows_in_the_other() -> anyhow::Result<()
         "/admin/settings/branding",
         "/admin/tenant",
         "/admin/api-keys",
+        "/zanzibar/tuples",
+        "/zanzibar/changes",
     ] {
         let reply = b.get(path).await?.expect(200);
         for marker in a_markers
@@ -836,6 +1102,14 @@ async fn data_written_in_one_org_never_shows_in_the_other() -> anyhow::Result<()
     assert_eq!(b.get("/admin/tenant").await?.expect(200).data()["name"], B);
     let b_keys = b.get("/admin/api-keys").await?.expect(200);
     assert_eq!(b_keys.data().as_array().map(Vec::len), Some(1));
+    // B has no relation schema; its questions never reach A's relations.
+    b.get("/zanzibar/schema").await?.expect(404);
+    b.post_root(
+        "/api/v1/authz/zanzibar/check",
+        json!({"object": "document:acme-only-doc", "relation": "view", "subject": format!("user:{}", a_users[1])}),
+    )
+    .await?
+    .expect_error(400, "SCHEMA_REQUIRED");
 
     // Analytics of B ignore A; A's count A's own data.
     let b_after = b
@@ -898,6 +1172,12 @@ async fn credentials_are_checked_before_the_body() -> anyhow::Result<()> {
         (Method::POST, "/admin/api-keys", json!({"scopes": ["root"]})),
         (Method::PUT, "/admin/tenant", json!({"name": ""})),
         (Method::PUT, "/admin/audit-logs/retention", json!({})),
+        (Method::PUT, "/zanzibar/schema", json!({"schema": 42})),
+        (
+            Method::POST,
+            "/zanzibar/tuples",
+            json!({"writes": "not-a-list"}),
+        ),
     ] {
         let refused = cross.send(method.clone(), path, Some(body.clone())).await?;
         let unauthenticated = anonymous.send(method.clone(), path, Some(body)).await?;
@@ -915,6 +1195,61 @@ async fn credentials_are_checked_before_the_body() -> anyhow::Result<()> {
     assert!(
         wrong.is_empty(),
         "expected 403 for another org's key and 401 without a key, whatever the body; got (route, cross-org, anonymous): {wrong:?}"
+    );
+    node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn zanzibar_questions_and_tuple_deletes_check_credentials_before_the_body()
+-> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let a = node.api();
+    let key_b = node.create_org(B).await?;
+    let b = node.api_for(B, &key_b);
+    b.put("/zanzibar/schema", json!({"schema": SCHEMA}))
+        .await?
+        .expect(200);
+    let before_b = state(&b, None).await?;
+    let cross = a.with_org(B);
+    let anonymous = b.with_key("");
+    let mut seen = Vec::new();
+    for (method, path, body) in [
+        (Method::DELETE, "/zanzibar/tuples", json!({})),
+        (
+            Method::DELETE,
+            "/zanzibar/tuples",
+            json!({"tuples": "nope"}),
+        ),
+        (Method::POST, "/zanzibar/check", json!({})),
+        (Method::POST, "/zanzibar/check", json!({"object": 1})),
+        (
+            Method::POST,
+            "/zanzibar/expand",
+            json!({"relation": "view"}),
+        ),
+        (Method::POST, "/zanzibar/list-objects", json!({"limit": 0})),
+        (Method::POST, "/zanzibar/list-subjects", json!({})),
+    ] {
+        let refused = cross.send(method.clone(), path, Some(body.clone())).await?;
+        let unauthenticated = anonymous
+            .send(method.clone(), path, Some(body.clone()))
+            .await?;
+        seen.push((
+            format!("{method} {path} {body}"),
+            refused.status,
+            refused.body["error"].clone(),
+            unauthenticated.status,
+        ));
+    }
+    assert_eq!(state(&b, None).await?, before_b);
+    let wrong: Vec<_> = seen
+        .iter()
+        .filter(|(_, cross, _, anon)| *cross != 403 || *anon != 401)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "expected 403 for another org's key and 401 without a key, whatever the body; got (route, cross-org, its error, anonymous): {wrong:#?}"
     );
     node.stop().await?;
     Ok(())

@@ -4,11 +4,11 @@
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use lumo_cluster::authz::{
-    Answer, CheckRequest, Evaluation, EvaluationResult, MAX_EVALUATIONS, Question,
+    Answer, CheckRequest, Evaluation, EvaluationResult, Freshness, MAX_EVALUATIONS, Question,
 };
 use serde_json::{Map, Value, json};
 
-use super::question::freshness;
+use super::question::{freshness, parse_question};
 use super::rbac::decide;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Ctx, JsonBody};
@@ -52,21 +52,26 @@ fn evaluation(item: &Map<String, Value>, defaults: &Map<String, Value>) -> ApiRe
 
 async fn evaluate(
     ctx: &Ctx,
-    body: &Map<String, Value>,
+    freshness: Option<Freshness>,
     evaluations: Vec<Evaluation>,
-) -> ApiResult<Vec<EvaluationResult>> {
+) -> ApiResult<Response> {
     let decision = decide(
         ctx,
         CheckRequest {
-            freshness: freshness(body)?,
+            freshness,
             question: Question::Evaluations(evaluations),
         },
     )
     .await?;
-    match decision.answer {
-        Answer::Evaluations(results) => Ok(results),
-        other => Err(ApiError::unexpected(other)),
-    }
+    let Answer::Evaluations(results) = decision.answer else {
+        return Err(ApiError::unexpected(decision.answer));
+    };
+    let shown: Vec<Value> = results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| shown(r, i))
+        .collect();
+    Ok(Json(json!({"evaluations": shown})).into_response())
 }
 
 fn shown(result: &EvaluationResult, id: usize) -> Value {
@@ -77,17 +82,30 @@ fn shown(result: &EvaluationResult, id: usize) -> Value {
 }
 
 /// `POST /api/v1/authz/v1/evaluation`.
-pub async fn evaluation_route(ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let asked = evaluation(&body, &Map::new())?;
-    let results = evaluate(&ctx, &body, vec![asked]).await?;
+pub async fn evaluation_route(ctx: Ctx, body: Result<JsonBody, ApiError>) -> ApiResult<Response> {
+    let (asked, fresh) = parse_question(&ctx, body, |body| {
+        Ok((evaluation(body, &Map::new())?, freshness(body)?))
+    })
+    .await?;
+    let decision = decide(
+        &ctx,
+        CheckRequest {
+            freshness: fresh,
+            question: Question::Evaluations(vec![asked]),
+        },
+    )
+    .await?;
+    let Answer::Evaluations(results) = decision.answer else {
+        return Err(ApiError::unexpected(decision.answer));
+    };
     let first = results
         .first()
         .ok_or_else(|| ApiError::Internal("an evaluation without a result".into()))?;
     Ok(Json(shown(first, 0)).into_response())
 }
 
-/// `POST /api/v1/authz/v1/evaluations`.
-pub async fn evaluations_route(ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
+/// The evaluations of a boxcarred request (top-level fields are the defaults).
+fn evaluations(body: &Map<String, Value>) -> ApiResult<Vec<Evaluation>> {
     let items = match body.get("evaluations") {
         Some(Value::Array(items)) => items,
         Some(_) => return Err(ApiError::BadRequest("evaluations must be a list".into())),
@@ -100,29 +118,24 @@ pub async fn evaluations_route(ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<
     }
     if items.is_empty() {
         // AuthZEN: without items the top-level request is the one evaluation.
-        let asked = evaluation(&body, &Map::new())?;
-        let results = evaluate(&ctx, &body, vec![asked]).await?;
-        let shown: Vec<Value> = results
-            .iter()
-            .enumerate()
-            .map(|(i, r)| shown(r, i))
-            .collect();
-        return Ok(Json(json!({"evaluations": shown})).into_response());
+        return Ok(vec![evaluation(body, &Map::new())?]);
     }
-    let asked = items
+    items
         .iter()
         .map(|item| match item {
-            Value::Object(map) => evaluation(map, &body),
+            Value::Object(map) => evaluation(map, body),
             _ => Err(ApiError::BadRequest(
                 "each evaluation must be an object".into(),
             )),
         })
-        .collect::<ApiResult<Vec<_>>>()?;
-    let results = evaluate(&ctx, &body, asked).await?;
-    let shown: Vec<Value> = results
-        .iter()
-        .enumerate()
-        .map(|(i, r)| shown(r, i))
-        .collect();
-    Ok(Json(json!({"evaluations": shown})).into_response())
+        .collect()
+}
+
+/// `POST /api/v1/authz/v1/evaluations`.
+pub async fn evaluations_route(ctx: Ctx, body: Result<JsonBody, ApiError>) -> ApiResult<Response> {
+    let (asked, fresh) = parse_question(&ctx, body, |body| {
+        Ok((evaluations(body)?, freshness(body)?))
+    })
+    .await?;
+    evaluate(&ctx, fresh, asked).await
 }

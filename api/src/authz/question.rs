@@ -7,6 +7,20 @@ use lumo_cluster::authz::{ConsistencyToken, Freshness, Subject};
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
+use crate::extract::{Ctx, JsonBody};
+
+/// Reads a question from the body with `parse`; on any problem with the request itself, the
+/// credential is judged first (401/403 before anything about the body).
+pub async fn parse_question<T>(
+    ctx: &Ctx,
+    body: Result<JsonBody, ApiError>,
+    parse: impl FnOnce(&Map<String, Value>) -> ApiResult<T>,
+) -> ApiResult<T> {
+    match body.and_then(|JsonBody(map)| parse(&map)) {
+        Ok(parsed) => Ok(parsed),
+        Err(problem) => Err(ctx.credential_first(problem).await),
+    }
+}
 
 /// Most permissions one bulk question may name.
 pub const MAX_PERMISSIONS: usize = 100;
@@ -41,12 +55,13 @@ pub fn subject(body: &Map<String, Value>) -> ApiResult<Option<Subject>> {
             ));
         }
     };
-    match value.get("type").and_then(Value::as_str).unwrap_or("user") {
-        "user" => Ok(Some(Subject::User(id))),
-        "agent" => Ok(Some(Subject::Agent(id))),
-        other => Err(refuse(
+    match value.get("type") {
+        None | Some(Value::Null) => Ok(Some(Subject::User(id))),
+        Some(Value::String(kind)) if kind == "user" => Ok(Some(Subject::User(id))),
+        Some(Value::String(kind)) if kind == "agent" => Ok(Some(Subject::Agent(id))),
+        Some(other) => Err(refuse(
             AuthzCode::InvalidSubject,
-            format!("subject.type must be user or agent, not {other}"),
+            format!("subject.type must be \"user\" or \"agent\", not {other}"),
         )),
     }
 }

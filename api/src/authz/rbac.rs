@@ -7,7 +7,7 @@ use lumo_cluster::authz::{Answer, CheckRequest, Decision, Question};
 use lumo_cluster::query::{Page, Reply, Request};
 use serde_json::{Map, Value, json};
 
-use super::question::{context, freshness, permission, permissions, subject};
+use super::question::{context, freshness, parse_question, permission, permissions, subject};
 use crate::envelope::pagination;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Ctx, JsonBody, ListQuery};
@@ -26,11 +26,8 @@ struct Checked {
     results: Vec<(String, bool)>,
 }
 
-async fn check_permissions(
-    ctx: &Ctx,
-    body: &Map<String, Value>,
-    asked: Vec<String>,
-) -> ApiResult<Checked> {
+/// A permission question read from a body, and the context to echo.
+fn question(body: &Map<String, Value>, asked: Vec<String>) -> ApiResult<(CheckRequest, Value)> {
     let request = CheckRequest {
         freshness: freshness(body)?,
         question: Question::Permissions {
@@ -38,7 +35,10 @@ async fn check_permissions(
             permissions: asked,
         },
     };
-    let echoed = context(body)?;
+    Ok((request, context(body)?))
+}
+
+async fn check_permissions(ctx: &Ctx, request: CheckRequest, echoed: Value) -> ApiResult<Checked> {
     let decision = decide(ctx, request).await?;
     let Answer::Permissions {
         subject_type,
@@ -70,9 +70,14 @@ fn respond(mut fields: Map<String, Value>, extra: [(&str, Value); 2]) -> Respons
 }
 
 /// `POST /api/v1/authz/check`.
-pub async fn check(ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let asked = permission(&body)?;
-    let checked = check_permissions(&ctx, &body, vec![asked.clone()]).await?;
+pub async fn check(ctx: Ctx, body: Result<JsonBody, ApiError>) -> ApiResult<Response> {
+    let (asked, request, echoed) = parse_question(&ctx, body, |body| {
+        let asked = permission(body)?;
+        let (request, echoed) = question(body, vec![asked.clone()])?;
+        Ok((asked, request, echoed))
+    })
+    .await?;
+    let checked = check_permissions(&ctx, request, echoed).await?;
     let allowed = checked.results.iter().any(|(_, held)| *held);
     Ok(respond(
         checked.fields,
@@ -80,10 +85,19 @@ pub async fn check(ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
     ))
 }
 
+async fn many(ctx: &Ctx, body: Result<JsonBody, ApiError>) -> ApiResult<(Vec<String>, Checked)> {
+    let (asked, request, echoed) = parse_question(ctx, body, |body| {
+        let asked = permissions(body)?;
+        let (request, echoed) = question(body, asked.clone())?;
+        Ok((asked, request, echoed))
+    })
+    .await?;
+    Ok((asked, check_permissions(ctx, request, echoed).await?))
+}
+
 /// `POST /api/v1/authz/check-bulk`.
-pub async fn check_bulk(ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let asked = permissions(&body)?;
-    let checked = check_permissions(&ctx, &body, asked).await?;
+pub async fn check_bulk(ctx: Ctx, body: Result<JsonBody, ApiError>) -> ApiResult<Response> {
+    let (_, checked) = many(&ctx, body).await?;
     let results: Map<String, Value> = checked
         .results
         .into_iter()
@@ -94,9 +108,12 @@ pub async fn check_bulk(ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Respons
     Ok(Json(Value::Object(fields)).into_response())
 }
 
-async fn check_combined(ctx: Ctx, body: Map<String, Value>, all: bool) -> ApiResult<Response> {
-    let asked = permissions(&body)?;
-    let checked = check_permissions(&ctx, &body, asked.clone()).await?;
+async fn check_combined(
+    ctx: Ctx,
+    body: Result<JsonBody, ApiError>,
+    all: bool,
+) -> ApiResult<Response> {
+    let (asked, checked) = many(&ctx, body).await?;
     let allowed = if all {
         checked.results.iter().all(|(_, held)| *held)
     } else {
@@ -109,18 +126,21 @@ async fn check_combined(ctx: Ctx, body: Map<String, Value>, all: bool) -> ApiRes
 }
 
 /// `POST /api/v1/authz/check-any`.
-pub async fn check_any(ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
+pub async fn check_any(ctx: Ctx, body: Result<JsonBody, ApiError>) -> ApiResult<Response> {
     check_combined(ctx, body, false).await
 }
 
 /// `POST /api/v1/authz/check-all`.
-pub async fn check_all(ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
+pub async fn check_all(ctx: Ctx, body: Result<JsonBody, ApiError>) -> ApiResult<Response> {
     check_combined(ctx, body, true).await
 }
 
 /// `GET /api/v1/authz/permissions`: the calling user's effective permissions, paginated.
 pub async fn my_permissions(ctx: Ctx, query: ListQuery) -> ApiResult<Response> {
-    let page = query.page()?;
+    let page = match query.page() {
+        Ok(page) => page,
+        Err(problem) => return Err(ctx.credential_first(problem).await),
+    };
     let decision = decide(
         &ctx,
         CheckRequest {

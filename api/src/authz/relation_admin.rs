@@ -67,7 +67,7 @@ pub async fn get_schema(ctx: Ctx) -> ApiResult<Response> {
     Ok(Json(json!({"data": {
         "schema": stored.text,
         "definitions": definitions,
-        "updatedAt": stored.updated_at,
+        "updatedAt": stored.updated_at.to_rfc3339(),
         "revision": stored.revision,
     }}))
     .into_response())
@@ -228,7 +228,7 @@ pub async fn list_tuples(ctx: Ctx, query: ListQuery) -> ApiResult<Response> {
                 "object": tuple.object.to_string(),
                 "relation": tuple.relation,
                 "subject": tuple.subject.to_string(),
-                "writtenAt": stored.written_at,
+                "writtenAt": stored.written_at.to_rfc3339(),
                 "revision": stored.revision,
             }))
         })
@@ -257,7 +257,7 @@ pub async fn changes(ctx: Ctx, query: ListQuery) -> ApiResult<Response> {
                 "seq": c.seq,
                 "operation": match c.kind { TupleChangeKind::Write => "write", TupleChangeKind::Delete => "delete" },
                 "tuple": c.tuple,
-                "at": c.at,
+                "at": c.at.to_rfc3339(),
                 "revision": c.revision,
             })
         })

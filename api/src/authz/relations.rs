@@ -5,11 +5,11 @@
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use lumo_cluster::AuthzCode;
-use lumo_cluster::authz::{Answer, CheckRequest, Question};
+use lumo_cluster::authz::{Answer, CheckRequest, Freshness, Question};
 use lumo_cluster::query::PageParams;
 use serde_json::{Map, Value, json};
 
-use super::question::{freshness, refuse};
+use super::question::{freshness, parse_question, refuse};
 use super::rbac::decide;
 use crate::envelope::{ListShape, list};
 use crate::error::{ApiError, ApiResult};
@@ -76,13 +76,13 @@ fn page(body: &Map<String, Value>) -> ApiResult<PageParams> {
 
 async fn ask(
     ctx: &Ctx,
-    body: &Map<String, Value>,
+    freshness: Option<Freshness>,
     question: Question,
 ) -> ApiResult<(Answer, String)> {
     let decision = decide(
         ctx,
         CheckRequest {
-            freshness: freshness(body)?,
+            freshness,
             question,
         },
     )
@@ -91,16 +91,22 @@ async fn ask(
 }
 
 /// `check`: is the subject in `object#relation`?
-pub async fn check(ctx: &Ctx, body: Map<String, Value>, echo: Echo) -> ApiResult<Response> {
-    let object = text(&body, &["object"])?;
-    let relation = text(&body, &["relation"])?;
-    let subject = text(&body, &["subject", "user"])?;
+async fn check(ctx: &Ctx, body: Result<JsonBody, ApiError>, echo: Echo) -> ApiResult<Response> {
+    let (object, relation, subject, fresh) = parse_question(ctx, body, |body| {
+        Ok((
+            text(body, &["object"])?,
+            text(body, &["relation"])?,
+            text(body, &["subject", "user"])?,
+            freshness(body)?,
+        ))
+    })
+    .await?;
     let question = Question::Relation {
         object: object.clone(),
         relation: relation.clone(),
         subject: subject.clone(),
     };
-    let (answer, checked_at) = ask(ctx, &body, question).await?;
+    let (answer, checked_at) = ask(ctx, fresh, question).await?;
     let Answer::Relation { allowed } = answer else {
         return Err(ApiError::unexpected(answer));
     };
@@ -111,17 +117,6 @@ pub async fn check(ctx: &Ctx, body: Map<String, Value>, echo: Echo) -> ApiResult
     out.insert(echo.key().into(), json!(subject));
     out.insert("checked_at".into(), json!(checked_at));
     Ok(Json(Value::Object(out)).into_response())
-}
-
-/// `expand`: the userset tree of `object#relation`.
-pub async fn expand(ctx: &Ctx, body: Map<String, Value>) -> ApiResult<Response> {
-    let object = text(&body, &["object"])?;
-    let relation = text(&body, &["relation"])?;
-    let (answer, checked_at) = ask(ctx, &body, Question::Expand { object, relation }).await?;
-    let Answer::Expand { tree } = answer else {
-        return Err(ApiError::unexpected(answer));
-    };
-    Ok(Json(json!({"tree": tree, "checked_at": checked_at})).into_response())
 }
 
 fn refs(answer: Answer, checked_at: String) -> ApiResult<Response> {
@@ -135,45 +130,65 @@ fn refs(answer: Answer, checked_at: String) -> ApiResult<Response> {
     Ok(response)
 }
 
-/// `list-objects`: the objects of `type` on which the subject has `relation`.
-pub async fn list_objects(ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let question = Question::ListObjects {
-        object_type: text(&body, &["type", "object_type", "resource_type"])?,
-        relation: text(&body, &["relation"])?,
-        subject: text(&body, &["subject", "user"])?,
-        page: page(&body)?,
+/// `expand`: the userset tree of `object#relation`.
+pub async fn expand_route(ctx: Ctx, body: Result<JsonBody, ApiError>) -> ApiResult<Response> {
+    let (question, fresh) = parse_question(&ctx, body, |body| {
+        let question = Question::Expand {
+            object: text(body, &["object"])?,
+            relation: text(body, &["relation"])?,
+        };
+        Ok((question, freshness(body)?))
+    })
+    .await?;
+    let (answer, checked_at) = ask(&ctx, fresh, question).await?;
+    let Answer::Expand { tree } = answer else {
+        return Err(ApiError::unexpected(answer));
     };
-    let (answer, checked_at) = ask(&ctx, &body, question).await?;
+    Ok(Json(json!({"tree": tree, "checked_at": checked_at})).into_response())
+}
+
+/// `list-objects`: the objects of `type` on which the subject has `relation`.
+pub async fn list_objects(ctx: Ctx, body: Result<JsonBody, ApiError>) -> ApiResult<Response> {
+    let (question, fresh) = parse_question(&ctx, body, |body| {
+        let question = Question::ListObjects {
+            object_type: text(body, &["type", "object_type", "resource_type"])?,
+            relation: text(body, &["relation"])?,
+            subject: text(body, &["subject", "user"])?,
+            page: page(body)?,
+        };
+        Ok((question, freshness(body)?))
+    })
+    .await?;
+    let (answer, checked_at) = ask(&ctx, fresh, question).await?;
     refs(answer, checked_at)
 }
 
 /// `list-subjects`: the concrete subjects in `object#relation`.
-pub async fn list_subjects(ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let subject_type = match body.get("subject_type").filter(|v| !v.is_null()) {
-        None => None,
-        Some(_) => Some(text(&body, &["subject_type"])?),
-    };
-    let question = Question::ListSubjects {
-        object: text(&body, &["object"])?,
-        relation: text(&body, &["relation"])?,
-        subject_type,
-        page: page(&body)?,
-    };
-    let (answer, checked_at) = ask(&ctx, &body, question).await?;
+pub async fn list_subjects(ctx: Ctx, body: Result<JsonBody, ApiError>) -> ApiResult<Response> {
+    let (question, fresh) = parse_question(&ctx, body, |body| {
+        let subject_type = match body.get("subject_type").filter(|v| !v.is_null()) {
+            None => None,
+            Some(_) => Some(text(body, &["subject_type"])?),
+        };
+        let question = Question::ListSubjects {
+            object: text(body, &["object"])?,
+            relation: text(body, &["relation"])?,
+            subject_type,
+            page: page(body)?,
+        };
+        Ok((question, freshness(body)?))
+    })
+    .await?;
+    let (answer, checked_at) = ask(&ctx, fresh, question).await?;
     refs(answer, checked_at)
 }
 
 /// `POST /api/v1/authz/zanzibar/check`.
-pub async fn root_check(ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
+pub async fn root_check(ctx: Ctx, body: Result<JsonBody, ApiError>) -> ApiResult<Response> {
     check(&ctx, body, Echo::Subject).await
 }
 
 /// `POST ~/zanzibar/check`.
-pub async fn org_check(ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
+pub async fn org_check(ctx: Ctx, body: Result<JsonBody, ApiError>) -> ApiResult<Response> {
     check(&ctx, body, Echo::User).await
-}
-
-/// `POST .../zanzibar/expand`.
-pub async fn expand_route(ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    expand(&ctx, body).await
 }

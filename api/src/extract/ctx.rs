@@ -112,7 +112,17 @@ impl FromRequestParts<AppState> for Ctx {
         // every request again; bodiless requests rely on that alone.)
         // Authorization questions are judged by the replica that answers them, in the same
         // round trip.
-        if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
+        let has_body = parts
+            .headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+            || parts
+                .headers
+                .contains_key(axum::http::header::TRANSFER_ENCODING);
+        let writes = matches!(parts.method, Method::POST | Method::PUT | Method::PATCH)
+            || (parts.method == Method::DELETE && has_body);
+        if writes {
             let RouteFamily(family) = parts
                 .extensions
                 .get::<RouteFamily>()
@@ -154,6 +164,21 @@ impl Ctx {
         self.param(name)?
             .parse::<u64>()
             .map_err(|_| ApiError::BadRequest(format!("{name} must be a positive integer")))
+    }
+
+    /// `error` (a problem with the request itself), unless the credential is refused first:
+    /// questions skip the early credential check for speed, so a malformed one pays for it
+    /// here, and a caller without access learns nothing from validation errors.
+    pub async fn credential_first(&self, error: ApiError) -> ApiError {
+        match self
+            .state
+            .service
+            .admit(&self.org, &self.credential, Family::Decisions, false)
+            .await
+        {
+            Ok(()) => error,
+            Err(refused) => refused.into(),
+        }
     }
 
     /// Sends a request to the org.
