@@ -137,6 +137,18 @@ pub enum Query {
         after: u64,
         limit: u64,
     },
+    AbacAttributes {
+        kind: Option<crate::model::AttributeKind>,
+        page: PageParams,
+    },
+    AbacAttribute(u64),
+    AbacPolicies(PageParams),
+    AbacPolicy(u64),
+    /// A stored attribute value (read right after it was set).
+    AbacValue {
+        target: crate::command::AbacValueTarget,
+        slug: String,
+    },
 }
 
 /// Which tuples a tuple list shows (each part narrows it; the id needs the type, the relation
@@ -172,6 +184,9 @@ impl Query {
                 | Query::GetClient(_)
                 | Query::SigningKeys
                 | Query::RelationSchema
+                | Query::AbacAttribute(_)
+                | Query::AbacPolicy(_)
+                | Query::AbacValue { .. }
         )
     }
 
@@ -220,6 +235,11 @@ impl Query {
             Query::RelationSchema => "relation_schema",
             Query::RelationTuples { .. } => "relation_tuples",
             Query::RelationChanges { .. } => "relation_changes",
+            Query::AbacAttributes { .. } => "abac_attributes",
+            Query::AbacAttribute(_) => "abac_attribute",
+            Query::AbacPolicies(_) => "abac_policies",
+            Query::AbacPolicy(_) => "abac_policy",
+            Query::AbacValue { .. } => "abac_value",
         }
     }
 }
@@ -480,6 +500,15 @@ pub enum Reply {
     Decision(crate::authz::Decision),
     RelationSchema(Option<crate::model::StoredSchema>),
     RelationTuples(Page<(String, crate::model::StoredTuple)>),
+    AbacAttributes(Page<crate::model::AttributeDefinition>),
+    AbacAttribute(crate::model::AttributeDefinition),
+    AbacPolicies(Page<crate::model::AbacPolicyRecord>),
+    AbacPolicy(crate::model::AbacPolicyRecord),
+    AbacValue {
+        value: crate::model::AttributeValue,
+        /// The attribute's display name.
+        name: String,
+    },
     RelationChanges {
         changes: Vec<crate::model::TupleChange>,
         /// The newest sequence number (the cursor to poll from when nothing is new).

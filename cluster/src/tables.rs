@@ -83,6 +83,18 @@ pub enum Table {
     RelationChange = 0xa2,
     /// The last change sequence number (one row, empty key).
     RelationChangeSeq = 0xa3,
+    /// ABAC attribute definitions by id.
+    AbacAttribute = 0xb0,
+    /// ABAC attribute slug -> id.
+    AbacAttributeSlug = 0xb1,
+    /// ABAC policies by id.
+    AbacPolicy = 0xb2,
+    /// ABAC policy slug -> id.
+    AbacPolicySlug = 0xb3,
+    /// `user id ++ attribute slug` -> value.
+    AbacUserValue = 0xb4,
+    /// `resource type \0 resource id \0 attribute slug` -> value.
+    AbacResourceValue = 0xb5,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

@@ -3,6 +3,8 @@
 //! Questions are in the `Decisions` family (the replica answering judges who may ask);
 //! configuration is in the `Authorization` family (scope `admin:authz`).
 
+mod abac;
+mod abac_admin;
 mod authzen;
 mod question;
 mod rbac;
@@ -11,6 +13,7 @@ mod relations;
 
 use axum::Router;
 use axum::routing::{get, post, put};
+
 use lumo_cluster::model::Family;
 
 use crate::extract::in_family;
@@ -40,6 +43,22 @@ pub fn org_router() -> Router<AppState> {
         .route("/zanzibar/expand", post(relations::expand_route))
         .route("/zanzibar/list-objects", post(relations::list_objects))
         .route("/zanzibar/list-subjects", post(relations::list_subjects))
+        .route("/abac/check", post(abac::check))
+        .route("/abac/check-bulk", post(abac::check_bulk))
+        .route("/abac/my-attributes", get(abac::my_attributes))
+        .route("/abac/attribute-definitions", get(abac::definitions))
+        .route(
+            "/abac/resources/{resourceType}/{resourceId}/attributes",
+            get(abac::resource_attributes),
+        )
+        .route(
+            "/abac/resources/{resourceType}/{resourceId}/attributes/{attributeSlug}",
+            put(abac::set_resource_attribute),
+        )
+        .route(
+            "/abac/users/{userId}/attributes/{attributeSlug}",
+            put(abac::set_user_attribute),
+        )
         .route_layer(in_family(Family::Decisions));
     let admin = Router::new()
         .route(
@@ -53,6 +72,32 @@ pub fn org_router() -> Router<AppState> {
                 .get(relation_admin::list_tuples),
         )
         .route("/zanzibar/changes", get(relation_admin::changes))
+        .route(
+            "/abac/attributes",
+            post(abac_admin::create_attribute).get(abac_admin::list_attributes),
+        )
+        .route(
+            "/abac/attributes/{id}",
+            get(abac_admin::get_attribute)
+                .put(abac_admin::update_attribute)
+                .patch(abac_admin::update_attribute)
+                .delete(abac_admin::delete_attribute),
+        )
+        .route(
+            "/abac/policies",
+            post(abac_admin::create_policy).get(abac_admin::list_policies),
+        )
+        .route(
+            "/abac/policies/{id}",
+            get(abac_admin::get_policy)
+                .put(abac_admin::update_policy)
+                .patch(abac_admin::update_policy)
+                .delete(abac_admin::delete_policy),
+        )
+        .route(
+            "/abac/policies/{id}/toggle",
+            post(abac_admin::toggle_policy),
+        )
         .route_layer(in_family(Family::Authorization));
     questions.merge(admin)
 }

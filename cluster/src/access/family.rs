@@ -61,9 +61,15 @@ pub fn query_family(query: &Query) -> Family {
         | Query::ClientPolicy => Family::Clients,
         Query::ListSessions { .. } | Query::UserSessions(_) | Query::SessionStats => Family::Users,
         Query::SigningKeys => Family::Settings,
-        Query::RelationSchema | Query::RelationTuples { .. } | Query::RelationChanges { .. } => {
-            Family::Authorization
-        }
+        Query::RelationSchema
+        | Query::RelationTuples { .. }
+        | Query::RelationChanges { .. }
+        | Query::AbacAttributes { .. }
+        | Query::AbacAttribute(_)
+        | Query::AbacPolicies(_)
+        | Query::AbacPolicy(_) => Family::Authorization,
+        // Read right after a value was set by its writer (`abac_writer.rs`).
+        Query::AbacValue { .. } => Family::Decisions,
     }
 }
 
@@ -118,6 +124,16 @@ pub fn op_family(op: &Op) -> Family {
         | Op::StartCiba { .. }
         | Op::DecideCiba { .. }
         | Op::PushRequest { .. } => Family::Protocol,
-        Op::WriteRelationSchema { .. } | Op::WriteRelationTuples(_) => Family::Authorization,
+        Op::WriteRelationSchema { .. }
+        | Op::WriteRelationTuples(_)
+        | Op::CreateAbacAttribute(_)
+        | Op::UpdateAbacAttribute { .. }
+        | Op::DeleteAbacAttribute(_)
+        | Op::CreateAbacPolicy(_)
+        | Op::UpdateAbacPolicy { .. }
+        | Op::DeleteAbacPolicy(_)
+        | Op::ToggleAbacPolicy(_) => Family::Authorization,
+        // Values are set through the ABAC runtime by a user token only (`abac_writer.rs`).
+        Op::SetAbacValue { .. } => Family::Decisions,
     }
 }

@@ -4,6 +4,7 @@
 //! `admin` scope ([`client_powers`]). The API only says which family a route belongs to for
 //! the early check it makes before reading a body.
 
+mod abac_writer;
 mod authenticate;
 mod client_powers;
 mod family;
@@ -28,6 +29,13 @@ pub(crate) fn authorize(
         && client_powers::needs_full_admin(reader, op)?
     {
         authorize_access(principal, Family::ApiKeys, true)?;
+    }
+    if let Request::Write {
+        op: crate::command::Op::SetAbacValue { .. },
+        ..
+    } = request
+    {
+        abac_writer::may_set_values(reader, principal)?;
     }
     Ok(())
 }

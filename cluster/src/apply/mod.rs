@@ -2,6 +2,7 @@
 //! [`OrgTx`]; on success its writes, its audit record(s) and `last_applied` commit in one batch,
 //! on failure nothing but `last_applied` is written.
 
+mod abac;
 mod audit;
 mod ciba;
 mod clients;
@@ -201,6 +202,18 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
         } => par::push_request(tx, request_uri, request)?,
         Op::WriteRelationSchema { text } => relation_tuples::write_schema(tx, meta, text)?,
         Op::WriteRelationTuples(write) => relation_tuples::write_tuples(tx, meta, write)?,
+        Op::CreateAbacAttribute(new) => abac::create_attribute(tx, meta, new)?,
+        Op::UpdateAbacAttribute { id, patch } => abac::update_attribute(tx, meta, *id, patch)?,
+        Op::DeleteAbacAttribute(id) => abac::delete_attribute(tx, *id)?,
+        Op::CreateAbacPolicy(new) => abac::create_policy(tx, meta, new)?,
+        Op::UpdateAbacPolicy { id, patch } => abac::update_policy(tx, meta, *id, patch)?,
+        Op::DeleteAbacPolicy(id) => abac::delete_policy(tx, *id)?,
+        Op::ToggleAbacPolicy(id) => abac::toggle_policy(tx, meta, *id)?,
+        Op::SetAbacValue {
+            target,
+            slug,
+            value,
+        } => abac::set_value(tx, meta, target, slug, value)?,
     };
     for event in events {
         append_audit(tx, meta, event)?;

@@ -26,6 +26,8 @@ pub struct OrgAuthz {
     rbac: Mutex<HashMap<UserId, std::sync::Arc<Vec<EffectivePermission>>>>,
     /// The relation schema and the tuple graph.
     relations: Relations,
+    /// The compiled ABAC policies, filled on first check.
+    abac: Mutex<Option<std::sync::Arc<Vec<super::abac::Policy>>>>,
 }
 
 impl OrgAuthz {
@@ -33,7 +35,18 @@ impl OrgAuthz {
         Ok(OrgAuthz {
             rbac: Mutex::default(),
             relations: Relations::load(reader)?,
+            abac: Mutex::default(),
         })
+    }
+
+    /// The org's ABAC policies, compiled (from the memo, else from storage).
+    pub fn policies(&self, reader: &OrgReader) -> Result<std::sync::Arc<Vec<super::abac::Policy>>> {
+        if let Some(found) = self.abac.lock().map_err(poisoned)?.as_ref() {
+            return Ok(found.clone());
+        }
+        let compiled = std::sync::Arc::new(super::abac_store::compiled_policies(reader)?);
+        *self.abac.lock().map_err(poisoned)? = Some(compiled.clone());
+        Ok(compiled)
     }
 
     /// The relation schema and tuples.
@@ -65,12 +78,18 @@ impl OrgAuthz {
             memo.clear();
         }
         self.relations.on_applied(op);
+        if changes_abac(op)
+            && let Ok(memo) = self.abac.get_mut()
+        {
+            *memo = None;
+        }
     }
 }
 
 /// Whether `op` can change any decision.
 pub fn changes_decisions(op: &Op) -> bool {
     changes_rbac(op)
+        || changes_abac(op)
         || matches!(
             op,
             Op::DropOrg
@@ -79,6 +98,19 @@ pub fn changes_decisions(op: &Op) -> bool {
                 | Op::WriteRelationSchema { .. }
                 | Op::WriteRelationTuples(_)
         )
+}
+
+fn changes_abac(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::CreateAbacAttribute(_)
+            | Op::UpdateAbacAttribute { .. }
+            | Op::DeleteAbacAttribute(_)
+            | Op::CreateAbacPolicy(_)
+            | Op::UpdateAbacPolicy { .. }
+            | Op::DeleteAbacPolicy(_)
+            | Op::ToggleAbacPolicy(_)
+    )
 }
 
 fn changes_rbac(op: &Op) -> bool {

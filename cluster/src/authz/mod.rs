@@ -2,6 +2,8 @@
 //! RBAC computation, and the in-memory index each shard replica keeps of its applied state.
 //! Decisions are computed on any replica from this index (the `decide` module), never through Raft.
 
+pub mod abac;
+pub mod abac_store;
 mod index;
 mod question;
 pub mod rbac;
@@ -12,8 +14,8 @@ pub mod zanzibar;
 
 pub use index::{ApplyGuard, AuthzIndex, OrgAuthz, changes_decisions};
 pub use question::{
-    Answer, CheckRequest, Decision, Evaluation, EvaluationResult, MAX_EVALUATIONS, Question,
-    Subject,
+    AbacCheckItem, AbacResult, Answer, CheckRequest, Decision, Evaluation, EvaluationResult,
+    MAX_EVALUATIONS, Question, Subject,
 };
 pub use rbac::EffectivePermission;
 pub use relation_error::relation_error;

@@ -57,6 +57,44 @@ pub enum Question {
     },
     /// AuthZEN: may each subject perform each action on each resource (order kept)?
     Evaluations(Vec<Evaluation>),
+    /// ABAC: may the calling user do each action on each resource, in this environment?
+    AbacCheck {
+        checks: Vec<AbacCheckItem>,
+        environment: serde_json::Map<String, serde_json::Value>,
+    },
+    /// ABAC: the calling user's attributes.
+    AbacMyAttributes,
+    /// ABAC: the org's attribute definitions (of one kind, if given).
+    AbacDefinitions {
+        kind: Option<crate::model::AttributeKind>,
+        page: PageParams,
+    },
+    /// ABAC: a resource's attributes.
+    AbacResource {
+        resource_type: String,
+        resource_id: String,
+    },
+}
+
+/// One ABAC check of a bulk request (an item without type or action answers with an error).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AbacCheckItem {
+    pub resource_type: Option<String>,
+    pub action: Option<String>,
+    pub resource_id: Option<String>,
+    /// Other keys of the item, added to the resource's attributes.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The decision on one [`AbacCheckItem`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbacResult {
+    pub allowed: bool,
+    pub reason: String,
+    /// `(id, name)` of the policies that decided.
+    pub matched: Vec<(u64, String)>,
+    /// Why the item could not be checked.
+    pub error: Option<String>,
 }
 
 /// Most AuthZEN evaluations one request may carry.
@@ -83,9 +121,13 @@ impl Question {
     /// The freshness used when the caller asks for none.
     pub fn default_freshness(&self) -> Freshness {
         match self {
-            Question::Permissions { .. } | Question::MyPermissions | Question::Evaluations(_) => {
-                Freshness::Full
-            }
+            Question::Permissions { .. }
+            | Question::MyPermissions
+            | Question::Evaluations(_)
+            | Question::AbacCheck { .. }
+            | Question::AbacMyAttributes
+            | Question::AbacDefinitions { .. }
+            | Question::AbacResource { .. } => Freshness::Full,
             Question::Relation { .. }
             | Question::Expand { .. }
             | Question::ListObjects { .. }
@@ -126,4 +168,14 @@ pub enum Answer {
     /// Objects (`document:1`) or subjects (`user:bob`), one page.
     Refs(Page<String>),
     Evaluations(Vec<EvaluationResult>),
+    AbacChecks {
+        user_id: String,
+        results: Vec<AbacResult>,
+    },
+    /// A user's or a resource's attributes (a JSON object).
+    AbacAttributes {
+        user_id: Option<String>,
+        attributes: serde_json::Value,
+    },
+    AbacDefinitions(Page<crate::model::AttributeDefinition>),
 }

@@ -551,6 +551,88 @@ pub enum Op {
     },
     /// Writes and deletes Zanzibar tuples at once, if every precondition holds.
     WriteRelationTuples(TupleWrite),
+    CreateAbacAttribute(NewAbacAttribute),
+    UpdateAbacAttribute {
+        id: u64,
+        patch: AbacAttributePatch,
+    },
+    DeleteAbacAttribute(u64),
+    /// A policy (its conditions validated in apply against the org's attributes).
+    CreateAbacPolicy(NewAbacPolicy),
+    UpdateAbacPolicy {
+        id: u64,
+        patch: AbacPolicyPatch,
+    },
+    DeleteAbacPolicy(u64),
+    /// Flips a policy between active and inactive.
+    ToggleAbacPolicy(u64),
+    /// Sets the value (JSON text) of a defined attribute on a user or a resource.
+    SetAbacValue {
+        target: AbacValueTarget,
+        slug: String,
+        value: String,
+    },
+}
+
+/// Fields of a new ABAC attribute definition (JSON payloads as text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAbacAttribute {
+    pub name: String,
+    pub slug: String,
+    pub description: Option<String>,
+    pub kind: crate::model::AttributeKind,
+    pub data_type: String,
+    pub validation_rules: Option<String>,
+    pub default_value: Option<String>,
+    pub is_required: bool,
+}
+
+/// A partial update of an attribute definition (`Some(None)` clears).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AbacAttributePatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub data_type: Option<String>,
+    pub validation_rules: Option<Option<String>>,
+    pub default_value: Option<Option<String>>,
+    pub is_required: Option<bool>,
+}
+
+/// Fields of a new ABAC policy (conditions as JSON text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAbacPolicy {
+    pub name: String,
+    pub slug: String,
+    pub description: Option<String>,
+    pub resource_type: String,
+    pub action: String,
+    pub effect: String,
+    pub priority: i64,
+    pub conditions: String,
+    pub is_active: bool,
+}
+
+/// A partial update of a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AbacPolicyPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub resource_type: Option<String>,
+    pub action: Option<String>,
+    pub effect: Option<String>,
+    pub priority: Option<i64>,
+    pub conditions: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+/// Whose attribute value is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AbacValueTarget {
+    User(UserId),
+    Resource {
+        resource_type: String,
+        resource_id: String,
+    },
 }
 
 /// A batch of tuple changes (tuples in their text form, `document:1#viewer@user:bob`).
@@ -624,6 +706,14 @@ impl Op {
             Op::PushRequest { .. } => "push_request",
             Op::WriteRelationSchema { .. } => "write_relation_schema",
             Op::WriteRelationTuples(_) => "write_relation_tuples",
+            Op::CreateAbacAttribute(_) => "create_abac_attribute",
+            Op::UpdateAbacAttribute { .. } => "update_abac_attribute",
+            Op::DeleteAbacAttribute(_) => "delete_abac_attribute",
+            Op::CreateAbacPolicy(_) => "create_abac_policy",
+            Op::UpdateAbacPolicy { .. } => "update_abac_policy",
+            Op::DeleteAbacPolicy(_) => "delete_abac_policy",
+            Op::ToggleAbacPolicy(_) => "toggle_abac_policy",
+            Op::SetAbacValue { .. } => "set_abac_value",
         }
     }
 }

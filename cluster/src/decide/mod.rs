@@ -3,6 +3,7 @@
 //! Nothing here goes through Raft or the org actor; a replica that cannot answer as fresh as
 //! asked says so and the service asks the shard leader instead.
 
+mod abac;
 mod authzen;
 mod freshness;
 mod rbac;
@@ -95,6 +96,18 @@ pub(crate) async fn answer(
         Question::Evaluations(evaluations) => {
             authzen::evaluate(shard, &reader, &principal, evaluations)?
         }
+        Question::AbacCheck {
+            checks,
+            environment,
+        } => abac::check(shard, &reader, &principal, checks, environment)?,
+        Question::AbacMyAttributes => abac::my_attributes(&reader, &principal)?,
+        Question::AbacDefinitions { kind, page } => {
+            abac::definitions_page(&reader, &principal, *kind, *page)?
+        }
+        Question::AbacResource {
+            resource_type,
+            resource_id,
+        } => abac::resource(&reader, &principal, resource_type, resource_id)?,
     };
     Ok(Served::Answered(Decision { answer, checked_at }))
 }

@@ -34,6 +34,12 @@ pub enum AuthzCode {
     PreconditionFailed,
     /// An evaluation went deeper, or did more work, than allowed.
     DepthExceeded,
+    /// ABAC policy conditions are malformed (JSON types, operators, values, nesting).
+    InvalidConditions,
+    /// A condition or a value names an attribute the org has not defined.
+    UnknownAttribute,
+    /// An attribute value does not fit the attribute's data type.
+    InvalidAttributeValue,
 }
 
 impl AuthzCode {
@@ -54,6 +60,9 @@ impl AuthzCode {
             AuthzCode::SchemaConflict => "SCHEMA_CONFLICT",
             AuthzCode::PreconditionFailed => "PRECONDITION_FAILED",
             AuthzCode::DepthExceeded => "DEPTH_EXCEEDED",
+            AuthzCode::InvalidConditions => "INVALID_CONDITIONS",
+            AuthzCode::UnknownAttribute => "UNKNOWN_ATTRIBUTE",
+            AuthzCode::InvalidAttributeValue => "INVALID_ATTRIBUTE_VALUE",
         }
     }
 
@@ -71,7 +80,10 @@ impl AuthzCode {
             | AuthzCode::UnknownType
             | AuthzCode::UnknownRelation
             | AuthzCode::SchemaRequired
-            | AuthzCode::DepthExceeded => 400,
+            | AuthzCode::DepthExceeded
+            | AuthzCode::InvalidConditions
+            | AuthzCode::UnknownAttribute
+            | AuthzCode::InvalidAttributeValue => 400,
             AuthzCode::SchemaConflict | AuthzCode::PreconditionFailed => 409,
         }
     }

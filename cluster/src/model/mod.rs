@@ -1,5 +1,6 @@
 //! Entities as stored in the state machine (JSON values under org-prefixed keys).
 
+mod abac;
 mod access;
 mod api_key;
 mod audit;
@@ -15,6 +16,7 @@ mod relation_tuples;
 mod scope;
 mod user;
 
+pub use abac::{AbacPolicyRecord, AttributeDefinition, AttributeKind, AttributeValue};
 pub use access::{AdminScope, Family, Principal, PrincipalKind};
 pub use api_key::{ApiKey, NewApiKey};
 pub use audit::{AuditBody, AuditChainHead, AuditEvent, AuditRecord, AuditRetention, GENESIS_HASH};

@@ -15,6 +15,12 @@ pub struct OrgCounters {
     pub session: u64,
     #[serde(default)]
     pub access_token: u64,
+    #[serde(default)]
+    pub abac_attribute: u64,
+    #[serde(default)]
+    pub abac_policy: u64,
+    #[serde(default)]
+    pub abac_value: u64,
 }
 
 /// The org header inside its shard: identity, epoch, counters, profile settings.

@@ -1,6 +1,7 @@
 //! Reads of org state (run on the shard leader after a linearizable read barrier, or right after
 //! a write was applied).
 
+mod abac;
 pub(crate) mod analytics;
 mod audit;
 mod catalog;
@@ -80,5 +81,10 @@ pub fn run_query(
         Query::RelationSchema => relation_tuples::schema(reader),
         Query::RelationTuples { filter, page } => relation_tuples::tuples(reader, filter, *page),
         Query::RelationChanges { after, limit } => relation_tuples::changes(reader, *after, *limit),
+        Query::AbacAttributes { kind, page } => abac::attributes(reader, *kind, *page),
+        Query::AbacAttribute(id) => abac::attribute(reader, *id),
+        Query::AbacPolicies(page) => abac::policies(reader, *page),
+        Query::AbacPolicy(id) => abac::policy(reader, *id),
+        Query::AbacValue { target, slug } => abac::value(reader, target, slug),
     }
 }

@@ -103,7 +103,7 @@ pub async fn user_token(api: &Api, email: &str, scope: &str) -> anyhow::Result<S
     let oauth = Oauth::for_org(&api.base, &api.org);
     let client = create_client(
         api,
-        json!({"allowedScopes": ["openid", "profile", "authz:read", "authz:check"]}),
+        json!({"allowedScopes": ["openid", "profile", "authz:read", "authz:check", "abac:read", "abac:write"]}),
     )
     .await?;
     let request = AuthRequest::new(&client, scope);

@@ -1,0 +1,223 @@
+//! ABAC questions, for the calling user only (a bearer token; API keys are refused): checks
+//! against the org's compiled policies with the user's, the resource's and the request's
+//! attributes, and the attribute reads of the runtime API.
+
+use serde_json::{Map, Value, json};
+
+use crate::authz::abac::{AbacContext, decide};
+use crate::authz::abac_store::{definitions, resource_attributes, user_values};
+use crate::authz::rbac::{all_roles, effective_permissions};
+use crate::authz::{AbacCheckItem, AbacResult, Answer};
+use crate::command::Relation;
+use crate::error::{ClusterError, Result};
+use crate::ids::UserId;
+use crate::model::{AttributeKind, Group, Principal, PrincipalKind, Role, User};
+use crate::query::{Page, PageParams};
+use crate::raft::GroupHandle;
+use crate::relations::{Direction, neighbours};
+use crate::tables::{OrgReader, Table};
+
+/// Scopes that let a user token read through the ABAC runtime.
+const READ_SCOPES: &[&str] = &["abac:read", "abac:write", "admin"];
+
+/// The calling user, or why the ABAC runtime refuses the credential.
+pub(super) fn caller(principal: &Principal) -> Result<UserId> {
+    match &principal.kind {
+        PrincipalKind::User { id, .. } => {
+            if principal
+                .scopes
+                .iter()
+                .any(|s| READ_SCOPES.contains(&s.as_str()))
+            {
+                return Ok(*id);
+            }
+            Err(ClusterError::Forbidden {
+                message: "Insufficient scope: the ABAC runtime needs abac:read".into(),
+                required_scopes: vec!["abac:read".into()],
+                granted_scopes: principal.scopes.clone(),
+            })
+        }
+        _ => Err(ClusterError::Unauthenticated {
+            message: "the ABAC runtime takes a user's bearer token; API keys and client tokens are refused"
+                .into(),
+        }),
+    }
+}
+
+fn slugs<T>(
+    reader: &OrgReader,
+    table: Table,
+    ids: impl IntoIterator<Item = Vec<u8>>,
+    slug: impl Fn(T) -> String,
+) -> Result<Vec<String>>
+where
+    T: serde::de::DeserializeOwned,
+{
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(row) = reader.get::<T>(table, &id)? {
+            out.push(slug(row));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The subject attributes of `user`: the built-ins and the org's custom user attributes.
+pub(super) fn user_attributes(reader: &OrgReader, user: UserId) -> Result<Map<String, Value>> {
+    let row: User = reader
+        .get(Table::User, &user.to_bytes())?
+        .ok_or_else(|| ClusterError::not_found("user", user))?;
+    let roles = slugs(reader, Table::Role, all_roles(reader, user)?, |r: Role| {
+        r.slug
+    })?;
+    let group_ids = neighbours(
+        reader,
+        Relation::UserGroup,
+        Direction::Forward,
+        &user.to_bytes(),
+    )?;
+    let groups = slugs(reader, Table::Group, group_ids, |g: Group| g.slug)?;
+    let permissions: Vec<String> = effective_permissions(reader, user)?
+        .into_iter()
+        .map(|p| p.slug)
+        .collect();
+    let org = crate::lookup::load_org(reader)?;
+    let is_admin = roles.iter().any(|r| r == "admin");
+    let mut attributes = match json!({
+        "id": row.id.to_string(),
+        "email": row.email,
+        "username": row.username.clone().unwrap_or_else(|| row.email.clone()),
+        "name": row.name,
+        "isAdmin": is_admin,
+        "isSuperAdmin": false,
+        "emailVerified": row.email_verified,
+        "mfaEnabled": row.mfa_enabled,
+        "isActive": row.is_active,
+        "blocked": row.blocked,
+        "givenName": row.given_name,
+        "familyName": row.family_name,
+        "locale": row.locale,
+        "zoneinfo": row.zoneinfo,
+        "roles": roles,
+        "groups": groups,
+        "permissions": permissions,
+        "tenantId": org.id.to_string(),
+        "orgId": org.slug,
+    }) {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    for (slug, value) in user_values(reader, user)? {
+        attributes.entry(slug).or_insert(value);
+    }
+    Ok(attributes)
+}
+
+fn check_one(
+    reader: &OrgReader,
+    policies: &[crate::authz::abac::Policy],
+    user: &Map<String, Value>,
+    environment: &Map<String, Value>,
+    item: &AbacCheckItem,
+) -> Result<AbacResult> {
+    let (Some(resource_type), Some(action)) = (&item.resource_type, &item.action) else {
+        return Ok(AbacResult {
+            allowed: false,
+            reason: "not checked".into(),
+            matched: Vec::new(),
+            error: Some("resourceType and action are required".into()),
+        });
+    };
+    let mut resource = match &item.resource_id {
+        Some(id) => resource_attributes(reader, resource_type, id)?,
+        None => {
+            let mut map = Map::new();
+            map.insert("type".into(), json!(resource_type));
+            map
+        }
+    };
+    for (key, value) in &item.extra {
+        resource.entry(key.clone()).or_insert_with(|| value.clone());
+    }
+    let context = AbacContext {
+        user: user.clone(),
+        resource,
+        environment: environment.clone(),
+        action: action.clone(),
+        resource_type: resource_type.clone(),
+    };
+    let decision = decide(policies, &context);
+    Ok(AbacResult {
+        allowed: decision.allowed,
+        reason: decision.reason,
+        matched: decision.matched,
+        error: None,
+    })
+}
+
+pub(super) fn check(
+    shard: &GroupHandle,
+    reader: &OrgReader,
+    principal: &Principal,
+    checks: &[AbacCheckItem],
+    environment: &Map<String, Value>,
+) -> Result<Answer> {
+    let user = caller(principal)?;
+    let attributes = user_attributes(reader, user)?;
+    let policies = shard.authz.with_org(reader, |org| org.policies(reader))?;
+    let results = checks
+        .iter()
+        .map(|item| check_one(reader, &policies, &attributes, environment, item))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Answer::AbacChecks {
+        user_id: user.to_string(),
+        results,
+    })
+}
+
+pub(super) fn my_attributes(reader: &OrgReader, principal: &Principal) -> Result<Answer> {
+    let user = caller(principal)?;
+    Ok(Answer::AbacAttributes {
+        user_id: Some(user.to_string()),
+        attributes: Value::Object(user_attributes(reader, user)?),
+    })
+}
+
+pub(super) fn resource(
+    reader: &OrgReader,
+    principal: &Principal,
+    resource_type: &str,
+    resource_id: &str,
+) -> Result<Answer> {
+    caller(principal)?;
+    Ok(Answer::AbacAttributes {
+        user_id: None,
+        attributes: Value::Object(resource_attributes(reader, resource_type, resource_id)?),
+    })
+}
+
+pub(super) fn definitions_page(
+    reader: &OrgReader,
+    principal: &Principal,
+    kind: Option<AttributeKind>,
+    page: PageParams,
+) -> Result<Answer> {
+    caller(principal)?;
+    let all: Vec<_> = definitions(reader)?
+        .into_iter()
+        .filter(|d| kind.is_none_or(|k| d.kind == k))
+        .collect();
+    let total = all.len() as u64;
+    let items = all
+        .into_iter()
+        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+        .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
+        .collect();
+    Ok(Answer::AbacDefinitions(Page {
+        items,
+        total,
+        page: page.page,
+        limit: page.limit,
+    }))
+}
