@@ -13,7 +13,7 @@ use lumo_cluster::model::AttributeKind;
 use lumo_cluster::query::{Query, Reply, Request};
 use serde_json::{Map, Value, json};
 
-use super::abac_admin::attribute_dto;
+use super::abac_admin::{attribute_dto, policy_dto};
 use super::question::{freshness, parse_question, refuse};
 use super::rbac::decide;
 use crate::envelope::{ListShape, list};
@@ -84,6 +84,9 @@ async fn run(ctx: &Ctx, request: CheckRequest) -> ApiResult<(String, Vec<AbacRes
 }
 
 fn matched(result: &AbacResult) -> Value {
+    if !result.policies.is_empty() {
+        return json!(result.policies.iter().map(policy_dto).collect::<Vec<_>>());
+    }
     json!(
         result
             .matched

@@ -87,12 +87,14 @@ pub struct AbacCheckItem {
 }
 
 /// The decision on one [`AbacCheckItem`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AbacResult {
     pub allowed: bool,
     pub reason: String,
     /// `(id, name)` of the policies that decided.
     pub matched: Vec<(u64, String)>,
+    /// The same policies in full, for callers holding `policies.view` (else empty).
+    pub policies: Vec<crate::model::AbacPolicyRecord>,
     /// Why the item could not be checked.
     pub error: Option<String>,
 }

@@ -11,7 +11,7 @@ use crate::authz::{AbacCheckItem, AbacResult, Answer};
 use crate::command::Relation;
 use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
-use crate::model::{AttributeKind, Group, Principal, PrincipalKind, Role, User};
+use crate::model::{AbacPolicyRecord, AttributeKind, Group, Principal, PrincipalKind, Role, User};
 use crate::query::{Page, PageParams};
 use crate::raft::GroupHandle;
 use crate::relations::{Direction, neighbours};
@@ -114,11 +114,13 @@ pub(super) fn user_attributes(reader: &OrgReader, user: UserId) -> Result<Map<St
     Ok(attributes)
 }
 
+/// The permission that shows matched policies in full.
+const VIEW_POLICIES: &str = "policies.view";
+
 fn check_one(
     reader: &OrgReader,
     policies: &[crate::authz::abac::Policy],
-    user: &Map<String, Value>,
-    environment: &Map<String, Value>,
+    (user, environment, full): (&Map<String, Value>, &Map<String, Value>, bool),
     item: &AbacCheckItem,
 ) -> Result<AbacResult> {
     let (Some(resource_type), Some(action)) = (&item.resource_type, &item.action) else {
@@ -126,6 +128,7 @@ fn check_one(
             allowed: false,
             reason: "not checked".into(),
             matched: Vec::new(),
+            policies: Vec::new(),
             error: Some("resourceType and action are required".into()),
         });
     };
@@ -148,10 +151,21 @@ fn check_one(
         resource_type: resource_type.clone(),
     };
     let decision = decide(policies, &context);
+    let mut shown = Vec::new();
+    if full {
+        for (id, _) in &decision.matched {
+            if let Some(record) =
+                reader.get::<AbacPolicyRecord>(Table::AbacPolicy, &id.to_be_bytes())?
+            {
+                shown.push(record);
+            }
+        }
+    }
     Ok(AbacResult {
         allowed: decision.allowed,
         reason: decision.reason,
         matched: decision.matched,
+        policies: shown,
         error: None,
     })
 }
@@ -166,9 +180,13 @@ pub(super) fn check(
     let user = caller(principal)?;
     let attributes = user_attributes(reader, user)?;
     let policies = shard.authz.with_org(reader, |org| org.policies(reader))?;
+    let full = attributes
+        .get("permissions")
+        .and_then(Value::as_array)
+        .is_some_and(|held| held.iter().any(|p| p == VIEW_POLICIES));
     let results = checks
         .iter()
-        .map(|item| check_one(reader, &policies, &attributes, environment, item))
+        .map(|item| check_one(reader, &policies, (&attributes, environment, full), item))
         .collect::<Result<Vec<_>>>()?;
     Ok(Answer::AbacChecks {
         user_id: user.to_string(),
