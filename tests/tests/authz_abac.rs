@@ -80,6 +80,12 @@ async fn policies_decide_with_user_resource_and_environment_attributes() -> anyh
     .await?;
     let listed = api.get("/abac/policies").await?.expect(200);
     assert_eq!(listed.body["pagination"]["total"], 3);
+    // An attribute a policy names cannot be deleted under it.
+    let refused = api
+        .delete(&format!("/abac/attributes/{}", department["id"]))
+        .await?
+        .expect(409);
+    assert!(refused.text.contains("eng-read"), "{}", refused.text);
     assert_eq!(
         listed.body["data"][0]["slug"], "no-secrets",
         "highest priority first"
@@ -331,7 +337,7 @@ async fn bad_policies_and_wrong_credentials_are_refused() -> anyhow::Result<()> 
             json!({"value": 1}),
         )
         .await?
-        .expect_error(403, "forbidden");
+        .expect_error(403, "INSUFFICIENT_PERMISSIONS");
     let reader_key = api
         .post(
             "/admin/api-keys",

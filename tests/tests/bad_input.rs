@@ -2,11 +2,15 @@
 //! authz family (RBAC and Zanzibar questions at the root and org routes, the Zanzibar schema
 //! and tuples): every refused request answers the documented status and error shape, and
 //! leaves no trace (the org's users, groups, roles, permissions, scopes, relation schema,
-//! tuples, change feed and audit log are exactly as before).
+//! tuples, change feed and audit log are exactly as before); and the ABAC routes (attribute and
+//! policy administration with the API key, the runtime with a user's bearer token), whose
+//! refusals leave the attributes, policies, values and audit log as they were.
 
 mod admin_support;
+mod authz_support;
 
 use admin_support::*;
+use authz_support::{PASSWORD, user_token};
 use lumo_tests::http::raw_request;
 use lumo_tests::{ADMIN_KEY, Api, Reply, TestNode};
 use reqwest::Method;
@@ -2229,5 +2233,801 @@ async fn authz_a_subject_type_that_is_not_a_string_is_invalid_subject() -> anyho
         wrong.join("\n")
     );
     node.stop().await?;
+    Ok(())
+}
+
+// --- ABAC -------------------------------------------------------------------------------------------
+
+/// The fixture's data, ABAC attributes (`level`: user number, `class`: resource string), a policy,
+/// and a manager (abac.manage) whose bearer token has abac:read and abac:write and who holds a
+/// `level` value; the document `doc-1` holds a `class` value.
+struct AbacFixture {
+    node: TestNode,
+    api: Api,
+    manager: Api,
+    manager_id: String,
+    policy: u64,
+    attribute: u64,
+}
+
+async fn abac_fixture() -> anyhow::Result<AbacFixture> {
+    let Fixture { node, api, user: _ } = fixture().await?;
+    let attribute = api
+        .post(
+            "/abac/attributes",
+            json!({"name": "Level", "slug": "level", "attributeType": "user", "dataType": "number"}),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_u64()
+        .unwrap_or_default();
+    api.post(
+        "/abac/attributes",
+        json!({"name": "Class", "slug": "class", "attributeType": "resource", "defaultValue": "public"}),
+    )
+    .await?
+    .expect(201);
+    let policy = api
+        .post(
+            "/abac/policies",
+            json!({"name": "Seniors read", "slug": "seniors", "resourceType": "document", "action": "read",
+                   "priority": 5, "conditions": {"all": [{"attribute": "user.level", "operator": "gte", "value": 3}]}}),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_u64()
+        .unwrap_or_default();
+    new_permission(&api, "Manage ABAC", "abac.manage").await?;
+    let manager_id = lumo_tests::oauth::create_user(&api, "manager@example.com", PASSWORD).await?;
+    api.post(
+        &format!("/admin/users/{manager_id}/permissions"),
+        json!({"permissions": ["abac.manage"]}),
+    )
+    .await?
+    .expect(200);
+    let token = user_token(&api, "manager@example.com", "openid abac:read abac:write").await?;
+    let manager = api.with_bearer(&token);
+    manager
+        .put(
+            &format!("/abac/users/{manager_id}/attributes/level"),
+            json!({"value": 4}),
+        )
+        .await?
+        .expect(200);
+    manager
+        .put(
+            "/abac/resources/document/doc-1/attributes/class",
+            json!({"value": "internal"}),
+        )
+        .await?
+        .expect(200);
+    Ok(AbacFixture {
+        node,
+        api,
+        manager,
+        manager_id,
+        policy,
+        attribute,
+    })
+}
+
+/// [`snapshot`] plus the attributes, policies and the values the runtime shows.
+async fn abac_snapshot(f: &AbacFixture) -> anyhow::Result<Value> {
+    let mut out = snapshot(&f.api).await?;
+    let mut add = |key: String, value: Value| {
+        if let Some(map) = out.as_object_mut() {
+            map.insert(key, value);
+        }
+    };
+    for path in [
+        "/abac/attributes?limit=100",
+        "/abac/policies?limit=100",
+        "/admin/audit-logs?limit=100",
+    ] {
+        add(path.into(), f.api.get(path).await?.expect(200).body);
+    }
+    for path in [
+        "/abac/my-attributes",
+        "/abac/resources/document/doc-1/attributes",
+        "/abac/resources/document/doc-2/attributes",
+    ] {
+        add(path.into(), f.manager.get(path).await?.expect(200).body);
+    }
+    Ok(out)
+}
+
+/// Who sends an ABAC request: the admin API key or the manager's bearer token.
+#[derive(Clone, Copy, Debug)]
+enum By {
+    Key,
+    Bearer,
+}
+
+/// Every ABAC route that reads a body, and who may call it.
+fn abac_body_routes(f: &AbacFixture) -> Vec<(Method, By, String)> {
+    let (a, p) = (f.attribute, f.policy);
+    vec![
+        (Method::POST, By::Key, "/abac/attributes".into()),
+        (Method::PUT, By::Key, format!("/abac/attributes/{a}")),
+        (Method::PATCH, By::Key, format!("/abac/attributes/{a}")),
+        (Method::POST, By::Key, "/abac/policies".into()),
+        (Method::PUT, By::Key, format!("/abac/policies/{p}")),
+        (Method::PATCH, By::Key, format!("/abac/policies/{p}")),
+        (Method::POST, By::Bearer, "/abac/check".into()),
+        (Method::POST, By::Bearer, "/abac/check-bulk".into()),
+        (
+            Method::PUT,
+            By::Bearer,
+            "/abac/resources/document/doc-1/attributes/class".into(),
+        ),
+        (
+            Method::PUT,
+            By::Bearer,
+            format!("/abac/users/{}/attributes/level", f.manager_id),
+        ),
+    ]
+}
+
+/// Sends raw bytes with a content type to an ABAC route.
+async fn send_abac(
+    f: &AbacFixture,
+    method: Method,
+    by: By,
+    path: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> anyhow::Result<Reply> {
+    let (name, value) = match by {
+        By::Key => ("X-API-Key", f.api.key.clone()),
+        By::Bearer => ("Authorization", f.manager.key.clone()),
+    };
+    let mut request = reqwest::Client::new()
+        .request(method, f.api.url(path))
+        .header(name, value)
+        .body(body);
+    if let Some(ct) = content_type {
+        request = request.header("Content-Type", ct);
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await?;
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
+    Ok(Reply {
+        status,
+        headers,
+        body,
+        text,
+    })
+}
+
+async fn send_abac_json(
+    f: &AbacFixture,
+    method: Method,
+    by: By,
+    path: &str,
+    body: &Value,
+) -> anyhow::Result<Reply> {
+    send_abac(
+        f,
+        method,
+        by,
+        path,
+        Some("application/json"),
+        serde_json::to_vec(body)?,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn abac_bodies_over_1_mib_are_413_wrong_content_types_415_bad_json_400() -> anyhow::Result<()>
+{
+    let f = abac_fixture().await?;
+    let before = abac_snapshot(&f).await?;
+    let padded = |size: usize| {
+        let head = r#"{"value":"x","name":"N","padding":""#;
+        let tail = r#""}"#;
+        let pad = "x".repeat(size - head.len() - tail.len());
+        format!("{head}{pad}{tail}").into_bytes()
+    };
+    // A body each route would accept, were it declared JSON.
+    let acceptable = serde_json::to_vec(&json!({
+        "name": "Fine", "slug": "fine", "attributeType": "user", "resourceType": "document",
+        "action": "read", "checks": [{"resourceType": "document", "action": "read"}], "value": 5,
+    }))?;
+    let bad_json: [&[u8]; 9] = [
+        br#"{"value": "#,
+        br#"{"value": 1,}"#,
+        br#"{value: 1}"#,
+        b"{\"value\": 1} trailing",
+        b"\xff\xfe{}",
+        br#"[{"value": 1}]"#,
+        b"42",
+        b"null",
+        b"",
+    ];
+    let mut wrong = Vec::new();
+    for (method, by, path) in abac_body_routes(&f) {
+        for size in [(1 << 20) + 1, 3 << 20] {
+            let reply = send_abac(
+                &f,
+                method.clone(),
+                by,
+                &path,
+                Some("application/json"),
+                padded(size),
+            )
+            .await?;
+            if (reply.status, reply.body["error"].clone()) != (413, json!("payload_too_large")) {
+                wrong.push(format!(
+                    "{method} {path} {size}B -> {} {}",
+                    reply.status, reply.text
+                ));
+            }
+        }
+        for content_type in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("application/xml"),
+        ] {
+            let reply = send_abac(
+                &f,
+                method.clone(),
+                by,
+                &path,
+                content_type,
+                acceptable.clone(),
+            )
+            .await?;
+            if (reply.status, reply.body["error"].clone()) != (415, json!("unsupported_media_type"))
+            {
+                wrong.push(format!(
+                    "{method} {path} {content_type:?} -> {} {}",
+                    reply.status, reply.text
+                ));
+            }
+        }
+        for body in bad_json {
+            let reply = send_abac(
+                &f,
+                method.clone(),
+                by,
+                &path,
+                Some("application/json"),
+                body.to_vec(),
+            )
+            .await?;
+            if (reply.status, reply.body["error"].clone()) != (400, json!("invalid_request")) {
+                wrong.push(format!(
+                    "{method} {path} {:?} -> {} {}",
+                    String::from_utf8_lossy(body),
+                    reply.status,
+                    reply.text
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "unexpected answers:\n{}",
+        wrong.join("\n")
+    );
+    assert_eq!(
+        abac_snapshot(&f).await?,
+        before,
+        "refused requests changed something"
+    );
+    // JSON with parameters, in any case, is read.
+    send_abac(
+        &f,
+        Method::POST,
+        By::Bearer,
+        "/abac/check",
+        Some("Application/JSON; charset=utf-8"),
+        serde_json::to_vec(&json!({"resourceType": "document", "action": "read"}))?,
+    )
+    .await?
+    .expect(200);
+    f.node.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn abac_wrong_json_types_in_bodies_and_conditions_write_nothing() -> anyhow::Result<()> {
+    let f = abac_fixture().await?;
+    let before = abac_snapshot(&f).await?;
+    let (a, p) = (f.attribute, f.policy);
+    let leaf = |attribute: Value, operator: Value, value: Value| json!({"all": [{"attribute": attribute, "operator": operator, "value": value}]});
+    let mut cases: Vec<(Method, By, String, Value, u16, &str)> = Vec::new();
+    let attributes = "/abac/attributes".to_string();
+    for body in [
+        json!({}),
+        json!({"attributeType": "user"}),
+        json!({"name": 5, "attributeType": "user"}),
+        json!({"name": "", "attributeType": "user"}),
+        json!({"name": "A", "attributeType": "planet"}),
+        json!({"name": "A", "attributeType": ["user"]}),
+        json!({"name": "A", "slug": "Not A Slug!", "attributeType": "user"}),
+        json!({"name": "A", "slug": 7, "attributeType": "user"}),
+        json!({"name": "A", "attributeType": "user", "isRequired": "yes"}),
+        json!({"name": "A", "attributeType": "user", "description": ["d"]}),
+        json!({"name": "A", "attributeType": "user", "dataType": "color"}),
+        json!({"name": "A", "attributeType": "user", "dataType": 5}),
+        json!({"name": "A", "attributeType": "user", "dataType": "number", "defaultValue": "x"}),
+    ] {
+        cases.push((
+            Method::POST,
+            By::Key,
+            attributes.clone(),
+            body,
+            422,
+            "validation_error",
+        ));
+    }
+    cases.push((
+        Method::POST,
+        By::Key,
+        attributes.clone(),
+        json!({"name": "Dup", "slug": "level", "attributeType": "user"}),
+        409,
+        "duplicate_resource",
+    ));
+    for method in [Method::PUT, Method::PATCH] {
+        for body in [
+            json!({"name": 5}),
+            json!({"isRequired": "no"}),
+            json!({"dataType": "color"}),
+            json!({"defaultValue": "not a number"}),
+            json!({"dataType": "boolean", "defaultValue": 3}),
+        ] {
+            cases.push((
+                method.clone(),
+                By::Key,
+                format!("/abac/attributes/{a}"),
+                body,
+                422,
+                "validation_error",
+            ));
+        }
+    }
+    let policies = "/abac/policies".to_string();
+    let base = json!({"name": "P", "slug": "p", "resourceType": "document", "action": "read"});
+    let with = |extra: Value| {
+        let mut body = base.clone();
+        if let (Some(map), Some(more)) = (body.as_object_mut(), extra.as_object()) {
+            map.extend(more.clone());
+        }
+        body
+    };
+    for body in [
+        json!({"name": "P"}),
+        json!({"name": "P", "resourceType": 5, "action": "read"}),
+        with(json!({"effect": "maybe"})),
+        with(json!({"effect": true})),
+        with(json!({"priority": "high"})),
+        with(json!({"priority": 1.5})),
+        with(json!({"priority": 2_000_000})),
+        with(json!({"isActive": "yes"})),
+        with(json!({"slug": "Bad Slug"})),
+        with(json!({"slug": "seniors", "effect": "maybe"})),
+    ] {
+        cases.push((
+            Method::POST,
+            By::Key,
+            policies.clone(),
+            body,
+            422,
+            "validation_error",
+        ));
+    }
+    cases.push((
+        Method::POST,
+        By::Key,
+        policies.clone(),
+        with(json!({"slug": "seniors"})),
+        409,
+        "duplicate_resource",
+    ));
+    let bad_conditions = [
+        (json!("user.level >= 3"), "INVALID_CONDITIONS"),
+        (json!(["user.level"]), "INVALID_CONDITIONS"),
+        (json!(5), "INVALID_CONDITIONS"),
+        (json!({"all": "everything"}), "INVALID_CONDITIONS"),
+        (
+            json!({"any": {"attribute": "user.level"}}),
+            "INVALID_CONDITIONS",
+        ),
+        (json!({"all": [5]}), "INVALID_CONDITIONS"),
+        (json!({"all": [null]}), "INVALID_CONDITIONS"),
+        (
+            leaf(json!(5), json!("equals"), json!(1)),
+            "INVALID_CONDITIONS",
+        ),
+        (
+            leaf(json!("user.level"), json!(5), json!(1)),
+            "INVALID_CONDITIONS",
+        ),
+        (
+            leaf(json!("user.level"), json!("resembles"), json!(1)),
+            "INVALID_CONDITIONS",
+        ),
+        (
+            leaf(json!("user.level"), json!("in"), json!("3")),
+            "INVALID_CONDITIONS",
+        ),
+        (
+            leaf(json!("user.level"), json!("between"), json!([1])),
+            "INVALID_CONDITIONS",
+        ),
+        (
+            leaf(
+                json!("environment.ip"),
+                json!("ip_in_cidr"),
+                json!("10.0.0.0/99"),
+            ),
+            "INVALID_CONDITIONS",
+        ),
+        (
+            leaf(json!("environment.ip"), json!("ip_in_cidr"), json!([5])),
+            "INVALID_CONDITIONS",
+        ),
+        (
+            leaf(json!("planet.level"), json!("equals"), json!(1)),
+            "INVALID_CONDITIONS",
+        ),
+        (
+            json!({"all": [{"operator": "equals", "value": 1}]}),
+            "INVALID_CONDITIONS",
+        ),
+        (
+            leaf(json!("user.nope"), json!("equals"), json!(1)),
+            "UNKNOWN_ATTRIBUTE",
+        ),
+        (
+            leaf(json!("resource.level"), json!("equals"), json!(1)),
+            "UNKNOWN_ATTRIBUTE",
+        ),
+        (
+            leaf(json!("user.class"), json!("equals"), json!("x")),
+            "UNKNOWN_ATTRIBUTE",
+        ),
+        (
+            leaf(
+                json!("user.level"),
+                json!("equals"),
+                json!({"attribute": "user.nope"}),
+            ),
+            "UNKNOWN_ATTRIBUTE",
+        ),
+    ];
+    for (conditions, code) in &bad_conditions {
+        cases.push((
+            Method::POST,
+            By::Key,
+            policies.clone(),
+            with(json!({"conditions": conditions})),
+            400,
+            code,
+        ));
+        for method in [Method::PUT, Method::PATCH] {
+            cases.push((
+                method,
+                By::Key,
+                format!("/abac/policies/{p}"),
+                json!({"name": "Renamed", "conditions": conditions}),
+                400,
+                code,
+            ));
+        }
+    }
+    for method in [Method::PUT, Method::PATCH] {
+        for body in [
+            json!({"priority": "x"}),
+            json!({"effect": 1}),
+            json!({"isActive": 0}),
+        ] {
+            cases.push((
+                method.clone(),
+                By::Key,
+                format!("/abac/policies/{p}"),
+                body,
+                422,
+                "validation_error",
+            ));
+        }
+    }
+    // The runtime.
+    let check = "/abac/check".to_string();
+    for body in [
+        json!({}),
+        json!({"action": "read"}),
+        json!({"resourceType": "document"}),
+        json!({"resourceType": 5, "action": "read"}),
+        json!({"resourceType": "document", "action": ["read"]}),
+        json!({"resourceType": "", "action": "read"}),
+    ] {
+        cases.push((
+            Method::POST,
+            By::Bearer,
+            check.clone(),
+            body,
+            400,
+            "MISSING_FIELDS",
+        ));
+    }
+    for environment in [json!("10.0.0.1"), json!([1]), json!(5)] {
+        cases.push((
+            Method::POST,
+            By::Bearer,
+            check.clone(),
+            json!({"resourceType": "document", "action": "read", "environment": environment}),
+            400,
+            "invalid_request",
+        ));
+    }
+    let bulk = "/abac/check-bulk".to_string();
+    let one = json!([{"resourceType": "document", "action": "read"}]);
+    cases.push((
+        Method::POST,
+        By::Bearer,
+        bulk.clone(),
+        json!({}),
+        400,
+        "MISSING_FIELDS",
+    ));
+    for body in [
+        json!({"checks": "document"}),
+        json!({"checks": {"resourceType": "document"}}),
+        json!({"checks": []}),
+        json!({"requests": one}),
+        json!({"checks": one, "environment": "x"}),
+    ] {
+        cases.push((
+            Method::POST,
+            By::Bearer,
+            bulk.clone(),
+            body,
+            400,
+            "invalid_request",
+        ));
+    }
+    let user_value = format!("/abac/users/{}/attributes/level", f.manager_id);
+    let doc_value = "/abac/resources/document/doc-1/attributes/class".to_string();
+    for path in [&user_value, &doc_value] {
+        for body in [json!({}), json!({"val": 1}), json!({"values": [1]})] {
+            cases.push((
+                Method::PUT,
+                By::Bearer,
+                path.clone(),
+                body,
+                400,
+                "MISSING_FIELDS",
+            ));
+        }
+    }
+    for (path, value) in [
+        (&user_value, json!("high")),
+        (&user_value, json!(null)),
+        (&user_value, json!([4])),
+        (&user_value, json!({"level": 4})),
+        (&user_value, json!(true)),
+        (&doc_value, json!(5)),
+        (&doc_value, json!(["secret"])),
+        (&doc_value, json!(null)),
+    ] {
+        cases.push((
+            Method::PUT,
+            By::Bearer,
+            path.clone(),
+            json!({"value": value}),
+            400,
+            "INVALID_ATTRIBUTE_VALUE",
+        ));
+    }
+    let mut wrong = Vec::new();
+    for (method, by, path, body, status, code) in cases {
+        let reply = send_abac_json(&f, method.clone(), by, &path, &body).await?;
+        if (reply.status, reply.body["error"].clone()) != (status, json!(code)) {
+            wrong.push(format!(
+                "{method} {by:?} {path} {body} -> {} {} (expected {status} {code})",
+                reply.status, reply.text
+            ));
+        } else {
+            reply.expect_error(status, code);
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "unexpected answers:\n{}",
+        wrong.join("\n")
+    );
+    assert_eq!(
+        abac_snapshot(&f).await?,
+        before,
+        "refused requests changed something"
+    );
+    f.node.stop().await?;
+    Ok(())
+}
+
+/// A request and the status and error code it must get.
+type AbacCase = (Method, By, String, Option<Value>, u16, &'static str);
+
+#[tokio::test]
+async fn abac_unknown_ids_and_attribute_slugs() -> anyhow::Result<()> {
+    let f = abac_fixture().await?;
+    let before = abac_snapshot(&f).await?;
+    let ghost = "00000000-0000-0000-0000-0000000000ff";
+    let mut cases: Vec<AbacCase> = Vec::new();
+    for id in ["999", "0"] {
+        for path in [
+            format!("/abac/attributes/{id}"),
+            format!("/abac/policies/{id}"),
+        ] {
+            cases.push((
+                Method::GET,
+                By::Key,
+                path.clone(),
+                None,
+                404,
+                "resource_not_found",
+            ));
+            cases.push((
+                Method::DELETE,
+                By::Key,
+                path.clone(),
+                None,
+                404,
+                "resource_not_found",
+            ));
+            for method in [Method::PUT, Method::PATCH] {
+                cases.push((
+                    method,
+                    By::Key,
+                    path.clone(),
+                    Some(json!({"name": "Ghost"})),
+                    404,
+                    "resource_not_found",
+                ));
+            }
+        }
+        cases.push((
+            Method::POST,
+            By::Key,
+            format!("/abac/policies/{id}/toggle"),
+            None,
+            404,
+            "resource_not_found",
+        ));
+    }
+    for id in ["abc", "-1", "1.5"] {
+        for path in [
+            format!("/abac/attributes/{id}"),
+            format!("/abac/policies/{id}"),
+        ] {
+            cases.push((
+                Method::GET,
+                By::Key,
+                path.clone(),
+                None,
+                400,
+                "invalid_request",
+            ));
+            cases.push((Method::DELETE, By::Key, path, None, 400, "invalid_request"));
+        }
+        cases.push((
+            Method::POST,
+            By::Key,
+            format!("/abac/policies/{id}/toggle"),
+            None,
+            400,
+            "invalid_request",
+        ));
+    }
+    for user in [ghost, "not-a-uuid", "ghost@example.com"] {
+        cases.push((
+            Method::PUT,
+            By::Bearer,
+            format!("/abac/users/{user}/attributes/level"),
+            Some(json!({"value": 4})),
+            404,
+            "resource_not_found",
+        ));
+    }
+    let user_path = |slug: &str| format!("/abac/users/{}/attributes/{slug}", f.manager_id);
+    let doc_path = |slug: &str| format!("/abac/resources/document/doc-1/attributes/{slug}");
+    for (path, value) in [
+        (user_path("nope"), json!(1)),
+        (user_path("class"), json!("secret")),
+        (user_path("Level"), json!(1)),
+        (user_path("email"), json!("x@example.com")),
+        (doc_path("nope"), json!("x")),
+        (doc_path("level"), json!(1)),
+        (doc_path("type"), json!("x")),
+        (doc_path("id"), json!("x")),
+    ] {
+        cases.push((
+            Method::PUT,
+            By::Bearer,
+            path,
+            Some(json!({"value": value})),
+            400,
+            "UNKNOWN_ATTRIBUTE",
+        ));
+    }
+    let mut wrong = Vec::new();
+    for (method, by, path, body, status, code) in cases {
+        let reply = match &body {
+            Some(body) => send_abac_json(&f, method.clone(), by, &path, body).await?,
+            None => send_abac(&f, method.clone(), by, &path, None, Vec::new()).await?,
+        };
+        if (reply.status, reply.body["error"].clone()) != (status, json!(code)) {
+            wrong.push(format!(
+                "{method} {by:?} {path} -> {} {} (expected {status} {code})",
+                reply.status, reply.text
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "unexpected answers:\n{}",
+        wrong.join("\n")
+    );
+    assert_eq!(
+        abac_snapshot(&f).await?,
+        before,
+        "refused requests changed something"
+    );
+    // An unknown resource is no error: it has its id, type and the defaults.
+    let unknown = f
+        .manager
+        .get("/abac/resources/ghost/nothing/attributes")
+        .await?
+        .expect(200);
+    assert_eq!(
+        unknown.body["attributes"],
+        json!({"id": "nothing", "type": "ghost", "class": "public"})
+    );
+    f.node.stop().await?;
+    Ok(())
+}
+
+/// ABAC updates refuse an empty or null `name` (422 "may not be empty"), as groups, roles and
+/// every create do.
+#[tokio::test]
+async fn abac_updates_refuse_an_empty_name() -> anyhow::Result<()> {
+    let f = abac_fixture().await?;
+    let before = abac_snapshot(&f).await?;
+    let mut wrong = Vec::new();
+    for path in [
+        format!("/abac/attributes/{}", f.attribute),
+        format!("/abac/policies/{}", f.policy),
+    ] {
+        for method in [Method::PUT, Method::PATCH] {
+            for body in [
+                json!({"name": ""}),
+                json!({"name": "  "}),
+                json!({"name": null}),
+            ] {
+                let reply = send_abac_json(&f, method.clone(), By::Key, &path, &body).await?;
+                if (reply.status, reply.body["error"].clone()) != (422, json!("validation_error")) {
+                    wrong.push(format!(
+                        "{method} {path} {body} -> {} {}",
+                        reply.status, reply.text
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "expected 422 validation_error:\n{}",
+        wrong.join("\n")
+    );
+    assert_eq!(abac_snapshot(&f).await?, before);
+    f.node.stop().await?;
     Ok(())
 }

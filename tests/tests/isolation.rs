@@ -1,6 +1,10 @@
 //! Tenant isolation: two orgs on one node. A credential of one org must not read or change
 //! anything of the other, on any route family, and data of one org never appears in the other.
 
+mod authz_support;
+
+use authz_support::{PASSWORD, user_token};
+use lumo_tests::oauth::create_user;
 use lumo_tests::{Api, Reply, TestNode};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
@@ -28,6 +32,8 @@ struct Seeded {
     permission: u64,
     scope: u64,
     key: u64,
+    abac_attribute: u64,
+    abac_policy: u64,
     markers: Vec<String>,
 }
 
@@ -132,6 +138,36 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         .data()["id"]
         .as_u64()
         .unwrap_or_default();
+    let abac_attribute = b
+        .post(
+            "/abac/attributes",
+            json!({"name": "Globex Secret Attribute", "slug": "globex_secret_attr", "attributeType": "user"}),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_u64()
+        .unwrap_or_default();
+    b.post(
+        "/abac/attributes",
+        json!({"name": "Globex Secret Class", "slug": "globex_secret_class", "attributeType": "resource", "defaultValue": "globex-secret-default"}),
+    )
+    .await?
+    .expect(201);
+    let abac_policy = b
+        .post(
+            "/abac/policies",
+            json!({
+                "name": "Globex Secret Policy", "slug": "globex-secret-policy",
+                "resourceType": "document", "action": "read", "priority": 7,
+                "conditions": {"all": [{"attribute": "user.globex_secret_attr", "operator": "equals", "value": "globex-secret-value"}]},
+            }),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_u64()
+        .unwrap_or_default();
     let markers = vec![
         user.clone(),
         user_email.clone(),
@@ -147,6 +183,11 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         "globex-secret-bot".to_string(),
         "globex-secret-doc".to_string(),
         "globex-secret-viewer".to_string(),
+        "globex_secret_attr".to_string(),
+        "globex_secret_class".to_string(),
+        "globex-secret-default".to_string(),
+        "globex-secret-policy".to_string(),
+        "globex-secret-value".to_string(),
         b.key.clone(),
     ];
     Ok(Seeded {
@@ -157,6 +198,8 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         permission,
         scope,
         key,
+        abac_attribute,
+        abac_policy,
         markers,
     })
 }
@@ -185,6 +228,8 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
         "/admin/analytics/dashboard",
         "/zanzibar/tuples?limit=100",
         "/zanzibar/changes?limit=1000",
+        "/abac/attributes?limit=100",
+        "/abac/policies?limit=100",
     ]
     .iter()
     .map(|p| p.to_string())
@@ -207,6 +252,8 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
             format!("/admin/permissions/{}", s.permission),
             format!("/admin/permissions/{}/usage", s.permission),
             "/zanzibar/schema".to_string(),
+            format!("/abac/attributes/{}", s.abac_attribute),
+            format!("/abac/policies/{}", s.abac_policy),
         ]);
     }
     let mut out = Map::new();
@@ -428,6 +475,33 @@ fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
             json!({"object": B_DOC, "relation": "view"}),
         ),
     ];
+    // ABAC configuration.
+    let (aa, ap) = (s.abac_attribute, s.abac_policy);
+    list.extend([
+        get("/abac/attributes".into()),
+        get("/abac/attributes?type=user".into()),
+        post(
+            "/abac/attributes".into(),
+            json!({"name": "Intruder", "slug": "intruder", "attributeType": "user"}),
+        ),
+        get(format!("/abac/attributes/{aa}")),
+        put(format!("/abac/attributes/{aa}"), name.clone()),
+        patch(format!("/abac/attributes/{aa}"), name.clone()),
+        delete(format!("/abac/attributes/{aa}")),
+        get("/abac/policies".into()),
+        post(
+            "/abac/policies".into(),
+            json!({"name": "Open", "slug": "open", "resourceType": "*", "action": "*", "priority": 1000000}),
+        ),
+        get(format!("/abac/policies/{ap}")),
+        put(format!("/abac/policies/{ap}"), json!({"effect": "deny"})),
+        patch(
+            format!("/abac/policies/{ap}"),
+            json!({"conditions": {}, "isActive": false}),
+        ),
+        delete(format!("/abac/policies/{ap}")),
+        post_empty(format!("/abac/policies/{ap}/toggle")),
+    ]);
     let section_bodies = [
         ("auth", json!({"session_timeout": 999})),
         ("authentication", json!({"mfa_required": true})),
@@ -550,6 +624,18 @@ async fn org_b_keys_are_refused_on_org_a_too() -> anyhow::Result<()> {
     )
     .await?
     .expect(200);
+    a.post(
+        "/abac/attributes",
+        json!({"name": "Only In A", "slug": "only_in_a", "attributeType": "user"}),
+    )
+    .await?
+    .expect(201);
+    a.post(
+        "/abac/policies",
+        json!({"name": "Only In A", "slug": "only-in-a", "resourceType": "document", "action": "read"}),
+    )
+    .await?
+    .expect(201);
     let before_a = state(&a, None).await?;
     let intruder = b.with_org(lumo_tests::ORG);
     let a_viewer = format!("user:{user_a}");
@@ -613,6 +699,28 @@ async fn org_b_keys_are_refused_on_org_a_too() -> anyhow::Result<()> {
             "/zanzibar/list-subjects".to_string(),
             Some(json!({"object": a_doc, "relation": "view"})),
         ),
+        (Method::GET, "/abac/attributes".to_string(), None),
+        (
+            Method::POST,
+            "/abac/attributes".to_string(),
+            Some(json!({"name": "From B", "slug": "from_b", "attributeType": "user"})),
+        ),
+        (Method::GET, "/abac/attributes/1".to_string(), None),
+        (Method::DELETE, "/abac/attributes/1".to_string(), None),
+        (Method::GET, "/abac/policies".to_string(), None),
+        (
+            Method::POST,
+            "/abac/policies".to_string(),
+            Some(json!({"name": "From B", "slug": "from-b", "resourceType": "*", "action": "*"})),
+        ),
+        (Method::GET, "/abac/policies/1".to_string(), None),
+        (
+            Method::PATCH,
+            "/abac/policies/1".to_string(),
+            Some(json!({"effect": "allow"})),
+        ),
+        (Method::DELETE, "/abac/policies/1".to_string(), None),
+        (Method::POST, "/abac/policies/1/toggle".to_string(), None),
     ] {
         let reply = intruder.send(method.clone(), &path, body).await?;
         assert_refused(
@@ -821,6 +929,42 @@ async fn org_b_ids_are_not_found_through_org_a() -> anyhow::Result<()> {
             format!("/admin/roles/{a_role}/permissions"),
             Some(json!({"permissions": ["globex:secret"]})),
         ),
+        // B's ABAC ids (A has no ABAC data of its own).
+        (
+            Method::GET,
+            format!("/abac/attributes/{}", seeded.abac_attribute),
+            None,
+        ),
+        (
+            Method::PATCH,
+            format!("/abac/attributes/{}", seeded.abac_attribute),
+            Some(json!({"name": "Pwned"})),
+        ),
+        (
+            Method::DELETE,
+            format!("/abac/attributes/{}", seeded.abac_attribute),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/abac/policies/{}", seeded.abac_policy),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/abac/policies/{}", seeded.abac_policy),
+            Some(json!({"name": "Pwned"})),
+        ),
+        (
+            Method::POST,
+            format!("/abac/policies/{}/toggle", seeded.abac_policy),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/abac/policies/{}", seeded.abac_policy),
+            None,
+        ),
     ] {
         let what = format!(
             "A asking for B's id: {method} {path} {}",
@@ -910,6 +1054,22 @@ async fn org_b_ids_are_not_found_through_org_a() -> anyhow::Result<()> {
             );
         }
     }
+    // B's attribute slugs are unknown to A's policies.
+    for attribute in ["user.globex_secret_attr", "resource.globex_secret_class"] {
+        let reply = a
+            .post(
+                "/abac/policies",
+                json!({"name": "Borrow", "slug": "borrow", "resourceType": "document", "action": "read",
+                       "conditions": {"all": [{"attribute": attribute, "operator": "exists"}]}}),
+            )
+            .await?
+            .expect_error(400, "UNKNOWN_ATTRIBUTE");
+        assert!(!reply.text.contains("globex-secret"), "{}", reply.text);
+    }
+    assert_eq!(
+        a.get("/abac/policies").await?.expect(200).body["pagination"]["total"],
+        0
+    );
     // A's entities were not linked to anything.
     let group = a
         .get(&format!("/admin/groups/{a_group}"))
@@ -1178,6 +1338,19 @@ async fn credentials_are_checked_before_the_body() -> anyhow::Result<()> {
             "/zanzibar/tuples",
             json!({"writes": "not-a-list"}),
         ),
+        (Method::POST, "/abac/attributes", json!({"name": 5})),
+        (
+            Method::POST,
+            "/abac/policies",
+            json!({"name": "P", "conditions": "not-an-object"}),
+        ),
+        (
+            Method::POST,
+            "/abac/policies",
+            json!({"name": "P", "resourceType": "d", "action": "r", "conditions": {"all": [{"attribute": "user.nope", "operator": "equals", "value": 1}]}}),
+        ),
+        (Method::PUT, "/abac/policies/1", json!({"conditions": 5})),
+        (Method::PATCH, "/abac/attributes/1", json!({"name": []})),
     ] {
         let refused = cross.send(method.clone(), path, Some(body.clone())).await?;
         let unauthenticated = anonymous.send(method.clone(), path, Some(body)).await?;
@@ -1251,6 +1424,258 @@ async fn zanzibar_questions_and_tuple_deletes_check_credentials_before_the_body(
         wrong.is_empty(),
         "expected 403 for another org's key and 401 without a key, whatever the body; got (route, cross-org, its error, anonymous): {wrong:#?}"
     );
+    node.stop().await?;
+    Ok(())
+}
+
+/// Both orgs define the same ABAC attribute slugs and a policy, and set values through a
+/// manager's token; B's user token is refused on every route of A's ABAC runtime, and each org's
+/// checks, definitions and values are its own.
+#[tokio::test]
+async fn abac_runtime_refuses_another_orgs_user_and_values_stay_in_their_org() -> anyhow::Result<()>
+{
+    let node = TestNode::start().await?;
+    let a = node.api();
+    let key_b = node.create_org(B).await?;
+    let b = node.api_for(B, &key_b);
+    // The same vocabulary in both orgs, and a manager and a reader in each.
+    let mut people = Vec::new();
+    for (api, tag) in [(&a, "acme"), (&b, "globex")] {
+        api.post(
+            "/abac/attributes",
+            json!({"name": format!("{tag} department"), "slug": "dept", "attributeType": "user"}),
+        )
+        .await?
+        .expect(201);
+        api.post(
+            "/abac/attributes",
+            json!({"name": format!("{tag} class"), "slug": "class", "attributeType": "resource",
+                   "defaultValue": format!("{tag}-only-default")}),
+        )
+        .await?
+        .expect(201);
+        api.post(
+            "/abac/policies",
+            json!({"name": format!("{tag} readers"), "slug": format!("{tag}-only-policy"),
+                   "resourceType": "document", "action": "read",
+                   "conditions": {"all": [
+                       {"attribute": "user.dept", "operator": "equals", "value": format!("{tag}-only-dept")},
+                       {"attribute": "resource.class", "operator": "equals", "value": format!("{tag}-only-class")},
+                   ]}}),
+        )
+        .await?
+        .expect(201);
+        api.post(
+            "/admin/permissions",
+            json!({"name": "Manage ABAC", "slug": "abac.manage"}),
+        )
+        .await?
+        .expect(201);
+        let manager_email = format!("manager@{tag}.test");
+        let reader_email = format!("reader@{tag}.test");
+        let manager = create_user(api, &manager_email, PASSWORD).await?;
+        let reader = create_user(api, &reader_email, PASSWORD).await?;
+        api.post(
+            &format!("/admin/users/{manager}/permissions"),
+            json!({"permissions": ["abac.manage"]}),
+        )
+        .await?
+        .expect(200);
+        let manager_token = user_token(api, &manager_email, "openid abac:read abac:write").await?;
+        let reader_token = user_token(api, &reader_email, "openid abac:read").await?;
+        let managing = api.with_bearer(&manager_token);
+        managing
+            .put(
+                &format!("/abac/users/{reader}/attributes/dept"),
+                json!({"value": format!("{tag}-only-dept")}),
+            )
+            .await?
+            .expect(200);
+        managing
+            .put(
+                &format!("/abac/resources/document/{tag}-only-doc/attributes/class"),
+                json!({"value": format!("{tag}-only-class")}),
+            )
+            .await?
+            .expect(200);
+        people.push((reader, manager_token, reader_token));
+    }
+    let (a_reader, a_manager_token, a_reader_token) = people.remove(0);
+    let (b_reader, b_manager_token, b_reader_token) = people.remove(0);
+    let a_before = state(&a, None).await?;
+    let a_reader_api = a.with_bearer(&a_reader_token);
+    let a_view = |path: &'static str| {
+        let api = a_reader_api.clone();
+        async move { api.get(path).await }
+    };
+    let a_mine = a_view("/abac/my-attributes").await?.expect(200).body;
+    let a_doc = a_view("/abac/resources/document/acme-only-doc/attributes")
+        .await?
+        .expect(200)
+        .body;
+    assert_eq!(a_mine["attributes"]["dept"], "acme-only-dept");
+    assert_eq!(a_doc["attributes"]["class"], "acme-only-class");
+
+    // B's tokens (the manager holds abac.manage and abac:write in B) on A's runtime.
+    let runtime = |reader: &str| -> Vec<(Method, String, Option<Value>)> {
+        vec![
+            (
+                Method::POST,
+                "/abac/check".into(),
+                Some(
+                    json!({"resourceType": "document", "action": "read", "resourceId": "acme-only-doc"}),
+                ),
+            ),
+            (
+                Method::POST,
+                "/abac/check-bulk".into(),
+                Some(
+                    json!({"checks": [{"resourceType": "document", "action": "read", "resourceId": "acme-only-doc"}]}),
+                ),
+            ),
+            (Method::GET, "/abac/my-attributes".into(), None),
+            (Method::GET, "/abac/attribute-definitions".into(), None),
+            (
+                Method::GET,
+                "/abac/attribute-definitions?type=resource".into(),
+                None,
+            ),
+            (
+                Method::GET,
+                "/abac/resources/document/acme-only-doc/attributes".into(),
+                None,
+            ),
+            (
+                Method::PUT,
+                "/abac/resources/document/acme-only-doc/attributes/class".into(),
+                Some(json!({"value": "pwned"})),
+            ),
+            (
+                Method::PUT,
+                format!("/abac/users/{reader}/attributes/dept"),
+                Some(json!({"value": "pwned"})),
+            ),
+        ]
+    };
+    let markers = ["acme-only", "acme department", "acme class", "acme readers"];
+    let mut wrong = Vec::new();
+    for token in [&b_manager_token, &b_reader_token] {
+        let intruder = a.with_bearer(token);
+        for (method, path, body) in runtime(&a_reader) {
+            let reply = intruder.send(method.clone(), &path, body).await?;
+            let what = format!("{method} {path}");
+            let refused = (reply.status == 401 || reply.status == 403)
+                && reply.body["error"].is_string()
+                && !markers.iter().any(|m| reply.text.contains(m));
+            if !refused {
+                wrong.push(format!("{what} -> {} {}", reply.status, reply.text));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "B's user tokens on A's ABAC runtime:\n{}",
+        wrong.join("\n")
+    );
+    // A's own tokens cannot reach B's runtime either (the other way round).
+    for token in [&a_manager_token, &a_reader_token] {
+        let intruder = b.with_bearer(token);
+        for (method, path, body) in runtime(&b_reader) {
+            let reply = intruder.send(method.clone(), &path, body).await?;
+            assert!(
+                reply.status == 401 || reply.status == 403,
+                "A's token on B: {method} {path} -> {} {}",
+                reply.status,
+                reply.text
+            );
+            assert!(!reply.text.contains("globex-only"), "{}", reply.text);
+        }
+    }
+    // Nothing of A changed.
+    assert_eq!(state(&a, None).await?, a_before);
+    assert_eq!(
+        a_view("/abac/my-attributes").await?.expect(200).body,
+        a_mine
+    );
+    assert_eq!(
+        a_view("/abac/resources/document/acme-only-doc/attributes")
+            .await?
+            .expect(200)
+            .body,
+        a_doc
+    );
+
+    // Each org's reader is allowed by its own policy on its own document only.
+    let b_reader_api = b.with_bearer(&b_reader_token);
+    for (api, own, other) in [
+        (&a_reader_api, "acme-only-doc", "globex-only-doc"),
+        (&b_reader_api, "globex-only-doc", "acme-only-doc"),
+    ] {
+        for (doc, allowed) in [(own, true), (other, false)] {
+            let reply = api
+                .post(
+                    "/abac/check",
+                    json!({"resourceType": "document", "action": "read", "resourceId": doc}),
+                )
+                .await?
+                .expect(200);
+            assert_eq!(
+                reply.body["allowed"], allowed,
+                "{}: {}",
+                api.org, reply.text
+            );
+        }
+        // The other org's resource shows only this org's default.
+        let seen = api
+            .get(&format!("/abac/resources/document/{other}/attributes"))
+            .await?
+            .expect(200);
+        let default = if api.org == B {
+            "globex-only-default"
+        } else {
+            "acme-only-default"
+        };
+        assert_eq!(seen.body["attributes"]["class"], default, "{}", seen.text);
+    }
+    let b_mine = b_reader_api.get("/abac/my-attributes").await?.expect(200);
+    assert_eq!(b_mine.body["attributes"]["dept"], "globex-only-dept");
+    assert_eq!(b_mine.body["attributes"]["orgId"], B);
+    for (api, foreign) in [(&a_reader_api, "globex"), (&b_reader_api, "acme")] {
+        for path in [
+            "/abac/my-attributes",
+            "/abac/attribute-definitions",
+            "/abac/attribute-definitions?type=user",
+        ] {
+            let reply = api.get(path).await?.expect(200);
+            assert!(
+                !reply.text.contains(foreign),
+                "{}'s {path} shows {foreign}: {}",
+                api.org,
+                reply.text
+            );
+        }
+        let defs = api.get("/abac/attribute-definitions").await?.expect(200);
+        assert_eq!(defs.body["pagination"]["total"], 2, "{}", defs.text);
+    }
+    for (api, foreign) in [(&a, "globex"), (&b, "acme")] {
+        for path in [
+            "/abac/attributes?limit=100",
+            "/abac/policies?limit=100",
+            "/admin/audit-logs?limit=100",
+        ] {
+            let reply = api.get(path).await?.expect(200);
+            assert!(
+                !reply.text.contains(foreign),
+                "{}'s {path} shows {foreign}",
+                api.org
+            );
+        }
+        let values = api
+            .get("/admin/audit-logs?action=abac.value.set")
+            .await?
+            .expect(200);
+        assert_eq!(values.body["pagination"]["total"], 2, "{}", values.text);
+    }
     node.stop().await?;
     Ok(())
 }

@@ -84,6 +84,31 @@ fn json_field(body: &Body, field: &str) -> Option<Option<String>> {
     }
 }
 
+/// `validationRules`: an object or null.
+fn rules_field(body: &mut Body) -> Option<Option<String>> {
+    if body
+        .raw("validationRules")
+        .is_some_and(|v| !v.is_object() && !v.is_null())
+    {
+        body.problem("validationRules", "must be an object or null");
+        return None;
+    }
+    json_field(body, "validationRules")
+}
+
+/// An optional text field that, when sent, may not be blank.
+fn opt_text(body: &mut Body, field: &str, max: usize) -> Option<String> {
+    if body.raw(field).is_some_and(|v| match v {
+        Value::Null => true,
+        Value::String(text) => text.trim().is_empty(),
+        _ => false,
+    }) {
+        body.problem(field, "may not be empty");
+        return None;
+    }
+    body.opt_str(field, max)
+}
+
 fn conditions_text(body: &Body) -> ApiResult<Option<String>> {
     match body.raw("conditions") {
         None | Some(Value::Null) => Ok(None),
@@ -162,7 +187,7 @@ pub async fn create_attribute(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         description: body.nullable_str("description", 1000).flatten(),
         kind: kind.unwrap_or(AttributeKind::User),
         data_type,
-        validation_rules: json_field(&body, "validationRules").flatten(),
+        validation_rules: rules_field(&mut body).flatten(),
         default_value: json_field(&body, "defaultValue").flatten(),
         is_required: body.opt_bool("isRequired").unwrap_or(false),
     };
@@ -208,10 +233,10 @@ pub async fn update_attribute(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     let id = ctx.number("id")?;
     let mut body = Body::new(json);
     let patch = AbacAttributePatch {
-        name: body.opt_str("name", MAX_NAME),
+        name: opt_text(&mut body, "name", MAX_NAME),
         description: body.nullable_str("description", 1000),
-        data_type: body.opt_str("dataType", 20),
-        validation_rules: json_field(&body, "validationRules"),
+        data_type: opt_text(&mut body, "dataType", 20),
+        validation_rules: rules_field(&mut body),
         default_value: json_field(&body, "defaultValue"),
         is_required: body.opt_bool("isRequired"),
     };
@@ -292,10 +317,10 @@ pub async fn update_policy(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     let mut body = Body::new(json);
     let conditions = conditions_text(&body)?;
     let patch = AbacPolicyPatch {
-        name: body.opt_str("name", MAX_NAME),
+        name: opt_text(&mut body, "name", MAX_NAME),
         description: body.nullable_str("description", 1000),
-        resource_type: body.opt_str("resourceType", MAX_SLUG),
-        action: body.opt_str("action", MAX_SLUG),
+        resource_type: opt_text(&mut body, "resourceType", MAX_SLUG),
+        action: opt_text(&mut body, "action", MAX_SLUG),
         effect: effect(&mut body),
         priority: priority(&mut body),
         conditions,

@@ -33,9 +33,8 @@ pub(crate) fn may_set_values(reader: &OrgReader, principal: &Principal) -> Resul
     if held.iter().any(|p| p.slug == MANAGE_PERMISSION) {
         return Ok(());
     }
-    Err(ClusterError::Forbidden {
-        message: format!("setting attributes needs the {MANAGE_PERMISSION} permission"),
-        required_scopes: vec!["abac:write".into()],
-        granted_scopes: principal.scopes.clone(),
-    })
+    Err(ClusterError::authz(
+        crate::error::AuthzCode::InsufficientPermissions,
+        format!("setting attributes needs the {MANAGE_PERMISSION} permission"),
+    ))
 }

@@ -165,6 +165,24 @@ pub(super) fn update_attribute(
     Ok((Outcome::Created(id.to_string()), vec![event]))
 }
 
+/// Whether `conditions` (canonical JSON) name `reference` (`user.department`), alone or with
+/// a nested path, as an attribute or as a value reference.
+fn names_attribute(conditions: &Value, reference: &str) -> bool {
+    match conditions {
+        Value::Object(map) => map.iter().any(|(key, value)| {
+            let hit = key == "attribute"
+                && value.as_str().is_some_and(|a| {
+                    a == reference
+                        || a.strip_prefix(reference)
+                            .is_some_and(|rest| rest.starts_with('.'))
+                });
+            hit || names_attribute(value, reference)
+        }),
+        Value::Array(items) => items.iter().any(|v| names_attribute(v, reference)),
+        _ => false,
+    }
+}
+
 pub(super) fn delete_attribute(tx: &mut OrgTx, id: u64) -> Result<Applied> {
     let definition = attribute(tx, id)?;
     if definition.is_system {
@@ -172,6 +190,26 @@ pub(super) fn delete_attribute(tx: &mut OrgTx, id: u64) -> Result<Applied> {
             "attribute {} is a system attribute and cannot be deleted",
             definition.slug
         )));
+    }
+    // A policy naming the attribute would stop validating (and a deny stop denying).
+    let reference = format!("{}.{}", definition.kind.as_str(), definition.slug);
+    let mut users: Vec<String> = Vec::new();
+    tx.reader()
+        .scan::<AbacPolicyRecord>(Table::AbacPolicy, &[], false, |_, p| {
+            if names_attribute(&p.conditions, &reference) {
+                users.push(p.slug);
+            }
+            true
+        })?;
+    if !users.is_empty() {
+        return Err(ClusterError::Conflict {
+            message: format!(
+                "attribute {} is used by policies {}; change or delete them first",
+                definition.slug,
+                users.join(", ")
+            ),
+            field: Some("slug".into()),
+        });
     }
     tx.delete(Table::AbacAttribute, &id.to_be_bytes());
     tx.delete(Table::AbacAttributeSlug, definition.slug.as_bytes());

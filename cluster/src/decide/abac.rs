@@ -102,7 +102,7 @@ pub(super) fn user_attributes(reader: &OrgReader, user: UserId) -> Result<Map<St
         "roles": roles,
         "groups": groups,
         "permissions": permissions,
-        "tenantId": org.id.to_string(),
+        "tenantId": org.number,
         "orgId": org.slug,
     }) {
         Value::Object(map) => map,
