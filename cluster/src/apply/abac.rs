@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::authz::abac::parse_conditions;
 use crate::authz::abac_store::{
-    DATA_TYPES, abac_error, catalog, fits, resource_value_prefix, user_value_key,
+    DATA_TYPES, abac_error, catalog, fits, resource_value_key, user_value_key,
 };
 use crate::command::{
     AbacAttributePatch, AbacPolicyPatch, AbacValueTarget, CommandMeta, NewAbacAttribute,
@@ -391,8 +391,7 @@ pub(super) fn set_value(
             resource_type,
             resource_id,
         } => {
-            let mut key = resource_value_prefix(resource_type, resource_id);
-            key.extend_from_slice(slug.as_bytes());
+            let key = resource_value_key(resource_type, resource_id, slug);
             (
                 Table::AbacResourceValue,
                 key,

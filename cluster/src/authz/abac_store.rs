@@ -85,9 +85,9 @@ pub fn user_value_key(user: UserId, slug: &str) -> Vec<u8> {
     key
 }
 
-/// The storage key prefix of a resource's attribute values.
-pub fn resource_value_prefix(resource_type: &str, resource_id: &str) -> Vec<u8> {
-    format!("{resource_type}\0{resource_id}\0").into_bytes()
+/// The storage key of a resource's attribute value.
+pub fn resource_value_key(resource_type: &str, resource_id: &str, slug: &str) -> Vec<u8> {
+    format!("{resource_type}\0{resource_id}\0{slug}").into_bytes()
 }
 
 /// A user's custom attribute values (defined user attributes only; defaults filled in).
@@ -115,13 +115,11 @@ pub fn resource_attributes(
     let mut out = Map::new();
     out.insert("id".into(), json!(resource_id));
     out.insert("type".into(), json!(resource_type));
-    let prefix = resource_value_prefix(resource_type, resource_id);
     for def in definitions(reader)? {
         if def.kind != AttributeKind::Resource {
             continue;
         }
-        let mut key = prefix.clone();
-        key.extend_from_slice(def.slug.as_bytes());
+        let key = resource_value_key(resource_type, resource_id, &def.slug);
         let stored = reader.get::<AttributeValue>(Table::AbacResourceValue, &key)?;
         if let Some(value) = stored.map(|v| v.value).or(def.default_value.clone()) {
             out.insert(def.slug, value);

@@ -12,8 +12,9 @@ use crate::command::Relation;
 use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
 use crate::model::{AbacPolicyRecord, AttributeKind, Group, Principal, PrincipalKind, Role, User};
-use crate::query::{Page, PageParams};
+use crate::query::PageParams;
 use crate::raft::GroupHandle;
+use crate::read::paginate;
 use crate::relations::{Direction, neighbours};
 use crate::tables::{OrgReader, Table};
 
@@ -226,16 +227,5 @@ pub(super) fn definitions_page(
         .into_iter()
         .filter(|d| kind.is_none_or(|k| d.kind == k))
         .collect();
-    let total = all.len() as u64;
-    let items = all
-        .into_iter()
-        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
-        .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
-        .collect();
-    Ok(Answer::AbacDefinitions(Page {
-        items,
-        total,
-        page: page.page,
-        limit: page.limit,
-    }))
+    Ok(Answer::AbacDefinitions(paginate(all, page)))
 }

@@ -5,8 +5,9 @@ use crate::authz::zanzibar::{self, ObjectRef, Schema, SubjectRef, TupleGraph};
 use crate::authz::{Answer, relation_error};
 use crate::error::{AuthzCode, ClusterError, Result};
 use crate::model::{Principal, PrincipalKind};
-use crate::query::{Page, PageParams};
+use crate::query::PageParams;
 use crate::raft::GroupHandle;
+use crate::read::paginate;
 use crate::tables::OrgReader;
 
 use super::rbac::may_ask_about_others;
@@ -65,21 +66,6 @@ fn with_relations<R>(
     })
 }
 
-fn page_of(items: Vec<String>, page: PageParams) -> Page<String> {
-    let total = items.len() as u64;
-    let items = items
-        .into_iter()
-        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
-        .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
-        .collect();
-    Page {
-        items,
-        total,
-        page: page.page,
-        limit: page.limit,
-    }
-}
-
 pub(super) fn check(
     shard: &GroupHandle,
     reader: &OrgReader,
@@ -127,7 +113,7 @@ pub(super) fn list_objects(
         zanzibar::list_objects(schema, graph, object_type, relation, &subject)
             .map_err(relation_error)
     })?;
-    Ok(Answer::Refs(page_of(
+    Ok(Answer::Refs(paginate(
         objects.iter().map(ToString::to_string).collect(),
         page,
     )))
@@ -146,7 +132,7 @@ pub(super) fn list_subjects(
         zanzibar::list_subjects(schema, graph, &object, relation, subject_type)
             .map_err(relation_error)
     })?;
-    Ok(Answer::Refs(page_of(
+    Ok(Answer::Refs(paginate(
         subjects.iter().map(ToString::to_string).collect(),
         page,
     )))

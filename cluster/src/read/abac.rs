@@ -1,6 +1,6 @@
 //! Reads of the ABAC configuration: attribute definitions and policies.
 
-use crate::authz::abac_store::{definitions, resource_value_prefix, user_value_key};
+use crate::authz::abac_store::{definitions, resource_value_key, user_value_key};
 use crate::command::AbacValueTarget;
 use crate::error::{ClusterError, Result};
 use crate::model::{AbacPolicyRecord, AttributeDefinition, AttributeKind, AttributeValue};
@@ -52,8 +52,7 @@ pub(super) fn value(reader: &OrgReader, target: &AbacValueTarget, slug: &str) ->
             resource_type,
             resource_id,
         } => {
-            let mut key = resource_value_prefix(resource_type, resource_id);
-            key.extend_from_slice(slug.as_bytes());
+            let key = resource_value_key(resource_type, resource_id, slug);
             (Table::AbacResourceValue, key)
         }
     };
