@@ -117,6 +117,45 @@ async fn a_lagging_replica_answers_a_token_only_once_it_caught_up() -> anyhow::R
         .expect(200);
     assert_eq!(after.body["allowed"], false, "{}", after.text);
 
+    // A frontend holds no replica: it forwards questions (with their token) to a replica.
+    let key = admin
+        .post(
+            "/admin/api-keys",
+            json!({"name": "checker", "scopes": ["admin:read"]}),
+        )
+        .await?
+        .expect(201);
+    let frontend = cluster.frontend().await?;
+    let through_frontend = lumo_tests::http::Api::new(
+        &format!("http://{}", frontend.http_addr),
+        lumo_tests::ORG,
+        key.data()["key"].as_str().unwrap_or_default(),
+    );
+    let written = admin
+        .post(
+            "/zanzibar/tuples",
+            json!({"writes": ["document:f#viewer@user:f"]}),
+        )
+        .await?
+        .expect(200);
+    let token = written.body["consistency_token"]
+        .as_str()
+        .unwrap_or_default();
+    let answer = through_frontend
+        .post_root(
+            "/api/v1/authz/zanzibar/check",
+            json!({"object": "document:f", "relation": "view", "subject": "user:f", "consistency": {"at_least_as_fresh": token}}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(answer.body["allowed"], true, "{}", answer.text);
+    let rbac = through_frontend
+        .post_root("/api/v1/authz/check", check)
+        .await?
+        .expect(200);
+    assert_eq!(rbac.body["allowed"], false, "{}", rbac.text);
+    frontend.shutdown().await?;
+
     // Heal, restart the follower: its graph is rebuilt from storage.
     let heal = json!({"isolate_from": [], "delay_ms": 0});
     cluster

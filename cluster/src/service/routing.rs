@@ -472,7 +472,13 @@ impl Service {
         let mut last = ClusterError::Unavailable {
             message: format!("no replica of shard {} is reachable", entry.shard),
         };
-        for replica in &answer.replicas {
+        let mut replicas = answer.replicas.clone();
+        if matches!(request, Request::Check(_)) && !replicas.is_empty() {
+            // Any replica answers questions: spread them.
+            let start = rand::random::<u64>() % replicas.len() as u64;
+            replicas.rotate_left(usize::try_from(start).unwrap_or(0));
+        }
+        for replica in &replicas {
             let target = (replica.id.0, replica.rpc_addr.clone());
             match self
                 .forward(
