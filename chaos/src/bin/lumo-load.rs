@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use lumo_chaos::authz_bench::{self, Dataset, Sizes};
 use lumo_chaos::load::run;
 use lumo_chaos::oauth_bench::{self, BenchClient, Bounds, Issuer, OauthScenarios};
 use lumo_chaos::stats::{ScenarioStats, markdown};
@@ -28,10 +29,12 @@ struct Args {
     /// hash per core), get-user, list-users, create-user, create-user-password; OAuth:
     /// cc-rs256, cc-es256, cc-eddsa (client_credentials tokens signed with that algorithm),
     /// introspect, login (password sign-ins), refresh (rotations), cc-baseline (client
-    /// credentials at --baseline-token-url).
+    /// credentials at --baseline-token-url); authorization: authz-check (RBAC checks of users
+    /// whose roles come through a group, half allowed), zanzibar-check (relation checks over
+    /// nested teams and folder chains, see --zanzibar-scale).
     #[arg(
         long,
-        default_value = "hello,argon2,get-user,list-users,create-user,create-user-password"
+        default_value = "hello,argon2,get-user,list-users,create-user,create-user-password,authz-check,zanzibar-check"
     )]
     scenarios: String,
     /// Base URL of a running node (default: start one in-process).
@@ -46,6 +49,13 @@ struct Args {
     /// Users created before the read scenarios.
     #[arg(long, default_value_t = 1000)]
     seed_users: usize,
+    /// Users (all members of one group holding two roles) asked about in `authz-check`.
+    #[arg(long, default_value_t = 100)]
+    authz_users: usize,
+    /// Size of the `zanzibar-check` data set: 1.0 is about a million tuples (see
+    /// `lumo-authz-bench`); the default 0.01 writes about 10 000.
+    #[arg(long, default_value_t = 0.01)]
+    zanzibar_scale: f64,
     /// Token endpoint of a baseline OAuth server for the `cc-baseline` scenario.
     #[arg(long)]
     baseline_token_url: Option<String>,
@@ -116,6 +126,16 @@ impl Target {
     }
 }
 
+/// The authorization benchmarks' view of the target.
+fn authz_server(target: &Target) -> authz_bench::Server {
+    authz_bench::Server {
+        base: target.base.clone(),
+        org: target.org.clone(),
+        key: target.key.clone(),
+        http: target.client.clone(),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -167,8 +187,14 @@ async fn main() -> anyhow::Result<()> {
         .split(',')
         .map(|s| -> &'static str { Box::leak(s.trim().to_string().into_boxed_str()) })
         .collect();
+    // Cores other processes used during each scenario (this machine may be shared; with
+    // --target, the target node is one of them).
+    let mut others: Vec<(String, f64)> = Vec::new();
     for scenario in scenarios {
         let t = target.clone();
+        let busy_before = authz_bench::cpu::machine_busy().unwrap_or(0);
+        let own_before = authz_bench::cpu::process(std::process::id()).unwrap_or(0);
+        let started = std::time::Instant::now();
         let stats = match scenario {
             "hello" => {
                 let url = format!("http://{hello}/hello");
@@ -251,6 +277,49 @@ async fn main() -> anyhow::Result<()> {
                 )
                 .await
             }
+            "authz-check" => {
+                let server = authz_server(&target);
+                let checks =
+                    Arc::new(authz_bench::setup_rbac(&server, args.authz_users, run_id).await?);
+                anyhow::ensure!(!checks.checks.is_empty(), "authz-check needs --authz-users");
+                let server = Arc::new(server);
+                run(
+                    scenario,
+                    args.concurrency,
+                    duration,
+                    args.max_ops,
+                    move |_, seq| {
+                        let (server, checks) = (server.clone(), checks.clone());
+                        async move {
+                            let (body, expected) =
+                                &checks.checks[(seq as usize) % checks.checks.len()];
+                            server.rbac_check(body.clone()).await == Some(*expected)
+                        }
+                    },
+                )
+                .await
+            }
+            "zanzibar-check" => {
+                let server = authz_server(&target);
+                let data = Dataset::generate(Sizes::scaled(args.zanzibar_scale), 42);
+                authz_bench::setup_zanzibar(&server, &data).await?;
+                let checks = Arc::new(data.checks(10_000, 7));
+                let server = Arc::new(server);
+                run(
+                    scenario,
+                    args.concurrency,
+                    duration,
+                    args.max_ops,
+                    move |_, seq| {
+                        let (server, checks) = (server.clone(), checks.clone());
+                        async move {
+                            let check = &checks[(seq as usize) % checks.len()];
+                            server.zanzibar_check(check.body.clone()).await == Some(check.expected)
+                        }
+                    },
+                )
+                .await
+            }
             name if oauth_bench::SCENARIOS.contains(&name) => oauth.run(name, bounds).await?,
             "cc-baseline" => {
                 let url = args
@@ -272,18 +341,38 @@ async fn main() -> anyhow::Result<()> {
             }
             other => anyhow::bail!("unknown scenario {other}"),
         };
+        let busy = authz_bench::cpu::machine_busy()
+            .unwrap_or(0)
+            .saturating_sub(busy_before);
+        let own = authz_bench::cpu::process(std::process::id())
+            .unwrap_or(0)
+            .saturating_sub(own_before);
+        let other = busy.saturating_sub(own) as f64
+            / authz_bench::cpu::HZ
+            / started.elapsed().as_secs_f64().max(1e-9);
         eprintln!(
-            "{}: {:.0} ops/s, p50 {:.2} ms, p99 {:.2} ms ({} ok, {} errors)",
+            "{}: {:.0} ops/s, p50 {:.2} ms, p99 {:.2} ms ({} ok, {} errors; other processes used {:.2} cores)",
             stats.name,
             stats.throughput(),
             stats.percentile_ms(50.0),
             stats.percentile_ms(99.0),
             stats.ok,
-            stats.errors
+            stats.errors,
+            other
         );
+        others.push((stats.name.clone(), other));
         results.push(stats);
     }
     println!("{}", markdown(&results));
+    let shown: Vec<String> = others
+        .iter()
+        .map(|(name, cores)| format!("{name} {cores:.2}"))
+        .collect();
+    println!(
+        "cores used by other processes (of {}): {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        shown.join(", ")
+    );
     let find = |name: &str| {
         results
             .iter()
@@ -296,6 +385,9 @@ async fn main() -> anyhow::Result<()> {
         println!("get-user / hello ceiling = {:.2}", get / hello);
     }
     for (what, over) in [
+        ("authz-check", "hello"),
+        ("zanzibar-check", "hello"),
+        ("authz-check", "get-user"),
         ("login", "argon2"),
         ("create-user-password", "argon2"),
         ("cc-es256", "cc-rs256"),

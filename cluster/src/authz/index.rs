@@ -130,23 +130,41 @@ fn poisoned<T>(_: T) -> ClusterError {
     ClusterError::internal("authorization index lock poisoned")
 }
 
+/// The orgs' derived state, and how often each org's decisions changed (so a load made
+/// without the lock can tell whether it missed a change).
+#[derive(Default)]
+struct Orgs {
+    loaded: HashMap<OrgId, OrgAuthz>,
+    /// Changes applied per org, and snapshot installs (`clear`) under `None`.
+    changes: HashMap<Option<OrgId>, u64>,
+}
+
+impl Orgs {
+    /// The change count that a load of `org` must still see when it is inserted.
+    fn version(&self, org: OrgId) -> (u64, u64) {
+        let count = |key: Option<OrgId>| self.changes.get(&key).copied().unwrap_or(0);
+        (count(None), count(Some(org)))
+    }
+}
+
 /// The derived authorization state of one shard replica.
 pub struct AuthzIndex {
-    orgs: RwLock<HashMap<OrgId, OrgAuthz>>,
+    orgs: RwLock<Orgs>,
     applied: watch::Sender<u64>,
 }
 
 /// Held by `apply` while it writes an entry that changes decisions.
 pub struct ApplyGuard<'a> {
-    orgs: std::sync::RwLockWriteGuard<'a, HashMap<OrgId, OrgAuthz>>,
+    orgs: std::sync::RwLockWriteGuard<'a, Orgs>,
 }
 
 impl ApplyGuard<'_> {
     /// Brings the org's derived state up to date with the applied `op`.
     pub fn applied(&mut self, org: OrgId, op: &Op) {
+        *self.orgs.changes.entry(Some(org)).or_insert(0) += 1;
         if matches!(op, Op::DropOrg | Op::ImportOrg { .. } | Op::FreezeOrg) {
-            self.orgs.remove(&org);
-        } else if let Some(state) = self.orgs.get_mut(&org) {
+            self.orgs.loaded.remove(&org);
+        } else if let Some(state) = self.orgs.loaded.get_mut(&org) {
             state.on_applied(op);
         }
     }
@@ -155,7 +173,7 @@ impl ApplyGuard<'_> {
 impl Default for AuthzIndex {
     fn default() -> Self {
         AuthzIndex {
-            orgs: RwLock::new(HashMap::new()),
+            orgs: RwLock::new(Orgs::default()),
             applied: watch::Sender::new(0),
         }
     }
@@ -196,32 +214,58 @@ impl AuthzIndex {
     /// Forgets every org (the replica's state was replaced by a snapshot).
     pub fn clear(&self) {
         if let Ok(mut orgs) = self.orgs.write() {
-            orgs.clear();
+            orgs.loaded.clear();
+            *orgs.changes.entry(None).or_insert(0) += 1;
         }
     }
 
     /// Runs `f` over the org's derived state (loaded from `reader` first if needed). Storage
     /// read through `reader` inside `f` agrees with the state.
+    ///
+    /// A load (a million tuples take seconds) runs without the lock, so other orgs' questions
+    /// and `apply` go on meanwhile; it is kept only if no change of the org (and no snapshot)
+    /// was applied while it ran, else it is made again (the last try under the lock).
     pub fn with_org<R>(
         &self,
         reader: &OrgReader,
         f: impl FnOnce(&OrgAuthz) -> Result<R>,
     ) -> Result<R> {
+        const TRIES: usize = 3;
         let org = reader.org();
-        {
+        let mut version = {
             let orgs = self.orgs.read().map_err(poisoned)?;
-            if let Some(state) = orgs.get(&org) {
+            if let Some(state) = orgs.loaded.get(&org) {
                 return f(state);
             }
-        }
-        {
+            orgs.version(org)
+        };
+        for attempt in 1..=TRIES {
+            let last = attempt == TRIES;
+            let loaded = if last {
+                None
+            } else {
+                Some(OrgAuthz::load(reader)?)
+            };
             let mut orgs = self.orgs.write().map_err(poisoned)?;
-            if let std::collections::hash_map::Entry::Vacant(slot) = orgs.entry(org) {
-                slot.insert(OrgAuthz::load(reader)?);
+            if orgs.loaded.contains_key(&org) {
+                break;
+            }
+            let now = orgs.version(org);
+            match loaded {
+                Some(state) if now == version => {
+                    orgs.loaded.insert(org, state);
+                    break;
+                }
+                Some(_) => version = now,
+                None => {
+                    let state = OrgAuthz::load(reader)?;
+                    orgs.loaded.insert(org, state);
+                }
             }
         }
         let orgs: RwLockReadGuard<'_, _> = self.orgs.read().map_err(poisoned)?;
         let state = orgs
+            .loaded
             .get(&org)
             .ok_or_else(|| ClusterError::internal("authorization state vanished"))?;
         f(state)
