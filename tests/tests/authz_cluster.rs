@@ -150,17 +150,35 @@ async fn a_lagging_replica_answers_a_token_only_once_it_caught_up() -> anyhow::R
         .expect(200);
     assert_eq!(answer.body["allowed"], true, "{}", answer.text);
     let rbac = through_frontend
-        .post_root("/api/v1/authz/check", check)
+        .post_root("/api/v1/authz/check", check.clone())
         .await?
         .expect(200);
     assert_eq!(rbac.body["allowed"], false, "{}", rbac.text);
-    frontend.shutdown().await?;
-
     // Heal, restart the follower: its graph is rebuilt from storage.
     let heal = json!({"isolate_from": [], "delay_ms": 0});
     cluster
         .admin(leader, Method::PUT, "/cluster/v1/faults", Some(heal))
         .await?;
+    // A key of caller-chosen text names no org: the frontend asks the meta leader for its route.
+    let bootstrap = lumo_tests::http::Api::new(
+        &format!("http://{}", frontend.http_addr),
+        lumo_tests::ORG,
+        lumo_tests::ADMIN_KEY,
+    );
+    let routed = bootstrap
+        .post_root(
+            "/api/v1/authz/zanzibar/check",
+            json!({"object": "document:f", "relation": "view", "subject": "user:f", "consistency": "fully_consistent"}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(routed.body["allowed"], true, "{}", routed.text);
+    bootstrap
+        .with_key("lmk_a_key_nobody_ever_registered_anywhere")
+        .post_root("/api/v1/authz/check", check.clone())
+        .await?
+        .expect(401);
+    frontend.shutdown().await?;
     cluster.stop(follower).await?;
     cluster.restart(follower).await?;
     let restarted = cluster.api(follower);

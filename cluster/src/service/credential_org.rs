@@ -40,23 +40,27 @@ impl Service {
             )),
             Credential::Bearer(token) => org_claim(token)
                 .ok_or_else(|| unauthenticated("invalid access token: it names no organization")),
-            Credential::ApiKey(key) => {
-                let org = match api_key::routed_org(key) {
-                    Some(org) => org,
-                    None => self.key_route(key)?,
-                };
-                self.slug_of_org(org).await
-            }
+            Credential::ApiKey(key) => match api_key::routed_org(key) {
+                Some(org) => self.slug_of_org(org).await,
+                None => self.slug_of_key(key).await,
+            },
         }
     }
 
-    /// The org a caller-chosen key was registered for, as this node's meta replica knows it.
-    fn key_route(&self, key: &str) -> Result<OrgId> {
-        let meta = self.group(META_GROUP).ok_or_else(|| {
-            unauthenticated("this API key does not name its organization: use the org's routes")
-        })?;
-        MetaReader::new(meta.store.clone())
-            .key_route(&api_key::hash_key(key))?
+    /// The slug of the org a caller-chosen key was registered for (from this node's meta
+    /// replica, else from the meta leader).
+    async fn slug_of_key(&self, key: &str) -> Result<String> {
+        let hash = api_key::hash_key(key);
+        if let Some(meta) = self.group(META_GROUP) {
+            let reader = MetaReader::new(meta.store.clone());
+            if let Some(org) = reader.key_route(&hash)? {
+                return self.slug_of_org(org).await;
+            }
+        }
+        let answer = self.lookup(&format!("#key:{hash}"), true).await?;
+        answer
+            .entry
+            .map(|entry| entry.slug)
             .ok_or_else(|| unauthenticated("invalid API key"))
     }
 

@@ -98,9 +98,15 @@ pub(crate) fn voters_of(group: &GroupHandle) -> Vec<(u64, String)> {
         .collect()
 }
 
-/// A lookup by org id rather than slug travels as `#<org id>` (no slug starts with `#`).
+/// A lookup by org id travels as `#<org id>`, one by a caller-chosen API key as `#key:<key
+/// hash>` (no slug starts with `#`).
 pub(crate) fn org_id_lookup(key: &str) -> Option<crate::ids::OrgId> {
     key.strip_prefix('#')?.parse().ok()
+}
+
+/// The key hash of a `#key:<hash>` lookup.
+pub(crate) fn key_hash_lookup(key: &str) -> Option<&str> {
+    key.strip_prefix("#key:")
 }
 
 impl Service {
@@ -159,11 +165,16 @@ impl Service {
                 message: e.to_string(),
             })?;
         let reader = MetaReader::new(meta.store.clone());
-        let entry = match org_id_lookup(slug) {
+        let org = match key_hash_lookup(slug) {
+            Some(hash) => reader.key_route(hash)?,
+            None => org_id_lookup(slug),
+        };
+        let entry = match org {
             Some(org) => match reader.slug_of(org)? {
                 Some(slug) => reader.entry(&slug)?,
                 None => None,
             },
+            None if slug.starts_with('#') => None,
             None => reader.entry(slug)?,
         };
         let shard = match &entry {
