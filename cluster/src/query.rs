@@ -315,6 +315,24 @@ pub struct Page<T> {
     pub limit: u64,
 }
 
+impl<T> Page<T> {
+    /// Cuts one page out of every item of a list.
+    pub fn of(items: Vec<T>, page: PageParams) -> Page<T> {
+        let total = items.len() as u64;
+        let items = items
+            .into_iter()
+            .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+            .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
+            .collect();
+        Page {
+            items,
+            total,
+            page: page.page,
+            limit: page.limit,
+        }
+    }
+}
+
 /// A user with what the API derives from relations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserView {

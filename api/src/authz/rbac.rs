@@ -158,23 +158,16 @@ pub async fn my_permissions(ctx: Ctx, query: ListQuery) -> ApiResult<Response> {
             "a permission list got another answer".into(),
         ));
     };
-    let total = permissions.len() as u64;
-    let items: Vec<Value> = permissions
-        .into_iter()
-        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
-        .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
+    let shown = Page::of(permissions, page);
+    let items: Vec<Value> = shown
+        .items
+        .iter()
         .map(|p| json!({"slug": p.slug, "description": p.description, "source": p.source}))
         .collect();
-    let shown = Page {
-        items: Vec::<()>::new(),
-        total,
-        page: page.page,
-        limit: page.limit,
-    };
     Ok(Json(json!({
         "user_id": user_id,
         "permissions": items,
-        "count": total,
+        "count": shown.total,
         "data": items,
         "pagination": pagination(&shown),
     }))

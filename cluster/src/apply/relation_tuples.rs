@@ -83,30 +83,48 @@ fn parse_all(schema: &Schema, texts: &[String]) -> Result<Vec<Tuple>> {
         .collect()
 }
 
-fn record_change(
-    tx: &mut OrgTx,
-    meta: &CommandMeta,
-    kind: TupleChangeKind,
-    tuple: String,
-) -> Result<()> {
-    let seq = tx.get::<u64>(Table::RelationChangeSeq, &[])?.unwrap_or(0) + 1;
-    tx.put(Table::RelationChangeSeq, &[], &seq)?;
-    let (_, revision) = tx.position();
-    let change = TupleChange {
-        seq,
-        revision,
-        at: meta.at,
-        kind,
-        tuple,
-    };
-    tx.put(Table::RelationChange, &seq.to_be_bytes(), &change)?;
-    if seq > CHANGE_FEED_LENGTH {
-        tx.delete(
-            Table::RelationChange,
-            &(seq - CHANGE_FEED_LENGTH).to_be_bytes(),
-        );
+/// The change feed of one command: the sequence counter read once, each change recorded,
+/// the counter written back once.
+struct ChangeFeed {
+    seq: u64,
+}
+
+impl ChangeFeed {
+    fn open(tx: &OrgTx) -> Result<ChangeFeed> {
+        Ok(ChangeFeed {
+            seq: tx.get::<u64>(Table::RelationChangeSeq, &[])?.unwrap_or(0),
+        })
     }
-    Ok(())
+
+    fn record(
+        &mut self,
+        tx: &mut OrgTx,
+        meta: &CommandMeta,
+        kind: TupleChangeKind,
+        tuple: String,
+    ) -> Result<()> {
+        self.seq += 1;
+        let (_, revision) = tx.position();
+        let change = TupleChange {
+            seq: self.seq,
+            revision,
+            at: meta.at,
+            kind,
+            tuple,
+        };
+        tx.put(Table::RelationChange, &self.seq.to_be_bytes(), &change)?;
+        if self.seq > CHANGE_FEED_LENGTH {
+            tx.delete(
+                Table::RelationChange,
+                &(self.seq - CHANGE_FEED_LENGTH).to_be_bytes(),
+            );
+        }
+        Ok(())
+    }
+
+    fn close(self, tx: &mut OrgTx) -> Result<()> {
+        tx.put(Table::RelationChangeSeq, &[], &self.seq)
+    }
 }
 
 pub(super) fn write_tuples(
@@ -145,12 +163,13 @@ pub(super) fn write_tuples(
         }
     }
     let (_, revision) = tx.position();
+    let mut feed = ChangeFeed::open(tx)?;
     let mut deleted = 0u64;
     for tuple in &deletes {
         let key = tuple.to_string();
         if tx.exists(Table::RelationTuple, key.as_bytes())? {
             tx.delete(Table::RelationTuple, key.as_bytes());
-            record_change(tx, meta, TupleChangeKind::Delete, key)?;
+            feed.record(tx, meta, TupleChangeKind::Delete, key)?;
             deleted += 1;
         }
     }
@@ -163,10 +182,11 @@ pub(super) fn write_tuples(
                 revision,
             };
             tx.put(Table::RelationTuple, key.as_bytes(), &stored)?;
-            record_change(tx, meta, TupleChangeKind::Write, key)?;
+            feed.record(tx, meta, TupleChangeKind::Write, key)?;
             written += 1;
         }
     }
+    feed.close(tx)?;
     let sample: Vec<String> = writes
         .iter()
         .chain(deletes.iter())

@@ -80,3 +80,8 @@ pub fn effective_permissions(reader: &OrgReader, user: UserId) -> Result<Vec<Eff
     out.dedup_by(|a, b| a.slug == b.slug);
     Ok(out)
 }
+
+/// Whether `held` (sorted by slug, as [`effective_permissions`] returns it) holds `slug`.
+pub fn holds(held: &[EffectivePermission], slug: &str) -> bool {
+    held.binary_search_by(|p| p.slug.as_str().cmp(slug)).is_ok()
+}

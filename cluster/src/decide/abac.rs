@@ -6,15 +6,13 @@ use serde_json::{Map, Value, json};
 
 use crate::authz::abac::{AbacContext, decide};
 use crate::authz::abac_store::{definitions, resource_attributes, user_values};
-use crate::authz::rbac::{all_roles, effective_permissions};
 use crate::authz::{AbacCheckItem, AbacResult, Answer};
 use crate::command::Relation;
 use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
-use crate::model::{AbacPolicyRecord, AttributeKind, Group, Principal, PrincipalKind, Role, User};
-use crate::query::PageParams;
+use crate::model::{AbacPolicyRecord, AttributeKind, Group, Principal, PrincipalKind, User};
+use crate::query::{Page, PageParams};
 use crate::raft::GroupHandle;
-use crate::read::paginate;
 use crate::relations::{Direction, neighbours};
 use crate::tables::{OrgReader, Table};
 
@@ -45,43 +43,35 @@ pub(super) fn caller(principal: &Principal) -> Result<UserId> {
     }
 }
 
-fn slugs<T>(
-    reader: &OrgReader,
-    table: Table,
-    ids: impl IntoIterator<Item = Vec<u8>>,
-    slug: impl Fn(T) -> String,
-) -> Result<Vec<String>>
-where
-    T: serde::de::DeserializeOwned,
-{
-    let mut out = Vec::new();
-    for id in ids {
-        if let Some(row) = reader.get::<T>(table, &id)? {
-            out.push(slug(row));
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 /// The subject attributes of `user`: the built-ins and the org's custom user attributes.
-pub(super) fn user_attributes(reader: &OrgReader, user: UserId) -> Result<Map<String, Value>> {
+pub(super) fn user_attributes(
+    shard: &GroupHandle,
+    reader: &OrgReader,
+    user: UserId,
+) -> Result<Map<String, Value>> {
     let row: User = reader
         .get(Table::User, &user.to_bytes())?
         .ok_or_else(|| ClusterError::not_found("user", user))?;
-    let roles = slugs(reader, Table::Role, all_roles(reader, user)?, |r: Role| {
-        r.slug
-    })?;
+    let roles = crate::read::role_slugs(reader, user)?;
     let group_ids = neighbours(
         reader,
         Relation::UserGroup,
         Direction::Forward,
         &user.to_bytes(),
     )?;
-    let groups = slugs(reader, Table::Group, group_ids, |g: Group| g.slug)?;
-    let permissions: Vec<String> = effective_permissions(reader, user)?
-        .into_iter()
-        .map(|p| p.slug)
+    let mut groups = Vec::new();
+    for id in group_ids {
+        if let Some(group) = reader.get::<Group>(Table::Group, &id)? {
+            groups.push(group.slug);
+        }
+    }
+    groups.sort();
+    // The memo of the checks, not a second walk of roles and groups.
+    let permissions: Vec<String> = shard
+        .authz
+        .with_org(reader, |org| org.permissions_of(reader, user))?
+        .iter()
+        .map(|p| p.slug.clone())
         .collect();
     let org = crate::lookup::load_org(reader)?;
     let is_admin = roles.iter().any(|r| r == "admin");
@@ -179,7 +169,7 @@ pub(super) fn check(
     environment: &Map<String, Value>,
 ) -> Result<Answer> {
     let user = caller(principal)?;
-    let attributes = user_attributes(reader, user)?;
+    let attributes = user_attributes(shard, reader, user)?;
     let policies = shard.authz.with_org(reader, |org| org.policies(reader))?;
     let full = attributes
         .get("permissions")
@@ -195,11 +185,15 @@ pub(super) fn check(
     })
 }
 
-pub(super) fn my_attributes(reader: &OrgReader, principal: &Principal) -> Result<Answer> {
+pub(super) fn my_attributes(
+    shard: &GroupHandle,
+    reader: &OrgReader,
+    principal: &Principal,
+) -> Result<Answer> {
     let user = caller(principal)?;
     Ok(Answer::AbacAttributes {
         user_id: Some(user.to_string()),
-        attributes: Value::Object(user_attributes(reader, user)?),
+        attributes: Value::Object(user_attributes(shard, reader, user)?),
     })
 }
 
@@ -227,5 +221,5 @@ pub(super) fn definitions_page(
         .into_iter()
         .filter(|d| kind.is_none_or(|k| d.kind == k))
         .collect();
-    Ok(Answer::AbacDefinitions(paginate(all, page)))
+    Ok(Answer::AbacDefinitions(Page::of(all, page)))
 }

@@ -93,9 +93,7 @@ fn evaluate_one(
     let held = shard
         .authz
         .with_org(reader, |org| org.permissions_of(reader, user))?;
-    let allowed = held
-        .binary_search_by(|p| p.slug.as_str().cmp(permission.as_str()))
-        .is_ok();
+    let allowed = crate::authz::rbac::holds(&held, &permission);
     let verb = if allowed { "holds" } else { "lacks" };
     Ok(decided(
         allowed,

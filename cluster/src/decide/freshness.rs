@@ -15,15 +15,14 @@ pub(super) async fn reach(shard: &GroupHandle, freshness: Freshness) -> Result<b
     match freshness {
         Freshness::Local => Ok(true),
         Freshness::AtLeast(token) if token.group == shard.id => {
-            if shard.authz.wait_applied(token.index, CATCH_UP).await {
+            // The leader applies what it committed, so it waits longer before refusing a token
+            // ahead of its log; a follower hands the question to the leader sooner.
+            let leads = shard.raft.is_leader();
+            let within = if leads { CATCH_UP * 5 } else { CATCH_UP };
+            if shard.authz.wait_applied(token.index, within).await {
                 return Ok(true);
             }
-            if shard.raft.is_leader() {
-                // The leader applies what it committed; a token beyond that was never issued
-                // by this shard's current log.
-                if shard.authz.wait_applied(token.index, CATCH_UP * 4).await {
-                    return Ok(true);
-                }
+            if leads {
                 return Err(crate::error::ClusterError::Unavailable {
                     message: "the consistency token is ahead of the shard's log; retry".into(),
                 });

@@ -100,7 +100,7 @@ pub(crate) async fn answer(
             checks,
             environment,
         } => abac::check(shard, &reader, &principal, checks, environment)?,
-        Question::AbacMyAttributes => abac::my_attributes(&reader, &principal)?,
+        Question::AbacMyAttributes => abac::my_attributes(shard, &reader, &principal)?,
         Question::AbacDefinitions { kind, page } => {
             abac::definitions_page(&reader, &principal, *kind, *page)?
         }

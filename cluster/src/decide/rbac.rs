@@ -43,7 +43,7 @@ pub(super) fn may_ask_about_others(
 fn holds(shard: &GroupHandle, reader: &OrgReader, user: UserId, slug: &str) -> Result<bool> {
     shard.authz.with_org(reader, |org| {
         let held = org.permissions_of(reader, user)?;
-        Ok(held.binary_search_by(|p| p.slug.as_str().cmp(slug)).is_ok())
+        Ok(crate::authz::rbac::holds(&held, slug))
     })
 }
 
@@ -101,9 +101,7 @@ pub(super) fn permissions(
     let results = permissions
         .iter()
         .map(|asked| {
-            let allowed = held
-                .binary_search_by(|p| p.slug.as_str().cmp(asked))
-                .is_ok();
+            let allowed = crate::authz::rbac::holds(&held, asked);
             (asked.clone(), allowed)
         })
         .collect();

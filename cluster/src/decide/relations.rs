@@ -5,9 +5,8 @@ use crate::authz::zanzibar::{self, ObjectRef, Schema, SubjectRef, TupleGraph};
 use crate::authz::{Answer, relation_error};
 use crate::error::{AuthzCode, ClusterError, Result};
 use crate::model::{Principal, PrincipalKind};
-use crate::query::PageParams;
+use crate::query::{Page, PageParams};
 use crate::raft::GroupHandle;
-use crate::read::paginate;
 use crate::tables::OrgReader;
 
 use super::rbac::may_ask_about_others;
@@ -113,7 +112,7 @@ pub(super) fn list_objects(
         zanzibar::list_objects(schema, graph, object_type, relation, &subject)
             .map_err(relation_error)
     })?;
-    Ok(Answer::Refs(paginate(
+    Ok(Answer::Refs(Page::of(
         objects.iter().map(ToString::to_string).collect(),
         page,
     )))
@@ -132,7 +131,7 @@ pub(super) fn list_subjects(
         zanzibar::list_subjects(schema, graph, &object, relation, subject_type)
             .map_err(relation_error)
     })?;
-    Ok(Answer::Refs(paginate(
+    Ok(Answer::Refs(Page::of(
         subjects.iter().map(ToString::to_string).collect(),
         page,
     )))

@@ -13,7 +13,6 @@ mod users;
 
 pub use audit::verify_chain;
 pub(crate) use org::check_org_here;
-pub(crate) use page::paginate;
 pub use users::{effective_permissions, role_slugs};
 
 use crate::clock::Timestamp;

@@ -7,18 +7,7 @@ use crate::query::{Page, PageParams};
 
 /// Cuts one page out of `items`.
 pub fn paginate<T>(items: Vec<T>, page: PageParams) -> Page<T> {
-    let total = items.len() as u64;
-    let items = items
-        .into_iter()
-        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
-        .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
-        .collect();
-    Page {
-        items,
-        total,
-        page: page.page,
-        limit: page.limit,
-    }
+    Page::of(items, page)
 }
 
 /// The ids of one page, to load only those.
