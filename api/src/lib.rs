@@ -3,6 +3,7 @@
 //! its own listener.
 
 mod admin;
+mod agents;
 mod authz;
 mod cluster_admin;
 mod dto;
@@ -42,7 +43,8 @@ pub fn public_router(state: AppState) -> Router {
             "/orgs/{org}/api/v1",
             admin::router()
                 .merge(oauth::router())
-                .merge(authz::org_router()),
+                .merge(authz::org_router())
+                .merge(agents::router()),
         )
         .nest("/api/v1/authz", authz::root_router())
         .route("/healthz", get(health::healthz))

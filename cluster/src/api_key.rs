@@ -34,6 +34,28 @@ pub fn display_prefix(key: &str) -> String {
     format!("lmk_…{tail}")
 }
 
+/// Agent keys start with this; they authenticate the agent, never the org's admin API.
+pub const AGENT_KEY_PREFIX: &str = "agk_";
+
+fn random_secret() -> String {
+    let mut secret = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut secret);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+}
+
+/// A new agent key for `org` (`agk_<org>_<secret>`, routable like an API key) and its
+/// (hash, display prefix).
+pub fn generate_agent_key(org: OrgId) -> (String, String, String) {
+    let key = format!(
+        "{AGENT_KEY_PREFIX}{}_{}",
+        org.0.to_string().to_lowercase(),
+        random_secret()
+    );
+    let hash = hash_key(&key);
+    let prefix = display_prefix(&key).replacen("lmk_", AGENT_KEY_PREFIX, 1);
+    (key, hash, prefix)
+}
+
 /// A new random key for `org`.
 pub fn generate(
     org: OrgId,
@@ -41,10 +63,11 @@ pub fn generate(
     scopes: Vec<String>,
     expires_at: Option<Timestamp>,
 ) -> GeneratedKey {
-    let mut secret = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut secret);
-    let secret_text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
-    let key = format!("lmk_{}_{}", org.0.to_string().to_lowercase(), secret_text);
+    let key = format!(
+        "lmk_{}_{}",
+        org.0.to_string().to_lowercase(),
+        random_secret()
+    );
     describe(&key, name, scopes, expires_at)
 }
 
@@ -69,7 +92,9 @@ pub fn describe(
 
 /// The org a generated key names, if it has the generated shape.
 pub fn routed_org(key: &str) -> Option<OrgId> {
-    let rest = key.strip_prefix("lmk_")?;
+    let rest = key
+        .strip_prefix("lmk_")
+        .or_else(|| key.strip_prefix(AGENT_KEY_PREFIX))?;
     let (org, secret) = rest.split_once('_')?;
     if org.len() != 26 || secret.is_empty() {
         return None;

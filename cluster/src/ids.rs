@@ -124,6 +124,10 @@ counter_id!(
     ApiKeyId
 );
 counter_id!(
+    /// An AI agent of an org (its database id; `Agent::agent_id` is the public `agt_…` id).
+    AgentId
+);
+counter_id!(
     /// A Raft group hosting org shards (the meta group is group 0).
     ShardId
 );

@@ -93,3 +93,24 @@ pub fn client(
         .flatten()
         .ok_or_else(|| ClusterError::not_found("client", key))
 }
+
+/// An agent by its database or public id.
+pub fn agent(tx: &impl Rows, key: &crate::command::AgentKey) -> Result<crate::model::Agent> {
+    use crate::command::AgentKey;
+    let id = match key {
+        AgentKey::Id(id) => Some(id.0),
+        AgentKey::Public(public) => tx.row::<u64>(Table::AgentPublicId, public.as_bytes())?,
+    };
+    id.map(|id| tx.row(Table::Agent, &id.to_be_bytes()))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| ClusterError::not_found("agent", key))
+}
+
+/// The agent whose OAuth client is `client_id`, if it is an agent's.
+pub fn agent_of_client(tx: &impl Rows, client_id: &str) -> Result<Option<crate::model::Agent>> {
+    match tx.row::<u64>(Table::AgentClient, client_id.as_bytes())? {
+        Some(id) => tx.row(Table::Agent, &id.to_be_bytes()),
+        None => Ok(None),
+    }
+}

@@ -65,6 +65,10 @@ pub struct AuditQuery {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Query {
     Me,
+    GetAgent(crate::command::AgentKey),
+    ListAgents(ListParams),
+    /// `agents/me`: the agent (or user) behind the credential.
+    AgentMe,
     GetUser(UserKey),
     ListUsers(ListParams),
     UserIdentities(UserKey),
@@ -168,6 +172,8 @@ impl Query {
         matches!(
             self,
             Query::Me
+                | Query::AgentMe
+                | Query::GetAgent(_)
                 | Query::GetUser(_)
                 | Query::UserIdentities(_)
                 | Query::GetGroup(_)
@@ -240,6 +246,9 @@ impl Query {
             Query::AbacPolicies(_) => "abac_policies",
             Query::AbacPolicy(_) => "abac_policy",
             Query::AbacValue { .. } => "abac_value",
+            Query::GetAgent(_) => "get_agent",
+            Query::ListAgents(_) => "list_agents",
+            Query::AgentMe => "agent_me",
         }
     }
 }
@@ -297,6 +306,13 @@ pub enum Outcome {
     /// How many tokens, families or sessions a revocation ended.
     Revoked {
         count: u64,
+    },
+    /// An Ask API decision and the audit record that holds it.
+    Decision {
+        allowed: bool,
+        reason: String,
+        decided_by: String,
+        audit_id: u64,
     },
     /// Relation tuples or the relation schema changed; checks that present `token` see it.
     RelationsWritten {
@@ -526,6 +542,15 @@ pub enum Reply {
         value: crate::model::AttributeValue,
         /// The attribute's display name.
         name: String,
+    },
+    Agent(crate::model::Agent),
+    Agents(Page<crate::model::Agent>),
+    /// `agents/me`: an agent with its record, or a user with their capabilities.
+    AgentMe {
+        subject_type: String,
+        id: String,
+        agent: Option<crate::model::Agent>,
+        capabilities: Option<Vec<String>>,
     },
     RelationChanges {
         changes: Vec<crate::model::TupleChange>,

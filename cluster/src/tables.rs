@@ -95,6 +95,14 @@ pub enum Table {
     AbacUserValue = 0xb4,
     /// `resource type \0 resource id \0 attribute slug` -> value.
     AbacResourceValue = 0xb5,
+    /// AI agents by database id.
+    Agent = 0xc0,
+    /// Public `agt_…` id -> database id.
+    AgentPublicId = 0xc1,
+    /// The agent's OAuth `client_id` -> database id.
+    AgentClient = 0xc2,
+    /// SHA-256 of an agent key (current or in its grace window) -> database id.
+    AgentKeyHash = 0xc3,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

@@ -22,39 +22,14 @@ use crate::extract::{Ctx, JsonBody, ListQuery};
 
 /// Most checks one bulk request may carry.
 const MAX_CHECKS: usize = 100;
-/// Environment keys the server fills from the real request.
-const FROM_REQUEST: [&str; 4] = ["ip", "userAgent", "requestMethod", "requestPath"];
-
-/// The caller's environment with the request's own facts; caller values of those names are
-/// kept under `pep`.
+/// The caller's `environment` with the request's own facts (see [`super::pep`]).
 fn environment(
     body: &Map<String, Value>,
     ctx: &Ctx,
     method: &Method,
     uri: &OriginalUri,
 ) -> ApiResult<Map<String, Value>> {
-    let mut env = match body.get("environment") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(map)) => map.clone(),
-        Some(_) => return Err(ApiError::BadRequest("environment must be an object".into())),
-    };
-    let mut pep = match env.remove("pep") {
-        Some(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    for key in FROM_REQUEST {
-        if let Some(value) = env.remove(key) {
-            pep.insert(key.into(), value);
-        }
-    }
-    env.insert("ip".into(), json!(ctx.context.ip));
-    env.insert("userAgent".into(), json!(ctx.context.user_agent));
-    env.insert("requestMethod".into(), json!(method.as_str()));
-    env.insert("requestPath".into(), json!(uri.0.path()));
-    if !pep.is_empty() {
-        env.insert("pep".into(), Value::Object(pep));
-    }
-    Ok(env)
+    super::pep::enriched(body, "environment", ctx, method, uri)
 }
 
 fn item(value: &Map<String, Value>) -> AbacCheckItem {

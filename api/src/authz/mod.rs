@@ -6,6 +6,7 @@
 mod abac;
 mod abac_admin;
 mod authzen;
+pub(crate) mod pep;
 mod question;
 mod rbac;
 mod relation_admin;

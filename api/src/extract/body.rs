@@ -23,6 +23,37 @@ fn is_json(content_type: &str) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
+/// A JSON object body that may be left out (an empty body reads as `{}`).
+pub struct OptionalJsonBody(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> ApiResult<OptionalJsonBody> {
+        let empty = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "0")
+            || (!req
+                .headers()
+                .contains_key(axum::http::header::CONTENT_LENGTH)
+                && !req
+                    .headers()
+                    .contains_key(axum::http::header::TRANSFER_ENCODING));
+        if empty {
+            return Ok(OptionalJsonBody(Map::new()));
+        }
+        match JsonBody::from_request(req, state).await {
+            Ok(JsonBody(map)) => Ok(OptionalJsonBody(map)),
+            Err(ApiError::BadRequest(m)) if m == EMPTY_BODY => Ok(OptionalJsonBody(Map::new())),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+const EMPTY_BODY: &str = "a JSON object body is required";
+
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
@@ -40,9 +71,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             }
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::BadRequest(
-                "a JSON object body is required".into(),
-            ));
+            return Err(ApiError::BadRequest(EMPTY_BODY.into()));
         }
         match content_type.as_deref() {
             Some(ct) if is_json(ct) => {}

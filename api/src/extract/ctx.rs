@@ -42,7 +42,9 @@ pub fn credential(headers: &HeaderMap) -> Credential {
     let value = value.trim().to_string();
     match scheme.to_ascii_lowercase().as_str() {
         "apikey" if !value.is_empty() => Credential::ApiKey(value),
-        "bearer" if value.starts_with("lmk_") => Credential::ApiKey(value),
+        "bearer" if value.starts_with("lmk_") || value.starts_with("agk_") => {
+            Credential::ApiKey(value)
+        }
         "bearer" if !value.is_empty() => Credential::Bearer(value),
         _ => Credential::None,
     }

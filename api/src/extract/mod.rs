@@ -4,6 +4,6 @@ pub mod body;
 pub(crate) mod ctx;
 mod list;
 
-pub use body::{Body, JsonBody};
+pub use body::{Body, JsonBody, OptionalJsonBody};
 pub use ctx::{Ctx, in_family};
 pub use list::ListQuery;

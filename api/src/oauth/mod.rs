@@ -22,7 +22,7 @@ mod org_select;
 mod pages;
 mod par;
 mod params;
-mod proto;
+pub(crate) mod proto;
 mod redirect;
 mod register;
 mod response;

@@ -4,7 +4,7 @@ use crate::api_key::hash_key;
 use crate::caller::Credential;
 use crate::error::{ClusterError, Result};
 use crate::ids::ApiKeyId;
-use crate::model::{ApiKey, Principal, PrincipalKind};
+use crate::model::{Agent, ApiKey, Principal, PrincipalKind};
 use crate::tables::{OrgReader, Table};
 
 /// The principal behind `credential` in the org `reader` reads.
@@ -24,6 +24,9 @@ pub(crate) fn authenticate(
             });
         }
     };
+    if key.starts_with(crate::api_key::AGENT_KEY_PREFIX) {
+        return agent_key_principal(reader, key, now);
+    }
     let invalid = || ClusterError::Unauthenticated {
         message: "invalid API key".into(),
     };
@@ -67,12 +70,17 @@ fn bearer_principal(
             message: "the token was issued for another resource (aud)".into(),
         });
     }
-    let kind = match user {
-        Some(user) => PrincipalKind::User {
+    let agent = match &record.client_id {
+        Some(client_id) if user.is_none() => crate::lookup::agent_of_client(reader, client_id)?,
+        _ => None,
+    };
+    let kind = match (user, agent) {
+        (Some(user), _) => PrincipalKind::User {
             id: user.id,
             email: user.email,
         },
-        None => {
+        (None, Some(agent)) => agent_kind(agent),
+        (None, None) => {
             let client_id = record.client_id.clone().unwrap_or_default();
             let name = crate::lookup::client(
                 reader,
@@ -87,5 +95,48 @@ fn bearer_principal(
         org: reader.org(),
         kind,
         scopes: claims.scopes(),
+    })
+}
+
+fn agent_kind(agent: Agent) -> PrincipalKind {
+    PrincipalKind::Agent {
+        id: agent.id,
+        agent_id: agent.agent_id,
+        name: agent.name,
+    }
+}
+
+/// The agent behind an agent key (`agk_…`): the current key, or a rotated-out key in its
+/// grace window, of an agent that is active and enabled. Its scopes are its capabilities.
+fn agent_key_principal(
+    reader: &OrgReader,
+    key: &str,
+    now: crate::clock::Timestamp,
+) -> Result<Principal> {
+    let invalid = || ClusterError::Unauthenticated {
+        message: "invalid agent key".into(),
+    };
+    let hash = hash_key(key);
+    let id: u64 = reader
+        .get(Table::AgentKeyHash, hash.as_bytes())?
+        .ok_or_else(invalid)?;
+    let agent: Agent = reader
+        .get(Table::Agent, &id.to_be_bytes())?
+        .ok_or_else(invalid)?;
+    if !agent.key_matches(&hash, now) {
+        return Err(ClusterError::Unauthenticated {
+            message: "the agent key was rotated or revoked".into(),
+        });
+    }
+    if !agent.usable() {
+        return Err(ClusterError::Unauthenticated {
+            message: format!("the agent is {}", agent.status()),
+        });
+    }
+    let scopes = agent.capabilities.clone();
+    Ok(Principal {
+        org: reader.org(),
+        kind: agent_kind(agent),
+        scopes,
     })
 }

@@ -70,6 +70,8 @@ pub fn query_family(query: &Query) -> Family {
         | Query::AbacPolicy(_) => Family::Authorization,
         // Read right after a value was set by its writer (`abac_writer.rs`).
         Query::AbacValue { .. } => Family::Decisions,
+        Query::GetAgent(_) | Query::ListAgents(_) => Family::Agents,
+        Query::AgentMe => Family::AgentRuntime,
     }
 }
 
@@ -135,5 +137,12 @@ pub fn op_family(op: &Op) -> Family {
         | Op::ToggleAbacPolicy(_) => Family::Authorization,
         // Values are set through the ABAC runtime by a user token only (`abac_writer.rs`).
         Op::SetAbacValue { .. } => Family::Decisions,
+        Op::CreateAgent(_)
+        | Op::UpdateAgent { .. }
+        | Op::DeleteAgent(_)
+        | Op::SwitchAgent { .. }
+        | Op::SetAgentKey { .. }
+        | Op::RotateAgentSecret { .. } => Family::Agents,
+        Op::Ask(_) => Family::AgentRuntime,
     }
 }

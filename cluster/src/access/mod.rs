@@ -25,6 +25,9 @@ pub(crate) fn authorize(
 ) -> Result<()> {
     let (family, write) = access_of(request);
     authorize_access(principal, family, write)?;
+    if family == Family::AgentRuntime {
+        runtime_caller(principal)?;
+    }
     if let Request::Write { op, .. } = request
         && client_powers::needs_full_admin(reader, op)?
     {
@@ -38,6 +41,21 @@ pub(crate) fn authorize(
         abac_writer::may_set_values(reader, principal)?;
     }
     Ok(())
+}
+
+/// The agent runtime (`agents/me`, Ask, JIT) serves agents and users; API keys and clients
+/// acting for themselves are refused as credentials of the wrong kind.
+fn runtime_caller(principal: &Principal) -> Result<()> {
+    use crate::model::PrincipalKind;
+    match principal.kind {
+        PrincipalKind::Agent { .. } | PrincipalKind::User { .. } | PrincipalKind::System => Ok(()),
+        _ => Err(ClusterError::Unauthenticated {
+            message: format!(
+                "this endpoint takes an agent's or a user's token, not a credential of type {}",
+                principal.actor_type()
+            ),
+        }),
+    }
 }
 
 /// Checks `principal` may read (or write) `family`.

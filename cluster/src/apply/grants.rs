@@ -281,6 +281,9 @@ pub(super) fn issue_tokens(
         active_user(tx, user)?;
     }
     let parent = derived_from(tx, meta.at, &access.derived)?;
+    if let Some(client_id) = &access.client_id {
+        super::agents::charge_token(tx, meta, client_id)?;
+    }
     let family = match (&issuance.refresh, &rotating) {
         (_, Some(family)) => Some(family.clone()),
         (Some(refresh), None) => Some(refresh.family.clone()),

@@ -3,6 +3,7 @@
 //! on failure nothing but `last_applied` is written.
 
 mod abac;
+mod agents;
 mod audit;
 mod ciba;
 mod clients;
@@ -214,6 +215,16 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             slug,
             value,
         } => abac::set_value(tx, meta, target, slug, value)?,
+        Op::CreateAgent(new) => agents::create(tx, meta, new)?,
+        Op::UpdateAgent { agent, patch } => agents::update(tx, meta, agent, patch)?,
+        Op::DeleteAgent(agent) => agents::delete(tx, meta, agent)?,
+        Op::SwitchAgent { agent, switch } => agents::switch(tx, meta, agent, *switch)?,
+        Op::SetAgentKey { agent, change } => agents::set_key(tx, meta, agent, change)?,
+        Op::RotateAgentSecret { agent, secret_hash } => {
+            agents::rotate_secret(tx, meta, agent, secret_hash)?
+        }
+        // The decision's own audit record is written by `ask` (its id is the answer's).
+        Op::Ask(question) => return agents::ask(tx, meta, question),
     };
     for event in events {
         append_audit(tx, meta, event)?;

@@ -1,12 +1,14 @@
 //! Every replicated write. A command carries everything `apply` needs (ids, time, hashes), so
 //! applying it is deterministic on every replica.
 
+mod agents;
 mod oauth;
 
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub use agents::{AgentKey, AgentKeyChange, AgentPatch, AgentSwitch, AskQuestion, NewAgent};
 pub use oauth::{
     ClientKey, ClientPatch, Consume, Issuance, Lineage, LoginFailure, MetadataClient,
     NewAccessToken, NewClient, NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget,
@@ -572,6 +574,32 @@ pub enum Op {
         slug: String,
         value: String,
     },
+    /// An agent and its OAuth client (or, from `agents/register`, an agent bound to an
+    /// existing client; registering a client that already has an agent updates that agent).
+    CreateAgent(NewAgent),
+    UpdateAgent {
+        agent: AgentKey,
+        patch: AgentPatch,
+    },
+    /// Deletes the agent, its own client and every token they were issued.
+    DeleteAgent(AgentKey),
+    SwitchAgent {
+        agent: AgentKey,
+        switch: AgentSwitch,
+    },
+    /// Rotates (a new key) or revokes (none) the agent key.
+    SetAgentKey {
+        agent: AgentKey,
+        change: AgentKeyChange,
+    },
+    /// A new client secret for the agent's client; the old one stops working at once.
+    RotateAgentSecret {
+        agent: AgentKey,
+        secret_hash: String,
+    },
+    /// An Ask API decision, decided in apply from the replicated state and audited in the
+    /// same entry.
+    Ask(AskQuestion),
 }
 
 /// Fields of a new ABAC attribute definition (JSON payloads as text).
@@ -714,6 +742,13 @@ impl Op {
             Op::DeleteAbacPolicy(_) => "delete_abac_policy",
             Op::ToggleAbacPolicy(_) => "toggle_abac_policy",
             Op::SetAbacValue { .. } => "set_abac_value",
+            Op::CreateAgent(_) => "create_agent",
+            Op::UpdateAgent { .. } => "update_agent",
+            Op::DeleteAgent(_) => "delete_agent",
+            Op::SwitchAgent { .. } => "switch_agent",
+            Op::SetAgentKey { .. } => "set_agent_key",
+            Op::RotateAgentSecret { .. } => "rotate_agent_secret",
+            Op::Ask(_) => "ask",
         }
     }
 }

@@ -15,8 +15,15 @@ use crate::tables::{OrgReader, Table};
 use super::rbac::may_ask_about_others;
 
 fn own(principal: &Principal, evaluation: &Evaluation) -> bool {
-    matches!(&principal.kind, PrincipalKind::User { id, .. }
-        if evaluation.subject_type == "user" && evaluation.subject_id == id.to_string())
+    match &principal.kind {
+        PrincipalKind::User { id, .. } => {
+            evaluation.subject_type == "user" && evaluation.subject_id == id.to_string()
+        }
+        PrincipalKind::Agent { agent_id, .. } => {
+            evaluation.subject_type == "agent" && &evaluation.subject_id == agent_id
+        }
+        _ => false,
+    }
 }
 
 /// The RBAC permission an action on a resource type asks for.
@@ -69,6 +76,28 @@ fn evaluate_one(
         return Ok(result);
     }
     let permission = permission_of(evaluation);
+    if evaluation.subject_type == "agent" {
+        let agent = evaluation
+            .subject_id
+            .parse::<crate::command::AgentKey>()
+            .ok()
+            .and_then(|key| crate::lookup::agent(reader, &key).ok());
+        let Some(agent) = agent else {
+            return Ok(decided(
+                false,
+                format!(
+                    "subject agent {} is not in this organization",
+                    evaluation.subject_id
+                ),
+            ));
+        };
+        let allowed = agent.usable() && agent.holds(&permission);
+        let verb = if allowed { "holds" } else { "lacks" };
+        return Ok(decided(
+            allowed,
+            format!("agent {verb} capability {permission}"),
+        ));
+    }
     if evaluation.subject_type != "user" {
         return Ok(decided(
             false,

@@ -54,36 +54,65 @@ fn insufficient() -> ClusterError {
     )
 }
 
-/// The user a question is about: the named subject, else the calling user.
-fn subject_user(
+/// Who an RBAC question is about.
+enum Asked {
+    User(UserId),
+    /// An agent: its permissions are its capabilities.
+    Agent(Box<crate::model::Agent>),
+}
+
+/// The subject a question is about: the named subject, else the caller (a user or an agent).
+fn asked_subject(
     shard: &GroupHandle,
     reader: &OrgReader,
     principal: &Principal,
     subject: Option<&Subject>,
-) -> Result<UserId> {
-    let caller = match &principal.kind {
-        PrincipalKind::User { id, .. } => Some(*id),
-        _ => None,
+) -> Result<Asked> {
+    let (caller_user, caller_agent) = match &principal.kind {
+        PrincipalKind::User { id, .. } => (Some(*id), None),
+        PrincipalKind::Agent { agent_id, .. } => (None, Some(agent_id.as_str())),
+        _ => (None, None),
     };
-    let id = match subject {
-        None => caller.ok_or_else(|| {
-            ClusterError::authz(
-                AuthzCode::MissingFields,
-                "subject is required when the credential is not a user's",
-            )
-        })?,
-        Some(Subject::Agent(id)) => return Err(subject_not_found(format_args!("agent {id}"))),
-        Some(Subject::User(text)) => text
-            .parse::<UserId>()
-            .map_err(|_| subject_not_found(format_args!("user {text}")))?,
+    let asked = match subject {
+        None => match (caller_user, caller_agent) {
+            (Some(user), _) => Subject::User(user.to_string()),
+            (None, Some(agent)) => Subject::Agent(agent.to_string()),
+            (None, None) => {
+                return Err(ClusterError::authz(
+                    AuthzCode::MissingFields,
+                    "subject is required when the credential is not a user's or an agent's",
+                ));
+            }
+        },
+        Some(subject) => subject.clone(),
     };
-    if Some(id) != caller && !may_ask_about_others(shard, reader, principal)? {
-        return Err(insufficient());
+    match asked {
+        Subject::Agent(text) => {
+            if Some(text.as_str()) != caller_agent
+                && !may_ask_about_others(shard, reader, principal)?
+            {
+                return Err(insufficient());
+            }
+            let key = text
+                .parse::<crate::command::AgentKey>()
+                .map_err(|_| subject_not_found(format_args!("agent {text}")))?;
+            crate::lookup::agent(reader, &key)
+                .map(|agent| Asked::Agent(Box::new(agent)))
+                .map_err(|_| subject_not_found(format_args!("agent {text}")))
+        }
+        Subject::User(text) => {
+            let id = text
+                .parse::<UserId>()
+                .map_err(|_| subject_not_found(format_args!("user {text}")))?;
+            if Some(id) != caller_user && !may_ask_about_others(shard, reader, principal)? {
+                return Err(insufficient());
+            }
+            if !reader.exists(Table::User, &id.to_bytes())? {
+                return Err(subject_not_found(format_args!("user {id}")));
+            }
+            Ok(Asked::User(id))
+        }
     }
-    if !reader.exists(Table::User, &id.to_bytes())? {
-        return Err(subject_not_found(format_args!("user {id}")));
-    }
-    Ok(id)
 }
 
 /// Whether the subject holds each of `permissions`.
@@ -94,23 +123,36 @@ pub(super) fn permissions(
     subject: Option<&Subject>,
     permissions: &[String],
 ) -> Result<Answer> {
-    let user = subject_user(shard, reader, principal, subject)?;
-    let held = shard
-        .authz
-        .with_org(reader, |org| org.permissions_of(reader, user))?;
-    let results = permissions
-        .iter()
-        .map(|asked| {
-            let allowed = crate::authz::rbac::holds(&held, asked);
-            (asked.clone(), allowed)
-        })
-        .collect();
-    Ok(Answer::Permissions {
-        subject_type: "user".into(),
-        subject_id: user.to_string(),
-        user_id: Some(user.to_string()),
-        results,
-    })
+    match asked_subject(shard, reader, principal, subject)? {
+        Asked::User(user) => {
+            let held = shard
+                .authz
+                .with_org(reader, |org| org.permissions_of(reader, user))?;
+            let results = permissions
+                .iter()
+                .map(|asked| (asked.clone(), crate::authz::rbac::holds(&held, asked)))
+                .collect();
+            Ok(Answer::Permissions {
+                subject_type: "user".into(),
+                subject_id: user.to_string(),
+                user_id: Some(user.to_string()),
+                results,
+            })
+        }
+        Asked::Agent(agent) => {
+            // A switched-off agent holds nothing.
+            let results = permissions
+                .iter()
+                .map(|asked| (asked.clone(), agent.usable() && agent.holds(asked)))
+                .collect();
+            Ok(Answer::Permissions {
+                subject_type: "agent".into(),
+                subject_id: agent.agent_id,
+                user_id: None,
+                results,
+            })
+        }
+    }
 }
 
 /// The calling user's effective permissions (user tokens with `authz:read` only).

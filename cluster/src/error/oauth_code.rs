@@ -31,11 +31,12 @@ pub enum ErrorCode {
     UnknownUserId,
     InvalidBindingMessage,
     DelegationDepthExceeded,
+    BudgetExceeded,
 }
 
 impl ErrorCode {
     /// Every code, for parsing.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -57,6 +58,7 @@ impl ErrorCode {
         ErrorCode::UnknownUserId,
         ErrorCode::InvalidBindingMessage,
         ErrorCode::DelegationDepthExceeded,
+        ErrorCode::BudgetExceeded,
     ];
 
     /// The registered string.
@@ -83,6 +85,7 @@ impl ErrorCode {
             ErrorCode::UnknownUserId => "unknown_user_id",
             ErrorCode::InvalidBindingMessage => "invalid_binding_message",
             ErrorCode::DelegationDepthExceeded => "delegation_depth_exceeded",
+            ErrorCode::BudgetExceeded => "budget_exceeded",
         }
     }
 }

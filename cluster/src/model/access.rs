@@ -31,6 +31,12 @@ pub enum PrincipalKind {
         client_id: String,
         name: String,
     },
+    /// An AI agent: its client-credentials token or its agent key (`agk_…`).
+    Agent {
+        id: crate::ids::AgentId,
+        agent_id: String,
+        name: String,
+    },
     /// Nobody proven yet (a failed sign-in, a public endpoint).
     Anonymous,
 }
@@ -43,6 +49,7 @@ impl Principal {
             PrincipalKind::System => "system".to_string(),
             PrincipalKind::User { id, .. } => id.to_string(),
             PrincipalKind::Client { client_id, .. } => client_id.clone(),
+            PrincipalKind::Agent { agent_id, .. } => agent_id.clone(),
             PrincipalKind::Anonymous => "anonymous".to_string(),
         }
     }
@@ -54,6 +61,7 @@ impl Principal {
             PrincipalKind::System => "system".to_string(),
             PrincipalKind::User { email, .. } => email.clone(),
             PrincipalKind::Client { name, .. } => name.clone(),
+            PrincipalKind::Agent { name, .. } => name.clone(),
             PrincipalKind::Anonymous => "anonymous".to_string(),
         }
     }
@@ -65,6 +73,7 @@ impl Principal {
             PrincipalKind::System => "system",
             PrincipalKind::User { .. } => "user",
             PrincipalKind::Client { .. } => "client",
+            PrincipalKind::Agent { .. } => "agent",
             PrincipalKind::Anonymous => "anonymous",
         }
     }
@@ -90,6 +99,11 @@ pub enum Family {
     /// Authorization checks: any credential of the org may ask; the engines judge who may ask
     /// about whom (the `decide` module).
     Decisions,
+    /// AI agents: the admin API (`admin:agents`) and `agents/register` (`admin:agents:write`).
+    Agents,
+    /// What agents do at runtime (`agents/me`, the Ask API, JIT): any credential of the org;
+    /// who may do what is judged by the agents module from the principal.
+    AgentRuntime,
     /// Writes only OAuth protocol endpoints make (sign-ins, token issuance); no credential of
     /// the admin API may make them.
     Protocol,
@@ -106,10 +120,12 @@ impl Family {
             Family::Settings => Some("admin:settings"),
             Family::Clients => Some("admin:clients"),
             Family::Authorization => Some("admin:authz"),
+            Family::Agents => Some("admin:agents"),
             Family::Analytics
             | Family::ApiKeys
             | Family::Identity
             | Family::Decisions
+            | Family::AgentRuntime
             | Family::Protocol => None,
         }
     }
@@ -133,6 +149,8 @@ impl AdminScope {
         "admin:webhooks",
         "admin:clients:register",
         "admin:authz",
+        "admin:agents",
+        "admin:agents:write",
     ];
 
     /// True when `scope` is a known scope.
@@ -142,13 +160,20 @@ impl AdminScope {
 
     /// Scopes any one of which grants `write` (or read) access to `family`, best first.
     pub fn required(family: Family, write: bool) -> Vec<String> {
-        if matches!(family, Family::Identity | Family::Decisions) {
+        if matches!(
+            family,
+            Family::Identity | Family::Decisions | Family::AgentRuntime
+        ) {
             return Vec::new();
         }
         if family == Family::ApiKeys {
             return vec!["admin".to_string()];
         }
         let mut scopes: Vec<String> = family.scope().map(str::to_string).into_iter().collect();
+        if family == Family::Agents {
+            // The narrower scope user tokens carry to register and manage agents.
+            scopes.push("admin:agents:write".to_string());
+        }
         scopes.push(if write { "admin:write" } else { "admin:read" }.to_string());
         if !write {
             scopes.push("admin:write".to_string());

@@ -2,6 +2,7 @@
 
 mod abac;
 mod access;
+mod agent;
 mod api_key;
 mod audit;
 mod directory;
@@ -18,6 +19,7 @@ mod user;
 
 pub use abac::{AbacPolicyRecord, AttributeDefinition, AttributeKind, AttributeValue};
 pub use access::{AdminScope, Family, Principal, PrincipalKind};
+pub use agent::{Agent, BudgetPolicy, DailyUsage, capability_covers};
 pub use api_key::{ApiKey, NewApiKey};
 pub use audit::{AuditBody, AuditChainHead, AuditEvent, AuditRecord, AuditRetention, GENESIS_HASH};
 pub use directory::{DirectoryEntry, NodeRecord, NodeState, OrgState, ShardDescriptor};

@@ -21,6 +21,8 @@ pub struct OrgCounters {
     pub abac_policy: u64,
     #[serde(default)]
     pub abac_value: u64,
+    #[serde(default)]
+    pub agent: u64,
 }
 
 /// The org header inside its shard: identity, epoch, counters, profile settings.

@@ -145,6 +145,11 @@ fn holders_still_allowed(reader: &OrgReader, record: &AccessTokenRecord) -> Resu
         if crate::lookup::client(reader, &key).is_ok_and(|c| !c.is_active) {
             return Err(invalid("the client is disabled"));
         }
+        if let Some(agent) = crate::lookup::agent_of_client(reader, client_id)?
+            && !agent.usable()
+        {
+            return Err(invalid("the agent is deactivated or disabled"));
+        }
     }
     match record.user_id {
         Some(id) => reader

@@ -125,6 +125,22 @@ pub async fn handle(ctx: ProtocolCtx, request: ProtocolRequest) -> Result<Protoc
             client_id,
             token,
         } => register::read(&ctx, &issuer, &client_id, &token),
+        ProtocolRequest::AgentToken {
+            credential,
+            issuer,
+            agent,
+            scopes,
+            ttl_secs,
+        } => {
+            let request = grants::agent_token::AgentTokenRequest {
+                agent,
+                scopes,
+                ttl_secs,
+            };
+            grants::agent_token::issue(&ctx, &issuer, &credential, request)
+                .await
+                .map(ProtocolReply::Token)
+        }
         ProtocolRequest::RotateSigningKey { credential, alg } => {
             signing_keys::rotate_signing_key(&ctx, &credential, alg).await
         }

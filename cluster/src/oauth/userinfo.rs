@@ -17,6 +17,18 @@ pub(super) fn userinfo(ctx: &ProtocolCtx, token: &str) -> Result<ProtocolReply> 
     let VerifiedToken { claims, user, .. } = verify_access_token(&reader, token, ctx.now)?;
     let org = crate::lookup::load_org(&reader)?;
     let scopes = claims.scopes();
+    let agent = match (&user, &claims.client_id) {
+        (None, Some(client_id)) => crate::lookup::agent_of_client(&reader, client_id)?,
+        _ => None,
+    };
+    if let Some(agent) = agent {
+        return Ok(ProtocolReply::Document(agent_claims(
+            &agent,
+            &claims.sub,
+            &org.slug,
+            ctx.now,
+        )));
+    }
     let Some(user) = user else {
         // A client acting for itself: describe the client.
         return Ok(ProtocolReply::Document(json!({
@@ -41,4 +53,28 @@ pub(super) fn userinfo(ctx: &ProtocolCtx, token: &str) -> Result<ProtocolReply> 
         doc.insert("client_id".into(), json!(client_id));
     }
     Ok(ProtocolReply::Document(Value::Object(doc)))
+}
+
+/// What userinfo says about an agent: its identity, capabilities and budget, counted today.
+fn agent_claims(
+    agent: &crate::model::Agent,
+    sub: &str,
+    tenant: &str,
+    now: crate::clock::Timestamp,
+) -> Value {
+    json!({
+        "sub": sub,
+        "identity_type": "agent",
+        "agent_id": agent.agent_id,
+        "client_id": agent.client_id,
+        "name": agent.name,
+        "tenant": tenant,
+        "status": agent.status(),
+        "capabilities": agent.capabilities,
+        "workload_identity": agent.workload_identity,
+        "budget_policy": {
+            "max_tokens_per_day": agent.budget.max_tokens_per_day,
+            "tokens_used_today": agent.usage.tokens_on(now),
+        },
+    })
 }

@@ -128,6 +128,14 @@ pub enum ProtocolRequest {
     },
     /// Replaces the org's signing key (admin extension).
     RotateSigningKey { credential: Credential, alg: JwsAlg },
+    /// An admin mints a token for an agent (`admin:agents`).
+    AgentToken {
+        credential: Credential,
+        issuer: String,
+        agent: crate::command::AgentKey,
+        scopes: Option<Vec<String>>,
+        ttl_secs: u64,
+    },
     /// The org's CIMD policy and what it holds for a URL `client_id`.
     MetadataClientPolicy { client_id: String },
     /// Creates or refreshes the shadow client of a validated metadata document.
@@ -160,6 +168,7 @@ impl ProtocolRequest {
             ProtocolRequest::Register { .. } => "register",
             ProtocolRequest::ReadRegistration { .. } => "read_registration",
             ProtocolRequest::RotateSigningKey { .. } => "rotate_signing_key",
+            ProtocolRequest::AgentToken { .. } => "agent_token",
             ProtocolRequest::MetadataClientPolicy { .. } => "metadata_client_policy",
             ProtocolRequest::SyncMetadataClient(_) => "sync_metadata_client",
         }

@@ -2,6 +2,7 @@
 //! a write was applied).
 
 mod abac;
+mod agents;
 pub(crate) mod analytics;
 mod audit;
 mod catalog;
@@ -86,5 +87,8 @@ pub fn run_query(
         Query::AbacPolicies(page) => abac::policies(reader, *page),
         Query::AbacPolicy(id) => abac::policy(reader, *id),
         Query::AbacValue { target, slug } => abac::value(reader, target, slug),
+        Query::GetAgent(key) => agents::get(reader, key),
+        Query::ListAgents(params) => agents::list(reader, params),
+        Query::AgentMe => agents::me(reader, principal),
     }
 }

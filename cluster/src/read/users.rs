@@ -57,6 +57,20 @@ pub(super) fn me(reader: &OrgReader, principal: &crate::model::Principal) -> Res
             scopes: principal.scopes.clone(),
             tenant,
         })),
+        PrincipalKind::Agent { id, .. } => {
+            let agent = crate::lookup::agent(reader, &crate::command::AgentKey::Id(*id))?;
+            Ok(Reply::Me(crate::query::MeView {
+                subject_type: "agent".into(),
+                id: agent.agent_id,
+                email: None,
+                name: Some(agent.name),
+                mfa_enabled: None,
+                roles: None,
+                capabilities: Some(agent.capabilities),
+                scopes: principal.scopes.clone(),
+                tenant,
+            }))
+        }
         _ => Err(ClusterError::NotFound {
             resource: "subject".into(),
             id: format!(

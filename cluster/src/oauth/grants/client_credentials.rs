@@ -1,7 +1,8 @@
 //! The client credentials grant (RFC 6749 section 4.4): a confidential client acting for
 //! itself, optionally for one resource (RFC 8707).
 
-use crate::error::Result;
+use crate::error::{ClusterError, Result};
+use crate::protocol::ErrorCode;
 use crate::protocol::scopes::is_identity_scope;
 use crate::protocol::{ClientAuth, GrantType, TokenResponse};
 
@@ -21,16 +22,37 @@ pub(super) async fn issue(
     resource: Option<String>,
 ) -> Result<TokenResponse> {
     let client = confidential_grant_client(ctx, auth, GrantType::ClientCredentials)?;
-    require_subset(&requested, &client.scopes, "this client")?;
-    let scopes = if requested.is_empty() {
-        client
-            .scopes
-            .iter()
-            .filter(|s| !is_identity_scope(s))
-            .cloned()
-            .collect()
-    } else {
-        requested
+    let scopes = match crate::lookup::agent_of_client(&ctx.reader(), &client.client_id)? {
+        // An agent's client asks for its capabilities (wildcards cover what they name).
+        Some(agent) => {
+            if let Some(missing) = requested.iter().find(|s| !agent.holds(s)) {
+                return Err(ClusterError::oauth(
+                    ErrorCode::InvalidScope,
+                    format!(
+                        "agent {} does not hold the capability {missing}",
+                        agent.agent_id
+                    ),
+                ));
+            }
+            if requested.is_empty() {
+                agent.capabilities
+            } else {
+                requested
+            }
+        }
+        None => {
+            require_subset(&requested, &client.scopes, "this client")?;
+            if requested.is_empty() {
+                client
+                    .scopes
+                    .iter()
+                    .filter(|s| !is_identity_scope(s))
+                    .cloned()
+                    .collect()
+            } else {
+                requested
+            }
+        }
     };
     let mut input = Mint::for_client(&client, GrantType::ClientCredentials);
     let audience = resources(resource.as_deref())?;

@@ -1,5 +1,6 @@
 //! The token endpoint: one file per grant, the checks they share, and minting.
 
+pub(super) mod agent_token;
 mod authorization_code;
 mod ciba;
 mod client_credentials;

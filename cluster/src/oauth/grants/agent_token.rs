@@ -1,0 +1,59 @@
+//! `POST ~/admin/agents/{id}/token`: an admin mints an access token for an agent, with a
+//! chosen lifetime and a subset of its capabilities (counted against its budget like any
+//! token it is issued).
+
+use crate::caller::Credential;
+use crate::command::AgentKey;
+use crate::error::{ClusterError, Result};
+use crate::model::Family;
+use crate::protocol::{ErrorCode, GrantType, TokenResponse};
+
+use super::mint::{Mint, mint};
+use crate::access::{authenticate as authenticate_credential, authorize_access};
+use crate::oauth::runtime::ProtocolCtx;
+
+/// What the admin asked for.
+pub struct AgentTokenRequest {
+    pub agent: AgentKey,
+    /// A subset of the agent's capabilities; `None` for all of them.
+    pub scopes: Option<Vec<String>>,
+    pub ttl_secs: u64,
+}
+
+pub(in crate::oauth) async fn issue(
+    ctx: &ProtocolCtx,
+    issuer: &str,
+    credential: &Credential,
+    request: AgentTokenRequest,
+) -> Result<TokenResponse> {
+    let reader = ctx.reader();
+    let principal = authenticate_credential(&reader, credential, ctx.now)?;
+    authorize_access(&principal, Family::Agents, true)?;
+    let agent = crate::lookup::agent(&reader, &request.agent)?;
+    if !agent.usable() {
+        return Err(ClusterError::invalid(
+            "agentId",
+            format!("agent {} is {}", agent.agent_id, agent.status()),
+        ));
+    }
+    let scopes = match request.scopes {
+        Some(asked) => {
+            if let Some(missing) = asked.iter().find(|s| !agent.holds(s)) {
+                return Err(ClusterError::oauth(
+                    ErrorCode::InvalidScope,
+                    format!("agent {} does not hold {missing}", agent.agent_id),
+                ));
+            }
+            asked
+        }
+        None => agent.capabilities.clone(),
+    };
+    let client = crate::lookup::client(
+        &reader,
+        &crate::command::ClientKey::ClientId(agent.client_id.clone()),
+    )?;
+    let mut input = Mint::for_client(&client, GrantType::ClientCredentials);
+    input.scopes = scopes;
+    input.access_ttl_secs = request.ttl_secs;
+    mint(ctx, issuer, input).await
+}
