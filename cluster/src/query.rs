@@ -69,6 +69,12 @@ pub enum Query {
     ListAgents(ListParams),
     /// `agents/me`: the agent (or user) behind the credential.
     AgentMe,
+    /// A JIT request, for the agent that made it or a reviewer.
+    JitRequest(String),
+    /// A JIT task, for its agent.
+    JitTask(String),
+    /// Pending JIT requests (reviewers only), oldest first.
+    PendingJit(PageParams),
     GetUser(UserKey),
     ListUsers(ListParams),
     UserIdentities(UserKey),
@@ -174,6 +180,8 @@ impl Query {
             Query::Me
                 | Query::AgentMe
                 | Query::GetAgent(_)
+                | Query::JitRequest(_)
+                | Query::JitTask(_)
                 | Query::GetUser(_)
                 | Query::UserIdentities(_)
                 | Query::GetGroup(_)
@@ -249,6 +257,9 @@ impl Query {
             Query::GetAgent(_) => "get_agent",
             Query::ListAgents(_) => "list_agents",
             Query::AgentMe => "agent_me",
+            Query::JitRequest(_) => "jit_request",
+            Query::JitTask(_) => "jit_task",
+            Query::PendingJit(_) => "pending_jit",
         }
     }
 }
@@ -545,6 +556,15 @@ pub enum Reply {
     },
     Agent(crate::model::Agent),
     Agents(Page<crate::model::Agent>),
+    JitRequest(crate::model::JitRequest),
+    /// A task with its agent's public id and the email of the user it acts for.
+    JitTask {
+        task: crate::model::JitTask,
+        agent_id: String,
+        agent_name: String,
+        on_behalf_of: Option<String>,
+    },
+    JitRequests(Page<crate::model::JitRequest>),
     /// `agents/me`: an agent with its record, or a user with their capabilities.
     AgentMe {
         subject_type: String,

@@ -103,6 +103,10 @@ pub enum Table {
     AgentClient = 0xc2,
     /// SHA-256 of an agent key (current or in its grace window) -> database id.
     AgentKeyHash = 0xc3,
+    /// JIT tasks by `task_…` id.
+    JitTask = 0xc4,
+    /// JIT requests by `jit_…` id.
+    JitRequest = 0xc5,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

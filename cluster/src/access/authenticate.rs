@@ -48,6 +48,7 @@ pub(crate) fn authenticate(
             name: record.name,
         },
         scopes: record.scopes,
+        acting_agent: None,
     })
 }
 
@@ -70,8 +71,14 @@ fn bearer_principal(
             message: "the token was issued for another resource (aud)".into(),
         });
     }
+    // A client-credentials token of an agent's client is the agent; a user's token issued to
+    // an agent's client (delegation) is the user, with the agent acting.
     let agent = match &record.client_id {
-        Some(client_id) if user.is_none() => crate::lookup::agent_of_client(reader, client_id)?,
+        Some(client_id) => crate::lookup::agent_of_client(reader, client_id)?,
+        None => None,
+    };
+    let acting_agent = match (&user, &agent) {
+        (Some(_), Some(agent)) => Some(agent.id),
         _ => None,
     };
     let kind = match (user, agent) {
@@ -95,6 +102,7 @@ fn bearer_principal(
         org: reader.org(),
         kind,
         scopes: claims.scopes(),
+        acting_agent,
     })
 }
 
@@ -138,5 +146,6 @@ fn agent_key_principal(
         org: reader.org(),
         kind: agent_kind(agent),
         scopes,
+        acting_agent: None,
     })
 }

@@ -71,7 +71,9 @@ pub fn query_family(query: &Query) -> Family {
         // Read right after a value was set by its writer (`abac_writer.rs`).
         Query::AbacValue { .. } => Family::Decisions,
         Query::GetAgent(_) | Query::ListAgents(_) => Family::Agents,
-        Query::AgentMe => Family::AgentRuntime,
+        Query::AgentMe | Query::JitRequest(_) | Query::JitTask(_) | Query::PendingJit(_) => {
+            Family::AgentRuntime
+        }
     }
 }
 
@@ -143,6 +145,11 @@ pub fn op_family(op: &Op) -> Family {
         | Op::SwitchAgent { .. }
         | Op::SetAgentKey { .. }
         | Op::RotateAgentSecret { .. } => Family::Agents,
-        Op::Ask(_) => Family::AgentRuntime,
+        Op::Ask(_)
+        | Op::CreateTask(_)
+        | Op::FinishTask(_)
+        | Op::RequestPermission(_)
+        | Op::DecideJitRequest(_) => Family::AgentRuntime,
+        Op::IssueJitToken(_) => Family::Protocol,
     }
 }

@@ -11,6 +11,7 @@ mod device;
 mod expiry;
 pub(crate) mod grants;
 mod identities;
+mod jit;
 mod meta;
 mod named;
 mod org;
@@ -225,6 +226,11 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
         }
         // The decision's own audit record is written by `ask` (its id is the answer's).
         Op::Ask(question) => return agents::ask(tx, meta, question),
+        Op::CreateTask(new) => jit::create_task(tx, meta, new)?,
+        Op::FinishTask(finish) => jit::finish_task(tx, meta, finish)?,
+        Op::RequestPermission(new) => jit::request_permission(tx, meta, new)?,
+        Op::DecideJitRequest(decision) => jit::decide(tx, meta, decision)?,
+        Op::IssueJitToken(issued) => jit::issue_token(tx, meta, issued)?,
     };
     for event in events {
         append_audit(tx, meta, event)?;

@@ -2,6 +2,7 @@
 //! applying it is deterministic on every replica.
 
 mod agents;
+mod jit;
 mod oauth;
 
 use std::str::FromStr;
@@ -9,6 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use agents::{AgentKey, AgentKeyChange, AgentPatch, AgentSwitch, AskQuestion, NewAgent};
+pub use jit::{FinishTask, JitDecision, JitIssuance, NewJitRequest, NewTask};
 pub use oauth::{
     ClientKey, ClientPatch, Consume, Issuance, Lineage, LoginFailure, MetadataClient,
     NewAccessToken, NewClient, NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget,
@@ -600,6 +602,12 @@ pub enum Op {
     /// An Ask API decision, decided in apply from the replicated state and audited in the
     /// same entry.
     Ask(AskQuestion),
+    CreateTask(NewTask),
+    FinishTask(FinishTask),
+    /// A JIT permission request; low risk is approved in the same entry.
+    RequestPermission(NewJitRequest),
+    DecideJitRequest(JitDecision),
+    IssueJitToken(JitIssuance),
 }
 
 /// Fields of a new ABAC attribute definition (JSON payloads as text).
@@ -749,6 +757,11 @@ impl Op {
             Op::SetAgentKey { .. } => "set_agent_key",
             Op::RotateAgentSecret { .. } => "rotate_agent_secret",
             Op::Ask(_) => "ask",
+            Op::CreateTask(_) => "create_task",
+            Op::FinishTask(_) => "finish_task",
+            Op::RequestPermission(_) => "request_permission",
+            Op::DecideJitRequest(_) => "decide_jit_request",
+            Op::IssueJitToken(_) => "issue_jit_token",
         }
     }
 }

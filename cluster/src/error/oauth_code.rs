@@ -32,11 +32,12 @@ pub enum ErrorCode {
     InvalidBindingMessage,
     DelegationDepthExceeded,
     BudgetExceeded,
+    InvalidAuthorizationDetails,
 }
 
 impl ErrorCode {
     /// Every code, for parsing.
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -59,6 +60,7 @@ impl ErrorCode {
         ErrorCode::InvalidBindingMessage,
         ErrorCode::DelegationDepthExceeded,
         ErrorCode::BudgetExceeded,
+        ErrorCode::InvalidAuthorizationDetails,
     ];
 
     /// The registered string.
@@ -86,6 +88,7 @@ impl ErrorCode {
             ErrorCode::InvalidBindingMessage => "invalid_binding_message",
             ErrorCode::DelegationDepthExceeded => "delegation_depth_exceeded",
             ErrorCode::BudgetExceeded => "budget_exceeded",
+            ErrorCode::InvalidAuthorizationDetails => "invalid_authorization_details",
         }
     }
 }

@@ -10,6 +10,10 @@ pub struct Principal {
     pub org: OrgId,
     pub kind: PrincipalKind,
     pub scopes: Vec<String>,
+    /// For a user's token exchanged to an agent (RFC 8693 delegation, the agent in `act`):
+    /// the agent acting for the user.
+    #[serde(default)]
+    pub acting_agent: Option<crate::ids::AgentId>,
 }
 
 /// The kinds of callers.
@@ -42,6 +46,25 @@ pub enum PrincipalKind {
 }
 
 impl Principal {
+    /// The agent acting: the agent itself, or the agent a user's token was delegated to.
+    pub fn agent(&self) -> Option<crate::ids::AgentId> {
+        match &self.kind {
+            PrincipalKind::Agent { id, .. } => Some(*id),
+            _ => self.acting_agent,
+        }
+    }
+
+    /// True for a person who may review JIT requests: a user's own token (not one delegated
+    /// to an agent) carrying `jit:approve` or `admin`.
+    pub fn reviews_jit(&self) -> bool {
+        matches!(self.kind, PrincipalKind::User { .. })
+            && self.acting_agent.is_none()
+            && self
+                .scopes
+                .iter()
+                .any(|s| s == "jit:approve" || s == "admin")
+    }
+
     /// The id written to audit records.
     pub fn actor_id(&self) -> String {
         match &self.kind {

@@ -8,6 +8,7 @@ mod audit;
 mod directory;
 mod grants;
 mod identity;
+mod jit;
 mod named;
 mod node;
 mod oauth_client;
@@ -28,6 +29,10 @@ pub use grants::{
     LoginSession, PushedRequest, RefreshFamily, RefreshTokenRecord,
 };
 pub use identity::{IdentityKind, IdentityLink};
+pub use jit::{
+    DEFAULT_JIT_TTL_SECS, JitRequest, JitTask, MAX_JIT_TTL_SECS, PENDING_TTL_SECS, RequestStatus,
+    RiskLevel, TASK_TTL_SECS, TaskStatus, assess_risk,
+};
 pub use named::{Group, NamedEntity, Role};
 pub use node::{GroupKind, GroupStatus, NodeInfo};
 pub use oauth_client::{

@@ -41,6 +41,13 @@ pub struct TokenClaims {
     /// The delegation chain (RFC 8693 section 4.1), outermost actor first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<Value>,
+    /// A JIT grant's RFC 9396 `authorization_details`, with its request and task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_details: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jit_request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
 }
 
 impl TokenClaims {

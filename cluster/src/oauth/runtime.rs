@@ -140,6 +140,7 @@ impl ProtocolCtx {
                     org: self.org,
                     kind: actor,
                     scopes: Vec::new(),
+                    acting_agent: None,
                 },
                 ip: self.request.ip.clone(),
                 user_agent: self.request.user_agent.clone(),

@@ -128,6 +128,12 @@ pub enum ProtocolRequest {
     },
     /// Replaces the org's signing key (admin extension).
     RotateSigningKey { credential: Credential, alg: JwsAlg },
+    /// The agent of an approved JIT request takes its grant's token.
+    JitToken {
+        credential: Credential,
+        issuer: String,
+        request_id: String,
+    },
     /// An admin mints a token for an agent (`admin:agents`).
     AgentToken {
         credential: Credential,
@@ -169,6 +175,7 @@ impl ProtocolRequest {
             ProtocolRequest::ReadRegistration { .. } => "read_registration",
             ProtocolRequest::RotateSigningKey { .. } => "rotate_signing_key",
             ProtocolRequest::AgentToken { .. } => "agent_token",
+            ProtocolRequest::JitToken { .. } => "jit_token",
             ProtocolRequest::MetadataClientPolicy { .. } => "metadata_client_policy",
             ProtocolRequest::SyncMetadataClient(_) => "sync_metadata_client",
         }

@@ -14,7 +14,13 @@ pub const IDENTITY_SCOPES: &[&str] = &[
 
 /// Scopes of the platform's own APIs that user and client tokens carry (the authorization
 /// engines); any client an administrator allows them may ask for them.
-pub const PLATFORM_SCOPES: &[&str] = &["authz:read", "authz:check", "abac:read", "abac:write"];
+pub const PLATFORM_SCOPES: &[&str] = &[
+    "authz:read",
+    "authz:check",
+    "abac:read",
+    "abac:write",
+    "jit:approve",
+];
 
 /// True for one of the [`IDENTITY_SCOPES`].
 pub fn is_identity_scope(scope: &str) -> bool {

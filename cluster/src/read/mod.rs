@@ -6,6 +6,7 @@ mod agents;
 pub(crate) mod analytics;
 mod audit;
 mod catalog;
+mod jit;
 mod oauth;
 mod org;
 mod page;
@@ -90,5 +91,8 @@ pub fn run_query(
         Query::GetAgent(key) => agents::get(reader, key),
         Query::ListAgents(params) => agents::list(reader, params),
         Query::AgentMe => agents::me(reader, principal),
+        Query::JitRequest(id) => jit::request(reader, principal, id),
+        Query::JitTask(id) => jit::task(reader, principal, id),
+        Query::PendingJit(page) => jit::pending(reader, principal, *page, now),
     }
 }

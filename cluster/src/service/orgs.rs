@@ -37,6 +37,7 @@ fn system_principal(org: OrgId) -> Principal {
         org,
         kind: PrincipalKind::System,
         scopes: vec!["admin".into()],
+        acting_agent: None,
     }
 }
 

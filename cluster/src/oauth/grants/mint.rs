@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::clock::Timestamp;
-use crate::command::{Consume, Issuance, Lineage, NewAccessToken, NewRefreshToken, Op};
+use crate::command::{
+    Consume, Issuance, JitIssuance, Lineage, NewAccessToken, NewRefreshToken, Op,
+};
 use crate::crypto::{JwsAlg, random_token, secret_hash};
 use crate::error::{ClusterError, Result};
 use crate::model::{OAuthClient, PrincipalKind, User};
@@ -40,6 +42,15 @@ pub(super) struct Mint {
     /// The grant a rotated refresh token keeps when this access token asked for less
     /// (RFC 6749 section 6: narrowing a refresh never shrinks the grant).
     pub grant_scopes: Option<Vec<String>>,
+    /// The JIT grant this token carries (recorded against its request in apply).
+    pub jit: Option<JitGrant>,
+}
+
+/// A JIT grant as its token carries it.
+pub(super) struct JitGrant {
+    pub request_id: String,
+    pub task_id: String,
+    pub authorization_details: Value,
 }
 
 impl Mint {
@@ -64,6 +75,7 @@ impl Mint {
             issued_token_type: None,
             derived: Lineage::default(),
             grant_scopes: None,
+            jit: None,
         }
     }
 }
@@ -122,7 +134,14 @@ pub(super) async fn mint(ctx: &ProtocolCtx, issuer: &str, mint: Mint) -> Result<
             &mint.client_name,
         ),
     };
-    match ctx.propose(actor, Op::IssueTokens(issuance)).await? {
+    let op = match &mint.jit {
+        Some(grant) => Op::IssueJitToken(JitIssuance {
+            request_id: grant.request_id.clone(),
+            issuance,
+        }),
+        None => Op::IssueTokens(issuance),
+    };
+    match ctx.propose(actor, op).await? {
         Outcome::TokensIssued { .. } => {}
         Outcome::GrantRefused { error, description } => {
             return Err(ClusterError::oauth(error, description));
@@ -147,6 +166,9 @@ pub(super) async fn mint(ctx: &ProtocolCtx, issuer: &str, mint: Mint) -> Result<
         sid: mint.session_id.map(|s| s.to_string()),
         auth_time: mint.auth_time.map(epoch_secs),
         act: mint.act.clone(),
+        authorization_details: mint.jit.as_ref().map(|g| g.authorization_details.clone()),
+        jit_request_id: mint.jit.as_ref().map(|g| g.request_id.clone()),
+        task_id: mint.jit.as_ref().map(|g| g.task_id.clone()),
     };
     let access_token = key
         .sign(&claims, ACCESS_TYP)

@@ -5,6 +5,7 @@ mod authorization_code;
 mod ciba;
 mod client_credentials;
 mod device_code;
+pub(super) mod jit_token;
 mod jwt_bearer;
 mod mint;
 mod poll;

@@ -321,6 +321,7 @@ pub(super) async fn exchange(
         issued_token_type: Some(TokenType::AccessToken),
         derived: subject.lineage,
         grant_scopes: None,
+        jit: None,
     };
     mint(ctx, issuer, mint_input).await
 }
