@@ -73,6 +73,8 @@ pub enum Query {
     JitRequest(String),
     /// A JIT task, for its agent.
     JitTask(String),
+    /// An approval, for the agent that asked.
+    Approval(String),
     /// Pending JIT requests (reviewers only), oldest first.
     PendingJit(PageParams),
     GetUser(UserKey),
@@ -182,6 +184,7 @@ impl Query {
                 | Query::GetAgent(_)
                 | Query::JitRequest(_)
                 | Query::JitTask(_)
+                | Query::Approval(_)
                 | Query::GetUser(_)
                 | Query::UserIdentities(_)
                 | Query::GetGroup(_)
@@ -259,6 +262,7 @@ impl Query {
             Query::AgentMe => "agent_me",
             Query::JitRequest(_) => "jit_request",
             Query::JitTask(_) => "jit_task",
+            Query::Approval(_) => "approval",
             Query::PendingJit(_) => "pending_jit",
         }
     }
@@ -318,6 +322,9 @@ pub enum Outcome {
     Revoked {
         count: u64,
     },
+    /// The user of an approval has no account here (or none that may approve): the caller is
+    /// told as if an email notice went out, so accounts cannot be probed.
+    ApprovalNotDelivered,
     /// An Ask API decision and the audit record that holds it.
     Decision {
         allowed: bool,
@@ -557,6 +564,7 @@ pub enum Reply {
     Agent(crate::model::Agent),
     Agents(Page<crate::model::Agent>),
     JitRequest(crate::model::JitRequest),
+    Approval(crate::model::AgentApproval),
     /// A task with its agent's public id and the email of the user it acts for.
     JitTask {
         task: crate::model::JitTask,

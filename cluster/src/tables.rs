@@ -107,6 +107,8 @@ pub enum Table {
     JitTask = 0xc4,
     /// JIT requests by `jit_…` id.
     JitRequest = 0xc5,
+    /// Agent approvals by `apr_…` token.
+    AgentApproval = 0xc6,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

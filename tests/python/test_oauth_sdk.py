@@ -218,13 +218,12 @@ def test_agent_authenticates_and_reads_its_info_from_userinfo(lumod, oauth, agen
     assert agent.is_budget_exhausted() is False
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lumod gap: LumoAuthAgent.get_identity() sends GET /orgs/{org}/api/v1/agents/me (Bearer "
-    "agent token); lumod answers 404 'no route' (sdk-notes 4.4 expects "
-    "{identity:{id,type,tenant}, capabilities:[...], workspace:{slug, api_base}})"))
 def test_agent_identity_from_agents_me(agent, agent_client, org):
+    # A plain client acting for itself is an identity of type client (agents are in
+    # test_agents.py).
     identity = agent.get_identity()
-    assert identity["identity"]["id"]
+    assert identity["identity"]["id"] == agent_client.client_id
+    assert identity["identity"]["type"] == "client"
     assert identity["workspace"]["slug"] == org
     assert isinstance(identity["capabilities"], list)
 

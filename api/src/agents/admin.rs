@@ -110,6 +110,7 @@ async fn create(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     let description = body.opt_str("description", 2000);
     let capabilities = capabilities(&mut body, "capabilities").unwrap_or_default();
     let max_tokens = max_tokens_per_day(&mut body).flatten();
+    let capabilities = Some(capabilities);
     body.finish()?;
     let entry = ctx.state.service.active_org(&ctx.org).await?;
     let agent_id = format!("agt_{}", ulid::Ulid::new().to_string().to_lowercase());
@@ -152,7 +153,10 @@ fn patch_of(json: JsonBody, replace: bool) -> ApiResult<AgentPatch> {
         None if replace => Some(Vec::new()),
         other => other,
     };
-    let max_tokens_per_day = max_tokens_per_day(&mut body);
+    let max_tokens_per_day = match max_tokens_per_day(&mut body) {
+        None if replace => Some(None),
+        other => other,
+    };
     body.finish()?;
     Ok(AgentPatch {
         name,

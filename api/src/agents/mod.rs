@@ -2,6 +2,7 @@
 //! runtime under `~/agents` (`me`, `register`, `ask`) and `~/jit` (JIT permissions).
 
 mod admin;
+mod approvals;
 mod fields;
 mod jit;
 mod runtime;
@@ -18,6 +19,11 @@ pub fn router() -> Router<AppState> {
     let runtime = Router::new()
         .route("/agents/me", get(runtime::me))
         .route("/agents/ask", post(runtime::ask))
+        .route("/agents/me/approvals", post(approvals::create))
+        .route(
+            "/agents/me/approvals/{token}/status",
+            get(approvals::status),
+        )
         .route("/jit/task", post(jit::create_task))
         .route("/jit/task/{taskId}/complete", post(jit::complete_task))
         .route("/jit/task/{taskId}/evaluate", post(jit::evaluate_task))

@@ -53,7 +53,7 @@ pub(super) async fn register(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     let client_id = body.required_str("client_id", 255);
     let name = body.required_str("name", 200);
     let description = body.opt_str("description", 2000);
-    let capabilities = capabilities(&mut body, "capabilities").unwrap_or_default();
+    let capabilities = capabilities(&mut body, "capabilities");
     let jwks_uri = body.opt_str("jwks_uri", 2000);
     if let Some(uri) = &jwks_uri
         && !uri.starts_with("https://")

@@ -3,6 +3,7 @@
 //! org's shard leader (`lumo_cluster::oauth`, spoken in `lumo_cluster::protocol`); this module
 //! parses requests and renders answers.
 
+mod approvals_page;
 mod authorize;
 mod browser;
 mod check_session;
@@ -88,6 +89,10 @@ pub fn router() -> Router<AppState> {
             get(logout::logout_get).post(logout::logout_post),
         )
         .route("/oauth/ciba", get(ciba::ciba_get).post(ciba::ciba_post))
+        .route(
+            "/oauth/approvals",
+            get(approvals_page::approvals_get).post(approvals_page::approvals_post),
+        )
         .route("/oauth/check_session", get(check_session::check_session))
         .route("/connect/register", post(register::register))
         .route("/connect/register/{clientId}", get(register::registration))

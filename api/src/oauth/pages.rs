@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use lumo_cluster::protocol::{Branding, CibaView};
+use lumo_cluster::protocol::{ApprovalView, Branding, CibaView};
 
 /// A CSS color from settings, or `fallback` when it could break out of the style sheet.
 fn css_color(value: &str, fallback: &str) -> String {
@@ -122,6 +122,19 @@ pub struct CibaPage {
     pub user_email: String,
     pub notice: Option<String>,
     pub requests: Vec<CibaView>,
+}
+
+#[derive(Template)]
+#[template(path = "approvals.html")]
+pub struct ApprovalsPage {
+    pub branding: Branding,
+    pub primary_color: String,
+    pub background_color: String,
+    pub action: String,
+    pub csrf: String,
+    pub user_email: String,
+    pub notice: Option<String>,
+    pub approvals: Vec<ApprovalView>,
 }
 
 #[derive(Template)]

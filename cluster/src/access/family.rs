@@ -71,9 +71,11 @@ pub fn query_family(query: &Query) -> Family {
         // Read right after a value was set by its writer (`abac_writer.rs`).
         Query::AbacValue { .. } => Family::Decisions,
         Query::GetAgent(_) | Query::ListAgents(_) => Family::Agents,
-        Query::AgentMe | Query::JitRequest(_) | Query::JitTask(_) | Query::PendingJit(_) => {
-            Family::AgentRuntime
-        }
+        Query::AgentMe
+        | Query::JitRequest(_)
+        | Query::JitTask(_)
+        | Query::PendingJit(_)
+        | Query::Approval(_) => Family::AgentRuntime,
     }
 }
 
@@ -149,7 +151,8 @@ pub fn op_family(op: &Op) -> Family {
         | Op::CreateTask(_)
         | Op::FinishTask(_)
         | Op::RequestPermission(_)
-        | Op::DecideJitRequest(_) => Family::AgentRuntime,
-        Op::IssueJitToken(_) => Family::Protocol,
+        | Op::DecideJitRequest(_)
+        | Op::CreateApproval(_) => Family::AgentRuntime,
+        Op::IssueJitToken(_) | Op::DecideApproval { .. } => Family::Protocol,
     }
 }

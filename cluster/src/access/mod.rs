@@ -43,18 +43,21 @@ pub(crate) fn authorize(
     Ok(())
 }
 
-/// The agent runtime (`agents/me`, Ask, JIT) serves agents and users; API keys and clients
-/// acting for themselves are refused as credentials of the wrong kind.
+/// The agent runtime (`agents/me`, Ask, JIT, approvals) serves tokens and agent keys; org API
+/// keys are refused as credentials of the wrong kind (each operation then judges the token's
+/// holder: agents, users, clients).
 fn runtime_caller(principal: &Principal) -> Result<()> {
     use crate::model::PrincipalKind;
     match principal.kind {
-        PrincipalKind::Agent { .. } | PrincipalKind::User { .. } | PrincipalKind::System => Ok(()),
-        _ => Err(ClusterError::Unauthenticated {
-            message: format!(
-                "this endpoint takes an agent's or a user's token, not a credential of type {}",
-                principal.actor_type()
-            ),
-        }),
+        PrincipalKind::ApiKey { .. } | PrincipalKind::Anonymous => {
+            Err(ClusterError::Unauthenticated {
+                message: format!(
+                    "this endpoint takes an agent's or a user's token, not a credential of type {}",
+                    principal.actor_type()
+                ),
+            })
+        }
+        _ => Ok(()),
     }
 }
 

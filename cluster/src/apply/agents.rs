@@ -85,7 +85,7 @@ pub(super) fn create(tx: &mut OrgTx, meta: &CommandMeta, new: &NewAgent) -> Resu
             let patch = AgentPatch {
                 name: Some(new.name.clone()),
                 description: new.description.clone().map(Some),
-                capabilities: Some(new.capabilities.clone()),
+                capabilities: new.capabilities.clone(),
                 max_tokens_per_day: None,
                 jwks_uri: new.jwks_uri.clone().map(Some),
             };
@@ -120,7 +120,7 @@ pub(super) fn create(tx: &mut OrgTx, meta: &CommandMeta, new: &NewAgent) -> Resu
         owns_client,
         name: new.name.clone(),
         description: new.description.clone(),
-        capabilities: new.capabilities.clone(),
+        capabilities: new.capabilities.clone().unwrap_or_default(),
         active: true,
         enabled: true,
         key_hash: new.key_hash.clone(),
@@ -200,8 +200,9 @@ pub(super) fn delete(tx: &mut OrgTx, meta: &CommandMeta, key: &AgentKey) -> Resu
     let client = ClientKey::ClientId(agent.client_id.clone());
     let (revoked, _) =
         super::grants::revoke(tx, meta, &RevokeTarget::ClientTokens(client.clone()))?;
-    if agent.owns_client {
-        let client = lookup::client(tx, &client)?;
+    if agent.owns_client
+        && let Ok(client) = lookup::client(tx, &client)
+    {
         tx.delete(Table::OAuthClient, &client.id.to_be_bytes());
         tx.delete(Table::OAuthClientKey, client.client_id.as_bytes());
     }

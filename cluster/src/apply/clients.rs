@@ -260,6 +260,12 @@ pub(super) fn update(
 
 pub(super) fn delete(tx: &mut OrgTx, meta: &CommandMeta, key: &ClientKey) -> Result<Applied> {
     let client = lookup::client(tx, key)?;
+    if let Some(agent) = lookup::agent_of_client(tx, &client.client_id)? {
+        return Err(ClusterError::protected(format!(
+            "client {} is the OAuth client of agent {}: delete the agent instead",
+            client.client_id, agent.agent_id
+        )));
+    }
     // Everything the client was given stops working with it.
     let (revoked, _) = super::grants::revoke(
         tx,

@@ -4,6 +4,7 @@
 
 mod abac;
 mod agents;
+mod approvals;
 mod audit;
 mod ciba;
 mod clients;
@@ -231,6 +232,12 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
         Op::RequestPermission(new) => jit::request_permission(tx, meta, new)?,
         Op::DecideJitRequest(decision) => jit::decide(tx, meta, decision)?,
         Op::IssueJitToken(issued) => jit::issue_token(tx, meta, issued)?,
+        Op::CreateApproval(new) => approvals::create(tx, meta, new)?,
+        Op::DecideApproval {
+            token,
+            user,
+            approve,
+        } => approvals::decide(tx, meta, token, *user, *approve)?,
     };
     for event in events {
         append_audit(tx, meta, event)?;

@@ -50,7 +50,9 @@ pub struct NewAgent {
     pub client_id: String,
     pub name: String,
     pub description: Option<String>,
-    pub capabilities: Vec<String>,
+    /// `None` from `agents/register` keeps a re-registered agent's capabilities (a new agent
+    /// starts with none).
+    pub capabilities: Option<Vec<String>>,
     /// The new client's secret hash; `None` binds the agent to the existing client
     /// `client_id` instead (`agents/register`).
     pub secret_hash: Option<String>,

@@ -59,3 +59,16 @@ pub struct JitIssuance {
     pub request_id: String,
     pub issuance: Issuance,
 }
+
+/// An agent's push approval request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewApproval {
+    pub token: String,
+    pub task_id: String,
+    pub reason: String,
+    pub impact: RiskLevel,
+    pub on_behalf_of: UserKey,
+    /// JSON text.
+    pub meta: Option<String>,
+    pub expires_at: Timestamp,
+}

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use agents::{AgentKey, AgentKeyChange, AgentPatch, AgentSwitch, AskQuestion, NewAgent};
-pub use jit::{FinishTask, JitDecision, JitIssuance, NewJitRequest, NewTask};
+pub use jit::{FinishTask, JitDecision, JitIssuance, NewApproval, NewJitRequest, NewTask};
 pub use oauth::{
     ClientKey, ClientPatch, Consume, Issuance, Lineage, LoginFailure, MetadataClient,
     NewAccessToken, NewClient, NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget,
@@ -608,6 +608,14 @@ pub enum Op {
     RequestPermission(NewJitRequest),
     DecideJitRequest(JitDecision),
     IssueJitToken(JitIssuance),
+    /// An agent asks the user it acts for to approve an action on a signed-in device.
+    CreateApproval(NewApproval),
+    /// The user answers an approval (from the hosted page).
+    DecideApproval {
+        token: String,
+        user: UserId,
+        approve: bool,
+    },
 }
 
 /// Fields of a new ABAC attribute definition (JSON payloads as text).
@@ -762,6 +770,8 @@ impl Op {
             Op::RequestPermission(_) => "request_permission",
             Op::DecideJitRequest(_) => "decide_jit_request",
             Op::IssueJitToken(_) => "issue_jit_token",
+            Op::CreateApproval(_) => "create_approval",
+            Op::DecideApproval { .. } => "decide_approval",
         }
     }
 }

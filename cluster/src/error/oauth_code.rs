@@ -33,11 +33,13 @@ pub enum ErrorCode {
     DelegationDepthExceeded,
     BudgetExceeded,
     InvalidAuthorizationDetails,
+    NoEnrolledDevice,
+    TestTokenNotAccepted,
 }
 
 impl ErrorCode {
     /// Every code, for parsing.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -61,6 +63,8 @@ impl ErrorCode {
         ErrorCode::DelegationDepthExceeded,
         ErrorCode::BudgetExceeded,
         ErrorCode::InvalidAuthorizationDetails,
+        ErrorCode::NoEnrolledDevice,
+        ErrorCode::TestTokenNotAccepted,
     ];
 
     /// The registered string.
@@ -89,6 +93,8 @@ impl ErrorCode {
             ErrorCode::DelegationDepthExceeded => "delegation_depth_exceeded",
             ErrorCode::BudgetExceeded => "budget_exceeded",
             ErrorCode::InvalidAuthorizationDetails => "invalid_authorization_details",
+            ErrorCode::NoEnrolledDevice => "no_enrolled_device",
+            ErrorCode::TestTokenNotAccepted => "test_token_not_accepted",
         }
     }
 }

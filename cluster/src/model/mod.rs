@@ -4,6 +4,7 @@ mod abac;
 mod access;
 mod agent;
 mod api_key;
+mod approval;
 mod audit;
 mod directory;
 mod grants;
@@ -22,6 +23,9 @@ pub use abac::{AbacPolicyRecord, AttributeDefinition, AttributeKind, AttributeVa
 pub use access::{AdminScope, Family, Principal, PrincipalKind};
 pub use agent::{Agent, BudgetPolicy, DailyUsage, capability_covers};
 pub use api_key::{ApiKey, NewApiKey};
+pub use approval::{
+    APPROVAL_TTL_SECS, AgentApproval, ApprovalStatus as AgentApprovalStatus, user_number,
+};
 pub use audit::{AuditBody, AuditChainHead, AuditEvent, AuditRecord, AuditRetention, GENESIS_HASH};
 pub use directory::{DirectoryEntry, NodeRecord, NodeState, OrgState, ShardDescriptor};
 pub use grants::{

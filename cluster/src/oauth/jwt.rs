@@ -48,6 +48,10 @@ pub struct TokenClaims {
     pub jit_request_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
+    /// Minted by an administrator for testing (`~/admin/agents/{id}/token`): refused where a
+    /// real person is asked (approvals).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lumo_test_token: bool,
 }
 
 impl TokenClaims {

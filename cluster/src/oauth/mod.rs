@@ -4,6 +4,7 @@
 //! parsing and page rendering stay in `api`. One file per endpoint or hosted-page step, the
 //! token endpoint's grants in `grants/`.
 
+mod approvals;
 mod authorization;
 mod authorization_request;
 mod backchannel;
@@ -110,6 +111,12 @@ pub async fn handle(ctx: ProtocolCtx, request: ProtocolRequest) -> Result<Protoc
             backchannel::request(&ctx, &client, &params).await
         }
         ProtocolRequest::CibaPending { cookie } => backchannel::pending(&ctx, &cookie),
+        ProtocolRequest::ApprovalsPending { cookie } => approvals::pending(&ctx, &cookie),
+        ProtocolRequest::ApprovalDecide {
+            cookie,
+            token,
+            approve,
+        } => approvals::decide(&ctx, &cookie, &token, approve).await,
         ProtocolRequest::CibaDecide {
             cookie,
             id,

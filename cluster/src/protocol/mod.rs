@@ -17,4 +17,4 @@ pub use reply::{ProtocolReply, TokenResponse};
 pub use request::{ClientAuth, Params, ProtocolRequest};
 pub use token_request::{ActorToken, TokenExchange, TokenRequest, TokenTypeParam};
 pub use token_type::{TokenType, TokenTypeHint};
-pub use views::{AuthorizeOutcome, Branding, CibaView, LoginCandidate, SessionView};
+pub use views::{ApprovalView, AuthorizeOutcome, Branding, CibaView, LoginCandidate, SessionView};

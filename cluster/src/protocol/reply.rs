@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::views::{AuthorizeOutcome, Branding, CibaView, LoginCandidate, SessionView};
+use super::views::{
+    ApprovalView, AuthorizeOutcome, Branding, CibaView, LoginCandidate, SessionView,
+};
 use crate::clock::Timestamp;
 
 /// A successful token response (RFC 6749 section 5.1).
@@ -65,5 +67,7 @@ pub enum ProtocolReply {
         interval: u64,
     },
     CibaPending(Vec<CibaView>),
+    /// The signed-in user's pending agent approvals.
+    Approvals(Vec<ApprovalView>),
     Done,
 }

@@ -108,6 +108,14 @@ pub enum ProtocolRequest {
     Ciba { client: ClientAuth, params: Params },
     /// Pending CIBA requests of the signed-in user.
     CibaPending { cookie: String },
+    /// The signed-in user's pending agent approvals.
+    ApprovalsPending { cookie: String },
+    /// The signed-in user answers an agent approval.
+    ApprovalDecide {
+        cookie: String,
+        token: String,
+        approve: bool,
+    },
     /// The signed-in user approves or denies a CIBA request.
     CibaDecide {
         cookie: String,
@@ -170,6 +178,8 @@ impl ProtocolRequest {
             ProtocolRequest::DeviceDecide { .. } => "device_decide",
             ProtocolRequest::Ciba { .. } => "ciba",
             ProtocolRequest::CibaPending { .. } => "ciba_pending",
+            ProtocolRequest::ApprovalsPending { .. } => "approvals_pending",
+            ProtocolRequest::ApprovalDecide { .. } => "approval_decide",
             ProtocolRequest::CibaDecide { .. } => "ciba_decide",
             ProtocolRequest::Register { .. } => "register",
             ProtocolRequest::ReadRegistration { .. } => "read_registration",

@@ -84,3 +84,16 @@ pub struct CibaView {
     pub scopes: Vec<String>,
     pub binding_message: Option<String>,
 }
+
+/// A pending agent approval, as the user sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalView {
+    pub token: String,
+    pub agent_name: String,
+    pub task_id: String,
+    pub reason: String,
+    pub impact: String,
+    /// The action's metadata (JSON text).
+    pub meta: Option<String>,
+    pub expires_at: Timestamp,
+}

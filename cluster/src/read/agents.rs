@@ -43,7 +43,8 @@ pub(super) fn list(reader: &OrgReader, params: &ListParams) -> Result<Reply> {
 }
 
 /// `agents/me`: the agent behind the credential, or a user (whose capabilities are their
-/// permissions when the token carries `authz:read`); API keys are neither.
+/// permissions when the token carries `authz:read`), or a client acting for itself; API keys
+/// are none of these.
 pub(super) fn me(reader: &OrgReader, principal: &Principal) -> Result<Reply> {
     match &principal.kind {
         PrincipalKind::Agent { id, .. } => {
@@ -71,9 +72,16 @@ pub(super) fn me(reader: &OrgReader, principal: &Principal) -> Result<Reply> {
                 capabilities: Some(capabilities),
             })
         }
+        // A client acting for itself is an identity too, with no capabilities.
+        PrincipalKind::Client { client_id, .. } => Ok(Reply::AgentMe {
+            subject_type: "client".into(),
+            id: client_id.clone(),
+            agent: None,
+            capabilities: Some(Vec::new()),
+        }),
         _ => Err(ClusterError::Unauthenticated {
             message: format!(
-                "agents/me describes agent and user tokens; a credential of type {} is neither",
+                "agents/me describes agent, user and client tokens; a credential of type {} is none",
                 principal.actor_type()
             ),
         }),

@@ -2,7 +2,7 @@
 
 use crate::clock::Timestamp;
 use crate::error::{ClusterError, Result};
-use crate::model::{JitRequest, JitTask, Principal, User};
+use crate::model::{AgentApproval, JitRequest, JitTask, Principal, User};
 use crate::query::{Page, PageParams, Reply};
 use crate::tables::{OrgReader, Table};
 
@@ -64,4 +64,12 @@ pub(super) fn task(reader: &OrgReader, principal: &Principal, id: &str) -> Resul
         agent_name: agent.name,
         on_behalf_of,
     })
+}
+
+pub(super) fn approval(reader: &OrgReader, principal: &Principal, token: &str) -> Result<Reply> {
+    reader
+        .get::<AgentApproval>(Table::AgentApproval, token.as_bytes())?
+        .filter(|a| principal.agent() == Some(a.agent))
+        .map(Reply::Approval)
+        .ok_or_else(|| ClusterError::not_found("approval", token))
 }

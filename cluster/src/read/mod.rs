@@ -93,6 +93,7 @@ pub fn run_query(
         Query::AgentMe => agents::me(reader, principal),
         Query::JitRequest(id) => jit::request(reader, principal, id),
         Query::JitTask(id) => jit::task(reader, principal, id),
+        Query::Approval(token) => jit::approval(reader, principal, token),
         Query::PendingJit(page) => jit::pending(reader, principal, *page, now),
     }
 }

@@ -2,6 +2,7 @@
 //! itself, optionally for one resource (RFC 8707).
 
 use crate::error::{ClusterError, Result};
+use crate::model::AdminScope;
 use crate::protocol::ErrorCode;
 use crate::protocol::scopes::is_identity_scope;
 use crate::protocol::{ClientAuth, GrantType, TokenResponse};
@@ -25,7 +26,10 @@ pub(super) async fn issue(
     let scopes = match crate::lookup::agent_of_client(&ctx.reader(), &client.client_id)? {
         // An agent's client asks for its capabilities (wildcards cover what they name).
         Some(agent) => {
-            if let Some(missing) = requested.iter().find(|s| !agent.holds(s)) {
+            // Wildcards name actions, never admin API scopes: an agent token is not an admin
+            // credential.
+            let refused = |s: &String| !agent.holds(s) || AdminScope::is_known(s);
+            if let Some(missing) = requested.iter().find(|s| refused(s)) {
                 return Err(ClusterError::oauth(
                     ErrorCode::InvalidScope,
                     format!(

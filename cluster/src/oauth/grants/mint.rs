@@ -44,6 +44,8 @@ pub(super) struct Mint {
     pub grant_scopes: Option<Vec<String>>,
     /// The JIT grant this token carries (recorded against its request in apply).
     pub jit: Option<JitGrant>,
+    /// An administrator's test token (see `TokenClaims::lumo_test_token`).
+    pub test_token: bool,
 }
 
 /// A JIT grant as its token carries it.
@@ -76,6 +78,7 @@ impl Mint {
             derived: Lineage::default(),
             grant_scopes: None,
             jit: None,
+            test_token: false,
         }
     }
 }
@@ -169,6 +172,7 @@ pub(super) async fn mint(ctx: &ProtocolCtx, issuer: &str, mint: Mint) -> Result<
         authorization_details: mint.jit.as_ref().map(|g| g.authorization_details.clone()),
         jit_request_id: mint.jit.as_ref().map(|g| g.request_id.clone()),
         task_id: mint.jit.as_ref().map(|g| g.task_id.clone()),
+        lumo_test_token: mint.test_token,
     };
     let access_token = key
         .sign(&claims, ACCESS_TYP)

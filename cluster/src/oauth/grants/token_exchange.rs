@@ -322,6 +322,7 @@ pub(super) async fn exchange(
         derived: subject.lineage,
         grant_scopes: None,
         jit: None,
+        test_token: false,
     };
     mint(ctx, issuer, mint_input).await
 }
