@@ -114,3 +114,20 @@ pub fn agent_of_client(tx: &impl Rows, client_id: &str) -> Result<Option<crate::
         None => Ok(None),
     }
 }
+
+/// An MCP server by its server id.
+pub fn mcp_server(tx: &impl Rows, server_id: &str) -> Result<crate::model::McpServer> {
+    tx.row(Table::McpServer, server_id.as_bytes())?
+        .ok_or_else(|| ClusterError::not_found("MCP server", server_id))
+}
+
+/// The MCP server whose resource is `resource_uri`, if any.
+pub fn mcp_server_of_resource(
+    tx: &impl Rows,
+    resource_uri: &str,
+) -> Result<Option<crate::model::McpServer>> {
+    match tx.row::<String>(Table::McpResource, resource_uri.as_bytes())? {
+        Some(id) => tx.row(Table::McpServer, id.as_bytes()),
+        None => Ok(None),
+    }
+}

@@ -75,6 +75,12 @@ pub enum Query {
     JitTask(String),
     /// An approval, for the agent that asked.
     Approval(String),
+    McpServer(String),
+    McpServers(PageParams),
+    /// An agent's token vault connections (admin).
+    AgentConnections(crate::command::AgentKey),
+    /// The calling agent's connections.
+    MyConnections,
     /// Pending JIT requests (reviewers only), oldest first.
     PendingJit(PageParams),
     GetUser(UserKey),
@@ -185,6 +191,7 @@ impl Query {
                 | Query::JitRequest(_)
                 | Query::JitTask(_)
                 | Query::Approval(_)
+                | Query::McpServer(_)
                 | Query::GetUser(_)
                 | Query::UserIdentities(_)
                 | Query::GetGroup(_)
@@ -263,6 +270,10 @@ impl Query {
             Query::JitRequest(_) => "jit_request",
             Query::JitTask(_) => "jit_task",
             Query::Approval(_) => "approval",
+            Query::McpServer(_) => "mcp_server",
+            Query::McpServers(_) => "mcp_servers",
+            Query::AgentConnections(_) => "agent_connections",
+            Query::MyConnections => "my_connections",
             Query::PendingJit(_) => "pending_jit",
         }
     }
@@ -325,6 +336,13 @@ pub enum Outcome {
     /// The user of an approval has no account here (or none that may approve): the caller is
     /// told as if an email notice went out, so accounts cannot be probed.
     ApprovalNotDelivered,
+    /// An MCP tool decision.
+    McpDecision {
+        allowed: bool,
+        reason: String,
+        agent_id: String,
+        resource_uri: String,
+    },
     /// An Ask API decision and the audit record that holds it.
     Decision {
         allowed: bool,
@@ -565,6 +583,13 @@ pub enum Reply {
     Agents(Page<crate::model::Agent>),
     JitRequest(crate::model::JitRequest),
     Approval(crate::model::AgentApproval),
+    McpServer(crate::model::McpServer),
+    McpServers(Page<crate::model::McpServer>),
+    /// An agent and its vault connections.
+    Connections {
+        agent: crate::model::Agent,
+        connections: Vec<crate::model::VaultConnection>,
+    },
     /// A task with its agent's public id and the email of the user it acts for.
     JitTask {
         task: crate::model::JitTask,

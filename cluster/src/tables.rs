@@ -109,6 +109,12 @@ pub enum Table {
     JitRequest = 0xc5,
     /// Agent approvals by `apr_…` token.
     AgentApproval = 0xc6,
+    /// MCP servers by server id.
+    McpServer = 0xc7,
+    /// MCP server resource URI -> server id.
+    McpResource = 0xc8,
+    /// Token vault connections by `agent id ++ connection id`.
+    VaultConnection = 0xc9,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

@@ -1250,7 +1250,10 @@ def test_register_needs_admin_agents_write_and_valid_input(lumod, api_client, or
     assert raw(lumod, "POST", "~/agents/register", body, token=plain).status_code == 403
     # Nothing was registered.
     assert oauth.client_credentials(bound)["scope"] == ""
-    assert me_status(lumod, token=oauth.client_credentials(bound)["access_token"]) == 401
+    # The client is still a plain client, not an agent.
+    me = raw(lumod, "GET", "~/agents/me", token=oauth.client_credentials(bound)["access_token"])
+    assert me.status_code == 200, me.text
+    assert me.json()["identity"]["type"] == "client"
 
     writer = user_token(oauth, people, people.writer, "openid admin:agents:write")[
         "access_token"]
@@ -1401,13 +1404,15 @@ def test_re_registering_without_capabilities_keeps_them(lumod, api_client, org):
     assert stored["capabilities"] == ["document.read"]
 
 
-def test_an_agent_whose_client_was_deleted_can_still_be_deleted(lumod, api_client, org):
+def test_an_agents_client_goes_only_with_the_agent(lumod, api_client, org):
     agent = create_agent(api_client, org, capabilities=["document.read"])
+    # The agent's own client is protected: deleting it alone would orphan the agent.
     gone = raw(lumod, "DELETE", f"~/admin/clients/{agent['clientId']}")
-    assert gone.status_code in (200, 409), gone.text
-    if gone.status_code == 200:
-        assert raw(lumod, "GET", f"~/admin/agents/{agent['agentId']}").status_code in (200, 404)
+    assert gone.status_code == 403, gone.text
+    assert gone.json()["error"] == "system_resource"
+    assert raw(lumod, "GET", f"~/admin/clients/{agent['clientId']}").status_code == 200
     deleted = raw(lumod, "DELETE", f"~/admin/agents/{agent['agentId']}")
     assert deleted.status_code == 200, deleted.text
     assert raw(lumod, "GET", f"~/admin/agents/{agent['agentId']}").status_code == 404
     assert me_status(lumod, key=agent["apiKey"]) == 401
+    assert raw(lumod, "GET", f"~/admin/clients/{agent['clientId']}").status_code == 404

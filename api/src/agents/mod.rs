@@ -5,7 +5,9 @@ mod admin;
 mod approvals;
 mod fields;
 mod jit;
+mod mcp;
 mod runtime;
+mod vault;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -20,6 +22,12 @@ pub fn router() -> Router<AppState> {
         .route("/agents/me", get(runtime::me))
         .route("/agents/ask", post(runtime::ask))
         .route("/agents/me/approvals", post(approvals::create))
+        .route("/agents/me/mcp/authorize", post(mcp::authorize_tool))
+        .route("/agents/me/connections", get(vault::mine))
+        .route(
+            "/agents/me/connections/{connectionId}/token",
+            post(vault::token),
+        )
         .route(
             "/agents/me/approvals/{token}/status",
             get(approvals::status),
@@ -37,8 +45,40 @@ pub fn router() -> Router<AppState> {
     let registry = Router::new()
         .route("/agents/register", post(runtime::register))
         .route_layer(in_family(Family::Agents));
+    let mcp_admin = Router::new()
+        .route("/admin/mcp/servers", get(mcp::list).post(mcp::create))
+        .route(
+            "/admin/mcp/servers/{serverId}",
+            get(mcp::show).delete(mcp::remove),
+        )
+        .route(
+            "/admin/agents/{agentId}/connections",
+            get(vault::list).post(vault::store),
+        )
+        .route(
+            "/admin/agents/{agentId}/connections/{connectionId}",
+            axum::routing::delete(vault::remove),
+        )
+        .route("/mcp/servers", get(mcp::management_list))
+        .route("/mcp/servers/{serverId}", get(mcp::management_show));
+    // Public: no credential (the challenge judges the token it is shown).
+    let public = Router::new()
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(mcp::metadata_root),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/mcp/{serverId}",
+            get(mcp::metadata_server),
+        )
+        .route(
+            "/mcp/{serverId}/challenge",
+            get(mcp::challenge).post(mcp::challenge),
+        );
     admin::router()
+        .merge(mcp_admin)
         .route_layer(in_family(Family::Agents))
         .merge(runtime)
         .merge(registry)
+        .merge(public)
 }

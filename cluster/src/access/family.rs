@@ -70,12 +70,17 @@ pub fn query_family(query: &Query) -> Family {
         | Query::AbacPolicy(_) => Family::Authorization,
         // Read right after a value was set by its writer (`abac_writer.rs`).
         Query::AbacValue { .. } => Family::Decisions,
-        Query::GetAgent(_) | Query::ListAgents(_) => Family::Agents,
+        Query::GetAgent(_)
+        | Query::ListAgents(_)
+        | Query::McpServer(_)
+        | Query::McpServers(_)
+        | Query::AgentConnections(_) => Family::Agents,
         Query::AgentMe
         | Query::JitRequest(_)
         | Query::JitTask(_)
         | Query::PendingJit(_)
-        | Query::Approval(_) => Family::AgentRuntime,
+        | Query::Approval(_)
+        | Query::MyConnections => Family::AgentRuntime,
     }
 }
 
@@ -146,13 +151,19 @@ pub fn op_family(op: &Op) -> Family {
         | Op::DeleteAgent(_)
         | Op::SwitchAgent { .. }
         | Op::SetAgentKey { .. }
-        | Op::RotateAgentSecret { .. } => Family::Agents,
+        | Op::RotateAgentSecret { .. }
+        | Op::CreateMcpServer(_)
+        | Op::DeleteMcpServer(_)
+        | Op::DeleteVaultConnection { .. } => Family::Agents,
+        // Sealed by the protocol side after it judged the credential (`admin:agents`).
+        Op::CreateVaultConnection { .. } => Family::Protocol,
         Op::Ask(_)
         | Op::CreateTask(_)
         | Op::FinishTask(_)
         | Op::RequestPermission(_)
         | Op::DecideJitRequest(_)
-        | Op::CreateApproval(_) => Family::AgentRuntime,
+        | Op::CreateApproval(_)
+        | Op::AuthorizeMcpTool(_) => Family::AgentRuntime,
         Op::IssueJitToken(_) | Op::DecideApproval { .. } => Family::Protocol,
     }
 }

@@ -450,3 +450,54 @@ pub(super) fn ask(tx: &mut OrgTx, meta: &CommandMeta, question: &AskQuestion) ->
         audit_id: audit_id.0,
     })
 }
+
+fn connection_key(agent: AgentId, id: &str) -> Vec<u8> {
+    let mut key = agent.0.to_be_bytes().to_vec();
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+pub(super) fn create_connection(
+    tx: &mut OrgTx,
+    key: &AgentKey,
+    connection: &crate::model::VaultConnection,
+) -> Result<Applied> {
+    let agent = lookup::agent(tx, key)?;
+    let mut stored = connection.clone();
+    stored.agent = agent.id;
+    let row = connection_key(agent.id, &stored.id);
+    if tx.exists(Table::VaultConnection, &row)? {
+        return Err(ClusterError::conflict(
+            "connection_id",
+            "connection id already used",
+        ));
+    }
+    tx.put(Table::VaultConnection, &row, &stored)?;
+    let audit = event(
+        &agent,
+        "agent.connection_created",
+        format!(
+            "vault connection {} of agent {} stored",
+            stored.name, agent.name
+        ),
+    )
+    .new_value(
+        json!({"connectionId": stored.id, "provider": stored.provider, "scopes": stored.scopes}),
+    );
+    Ok((Outcome::Created(stored.id), vec![audit]))
+}
+
+pub(super) fn delete_connection(tx: &mut OrgTx, key: &AgentKey, id: &str) -> Result<Applied> {
+    let agent = lookup::agent(tx, key)?;
+    let row = connection_key(agent.id, id);
+    if !tx.exists(Table::VaultConnection, &row)? {
+        return Err(ClusterError::not_found("connection", id));
+    }
+    tx.delete(Table::VaultConnection, &row);
+    let audit = event(
+        &agent,
+        "agent.connection_deleted",
+        format!("vault connection {id} of agent {} deleted", agent.name),
+    );
+    Ok((Outcome::Done, vec![audit]))
+}

@@ -13,6 +13,7 @@ mod expiry;
 pub(crate) mod grants;
 mod identities;
 mod jit;
+mod mcp;
 mod meta;
 mod named;
 mod org;
@@ -233,6 +234,13 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
         Op::DecideJitRequest(decision) => jit::decide(tx, meta, decision)?,
         Op::IssueJitToken(issued) => jit::issue_token(tx, meta, issued)?,
         Op::CreateApproval(new) => approvals::create(tx, meta, new)?,
+        Op::CreateVaultConnection { agent, connection } => {
+            agents::create_connection(tx, agent, connection)?
+        }
+        Op::DeleteVaultConnection { agent, id } => agents::delete_connection(tx, agent, id)?,
+        Op::CreateMcpServer(new) => mcp::create(tx, meta, new)?,
+        Op::DeleteMcpServer(id) => mcp::delete(tx, id)?,
+        Op::AuthorizeMcpTool(question) => mcp::authorize_tool(tx, meta, question)?,
         Op::DecideApproval {
             token,
             user,

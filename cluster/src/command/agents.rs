@@ -97,6 +97,31 @@ pub struct AskQuestion {
     pub context: String,
 }
 
+/// A new MCP server (validated by the proposer; the clients it allows are checked in apply).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewMcpServer {
+    pub server_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub resource_uri: String,
+    pub endpoint_url: Option<String>,
+    pub transport: String,
+    pub auth_mode: String,
+    pub scopes_supported: Vec<String>,
+    pub allowed_client_ids: Vec<String>,
+    pub require_pkce: bool,
+    pub require_resource_param: bool,
+    pub require_dpop: bool,
+    pub token_lifetime: u64,
+}
+
+/// May the calling agent invoke `tool` of MCP server `server_id`?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct McpToolQuestion {
+    pub server_id: String,
+    pub tool: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

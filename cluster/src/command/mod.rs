@@ -9,7 +9,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub use agents::{AgentKey, AgentKeyChange, AgentPatch, AgentSwitch, AskQuestion, NewAgent};
+pub use agents::{
+    AgentKey, AgentKeyChange, AgentPatch, AgentSwitch, AskQuestion, McpToolQuestion, NewAgent,
+    NewMcpServer,
+};
 pub use jit::{FinishTask, JitDecision, JitIssuance, NewApproval, NewJitRequest, NewTask};
 pub use oauth::{
     ClientKey, ClientPatch, Consume, Issuance, Lineage, LoginFailure, MetadataClient,
@@ -610,6 +613,19 @@ pub enum Op {
     IssueJitToken(JitIssuance),
     /// An agent asks the user it acts for to approve an action on a signed-in device.
     CreateApproval(NewApproval),
+    /// Stores a token vault connection for an agent (its upstream token sealed already).
+    CreateVaultConnection {
+        agent: AgentKey,
+        connection: crate::model::VaultConnection,
+    },
+    DeleteVaultConnection {
+        agent: AgentKey,
+        id: String,
+    },
+    CreateMcpServer(NewMcpServer),
+    DeleteMcpServer(String),
+    /// May the calling agent invoke an MCP tool? Decided and audited in one entry.
+    AuthorizeMcpTool(McpToolQuestion),
     /// The user answers an approval (from the hosted page).
     DecideApproval {
         token: String,
@@ -771,6 +787,11 @@ impl Op {
             Op::DecideJitRequest(_) => "decide_jit_request",
             Op::IssueJitToken(_) => "issue_jit_token",
             Op::CreateApproval(_) => "create_approval",
+            Op::CreateVaultConnection { .. } => "create_vault_connection",
+            Op::DeleteVaultConnection { .. } => "delete_vault_connection",
+            Op::CreateMcpServer(_) => "create_mcp_server",
+            Op::DeleteMcpServer(_) => "delete_mcp_server",
+            Op::AuthorizeMcpTool(_) => "authorize_mcp_tool",
             Op::DecideApproval { .. } => "decide_approval",
         }
     }

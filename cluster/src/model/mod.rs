@@ -10,6 +10,7 @@ mod directory;
 mod grants;
 mod identity;
 mod jit;
+mod mcp;
 mod named;
 mod node;
 mod oauth_client;
@@ -18,6 +19,7 @@ mod permission;
 mod relation_tuples;
 mod scope;
 mod user;
+mod vault;
 
 pub use abac::{AbacPolicyRecord, AttributeDefinition, AttributeKind, AttributeValue};
 pub use access::{AdminScope, Family, Principal, PrincipalKind};
@@ -37,6 +39,7 @@ pub use jit::{
     DEFAULT_JIT_TTL_SECS, JitRequest, JitTask, MAX_JIT_TTL_SECS, PENDING_TTL_SECS, RequestStatus,
     RiskLevel, TASK_TTL_SECS, TaskStatus, assess_risk,
 };
+pub use mcp::{MCP_TOKEN_LIFETIME, McpServer, server_id_of};
 pub use named::{Group, NamedEntity, Role};
 pub use node::{GroupKind, GroupStatus, NodeInfo};
 pub use oauth_client::{
@@ -47,6 +50,7 @@ pub use permission::Permission;
 pub use relation_tuples::{StoredSchema, StoredTuple, TupleChange, TupleChangeKind};
 pub use scope::Scope;
 pub use user::{EmailRequest, EmailRequestKind, User};
+pub use vault::VaultConnection;
 
 /// A reference to an entity as the API names it: `{id, name, slug}`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -23,6 +23,8 @@ pub struct OrgCounters {
     pub abac_value: u64,
     #[serde(default)]
     pub agent: u64,
+    #[serde(default)]
+    pub mcp_server: u64,
 }
 
 /// The org header inside its shard: identity, epoch, counters, profile settings.

@@ -16,17 +16,19 @@ mod introspect;
 mod jwt;
 mod login;
 mod logout;
+mod mcp;
 mod metadata_client;
 mod org_settings;
 mod par;
 pub mod register;
-mod resource;
+pub mod resource;
 mod revoke;
 mod runtime;
 mod scope_checks;
 mod signing_keys;
 mod user_claims;
 mod userinfo;
+pub mod vault;
 
 pub use jwt::{TokenClaims, VerifiedToken, verify_access_token};
 pub use logout::urlencode;
@@ -112,6 +114,40 @@ pub async fn handle(ctx: ProtocolCtx, request: ProtocolRequest) -> Result<Protoc
         }
         ProtocolRequest::CibaPending { cookie } => backchannel::pending(&ctx, &cookie),
         ProtocolRequest::ApprovalsPending { cookie } => approvals::pending(&ctx, &cookie),
+        ProtocolRequest::StoreConnection {
+            credential,
+            agent,
+            id,
+            name,
+            provider,
+            provider_label,
+            scopes,
+            access_token,
+            expires_at,
+        } => {
+            let new = vault::NewConnection {
+                agent,
+                id,
+                name,
+                provider,
+                provider_label,
+                scopes,
+                access_token,
+                expires_at,
+            };
+            vault::store(&ctx, &credential, new).await
+        }
+        ProtocolRequest::ConnectionToken {
+            credential,
+            connection_id,
+            user_id,
+        } => vault::token(&ctx, &credential, &connection_id, user_id.as_deref()),
+        ProtocolRequest::McpMetadata { issuer, server_id } => {
+            mcp::metadata(&ctx, &issuer, server_id.as_deref())
+        }
+        ProtocolRequest::McpChallenge { server_id, token } => {
+            mcp::challenge(&ctx, &server_id, token.as_deref())
+        }
         ProtocolRequest::ApprovalDecide {
             cookie,
             token,

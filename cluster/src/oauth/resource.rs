@@ -17,7 +17,7 @@ pub(super) fn resources(resource: Option<&str>) -> Result<Vec<String>> {
 
 /// A resource indicator must be an absolute `https` URI without a fragment; `http` only for
 /// loopback and private hosts.
-pub(super) fn check_resource(resource: &str) -> Result<()> {
+pub fn check_resource(resource: &str) -> Result<()> {
     let invalid =
         |why: &str| ClusterError::oauth(ErrorCode::InvalidTarget, format!("resource {why}"));
     if resource.contains('#') {

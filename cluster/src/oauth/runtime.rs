@@ -43,6 +43,20 @@ impl OAuthRuntime {
         })
     }
 
+    /// Seals a secret of `org` under the master key, bound to `context`.
+    pub fn seal_secret(&self, org: OrgId, context: &str, plain: &[u8]) -> Result<String> {
+        self.master()?
+            .seal(plain, &secret_context(org, context))
+            .map_err(|e| ClusterError::internal(format!("sealing: {e}")))
+    }
+
+    /// Opens what [`Self::seal_secret`] sealed.
+    pub fn open_secret(&self, org: OrgId, context: &str, sealed: &str) -> Result<Vec<u8>> {
+        self.master()?
+            .open(sealed, &secret_context(org, context))
+            .map_err(|e| ClusterError::internal(format!("opening a sealed secret: {e}")))
+    }
+
     /// Records a poll of `id` at `now`; true when it came sooner than `interval_secs` after
     /// the previous one.
     pub fn polled_too_fast(&self, id: &str, now: Timestamp, interval_secs: u64) -> bool {
@@ -99,6 +113,11 @@ impl OAuthRuntime {
             sealed_private: sealed,
         })
     }
+}
+
+/// Binds a sealed secret to its org and what it is for.
+fn secret_context(org: OrgId, context: &str) -> Vec<u8> {
+    format!("lumo-secret:{org}:{context}").into_bytes()
 }
 
 /// Binds a sealed private key to its org and key id.

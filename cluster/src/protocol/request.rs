@@ -110,6 +110,34 @@ pub enum ProtocolRequest {
     CibaPending { cookie: String },
     /// The signed-in user's pending agent approvals.
     ApprovalsPending { cookie: String },
+    /// An administrator stores an agent's upstream token in the vault (sealed there).
+    StoreConnection {
+        credential: Credential,
+        agent: crate::command::AgentKey,
+        id: String,
+        name: String,
+        provider: String,
+        provider_label: String,
+        scopes: Vec<String>,
+        access_token: String,
+        expires_at: Option<crate::clock::Timestamp>,
+    },
+    /// The calling agent takes one of its connections' upstream token.
+    ConnectionToken {
+        credential: Credential,
+        connection_id: String,
+        user_id: Option<String>,
+    },
+    /// RFC 9728 metadata of one MCP server, or of the org's servers.
+    McpMetadata {
+        issuer: String,
+        server_id: Option<String>,
+    },
+    /// Judges a token as the MCP server `server_id` would.
+    McpChallenge {
+        server_id: String,
+        token: Option<String>,
+    },
     /// The signed-in user answers an agent approval.
     ApprovalDecide {
         cookie: String,
@@ -179,6 +207,10 @@ impl ProtocolRequest {
             ProtocolRequest::Ciba { .. } => "ciba",
             ProtocolRequest::CibaPending { .. } => "ciba_pending",
             ProtocolRequest::ApprovalsPending { .. } => "approvals_pending",
+            ProtocolRequest::StoreConnection { .. } => "store_connection",
+            ProtocolRequest::ConnectionToken { .. } => "connection_token",
+            ProtocolRequest::McpMetadata { .. } => "mcp_metadata",
+            ProtocolRequest::McpChallenge { .. } => "mcp_challenge",
             ProtocolRequest::ApprovalDecide { .. } => "approval_decide",
             ProtocolRequest::CibaDecide { .. } => "ciba_decide",
             ProtocolRequest::Register { .. } => "register",

@@ -87,3 +87,21 @@ pub(super) fn me(reader: &OrgReader, principal: &Principal) -> Result<Reply> {
         }),
     }
 }
+
+/// An agent's token vault connections.
+pub(super) fn connections(reader: &OrgReader, agent: &Agent) -> Result<Reply> {
+    let mut connections = Vec::new();
+    reader.scan::<crate::model::VaultConnection>(
+        Table::VaultConnection,
+        &agent.id.0.to_be_bytes(),
+        false,
+        |_, c| {
+            connections.push(c);
+            true
+        },
+    )?;
+    Ok(Reply::Connections {
+        agent: agent.clone(),
+        connections,
+    })
+}

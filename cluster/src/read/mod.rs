@@ -94,6 +94,35 @@ pub fn run_query(
         Query::JitRequest(id) => jit::request(reader, principal, id),
         Query::JitTask(id) => jit::task(reader, principal, id),
         Query::Approval(token) => jit::approval(reader, principal, token),
+        Query::AgentConnections(key) => {
+            agents::connections(reader, &crate::lookup::agent(reader, key)?)
+        }
+        Query::MyConnections => {
+            let id = principal
+                .agent()
+                .ok_or_else(|| crate::error::ClusterError::Forbidden {
+                    message: "the token vault serves agents".into(),
+                    required_scopes: Vec::new(),
+                    granted_scopes: principal.scopes.clone(),
+                })?;
+            let agent = crate::lookup::agent(reader, &crate::command::AgentKey::Id(id))?;
+            agents::connections(reader, &agent)
+        }
+        Query::McpServer(id) => Ok(Reply::McpServer(crate::lookup::mcp_server(reader, id)?)),
+        Query::McpServers(page) => {
+            let mut servers = Vec::new();
+            reader.scan::<crate::model::McpServer>(
+                crate::tables::Table::McpServer,
+                &[],
+                false,
+                |_, s| {
+                    servers.push(s);
+                    true
+                },
+            )?;
+            servers.sort_by_key(|s| s.id);
+            Ok(Reply::McpServers(crate::query::Page::of(servers, *page)))
+        }
         Query::PendingJit(page) => jit::pending(reader, principal, *page, now),
     }
 }

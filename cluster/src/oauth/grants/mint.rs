@@ -93,7 +93,32 @@ fn at_hash(alg: JwsAlg, access_token: &str) -> String {
 }
 
 /// Records the tokens through Raft, then signs them.
-pub(super) async fn mint(ctx: &ProtocolCtx, issuer: &str, mint: Mint) -> Result<TokenResponse> {
+/// A token for a protected MCP server lives at most the server's `token_lifetime`, and only
+/// the clients it allows get one.
+fn fit_to_mcp_servers(ctx: &ProtocolCtx, mint: &mut Mint) -> Result<()> {
+    let reader = ctx.reader();
+    for resource in &mint.audience {
+        let Some(server) = crate::lookup::mcp_server_of_resource(&reader, resource)? else {
+            continue;
+        };
+        let allowed = server.allowed_client_ids.is_empty()
+            || mint
+                .client_id
+                .as_ref()
+                .is_some_and(|c| server.allowed_client_ids.contains(c));
+        if !allowed {
+            return Err(ClusterError::oauth(
+                crate::protocol::ErrorCode::InvalidTarget,
+                format!("this client may not get tokens for {resource}"),
+            ));
+        }
+        mint.access_ttl_secs = mint.access_ttl_secs.min(server.token_lifetime);
+    }
+    Ok(())
+}
+
+pub(super) async fn mint(ctx: &ProtocolCtx, issuer: &str, mut mint: Mint) -> Result<TokenResponse> {
+    fit_to_mcp_servers(ctx, &mut mint)?;
     let key = ctx.signing_key().await?;
     let org = crate::lookup::load_org(&ctx.reader())?;
     let now = ctx.now;
