@@ -207,10 +207,11 @@ impl Api {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> anyhow::Result<Reply> {
+        let (header, value) = self.credential();
         let mut request = self
             .client
             .request(method, self.url(path))
-            .header("X-API-Key", &self.key)
+            .header(header, value)
             .body(body);
         if let Some(ct) = content_type {
             request = request.header("Content-Type", ct);

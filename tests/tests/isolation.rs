@@ -34,6 +34,9 @@ struct Seeded {
     key: u64,
     abac_attribute: u64,
     abac_policy: u64,
+    agent: String,
+    mcp_server: String,
+    connection: String,
     markers: Vec<String>,
 }
 
@@ -168,7 +171,44 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         .data()["id"]
         .as_u64()
         .unwrap_or_default();
+    let agent = b
+        .post(
+            "/admin/agents",
+            json!({"name": "Globex Secret Agent", "capabilities": ["globex.secret-capability"]}),
+        )
+        .await?
+        .expect(201)
+        .data()["agentId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mcp_server = b
+        .post(
+            "/admin/mcp/servers",
+            json!({"name": "Globex Secret MCP", "resource_uri": "https://mcp.globex.test/secret"}),
+        )
+        .await?
+        .expect(201)
+        .data()["server_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let connection = b
+        .post(
+            &format!("/admin/agents/{agent}/connections"),
+            json!({"name": "Globex Secret Connection", "provider": "github", "access_token": "globex-secret-upstream-token"}),
+        )
+        .await?
+        .expect(201)
+        .data()["connection_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let markers = vec![
+        agent.clone(),
+        "globex.secret-capability".to_string(),
+        "mcp.globex.test".to_string(),
+        "globex-secret-upstream-token".to_string(),
         user.clone(),
         user_email.clone(),
         "Globex Secret".to_string(),
@@ -200,6 +240,9 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         key,
         abac_attribute,
         abac_policy,
+        agent,
+        mcp_server,
+        connection,
         markers,
     })
 }
@@ -230,6 +273,8 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
         "/zanzibar/changes?limit=1000",
         "/abac/attributes?limit=100",
         "/abac/policies?limit=100",
+        "/admin/agents?limit=100",
+        "/admin/mcp/servers?limit=100",
     ]
     .iter()
     .map(|p| p.to_string())
@@ -254,6 +299,10 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
             "/zanzibar/schema".to_string(),
             format!("/abac/attributes/{}", s.abac_attribute),
             format!("/abac/policies/{}", s.abac_policy),
+            format!("/admin/agents/{}", s.agent),
+            format!("/admin/agents/{}/scopes", s.agent),
+            format!("/admin/agents/{}/connections", s.agent),
+            format!("/admin/mcp/servers/{}", s.mcp_server),
         ]);
     }
     let mut out = Map::new();
@@ -501,6 +550,54 @@ fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
         ),
         delete(format!("/abac/policies/{ap}")),
         post_empty(format!("/abac/policies/{ap}/toggle")),
+    ]);
+    // AI agents, MCP servers and the token vault.
+    let (ag, mcp, conn) = (&s.agent, &s.mcp_server, &s.connection);
+    list.extend([
+        get("/admin/agents".into()),
+        post(
+            "/admin/agents".into(),
+            json!({"name": "Intruder agent", "capabilities": ["x.y"]}),
+        ),
+        get(format!("/admin/agents/{ag}")),
+        put(format!("/admin/agents/{ag}"), name.clone()),
+        patch(format!("/admin/agents/{ag}"), name.clone()),
+        delete(format!("/admin/agents/{ag}")),
+        post_empty(format!("/admin/agents/{ag}/activate")),
+        post_empty(format!("/admin/agents/{ag}/deactivate")),
+        post_empty(format!("/admin/agents/{ag}/enable")),
+        post_empty(format!("/admin/agents/{ag}/disable")),
+        get(format!("/admin/agents/{ag}/scopes")),
+        put(
+            format!("/admin/agents/{ag}/scopes"),
+            json!({"scopes": ["*"]}),
+        ),
+        post_empty(format!("/admin/agents/{ag}/rotate-key")),
+        post_empty(format!("/admin/agents/{ag}/revoke-key")),
+        post_empty(format!("/admin/agents/{ag}/rotate-credentials")),
+        post(
+            format!("/admin/agents/{ag}/token"),
+            json!({"expiresIn": 60}),
+        ),
+        get(format!("/admin/agents/{ag}/connections")),
+        post(
+            format!("/admin/agents/{ag}/connections"),
+            json!({"name": "n", "provider": "p", "access_token": "t"}),
+        ),
+        delete(format!("/admin/agents/{ag}/connections/{conn}")),
+        get("/admin/mcp/servers".into()),
+        post(
+            "/admin/mcp/servers".into(),
+            json!({"name": "Intruder MCP", "resource_uri": "https://intruder.test/mcp"}),
+        ),
+        get(format!("/admin/mcp/servers/{mcp}")),
+        delete(format!("/admin/mcp/servers/{mcp}")),
+        get("/mcp/servers".into()),
+        get(format!("/mcp/servers/{mcp}")),
+        post(
+            "/agents/register".into(),
+            json!({"client_id": "intruder", "name": "Intruder"}),
+        ),
     ]);
     let section_bodies = [
         ("auth", json!({"session_timeout": 999})),

@@ -13,7 +13,7 @@ use lumo_cluster::protocol::{ProtocolReply, ProtocolRequest};
 use lumo_cluster::query::{Query, Reply, Request};
 use serde_json::{Value, json};
 
-use super::fields::{capabilities, max_tokens_per_day};
+use super::fields::{a2a_url, capabilities, max_tokens_per_day, workload};
 use crate::envelope::{self, ListShape};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Ctx, JsonBody, ListQuery, OptionalJsonBody};
@@ -70,7 +70,15 @@ pub fn agent_json(agent: &Agent) -> Value {
             "tokensUsedToday": agent.usage.tokens_on(Timestamp::now()),
         },
         "workloadIdentity": agent.workload_identity,
+        "workload": agent.workload.as_ref().map(|w| json!({
+            "provider": w.provider,
+            "issuer": w.issuer,
+            "subject": w.subject,
+            "audience": w.audience,
+            "jwksUri": w.jwks_uri,
+        })),
         "jwksUri": agent.jwks_uri,
+        "a2aUrl": agent.a2a_url,
         "createdAt": agent.created_at.to_rfc3339(),
         "updatedAt": agent.updated_at.to_rfc3339(),
         "lastUsedAt": agent.last_used_at.map(Timestamp::to_rfc3339),
@@ -111,6 +119,7 @@ async fn create(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     let capabilities = capabilities(&mut body, "capabilities").unwrap_or_default();
     let max_tokens = max_tokens_per_day(&mut body).flatten();
     let capabilities = Some(capabilities);
+    let a2a_url = a2a_url(&mut body).flatten();
     body.finish()?;
     let entry = ctx.state.service.active_org(&ctx.org).await?;
     let agent_id = format!("agt_{}", ulid::Ulid::new().to_string().to_lowercase());
@@ -128,6 +137,7 @@ async fn create(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         key_prefix: Some(key_prefix),
         max_tokens_per_day: max_tokens,
         jwks_uri: None,
+        a2a_url,
     };
     let agent = write_agent(&ctx, Op::CreateAgent(new), AgentKey::Public(agent_id)).await?;
     let mut data = agent_json(&agent);
@@ -157,6 +167,14 @@ fn patch_of(json: JsonBody, replace: bool) -> ApiResult<AgentPatch> {
         None if replace => Some(None),
         other => other,
     };
+    let a2a_url = match a2a_url(&mut body) {
+        None if replace => Some(None),
+        other => other,
+    };
+    let workload = match workload(&mut body) {
+        None if replace => Some(None),
+        other => other,
+    };
     body.finish()?;
     Ok(AgentPatch {
         name,
@@ -164,6 +182,8 @@ fn patch_of(json: JsonBody, replace: bool) -> ApiResult<AgentPatch> {
         capabilities,
         max_tokens_per_day,
         jwks_uri: None,
+        a2a_url,
+        workload,
     })
 }
 

@@ -60,7 +60,7 @@ fn string<'a>(
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) if s.len() <= max => Ok(Some(s.trim())),
+        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.trim())),
         Some(Value::String(_)) => Err(bad(format!("{field} must be at most {max} characters"))),
         Some(_) => Err(bad(format!("{field} must be a string"))),
     }

@@ -82,3 +82,57 @@ pub fn max_tokens_per_day(body: &mut Body) -> Option<Option<u64>> {
         }
     }
 }
+
+/// The agent's A2A endpoint (`a2aUrl`): an https URL (`Some(None)`: cleared).
+pub fn a2a_url(body: &mut Body) -> Option<Option<String>> {
+    let url = body.nullable_str("a2aUrl", 2000)?;
+    if let Some(text) = &url
+        && lumo_cluster::oauth::resource::check_resource(text).is_err()
+    {
+        body.problem(
+            "a2aUrl",
+            "must be an https URL without a fragment (http only for loopback and private hosts)",
+        );
+    }
+    Some(url)
+}
+
+/// The workload identity binding (`workload`: `{issuer, subject, audience, jwksUri?,
+/// provider?}`; `null` clears it).
+pub fn workload(body: &mut Body) -> Option<Option<lumo_cluster::model::WorkloadBinding>> {
+    let value = body.raw("workload")?.clone();
+    let Value::Object(map) = value else {
+        if !value.is_null() {
+            body.problem("workload", "must be an object or null");
+        }
+        return Some(None);
+    };
+    let text = |key: &str| {
+        map.get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && s.len() <= 2000)
+            .map(str::to_string)
+    };
+    let (Some(issuer), Some(subject), Some(audience)) =
+        (text("issuer"), text("subject"), text("audience"))
+    else {
+        body.problem("workload", "needs issuer, subject and audience (strings)");
+        return None;
+    };
+    let jwks_uri = text("jwksUri").or_else(|| text("jwks_uri"));
+    for (field, url) in [("issuer", Some(&issuer)), ("jwksUri", jwks_uri.as_ref())] {
+        if let Some(url) = url
+            && lumo_cluster::oauth::resource::check_resource(url).is_err()
+        {
+            body.problem("workload", format!("{field} must be an https URL"));
+        }
+    }
+    Some(Some(lumo_cluster::model::WorkloadBinding {
+        provider: text("provider").unwrap_or_else(|| "oidc".into()),
+        issuer,
+        subject,
+        audience,
+        jwks_uri,
+    }))
+}

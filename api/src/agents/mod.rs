@@ -3,6 +3,8 @@
 
 mod admin;
 mod approvals;
+mod attest;
+mod card;
 mod fields;
 mod jit;
 mod mcp;
@@ -61,8 +63,13 @@ pub fn router() -> Router<AppState> {
         )
         .route("/mcp/servers", get(mcp::management_list))
         .route("/mcp/servers/{serverId}", get(mcp::management_show));
+    let verify = Router::new()
+        .route("/agents/agent-card/verify", post(card::verify))
+        .route_layer(in_family(Family::Identity));
     // Public: no credential (the challenge judges the token it is shown).
     let public = Router::new()
+        .route("/agents/{agentId}/agent-card", get(card::card))
+        .route("/agents/{agentId}/attest", post(attest::attest))
         .route(
             "/.well-known/oauth-protected-resource",
             get(mcp::metadata_root),
@@ -80,5 +87,6 @@ pub fn router() -> Router<AppState> {
         .route_layer(in_family(Family::Agents))
         .merge(runtime)
         .merge(registry)
+        .merge(verify)
         .merge(public)
 }

@@ -73,6 +73,7 @@ pub(super) async fn register(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         key_prefix: None,
         max_tokens_per_day: None,
         jwks_uri,
+        a2a_url: None,
     };
     let Reply::Done(Outcome::Created(agent_id)) = ctx.write(Op::CreateAgent(new)).await? else {
         return Err(ApiError::Internal("register answered no agent id".into()));

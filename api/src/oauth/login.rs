@@ -36,12 +36,15 @@ pub fn login_message(code: &str) -> &'static str {
     }
 }
 
+/// Hosted pages that send a signed-out browser to the login form and take it back after.
+const RETURN_ROUTES: [&str; 3] = ["/oauth/device", "/oauth/ciba", "/oauth/approvals"];
+
 /// Where the login form sends the browser: back to a hosted page it came from, or to the
 /// authorization endpoint with the request it carried.
 fn after_login(proto: &Proto, params: &Params, signed_in: bool) -> String {
     if let Some(target) = params.get("return_to")
         && let Some(route) = target.strip_prefix(&proto.path(""))
-        && (route.starts_with("/oauth/device") || route.starts_with("/oauth/ciba"))
+        && RETURN_ROUTES.iter().any(|r| route.starts_with(r))
         && !target.contains("//")
     {
         return target.clone();

@@ -46,7 +46,7 @@ pub(crate) fn authorize(
 /// The agent runtime (`agents/me`, Ask, JIT, approvals) serves tokens and agent keys; org API
 /// keys are refused as credentials of the wrong kind (each operation then judges the token's
 /// holder: agents, users, clients).
-fn runtime_caller(principal: &Principal) -> Result<()> {
+pub(crate) fn runtime_caller(principal: &Principal) -> Result<()> {
     use crate::model::PrincipalKind;
     match principal.kind {
         PrincipalKind::ApiKey { .. } | PrincipalKind::Anonymous => {

@@ -88,6 +88,8 @@ pub(super) fn create(tx: &mut OrgTx, meta: &CommandMeta, new: &NewAgent) -> Resu
                 capabilities: new.capabilities.clone(),
                 max_tokens_per_day: None,
                 jwks_uri: new.jwks_uri.clone().map(Some),
+                a2a_url: new.a2a_url.clone().map(Some),
+                workload: None,
             };
             let (_, events) = update(tx, meta, &AgentKey::Id(existing.id), &patch)?;
             return Ok((Outcome::Created(existing.agent_id), events));
@@ -131,7 +133,9 @@ pub(super) fn create(tx: &mut OrgTx, meta: &CommandMeta, new: &NewAgent) -> Resu
         },
         usage: DailyUsage::default(),
         workload_identity: None,
+        workload: None,
         jwks_uri: new.jwks_uri.clone(),
+        a2a_url: new.a2a_url.clone(),
         // `agents/register` records the user who registered the agent.
         registered_by: match &meta.actor.kind {
             PrincipalKind::User { id, .. } if !owns_client => Some(*id),
@@ -180,6 +184,15 @@ pub(super) fn update(
     }
     if let Some(jwks_uri) = &patch.jwks_uri {
         agent.jwks_uri = jwks_uri.clone();
+    }
+    if let Some(a2a_url) = &patch.a2a_url {
+        agent.a2a_url = a2a_url.clone();
+    }
+    if let Some(workload) = &patch.workload {
+        agent.workload_identity = workload
+            .as_ref()
+            .map(|w| format!("{}#{}", w.issuer, w.subject));
+        agent.workload = workload.clone();
     }
     agent.updated_at = meta.at;
     save(tx, &agent)?;

@@ -60,6 +60,7 @@ pub struct NewAgent {
     pub key_prefix: Option<String>,
     pub max_tokens_per_day: Option<u64>,
     pub jwks_uri: Option<String>,
+    pub a2a_url: Option<String>,
 }
 
 /// A partial update of an agent (`Some(None)` clears).
@@ -70,6 +71,8 @@ pub struct AgentPatch {
     pub capabilities: Option<Vec<String>>,
     pub max_tokens_per_day: Option<Option<u64>>,
     pub jwks_uri: Option<Option<String>>,
+    pub a2a_url: Option<Option<String>>,
+    pub workload: Option<Option<crate::model::WorkloadBinding>>,
 }
 
 /// The lifecycle and operator switches of an agent.

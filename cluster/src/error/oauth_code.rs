@@ -35,11 +35,12 @@ pub enum ErrorCode {
     InvalidAuthorizationDetails,
     NoEnrolledDevice,
     TestTokenNotAccepted,
+    WorkloadIdentityFailed,
 }
 
 impl ErrorCode {
     /// Every code, for parsing.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -65,6 +66,7 @@ impl ErrorCode {
         ErrorCode::InvalidAuthorizationDetails,
         ErrorCode::NoEnrolledDevice,
         ErrorCode::TestTokenNotAccepted,
+        ErrorCode::WorkloadIdentityFailed,
     ];
 
     /// The registered string.
@@ -95,6 +97,7 @@ impl ErrorCode {
             ErrorCode::InvalidAuthorizationDetails => "invalid_authorization_details",
             ErrorCode::NoEnrolledDevice => "no_enrolled_device",
             ErrorCode::TestTokenNotAccepted => "test_token_not_accepted",
+            ErrorCode::WorkloadIdentityFailed => "workload_identity_failed",
         }
     }
 }

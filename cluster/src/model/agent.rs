@@ -41,10 +41,17 @@ pub struct Agent {
     pub budget: BudgetPolicy,
     #[serde(default)]
     pub usage: DailyUsage,
+    /// The workload identity shown (`issuer#subject` of the binding).
     #[serde(default)]
     pub workload_identity: Option<String>,
+    /// The cloud workload whose OIDC tokens `agents/{id}/attest` exchanges for agent tokens.
+    #[serde(default)]
+    pub workload: Option<WorkloadBinding>,
     #[serde(default)]
     pub jwks_uri: Option<String>,
+    /// The agent's published A2A endpoint (its signed agent card is served once it has one).
+    #[serde(default)]
+    pub a2a_url: Option<String>,
     /// The user who registered the agent through `agents/register`, if any.
     #[serde(default)]
     pub registered_by: Option<UserId>,
@@ -52,6 +59,17 @@ pub struct Agent {
     pub updated_at: Timestamp,
     #[serde(default)]
     pub last_used_at: Option<Timestamp>,
+}
+
+/// A workload identity binding: tokens from `issuer` about `subject`, for `audience`, signed
+/// by a key of `jwks_uri` (else of the issuer's OpenID discovery document).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadBinding {
+    pub provider: String,
+    pub issuer: String,
+    pub subject: String,
+    pub audience: String,
+    pub jwks_uri: Option<String>,
 }
 
 /// How much an agent may use.

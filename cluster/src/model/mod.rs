@@ -23,7 +23,7 @@ mod vault;
 
 pub use abac::{AbacPolicyRecord, AttributeDefinition, AttributeKind, AttributeValue};
 pub use access::{AdminScope, Family, Principal, PrincipalKind};
-pub use agent::{Agent, BudgetPolicy, DailyUsage, capability_covers};
+pub use agent::{Agent, BudgetPolicy, DailyUsage, WorkloadBinding, capability_covers};
 pub use api_key::{ApiKey, NewApiKey};
 pub use approval::{
     APPROVAL_TTL_SECS, AgentApproval, ApprovalStatus as AgentApprovalStatus, user_number,

@@ -49,11 +49,16 @@ pub(super) fn metadata(
         [] => Err(ClusterError::not_found("MCP server", "any")),
         [one] => Ok(ProtocolReply::Document(document(one, issuer))),
         many => Ok(ProtocolReply::Document(json!({
-            "resources": many.iter().map(|s| json!({
-                "resource": s.resource_uri,
-                "server_id": s.server_id,
-                "resource_metadata": format!("{issuer}/.well-known/oauth-protected-resource/mcp/{}", s.server_id),
-            })).collect::<Vec<_>>(),
+            "resources": many.iter().map(|s| {
+                let url = format!("{issuer}/.well-known/oauth-protected-resource/mcp/{}", s.server_id);
+                json!({
+                    "resource": s.resource_uri,
+                    "server_id": s.server_id,
+                    "resource_metadata": url,
+                    "resource_metadata_url": url,
+                    "authorization_servers": [issuer],
+                })
+            }).collect::<Vec<_>>(),
         }))),
     }
 }

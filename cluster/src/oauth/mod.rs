@@ -4,6 +4,7 @@
 //! parsing and page rendering stay in `api`. One file per endpoint or hosted-page step, the
 //! token endpoint's grants in `grants/`.
 
+pub mod agent_card;
 mod approvals;
 mod authorization;
 mod authorization_request;
@@ -29,6 +30,7 @@ mod signing_keys;
 mod user_claims;
 mod userinfo;
 pub mod vault;
+pub mod workload;
 
 pub use jwt::{TokenClaims, VerifiedToken, verify_access_token};
 pub use logout::urlencode;
@@ -142,6 +144,16 @@ pub async fn handle(ctx: ProtocolCtx, request: ProtocolRequest) -> Result<Protoc
             connection_id,
             user_id,
         } => vault::token(&ctx, &credential, &connection_id, user_id.as_deref()),
+        ProtocolRequest::AgentWorkload { agent } => workload::binding(&ctx, &agent),
+        ProtocolRequest::Attest {
+            issuer,
+            agent,
+            token,
+            keys,
+        } => workload::attest(&ctx, &issuer, &agent, &token, &keys).await,
+        ProtocolRequest::AgentCard { issuer, agent } => {
+            agent_card::card(&ctx, &issuer, &agent).await
+        }
         ProtocolRequest::McpMetadata { issuer, server_id } => {
             mcp::metadata(&ctx, &issuer, server_id.as_deref())
         }

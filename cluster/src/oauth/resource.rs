@@ -29,12 +29,14 @@ pub fn check_resource(resource: &str) -> Result<()> {
     if rest.split(['/', '?']).next().unwrap_or("").contains('@') {
         return Err(invalid("must not contain user information"));
     }
-    let host = rest
-        .split(['/', '?'])
-        .next()
-        .unwrap_or("")
-        .rsplit_once(':')
-        .map_or(rest.split(['/', '?']).next().unwrap_or(""), |(h, _)| h);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        // An IPv6 literal: the host is what the brackets hold.
+        Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
+    };
     match scheme {
         "https" if !host.is_empty() => Ok(()),
         "http" if is_local_host(host) => Ok(()),
@@ -61,6 +63,14 @@ pub(super) fn is_local_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_loopback_hosts_count_as_local_with_or_without_a_port() {
+        assert!(check_resource("http://[::1]/mcp").is_ok());
+        assert!(check_resource("http://[::1]:8080/mcp").is_ok());
+        assert!(check_resource("http://[fd00::1]/mcp").is_ok());
+        assert!(check_resource("http://[2001:db8::1]/mcp").is_err());
+    }
 
     #[test]
     fn resource_indicators_must_be_https_or_local_http() {

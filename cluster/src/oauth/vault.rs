@@ -71,6 +71,7 @@ pub(super) fn token(
 ) -> Result<ProtocolReply> {
     let reader = ctx.reader();
     let principal = authenticate_credential(&reader, credential, ctx.now)?;
+    crate::access::runtime_caller(&principal)?;
     let agent = principal.agent().ok_or_else(|| ClusterError::Forbidden {
         message: "the token vault hands tokens to agents only".into(),
         required_scopes: Vec::new(),

@@ -128,6 +128,21 @@ pub enum ProtocolRequest {
         connection_id: String,
         user_id: Option<String>,
     },
+    /// The workload binding of an agent (issuer and key set URL), for attestation.
+    AgentWorkload { agent: crate::command::AgentKey },
+    /// Exchanges a workload's OIDC token for the agent's access token; `keys` are the
+    /// issuer's public JWKs, fetched by the frontend.
+    Attest {
+        issuer: String,
+        agent: crate::command::AgentKey,
+        token: String,
+        keys: Vec<serde_json::Value>,
+    },
+    /// An agent's signed A2A card.
+    AgentCard {
+        issuer: String,
+        agent: crate::command::AgentKey,
+    },
     /// RFC 9728 metadata of one MCP server, or of the org's servers.
     McpMetadata {
         issuer: String,
@@ -209,6 +224,9 @@ impl ProtocolRequest {
             ProtocolRequest::ApprovalsPending { .. } => "approvals_pending",
             ProtocolRequest::StoreConnection { .. } => "store_connection",
             ProtocolRequest::ConnectionToken { .. } => "connection_token",
+            ProtocolRequest::AgentWorkload { .. } => "agent_workload",
+            ProtocolRequest::Attest { .. } => "attest",
+            ProtocolRequest::AgentCard { .. } => "agent_card",
             ProtocolRequest::McpMetadata { .. } => "mcp_metadata",
             ProtocolRequest::McpChallenge { .. } => "mcp_challenge",
             ProtocolRequest::ApprovalDecide { .. } => "approval_decide",

@@ -58,3 +58,18 @@ pub(in crate::oauth) async fn issue(
     input.test_token = true;
     mint(ctx, issuer, input).await
 }
+
+/// An agent's token after workload attestation: every capability, the client's lifetime.
+pub(in crate::oauth) async fn issue_attested(
+    ctx: &ProtocolCtx,
+    issuer: &str,
+    agent: &crate::model::Agent,
+) -> Result<TokenResponse> {
+    let client = crate::lookup::client(
+        &ctx.reader(),
+        &crate::command::ClientKey::ClientId(agent.client_id.clone()),
+    )?;
+    let mut input = Mint::for_client(&client, GrantType::ClientCredentials);
+    input.scopes = agent.capabilities.clone();
+    mint(ctx, issuer, input).await
+}
