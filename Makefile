@@ -70,7 +70,7 @@ bench-authz: deps build
 
 ## A few-second benchmark smoke run (used by CI to prove the benchmark still works).
 bench-smoke: deps
-	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 1 --concurrency 4 --scenarios hello,create-user,get-user,list-users,cc-rs256,introspect,refresh,authz-check
+	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 1 --concurrency 4 --scenarios hello,create-user,get-user,list-users,cc-rs256,cc-agent,introspect,refresh,authz-check,agent-ask
 
 ## Chaos: 3 lumod processes under load for 120 s while shard leaders are killed (-9) and
 ## restarted and nodes are partitioned; fails on a non-linearizable history or a lost write.

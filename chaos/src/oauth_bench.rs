@@ -77,6 +77,45 @@ impl Issuer {
         })
     }
 
+    /// An AI agent with `capabilities` and a daily budget large enough never to run out (the
+    /// budget is still counted on every token); returns its client.
+    pub async fn create_agent(&self, capabilities: &[&str]) -> anyhow::Result<BenchClient> {
+        let created = self
+            .admin_post(
+                "/admin/agents",
+                json!({"name": "bench agent", "capabilities": capabilities, "maxTokensPerDay": 1_000_000_000u64}),
+            )
+            .await?;
+        Ok(BenchClient {
+            id: created["data"]["clientId"]
+                .as_str()
+                .unwrap_or_default()
+                .into(),
+            secret: created["data"]["clientSecret"]
+                .as_str()
+                .unwrap_or_default()
+                .into(),
+        })
+    }
+
+    /// One Ask API decision with `token`; true when it answered and `allowed` is `expected`.
+    pub async fn ask(&self, token: &str, action: &str, expected: bool) -> bool {
+        let response = self
+            .http
+            .post(self.url("/agents/ask"))
+            .bearer_auth(token)
+            .json(&json!({"action": action}))
+            .send()
+            .await;
+        match response {
+            Ok(r) if r.status().is_success() => r
+                .json::<Value>()
+                .await
+                .is_ok_and(|body| body["allowed"] == expected && body["audit_id"].is_string()),
+            _ => false,
+        }
+    }
+
     /// Makes a new signing key of `alg` the org's active one.
     pub async fn use_signing_alg(&self, alg: &str) -> anyhow::Result<()> {
         self.admin_post("/admin/signing-keys", json!({"alg": alg}))
@@ -234,8 +273,10 @@ pub struct OauthScenarios {
 const PASSWORD: &str = "bench-password-123";
 
 /// Names of the scenarios [`OauthScenarios::run`] knows.
-pub const SCENARIOS: [&str; 6] = [
+pub const SCENARIOS: [&str; 8] = [
     "cc-rs256",
+    "cc-agent",
+    "agent-ask",
     "cc-es256",
     "cc-eddsa",
     "introspect",
@@ -297,6 +338,36 @@ impl OauthScenarios {
                 crate::load::run(name, concurrency, duration, max_ops, move |_, _| {
                     let (issuer, client) = (issuer.clone(), client.clone());
                     async move { issuer.client_credentials(&client).await.is_some() }
+                })
+                .await
+            }
+            "cc-agent" => {
+                issuer.use_signing_alg("RS256").await?;
+                let agent = issuer.create_agent(&["bench.read"]).await?;
+                crate::load::run(name, concurrency, duration, max_ops, move |_, _| {
+                    let (issuer, agent) = (issuer.clone(), agent.clone());
+                    async move { issuer.client_credentials(&agent).await.is_some() }
+                })
+                .await
+            }
+            "agent-ask" => {
+                let agent = issuer.create_agent(&["bench.read", "docs.*"]).await?;
+                let token = issuer
+                    .client_credentials(&agent)
+                    .await
+                    .ok_or_else(|| anyhow::anyhow!("no agent token"))?;
+                let token = std::sync::Arc::new(token);
+                // Allowed and denied decisions alternate (each is audited).
+                crate::load::run(name, concurrency, duration, max_ops, move |_, seq| {
+                    let (issuer, token) = (issuer.clone(), token.clone());
+                    async move {
+                        let (action, expected) = if seq % 2 == 0 {
+                            ("docs.read", true)
+                        } else {
+                            ("bench.write", false)
+                        };
+                        issuer.ask(&token, action, expected).await
+                    }
                 })
                 .await
             }

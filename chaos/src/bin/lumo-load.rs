@@ -31,7 +31,8 @@ struct Args {
     /// introspect, login (password sign-ins), refresh (rotations), cc-baseline (client
     /// credentials at --baseline-token-url); authorization: authz-check (RBAC checks of users
     /// whose roles come through a group, half allowed), zanzibar-check (relation checks over
-    /// nested teams and folder chains, see --zanzibar-scale).
+    /// nested teams and folder chains, see --zanzibar-scale); agents: cc-agent (an agent's
+    /// client_credentials tokens, budget counted), agent-ask (Ask API decisions, each audited).
     #[arg(
         long,
         default_value = "hello,argon2,get-user,list-users,create-user,create-user-password,authz-check,zanzibar-check"
@@ -390,6 +391,8 @@ async fn main() -> anyhow::Result<()> {
         ("authz-check", "get-user"),
         ("login", "argon2"),
         ("create-user-password", "argon2"),
+        ("agent-ask", "authz-check"),
+        ("cc-agent", "cc-rs256"),
         ("cc-es256", "cc-rs256"),
         ("cc-eddsa", "cc-rs256"),
         ("cc-rs256", "cc-baseline"),
