@@ -1,5 +1,6 @@
 //! The OpenAPI document of what this server implements (`GET /openapi.json`), built from the
-//! route table below; a test checks every entry is routed.
+//! route table below; a test checks every entry is routed. It lists the credentialed API;
+//! protocol endpoints, public documents and hosted pages are described in the README.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
@@ -1221,20 +1222,6 @@ pub const ROUTES: &[(&str, &str, &str, &str, &str)] = &[
     ),
     (
         "POST",
-        "/orgs/{orgId}/api/v1/agents/{agentId}/attest",
-        "Exchange a workload OIDC token for an agent token",
-        "agents",
-        "200,400,401,429",
-    ),
-    (
-        "GET",
-        "/orgs/{orgId}/api/v1/agents/{agentId}/agent-card",
-        "Signed A2A agent card",
-        "agents",
-        "200,400,404",
-    ),
-    (
-        "POST",
         "/orgs/{orgId}/api/v1/agents/agent-card/verify",
         "Verify a signed agent card",
         "agents",
@@ -1260,20 +1247,6 @@ pub const ROUTES: &[(&str, &str, &str, &str, &str)] = &[
         "Status of an approval",
         "approvals",
         "200,401,404",
-    ),
-    (
-        "GET",
-        "/orgs/{orgId}/api/v1/oauth/approvals",
-        "Hosted page: approvals waiting for the signed-in user",
-        "approvals",
-        "200",
-    ),
-    (
-        "POST",
-        "/orgs/{orgId}/api/v1/oauth/approvals",
-        "Hosted page: answer an approval",
-        "approvals",
-        "200,400",
     ),
     (
         "POST",
@@ -1377,34 +1350,6 @@ pub const ROUTES: &[(&str, &str, &str, &str, &str)] = &[
         "GET",
         "/orgs/{orgId}/api/v1/mcp/servers/{serverId}",
         "Get an MCP server (management)",
-        "mcp",
-        "200,401,403,404",
-    ),
-    (
-        "GET",
-        "/orgs/{orgId}/api/v1/.well-known/oauth-protected-resource",
-        "RFC 9728 metadata of the org's MCP servers",
-        "mcp",
-        "200,404",
-    ),
-    (
-        "GET",
-        "/orgs/{orgId}/api/v1/.well-known/oauth-protected-resource/mcp/{serverId}",
-        "RFC 9728 metadata of one MCP server",
-        "mcp",
-        "200,404",
-    ),
-    (
-        "GET",
-        "/orgs/{orgId}/api/v1/mcp/{serverId}/challenge",
-        "MCP challenge: judge a token as the server would",
-        "mcp",
-        "200,401,403,404",
-    ),
-    (
-        "POST",
-        "/orgs/{orgId}/api/v1/mcp/{serverId}/challenge",
-        "MCP challenge (POST)",
         "mcp",
         "200,401,403,404",
     ),

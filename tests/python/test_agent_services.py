@@ -67,6 +67,7 @@ from lumoauth_api_client.models import (
     SingleServerMetadata,
 )
 
+from org_fixtures import key_client, own_org_fixtures
 from lumo_helpers import (
     ACCESS_TOKEN_TYPE,
     TOKEN_EXCHANGE,
@@ -126,12 +127,6 @@ def exc_body(exc: ApiException) -> dict:
     body = json.loads(exc.body)
     assert body["status"] == exc.status, body
     return body
-
-
-def key_client(base: str, key: str) -> lumoauth_api_client.ApiClient:
-    config = lumoauth_api_client.Configuration(host=base)
-    config.api_key = {"ApiKeyAuth": key}
-    return lumoauth_api_client.ApiClient(config)
 
 
 def bearer_send(lumod, token, method, path, *, body=None, types=None, path_params=None,
@@ -360,44 +355,7 @@ def assert_server_shape(data: dict, body: dict):
 
 
 # --- fixtures: an org of this module's own ------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def lumod(lumod):
-    slug = unique("services")
-    data = lumod.create_org(slug, "Agent services tests")
-    assert data["slug"] == slug and data["apiKey"].startswith("lmk_")
-    return dataclasses.replace(lumod, org=slug, api_key=data["apiKey"])
-
-
-@pytest.fixture(scope="module")
-def api_client(lumod):
-    return key_client(lumod.base, lumod.api_key)
-
-
-@pytest.fixture(scope="module")
-def org(lumod) -> str:
-    return lumod.org
-
-
-@pytest.fixture(scope="module")
-def oauth(lumod):
-    return OAuthHttp(lumod.base, lumod.org)
-
-
-@pytest.fixture(scope="module")
-def new_org(lumod):
-    """Factory: another empty org (slug, api_key, client, oauth)."""
-
-    def make():
-        slug = unique("services-other")
-        data = lumod.create_org(slug, f"Other {slug}")
-        return types.SimpleNamespace(slug=slug, api_key=data["apiKey"],
-                                     client=key_client(lumod.base, data["apiKey"]),
-                                     oauth=OAuthHttp(lumod.base, slug),
-                                     lumod=dataclasses.replace(lumod, org=slug,
-                                                               api_key=data["apiKey"]))
-
-    return make
+lumod, api_client, org, oauth, new_org = own_org_fixtures("services", "Agent services tests")
 
 
 @pytest.fixture

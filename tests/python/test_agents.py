@@ -70,6 +70,7 @@ from lumoauth_api_client.models import (
     UserinfoResponse,
 )
 
+from org_fixtures import key_client, own_org_fixtures
 from lumo_helpers import (
     bearer_client,
     create_agent_client,
@@ -148,13 +149,6 @@ def admin_get(api_client, org, agent_id) -> dict:
     return got.data
 
 
-def key_client(base: str, key: str) -> lumoauth_api_client.ApiClient:
-    """A generated client sending `key` as X-API-Key."""
-    config = lumoauth_api_client.Configuration(host=base)
-    config.api_key = {"ApiKeyAuth": key}
-    return lumoauth_api_client.ApiClient(config)
-
-
 def sdk_agent(lumod, agent: dict, secret=None, org=None) -> LumoAuthAgent:
     return LumoAuthAgent(base_url=lumod.base, org_id=org or lumod.org,
                          client_id=agent["clientId"],
@@ -206,48 +200,13 @@ def assert_agent_shape(data: dict, *, name=None, capabilities=None, status="acti
 
 # --- fixtures -----------------------------------------------------------------------------------
 # This module works in an org of its own: the dozens of agents and the agent.* audit actions it
-# makes stay out of the bootstrap org that other modules count in. `lumod`, `api_client`, `org`,
-# `oauth`, `audit_api` and `new_org` are the conftest fixtures, pointed at that org.
-
-@pytest.fixture(scope="module")
-def lumod(lumod):
-    slug = unique("agents")
-    data = lumod.create_org(slug, "Agents tests")
-    assert data["slug"] == slug and data["apiKey"].startswith("lmk_")
-    return dataclasses.replace(lumod, org=slug, api_key=data["apiKey"])
-
-
-@pytest.fixture(scope="module")
-def api_client(lumod):
-    return key_client(lumod.base, lumod.api_key)
-
-
-@pytest.fixture(scope="module")
-def org(lumod) -> str:
-    return lumod.org
-
-
-@pytest.fixture(scope="module")
-def oauth(lumod):
-    return OAuthHttp(lumod.base, lumod.org)
+# makes stay out of the bootstrap org that other modules count in.
+lumod, api_client, org, oauth, new_org = own_org_fixtures("agents", "Agents tests")
 
 
 @pytest.fixture(scope="module")
 def audit_api(api_client):
     return lumoauth_api_client.AdminAuditLogsApi(api_client)
-
-
-@pytest.fixture(scope="module")
-def new_org(lumod):
-    """Factory: another empty org (slug, api_key, client)."""
-
-    def make():
-        slug = unique("agents-other")
-        data = lumod.create_org(slug, f"Other {slug}")
-        return types.SimpleNamespace(slug=slug, api_key=data["apiKey"],
-                                     client=key_client(lumod.base, data["apiKey"]))
-
-    return make
 
 
 @pytest.fixture(scope="module")

@@ -54,6 +54,7 @@ from lumoauth_api_client.models import (
     RequestPermissionResponse,
 )
 
+from org_fixtures import key_client, own_org_fixtures
 from lumo_helpers import (
     ACCESS_TOKEN_TYPE,
     OAuthHttp,
@@ -219,30 +220,7 @@ def decide_when_listed(reviewer: Reviewer, task_id: str, decision: str, body: di
 
 
 # --- fixtures: an org of this module's own --------------------------------------------------
-
-@pytest.fixture(scope="module")
-def lumod(lumod):
-    slug = unique("jit")
-    data = lumod.create_org(slug, "JIT tests")
-    assert data["slug"] == slug and data["apiKey"].startswith("lmk_")
-    return dataclasses.replace(lumod, org=slug, api_key=data["apiKey"])
-
-
-@pytest.fixture(scope="module")
-def api_client(lumod):
-    config = Configuration(host=lumod.base)
-    config.api_key = {"ApiKeyAuth": lumod.api_key}
-    return ApiClient(config)
-
-
-@pytest.fixture(scope="module")
-def org(lumod) -> str:
-    return lumod.org
-
-
-@pytest.fixture(scope="module")
-def oauth(lumod):
-    return OAuthHttp(lumod.base, lumod.org)
+lumod, api_client, org, oauth, new_org = own_org_fixtures("jit", "JIT tests")
 
 
 @pytest.fixture(scope="module")

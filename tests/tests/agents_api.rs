@@ -425,3 +425,82 @@ async fn unknown_and_foreign_ids_of_the_agent_families_are_404() -> anyhow::Resu
     node.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_signed_in_reviewer_decides_jit_requests_on_the_hosted_page() -> anyhow::Result<()> {
+    use lumo_tests::oauth::{create_user, decide, signed_in};
+    let node = TestNode::start().await?;
+    let api = node.api();
+    let oauth = Oauth::for_org(&api.base, &api.org);
+    let password = "correct-horse-battery";
+    let reviewer = create_user(&api, "reviewer@acme.test", password).await?;
+    create_user(&api, "bystander@acme.test", password).await?;
+    api.post(
+        "/admin/permissions",
+        json!({"name": "Review JIT", "slug": "jit:approve"}),
+    )
+    .await?
+    .expect(201);
+    api.post(
+        &format!("/admin/users/{reviewer}/permissions"),
+        json!({"permissions": ["jit:approve"]}),
+    )
+    .await?
+    .expect(200);
+    let bot = agent(
+        &api,
+        json!({"name": "Writer bot", "capabilities": ["files.*"]}),
+    )
+    .await?;
+    let as_agent = api.with_bearer(&agent_token(&api.base, &api.org, &bot).await?);
+    let task = as_agent.post("/jit/task", json!({})).await?.expect(201);
+    let task_id = task.body["task_id"].as_str().unwrap_or_default();
+    let mut pending = Vec::new();
+    for _ in 0..2 {
+        let request = as_agent
+            .post(
+                "/jit/request",
+                json!({"task_id": task_id, "authorization_details": {"type": "file_access", "actions": ["write"], "identifier": "q4.pdf"}}),
+            )
+            .await?
+            .expect(201);
+        assert_eq!(request.body["status"], "pending", "{}", request.text);
+        pending.push(
+            request.body["request_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    let page_url = oauth.url("/oauth/jit-review");
+    // A user without the permission sees no queue.
+    let mut bystander = signed_in(&oauth, "bystander@acme.test", password).await?;
+    let refused = bystander.get(&page_url).await?;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(!refused.body.contains(&pending[0]), "{}", refused.body);
+    // The reviewer sees both, approves the first and denies the second.
+    let mut browser = signed_in(&oauth, "reviewer@acme.test", password).await?;
+    let page = browser.get(&page_url).await?;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Writer bot"), "{}", page.body);
+    assert!(page.body.contains(&pending[0]) && page.body.contains(&pending[1]));
+    let after = decide(&mut browser, &oauth, &page, "allow").await?;
+    assert_eq!(after.status, 200, "{}", after.body);
+    assert!(after.body.contains("Approved."), "{}", after.body);
+    let after = decide(&mut browser, &oauth, &after, "deny").await?;
+    assert!(after.body.contains("Denied."), "{}", after.body);
+    let statuses: Vec<Value> = {
+        let mut out = Vec::new();
+        for id in &pending {
+            let reply = as_agent
+                .get(&format!("/jit/request/{id}/status"))
+                .await?
+                .expect(200);
+            out.push(reply.body["status"].clone());
+        }
+        out
+    };
+    assert_eq!(statuses, vec![json!("approved"), json!("denied")]);
+    node.stop().await?;
+    Ok(())
+}

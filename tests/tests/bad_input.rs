@@ -3031,3 +3031,117 @@ async fn abac_updates_refuse_an_empty_name() -> anyhow::Result<()> {
     f.node.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn agent_family_bodies_missing_fields_or_of_wrong_types_are_422_naming_each_field()
+-> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = node.api();
+    let agent = api
+        .post(
+            "/admin/agents",
+            json!({"name": "Checked bot", "capabilities": ["docs.read"]}),
+        )
+        .await?
+        .expect(201)
+        .data()
+        .clone();
+    let id = agent["agentId"].as_str().unwrap_or_default().to_string();
+    let snapshot = |api: Api| async move {
+        let agents = api.get("/admin/agents?limit=100").await?.expect(200).body;
+        let servers = api.get("/admin/mcp/servers").await?.expect(200).body;
+        anyhow::Ok(json!({"agents": agents, "servers": servers}))
+    };
+    let before = snapshot(api.clone()).await?;
+    let cases: Vec<(Method, String, Value, Vec<&str>)> = vec![
+        (
+            Method::POST,
+            "/admin/agents".into(),
+            json!({}),
+            vec!["name"],
+        ),
+        (
+            Method::POST,
+            "/admin/agents".into(),
+            json!({"name": "x", "capabilities": "docs.read"}),
+            vec!["capabilities"],
+        ),
+        (
+            Method::POST,
+            "/admin/agents".into(),
+            json!({"name": "x", "capabilities": ["admin"]}),
+            vec!["capabilities"],
+        ),
+        (
+            Method::POST,
+            "/admin/agents".into(),
+            json!({"name": 5, "maxTokensPerDay": "many"}),
+            vec!["maxTokensPerDay", "name"],
+        ),
+        (
+            Method::PUT,
+            format!("/admin/agents/{id}"),
+            json!({"description": "no name"}),
+            vec!["name"],
+        ),
+        (
+            Method::PATCH,
+            format!("/admin/agents/{id}"),
+            json!({"a2aUrl": "ftp://x", "workload": {"issuer": "https://i.test"}}),
+            vec!["a2aUrl", "workload"],
+        ),
+        (
+            Method::PUT,
+            format!("/admin/agents/{id}/scopes"),
+            json!({}),
+            vec!["scopes"],
+        ),
+        (
+            Method::POST,
+            format!("/admin/agents/{id}/token"),
+            json!({"expiresIn": 0}),
+            vec!["expiresIn"],
+        ),
+        (
+            Method::POST,
+            format!("/admin/agents/{id}/rotate-key"),
+            json!({"gracePeriodSeconds": 99_999_999}),
+            vec!["gracePeriodSeconds"],
+        ),
+        (
+            Method::POST,
+            format!("/admin/agents/{id}/connections"),
+            json!({}),
+            vec!["access_token", "name", "provider"],
+        ),
+        (
+            Method::POST,
+            "/admin/mcp/servers".into(),
+            json!({}),
+            vec!["name", "resource_uri"],
+        ),
+        (
+            Method::POST,
+            "/admin/mcp/servers".into(),
+            json!({"name": "m", "resource_uri": "ftp://m.test/x", "transport": "pigeon"}),
+            vec!["resource_uri", "transport"],
+        ),
+    ];
+    for (method, path, body, fields) in cases {
+        let reply = api.send(method.clone(), &path, Some(body.clone())).await?;
+        assert_eq!(
+            reply.status, 422,
+            "{method} {path} {body}: expected 422, got {} {}",
+            reply.status, reply.text
+        );
+        let reply = reply.expect_error(422, "validation_error");
+        assert_fields(&reply, &fields);
+    }
+    assert_eq!(
+        snapshot(api.clone()).await?,
+        before,
+        "refused writes changed something"
+    );
+    node.stop().await?;
+    Ok(())
+}

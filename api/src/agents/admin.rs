@@ -187,18 +187,18 @@ fn patch_of(json: JsonBody, replace: bool) -> ApiResult<AgentPatch> {
     })
 }
 
+/// Applies `patch` to the agent of the path; returns it as stored.
+async fn patch_agent(ctx: &Ctx, patch: AgentPatch) -> ApiResult<Agent> {
+    let key = agent_key(ctx)?;
+    let op = Op::UpdateAgent {
+        agent: key.clone(),
+        patch,
+    };
+    write_agent(ctx, op, key).await
+}
+
 async fn update(ctx: Ctx, json: JsonBody, replace: bool) -> ApiResult<Response> {
-    let patch = patch_of(json, replace)?;
-    let key = agent_key(&ctx)?;
-    let agent = write_agent(
-        &ctx,
-        Op::UpdateAgent {
-            agent: key.clone(),
-            patch,
-        },
-        key,
-    )
-    .await?;
+    let agent = patch_agent(&ctx, patch_of(json, replace)?).await?;
     Ok(envelope::data_message(agent_json(&agent), "Agent updated"))
 }
 
@@ -280,20 +280,11 @@ async fn set_scopes(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     }
     let list = capabilities(&mut body, "scopes");
     body.finish()?;
-    let key = agent_key(&ctx)?;
     let patch = AgentPatch {
         capabilities: Some(list.unwrap_or_default()),
         ..AgentPatch::default()
     };
-    let agent = write_agent(
-        &ctx,
-        Op::UpdateAgent {
-            agent: key.clone(),
-            patch,
-        },
-        key,
-    )
-    .await?;
+    let agent = patch_agent(&ctx, patch).await?;
     Ok(envelope::data_message(
         agent.capabilities,
         "Agent scopes updated",

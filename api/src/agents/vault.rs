@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use lumo_cluster::clock::Timestamp;
 use lumo_cluster::command::{AgentKey, Op};
 use lumo_cluster::model::{Agent, VaultConnection};
-use lumo_cluster::protocol::{ProtocolReply, ProtocolRequest};
+use lumo_cluster::protocol::{NewConnection, ProtocolReply, ProtocolRequest};
 use lumo_cluster::query::{Page, PageParams, Query, Reply, Request};
 use serde_json::{Value, json};
 
@@ -92,8 +92,7 @@ pub(super) async fn store(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     };
     body.finish()?;
     let id = format!("conn_{}", ulid::Ulid::new().to_string().to_lowercase());
-    let request = ProtocolRequest::StoreConnection {
-        credential: ctx.credential.clone(),
+    let connection = NewConnection {
         agent: ctx.key("agentId")?,
         id: id.clone(),
         provider_label: provider_label.unwrap_or_else(|| provider.clone()),
@@ -102,6 +101,10 @@ pub(super) async fn store(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         scopes,
         access_token: access_token.unwrap_or_default(),
         expires_at,
+    };
+    let request = ProtocolRequest::StoreConnection {
+        credential: ctx.credential.clone(),
+        connection,
     };
     ctx.call(Request::Protocol(request)).await?;
     let key: AgentKey = ctx.key("agentId")?;

@@ -37,7 +37,12 @@ pub fn login_message(code: &str) -> &'static str {
 }
 
 /// Hosted pages that send a signed-out browser to the login form and take it back after.
-const RETURN_ROUTES: [&str; 3] = ["/oauth/device", "/oauth/ciba", "/oauth/approvals"];
+const RETURN_ROUTES: [&str; 4] = [
+    "/oauth/device",
+    "/oauth/ciba",
+    "/oauth/approvals",
+    "/oauth/jit-review",
+];
 
 /// Where the login form sends the browser: back to a hosted page it came from, or to the
 /// authorization endpoint with the request it carried.

@@ -93,6 +93,10 @@ pub fn router() -> Router<AppState> {
             "/oauth/approvals",
             get(approvals_page::approvals_get).post(approvals_page::approvals_post),
         )
+        .route(
+            "/oauth/jit-review",
+            get(approvals_page::jit_review_get).post(approvals_page::jit_review_post),
+        )
         .route("/oauth/check_session", get(check_session::check_session))
         .route("/connect/register", post(register::register))
         .route("/connect/register/{clientId}", get(register::registration))

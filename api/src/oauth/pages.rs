@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use lumo_cluster::protocol::{ApprovalView, Branding, CibaView};
+use lumo_cluster::protocol::{ApprovalView, Branding, CibaView, JitReviewView};
 
 /// A CSS color from settings, or `fallback` when it could break out of the style sheet.
 fn css_color(value: &str, fallback: &str) -> String {
@@ -135,6 +135,19 @@ pub struct ApprovalsPage {
     pub user_email: String,
     pub notice: Option<String>,
     pub approvals: Vec<ApprovalView>,
+}
+
+#[derive(Template)]
+#[template(path = "jit_review.html")]
+pub struct JitReviewPage {
+    pub branding: Branding,
+    pub primary_color: String,
+    pub background_color: String,
+    pub action: String,
+    pub csrf: String,
+    pub user_email: String,
+    pub notice: Option<String>,
+    pub requests: Vec<JitReviewView>,
 }
 
 #[derive(Template)]

@@ -14,6 +14,7 @@ mod client_auth;
 mod device_authorization;
 mod grants;
 mod introspect;
+mod jit_review;
 mod jwt;
 mod login;
 mod logout;
@@ -116,29 +117,16 @@ pub async fn handle(ctx: ProtocolCtx, request: ProtocolRequest) -> Result<Protoc
         }
         ProtocolRequest::CibaPending { cookie } => backchannel::pending(&ctx, &cookie),
         ProtocolRequest::ApprovalsPending { cookie } => approvals::pending(&ctx, &cookie),
+        ProtocolRequest::JitReviewPending { cookie } => jit_review::pending(&ctx, &cookie),
+        ProtocolRequest::JitReviewDecide {
+            cookie,
+            request_id,
+            approve,
+        } => jit_review::decide(&ctx, &cookie, &request_id, approve).await,
         ProtocolRequest::StoreConnection {
             credential,
-            agent,
-            id,
-            name,
-            provider,
-            provider_label,
-            scopes,
-            access_token,
-            expires_at,
-        } => {
-            let new = vault::NewConnection {
-                agent,
-                id,
-                name,
-                provider,
-                provider_label,
-                scopes,
-                access_token,
-                expires_at,
-            };
-            vault::store(&ctx, &credential, new).await
-        }
+            connection,
+        } => vault::store(&ctx, &credential, connection).await,
         ProtocolRequest::ConnectionToken {
             credential,
             connection_id,

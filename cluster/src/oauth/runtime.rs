@@ -150,6 +150,17 @@ impl ProtocolCtx {
 
     /// Proposes `op` on behalf of `actor`.
     pub async fn propose(&self, actor: PrincipalKind, op: Op) -> Result<Outcome> {
+        self.propose_as(actor, Vec::new(), op).await
+    }
+
+    /// Proposes `op` on behalf of `actor`, holding `scopes` (what the caller was found to
+    /// hold, for the checks `apply` makes).
+    pub async fn propose_as(
+        &self,
+        actor: PrincipalKind,
+        scopes: Vec<String>,
+        op: Op,
+    ) -> Result<Outcome> {
         let command = Command {
             org: self.org,
             epoch: self.epoch,
@@ -158,7 +169,7 @@ impl ProtocolCtx {
                 actor: Principal {
                     org: self.org,
                     kind: actor,
-                    scopes: Vec::new(),
+                    scopes,
                     acting_agent: None,
                 },
                 ip: self.request.ip.clone(),

@@ -6,25 +6,13 @@ use serde_json::json;
 use crate::access::{authenticate as authenticate_credential, authorize_access};
 use crate::caller::Credential;
 use crate::clock::Timestamp;
-use crate::command::{AgentKey, Op};
+use crate::command::Op;
 use crate::error::{ClusterError, Result};
 use crate::model::{Family, VaultConnection};
-use crate::protocol::ProtocolReply;
+use crate::protocol::{NewConnection, ProtocolReply};
 use crate::tables::Table;
 
 use super::runtime::ProtocolCtx;
-
-/// What an administrator stores.
-pub struct NewConnection {
-    pub agent: AgentKey,
-    pub id: String,
-    pub name: String,
-    pub provider: String,
-    pub provider_label: String,
-    pub scopes: Vec<String>,
-    pub access_token: String,
-    pub expires_at: Option<Timestamp>,
-}
 
 fn context(id: &str) -> String {
     format!("vault:{id}")

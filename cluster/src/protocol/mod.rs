@@ -14,7 +14,9 @@ mod views;
 pub use crate::error::ErrorCode;
 pub use grant_type::{GRANT_TYPES, GrantType};
 pub use reply::{ProtocolReply, TokenResponse};
-pub use request::{ClientAuth, Params, ProtocolRequest};
+pub use request::{ClientAuth, NewConnection, Params, ProtocolRequest};
 pub use token_request::{ActorToken, TokenExchange, TokenRequest, TokenTypeParam};
 pub use token_type::{TokenType, TokenTypeHint};
-pub use views::{ApprovalView, AuthorizeOutcome, Branding, CibaView, LoginCandidate, SessionView};
+pub use views::{
+    ApprovalView, AuthorizeOutcome, Branding, CibaView, JitReviewView, LoginCandidate, SessionView,
+};

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::views::{
-    ApprovalView, AuthorizeOutcome, Branding, CibaView, LoginCandidate, SessionView,
+    ApprovalView, AuthorizeOutcome, Branding, CibaView, JitReviewView, LoginCandidate, SessionView,
 };
 use crate::clock::Timestamp;
 
@@ -69,5 +69,7 @@ pub enum ProtocolReply {
     CibaPending(Vec<CibaView>),
     /// The signed-in user's pending agent approvals.
     Approvals(Vec<ApprovalView>),
+    /// The org's pending JIT requests, for a signed-in reviewer.
+    JitReview(Vec<JitReviewView>),
     Done,
 }

@@ -113,14 +113,7 @@ pub enum ProtocolRequest {
     /// An administrator stores an agent's upstream token in the vault (sealed there).
     StoreConnection {
         credential: Credential,
-        agent: crate::command::AgentKey,
-        id: String,
-        name: String,
-        provider: String,
-        provider_label: String,
-        scopes: Vec<String>,
-        access_token: String,
-        expires_at: Option<crate::clock::Timestamp>,
+        connection: NewConnection,
     },
     /// The calling agent takes one of its connections' upstream token.
     ConnectionToken {
@@ -152,6 +145,14 @@ pub enum ProtocolRequest {
     McpChallenge {
         server_id: String,
         token: Option<String>,
+    },
+    /// The org's pending JIT requests, for a signed-in reviewer.
+    JitReviewPending { cookie: String },
+    /// A signed-in reviewer decides a JIT request.
+    JitReviewDecide {
+        cookie: String,
+        request_id: String,
+        approve: bool,
     },
     /// The signed-in user answers an agent approval.
     ApprovalDecide {
@@ -199,6 +200,19 @@ pub enum ProtocolRequest {
     SyncMetadataClient(MetadataClient),
 }
 
+/// A token vault connection as an administrator stores it (the token still in the clear).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewConnection {
+    pub agent: crate::command::AgentKey,
+    pub id: String,
+    pub name: String,
+    pub provider: String,
+    pub provider_label: String,
+    pub scopes: Vec<String>,
+    pub access_token: String,
+    pub expires_at: Option<crate::clock::Timestamp>,
+}
+
 impl ProtocolRequest {
     /// A short name for logs.
     pub fn name(&self) -> &'static str {
@@ -222,6 +236,8 @@ impl ProtocolRequest {
             ProtocolRequest::Ciba { .. } => "ciba",
             ProtocolRequest::CibaPending { .. } => "ciba_pending",
             ProtocolRequest::ApprovalsPending { .. } => "approvals_pending",
+            ProtocolRequest::JitReviewPending { .. } => "jit_review_pending",
+            ProtocolRequest::JitReviewDecide { .. } => "jit_review_decide",
             ProtocolRequest::StoreConnection { .. } => "store_connection",
             ProtocolRequest::ConnectionToken { .. } => "connection_token",
             ProtocolRequest::AgentWorkload { .. } => "agent_workload",

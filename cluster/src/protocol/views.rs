@@ -97,3 +97,16 @@ pub struct ApprovalView {
     pub meta: Option<String>,
     pub expires_at: Timestamp,
 }
+
+/// A pending JIT request, as a reviewer sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JitReviewView {
+    pub id: String,
+    pub agent_name: String,
+    pub task_id: String,
+    pub risk: String,
+    /// The RFC 9396 `authorization_details` (JSON text).
+    pub authorization_details: String,
+    pub justification: Option<String>,
+    pub requested_ttl: u64,
+}
