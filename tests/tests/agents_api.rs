@@ -87,6 +87,12 @@ async fn a_completed_jit_task_ends_its_token_on_every_node_at_once() -> anyhow::
         .as_str()
         .unwrap_or_default()
         .to_string();
+    // A grant token reads but never writes through the API.
+    admin
+        .with_bearer(&jit_token)
+        .post("/jit/task", json!({}))
+        .await?
+        .expect_error(403, "forbidden");
     // Every node honours the grant while the task lives.
     for i in 0..3 {
         cluster

@@ -49,6 +49,7 @@ pub(crate) fn authenticate(
         },
         scopes: record.scopes,
         acting_agent: None,
+        grant_only: false,
     })
 }
 
@@ -103,6 +104,7 @@ fn bearer_principal(
         kind,
         scopes: claims.scopes(),
         acting_agent,
+        grant_only: claims.jit_request_id.is_some(),
     })
 }
 
@@ -147,5 +149,6 @@ fn agent_key_principal(
         kind: agent_kind(agent),
         scopes,
         acting_agent: None,
+        grant_only: false,
     })
 }

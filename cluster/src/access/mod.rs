@@ -24,6 +24,13 @@ pub(crate) fn authorize(
     request: &Request,
 ) -> Result<()> {
     let (family, write) = access_of(request);
+    if principal.grant_only && write {
+        return Err(ClusterError::Forbidden {
+            message: "a JIT grant token proves its grant to resource servers; it cannot write through this API (use the agent's own token)".into(),
+            required_scopes: Vec::new(),
+            granted_scopes: principal.scopes.clone(),
+        });
+    }
     authorize_access(principal, family, write)?;
     if family == Family::AgentRuntime {
         runtime_caller(principal)?;

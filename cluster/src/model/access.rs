@@ -14,6 +14,10 @@ pub struct Principal {
     /// the agent acting for the user.
     #[serde(default)]
     pub acting_agent: Option<crate::ids::AgentId>,
+    /// A JIT grant token: it proves its grant to resource servers and may read (who it is, its
+    /// request's status), but never writes through this API.
+    #[serde(default)]
+    pub grant_only: bool,
 }
 
 /// The kinds of callers.

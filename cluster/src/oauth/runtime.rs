@@ -171,6 +171,7 @@ impl ProtocolCtx {
                     kind: actor,
                     scopes,
                     acting_agent: None,
+                    grant_only: false,
                 },
                 ip: self.request.ip.clone(),
                 user_agent: self.request.user_agent.clone(),

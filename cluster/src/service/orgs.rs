@@ -38,6 +38,7 @@ fn system_principal(org: OrgId) -> Principal {
         kind: PrincipalKind::System,
         scopes: vec!["admin".into()],
         acting_agent: None,
+        grant_only: false,
     }
 }
 
