@@ -15,8 +15,9 @@ pub struct Principal {
     #[serde(default)]
     pub acting_agent: Option<crate::ids::AgentId>,
     /// A JIT grant token: it proves its grant to resource servers and may read (who it is, its
-    /// request's status), but never writes through this API.
-    #[serde(default)]
+    /// request's status), but never writes through this API. Judged where the credential is
+    /// authenticated, never logged.
+    #[serde(skip)]
     pub grant_only: bool,
 }
 
@@ -39,14 +40,15 @@ pub enum PrincipalKind {
         client_id: String,
         name: String,
     },
-    /// An AI agent: its client-credentials token or its agent key (`agk_…`).
+    /// Nobody proven yet (a failed sign-in, a public endpoint).
+    Anonymous,
+    /// An AI agent: its client-credentials token or its agent key (`agk_…`). (Last, so the
+    /// log codec's indexes of the older kinds stay as they were.)
     Agent {
         id: crate::ids::AgentId,
         agent_id: String,
         name: String,
     },
-    /// Nobody proven yet (a failed sign-in, a public endpoint).
-    Anonymous,
 }
 
 impl Principal {
