@@ -131,3 +131,30 @@ pub fn mcp_server_of_resource(
         None => Ok(None),
     }
 }
+
+/// Every MCP server of the org, in registration order.
+pub fn mcp_servers(reader: &crate::tables::OrgReader) -> Result<Vec<crate::model::McpServer>> {
+    let mut all = Vec::new();
+    reader.scan::<crate::model::McpServer>(Table::McpServer, &[], false, |_, s| {
+        all.push(s);
+        true
+    })?;
+    all.sort_by_key(|s| s.id);
+    Ok(all)
+}
+
+/// The JIT requests still waiting for a reviewer at `now`, oldest first.
+pub fn pending_jit_requests(
+    reader: &crate::tables::OrgReader,
+    now: Timestamp,
+) -> Result<Vec<crate::model::JitRequest>> {
+    let mut pending = Vec::new();
+    reader.scan::<crate::model::JitRequest>(Table::JitRequest, &[], false, |_, r| {
+        if r.status_at(now) == "pending" {
+            pending.push(r);
+        }
+        true
+    })?;
+    pending.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(pending)
+}

@@ -14,12 +14,9 @@ use lumo_cluster::query::{Outcome, Query, Reply};
 use lumo_cluster::{ClusterError, Credential};
 use serde_json::{Value, json};
 
+use super::fields::{invalid_request, required_text, text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Ctx, JsonBody};
-
-fn bad(message: impl Into<String>) -> ApiError {
-    ApiError::Cluster(ClusterError::oauth(ErrorCode::InvalidRequest, message))
-}
 
 /// True when the bearer token was minted by an administrator for testing. The claim is read
 /// without checking the signature: the org actor verifies the token on every call, and a
@@ -46,23 +43,9 @@ fn impact(text: Option<&str>) -> ApiResult<RiskLevel> {
         Some("low") => Ok(RiskLevel::Low),
         Some("high") => Ok(RiskLevel::High),
         Some("critical") => Ok(RiskLevel::Critical),
-        Some(other) => Err(bad(format!(
+        Some(other) => Err(invalid_request(format!(
             "impact must be low, medium, high or critical, not {other}"
         ))),
-    }
-}
-
-fn string<'a>(
-    body: &'a serde_json::Map<String, Value>,
-    field: &str,
-    max: usize,
-) -> ApiResult<Option<&'a str>> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.trim())),
-        Some(Value::String(_)) => Err(bad(format!("{field} must be at most {max} characters"))),
-        Some(_) => Err(bad(format!("{field} must be a string"))),
     }
 }
 
@@ -74,27 +57,29 @@ pub(super) async fn create(ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Resp
             status: 403,
         }));
     }
-    let task_id = string(&body, "task_id", 128)?.ok_or_else(|| bad("task_id is required"))?;
-    let reason = string(&body, "reason", 480)?.ok_or_else(|| bad("reason is required"))?;
-    let impact = impact(string(&body, "impact", 20)?)?;
-    let who = string(&body, "on_behalf_of", 320)?.ok_or_else(|| bad("on_behalf_of is required"))?;
+    let task_id = required_text(&body, "task_id", 128)?;
+    let reason = required_text(&body, "reason", 480)?;
+    let impact = impact(text(&body, "impact", 20)?.as_deref())?;
+    let who = required_text(&body, "on_behalf_of", 320)?;
     let on_behalf_of = who
         .parse::<UserKey>()
-        .map_err(|_| bad("on_behalf_of must be a user id or email"))?;
+        .map_err(|_| invalid_request("on_behalf_of must be a user id or email"))?;
     let meta = match body.get("meta") {
         None | Some(Value::Null) => None,
         Some(Value::Object(map)) if Value::Object(map.clone()).to_string().len() <= 4096 => {
             Some(Value::Object(map.clone()).to_string())
         }
-        Some(Value::Object(_)) => return Err(bad("meta must be at most 4096 bytes of JSON")),
-        Some(_) => return Err(bad("meta must be an object or null")),
+        Some(Value::Object(_)) => {
+            return Err(invalid_request("meta must be at most 4096 bytes of JSON"));
+        }
+        Some(_) => return Err(invalid_request("meta must be an object or null")),
     };
     let token = format!("apr_{}", lumo_cluster::crypto::random_token("", 24));
     let expires_at = Timestamp::now().plus_millis((APPROVAL_TTL_SECS as i64) * 1000);
     let new = NewApproval {
         token: token.clone(),
-        task_id: task_id.to_string(),
-        reason: reason.to_string(),
+        task_id: task_id.clone(),
+        reason,
         impact,
         on_behalf_of,
         meta,

@@ -136,3 +136,39 @@ pub fn workload(body: &mut Body) -> Option<Option<lumo_cluster::model::WorkloadB
         jwks_uri,
     }))
 }
+
+/// 400 `invalid_request`: how the protocol-style agent routes (JIT, approvals) refuse input.
+pub fn invalid_request(message: impl Into<String>) -> crate::error::ApiError {
+    crate::error::ApiError::Cluster(lumo_cluster::ClusterError::oauth(
+        lumo_cluster::protocol::ErrorCode::InvalidRequest,
+        message,
+    ))
+}
+
+/// An optional string of at most `max` characters in a protocol-style body (absent, null or
+/// blank: none), trimmed.
+pub fn text(
+    body: &serde_json::Map<String, Value>,
+    field: &str,
+    max: usize,
+) -> crate::error::ApiResult<Option<String>> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() <= max => {
+            Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty()))
+        }
+        Some(Value::String(_)) => Err(invalid_request(format!(
+            "{field} must be at most {max} characters"
+        ))),
+        Some(_) => Err(invalid_request(format!("{field} must be a string"))),
+    }
+}
+
+/// Like [`text`], required.
+pub fn required_text(
+    body: &serde_json::Map<String, Value>,
+    field: &str,
+    max: usize,
+) -> crate::error::ApiResult<String> {
+    text(body, field, max)?.ok_or_else(|| invalid_request(format!("{field} is required")))
+}

@@ -17,6 +17,7 @@ use lumo_cluster::protocol::{ErrorCode, ProtocolReply, ProtocolRequest};
 use lumo_cluster::query::{Query, Reply, Request};
 use serde_json::{Map, Value, json};
 
+use super::fields::{invalid_request, required_text, text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Ctx, JsonBody, ListQuery, OptionalJsonBody};
 use crate::oauth::proto::Proto;
@@ -27,10 +28,6 @@ const MAX_DETAILS: usize = 10;
 const MAX_DETAILS_BYTES: usize = 8192;
 const MAX_TEXT: usize = 1000;
 
-fn bad(message: impl Into<String>) -> ApiError {
-    ApiError::Cluster(ClusterError::oauth(ErrorCode::InvalidRequest, message))
-}
-
 fn bad_details(message: impl Into<String>) -> ApiError {
     ApiError::Cluster(ClusterError::oauth(
         ErrorCode::InvalidAuthorizationDetails,
@@ -38,30 +35,18 @@ fn bad_details(message: impl Into<String>) -> ApiError {
     ))
 }
 
-/// An optional string field (absent or null: none).
-fn text(body: &Map<String, Value>, field: &str, max: usize) -> ApiResult<Option<String>> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.len() <= max => {
-            Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty()))
-        }
-        Some(Value::String(_)) => Err(bad(format!("{field} must be at most {max} characters"))),
-        Some(_) => Err(bad(format!("{field} must be a string"))),
-    }
-}
-
-fn required_text(body: &Map<String, Value>, field: &str, max: usize) -> ApiResult<String> {
-    text(body, field, max)?.ok_or_else(|| bad(format!("{field} is required")))
-}
-
 fn seconds(body: &Map<String, Value>, field: &str) -> ApiResult<Option<u64>> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_u64() {
             Some(v) if (1..=MAX_JIT_TTL_SECS).contains(&v) => Ok(Some(v)),
-            _ => Err(bad(format!("{field} must be 1-{MAX_JIT_TTL_SECS} seconds"))),
+            _ => Err(invalid_request(format!(
+                "{field} must be 1-{MAX_JIT_TTL_SECS} seconds"
+            ))),
         },
-        Some(_) => Err(bad(format!("{field} must be an integer number of seconds"))),
+        Some(_) => Err(invalid_request(format!(
+            "{field} must be an integer number of seconds"
+        ))),
     }
 }
 
@@ -161,7 +146,7 @@ pub(super) async fn create_task(
     let on_behalf_of = match text(&body, "on_behalf_of", 320)? {
         Some(who) => Some(
             who.parse::<UserKey>()
-                .map_err(|_| bad("on_behalf_of must be a user id or email"))?,
+                .map_err(|_| invalid_request("on_behalf_of must be a user id or email"))?,
         ),
         None => None,
     };
@@ -217,7 +202,7 @@ pub(super) async fn evaluate_task(
         Some("failed") => Some(TaskStatus::Failed),
         Some("cancelled") => Some(TaskStatus::Cancelled),
         Some(other) => {
-            return Err(bad(format!(
+            return Err(invalid_request(format!(
                 "result must be completed, failed or cancelled, not {other}"
             )));
         }
@@ -295,7 +280,7 @@ pub(super) async fn request_permission(
         .as_deref()
         .is_some_and(|u| !u.starts_with("https://") && !u.starts_with("http://"))
     {
-        return Err(bad("callback_url must be an http(s) URL"));
+        return Err(invalid_request("callback_url must be an http(s) URL"));
     }
     let id = new_id("jit_");
     let now = Timestamp::now();

@@ -64,6 +64,7 @@ fn bearer_principal(
         claims,
         record,
         user,
+        agent,
     } = crate::oauth::verify_access_token(reader, token, now)?;
     // A token issued for a resource server (RFC 8707 `resource` -> `aud`, always a URL) is for
     // that server only; the admin API takes tokens whose audience is the client itself.
@@ -74,10 +75,6 @@ fn bearer_principal(
     }
     // A client-credentials token of an agent's client is the agent; a user's token issued to
     // an agent's client (delegation) is the user, with the agent acting.
-    let agent = match &record.client_id {
-        Some(client_id) => crate::lookup::agent_of_client(reader, client_id)?,
-        None => None,
-    };
     let acting_agent = match (&user, &agent) {
         (Some(_), Some(agent)) => Some(agent.id),
         _ => None,

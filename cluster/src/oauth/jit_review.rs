@@ -4,9 +4,9 @@
 
 use crate::command::{AgentKey, JitDecision, Op};
 use crate::error::{ClusterError, Result};
-use crate::model::{JitRequest, LoginSession, PrincipalKind};
+use crate::model::{LoginSession, PrincipalKind};
 use crate::protocol::{JitReviewView, ProtocolReply};
-use crate::tables::{OrgReader, Table};
+use crate::tables::OrgReader;
 
 use super::login::active_session;
 use super::runtime::ProtocolCtx;
@@ -37,15 +37,7 @@ fn reviewer(reader: &OrgReader, cookie: &str, ctx: &ProtocolCtx) -> Result<Login
 pub(super) fn pending(ctx: &ProtocolCtx, cookie: &str) -> Result<ProtocolReply> {
     let reader = ctx.reader();
     reviewer(&reader, cookie, ctx)?;
-    let mut waiting = Vec::new();
-    reader.scan::<JitRequest>(Table::JitRequest, &[], false, |_, r| {
-        if r.status_at(ctx.now) == "pending" {
-            waiting.push(r);
-        }
-        true
-    })?;
-    waiting.sort_by_key(|r| r.created_at);
-    let views = waiting
+    let views = crate::lookup::pending_jit_requests(&reader, ctx.now)?
         .into_iter()
         .map(|r| JitReviewView {
             agent_name: crate::lookup::agent(&reader, &AgentKey::Id(r.agent))

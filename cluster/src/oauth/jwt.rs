@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::clock::Timestamp;
 use crate::crypto::{JwsAlg, decoding_key_of};
 use crate::error::{ClusterError, Result};
-use crate::model::{AccessTokenRecord, User};
+use crate::model::{AccessTokenRecord, Agent, User};
 use crate::tables::{OrgReader, Table};
 
 use super::runtime::published_key;
@@ -109,6 +109,8 @@ pub struct VerifiedToken {
     pub claims: TokenClaims,
     pub record: AccessTokenRecord,
     pub user: Option<User>,
+    /// The agent whose client the token was issued to, if it is an agent's.
+    pub agent: Option<Agent>,
 }
 
 /// Verifies one of this org's access tokens and finds its record; refuses expired and revoked
@@ -140,36 +142,42 @@ pub fn verify_access_token(
     if !record.is_active(now) {
         return Err(invalid("revoked"));
     }
-    let user = holders_still_allowed(reader, &record)?;
+    let (user, agent) = holders_still_allowed(reader, &record)?;
     Ok(VerifiedToken {
         claims,
         record,
         user,
+        agent,
     })
 }
 
-/// A token stops working the moment its client is disabled or its user blocked or
-/// deactivated (deleting either revokes the token outright). Returns the user.
-fn holders_still_allowed(reader: &OrgReader, record: &AccessTokenRecord) -> Result<Option<User>> {
+/// A token stops working the moment its client (or the agent owning it) is switched off or
+/// its user blocked or deactivated (deleting either revokes the token outright). Returns the
+/// user and the agent.
+fn holders_still_allowed(
+    reader: &OrgReader,
+    record: &AccessTokenRecord,
+) -> Result<(Option<User>, Option<Agent>)> {
+    let mut agent = None;
     if let Some(client_id) = &record.client_id {
         let key = crate::command::ClientKey::ClientId(client_id.clone());
         if crate::lookup::client(reader, &key).is_ok_and(|c| !c.is_active) {
             return Err(invalid("the client is disabled"));
         }
-        if let Some(agent) = crate::lookup::agent_of_client(reader, client_id)?
-            && !agent.usable()
-        {
+        agent = crate::lookup::agent_of_client(reader, client_id)?;
+        if agent.as_ref().is_some_and(|a| !a.usable()) {
             return Err(invalid("the agent is deactivated or disabled"));
         }
     }
-    match record.user_id {
+    let user = match record.user_id {
         Some(id) => reader
             .get::<User>(Table::User, &id.to_bytes())?
             .filter(|u| u.is_active && !u.blocked)
             .map(Some)
-            .ok_or_else(|| invalid("the user is blocked, inactive or deleted")),
-        None => Ok(None),
-    }
+            .ok_or_else(|| invalid("the user is blocked, inactive or deleted"))?,
+        None => None,
+    };
+    Ok((user, agent))
 }
 
 /// Verifies one of this org's ID tokens (signature and issuer); `allow_expired` for

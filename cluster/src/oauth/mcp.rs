@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 use crate::error::{ClusterError, Result};
 use crate::model::McpServer;
 use crate::protocol::ProtocolReply;
-use crate::tables::Table;
 
 use super::jwt::{VerifiedToken, verify_access_token};
 use super::runtime::ProtocolCtx;
@@ -22,17 +21,6 @@ fn document(server: &McpServer, issuer: &str) -> Value {
     })
 }
 
-fn servers(ctx: &ProtocolCtx) -> Result<Vec<McpServer>> {
-    let mut all = Vec::new();
-    ctx.reader()
-        .scan::<McpServer>(Table::McpServer, &[], false, |_, s| {
-            all.push(s);
-            true
-        })?;
-    all.sort_by_key(|s| s.id);
-    Ok(all)
-}
-
 /// `~/.well-known/oauth-protected-resource[/mcp/{id}]`: one server's document; at the root,
 /// the only server's document, or a list of every server's metadata URL.
 pub(super) fn metadata(
@@ -44,7 +32,7 @@ pub(super) fn metadata(
         let server = crate::lookup::mcp_server(&ctx.reader(), id)?;
         return Ok(ProtocolReply::Document(document(&server, issuer)));
     }
-    let all = servers(ctx)?;
+    let all = crate::lookup::mcp_servers(&ctx.reader())?;
     match all.as_slice() {
         [] => Err(ClusterError::not_found("MCP server", "any")),
         [one] => Ok(ProtocolReply::Document(document(one, issuer))),

@@ -188,21 +188,7 @@ pub async fn handle(ctx: ProtocolCtx, request: ProtocolRequest) -> Result<Protoc
             credential,
             issuer,
             request_id,
-        } => {
-            let (token, request) =
-                grants::jit_token::issue(&ctx, &issuer, &credential, &request_id).await?;
-            let details: serde_json::Value =
-                serde_json::from_str(&request.authorization_details).unwrap_or_default();
-            Ok(ProtocolReply::Document(serde_json::json!({
-                "access_token": token.access_token,
-                "token_type": token.token_type,
-                "expires_in": token.expires_in,
-                "issued_token_type": token.issued_token_type,
-                "authorization_details": details,
-                "task_id": request.task_id,
-                "jit_request_id": request.id,
-            })))
-        }
+        } => grants::jit_token::issue(&ctx, &issuer, &credential, &request_id).await,
         ProtocolRequest::RotateSigningKey { credential, alg } => {
             signing_keys::rotate_signing_key(&ctx, &credential, alg).await
         }

@@ -14,14 +14,15 @@ use crate::protocol::ProtocolReply;
 /// itself, the client).
 pub(super) fn userinfo(ctx: &ProtocolCtx, token: &str) -> Result<ProtocolReply> {
     let reader = ctx.reader();
-    let VerifiedToken { claims, user, .. } = verify_access_token(&reader, token, ctx.now)?;
+    let VerifiedToken {
+        claims,
+        user,
+        agent,
+        ..
+    } = verify_access_token(&reader, token, ctx.now)?;
     let org = crate::lookup::load_org(&reader)?;
     let scopes = claims.scopes();
-    let agent = match (&user, &claims.client_id) {
-        (None, Some(client_id)) => crate::lookup::agent_of_client(&reader, client_id)?,
-        _ => None,
-    };
-    if let Some(agent) = agent {
+    if let (None, Some(agent)) = (&user, agent) {
         return Ok(ProtocolReply::Document(agent_claims(
             &agent,
             &claims.sub,

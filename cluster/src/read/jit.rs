@@ -35,14 +35,7 @@ pub(super) fn pending(
     if !principal.reviews_jit() {
         return Err(reviewers_only(principal));
     }
-    let mut pending = Vec::new();
-    reader.scan::<JitRequest>(Table::JitRequest, &[], false, |_, request| {
-        if request.status_at(now) == "pending" {
-            pending.push(request);
-        }
-        true
-    })?;
-    pending.sort_by_key(|r| r.created_at);
+    let pending = crate::lookup::pending_jit_requests(reader, now)?;
     Ok(Reply::JitRequests(Page::of(pending, page)))
 }
 

@@ -109,20 +109,10 @@ pub fn run_query(
             agents::connections(reader, &agent)
         }
         Query::McpServer(id) => Ok(Reply::McpServer(crate::lookup::mcp_server(reader, id)?)),
-        Query::McpServers(page) => {
-            let mut servers = Vec::new();
-            reader.scan::<crate::model::McpServer>(
-                crate::tables::Table::McpServer,
-                &[],
-                false,
-                |_, s| {
-                    servers.push(s);
-                    true
-                },
-            )?;
-            servers.sort_by_key(|s| s.id);
-            Ok(Reply::McpServers(crate::query::Page::of(servers, *page)))
-        }
+        Query::McpServers(page) => Ok(Reply::McpServers(crate::query::Page::of(
+            crate::lookup::mcp_servers(reader)?,
+            *page,
+        ))),
         Query::PendingJit(page) => jit::pending(reader, principal, *page, now),
     }
 }

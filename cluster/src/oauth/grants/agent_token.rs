@@ -48,11 +48,7 @@ pub(in crate::oauth) async fn issue(
         }
         None => agent.capabilities.clone(),
     };
-    let client = crate::lookup::client(
-        &reader,
-        &crate::command::ClientKey::ClientId(agent.client_id.clone()),
-    )?;
-    let mut input = Mint::for_client(&client, GrantType::ClientCredentials);
+    let mut input = agent_mint(ctx, &agent)?;
     input.scopes = scopes;
     input.access_ttl_secs = request.ttl_secs;
     input.test_token = true;
@@ -65,11 +61,16 @@ pub(in crate::oauth) async fn issue_attested(
     issuer: &str,
     agent: &crate::model::Agent,
 ) -> Result<TokenResponse> {
+    let mut input = agent_mint(ctx, agent)?;
+    input.scopes = agent.capabilities.clone();
+    mint(ctx, issuer, input).await
+}
+
+/// A client-credentials mint for `agent`'s client.
+fn agent_mint(ctx: &ProtocolCtx, agent: &crate::model::Agent) -> Result<Mint> {
     let client = crate::lookup::client(
         &ctx.reader(),
         &crate::command::ClientKey::ClientId(agent.client_id.clone()),
     )?;
-    let mut input = Mint::for_client(&client, GrantType::ClientCredentials);
-    input.scopes = agent.capabilities.clone();
-    mint(ctx, issuer, input).await
+    Ok(Mint::for_client(&client, GrantType::ClientCredentials))
 }

@@ -6,7 +6,9 @@
 use crate::caller::Credential;
 use crate::error::{ClusterError, Result};
 use crate::model::{JitRequest, Principal};
-use crate::protocol::{GrantType, TokenResponse, TokenType};
+use serde_json::json;
+
+use crate::protocol::{GrantType, ProtocolReply, TokenType};
 use crate::tables::Table;
 
 use super::mint::{JitGrant, Mint, mint};
@@ -17,13 +19,13 @@ fn not_found(id: &str) -> ClusterError {
     ClusterError::not_found("JIT request", id)
 }
 
-/// Issues the grant's token; returns it with the request it was issued for.
+/// Issues the grant's token: the token response with the grant it carries.
 pub(in crate::oauth) async fn issue(
     ctx: &ProtocolCtx,
     issuer: &str,
     credential: &Credential,
     request_id: &str,
-) -> Result<(TokenResponse, JitRequest)> {
+) -> Result<ProtocolReply> {
     let reader = ctx.reader();
     let principal: Principal = authenticate_credential(&reader, credential, ctx.now)?;
     let request: JitRequest = reader
@@ -58,8 +60,16 @@ pub(in crate::oauth) async fn issue(
     input.jit = Some(JitGrant {
         request_id: request.id.clone(),
         task_id: request.task_id.clone(),
-        authorization_details: details,
+        authorization_details: details.clone(),
     });
     let token = mint(ctx, issuer, input).await?;
-    Ok((token, request))
+    Ok(ProtocolReply::Document(json!({
+        "access_token": token.access_token,
+        "token_type": token.token_type,
+        "expires_in": token.expires_in,
+        "issued_token_type": token.issued_token_type,
+        "authorization_details": details,
+        "task_id": request.task_id,
+        "jit_request_id": request.id,
+    })))
 }
