@@ -1,6 +1,7 @@
 //! Secrets: random tokens, their hashes, the master key that seals signing keys at rest, and
 //! the signing keys themselves.
 
+pub mod http_signature;
 mod key_file;
 mod master;
 mod signing;
