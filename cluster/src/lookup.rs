@@ -158,3 +158,54 @@ pub fn pending_jit_requests(
     pending.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     Ok(pending)
 }
+
+/// The owner of an AAuth identifier, if any.
+pub fn aauth_entity(tx: &impl Rows, identifier: &str) -> Result<Option<crate::model::AAuthEntity>> {
+    tx.row(Table::AAuthIdentifier, identifier.as_bytes())
+}
+
+/// An agent's AAuth identity, if it has one.
+pub fn aauth_agent(
+    tx: &impl Rows,
+    agent: crate::ids::AgentId,
+) -> Result<Option<crate::model::AAuthAgent>> {
+    tx.row(Table::AAuthAgent, &agent.0.to_be_bytes())
+}
+
+/// A registered AAuth resource by its `res_…` id.
+pub fn aauth_resource(tx: &impl Rows, resource_id: &str) -> Result<crate::model::AAuthResource> {
+    tx.row(Table::AAuthResource, resource_id.as_bytes())?
+        .ok_or_else(|| ClusterError::not_found("resource", resource_id))
+}
+
+/// A consent request still open at `now`, by its request-token hash.
+pub fn aauth_pending(
+    tx: &impl Rows,
+    hash: &str,
+    now: crate::clock::Timestamp,
+) -> Result<crate::model::AAuthPending> {
+    tx.row::<crate::model::AAuthPending>(Table::AAuthPending, hash.as_bytes())?
+        .filter(|p| p.expires_at > now)
+        .ok_or_else(|| {
+            ClusterError::oauth(
+                crate::protocol::ErrorCode::InvalidRequest,
+                "the request_token is unknown or expired",
+            )
+        })
+}
+
+/// A live (unrevoked, unexpired) AAuth refresh token by hash.
+pub fn aauth_refresh(
+    tx: &impl Rows,
+    hash: &str,
+    now: crate::clock::Timestamp,
+) -> Result<crate::model::AAuthRefresh> {
+    tx.row::<crate::model::AAuthRefresh>(Table::AAuthRefresh, hash.as_bytes())?
+        .filter(|r| !r.revoked && r.expires_at > now)
+        .ok_or_else(|| {
+            ClusterError::oauth(
+                crate::protocol::ErrorCode::InvalidGrant,
+                "the refresh token is unknown, revoked or expired",
+            )
+        })
+}

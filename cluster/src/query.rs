@@ -77,6 +77,10 @@ pub enum Query {
     Approval(String),
     McpServer(String),
     McpServers(PageParams),
+    /// An agent's AAuth identity (`None` when it has none).
+    AAuthAgent(crate::command::AgentKey),
+    AAuthResource(String),
+    AAuthResources(PageParams),
     /// An agent's token vault connections (admin).
     AgentConnections(crate::command::AgentKey),
     /// The calling agent's connections.
@@ -192,6 +196,8 @@ impl Query {
                 | Query::JitTask(_)
                 | Query::Approval(_)
                 | Query::McpServer(_)
+                | Query::AAuthAgent(_)
+                | Query::AAuthResource(_)
                 | Query::GetUser(_)
                 | Query::UserIdentities(_)
                 | Query::GetGroup(_)
@@ -272,6 +278,9 @@ impl Query {
             Query::Approval(_) => "approval",
             Query::McpServer(_) => "mcp_server",
             Query::McpServers(_) => "mcp_servers",
+            Query::AAuthAgent(_) => "aauth_agent",
+            Query::AAuthResource(_) => "aauth_resource",
+            Query::AAuthResources(_) => "aauth_resources",
             Query::AgentConnections(_) => "agent_connections",
             Query::MyConnections => "my_connections",
             Query::PendingJit(_) => "pending_jit",
@@ -585,6 +594,9 @@ pub enum Reply {
     Approval(crate::model::AgentApproval),
     McpServer(crate::model::McpServer),
     McpServers(Page<crate::model::McpServer>),
+    AAuthAgent(Option<crate::model::AAuthAgent>),
+    AAuthResource(crate::model::AAuthResource),
+    AAuthResources(Page<crate::model::AAuthResource>),
     /// An agent and its vault connections.
     Connections {
         agent: crate::model::Agent,

@@ -115,6 +115,24 @@ pub enum Table {
     McpResource = 0xc8,
     /// Token vault connections by `agent id ++ connection id`.
     VaultConnection = 0xc9,
+    /// The org's Ed25519 AAuth token keys, by kid.
+    AAuthKey = 0xd0,
+    /// Agents' AAuth identities, by agent id.
+    AAuthAgent = 0xd1,
+    /// Registered AAuth resources, by `res_…` id.
+    AAuthResource = 0xd2,
+    /// AAuth identifiers (agents' and resources') to their owner.
+    AAuthIdentifier = 0xd3,
+    /// Used signature nonces.
+    AAuthNonce = 0xd4,
+    /// Consent requests, by request-token hash.
+    AAuthPending = 0xd5,
+    /// Consent codes, by hash.
+    AAuthCode = 0xd6,
+    /// Refresh tokens, by hash.
+    AAuthRefresh = 0xd7,
+    /// Revoked AAuth token ids.
+    AAuthRevoked = 0xd8,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

@@ -74,6 +74,9 @@ pub fn query_family(query: &Query) -> Family {
         | Query::ListAgents(_)
         | Query::McpServer(_)
         | Query::McpServers(_)
+        | Query::AAuthAgent(_)
+        | Query::AAuthResource(_)
+        | Query::AAuthResources(_)
         | Query::AgentConnections(_) => Family::Agents,
         Query::AgentMe
         | Query::JitRequest(_)
@@ -154,7 +157,11 @@ pub fn op_family(op: &Op) -> Family {
         | Op::RotateAgentSecret { .. }
         | Op::CreateMcpServer(_)
         | Op::DeleteMcpServer(_)
-        | Op::DeleteVaultConnection { .. } => Family::Agents,
+        | Op::DeleteVaultConnection { .. }
+        | Op::SetAAuthAgent { .. }
+        | Op::CreateAAuthResource(_)
+        | Op::UpdateAAuthResource(_)
+        | Op::DeleteAAuthResource(_) => Family::Agents,
         // Sealed by the protocol side after it judged the credential (`admin:agents`).
         Op::CreateVaultConnection { .. } => Family::Protocol,
         Op::Ask(_)
@@ -165,5 +172,12 @@ pub fn op_family(op: &Op) -> Family {
         | Op::CreateApproval(_)
         | Op::AuthorizeMcpTool(_) => Family::AgentRuntime,
         Op::IssueJitToken(_) | Op::DecideApproval { .. } => Family::Protocol,
+        // Signed AAuth requests are judged by the protocol side (`oauth/aauth`).
+        Op::AddAAuthKey(_)
+        | Op::UseAAuthNonce { .. }
+        | Op::OpenAAuthConsent(_)
+        | Op::DecideAAuthConsent(_)
+        | Op::IssueAAuthToken(_)
+        | Op::RevokeAAuthToken(_) => Family::Protocol,
     }
 }

@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::model::{
-    AccessTokenRecord, AuditEvent, AuthCode, CibaRequest, DeviceGrant, LoginSession, PushedRequest,
-    RefreshFamily, RefreshTokenRecord,
+    AAuthCode, AAuthPending, AAuthRefresh, AAuthSeen, AccessTokenRecord, AuditEvent, AuthCode,
+    CibaRequest, DeviceGrant, LoginSession, PushedRequest, RefreshFamily, RefreshTokenRecord,
 };
 use crate::query::Outcome;
 use crate::tables::{OrgTx, Table};
@@ -201,6 +201,31 @@ pub(super) fn purge(tx: &mut OrgTx, cutoff: Timestamp) -> Result<Applied> {
         Table::AuthCode,
         room(removed),
         |c| c.expires_at < replay_cutoff,
+        |_| None,
+    )?;
+    removed += purge_simple::<AAuthCode>(
+        tx,
+        Table::AAuthCode,
+        room(removed),
+        |c| c.expires_at < replay_cutoff,
+        |_| None,
+    )?;
+    for table in [Table::AAuthNonce, Table::AAuthRevoked] {
+        removed +=
+            purge_simple::<AAuthSeen>(tx, table, room(removed), |s| s.until < cutoff, |_| None)?;
+    }
+    removed += purge_simple::<AAuthPending>(
+        tx,
+        Table::AAuthPending,
+        room(removed),
+        |p| p.expires_at < cutoff,
+        |_| None,
+    )?;
+    removed += purge_simple::<AAuthRefresh>(
+        tx,
+        Table::AAuthRefresh,
+        room(removed),
+        |r| r.expires_at < cutoff,
         |_| None,
     )?;
     removed += purge_simple::<PushedRequest>(

@@ -2,6 +2,7 @@
 //! [`OrgTx`]; on success its writes, its audit record(s) and `last_applied` commit in one batch,
 //! on failure nothing but `last_applied` is written.
 
+mod aauth;
 mod abac;
 mod agents;
 mod approvals;
@@ -246,6 +247,16 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             user,
             approve,
         } => approvals::decide(tx, meta, token, *user, *approve)?,
+        Op::AddAAuthKey(key) => aauth::add_key(tx, meta, key)?,
+        Op::SetAAuthAgent { agent, identity } => aauth::set_agent(tx, meta, agent, identity)?,
+        Op::CreateAAuthResource(spec) => aauth::save_resource(tx, meta, spec, true)?,
+        Op::UpdateAAuthResource(spec) => aauth::save_resource(tx, meta, spec, false)?,
+        Op::DeleteAAuthResource(id) => aauth::delete_resource(tx, id)?,
+        Op::UseAAuthNonce { nonce, until } => aauth::use_nonce(tx, meta, nonce, *until)?,
+        Op::OpenAAuthConsent(request) => aauth::open_consent(tx, request)?,
+        Op::DecideAAuthConsent(consent) => aauth::decide_consent(tx, meta, consent)?,
+        Op::IssueAAuthToken(issued) => aauth::issue(tx, meta, issued)?,
+        Op::RevokeAAuthToken(revocation) => aauth::revoke(tx, revocation)?,
     };
     for event in events {
         append_audit(tx, meta, event)?;

@@ -1,6 +1,7 @@
 //! Every replicated write. A command carries everything `apply` needs (ids, time, hashes), so
 //! applying it is deterministic on every replica.
 
+mod aauth;
 mod agents;
 mod jit;
 mod oauth;
@@ -9,6 +10,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub use aauth::{
+    AAuthAgentSpec, AAuthConsent, AAuthConsentRequest, AAuthIssuance, AAuthResourceSpec,
+    AAuthRevocation, AAuthTokenKind,
+};
 pub use agents::{
     AgentKey, AgentKeyChange, AgentPatch, AgentSwitch, AskQuestion, McpToolQuestion, NewAgent,
     NewMcpServer,
@@ -632,6 +637,26 @@ pub enum Op {
         user: UserId,
         approve: bool,
     },
+    /// The org's Ed25519 AAuth token key (only when it has none).
+    AddAAuthKey(NewSigningKey),
+    /// Sets (or, with `None`, removes) an agent's AAuth identity.
+    SetAAuthAgent {
+        agent: AgentKey,
+        identity: Option<AAuthAgentSpec>,
+    },
+    CreateAAuthResource(AAuthResourceSpec),
+    /// Replaces a resource's fields (`resource_id` names it).
+    UpdateAAuthResource(AAuthResourceSpec),
+    DeleteAAuthResource(String),
+    /// A signed request's nonce; refused when it was used before.
+    UseAAuthNonce {
+        nonce: String,
+        until: Timestamp,
+    },
+    OpenAAuthConsent(AAuthConsentRequest),
+    DecideAAuthConsent(AAuthConsent),
+    IssueAAuthToken(AAuthIssuance),
+    RevokeAAuthToken(AAuthRevocation),
 }
 
 /// Fields of a new ABAC attribute definition (JSON payloads as text).
@@ -793,6 +818,16 @@ impl Op {
             Op::DeleteMcpServer(_) => "delete_mcp_server",
             Op::AuthorizeMcpTool(_) => "authorize_mcp_tool",
             Op::DecideApproval { .. } => "decide_approval",
+            Op::AddAAuthKey(_) => "add_aauth_key",
+            Op::SetAAuthAgent { .. } => "set_aauth_agent",
+            Op::CreateAAuthResource(_) => "create_aauth_resource",
+            Op::UpdateAAuthResource(_) => "update_aauth_resource",
+            Op::DeleteAAuthResource(_) => "delete_aauth_resource",
+            Op::UseAAuthNonce { .. } => "use_aauth_nonce",
+            Op::OpenAAuthConsent(_) => "open_aauth_consent",
+            Op::DecideAAuthConsent(_) => "decide_aauth_consent",
+            Op::IssueAAuthToken(_) => "issue_aauth_token",
+            Op::RevokeAAuthToken(_) => "revoke_aauth_token",
         }
     }
 }

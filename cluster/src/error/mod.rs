@@ -141,6 +141,15 @@ impl ClusterError {
         }
     }
 
+    /// An AAuth refusal with HTTP 401: a signature or token that does not prove who calls.
+    pub fn unauthenticated(error: ErrorCode, description: impl Into<String>) -> Self {
+        ClusterError::OAuth {
+            error,
+            description: description.into(),
+            status: 401,
+        }
+    }
+
     /// A protected system entity.
     pub fn authz(code: AuthzCode, message: impl Into<String>) -> Self {
         ClusterError::Authz {

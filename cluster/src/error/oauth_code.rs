@@ -36,11 +36,13 @@ pub enum ErrorCode {
     NoEnrolledDevice,
     TestTokenNotAccepted,
     WorkloadIdentityFailed,
+    InvalidSignature,
+    InvalidToken,
 }
 
 impl ErrorCode {
     /// Every code, for parsing.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -67,6 +69,8 @@ impl ErrorCode {
         ErrorCode::NoEnrolledDevice,
         ErrorCode::TestTokenNotAccepted,
         ErrorCode::WorkloadIdentityFailed,
+        ErrorCode::InvalidSignature,
+        ErrorCode::InvalidToken,
     ];
 
     /// The registered string.
@@ -98,6 +102,8 @@ impl ErrorCode {
             ErrorCode::NoEnrolledDevice => "no_enrolled_device",
             ErrorCode::TestTokenNotAccepted => "test_token_not_accepted",
             ErrorCode::WorkloadIdentityFailed => "workload_identity_failed",
+            ErrorCode::InvalidSignature => "invalid_signature",
+            ErrorCode::InvalidToken => "invalid_token",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Entities as stored in the state machine (JSON values under org-prefixed keys).
 
+mod aauth;
 mod abac;
 mod access;
 mod agent;
@@ -21,6 +22,10 @@ mod scope;
 mod user;
 mod vault;
 
+pub use aauth::{
+    AAuthAgent, AAuthCode, AAuthEntity, AAuthGrant, AAuthPending, AAuthRefresh, AAuthResource,
+    AAuthSeen, OkpKey,
+};
 pub use abac::{AbacPolicyRecord, AttributeDefinition, AttributeKind, AttributeValue};
 pub use access::{AdminScope, Family, Principal, PrincipalKind};
 pub use agent::{Agent, BudgetPolicy, DailyUsage, WorkloadBinding, capability_covers};

@@ -17,7 +17,7 @@ use super::org_settings::settings;
 use super::runtime::ProtocolCtx;
 
 /// The session `cookie` points at, if it is active and its user can still sign in.
-pub(super) fn active_session(
+pub(crate) fn active_session(
     reader: &OrgReader,
     cookie: &str,
     now: Timestamp,

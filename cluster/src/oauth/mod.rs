@@ -4,6 +4,7 @@
 //! parsing and page rendering stay in `api`. One file per endpoint or hosted-page step, the
 //! token endpoint's grants in `grants/`.
 
+pub mod aauth;
 pub mod agent_card;
 mod approvals;
 mod authorization;
@@ -16,7 +17,7 @@ mod grants;
 mod introspect;
 mod jit_review;
 mod jwt;
-mod login;
+pub(crate) mod login;
 mod logout;
 mod mcp;
 mod metadata_client;
@@ -196,5 +197,22 @@ pub async fn handle(ctx: ProtocolCtx, request: ProtocolRequest) -> Result<Protoc
             metadata_client::policy(&ctx, &client_id)
         }
         ProtocolRequest::SyncMetadataClient(client) => metadata_client::sync(&ctx, client).await,
+        ProtocolRequest::AAuthDocument { issuer, document } => {
+            aauth::document(&ctx, &issuer, document).await
+        }
+        ProtocolRequest::AAuthSigned {
+            issuer,
+            endpoint,
+            message,
+        } => aauth::signed(&ctx, &issuer, endpoint, message).await,
+        ProtocolRequest::AAuthConsentView {
+            cookie,
+            request_token,
+        } => aauth::consent_view(&ctx, &cookie, &request_token),
+        ProtocolRequest::AAuthConsentDecide {
+            cookie,
+            request_token,
+            approve,
+        } => aauth::decide_consent(&ctx, &cookie, &request_token, approve).await,
     }
 }

@@ -14,7 +14,9 @@ mod views;
 pub use crate::error::ErrorCode;
 pub use grant_type::{GRANT_TYPES, GrantType};
 pub use reply::{ProtocolReply, TokenResponse};
-pub use request::{ClientAuth, NewConnection, Params, ProtocolRequest};
+pub use request::{
+    AAuthDocument, AAuthEndpoint, ClientAuth, NewConnection, Params, ProtocolRequest,
+};
 pub use token_request::{ActorToken, TokenExchange, TokenRequest, TokenTypeParam};
 pub use token_type::{TokenType, TokenTypeHint};
 pub use views::{

@@ -72,4 +72,20 @@ pub enum ProtocolReply {
     /// The org's pending JIT requests, for a signed-in reviewer.
     JitReview(Vec<JitReviewView>),
     Done,
+    /// A signed AAuth endpoint's JSON answer and its status (200, or 401 when a user must
+    /// consent first).
+    AAuth {
+        status: u16,
+        body: serde_json::Value,
+    },
+    /// What an AAuth consent request asks of the signed-in user.
+    AAuthConsent {
+        agent_name: String,
+        agent_identifier: String,
+        resource_name: String,
+        scopes: Vec<String>,
+        user_email: String,
+    },
+    /// Where the browser goes after the user answered an AAuth consent request.
+    Redirect(String),
 }

@@ -10,6 +10,7 @@ use super::token_type::TokenTypeHint;
 use crate::caller::Credential;
 use crate::command::MetadataClient;
 use crate::crypto::JwsAlg;
+use crate::crypto::http_signature::HttpMessage;
 use crate::ids::UserId;
 
 /// How a client authenticated at a protocol endpoint.
@@ -198,6 +199,53 @@ pub enum ProtocolRequest {
     MetadataClientPolicy { client_id: String },
     /// Creates or refreshes the shadow client of a validated metadata document.
     SyncMetadataClient(MetadataClient),
+    /// A public AAuth discovery document or key set.
+    AAuthDocument {
+        issuer: String,
+        document: AAuthDocument,
+    },
+    /// A request to a signed AAuth endpoint, as received (verified on the leader).
+    AAuthSigned {
+        issuer: String,
+        endpoint: AAuthEndpoint,
+        message: HttpMessage,
+    },
+    /// What the signed-in user is asked to consent to.
+    AAuthConsentView {
+        cookie: String,
+        request_token: String,
+    },
+    /// The signed-in user's answer; the reply says where the browser goes.
+    AAuthConsentDecide {
+        cookie: String,
+        request_token: String,
+        approve: bool,
+    },
+}
+
+/// The public AAuth documents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AAuthDocument {
+    Issuer,
+    IssuerJwks,
+    Agents,
+    Agent(String),
+    AgentJwks(String),
+    Resources,
+    Resource(String),
+    ResourceJwks(String),
+}
+
+/// The signed AAuth endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AAuthEndpoint {
+    AgentToken,
+    IssueAgentToken,
+    PlatformToken,
+    ResourceToken,
+    Revoke,
+    VerifyAuthToken,
+    VerifyResourceToken,
 }
 
 /// A token vault connection as an administrator stores it (the token still in the clear).
@@ -254,6 +302,10 @@ impl ProtocolRequest {
             ProtocolRequest::JitToken { .. } => "jit_token",
             ProtocolRequest::MetadataClientPolicy { .. } => "metadata_client_policy",
             ProtocolRequest::SyncMetadataClient(_) => "sync_metadata_client",
+            ProtocolRequest::AAuthDocument { .. } => "aauth_document",
+            ProtocolRequest::AAuthSigned { .. } => "aauth_signed",
+            ProtocolRequest::AAuthConsentView { .. } => "aauth_consent_view",
+            ProtocolRequest::AAuthConsentDecide { .. } => "aauth_consent_decide",
         }
     }
 }

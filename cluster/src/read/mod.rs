@@ -114,5 +114,27 @@ pub fn run_query(
             *page,
         ))),
         Query::PendingJit(page) => jit::pending(reader, principal, *page, now),
+        Query::AAuthAgent(key) => {
+            let agent = crate::lookup::agent(reader, key)?;
+            Ok(Reply::AAuthAgent(crate::lookup::aauth_agent(
+                reader, agent.id,
+            )?))
+        }
+        Query::AAuthResource(id) => Ok(Reply::AAuthResource(crate::lookup::aauth_resource(
+            reader, id,
+        )?)),
+        Query::AAuthResources(page) => {
+            let mut all = Vec::new();
+            reader.scan::<crate::model::AAuthResource>(
+                crate::tables::Table::AAuthResource,
+                &[],
+                true,
+                |_, r| {
+                    all.push(r);
+                    true
+                },
+            )?;
+            Ok(Reply::AAuthResources(crate::query::Page::of(all, *page)))
+        }
     }
 }

@@ -66,6 +66,20 @@ pub(in crate::oauth) async fn issue_attested(
     mint(ctx, issuer, input).await
 }
 
+/// An agent's platform token (AAuth `platform-token`): `scopes`, already checked to be
+/// among its capabilities, with its client's lifetime.
+pub(in crate::oauth) async fn issue_platform(
+    ctx: &ProtocolCtx,
+    issuer: &str,
+    agent: &crate::model::Agent,
+    scopes: Vec<String>,
+) -> Result<TokenResponse> {
+    let mut input = agent_mint(ctx, agent)?;
+    input.scopes = scopes;
+    input.grant_type = GrantType::TokenExchange;
+    mint(ctx, issuer, input).await
+}
+
 /// A client-credentials mint for `agent`'s client.
 fn agent_mint(ctx: &ProtocolCtx, agent: &crate::model::Agent) -> Result<Mint> {
     let client = crate::lookup::client(
