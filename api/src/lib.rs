@@ -2,6 +2,7 @@
 //! `/orgs/{org}/api/v1`), health endpoints, the OpenAPI document, and the cluster admin API on
 //! its own listener.
 
+mod aauth;
 mod admin;
 mod agents;
 mod authz;
@@ -44,8 +45,10 @@ pub fn public_router(state: AppState) -> Router {
             admin::router()
                 .merge(oauth::router())
                 .merge(authz::org_router())
-                .merge(agents::router()),
+                .merge(agents::router())
+                .merge(aauth::router()),
         )
+        .route("/.well-known/aauth-issuer", get(aauth::root_issuer))
         .nest("/api/v1/authz", authz::root_router())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

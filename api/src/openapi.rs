@@ -1341,6 +1341,111 @@ pub const ROUTES: &[(&str, &str, &str, &str, &str)] = &[
     ),
     (
         "GET",
+        "/orgs/{orgId}/api/v1/admin/agents/{agentId}/aauth",
+        "Get an agent's AAuth identity",
+        "aauth",
+        "200,401,403,404",
+    ),
+    (
+        "PUT",
+        "/orgs/{orgId}/api/v1/admin/agents/{agentId}/aauth",
+        "Set an agent's AAuth identity (Ed25519 keys, redirect URIs)",
+        "aauth",
+        "200,401,403,404,409,422",
+    ),
+    (
+        "DELETE",
+        "/orgs/{orgId}/api/v1/admin/agents/{agentId}/aauth",
+        "Remove an agent's AAuth identity",
+        "aauth",
+        "200,401,403,404",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/admin/aauth/resources",
+        "List AAuth resources",
+        "aauth",
+        "200,401,403",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/admin/aauth/resources",
+        "Register an AAuth resource",
+        "aauth",
+        "201,401,403,409,422",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/admin/aauth/resources/{resourceId}",
+        "Get an AAuth resource",
+        "aauth",
+        "200,401,403,404",
+    ),
+    (
+        "PUT",
+        "/orgs/{orgId}/api/v1/admin/aauth/resources/{resourceId}",
+        "Replace an AAuth resource",
+        "aauth",
+        "200,401,403,404,409,422",
+    ),
+    (
+        "DELETE",
+        "/orgs/{orgId}/api/v1/admin/aauth/resources/{resourceId}",
+        "Delete an AAuth resource",
+        "aauth",
+        "200,401,403,404",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/aauth/agent/token",
+        "AAuth agent token endpoint (RFC 9421 signed: auth, code, refresh, exchange)",
+        "aauth",
+        "200,400,401,403",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/aauth/agent/issue",
+        "Issue an agent token to a delegate (signed by the agent's registered key)",
+        "aauth",
+        "200,400,401,403",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/aauth/agent/platform-token",
+        "Exchange an agent token for a Lumo access token (signed)",
+        "aauth",
+        "200,400,401,403,429",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/aauth/resource/token",
+        "Issue a resource token (signed by a registered resource)",
+        "aauth",
+        "200,400,401,403",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/aauth/token/revoke",
+        "Revoke an AAuth auth or refresh token (signed)",
+        "aauth",
+        "200,400,401,403",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/aauth/auth/token/verify",
+        "Verify an auth token (signed by the resource)",
+        "aauth",
+        "200,400,401,403",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/aauth/resource/token/verify",
+        "Verify a resource token (signed by the resource)",
+        "aauth",
+        "200,400,401,403",
+    ),
+    (
+        "GET",
         "/orgs/{orgId}/api/v1/mcp/servers",
         "List MCP servers (management)",
         "mcp",
@@ -1391,7 +1496,9 @@ fn operation(summary: &str, tag: &str, codes: &str, path: &str) -> Value {
             .entry(code.to_string())
             .or_insert_with(|| json!({"$ref": "#/components/responses/Error"}));
     }
-    let security = if path.starts_with("/orgs/") || path.starts_with("/api/v1/authz") {
+    let security = if path.contains("/api/v1/aauth/") {
+        json!([{"AAuthSigned": []}])
+    } else if path.starts_with("/orgs/") || path.starts_with("/api/v1/authz") {
         json!([{"ApiKeyAuth": []}, {"BearerAuth": []}])
     } else {
         json!([])
@@ -1419,6 +1526,8 @@ pub fn build() -> Value {
             "securitySchemes": {
                 "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
                 "BearerAuth": {"type": "http", "scheme": "bearer"},
+                "AAuthSigned": {"type": "apiKey", "in": "header", "name": "Signature",
+                    "description": "RFC 9421 Ed25519 signature (Signature-Input, Signature, Content-Digest) with the key of the Agent-Auth agent token or a registered identity named in Signature-Key"},
             },
             "responses": {
                 "Error": {

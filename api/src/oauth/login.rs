@@ -37,7 +37,8 @@ pub fn login_message(code: &str) -> &'static str {
 }
 
 /// Hosted pages that send a signed-out browser to the login form and take it back after.
-const RETURN_ROUTES: [&str; 4] = [
+const RETURN_ROUTES: [&str; 5] = [
+    "/aauth/agent/auth",
     "/oauth/device",
     "/oauth/ciba",
     "/oauth/approvals",

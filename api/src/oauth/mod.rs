@@ -3,6 +3,7 @@
 //! org's shard leader (`lumo_cluster::oauth`, spoken in `lumo_cluster::protocol`); this module
 //! parses requests and renders answers.
 
+mod aauth_consent;
 mod approvals_page;
 mod authorize;
 mod browser;
@@ -96,6 +97,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/oauth/jit-review",
             get(approvals_page::jit_review_get).post(approvals_page::jit_review_post),
+        )
+        .route(
+            "/aauth/agent/auth",
+            get(aauth_consent::consent_get).post(aauth_consent::consent_post),
         )
         .route("/oauth/check_session", get(check_session::check_session))
         .route("/connect/register", post(register::register))
