@@ -3047,10 +3047,16 @@ async fn agent_family_bodies_missing_fields_or_of_wrong_types_are_422_naming_eac
         .data()
         .clone();
     let id = agent["agentId"].as_str().unwrap_or_default().to_string();
+    let identity_path = format!("/admin/agents/{id}/aauth");
+    let identity_path = identity_path.as_str();
     let snapshot = |api: Api| async move {
         let agents = api.get("/admin/agents?limit=100").await?.expect(200).body;
         let servers = api.get("/admin/mcp/servers").await?.expect(200).body;
-        anyhow::Ok(json!({"agents": agents, "servers": servers}))
+        let resources = api.get("/admin/aauth/resources").await?.expect(200).body;
+        let identity = api.get(identity_path).await?.expect(200).body;
+        anyhow::Ok(
+            json!({"agents": agents, "servers": servers, "resources": resources, "identity": identity}),
+        )
     };
     let before = snapshot(api.clone()).await?;
     let cases: Vec<(Method, String, Value, Vec<&str>)> = vec![
@@ -3125,6 +3131,30 @@ async fn agent_family_bodies_missing_fields_or_of_wrong_types_are_422_naming_eac
             "/admin/mcp/servers".into(),
             json!({"name": "m", "resource_uri": "ftp://m.test/x", "transport": "pigeon"}),
             vec!["resource_uri", "transport"],
+        ),
+        (
+            Method::PUT,
+            format!("/admin/agents/{id}/aauth"),
+            json!({}),
+            vec!["jwks"],
+        ),
+        (
+            Method::PUT,
+            format!("/admin/agents/{id}/aauth"),
+            json!({"jwks": {"keys": [{"kty": "RSA", "n": "x", "e": "AQAB"}]}, "identifier": "ftp://a", "redirect_uris": "x"}),
+            vec!["identifier", "jwks", "redirect_uris"],
+        ),
+        (
+            Method::POST,
+            "/admin/aauth/resources".into(),
+            json!({}),
+            vec!["identifier", "jwks", "name"],
+        ),
+        (
+            Method::POST,
+            "/admin/aauth/resources".into(),
+            json!({"name": "r", "identifier": "https://r.test", "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "short"}]}, "scopes": 5}),
+            vec!["jwks", "scopes"],
         ),
     ];
     for (method, path, body, fields) in cases {

@@ -37,6 +37,7 @@ struct Seeded {
     agent: String,
     mcp_server: String,
     connection: String,
+    aauth_resource: String,
     markers: Vec<String>,
 }
 
@@ -204,7 +205,27 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         .as_str()
         .unwrap_or_default()
         .to_string();
+    const GLOBEX_KEY: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+    b.put(
+        &format!("/admin/agents/{agent}/aauth"),
+        json!({"jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": GLOBEX_KEY, "kid": "k1"}]}}),
+    )
+    .await?
+    .expect(200);
+    let aauth_resource = b
+        .post(
+            "/admin/aauth/resources",
+            json!({"name": "Globex Secret Resource", "identifier": "https://aauth.globex.test/api",
+                   "jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": GLOBEX_KEY}]}, "scopes": ["globex.read"]}),
+        )
+        .await?
+        .expect(201)
+        .data()["resource_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let markers = vec![
+        "aauth.globex.test".to_string(),
         agent.clone(),
         "globex.secret-capability".to_string(),
         "mcp.globex.test".to_string(),
@@ -243,6 +264,7 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         agent,
         mcp_server,
         connection,
+        aauth_resource,
         markers,
     })
 }
@@ -275,6 +297,7 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
         "/abac/policies?limit=100",
         "/admin/agents?limit=100",
         "/admin/mcp/servers?limit=100",
+        "/admin/aauth/resources?limit=100",
     ]
     .iter()
     .map(|p| p.to_string())
@@ -303,6 +326,8 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
             format!("/admin/agents/{}/scopes", s.agent),
             format!("/admin/agents/{}/connections", s.agent),
             format!("/admin/mcp/servers/{}", s.mcp_server),
+            format!("/admin/agents/{}/aauth", s.agent),
+            format!("/admin/aauth/resources/{}", s.aauth_resource),
         ]);
     }
     let mut out = Map::new();
@@ -594,6 +619,19 @@ fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
         delete(format!("/admin/mcp/servers/{mcp}")),
         get("/mcp/servers".into()),
         get(format!("/mcp/servers/{mcp}")),
+        get(format!("/admin/agents/{ag}/aauth")),
+        put(
+            format!("/admin/agents/{ag}/aauth"),
+            json!({"jwks": {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs"}]}}),
+        ),
+        delete(format!("/admin/agents/{ag}/aauth")),
+        get("/admin/aauth/resources".into()),
+        get(format!("/admin/aauth/resources/{}", s.aauth_resource)),
+        put(
+            format!("/admin/aauth/resources/{}", s.aauth_resource),
+            json!({"name": "Intruder", "identifier": "https://intruder.test/api", "jwks": {"keys": []}}),
+        ),
+        delete(format!("/admin/aauth/resources/{}", s.aauth_resource)),
         post(
             "/agents/register".into(),
             json!({"client_id": "intruder", "name": "Intruder"}),
