@@ -5,7 +5,6 @@
 use axum::http::HeaderMap;
 use axum::response::Response;
 use lumo_cluster::command::{AAuthAgentSpec, AAuthResourceSpec, AgentKey, Op};
-use lumo_cluster::crypto::http_signature::decode_base64;
 use lumo_cluster::model::{AAuthAgent, AAuthResource, OkpKey};
 use lumo_cluster::query::{Query, Reply};
 use serde_json::{Value, json};
@@ -39,15 +38,11 @@ fn keys(body: &mut Body) -> Vec<OkpKey> {
     }
     let mut keys = Vec::new();
     for (i, jwk) in items.iter().enumerate() {
-        if jwk["kty"] != "OKP" || jwk["crv"] != "Ed25519" {
-            body.problem("jwks", format!("key {i} is not an Ed25519 (OKP) key"));
-            continue;
-        }
-        let Some(x) = jwk["x"]
-            .as_str()
-            .filter(|x| decode_base64(x).is_some_and(|k| k.len() == 32))
-        else {
-            body.problem("jwks", format!("key {i} has no 32-byte base64url x"));
+        let Some(x) = OkpKey::ed25519_x(jwk) else {
+            body.problem(
+                "jwks",
+                format!("key {i} is not an Ed25519 (OKP) key with a 32-byte x"),
+            );
             continue;
         };
         let kid = jwk["kid"]

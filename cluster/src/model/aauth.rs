@@ -15,6 +15,16 @@ pub struct OkpKey {
 }
 
 impl OkpKey {
+    /// The `x` of `jwk` when it is a public Ed25519 key (OKP, 32 bytes).
+    pub fn ed25519_x(jwk: &serde_json::Value) -> Option<&str> {
+        if jwk["kty"] != "OKP" || jwk["crv"] != "Ed25519" {
+            return None;
+        }
+        jwk["x"].as_str().filter(|x| {
+            crate::crypto::http_signature::decode_base64(x).is_some_and(|k| k.len() == 32)
+        })
+    }
+
     /// The key as a public JWK.
     pub fn jwk(&self) -> serde_json::Value {
         serde_json::json!({

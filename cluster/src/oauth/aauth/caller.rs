@@ -156,11 +156,13 @@ pub async fn authenticate(ctx: &ProtocolCtx, message: &HttpMessage) -> Result<Si
     let params = http_signature::parse_signature(message, now).map_err(signature_error)?;
     let reader = ctx.reader();
     let signer = match agent_auth_token(message) {
-        Some(token) => from_agent_token(&reader, &token)?,
+        Some(token) => checked(message, &params, from_agent_token(&reader, &token)?)?,
         None => match http_signature::parse_signature_key(message, &params.label)
             .map_err(signature_error)?
         {
-            Some(SignatureKey::Jwt(token)) => from_agent_token(&reader, &token)?,
+            Some(SignatureKey::Jwt(token)) => {
+                checked(message, &params, from_agent_token(&reader, &token)?)?
+            }
             Some(SignatureKey::Identified { id, kid }) => {
                 identified(&reader, message, &params, &id, kid.as_deref())?
             }
@@ -176,11 +178,6 @@ pub async fn authenticate(ctx: &ProtocolCtx, message: &HttpMessage) -> Result<Si
             }
         },
     };
-    let x = match &signer {
-        Signer::Agent(agent) => agent.x.clone(),
-        Signer::Resource { x, .. } => x.clone(),
-    };
-    http_signature::verify(message, &params, &x).map_err(signature_error)?;
     ctx.propose(
         PrincipalKind::System,
         Op::UseAAuthNonce {
@@ -192,8 +189,22 @@ pub async fn authenticate(ctx: &ProtocolCtx, message: &HttpMessage) -> Result<Si
     Ok(signer)
 }
 
-/// A registered identity named in `Signature-Key`: the key (by `kid`, else any of its keys)
-/// that verifies the signature.
+/// `signer` once the signature verifies with the key its agent token binds.
+fn checked(
+    message: &HttpMessage,
+    params: &http_signature::SignatureParams,
+    signer: Signer,
+) -> Result<Signer> {
+    let x = match &signer {
+        Signer::Agent(agent) => &agent.x,
+        Signer::Resource { x, .. } => x,
+    };
+    http_signature::verify(message, params, x).map_err(signature_error)?;
+    Ok(signer)
+}
+
+/// A registered identity named in `Signature-Key`, with the key (by `kid`, else any of its
+/// keys) that verifies the signature.
 fn identified(
     reader: &OrgReader,
     message: &HttpMessage,
@@ -243,10 +254,18 @@ fn identified(
             kid.map(|k| format!(" {k}")).unwrap_or_default()
         )));
     }
-    // The first key that verifies; else the first, whose refusal is reported.
-    let chosen = candidates
-        .iter()
-        .find(|k| http_signature::verify(message, params, &k.x).is_ok())
-        .unwrap_or(&candidates[0]);
-    Ok(signer(chosen.x.clone()))
+    // The first key that verifies; else the first key's refusal is reported.
+    let mut refusal = None;
+    for key in candidates {
+        match http_signature::verify(message, params, &key.x) {
+            Ok(()) => return Ok(signer(key.x.clone())),
+            Err(e) => {
+                refusal.get_or_insert(e);
+            }
+        }
+    }
+    Err(refusal.map_or_else(
+        || unauthenticated("no key verifies the signature"),
+        signature_error,
+    ))
 }

@@ -75,13 +75,8 @@ pub async fn issue_agent_token(
         Some(_) => return Err(bad("delegate_public_key must be a JWK object")),
         None => return Err(bad("delegate_public_key is required")),
     };
-    if key["kty"] != "OKP" || key["crv"] != "Ed25519" {
-        return Err(bad("delegate_public_key must be an Ed25519 (OKP) key"));
-    }
-    let x = key["x"]
-        .as_str()
-        .filter(|x| decode_base64(x).is_some_and(|k| k.len() == 32))
-        .ok_or_else(|| bad("delegate_public_key.x must be a 32-byte base64url key"))?;
+    let x = crate::model::OkpKey::ed25519_x(&key)
+        .ok_or_else(|| bad("delegate_public_key must be an Ed25519 (OKP) key with a 32-byte x"))?;
     let mut claims = json!({
         "iss": agent.identity.identifier,
         "sub": delegate,

@@ -161,17 +161,13 @@ pub fn revoked(reader: &OrgReader, jti: &str) -> Result<bool> {
 
 /// The `cnf.jwk` of a token: an Ed25519 key's `x`.
 pub fn cnf_key(claims: &Value, typ: &str) -> Result<String> {
-    let jwk = &claims["cnf"]["jwk"];
-    if jwk["kty"] != "OKP" || jwk["crv"] != "Ed25519" {
-        return Err(refuse(format!(
-            "the {typ} must bind an Ed25519 (OKP) key in cnf.jwk"
-        )));
-    }
-    jwk["x"]
-        .as_str()
-        .filter(|x| crate::crypto::http_signature::decode_base64(x).is_some_and(|k| k.len() == 32))
+    OkpKey::ed25519_x(&claims["cnf"]["jwk"])
         .map(str::to_string)
-        .ok_or_else(|| refuse(format!("the {typ} cnf.jwk has no valid x")))
+        .ok_or_else(|| {
+            refuse(format!(
+                "the {typ} must bind an Ed25519 (OKP) key in cnf.jwk"
+            ))
+        })
 }
 
 /// A public Ed25519 JWK with `x`.
