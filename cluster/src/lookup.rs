@@ -209,3 +209,15 @@ pub fn aauth_refresh(
             )
         })
 }
+
+/// The org's registered AAuth resources, in id order.
+pub fn aauth_resources(
+    reader: &crate::tables::OrgReader,
+) -> Result<Vec<crate::model::AAuthResource>> {
+    let mut all = Vec::new();
+    reader.scan::<crate::model::AAuthResource>(Table::AAuthResource, &[], true, |_, r| {
+        all.push(r);
+        true
+    })?;
+    Ok(all)
+}

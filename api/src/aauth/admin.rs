@@ -10,7 +10,7 @@ use lumo_cluster::query::{Query, Reply};
 use serde_json::{Value, json};
 
 use crate::envelope;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Body, Ctx, JsonBody, ListQuery};
 use crate::oauth::proto::base_url;
 use crate::reply;
@@ -96,11 +96,7 @@ fn resource_json(resource: &AAuthResource) -> Value {
 }
 
 fn agent_key(ctx: &Ctx) -> ApiResult<(String, AgentKey)> {
-    let id = ctx.param("agentId")?.to_string();
-    let key = id
-        .parse::<AgentKey>()
-        .map_err(|_| ApiError::invalid("agentId", "is not an agent id"))?;
-    Ok((id, key))
+    Ok((ctx.param("agentId")?.to_string(), ctx.key("agentId")?))
 }
 
 pub(super) async fn show_agent(ctx: Ctx) -> ApiResult<Response> {

@@ -123,18 +123,9 @@ pub fn run_query(
         Query::AAuthResource(id) => Ok(Reply::AAuthResource(crate::lookup::aauth_resource(
             reader, id,
         )?)),
-        Query::AAuthResources(page) => {
-            let mut all = Vec::new();
-            reader.scan::<crate::model::AAuthResource>(
-                crate::tables::Table::AAuthResource,
-                &[],
-                true,
-                |_, r| {
-                    all.push(r);
-                    true
-                },
-            )?;
-            Ok(Reply::AAuthResources(crate::query::Page::of(all, *page)))
-        }
+        Query::AAuthResources(page) => Ok(Reply::AAuthResources(crate::query::Page::of(
+            crate::lookup::aauth_resources(reader)?,
+            *page,
+        ))),
     }
 }

@@ -74,8 +74,7 @@ pub fn resource_token_claims(reader: &OrgReader, token: &str) -> Result<(AAuthRe
         ));
     };
     let resource = lookup::aauth_resource(reader, &id)?;
-    let mut keys = resource.keys.clone();
-    keys.extend(tokens::issuer_keys(reader)?);
+    let keys = tokens::keys_with_issuer(reader, &resource.keys)?;
     let claims = tokens::verify(token, RESOURCE_TOKEN, &keys, false)?;
     Ok((resource, claims))
 }

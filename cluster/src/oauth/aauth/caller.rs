@@ -98,21 +98,13 @@ fn agent_of_identifier(reader: &OrgReader, identifier: &str) -> Result<(Agent, A
     Ok((agent, identity))
 }
 
-/// Keys that verify tokens an agent's or resource's identifier issues: its own, and the
-/// org's (tokens Lumo issued for it).
-fn keys_with_issuer(reader: &OrgReader, own: &[OkpKey]) -> Result<Vec<OkpKey>> {
-    let mut keys = own.to_vec();
-    keys.extend(tokens::issuer_keys(reader)?);
-    Ok(keys)
-}
-
 /// Verifies an agent token: its issuer is a registered, usable agent whose keys (or the
 /// org's) signed it; not revoked.
 pub fn verify_agent_token(reader: &OrgReader, token: &str) -> Result<(Agent, AAuthAgent, Value)> {
     let (_, unverified) = tokens::peek(token, AGENT_TOKEN)?;
     let issuer = unverified["iss"].as_str().unwrap_or_default().to_string();
     let (agent, identity) = agent_of_identifier(reader, &issuer)?;
-    let keys = keys_with_issuer(reader, &identity.keys)?;
+    let keys = tokens::keys_with_issuer(reader, &identity.keys)?;
     let claims = tokens::verify(token, AGENT_TOKEN, &keys, false)?;
     if let Some(jti) = claims["jti"].as_str()
         && tokens::revoked(reader, jti)?

@@ -11,7 +11,6 @@ use crate::oauth::runtime::ProtocolCtx;
 use crate::protocol::{AAuthDocument, ProtocolReply};
 use crate::tables::{OrgReader, Table};
 
-use super::endpoints::agent_identity;
 use super::tokens;
 
 /// The AAuth version the documents declare.
@@ -19,12 +18,6 @@ pub const AAUTH_VERSION: &str = "1.0";
 
 fn jwks(keys: &[OkpKey]) -> Value {
     json!({"keys": keys.iter().map(OkpKey::jwk).collect::<Vec<_>>()})
-}
-
-fn with_issuer_keys(reader: &OrgReader, own: &[OkpKey]) -> Result<Vec<OkpKey>> {
-    let mut keys = own.to_vec();
-    keys.extend(tokens::issuer_keys(reader)?);
-    Ok(keys)
 }
 
 fn agent_metadata(issuer: &str, agent: &Agent, identity: &AAuthAgent) -> Value {
@@ -52,15 +45,6 @@ fn resource_metadata(issuer: &str, resource: &AAuthResource) -> Value {
         "resource_token_endpoint": format!("{issuer}/aauth/resource/token"),
         "signature_components_required": ["@method", "@authority", "@path", "content-digest"],
     })
-}
-
-fn resources(reader: &OrgReader) -> Result<Vec<AAuthResource>> {
-    let mut all = Vec::new();
-    reader.scan::<AAuthResource>(Table::AAuthResource, &[], true, |_, r| {
-        all.push(r);
-        all.len() < 1000
-    })?;
-    Ok(all)
 }
 
 /// The issuer metadata (also served, with templated URLs, at the instance root).
@@ -93,7 +77,7 @@ pub async fn document(
     let reader = ctx.reader();
     let body = match document {
         AAuthDocument::Issuer => {
-            let mut scopes: Vec<String> = resources(&reader)?
+            let mut scopes: Vec<String> = lookup::aauth_resources(&reader)?
                 .into_iter()
                 .flat_map(|r| r.scopes)
                 .collect();
@@ -126,10 +110,10 @@ pub async fn document(
         }
         AAuthDocument::AgentJwks(id) => {
             let (_, identity) = agent_identity(&reader, &id)?;
-            jwks(&with_issuer_keys(&reader, &identity.keys)?)
+            jwks(&tokens::keys_with_issuer(&reader, &identity.keys)?)
         }
         AAuthDocument::Resources => Value::Array(
-            resources(&reader)?
+            lookup::aauth_resources(&reader)?
                 .iter()
                 .map(|r| resource_metadata(issuer, r))
                 .collect(),
@@ -139,8 +123,19 @@ pub async fn document(
         }
         AAuthDocument::ResourceJwks(id) => {
             let resource = lookup::aauth_resource(&reader, &id)?;
-            jwks(&with_issuer_keys(&reader, &resource.keys)?)
+            jwks(&tokens::keys_with_issuer(&reader, &resource.keys)?)
         }
     };
     Ok(ProtocolReply::Document(body))
+}
+
+/// A registered agent (by its public id) and its AAuth identity.
+fn agent_identity(reader: &OrgReader, agent_id: &str) -> Result<(Agent, AAuthAgent)> {
+    let agent = lookup::agent(
+        reader,
+        &crate::command::AgentKey::Public(agent_id.to_string()),
+    )?;
+    let identity = lookup::aauth_agent(reader, agent.id)?
+        .ok_or_else(|| crate::error::ClusterError::not_found("AAuth agent", agent_id))?;
+    Ok((agent, identity))
 }

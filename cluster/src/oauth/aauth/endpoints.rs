@@ -7,7 +7,6 @@ use crate::command::{AAuthIssuance, AAuthRevocation, AAuthTokenKind, Op};
 use crate::crypto::http_signature::{decode_base64, okp_thumbprint};
 use crate::crypto::secret_hash;
 use crate::error::{ClusterError, Result};
-use crate::lookup;
 use crate::model::{AAuthRefresh, PrincipalKind};
 use crate::oauth::runtime::ProtocolCtx;
 use crate::protocol::{ErrorCode, ProtocolReply};
@@ -365,18 +364,4 @@ fn forbidden_revoke() -> ClusterError {
         required_scopes: Vec::new(),
         granted_scopes: Vec::new(),
     }
-}
-
-/// The registered agent behind `lookup` errors, for documents.
-pub fn agent_identity(
-    reader: &OrgReader,
-    agent_id: &str,
-) -> Result<(crate::model::Agent, crate::model::AAuthAgent)> {
-    let agent = lookup::agent(
-        reader,
-        &crate::command::AgentKey::Public(agent_id.to_string()),
-    )?;
-    let identity = lookup::aauth_agent(reader, agent.id)?
-        .ok_or_else(|| ClusterError::not_found("AAuth agent", agent_id))?;
-    Ok((agent, identity))
 }

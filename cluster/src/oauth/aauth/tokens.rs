@@ -50,6 +50,14 @@ pub fn issuer_keys(reader: &OrgReader) -> Result<Vec<OkpKey>> {
     Ok(keys)
 }
 
+/// Keys that verify tokens an agent's or resource's identifier issues: its own, and the
+/// org's (which signs the tokens Lumo issues on its behalf).
+pub fn keys_with_issuer(reader: &OrgReader, own: &[OkpKey]) -> Result<Vec<OkpKey>> {
+    let mut keys = own.to_vec();
+    keys.extend(issuer_keys(reader)?);
+    Ok(keys)
+}
+
 /// The key AAuth tokens are signed with, created the first time.
 pub async fn signing_key(ctx: &ProtocolCtx) -> Result<Arc<SigningMaterial>> {
     if let Some(record) = key_record(&ctx.reader())? {
