@@ -10,7 +10,7 @@ ADMIN_ADDR ?= 127.0.0.1:8090
 BOOTSTRAP_ORG ?= acme-corp
 LUMO_VENV ?= $(CURDIR)/.venv
 
-.PHONY: run test check fmt clippy deps build test-rust test-python test-js bench bench-oauth bench-cluster bench-authz bench-smoke chaos chaos-smoke clean-data
+.PHONY: run test check fmt clippy deps build test-rust test-python test-js bench bench-oauth bench-cluster bench-authz bench-aauth bench-smoke chaos chaos-smoke clean-data
 
 ## Build and start lumod on 127.0.0.1:8080 with data in ./data (org acme-corp on first start).
 run: deps build
@@ -68,9 +68,14 @@ bench-cluster: deps build
 bench-authz: deps build
 	LUMOD=$(LUMOD) scripts/bench-authz.sh 10
 
+## AAuth: signed-request verifications/s in process and over HTTP through one node, against
+## client_credentials tokens (RS256, EdDSA) and an unsigned Raft write in the same run.
+bench-aauth: deps
+	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 10 --concurrency 32 --scenarios hello,aauth-verify,create-user,cc-rs256,cc-eddsa,aauth-signed
+
 ## A few-second benchmark smoke run (used by CI to prove the benchmark still works).
 bench-smoke: deps
-	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 1 --concurrency 4 --scenarios hello,create-user,get-user,list-users,cc-rs256,cc-agent,introspect,refresh,authz-check,agent-ask
+	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 1 --concurrency 4 --scenarios hello,create-user,get-user,list-users,cc-rs256,cc-agent,introspect,refresh,authz-check,agent-ask,aauth-verify,aauth-signed
 
 ## Chaos: 3 lumod processes under load for 120 s while shard leaders are killed (-9) and
 ## restarted and nodes are partitioned; fails on a non-linearizable history or a lost write.

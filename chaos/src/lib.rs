@@ -1,9 +1,10 @@
 //! Load generation, fault injection and verification for Lumo: the `lumo-load` benchmark
-//! runner and latency statistics, the authorization benchmarks' set-ups and Zanzibar data set
+//! runner and latency statistics, the AAuth signed-request scenarios (`aauth_bench`), the authorization benchmarks' set-ups and Zanzibar data set
 //! (`authz_bench`), operation histories and their linearizability checker, and the
 //! `lumo-chaos` scenario that kills and partitions real `lumod` processes under load
 //! (started, here and by the test suite, through [`lumod::start`]).
 
+pub mod aauth_bench;
 pub mod authz_bench;
 pub mod checker;
 pub mod history;

@@ -33,14 +33,21 @@ fn query_param(url: &str, name: &str) -> Option<String> {
 }
 
 impl Issuer {
-    fn url(&self, path: &str) -> String {
+    /// The URL of `path` under the issuer.
+    pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
 
-    async fn admin_post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+    /// An admin API call with `method`; the JSON answer, or an error naming the status.
+    pub async fn admin_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> anyhow::Result<Value> {
         let response = self
             .http
-            .post(self.url(path))
+            .request(method, self.url(path))
             .header("X-API-Key", &self.admin_key)
             .json(&body)
             .send()
@@ -49,6 +56,11 @@ impl Issuer {
         let json: Value = response.json().await?;
         anyhow::ensure!(status.is_success(), "{path}: {status} {json}");
         Ok(json)
+    }
+
+    /// An admin API `POST`.
+    pub async fn admin_post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.admin_send(reqwest::Method::POST, path, body).await
     }
 
     /// A confidential client that may use the code, refresh and client credentials grants.

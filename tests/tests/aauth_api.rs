@@ -2,98 +2,30 @@
 //! request replayed through another node (behind the same public authority) is refused; and
 //! an auth token revoked through one node is inactive on every other node at once.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use lumo_cluster::crypto::http_signature::{
-    HttpMessage, SignatureParams, content_digest, okp_thumbprint, signature_base,
-};
+use lumo_cluster::crypto::http_signature::{RequestSigner, okp_thumbprint};
 use lumo_tests::Api;
 use lumo_tests::cluster::TestCluster;
-use ring::signature::{Ed25519KeyPair, KeyPair};
-use serde_json::{Value, json};
+use serde_json::Value;
+use serde_json::json;
 
-/// An Ed25519 identity that signs requests the way the LumoAuth SDK does.
-struct Signer {
-    pair: Ed25519KeyPair,
-    x: String,
-    /// `Signature-Key` sent (and covered), if any.
-    signature_key: Option<String>,
+/// An Ed25519 identity from `seed`, signing the way the LumoAuth SDK does.
+fn signer(seed: u8, signature_key: Option<String>) -> RequestSigner {
+    RequestSigner::from_seed([seed; 32], signature_key).expect("seed")
 }
 
-impl Signer {
-    fn new(seed: u8, signature_key: Option<String>) -> Signer {
-        let pair = Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).expect("seed");
-        let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
-        Signer {
-            pair,
-            x,
-            signature_key,
-        }
-    }
-
-    fn jwks(&self) -> Value {
-        json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": self.x, "kid": "key-1"}]})
-    }
-
-    /// Headers for a POST of `body` to `path` at `authority`.
-    fn headers(
-        &self,
-        authority: &str,
-        path: &str,
-        body: &[u8],
-        nonce: &str,
-    ) -> Vec<(String, String)> {
-        let created = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or_default();
-        let components: Vec<String> = [
-            "@method",
-            "@authority",
-            "@path",
-            "signature-key",
-            "content-digest",
-            "content-type",
-            "authorization",
-        ]
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-        let covered: Vec<String> = components.iter().map(|c| format!("\"{c}\"")).collect();
-        let serialized = format!(
-            "({});created={created};nonce=\"{nonce}\"",
-            covered.join(" ")
-        );
-        let mut headers = vec![
-            ("content-type".to_string(), "application/json".to_string()),
-            ("content-digest".to_string(), content_digest(body)),
-        ];
-        if let Some(key) = &self.signature_key {
-            headers.push(("signature-key".to_string(), key.clone()));
-        }
-        let message = HttpMessage {
-            method: "POST".into(),
-            authority: authority.into(),
-            scheme: "http".into(),
-            path: path.into(),
-            query: None,
-            headers: headers.clone(),
-            body: body.to_vec(),
-        };
-        let params = SignatureParams {
-            label: "sig1".into(),
-            components,
-            created,
-            nonce: nonce.into(),
-            serialized: serialized.clone(),
-            signature: Vec::new(),
-        };
-        let base = signature_base(&message, &params).expect("base");
-        let signature = URL_SAFE_NO_PAD.encode(self.pair.sign(base.as_bytes()).as_ref());
-        headers.push(("signature-input".into(), format!("sig1={serialized}")));
-        headers.push(("signature".into(), format!("sig1=:{signature}:")));
-        headers
-    }
+/// Headers for a POST of `body` to `path` at `authority`, signed now.
+fn signed(
+    key: &RequestSigner,
+    authority: &str,
+    path: &str,
+    body: &[u8],
+    nonce: &str,
+) -> Vec<(String, String)> {
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    key.sign_post(authority, path, body, nonce, created)
 }
 
 /// POSTs `body` to `api`'s node with `headers`, naming `authority` as the Host.
@@ -137,7 +69,7 @@ async fn nonces_and_revocations_hold_on_every_node() -> anyhow::Result<()> {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let agent_key = Signer::new(3, None);
+    let agent_key = signer(3, None);
     let identity = admin
         .put(
             &format!("/admin/agents/{agent}/aauth"),
@@ -150,7 +82,7 @@ async fn nonces_and_revocations_hold_on_every_node() -> anyhow::Result<()> {
         .unwrap_or_default()
         .to_string();
     let resource_id = "https://api.example.test";
-    let resource = Signer::new(
+    let resource = signer(
         5,
         Some(format!("sig1=jwks_uri;id=\"{resource_id}\";kid=\"key-1\"")),
     );
@@ -168,7 +100,13 @@ async fn nonces_and_revocations_hold_on_every_node() -> anyhow::Result<()> {
     let body = serde_json::to_vec(
         &json!({"agent": agent_id, "agent_jkt": okp_thumbprint(&agent_key.x), "scope": "read"}),
     )?;
-    let headers = resource.headers(&authority, &path, &body, "replay-nonce-0123456789");
+    let headers = signed(
+        &resource,
+        &authority,
+        &path,
+        &body,
+        "replay-nonce-0123456789",
+    );
     let (status, minted) =
         send(&admin, &authority, "/aauth/resource/token", &body, &headers).await?;
     assert_eq!(status, 200, "{minted}");
@@ -199,15 +137,21 @@ async fn nonces_and_revocations_hold_on_every_node() -> anyhow::Result<()> {
     }
 
     // The agent (signing with its registered key as its own delegate) gets an auth token.
-    let agent_signer = Signer {
-        signature_key: Some(format!("sig1=jwks_uri;id=\"{agent_id}\";kid=\"key-1\"")),
-        ..Signer::new(3, None)
-    };
+    let agent_signer = signer(
+        3,
+        Some(format!("sig1=jwks_uri;id=\"{agent_id}\";kid=\"key-1\"")),
+    );
     let token_path = format!("/orgs/{}/api/v1/aauth/agent/token", admin.org);
     let body = serde_json::to_vec(
         &json!({"request_type": "auth", "resource_token": resource_token, "scope": "read"}),
     )?;
-    let headers = agent_signer.headers(&authority, &token_path, &body, "agent-nonce-0123456789");
+    let headers = signed(
+        &agent_signer,
+        &authority,
+        &token_path,
+        &body,
+        "agent-nonce-0123456789",
+    );
     let (status, tokens) = send(&admin, &authority, "/aauth/agent/token", &body, &headers).await?;
     assert_eq!(status, 200, "{tokens}");
     let auth_token = tokens["auth_token"]
@@ -218,7 +162,7 @@ async fn nonces_and_revocations_hold_on_every_node() -> anyhow::Result<()> {
     let verify_path = format!("/orgs/{}/api/v1/aauth/auth/token/verify", admin.org);
     let verify = |node: usize, nonce: &'static str| {
         let body = serde_json::to_vec(&json!({"auth_token": auth_token})).unwrap_or_default();
-        let headers = resource.headers(&authority, &verify_path, &body, nonce);
+        let headers = signed(&resource, &authority, &verify_path, &body, nonce);
         let api = cluster.api(node);
         let authority = authority.clone();
         async move {
@@ -248,7 +192,13 @@ async fn nonces_and_revocations_hold_on_every_node() -> anyhow::Result<()> {
     // Revoked through node 2: inactive through node 1 at once.
     let revoke_path = format!("/orgs/{}/api/v1/aauth/token/revoke", admin.org);
     let body = serde_json::to_vec(&json!({"token": auth_token, "token_type": "auth_token"}))?;
-    let headers = agent_signer.headers(&authority, &revoke_path, &body, "revoke-nonce-0123456789");
+    let headers = signed(
+        &agent_signer,
+        &authority,
+        &revoke_path,
+        &body,
+        "revoke-nonce-0123456789",
+    );
     let (status, revoked) = send(
         &cluster.api(2),
         &authority,

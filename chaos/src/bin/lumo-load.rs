@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use lumo_chaos::aauth_bench;
 use lumo_chaos::authz_bench::{self, Dataset, Sizes};
 use lumo_chaos::load::run;
 use lumo_chaos::oauth_bench::{self, BenchClient, Bounds, Issuer, OauthScenarios};
@@ -32,7 +33,10 @@ struct Args {
     /// credentials at --baseline-token-url); authorization: authz-check (RBAC checks of users
     /// whose roles come through a group, half allowed), zanzibar-check (relation checks over
     /// nested teams and folder chains, see --zanzibar-scale); agents: cc-agent (an agent's
-    /// client_credentials tokens, budget counted), agent-ask (Ask API decisions, each audited).
+    /// client_credentials tokens, budget counted), agent-ask (Ask API decisions, each audited);
+    /// AAuth: aauth-verify (signed-request verifications in this process, no HTTP, one worker
+    /// per core), aauth-signed (a resource's signed token verifications over HTTP: signature
+    /// checked and nonce spent through Raft on the node).
     #[arg(
         long,
         default_value = "hello,argon2,get-user,list-users,create-user,create-user-password,authz-check,zanzibar-check"
@@ -322,6 +326,9 @@ async fn main() -> anyhow::Result<()> {
                 .await
             }
             name if oauth_bench::SCENARIOS.contains(&name) => oauth.run(name, bounds).await?,
+            name if aauth_bench::SCENARIOS.contains(&name) => {
+                aauth_bench::run(name, oauth.issuer.clone(), bounds).await?
+            }
             "cc-baseline" => {
                 let url = args
                     .baseline_token_url
@@ -397,6 +404,10 @@ async fn main() -> anyhow::Result<()> {
         ("cc-eddsa", "cc-rs256"),
         ("cc-rs256", "cc-baseline"),
         ("cc-es256", "cc-baseline"),
+        ("aauth-signed", "cc-rs256"),
+        ("aauth-signed", "cc-eddsa"),
+        ("aauth-signed", "create-user"),
+        ("aauth-signed", "hello"),
     ] {
         if let (Some(a), Some(b)) = (find(what), find(over))
             && b > 0.0

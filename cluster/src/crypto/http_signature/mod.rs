@@ -10,8 +10,10 @@
 //! empty string (the LumoAuth SDK covers `signature-key` and `authorization` without sending
 //! them); signature bytes may use either base64 alphabet.
 
+mod signer;
 mod structured;
 
+pub use signer::RequestSigner;
 pub use structured::{BareItem, Member, Params, ParseError, parse_dictionary};
 
 use base64::Engine;

@@ -66,6 +66,33 @@ fn the_sdk_format_verifies() {
     check(&message).expect("verifies");
 }
 
+/// The request signer (tests and benchmark) produces the SDK's bytes: same headers, and a
+/// signature over the same base as the hand-built SDK request above.
+#[test]
+fn the_request_signer_signs_like_the_sdk() {
+    let signer = RequestSigner::from_seed([7u8; 32], None).expect("seed");
+    let path = "/orgs/acme/api/v1/aauth/agent/token";
+    let headers = signer.sign_post("127.0.0.1:8080", path, BODY, NONCE, NOW - 5);
+    let sdk = sdk_request(BODY, NOW - 5, NONCE);
+    for name in ["content-digest", "signature-input", "signature"] {
+        let signed = headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone());
+        assert_eq!(signed, sdk.header(name), "{name}");
+    }
+    let message = HttpMessage {
+        headers,
+        ..sdk.clone()
+    };
+    check(&message).expect("verifies");
+    let moved = HttpMessage {
+        path: "/orgs/other/api/v1/aauth/agent/token".into(),
+        ..message
+    };
+    assert!(matches!(check(&moved), Err(SignatureError::Invalid(_))));
+}
+
 #[test]
 fn a_body_changed_by_a_proxy_is_refused() {
     let mut message = sdk_request(BODY, NOW, NONCE);
