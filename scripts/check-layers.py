@@ -14,6 +14,7 @@ LAYERS = [
     ["query", "directory", "authz"],
     ["apply", "read"],
     ["raft"],
+    ["webhooks"],
     ["oauth", "access", "decide"],
     ["actors"],
     ["service", "restore"],

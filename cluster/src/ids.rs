@@ -128,6 +128,10 @@ counter_id!(
     AgentId
 );
 counter_id!(
+    /// A webhook of an org (integer on the wire).
+    WebhookId
+);
+counter_id!(
     /// A Raft group hosting org shards (the meta group is group 0).
     ShardId
 );

@@ -29,6 +29,7 @@ mod service;
 pub mod settings;
 mod tables;
 pub mod transport;
+pub mod webhooks;
 
 pub use actors::ActorSettings;
 pub use apply::{COMPACTION_BATCH, MAX_RETENTION_DAYS, MAX_TUPLE_CHANGES};

@@ -221,3 +221,16 @@ pub fn aauth_resources(
     })?;
     Ok(all)
 }
+
+/// A webhook by id.
+pub fn webhook(tx: &impl Rows, id: crate::ids::WebhookId) -> Result<crate::model::Webhook> {
+    tx.row(Table::Webhook, &id.0.to_be_bytes())?
+        .ok_or_else(|| ClusterError::not_found("webhook", id.0.to_string()))
+}
+
+/// The storage key of delivery `seq` of `webhook`.
+pub fn webhook_delivery_key(webhook: crate::ids::WebhookId, seq: u64) -> Vec<u8> {
+    let mut key = webhook.0.to_be_bytes().to_vec();
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}

@@ -53,6 +53,18 @@ pub struct ListParams {
     pub filters: BTreeMap<String, String>,
 }
 
+/// Filters and order of the webhook list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookFilter {
+    pub page: PageParams,
+    pub is_active: Option<bool>,
+    /// Only webhooks subscribed to this event (or to `*`).
+    pub event: Option<String>,
+    /// `createdAt` (default) or `isActive`.
+    pub sort_by: Option<String>,
+    pub descending: bool,
+}
+
 /// Filters of the audit log list and export.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditQuery {
@@ -81,6 +93,18 @@ pub enum Query {
     AAuthAgent(crate::command::AgentKey),
     AAuthResource(String),
     AAuthResources(PageParams),
+    Webhooks(WebhookFilter),
+    Webhook(crate::ids::WebhookId),
+    /// The newest deliveries of a webhook first.
+    WebhookDeliveries {
+        webhook: crate::ids::WebhookId,
+        status: Option<crate::model::DeliveryStatus>,
+        limit: u64,
+    },
+    WebhookDelivery {
+        webhook: crate::ids::WebhookId,
+        seq: u64,
+    },
     /// An agent's token vault connections (admin).
     AgentConnections(crate::command::AgentKey),
     /// The calling agent's connections.
@@ -198,6 +222,8 @@ impl Query {
                 | Query::McpServer(_)
                 | Query::AAuthAgent(_)
                 | Query::AAuthResource(_)
+                | Query::Webhook(_)
+                | Query::WebhookDelivery { .. }
                 | Query::GetUser(_)
                 | Query::UserIdentities(_)
                 | Query::GetGroup(_)
@@ -281,6 +307,10 @@ impl Query {
             Query::AAuthAgent(_) => "aauth_agent",
             Query::AAuthResource(_) => "aauth_resource",
             Query::AAuthResources(_) => "aauth_resources",
+            Query::Webhooks(_) => "webhooks",
+            Query::Webhook(_) => "webhook",
+            Query::WebhookDeliveries { .. } => "webhook_deliveries",
+            Query::WebhookDelivery { .. } => "webhook_delivery",
             Query::AgentConnections(_) => "agent_connections",
             Query::MyConnections => "my_connections",
             Query::PendingJit(_) => "pending_jit",
@@ -597,6 +627,14 @@ pub enum Reply {
     AAuthAgent(Option<crate::model::AAuthAgent>),
     AAuthResource(crate::model::AAuthResource),
     AAuthResources(Page<crate::model::AAuthResource>),
+    Webhooks(Page<crate::model::Webhook>),
+    Webhook(crate::model::Webhook),
+    WebhookDeliveries {
+        deliveries: Vec<crate::model::WebhookDelivery>,
+        /// Dead-lettered deliveries of the webhook (whatever the filter).
+        dead_lettered: u64,
+    },
+    WebhookDelivery(crate::model::WebhookDelivery),
     /// An agent and its vault connections.
     Connections {
         agent: crate::model::Agent,

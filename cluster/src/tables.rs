@@ -133,6 +133,14 @@ pub enum Table {
     AAuthRefresh = 0xd7,
     /// Revoked AAuth token ids.
     AAuthRevoked = 0xd8,
+    /// Webhooks, by id (8 bytes, big-endian).
+    Webhook = 0xe0,
+    /// Deliveries, by webhook id then sequence (both big-endian).
+    WebhookDelivery = 0xe1,
+    /// Deliveries still to send: same key as `WebhookDelivery`, value the time they are due.
+    WebhookPending = 0xe2,
+    /// The org's webhook counters.
+    WebhookHead = 0xe3,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

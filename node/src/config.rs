@@ -77,6 +77,9 @@ pub struct ConfigArgs {
     /// Trust `X-Forwarded-For` for client addresses (only behind a load balancer).
     #[arg(long, env = "LUMO_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: Option<bool>,
+    /// Let webhooks call http:// and loopback/private addresses (development only).
+    #[arg(long, env = "LUMO_WEBHOOKS_ALLOW_PRIVATE")]
+    pub webhooks_allow_private: Option<bool>,
     /// Stop an org's actor after this many idle seconds.
     #[arg(long, env = "LUMO_ACTOR_IDLE_SECS")]
     pub actor_idle_secs: Option<u64>,
@@ -122,6 +125,7 @@ struct FileConfig {
     log_format: Option<String>,
     max_body_bytes: Option<usize>,
     trust_forwarded_for: Option<bool>,
+    webhooks_allow_private: Option<bool>,
     actor_idle_secs: Option<u64>,
     max_in_flight: Option<usize>,
     audit_compaction_secs: Option<u64>,
@@ -159,6 +163,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub max_body_bytes: usize,
     pub trust_forwarded_for: bool,
+    /// Webhooks may call http:// and non-public addresses.
+    pub webhooks_allow_private: bool,
     pub actor_idle: Duration,
     pub max_in_flight: usize,
     pub audit_compaction: Duration,
@@ -395,6 +401,10 @@ impl Config {
                 .trust_forwarded_for
                 .or(file.trust_forwarded_for)
                 .unwrap_or(false),
+            webhooks_allow_private: args
+                .webhooks_allow_private
+                .or(file.webhooks_allow_private)
+                .unwrap_or(false),
             actor_idle: Duration::from_secs(idle),
             max_in_flight,
             audit_compaction: Duration::from_secs(compaction),
@@ -435,6 +445,8 @@ impl Config {
             log_format: LogFormat::Text,
             max_body_bytes: 1 << 20,
             trust_forwarded_for: false,
+            // Test receivers listen on 127.0.0.1.
+            webhooks_allow_private: true,
             actor_idle: Duration::from_secs(300),
             max_in_flight: 2048,
             audit_compaction: Duration::from_secs(3600),

@@ -119,6 +119,9 @@ pub async fn start_with_clock(
             replication_factor: config.replication_factor,
             down_after: config.node_down_after,
             master_key: config.master_key.clone(),
+            webhook_targets: lumo_cluster::webhooks::TargetPolicy {
+                allow_private: config.webhooks_allow_private,
+            },
         },
         clock,
         rpc,

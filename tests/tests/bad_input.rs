@@ -3175,3 +3175,179 @@ async fn agent_family_bodies_missing_fields_or_of_wrong_types_are_422_naming_eac
     node.stop().await?;
     Ok(())
 }
+
+/// Webhooks: every refused request (missing or mistyped fields, unknown events, bad URLs,
+/// malformed or oversized bodies, wrong content types, unknown ids, a missing, wrong or
+/// read-only credential) answers its documented status and changes no webhook.
+#[tokio::test]
+async fn webhook_refusals_answer_their_status_and_write_nothing() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = node.api();
+    let created = api
+        .post(
+            "/admin/webhooks",
+            json!({"url": "https://hooks.example.com/in", "events": ["user.created"]}),
+        )
+        .await?
+        .expect(201);
+    let id = created.data()["id"].as_u64().unwrap_or_default();
+    let snapshot = |api: Api| async move {
+        let list = api.get("/admin/webhooks?limit=100").await?.expect(200).body;
+        let one = api
+            .get(&format!("/admin/webhooks/{id}"))
+            .await?
+            .expect(200)
+            .body;
+        anyhow::Ok(json!({"list": list, "one": one}))
+    };
+    let before = snapshot(api.clone()).await?;
+    let cases: Vec<(Method, String, Value, Vec<&str>)> = vec![
+        (
+            Method::POST,
+            "/admin/webhooks".into(),
+            json!({}),
+            vec!["events", "url"],
+        ),
+        (
+            Method::POST,
+            "/admin/webhooks".into(),
+            json!({"url": 5, "events": "user.created"}),
+            vec!["events", "url"],
+        ),
+        (
+            Method::POST,
+            "/admin/webhooks".into(),
+            json!({"url": "https://h.example.com", "events": ["no.such.event"], "isActive": "yes"}),
+            vec!["events", "isActive"],
+        ),
+        (
+            Method::POST,
+            "/admin/webhooks".into(),
+            json!({"url": "gopher://h.example.com", "events": [], "configuration": []}),
+            vec!["configuration", "events", "url"],
+        ),
+        (
+            Method::PUT,
+            format!("/admin/webhooks/{id}"),
+            json!({"events": ["*"]}),
+            vec!["url"],
+        ),
+        (
+            Method::PATCH,
+            format!("/admin/webhooks/{id}"),
+            json!({"url": "https://user:pw@h.example.com", "type": "sms"}),
+            vec!["type", "url"],
+        ),
+        (
+            Method::POST,
+            format!("/admin/webhooks/{id}/rotate-secret"),
+            json!({"gracePeriodSeconds": 99_999_999}),
+            vec!["gracePeriodSeconds"],
+        ),
+    ];
+    for (method, path, body, fields) in cases {
+        let reply = api.send(method.clone(), &path, Some(body.clone())).await?;
+        assert_eq!(reply.status, 422, "{method} {path} {body}: {}", reply.text);
+        let reply = reply.expect_error(422, "validation_error");
+        assert_fields(&reply, &fields);
+    }
+    for body in [&b"{\"url\": "[..], b"[1]", b"\"x\""] {
+        api.send_raw(
+            Method::POST,
+            "/admin/webhooks",
+            Some("application/json"),
+            body.to_vec(),
+        )
+        .await?
+        .expect_error(400, "invalid_request");
+    }
+    api.send_raw(
+        Method::POST,
+        "/admin/webhooks",
+        Some("text/plain"),
+        b"{}".to_vec(),
+    )
+    .await?
+    .expect_error(415, "unsupported_media_type");
+    let huge = format!(
+        r#"{{"url":"https://h.example.com","events":["*"],"pad":"{}"}}"#,
+        "x".repeat(1 << 20)
+    );
+    api.send_raw(
+        Method::POST,
+        "/admin/webhooks",
+        Some("application/json"),
+        huge.into_bytes(),
+    )
+    .await?
+    .expect_error(413, "payload_too_large");
+    for (method, path) in [
+        (Method::GET, "/admin/webhooks/424242".to_string()),
+        (Method::DELETE, "/admin/webhooks/424242".to_string()),
+        (Method::POST, "/admin/webhooks/424242/test".to_string()),
+        (
+            Method::POST,
+            "/admin/webhooks/424242/rotate-secret".to_string(),
+        ),
+        (Method::GET, "/admin/webhooks/424242/deliveries".to_string()),
+        (
+            Method::GET,
+            format!("/admin/webhooks/{id}/deliveries/dlv_77"),
+        ),
+        (
+            Method::POST,
+            format!("/admin/webhooks/{id}/deliveries/dlv_77/replay"),
+        ),
+    ] {
+        let reply = api.send(method.clone(), &path, None).await?;
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.text);
+        reply.expect_error(404, "resource_not_found");
+    }
+    for path in [
+        "/admin/webhooks/0",
+        "/admin/webhooks/-1",
+        "/admin/webhooks/x1",
+    ] {
+        api.get(path).await?.expect_error(400, "invalid_request");
+    }
+    // No credential, a wrong one, and one without admin:webhooks write.
+    api.with_key("lmk_not_a_real_key_000000000000")
+        .post(
+            "/admin/webhooks",
+            json!({"url": "https://h.example.com", "events": ["*"]}),
+        )
+        .await?
+        .expect(401);
+    let reader = api
+        .post(
+            "/admin/api-keys",
+            json!({"name": "hooks-reader", "scopes": ["admin:read"]}),
+        )
+        .await?
+        .expect(201)
+        .data()["key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let reader = api.with_key(&reader);
+    reader.get("/admin/webhooks").await?.expect(200);
+    for (method, path) in [
+        (Method::POST, "/admin/webhooks".to_string()),
+        (Method::PATCH, format!("/admin/webhooks/{id}")),
+        (Method::POST, format!("/admin/webhooks/{id}/rotate-secret")),
+        (Method::POST, format!("/admin/webhooks/{id}/test")),
+        (Method::POST, format!("/admin/webhooks/{id}/disable")),
+        (Method::DELETE, format!("/admin/webhooks/{id}")),
+    ] {
+        let body = json!({"url": "https://h.example.com", "events": ["*"]});
+        let reply = reader.send(method.clone(), &path, Some(body)).await?;
+        assert_eq!(reply.status, 403, "{method} {path}: {}", reply.text);
+    }
+    assert_eq!(
+        snapshot(api.clone()).await?,
+        before,
+        "refused writes changed something"
+    );
+    node.stop().await?;
+    Ok(())
+}

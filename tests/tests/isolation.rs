@@ -38,6 +38,7 @@ struct Seeded {
     mcp_server: String,
     connection: String,
     aauth_resource: String,
+    webhook: u64,
     markers: Vec<String>,
 }
 
@@ -224,7 +225,18 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         .as_str()
         .unwrap_or_default()
         .to_string();
+    let webhook = b
+        .post(
+            "/admin/webhooks",
+            json!({"url": "https://hooks.globex.test/secret", "events": ["user.created"]}),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_u64()
+        .unwrap_or_default();
     let markers = vec![
+        "hooks.globex.test".to_string(),
         "aauth.globex.test".to_string(),
         agent.clone(),
         "globex.secret-capability".to_string(),
@@ -265,6 +277,7 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         mcp_server,
         connection,
         aauth_resource,
+        webhook,
         markers,
     })
 }
@@ -298,6 +311,7 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
         "/admin/agents?limit=100",
         "/admin/mcp/servers?limit=100",
         "/admin/aauth/resources?limit=100",
+        "/admin/webhooks?limit=100",
     ]
     .iter()
     .map(|p| p.to_string())
@@ -328,6 +342,8 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
             format!("/admin/mcp/servers/{}", s.mcp_server),
             format!("/admin/agents/{}/aauth", s.agent),
             format!("/admin/aauth/resources/{}", s.aauth_resource),
+            format!("/admin/webhooks/{}", s.webhook),
+            format!("/admin/webhooks/{}/deliveries", s.webhook),
         ]);
     }
     let mut out = Map::new();
@@ -632,6 +648,23 @@ fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
             json!({"name": "Intruder", "identifier": "https://intruder.test/api", "jwks": {"keys": []}}),
         ),
         delete(format!("/admin/aauth/resources/{}", s.aauth_resource)),
+        get(format!("/admin/webhooks/{}", s.webhook)),
+        put(
+            format!("/admin/webhooks/{}", s.webhook),
+            json!({"url": "https://intruder.test/hook", "events": ["*"]}),
+        ),
+        patch(
+            format!("/admin/webhooks/{}", s.webhook),
+            json!({"url": "https://intruder.test/hook"}),
+        ),
+        delete(format!("/admin/webhooks/{}", s.webhook)),
+        post_empty(format!("/admin/webhooks/{}/enable", s.webhook)),
+        post_empty(format!("/admin/webhooks/{}/disable", s.webhook)),
+        post_empty(format!("/admin/webhooks/{}/rotate-secret", s.webhook)),
+        post_empty(format!("/admin/webhooks/{}/test", s.webhook)),
+        get(format!("/admin/webhooks/{}/deliveries", s.webhook)),
+        get(format!("/admin/webhooks/{}/deliveries/dlv_1", s.webhook)),
+        post_empty(format!("/admin/webhooks/{}/deliveries/dlv_1/replay", s.webhook)),
         post(
             "/agents/register".into(),
             json!({"client_id": "intruder", "name": "Intruder"}),

@@ -16,6 +16,7 @@ mod sessions;
 mod settings;
 mod signing_keys;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use lumo_cluster::model::Family;
@@ -40,4 +41,5 @@ pub fn router() -> Router<AppState> {
         .merge(clients::router().route_layer(in_family(Family::Clients)))
         .merge(sessions::router())
         .merge(signing_keys::router().route_layer(in_family(Family::Settings)))
+        .merge(webhooks::router().route_layer(in_family(Family::Webhooks)))
 }

@@ -78,6 +78,10 @@ pub fn query_family(query: &Query) -> Family {
         | Query::AAuthResource(_)
         | Query::AAuthResources(_)
         | Query::AgentConnections(_) => Family::Agents,
+        Query::Webhooks(_)
+        | Query::Webhook(_)
+        | Query::WebhookDeliveries { .. }
+        | Query::WebhookDelivery { .. } => Family::Webhooks,
         Query::AgentMe
         | Query::JitRequest(_)
         | Query::JitTask(_)
@@ -164,6 +168,13 @@ pub fn op_family(op: &Op) -> Family {
         | Op::DeleteAAuthResource(_) => Family::Agents,
         // Sealed by the protocol side after it judged the credential (`admin:agents`).
         Op::CreateVaultConnection { .. } => Family::Protocol,
+        Op::CreateWebhook { .. }
+        | Op::UpdateWebhook { .. }
+        | Op::DeleteWebhook(_)
+        | Op::RotateWebhookSecret { .. }
+        | Op::ReplayWebhookDelivery { .. } => Family::Webhooks,
+        // Only the dispatcher (the system principal) records delivery attempts.
+        Op::RecordWebhookAttempts(_) => Family::Protocol,
         Op::Ask(_)
         | Op::CreateTask(_)
         | Op::FinishTask(_)

@@ -53,6 +53,11 @@ pub struct ActorRegistry {
 }
 
 impl ActorRegistry {
+    /// The node's protocol runtime (master key, webhook target policy).
+    pub fn oauth_runtime(&self) -> Arc<crate::oauth::OAuthRuntime> {
+        self.oauth.clone()
+    }
+
     /// An empty registry.
     pub fn new(
         settings: ActorSettings,

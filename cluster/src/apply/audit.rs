@@ -44,6 +44,8 @@ pub fn append_audit(tx: &mut OrgTx, meta: &CommandMeta, event: AuditEvent) -> Re
         changes: event.changes,
         context: event.context,
     };
+    // The outbox: every audited change is an event, in the same batch as the change.
+    super::webhooks::enqueue(tx, &body)?;
     let record = AuditRecord::seal(body, &head.last_hash);
     tx.put(Table::Audit, &id.0.to_be_bytes(), &record)?;
     head.last_id = id.0;

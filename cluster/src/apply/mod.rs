@@ -27,11 +27,13 @@ pub(crate) mod sessions;
 mod settings;
 mod signing_keys;
 mod users;
+mod webhooks;
 
 pub use audit::{COMPACTION_BATCH, MAX_RETENTION_DAYS, append_audit};
 pub use expiry::PURGE_BATCH;
 pub use meta::apply_meta;
 pub use relation_tuples::MAX_TUPLE_CHANGES;
+pub use webhooks::KEPT_RESPONSE_BYTES;
 
 use crate::command::{Command, Op};
 use crate::error::{ClusterError, Result};
@@ -257,6 +259,19 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
         Op::DecideAAuthConsent(consent) => aauth::decide_consent(tx, meta, consent)?,
         Op::IssueAAuthToken(issued) => aauth::issue(tx, meta, issued)?,
         Op::RevokeAAuthToken(revocation) => aauth::revoke(tx, revocation)?,
+        Op::CreateWebhook {
+            fields,
+            sealed_secret,
+        } => webhooks::create(tx, meta, fields, sealed_secret)?,
+        Op::UpdateWebhook { id, patch } => webhooks::update(tx, meta, *id, patch)?,
+        Op::DeleteWebhook(id) => webhooks::delete(tx, *id)?,
+        Op::RotateWebhookSecret {
+            id,
+            sealed_secret,
+            grace_until,
+        } => webhooks::rotate_secret(tx, meta, *id, sealed_secret, *grace_until)?,
+        Op::RecordWebhookAttempts(attempts) => webhooks::record_attempts(tx, attempts)?,
+        Op::ReplayWebhookDelivery { id, seq } => webhooks::replay(tx, meta, *id, *seq)?,
     };
     for event in events {
         append_audit(tx, meta, event)?;

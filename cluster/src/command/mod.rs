@@ -5,6 +5,7 @@ mod aauth;
 mod agents;
 mod jit;
 mod oauth;
+mod webhooks;
 
 use std::str::FromStr;
 
@@ -24,6 +25,7 @@ pub use oauth::{
     NewAccessToken, NewClient, NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget,
     SignIn,
 };
+pub use webhooks::{WebhookAttempt, WebhookFields, WebhookPatch};
 
 use crate::clock::Timestamp;
 use crate::ids::{ApiKeyId, GroupId, OrgId, PermissionId, RoleId, ScopeId, ShardId, UserId};
@@ -657,6 +659,28 @@ pub enum Op {
     DecideAAuthConsent(AAuthConsent),
     IssueAAuthToken(AAuthIssuance),
     RevokeAAuthToken(AAuthRevocation),
+    CreateWebhook {
+        fields: WebhookFields,
+        sealed_secret: String,
+    },
+    UpdateWebhook {
+        id: crate::ids::WebhookId,
+        patch: WebhookPatch,
+    },
+    DeleteWebhook(crate::ids::WebhookId),
+    /// The new secret signs from now on; the old one too until `grace_until`.
+    RotateWebhookSecret {
+        id: crate::ids::WebhookId,
+        sealed_secret: String,
+        grace_until: Timestamp,
+    },
+    /// The dispatcher's results: each delivery succeeds, is rescheduled or is dead-lettered.
+    RecordWebhookAttempts(Vec<WebhookAttempt>),
+    /// Sends a delivery again, with the same event id, as a new delivery.
+    ReplayWebhookDelivery {
+        id: crate::ids::WebhookId,
+        seq: u64,
+    },
 }
 
 /// Fields of a new ABAC attribute definition (JSON payloads as text).
@@ -828,6 +852,12 @@ impl Op {
             Op::DecideAAuthConsent(_) => "decide_aauth_consent",
             Op::IssueAAuthToken(_) => "issue_aauth_token",
             Op::RevokeAAuthToken(_) => "revoke_aauth_token",
+            Op::CreateWebhook { .. } => "create_webhook",
+            Op::UpdateWebhook { .. } => "update_webhook",
+            Op::DeleteWebhook(_) => "delete_webhook",
+            Op::RotateWebhookSecret { .. } => "rotate_webhook_secret",
+            Op::RecordWebhookAttempts(_) => "record_webhook_attempts",
+            Op::ReplayWebhookDelivery { .. } => "replay_webhook_delivery",
         }
     }
 }

@@ -133,6 +133,8 @@ pub enum Family {
     /// What agents do at runtime (`agents/me`, the Ask API, JIT): any credential of the org;
     /// who may do what is judged by the agents module from the principal.
     AgentRuntime,
+    /// Webhooks and their deliveries (`admin:webhooks`).
+    Webhooks,
     /// Writes only OAuth protocol endpoints make (sign-ins, token issuance); no credential of
     /// the admin API may make them.
     Protocol,
@@ -150,6 +152,7 @@ impl Family {
             Family::Clients => Some("admin:clients"),
             Family::Authorization => Some("admin:authz"),
             Family::Agents => Some("admin:agents"),
+            Family::Webhooks => Some("admin:webhooks"),
             Family::Analytics
             | Family::ApiKeys
             | Family::Identity

@@ -21,6 +21,8 @@ mod relation_tuples;
 mod scope;
 mod user;
 mod vault;
+mod webhook;
+mod webhook_events;
 
 pub use aauth::{
     AAuthAgent, AAuthCode, AAuthEntity, AAuthGrant, AAuthPending, AAuthRefresh, AAuthResource,
@@ -56,6 +58,8 @@ pub use relation_tuples::{StoredSchema, StoredTuple, TupleChange, TupleChangeKin
 pub use scope::Scope;
 pub use user::{EmailRequest, EmailRequestKind, User};
 pub use vault::VaultConnection;
+pub use webhook::{DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery, WebhookHead};
+pub use webhook_events::{is_webhook_event, webhook_event_catalog};
 
 /// A reference to an entity as the API names it: `{id, name, slug}`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

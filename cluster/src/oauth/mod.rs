@@ -32,6 +32,7 @@ mod signing_keys;
 mod user_claims;
 mod userinfo;
 pub mod vault;
+pub mod webhooks;
 pub mod workload;
 
 pub use jwt::{TokenClaims, VerifiedToken, verify_access_token};
@@ -128,6 +129,12 @@ pub async fn handle(ctx: ProtocolCtx, request: ProtocolRequest) -> Result<Protoc
             credential,
             connection,
         } => vault::store(&ctx, &credential, connection).await,
+        ProtocolRequest::WebhookSecret { credential, change } => {
+            webhooks::save_secret(&ctx, &credential, change).await
+        }
+        ProtocolRequest::WebhookTest { credential, id } => {
+            webhooks::test(&ctx, &credential, id).await
+        }
         ProtocolRequest::ConnectionToken {
             credential,
             connection_id,

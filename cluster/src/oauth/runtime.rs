@@ -22,6 +22,8 @@ pub const KEY_OVERLAP_MS: i64 = 48 * 3_600_000;
 /// Node-wide OAuth state that is not replicated (derived or advisory).
 pub struct OAuthRuntime {
     master_key: Option<MasterKey>,
+    /// Which webhook receivers this node may call.
+    webhook_targets: crate::webhooks::TargetPolicy,
     keys: Mutex<HashMap<(OrgId, String), Arc<SigningMaterial>>>,
     /// Last token poll per device code / CIBA request (for `slow_down`).
     polls: Mutex<HashMap<String, Timestamp>>,
@@ -29,12 +31,21 @@ pub struct OAuthRuntime {
 
 impl OAuthRuntime {
     /// A runtime that seals and opens signing keys with `master_key` (data nodes).
-    pub fn new(master_key: Option<MasterKey>) -> Self {
+    pub fn new(
+        master_key: Option<MasterKey>,
+        webhook_targets: crate::webhooks::TargetPolicy,
+    ) -> Self {
         OAuthRuntime {
             master_key,
+            webhook_targets,
             keys: Mutex::new(HashMap::new()),
             polls: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Which webhook receivers this node may call.
+    pub fn webhook_targets(&self) -> crate::webhooks::TargetPolicy {
+        self.webhook_targets
     }
 
     fn master(&self) -> Result<&MasterKey> {

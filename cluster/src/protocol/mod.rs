@@ -16,6 +16,7 @@ pub use grant_type::{GRANT_TYPES, GrantType};
 pub use reply::{ProtocolReply, TokenResponse};
 pub use request::{
     AAuthDocument, AAuthEndpoint, ClientAuth, NewConnection, Params, ProtocolRequest,
+    WebhookSecretChange,
 };
 pub use token_request::{ActorToken, TokenExchange, TokenRequest, TokenTypeParam};
 pub use token_type::{TokenType, TokenTypeHint};

@@ -88,4 +88,11 @@ pub enum ProtocolReply {
     },
     /// Where the browser goes after the user answered an AAuth consent request.
     Redirect(String),
+    /// A webhook as stored after a create or a rotation.
+    Webhook(crate::model::Webhook),
+    /// How a test delivery went: the receiver's status, or the transport error.
+    WebhookTest {
+        status_code: Option<u16>,
+        error: Option<String>,
+    },
 }

@@ -116,6 +116,17 @@ pub enum ProtocolRequest {
         credential: Credential,
         connection: NewConnection,
     },
+    /// An administrator creates a webhook or rotates its secret; the secret is sealed on the
+    /// leader, where the master key is.
+    WebhookSecret {
+        credential: Credential,
+        change: WebhookSecretChange,
+    },
+    /// An administrator sends a test event to a webhook, synchronously.
+    WebhookTest {
+        credential: Credential,
+        id: crate::ids::WebhookId,
+    },
     /// The calling agent takes one of its connections' upstream token.
     ConnectionToken {
         credential: Credential,
@@ -287,6 +298,8 @@ impl ProtocolRequest {
             ProtocolRequest::JitReviewPending { .. } => "jit_review_pending",
             ProtocolRequest::JitReviewDecide { .. } => "jit_review_decide",
             ProtocolRequest::StoreConnection { .. } => "store_connection",
+            ProtocolRequest::WebhookSecret { .. } => "webhook_secret",
+            ProtocolRequest::WebhookTest { .. } => "webhook_test",
             ProtocolRequest::ConnectionToken { .. } => "connection_token",
             ProtocolRequest::AgentWorkload { .. } => "agent_workload",
             ProtocolRequest::Attest { .. } => "attest",
@@ -308,4 +321,19 @@ impl ProtocolRequest {
             ProtocolRequest::AAuthConsentDecide { .. } => "aauth_consent_decide",
         }
     }
+}
+
+/// What a [`ProtocolRequest::WebhookSecret`] does with a new plain secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WebhookSecretChange {
+    Create {
+        fields: crate::command::WebhookFields,
+        secret: String,
+    },
+    Rotate {
+        id: crate::ids::WebhookId,
+        secret: String,
+        /// Seconds the old secret stays valid (0: at once replaced).
+        grace_secs: u64,
+    },
 }

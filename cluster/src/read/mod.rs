@@ -12,6 +12,7 @@ mod org;
 mod page;
 mod relation_tuples;
 mod users;
+mod webhooks;
 
 pub use audit::verify_chain;
 pub(crate) use org::check_org_here;
@@ -127,5 +128,13 @@ pub fn run_query(
             crate::lookup::aauth_resources(reader)?,
             *page,
         ))),
+        Query::Webhooks(filter) => webhooks::list(reader, filter),
+        Query::Webhook(id) => Ok(Reply::Webhook(crate::lookup::webhook(reader, *id)?)),
+        Query::WebhookDeliveries {
+            webhook,
+            status,
+            limit,
+        } => webhooks::deliveries(reader, *webhook, *status, *limit),
+        Query::WebhookDelivery { webhook, seq } => webhooks::delivery(reader, *webhook, *seq),
     }
 }

@@ -93,7 +93,10 @@ pub(super) async fn open(
             actors: ActorRegistry::new(
                 config.actors,
                 clock.clone(),
-                Arc::new(crate::oauth::OAuthRuntime::new(master_key.clone())),
+                Arc::new(crate::oauth::OAuthRuntime::new(
+                    master_key.clone(),
+                    config.webhook_targets,
+                )),
             ),
             master_key,
             clock,
@@ -127,6 +130,7 @@ pub(super) async fn open(
         }
         service.spawn_placement();
         service.spawn_compaction();
+        service.spawn_webhook_dispatcher();
     }
     Ok(service)
 }

@@ -12,6 +12,7 @@ mod placement;
 mod routing;
 mod rpc;
 mod status;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -68,6 +69,8 @@ pub struct ServiceConfig {
     pub down_after: Duration,
     /// Seals and opens token signing keys (the same on every data node of a cluster).
     pub master_key: Option<crate::crypto::MasterKey>,
+    /// Which webhook receivers this node may call (private addresses only when allowed).
+    pub webhook_targets: crate::webhooks::TargetPolicy,
 }
 
 pub(crate) struct Inner {
@@ -121,6 +124,11 @@ impl Service {
     /// The cluster this node belongs to.
     pub fn cluster_id(&self) -> &str {
         &self.inner.cluster_id
+    }
+
+    /// Which webhook receivers this node may call.
+    pub fn webhook_targets(&self) -> crate::webhooks::TargetPolicy {
+        self.inner.config.webhook_targets
     }
 
     /// The node's clock.

@@ -1,0 +1,209 @@
+//! The webhook dispatcher: on every node, for the orgs whose shard it leads, sends the due
+//! deliveries of the replicated outbox and records each attempt through Raft. A new leader
+//! resumes from the same outbox, so every event is delivered at least once; receivers dedupe
+//! on the event id. Deliveries of one webhook start in sequence order, a few at a time; a slow
+//! receiver holds up only its own webhook.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::command::{Op, WebhookAttempt};
+use crate::ids::{OrgId, WebhookId};
+use crate::model::{DirectoryEntry, OrgState, Webhook, WebhookDelivery};
+use crate::tables::{OrgReader, Table};
+use crate::webhooks::{SendLimits, send, signature_headers};
+
+use super::Service;
+
+/// How often due deliveries are looked for.
+const TICK: Duration = Duration::from_millis(100);
+/// How often the list of orgs is refreshed.
+const ORGS_EVERY: Duration = Duration::from_secs(2);
+/// Deliveries of one webhook in flight at once, unless its configuration says otherwise.
+const DEFAULT_CONCURRENCY: usize = 4;
+/// Deliveries one webhook's task takes per round.
+const BATCH: usize = 64;
+
+type InFlight = Arc<Mutex<HashSet<(OrgId, WebhookId)>>>;
+
+fn number(webhook: &Webhook, name: &str) -> Option<u64> {
+    webhook
+        .configuration
+        .as_ref()
+        .and_then(|c| c[name].as_u64())
+}
+
+impl Service {
+    pub(crate) fn spawn_webhook_dispatcher(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let task = tokio::spawn(async move {
+            let in_flight: InFlight = Arc::default();
+            let mut orgs: Vec<DirectoryEntry> = Vec::new();
+            let mut refreshed: Option<Instant> = None;
+            let mut ticker = tokio::time::interval(TICK);
+            loop {
+                ticker.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                let service = Service { inner };
+                if refreshed.is_none_or(|at| at.elapsed() >= ORGS_EVERY) {
+                    if let Ok(snapshot) = service.meta_snapshot().await {
+                        orgs = snapshot
+                            .orgs
+                            .into_iter()
+                            .filter(|o| o.state == OrgState::Active)
+                            .collect();
+                    }
+                    refreshed = Some(Instant::now());
+                }
+                for entry in &orgs {
+                    if let Err(e) = service.dispatch_org(entry, &in_flight) {
+                        tracing::debug!(org = %entry.slug, error = %e, "webhook dispatch");
+                    }
+                }
+            }
+        });
+        self.spawn_background(task);
+    }
+
+    /// Starts a task per webhook of `entry` with due deliveries and none in flight.
+    fn dispatch_org(&self, entry: &DirectoryEntry, in_flight: &InFlight) -> crate::Result<()> {
+        let Some(shard) = self.group(entry.shard.0) else {
+            return Ok(());
+        };
+        if !shard.raft.is_leader() {
+            return Ok(());
+        }
+        let reader = OrgReader::new(shard.store.clone(), entry.org_id);
+        let now = self.now();
+        // Due deliveries per webhook, in sequence order; a webhook's first delivery that is
+        // not due yet holds back the later ones (order is kept).
+        let mut due: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        let mut held: HashSet<u64> = HashSet::new();
+        reader.scan::<crate::clock::Timestamp>(Table::WebhookPending, &[], false, |key, at| {
+            if key.len() != 16 {
+                return true;
+            }
+            let mut id = [0u8; 8];
+            id.copy_from_slice(&key[..8]);
+            let mut seq = [0u8; 8];
+            seq.copy_from_slice(&key[8..]);
+            let webhook = u64::from_be_bytes(id);
+            if held.contains(&webhook) {
+                return true;
+            }
+            if at > now {
+                held.insert(webhook);
+                return true;
+            }
+            let list = due.entry(webhook).or_default();
+            if list.len() < BATCH {
+                list.push(u64::from_be_bytes(seq));
+            }
+            true
+        })?;
+        for (webhook, seqs) in due {
+            let id = WebhookId(webhook);
+            let Ok(mut flying) = in_flight.lock() else {
+                return Ok(());
+            };
+            if !flying.insert((entry.org_id, id)) {
+                continue;
+            }
+            drop(flying);
+            let (service, entry, reader, in_flight) = (
+                self.clone(),
+                entry.clone(),
+                reader.clone(),
+                in_flight.clone(),
+            );
+            tokio::spawn(async move {
+                if let Err(e) = service.deliver(&entry, &reader, id, &seqs).await {
+                    tracing::debug!(org = %entry.slug, webhook = id.0, error = %e, "webhook delivery");
+                }
+                if let Ok(mut flying) = in_flight.lock() {
+                    flying.remove(&(entry.org_id, id));
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Sends deliveries `seqs` of `id` and records how each went.
+    async fn deliver(
+        &self,
+        entry: &DirectoryEntry,
+        reader: &OrgReader,
+        id: WebhookId,
+        seqs: &[u64],
+    ) -> crate::Result<()> {
+        let webhook = crate::lookup::webhook(reader, id)?;
+        if !webhook.is_active {
+            return Ok(());
+        }
+        let runtime = self.inner.actors.oauth_runtime();
+        let secrets =
+            crate::oauth::webhooks::signing_secrets(&runtime, entry.org_id, &webhook, self.now())?;
+        let limits = SendLimits {
+            timeout: Duration::from_millis(
+                number(&webhook, "timeoutMs").map_or(10_000, |t| t.clamp(100, 30_000)),
+            ),
+            ..SendLimits::default()
+        };
+        let concurrency = number(&webhook, "concurrency")
+            .map_or(DEFAULT_CONCURRENCY, |c| c.clamp(1, 16) as usize);
+        let mut attempts = Vec::with_capacity(seqs.len());
+        for chunk in seqs.chunks(concurrency) {
+            let mut sends = Vec::with_capacity(chunk.len());
+            for seq in chunk {
+                let key = crate::lookup::webhook_delivery_key(id, *seq);
+                let Some(delivery) = reader.get::<WebhookDelivery>(Table::WebhookDelivery, &key)?
+                else {
+                    continue;
+                };
+                let body = serde_json::to_vec(&delivery.payload)?;
+                let sent_at = self.now();
+                let headers =
+                    signature_headers(&secrets, &delivery.event_id, sent_at.0 / 1000, &body);
+                let (url, policy) = (webhook.url.clone(), runtime.webhook_targets());
+                let seq = *seq;
+                sends.push(async move {
+                    let attempt = send(&url, &headers, body, policy, limits).await;
+                    (seq, attempt)
+                });
+            }
+            for (seq, attempt) in futures::future::join_all(sends).await {
+                let mut response_body = attempt.response_body;
+                if let Some(text) = response_body.as_mut() {
+                    let mut end = text.len().min(crate::apply::KEPT_RESPONSE_BYTES);
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    text.truncate(end);
+                }
+                attempts.push(WebhookAttempt {
+                    webhook: id,
+                    seq,
+                    at: self.now(),
+                    status_code: attempt.status_code,
+                    response_body,
+                    error: attempt.error,
+                });
+            }
+            // A failure keeps the rest of this round for later, so order holds.
+            if attempts.iter().any(|a| !a.succeeded()) {
+                break;
+            }
+        }
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        let Some(shard) = self.group(entry.shard.0) else {
+            return Ok(());
+        };
+        shard
+            .propose(self.system_command(entry, Op::RecordWebhookAttempts(attempts)))
+            .await?;
+        Ok(())
+    }
+}

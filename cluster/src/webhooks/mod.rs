@@ -1,0 +1,11 @@
+//! Sending webhook deliveries: the SSRF guard on receiver URLs (`target.rs`), the signature
+//! headers (`signature.rs`) and one bounded HTTP attempt (`send.rs`). The dispatcher
+//! (`service/webhooks.rs`) and the admin `test` (`oauth/webhooks.rs`) both send through here.
+
+mod send;
+mod signature;
+mod target;
+
+pub use send::{Attempt, SendLimits, send};
+pub use signature::{SECRET_PREFIX, generate_secret, signature_headers};
+pub use target::{TargetPolicy, check_url, resolve};
