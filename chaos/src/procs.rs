@@ -79,6 +79,8 @@ impl ProcCluster {
             .args(["--region", "us", "--zone", &format!("zone-{i}")])
             .env("LUMO_CLUSTER_TOKEN", TOKEN)
             .env("LUMO_FAULT_INJECTION", "true")
+            // Test receivers (webhooks) listen on 127.0.0.1.
+            .env("LUMO_WEBHOOKS_ALLOW_PRIVATE", "true")
             .env("LUMO_NODE_DOWN_AFTER_SECS", "60");
         // LUMO_PROC_LOG_DIR keeps each process's log (for debugging a failed run).
         match std::env::var("LUMO_PROC_LOG_DIR") {

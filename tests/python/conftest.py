@@ -88,6 +88,8 @@ class LumodProcess:
             LUMO_BOOTSTRAP_API_KEY=api_key,
             LUMO_CLUSTER_TOKEN=cluster_token,
             LUMO_LOG="warn",
+            # The webhook tests' receivers listen on 127.0.0.1 (development opt-in).
+            LUMO_WEBHOOKS_ALLOW_PRIVATE="true",
         )
         self.log_path = log_path
         self._log = open(log_path, "w")

@@ -511,3 +511,143 @@ async fn private_targets_need_the_operator_opt_in() -> anyhow::Result<()> {
     node.stop().await?;
     Ok(())
 }
+
+/// Changes of many families, each delivered under its audit action's name; every action the
+/// audit log recorded is in the event catalog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_family_emits_catalogued_events() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = node.api();
+    let (rx, base) = receiver().await?;
+    let (_, secret) = create(&api, &format!("{base}/hooks/all"), json!(["*"])).await?;
+    let user = api
+        .post(
+            "/admin/users",
+            json!({"email": "family@example.com", "name": "Family", "password": "a-long-password-123"}),
+        )
+        .await?
+        .expect(201);
+    let user_id = user.data()["id"].as_str().unwrap_or_default().to_string();
+    api.patch(
+        &format!("/admin/users/{user_id}"),
+        json!({"name": "Family Two"}),
+    )
+    .await?
+    .expect(200);
+    api.post("/admin/groups", json!({"name": "Fam", "slug": "fam"}))
+        .await?
+        .expect(201);
+    api.post(
+        "/admin/roles",
+        json!({"name": "Famrole", "slug": "famrole"}),
+    )
+    .await?
+    .expect(201);
+    api.post(
+        &format!("/admin/users/{user_id}/roles"),
+        json!({"roleId": "famrole"}),
+    )
+    .await?
+    .expect(200);
+    api.post(
+        "/admin/permissions",
+        json!({"name": "Fam perm", "slug": "fam:perm"}),
+    )
+    .await?
+    .expect(201);
+    api.post("/admin/scopes", json!({"name": "famscope"}))
+        .await?
+        .expect(201);
+    api.post(
+        "/admin/clients",
+        json!({"name": "Fam client", "redirectUris": ["https://app.example.com/cb"]}),
+    )
+    .await?
+    .expect(201);
+    api.patch("/admin/settings/branding", json!({"footer_text": "family"}))
+        .await?
+        .expect(200);
+    api.post(
+        "/admin/agents",
+        json!({"name": "Fam agent", "capabilities": ["docs.read"]}),
+    )
+    .await?
+    .expect(201);
+    api.put(
+        "/zanzibar/schema",
+        json!({"schema": "definition user {}\ndefinition doc {\n  relation viewer: user\n}"}),
+    )
+    .await?
+    .expect(200);
+    // A sign-in that fails, then one that succeeds.
+    let login = |password: &'static str| {
+        let url = api.url("/oauth/login/json");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({"email": "family@example.com", "password": password}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    };
+    assert_eq!(login("wrong-password-000").await?, 401);
+    assert_eq!(login("a-long-password-123").await?, 200);
+    api.delete(&format!("/admin/users/{user_id}"))
+        .await?
+        .expect(200);
+
+    let expected = [
+        "user.created",
+        "user.updated",
+        "group.created",
+        "role.created",
+        "user.role.added",
+        "permission.created",
+        "scope.created",
+        "oauth_client.created",
+        "settings.branding.updated",
+        "agent.created",
+        "zanzibar.schema.updated",
+        "user.login.failed",
+        "user.login.succeeded",
+        "user.deleted",
+    ];
+    let mut names = std::collections::BTreeSet::new();
+    for _ in 0..200 {
+        names = rx
+            .on("all")
+            .iter()
+            .map(|r| {
+                verified(r, &secret)["type"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        if expected.iter().all(|e| names.contains(*e)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for name in expected {
+        assert!(names.contains(name), "{name} never arrived; got {names:?}");
+    }
+    let catalog = api.get("/admin/webhooks/events").await?.expect(200);
+    for name in &names {
+        assert!(
+            catalog.data()[name].is_string(),
+            "{name} is not in the catalog"
+        );
+    }
+    let audit = api.get("/admin/audit-logs?limit=100").await?.expect(200);
+    for entry in audit.data().as_array().into_iter().flatten() {
+        let action = entry["action"].as_str().unwrap_or_default();
+        assert!(
+            catalog.data()[action].is_string(),
+            "audit action {action} is not in the event catalog"
+        );
+    }
+    node.stop().await?;
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! Deleting protocol state nobody can use any more, once it expired before the proposer's
 //! cutoff: access-token records (with their `jti` and grant-index rows), refresh tokens, codes,
-//! pushed requests, device and CIBA requests, used JWT bearer assertion ids and login sessions;
+//! pushed requests, device and CIBA requests, used JWT bearer assertion ids, login sessions and
+//! webhook deliveries done for a week;
 //! and refresh families whose newest token is gone. Deterministic like every apply: what is
 //! removed depends only on the state and the cutoff, in key order, bounded per command.
 
@@ -11,6 +12,7 @@ use crate::error::Result;
 use crate::model::{
     AAuthCode, AAuthPending, AAuthRefresh, AAuthSeen, AccessTokenRecord, AuditEvent, AuthCode,
     CibaRequest, DeviceGrant, LoginSession, PushedRequest, RefreshFamily, RefreshTokenRecord,
+    WebhookDelivery,
 };
 use crate::query::Outcome;
 use crate::tables::{OrgTx, Table};
@@ -22,6 +24,8 @@ use super::grants::{index, owners};
 pub const PURGE_BATCH: u64 = 2_000;
 /// Used codes and assertion ids outlive their expiry by this much.
 const REPLAY_GRACE_MS: i64 = 86_400_000;
+/// Delivered and dead-lettered webhook deliveries are kept this long after their last attempt.
+const DELIVERY_RETENTION_MS: i64 = 7 * 86_400_000;
 /// Most rows one purge command looks at per table.
 const SCAN_BUDGET: usize = 20_000;
 
@@ -208,6 +212,14 @@ pub(super) fn purge(tx: &mut OrgTx, cutoff: Timestamp) -> Result<Applied> {
         Table::AAuthCode,
         room(removed),
         |c| c.expires_at < replay_cutoff,
+        |_| None,
+    )?;
+    let delivery_cutoff = cutoff.plus_millis(-DELIVERY_RETENTION_MS);
+    removed += purge_simple::<WebhookDelivery>(
+        tx,
+        Table::WebhookDelivery,
+        room(removed),
+        |d| !d.status.is_open() && d.updated_at < delivery_cutoff,
         |_| None,
     )?;
     for table in [Table::AAuthNonce, Table::AAuthRevoked] {
