@@ -364,7 +364,7 @@ async fn rotation_signs_with_both_secrets_and_test_reports_the_receiver() -> any
     assert_eq!(ok.body["statusCode"], 200);
     let test_got = wait_for(&rx, "rotated", 2).await;
     let test_payload = verified(&test_got[1], &new);
-    assert_eq!(test_payload["type"], "webhook.test");
+    assert_eq!(test_payload["type"], "test.webhook");
     rx.fail("rotated", 1);
     let failing = api
         .post_empty(&format!("/admin/webhooks/{id}/test"))

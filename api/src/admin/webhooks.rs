@@ -363,7 +363,9 @@ async fn test(ctx: Ctx) -> ApiResult<Response> {
                 Json(json!({
                     "success": false,
                     "error": "webhook_unreachable",
+                    "error_description": format!("The test delivery failed: {why}"),
                     "message": format!("The test delivery failed: {why}"),
+                    "status": 502,
                 })),
             )
                 .into_response()

@@ -12,6 +12,7 @@ use lumo_chaos::authz_bench::{self, Dataset, Sizes};
 use lumo_chaos::load::run;
 use lumo_chaos::oauth_bench::{self, BenchClient, Bounds, Issuer, OauthScenarios};
 use lumo_chaos::stats::{ScenarioStats, markdown};
+use lumo_chaos::webhook_bench;
 use serde_json::json;
 
 #[derive(Parser)]
@@ -36,7 +37,9 @@ struct Args {
     /// client_credentials tokens, budget counted), agent-ask (Ask API decisions, each audited);
     /// AAuth: aauth-verify (signed-request verifications in this process, no HTTP, one worker
     /// per core), aauth-signed (a resource's signed token verifications over HTTP: signature
-    /// checked and nonce spent through Raft on the node).
+    /// checked and nonce spent through Raft on the node); webhooks: webhook-events (user
+    /// creations with a webhook subscribed, and their events' delivery to a receiver in this
+    /// process, end to end; a --target node must allow private webhook targets).
     #[arg(
         long,
         default_value = "hello,argon2,get-user,list-users,create-user,create-user-password,authz-check,zanzibar-check"
@@ -326,6 +329,12 @@ async fn main() -> anyhow::Result<()> {
                 .await
             }
             name if oauth_bench::SCENARIOS.contains(&name) => oauth.run(name, bounds).await?,
+            webhook_bench::SCENARIO => {
+                let (creates, events) =
+                    webhook_bench::run(oauth.issuer.clone(), bounds, run_id).await?;
+                results.push(creates);
+                events
+            }
             name if aauth_bench::SCENARIOS.contains(&name) => {
                 aauth_bench::run(name, oauth.issuer.clone(), bounds).await?
             }
@@ -404,6 +413,8 @@ async fn main() -> anyhow::Result<()> {
         ("cc-eddsa", "cc-rs256"),
         ("cc-rs256", "cc-baseline"),
         ("cc-es256", "cc-baseline"),
+        ("create-user-webhook", "create-user"),
+        ("webhook-events", "create-user-webhook"),
         ("aauth-signed", "cc-rs256"),
         ("aauth-signed", "cc-eddsa"),
         ("aauth-signed", "create-user"),

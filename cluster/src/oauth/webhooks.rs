@@ -88,7 +88,7 @@ pub(super) async fn save_secret(
     )?))
 }
 
-/// Sends a `webhook.test` event to the webhook now (not recorded as a delivery).
+/// Sends a `test.webhook` event to the webhook now (not recorded as a delivery).
 pub(super) async fn test(
     ctx: &ProtocolCtx,
     credential: &Credential,
@@ -101,7 +101,7 @@ pub(super) async fn test(
     let event_id = format!("evt_test_{}", ulid::Ulid::new().to_string().to_lowercase());
     let body = json!({
         "id": event_id,
-        "type": "webhook.test",
+        "type": "test.webhook",
         "timestamp": ctx.now.to_rfc3339(),
         "data": {"webhookId": id.0, "message": "A test event from Lumo"},
     });

@@ -4,7 +4,7 @@
 //! on the event id. Deliveries of one webhook start in sequence order, a few at a time; a slow
 //! receiver holds up only its own webhook.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,7 @@ use crate::command::{Op, WebhookAttempt};
 use crate::ids::{OrgId, WebhookId};
 use crate::model::{DirectoryEntry, OrgState, Webhook, WebhookDelivery};
 use crate::tables::{OrgReader, Table};
-use crate::webhooks::{SendLimits, send, signature_headers};
+use crate::webhooks::{Attempt, SendLimits, Sender, signature_headers};
 
 use super::Service;
 
@@ -22,8 +22,10 @@ const TICK: Duration = Duration::from_millis(100);
 const ORGS_EVERY: Duration = Duration::from_secs(2);
 /// Deliveries of one webhook in flight at once, unless its configuration says otherwise.
 const DEFAULT_CONCURRENCY: usize = 4;
-/// Deliveries one webhook's task takes per round.
-const BATCH: usize = 64;
+/// Deliveries one webhook's task takes per round (one Raft write records them).
+const BATCH: usize = 128;
+/// How long one webhook's task keeps draining before the next tick takes over.
+const MAX_TASK: Duration = Duration::from_secs(5);
 
 type InFlight = Arc<Mutex<HashSet<(OrgId, WebhookId)>>>;
 
@@ -66,7 +68,7 @@ impl Service {
         self.spawn_background(task);
     }
 
-    /// Starts a task per webhook of `entry` with due deliveries and none in flight.
+    /// Starts a task per webhook of `entry` with a due delivery and none in flight.
     fn dispatch_org(&self, entry: &DirectoryEntry, in_flight: &InFlight) -> crate::Result<()> {
         let Some(shard) = self.group(entry.shard.0) else {
             return Ok(());
@@ -76,34 +78,19 @@ impl Service {
         }
         let reader = OrgReader::new(shard.store.clone(), entry.org_id);
         let now = self.now();
-        // Due deliveries per webhook, in sequence order; a webhook's first delivery that is
-        // not due yet holds back the later ones (order is kept).
-        let mut due: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-        let mut held: HashSet<u64> = HashSet::new();
+        // The first pending delivery of each webhook (the lowest sequence) decides.
+        let mut due = Vec::new();
+        let mut seen = HashSet::new();
         reader.scan::<crate::clock::Timestamp>(Table::WebhookPending, &[], false, |key, at| {
-            if key.len() != 16 {
-                return true;
-            }
-            let mut id = [0u8; 8];
-            id.copy_from_slice(&key[..8]);
-            let mut seq = [0u8; 8];
-            seq.copy_from_slice(&key[8..]);
-            let webhook = u64::from_be_bytes(id);
-            if held.contains(&webhook) {
-                return true;
-            }
-            if at > now {
-                held.insert(webhook);
-                return true;
-            }
-            let list = due.entry(webhook).or_default();
-            if list.len() < BATCH {
-                list.push(u64::from_be_bytes(seq));
+            if let Some(webhook) = key.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                let webhook = u64::from_be_bytes(webhook);
+                if seen.insert(webhook) && at <= now {
+                    due.push(WebhookId(webhook));
+                }
             }
             true
         })?;
-        for (webhook, seqs) in due {
-            let id = WebhookId(webhook);
+        for id in due {
             let Ok(mut flying) = in_flight.lock() else {
                 return Ok(());
             };
@@ -118,7 +105,7 @@ impl Service {
                 in_flight.clone(),
             );
             tokio::spawn(async move {
-                if let Err(e) = service.deliver(&entry, &reader, id, &seqs).await {
+                if let Err(e) = service.drain(&entry, &reader, id).await {
                     tracing::debug!(org = %entry.slug, webhook = id.0, error = %e, "webhook delivery");
                 }
                 if let Ok(mut flying) = in_flight.lock() {
@@ -129,17 +116,75 @@ impl Service {
         Ok(())
     }
 
-    /// Sends deliveries `seqs` of `id` and records how each went.
+    /// Due deliveries of `id` in sequence order, at most [`BATCH`]; the first one not due yet
+    /// holds back the later ones.
+    fn due_deliveries(&self, reader: &OrgReader, id: WebhookId) -> crate::Result<Vec<u64>> {
+        let now = self.now();
+        let mut seqs = Vec::new();
+        reader.scan::<crate::clock::Timestamp>(
+            Table::WebhookPending,
+            &id.0.to_be_bytes(),
+            false,
+            |key, at| {
+                if at > now {
+                    return false;
+                }
+                if let Some(seq) = key.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                    seqs.push(u64::from_be_bytes(seq));
+                }
+                seqs.len() < BATCH
+            },
+        )?;
+        Ok(seqs)
+    }
+
+    /// Sends `id`'s due deliveries round after round until none is due (or the task has run
+    /// long enough to let the next tick take over), recording each round through Raft.
+    async fn drain(
+        &self,
+        entry: &DirectoryEntry,
+        reader: &OrgReader,
+        id: WebhookId,
+    ) -> crate::Result<()> {
+        let started = Instant::now();
+        while started.elapsed() < MAX_TASK {
+            let Some(shard) = self.group(entry.shard.0) else {
+                return Ok(());
+            };
+            if !shard.raft.is_leader() {
+                return Ok(());
+            }
+            let seqs = self.due_deliveries(reader, id)?;
+            if seqs.is_empty() {
+                return Ok(());
+            }
+            let (attempts, all_ok) = self.deliver(entry, reader, id, &seqs).await?;
+            if attempts.is_empty() {
+                return Ok(());
+            }
+            shard
+                .propose(self.system_command(entry, Op::RecordWebhookAttempts(attempts)))
+                .await?;
+            if !all_ok {
+                // The failed delivery waits for its backoff; so do the ones behind it.
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends deliveries `seqs` of `id` a few at a time, stopping after a round with a failure;
+    /// returns the attempts and whether all succeeded.
     async fn deliver(
         &self,
         entry: &DirectoryEntry,
         reader: &OrgReader,
         id: WebhookId,
         seqs: &[u64],
-    ) -> crate::Result<()> {
+    ) -> crate::Result<(Vec<WebhookAttempt>, bool)> {
         let webhook = crate::lookup::webhook(reader, id)?;
         if !webhook.is_active {
-            return Ok(());
+            return Ok((Vec::new(), true));
         }
         let runtime = self.inner.actors.oauth_runtime();
         let secrets =
@@ -152,6 +197,7 @@ impl Service {
         };
         let concurrency = number(&webhook, "concurrency")
             .map_or(DEFAULT_CONCURRENCY, |c| c.clamp(1, 16) as usize);
+        let sender = Sender::new(&webhook.url, runtime.webhook_targets(), limits).await;
         let mut attempts = Vec::with_capacity(seqs.len());
         for chunk in seqs.chunks(concurrency) {
             let mut sends = Vec::with_capacity(chunk.len());
@@ -162,13 +208,18 @@ impl Service {
                     continue;
                 };
                 let body = serde_json::to_vec(&delivery.payload)?;
-                let sent_at = self.now();
                 let headers =
-                    signature_headers(&secrets, &delivery.event_id, sent_at.0 / 1000, &body);
-                let (url, policy) = (webhook.url.clone(), runtime.webhook_targets());
-                let seq = *seq;
+                    signature_headers(&secrets, &delivery.event_id, self.now().0 / 1000, &body);
+                let (sender, seq) = (&sender, *seq);
                 sends.push(async move {
-                    let attempt = send(&url, &headers, body, policy, limits).await;
+                    let attempt = match sender {
+                        Ok(sender) => sender.post(&headers, body).await,
+                        Err(why) => Attempt {
+                            status_code: None,
+                            response_body: None,
+                            error: Some(why.clone()),
+                        },
+                    };
                     (seq, attempt)
                 });
             }
@@ -190,20 +241,10 @@ impl Service {
                     error: attempt.error,
                 });
             }
-            // A failure keeps the rest of this round for later, so order holds.
             if attempts.iter().any(|a| !a.succeeded()) {
-                break;
+                return Ok((attempts, false));
             }
         }
-        if attempts.is_empty() {
-            return Ok(());
-        }
-        let Some(shard) = self.group(entry.shard.0) else {
-            return Ok(());
-        };
-        shard
-            .propose(self.system_command(entry, Op::RecordWebhookAttempts(attempts)))
-            .await?;
-        Ok(())
+        Ok((attempts, true))
     }
 }

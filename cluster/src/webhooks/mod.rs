@@ -6,6 +6,6 @@ mod send;
 mod signature;
 mod target;
 
-pub use send::{Attempt, SendLimits, send};
+pub use send::{Attempt, SendLimits, Sender, send};
 pub use signature::{SECRET_PREFIX, generate_secret, signature_headers};
 pub use target::{TargetPolicy, check_url, resolve};

@@ -1,5 +1,6 @@
-//! One delivery attempt: POST to the checked address (the URL's host pinned to it), no
-//! redirects, a whole-request timeout, and at most a few KiB of the answer read.
+//! Delivery attempts: POST to the checked address (the URL's host pinned to it), no redirects,
+//! a whole-request timeout, and at most a few KiB of the answer read. A [`Sender`] is made per
+//! batch (one DNS answer, checked once, and one connection pool for the batch).
 
 use std::time::Duration;
 
@@ -31,15 +32,82 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
-fn failed(error: String) -> Attempt {
-    Attempt {
-        status_code: None,
-        response_body: None,
-        error: Some(error),
+impl Attempt {
+    fn failed(error: String) -> Attempt {
+        Attempt {
+            status_code: None,
+            response_body: None,
+            error: Some(error),
+        }
     }
 }
 
-/// POSTs `body` with `headers` to `url`.
+/// A client for one receiver URL, pinned to the address the guard checked.
+pub struct Sender {
+    url: reqwest::Url,
+    client: reqwest::Client,
+    limits: SendLimits,
+}
+
+impl Sender {
+    /// Checks `url` under `policy`, resolves it once and pins the address; the error says why
+    /// the receiver cannot be called (every attempt of the batch fails with it).
+    pub async fn new(
+        url: &str,
+        policy: TargetPolicy,
+        limits: SendLimits,
+    ) -> Result<Sender, String> {
+        let parsed = check_url(url, policy).map_err(|e| format!("the URL {e}"))?;
+        let address = resolve(&parsed, policy).await?;
+        let host = parsed.host_str().unwrap_or_default().to_string();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(limits.timeout)
+            .connect_timeout(limits.timeout)
+            .resolve(&host, address)
+            .user_agent("Lumo-Webhooks/1")
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(Sender {
+            url: parsed,
+            client,
+            limits,
+        })
+    }
+
+    /// POSTs `body` with `headers`.
+    pub async fn post(&self, headers: &[(&'static str, String)], body: Vec<u8>) -> Attempt {
+        let mut request = self.client.post(self.url.clone()).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let max = self.limits.max_response;
+        let attempt = async {
+            let mut response = request.send().await.map_err(|e| describe(&e))?;
+            let status = response.status().as_u16();
+            let mut kept = Vec::new();
+            while kept.len() < max {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            kept.truncate(max);
+            Ok::<_, String>((status, String::from_utf8_lossy(&kept).into_owned()))
+        };
+        match tokio::time::timeout(self.limits.timeout, attempt).await {
+            Ok(Ok((status, text))) => Attempt {
+                status_code: Some(status),
+                response_body: Some(text),
+                error: None,
+            },
+            Ok(Err(e)) => Attempt::failed(e),
+            Err(_) => Attempt::failed(format!("timed out after {:?}", self.limits.timeout)),
+        }
+    }
+}
+
+/// One attempt to `url` with a sender of its own (the admin's `test`).
 pub async fn send(
     url: &str,
     headers: &[(&'static str, String)],
@@ -47,51 +115,9 @@ pub async fn send(
     policy: TargetPolicy,
     limits: SendLimits,
 ) -> Attempt {
-    let parsed = match check_url(url, policy) {
-        Ok(parsed) => parsed,
-        Err(e) => return failed(format!("the URL {e}")),
-    };
-    let address = match resolve(&parsed, policy).await {
-        Ok(address) => address,
-        Err(e) => return failed(e),
-    };
-    let host = parsed.host_str().unwrap_or_default().to_string();
-    let client = match reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(limits.timeout)
-        .connect_timeout(limits.timeout)
-        .resolve(&host, address)
-        .user_agent("Lumo-Webhooks/1")
-        .build()
-    {
-        Ok(client) => client,
-        Err(e) => return failed(format!("HTTP client: {e}")),
-    };
-    let mut request = client.post(parsed).body(body);
-    for (name, value) in headers {
-        request = request.header(*name, value);
-    }
-    let attempt = async {
-        let mut response = request.send().await.map_err(|e| describe(&e))?;
-        let status = response.status().as_u16();
-        let mut kept = Vec::new();
-        while kept.len() < limits.max_response {
-            match response.chunk().await {
-                Ok(Some(chunk)) => kept.extend_from_slice(&chunk),
-                Ok(None) | Err(_) => break,
-            }
-        }
-        kept.truncate(limits.max_response);
-        Ok::<_, String>((status, String::from_utf8_lossy(&kept).into_owned()))
-    };
-    match tokio::time::timeout(limits.timeout, attempt).await {
-        Ok(Ok((status, text))) => Attempt {
-            status_code: Some(status),
-            response_body: Some(text),
-            error: None,
-        },
-        Ok(Err(e)) => failed(e),
-        Err(_) => failed(format!("timed out after {:?}", limits.timeout)),
+    match Sender::new(url, policy, limits).await {
+        Ok(sender) => sender.post(headers, body).await,
+        Err(e) => Attempt::failed(e),
     }
 }
 
