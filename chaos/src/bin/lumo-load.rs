@@ -11,6 +11,7 @@ use lumo_chaos::aauth_bench;
 use lumo_chaos::authz_bench::{self, Dataset, Sizes};
 use lumo_chaos::load::run;
 use lumo_chaos::oauth_bench::{self, BenchClient, Bounds, Issuer, OauthScenarios};
+use lumo_chaos::procs::{ADMIN_KEY, ORG, ProcCluster};
 use lumo_chaos::stats::{ScenarioStats, markdown};
 use lumo_chaos::webhook_bench;
 use serde_json::json;
@@ -48,6 +49,13 @@ struct Args {
     /// Base URL of a running node (default: start one in-process).
     #[arg(long)]
     target: Option<String>,
+    /// Start a cluster of this many `lumod` processes (from --lumod) and load node 0 of it,
+    /// instead of one node in this process.
+    #[arg(long)]
+    processes: Option<usize>,
+    /// The lumod binary for --processes (default: next to this binary).
+    #[arg(long)]
+    lumod: Option<std::path::PathBuf>,
     /// Org slug on the target.
     #[arg(long, default_value = "bench")]
     org: String,
@@ -150,9 +158,25 @@ async fn main() -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.seconds);
     let _dir;
     let mut node = None;
-    let base = match &args.target {
-        Some(url) => url.trim_end_matches('/').to_string(),
-        None => {
+    let mut procs = None;
+    let mut args = args;
+    let base = match (&args.target, args.processes) {
+        (Some(url), _) => url.trim_end_matches('/').to_string(),
+        (None, Some(n)) => {
+            let bin = args.lumod.clone().unwrap_or_else(|| {
+                std::env::current_exe()
+                    .ok()
+                    .and_then(|exe| exe.parent().map(|dir| dir.join("lumod")))
+                    .unwrap_or_default()
+            });
+            let cluster = ProcCluster::start(&bin, n).await?;
+            let base = cluster.http(0);
+            args.org = ORG.to_string();
+            args.key = ADMIN_KEY.to_string();
+            procs = Some(cluster);
+            base
+        }
+        (None, None) => {
             let dir = tempfile::tempdir()?;
             let mut config = lumo_node::Config::for_tests(dir.path());
             config.bootstrap_org = Some(args.org.clone());
@@ -425,6 +449,9 @@ async fn main() -> anyhow::Result<()> {
         {
             println!("{what} / {over} = {:.2}", a / b);
         }
+    }
+    if let Some(mut cluster) = procs {
+        cluster.stop_all();
     }
     if let Some(node) = node {
         let stats = node
