@@ -1565,6 +1565,41 @@ pub const ROUTES: &[(&str, &str, &str, &str, &str)] = &[
     ),
     (
         "GET",
+        "/orgs/{orgId}/api/v1/.well-known/ssf-configuration",
+        "SSF transmitter configuration metadata (public)",
+        "ssf",
+        "200,404",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/ssf/stream",
+        "Create an SSF stream (push delivery of CAEP/RISC SETs)",
+        "ssf",
+        "201,400,401,403,409",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/ssf/stream",
+        "Read an SSF stream (stream_id) or all of them",
+        "ssf",
+        "200,401,403,404",
+    ),
+    (
+        "DELETE",
+        "/orgs/{orgId}/api/v1/ssf/stream",
+        "Delete an SSF stream (stream_id)",
+        "ssf",
+        "204,400,401,403,404",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/ssf/verify",
+        "Request a stream verification event",
+        "ssf",
+        "204,400,401,403,404,409",
+    ),
+    (
+        "GET",
         "/orgs/{orgId}/api/v1/mcp/servers",
         "List MCP servers (management)",
         "mcp",
@@ -1615,7 +1650,9 @@ fn operation(summary: &str, tag: &str, codes: &str, path: &str) -> Value {
             .entry(code.to_string())
             .or_insert_with(|| json!({"$ref": "#/components/responses/Error"}));
     }
-    let security = if path.contains("/api/v1/aauth/") {
+    let security = if path.contains("/.well-known/") {
+        json!([])
+    } else if path.contains("/api/v1/aauth/") {
         json!([{"AAuthSigned": []}])
     } else if path.starts_with("/orgs/") || path.starts_with("/api/v1/authz") {
         json!([{"ApiKeyAuth": []}, {"BearerAuth": []}])

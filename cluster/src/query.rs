@@ -63,6 +63,9 @@ pub struct WebhookFilter {
     /// `createdAt` (default) or `isActive`.
     pub sort_by: Option<String>,
     pub descending: bool,
+    /// Webhooks of this kind (`webhook` when absent; `ssf` for SSF streams).
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 /// Filters of the audit log list and export.

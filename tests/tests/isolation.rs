@@ -665,6 +665,14 @@ fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
         get(format!("/admin/webhooks/{}/deliveries", s.webhook)),
         get(format!("/admin/webhooks/{}/deliveries/dlv_1", s.webhook)),
         post_empty(format!("/admin/webhooks/{}/deliveries/dlv_1/replay", s.webhook)),
+        get("/ssf/stream".into()),
+        get(format!("/ssf/stream?stream_id={}", s.webhook)),
+        post(
+            "/ssf/stream".into(),
+            json!({"delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": "https://intruder.test/ssf"}}),
+        ),
+        delete(format!("/ssf/stream?stream_id={}", s.webhook)),
+        post("/ssf/verify".into(), json!({"stream_id": s.webhook.to_string()})),
         post(
             "/agents/register".into(),
             json!({"client_id": "intruder", "name": "Intruder"}),

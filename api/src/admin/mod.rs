@@ -15,6 +15,7 @@ mod roles;
 mod sessions;
 mod settings;
 mod signing_keys;
+mod ssf;
 mod users;
 mod webhooks;
 
@@ -42,4 +43,9 @@ pub fn router() -> Router<AppState> {
         .merge(sessions::router())
         .merge(signing_keys::router().route_layer(in_family(Family::Settings)))
         .merge(webhooks::router().route_layer(in_family(Family::Webhooks)))
+        .merge(ssf::router().route_layer(in_family(Family::Webhooks)))
+        .route(
+            "/.well-known/ssf-configuration",
+            axum::routing::get(ssf::configuration),
+        )
 }

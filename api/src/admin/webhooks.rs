@@ -193,6 +193,7 @@ async fn list(ctx: Ctx, query: ListQuery) -> ApiResult<Response> {
         event: query.get("event").map(str::to_string),
         sort_by,
         descending: params.sort_desc.unwrap_or(true),
+        kind: None,
     };
     let page = reply!(ctx.read(Query::Webhooks(filter)).await?, Reply::Webhooks);
     let items = page.items.iter().map(webhook_json).collect();
@@ -225,7 +226,7 @@ async fn create(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     Ok(envelope::created(data, "Webhook created"))
 }
 
-async fn save_secret(ctx: &Ctx, change: WebhookSecretChange) -> ApiResult<Webhook> {
+pub(super) async fn save_secret(ctx: &Ctx, change: WebhookSecretChange) -> ApiResult<Webhook> {
     let request = ProtocolRequest::WebhookSecret {
         credential: ctx.credential.clone(),
         change,

@@ -38,7 +38,7 @@ const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "no
 const ALGS: &[&str] = &["RS256", "ES256", "EdDSA"];
 
 /// Public and cacheable, from any origin.
-pub(super) fn public(mut response: Response) -> Response {
+pub(crate) fn public(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CACHE_CONTROL,

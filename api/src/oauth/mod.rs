@@ -35,6 +35,8 @@ mod token;
 mod url_client;
 mod userinfo;
 
+pub(crate) use discovery::public as public_document;
+
 use axum::Router;
 use axum::routing::{get, post};
 

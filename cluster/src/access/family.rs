@@ -172,7 +172,8 @@ pub fn op_family(op: &Op) -> Family {
         | Op::UpdateWebhook { .. }
         | Op::DeleteWebhook(_)
         | Op::RotateWebhookSecret { .. }
-        | Op::ReplayWebhookDelivery { .. } => Family::Webhooks,
+        | Op::ReplayWebhookDelivery { .. }
+        | Op::SendWebhookEvent { .. } => Family::Webhooks,
         // Only the dispatcher (the system principal) records delivery attempts.
         Op::RecordWebhookAttempts(_) => Family::Protocol,
         Op::Ask(_)

@@ -272,6 +272,12 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
         } => webhooks::rotate_secret(tx, meta, *id, sealed_secret, *grace_until)?,
         Op::RecordWebhookAttempts(attempts) => webhooks::record_attempts(tx, attempts)?,
         Op::ReplayWebhookDelivery { id, seq } => webhooks::replay(tx, meta, *id, *seq)?,
+        Op::SendWebhookEvent {
+            id,
+            event_id,
+            event_name,
+            data,
+        } => webhooks::send_event(tx, meta, *id, event_id, event_name, data)?,
     };
     for event in events {
         append_audit(tx, meta, event)?;

@@ -383,3 +383,31 @@ pub(super) fn replay(
     )?;
     Ok((Outcome::Created(copy.public_id()), Vec::new()))
 }
+
+/// Queues `event_name` with `data` for webhook `id` alone.
+pub(super) fn send_event(
+    tx: &mut OrgTx,
+    meta: &CommandMeta,
+    id: WebhookId,
+    event_id: &str,
+    event_name: &str,
+    data: &str,
+) -> Result<Applied> {
+    let webhook = load(tx, id)?;
+    if !webhook.is_active {
+        return Err(ClusterError::conflict(
+            "stream_id",
+            "the stream is disabled",
+        ));
+    }
+    let data: Value =
+        serde_json::from_str(data).map_err(|_| ClusterError::invalid("data", "must be JSON"))?;
+    let payload = json!({
+        "id": event_id,
+        "type": event_name,
+        "timestamp": meta.at.to_rfc3339(),
+        "data": data,
+    });
+    let delivery = new_delivery(tx, id, event_id, event_name, payload, meta.at)?;
+    Ok((Outcome::Created(delivery.public_id()), Vec::new()))
+}

@@ -681,6 +681,14 @@ pub enum Op {
         id: crate::ids::WebhookId,
         seq: u64,
     },
+    /// Queues an event for one webhook only (an SSF verification event).
+    SendWebhookEvent {
+        id: crate::ids::WebhookId,
+        event_id: String,
+        event_name: String,
+        /// The payload's `data`, JSON as text.
+        data: String,
+    },
 }
 
 /// Fields of a new ABAC attribute definition (JSON payloads as text).
@@ -858,6 +866,7 @@ impl Op {
             Op::RotateWebhookSecret { .. } => "rotate_webhook_secret",
             Op::RecordWebhookAttempts(_) => "record_webhook_attempts",
             Op::ReplayWebhookDelivery { .. } => "replay_webhook_delivery",
+            Op::SendWebhookEvent { .. } => "send_webhook_event",
         }
     }
 }

@@ -51,6 +51,10 @@ pub(super) async fn save_secret(
     };
     let id = match change {
         WebhookSecretChange::Create { fields, secret } => {
+            if fields.kind == crate::webhooks::ssf::SSF_KIND {
+                // SETs are signed with the org's token key: make sure there is one.
+                ctx.signing_key().await?;
+            }
             let op = Op::CreateWebhook {
                 fields,
                 sealed_secret: seal(&secret)?,
@@ -119,4 +123,29 @@ pub(super) async fn test(
         status_code: attempt.status_code,
         error: attempt.error,
     })
+}
+
+/// The signed SET (RFC 8417) an SSF stream receives for an outbox `payload`, with the org's
+/// active token signing key (published in its JWKS).
+pub fn security_event_token(
+    runtime: &OAuthRuntime,
+    reader: &crate::tables::OrgReader,
+    org: OrgId,
+    stream: &Webhook,
+    payload: &serde_json::Value,
+    now: Timestamp,
+) -> Result<String> {
+    let config = stream.configuration.clone().unwrap_or_default();
+    let (iss, aud) = (
+        config["ssf"]["iss"].as_str().unwrap_or_default(),
+        config["ssf"]["aud"].as_str().unwrap_or_default(),
+    );
+    let claims = crate::webhooks::ssf::set_claims(iss, aud, now.0 / 1000, payload)
+        .ok_or_else(|| ClusterError::internal("an SSF stream was handed a non-security event"))?;
+    let record = super::runtime::active_key(reader)?
+        .ok_or_else(|| ClusterError::internal("the org has no signing key for SETs"))?;
+    runtime
+        .material(org, &record)?
+        .sign(&claims, "secevent+jwt")
+        .map_err(ClusterError::internal)
 }

@@ -14,7 +14,8 @@ pub(super) fn list(reader: &OrgReader, filter: &WebhookFilter) -> Result<Reply> 
     reader.scan::<Webhook>(Table::Webhook, &[], false, |_, webhook| {
         let active_ok = filter.is_active.is_none_or(|a| webhook.is_active == a);
         let event_ok = filter.event.as_deref().is_none_or(|e| webhook.wants(e));
-        if active_ok && event_ok {
+        let kind_ok = webhook.kind == filter.kind.as_deref().unwrap_or("webhook");
+        if active_ok && event_ok && kind_ok {
             all.push(webhook);
         }
         true

@@ -12,7 +12,7 @@ use crate::command::{Op, WebhookAttempt};
 use crate::ids::{OrgId, WebhookId};
 use crate::model::{DirectoryEntry, OrgState, Webhook, WebhookDelivery};
 use crate::tables::{OrgReader, Table};
-use crate::webhooks::{Attempt, SendLimits, Sender, signature_headers};
+use crate::webhooks::{Attempt, SendLimits, Sender, signature_headers, ssf};
 
 use super::Service;
 
@@ -207,9 +207,29 @@ impl Service {
                 else {
                     continue;
                 };
-                let body = serde_json::to_vec(&delivery.payload)?;
-                let headers =
-                    signature_headers(&secrets, &delivery.event_id, self.now().0 / 1000, &body);
+                let (body, headers) = if webhook.kind == ssf::SSF_KIND {
+                    let set = crate::oauth::webhooks::security_event_token(
+                        &runtime,
+                        reader,
+                        entry.org_id,
+                        &webhook,
+                        &delivery.payload,
+                        self.now(),
+                    )?;
+                    let mut headers = vec![
+                        ("content-type", "application/secevent+jwt".to_string()),
+                        ("accept", "application/json".to_string()),
+                    ];
+                    if let Some(auth) = secrets.first().filter(|a| !a.is_empty()) {
+                        headers.push(("authorization", auth.clone()));
+                    }
+                    (set.into_bytes(), headers)
+                } else {
+                    let body = serde_json::to_vec(&delivery.payload)?;
+                    let headers =
+                        signature_headers(&secrets, &delivery.event_id, self.now().0 / 1000, &body);
+                    (body, headers)
+                };
                 let (sender, seq) = (&sender, *seq);
                 sends.push(async move {
                     let attempt = match sender {

@@ -4,6 +4,7 @@
 
 mod send;
 mod signature;
+pub mod ssf;
 mod target;
 
 pub use send::{Attempt, SendLimits, Sender, send};
