@@ -1,7 +1,7 @@
 """Webhooks through the generated client (`AdminWebhooksApi` and its models): CRUD with PUT
 and PATCH, enable/disable, list filters and sorting, the event catalog, signed deliveries to a
 local receiver (the three signature headers), retries into the dead letter and replays, secret
-rotation with a grace window, test sends, and the 501 of the tunnel endpoints.
+rotation with a grace window, test sends, and development tunnels (start, stream over SSE, stop).
 
 Every response of the webhooks family is parsed by the client's models. Operations whose body
 or query the client does not declare (create, PUT, PATCH, rotate with a grace period, filtered
@@ -48,6 +48,8 @@ from lumoauth_api_client.models import (
     AdminWebhooksRotateSecretResponse,
     AdminWebhooksRotateSecretResponseData,
     AdminWebhooksTestResponse,
+    AdminWebhooksTunnelStartResponse,
+    AdminWebhooksTunnelStartResponseData,
     AdminWebhooksWebhooksDisableResponse,
     AdminWebhooksWebhooksEnableResponse,
     MessageResponse,
@@ -716,16 +718,38 @@ def test_test_endpoint_reports_the_receivers_answer(api_client, org, webhooks_ap
 
 # --- tunnels ---------------------------------------------------------------------------------
 
-def test_tunnel_endpoints_are_not_implemented(org, webhooks_api):
-    for call in (lambda: webhooks_api.admin_webhooks_tunnel_start_with_http_info(org),
-                 lambda: webhooks_api.admin_webhooks_tunnel_stop_with_http_info(org, "1"),
-                 lambda: webhooks_api.admin_webhooks_tunnel_stream_with_http_info(org, "1")):
-        with pytest.raises(ServiceException) as info:
-            call()
-        assert info.value.status == 501
-        body = error_body(info.value)
-        assert body["error"] == "not_implemented"
-        assert body["status"] == 501
+def test_tunnels_start_stream_and_stop(api_client, org, webhooks_api, hooks):
+    import urllib.request
+
+    started = webhooks_api.admin_webhooks_tunnel_start_with_http_info(org)
+    assert started.status_code == 200
+    assert isinstance(started.data, AdminWebhooksTunnelStartResponse)
+    data = started.data.data
+    assert isinstance(data, AdminWebhooksTunnelStartResponseData)
+    assert data.session_id.startswith("tun_")
+    assert data.tunnel_url.endswith(f"/admin/webhooks/tunnel/{data.webhook_id}/stream")
+    # Events reach the developer over SSE.
+    request = urllib.request.Request(
+        data.tunnel_url, headers={"X-API-Key": api_client.configuration.api_key["ApiKeyAuth"]})
+    with urllib.request.urlopen(request, timeout=15) as stream:
+        assert stream.headers["Content-Type"].startswith("text/event-stream")
+        create_group(api_client, org, name=f"Tunnel {uuid.uuid4().hex[:6]}")
+        seen = ""
+        deadline = time.monotonic() + 10
+        while "event: group.created" not in seen and time.monotonic() < deadline:
+            seen += stream.readline().decode()
+    assert "event: group.created" in seen
+    stopped = webhooks_api.admin_webhooks_tunnel_stop_with_http_info(org, str(data.webhook_id))
+    assert stopped.status_code == 200
+    assert isinstance(stopped.data, MessageResponse)
+    with pytest.raises(NotFoundException):
+        webhooks_api.admin_webhooks_tunnel_stop(org, str(data.webhook_id))
+    # A webhook is not a tunnel.
+    hook = hooks("https://hooks.example.com/not-a-tunnel", ["user.created"])
+    with pytest.raises(BadRequestException) as info:
+        webhooks_api.admin_webhooks_tunnel_stop(org, str(hook.id))
+    assert error_body(info.value)["status"] == 400
+
 
 
 def test_test_send_payload_type_is_the_documented_test_webhook(org, webhooks_api, receiver,

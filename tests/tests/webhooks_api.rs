@@ -482,9 +482,12 @@ async fn admin_surface_filters_and_refuses_bad_input() -> anyhow::Result<()> {
     api.get(&format!("/admin/webhooks/{a}/deliveries/xyz"))
         .await?
         .expect_error(404, "resource_not_found");
-    api.post_empty("/admin/webhooks/tunnel/start")
+    api.post_empty(&format!("/admin/webhooks/tunnel/{b}/stop"))
         .await?
-        .expect(501);
+        .expect_error(400, "invalid_request");
+    api.post("/admin/webhooks/tunnel/start", json!({"events": ["no.such"]}))
+        .await?
+        .expect_error(422, "validation_error");
     api.delete(&format!("/admin/webhooks/{a}"))
         .await?
         .expect(200);
@@ -648,6 +651,73 @@ async fn every_family_emits_catalogued_events() -> anyhow::Result<()> {
             "audit action {action} is not in the event catalog"
         );
     }
+    node.stop().await?;
+    Ok(())
+}
+
+/// A tunnel streams its events to the developer (SSE) and records them as delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tunnel_streams_events_over_sse() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = node.api();
+    let started = api
+        .post(
+            "/admin/webhooks/tunnel/start",
+            json!({"events": ["group.created"]}),
+        )
+        .await?
+        .expect(200);
+    let id = started.data()["webhook_id"].as_u64().unwrap_or_default();
+    let url = started.data()["tunnel_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        started.data()["session_id"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("tun_"))
+    );
+    assert!(
+        url.ends_with(&format!("/admin/webhooks/tunnel/{id}/stream")),
+        "{url}"
+    );
+    // The tunnel is no webhook of the list.
+    let hooks = api.get("/admin/webhooks").await?.expect(200);
+    assert_eq!(hooks.data().as_array().map(Vec::len), Some(0));
+    let mut stream = reqwest::Client::new()
+        .get(&url)
+        .header("X-API-Key", lumo_tests::ADMIN_KEY)
+        .send()
+        .await?;
+    assert_eq!(stream.status(), 200);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    api.post("/admin/groups", json!({"name": "Tunnelled"}))
+        .await?
+        .expect(201);
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !text.contains("Tunnelled") {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk()).await??;
+        let Some(chunk) = chunk else { break };
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(text.contains("event: group.created"), "{text}");
+    assert!(text.contains("id: dlv_"), "{text}");
+    let mut log = Value::Null;
+    for _ in 0..50 {
+        log = deliveries(&api, id, "?status=success").await?;
+        if log["meta"]["count"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(log["meta"]["count"], 1, "{log}");
+    api.post_empty(&format!("/admin/webhooks/tunnel/{id}/stop"))
+        .await?
+        .expect(200);
+    api.get(&format!("/admin/webhooks/tunnel/{id}/stream"))
+        .await?
+        .expect_error(404, "resource_not_found");
     node.stop().await?;
     Ok(())
 }

@@ -17,6 +17,7 @@ mod settings;
 mod signing_keys;
 mod ssf;
 mod users;
+mod webhook_tunnel;
 mod webhooks;
 
 use axum::Router;

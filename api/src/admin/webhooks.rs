@@ -24,6 +24,8 @@ use crate::extract::{Body, Ctx, JsonBody, ListQuery, OptionalJsonBody};
 use crate::reply;
 use crate::state::AppState;
 
+use super::webhook_tunnel;
+
 /// How long a rotated-out secret still signs, unless the request says otherwise.
 const DEFAULT_GRACE_SECS: u64 = 24 * 3600;
 const MAX_GRACE_SECS: u64 = 7 * 24 * 3600;
@@ -36,9 +38,15 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/webhooks", get(list).post(create))
         .route("/admin/webhooks/events", get(events))
-        .route("/admin/webhooks/tunnel/start", post(tunnel))
-        .route("/admin/webhooks/tunnel/{webhookId}/stop", post(tunnel))
-        .route("/admin/webhooks/tunnel/{webhookId}/stream", get(tunnel))
+        .route("/admin/webhooks/tunnel/start", post(webhook_tunnel::start))
+        .route(
+            "/admin/webhooks/tunnel/{webhookId}/stop",
+            post(webhook_tunnel::stop),
+        )
+        .route(
+            "/admin/webhooks/tunnel/{webhookId}/stream",
+            get(webhook_tunnel::stream),
+        )
         .route(
             "/admin/webhooks/{webhookId}",
             get(show).put(replace).patch(patch).delete(remove),
@@ -107,7 +115,7 @@ fn webhook_id(ctx: &Ctx) -> ApiResult<WebhookId> {
 }
 
 /// The subscribed events: known names or `*`.
-fn events_field(body: &mut Body, required: bool) -> Option<Vec<String>> {
+pub(super) fn events_field(body: &mut Body, required: bool) -> Option<Vec<String>> {
     let events = body.str_list("events", MAX_EVENTS);
     match &events {
         None if required => body.problem("events", "is required (event names, or [\"*\"])"),
@@ -471,12 +479,4 @@ async fn replay(ctx: Ctx) -> ApiResult<Response> {
         delivery_json(&copy, false),
         "Delivery queued again",
     ))
-}
-
-/// The development tunnel (SSE) is not built yet (the caller's credential is judged first).
-async fn tunnel(ctx: Ctx) -> ApiResult<Response> {
-    admit_read(&ctx).await?;
-    Err(ApiError::Cluster(ClusterError::NotImplemented {
-        message: "webhook tunnels are not available on this server yet".into(),
-    }))
 }

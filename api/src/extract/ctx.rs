@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// Everything an org-scoped handler needs to call the cluster.
+#[derive(Clone)]
 pub struct Ctx {
     pub state: AppState,
     pub org: String,

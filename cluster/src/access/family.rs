@@ -173,9 +173,10 @@ pub fn op_family(op: &Op) -> Family {
         | Op::DeleteWebhook(_)
         | Op::RotateWebhookSecret { .. }
         | Op::ReplayWebhookDelivery { .. }
-        | Op::SendWebhookEvent { .. } => Family::Webhooks,
-        // Only the dispatcher (the system principal) records delivery attempts.
-        Op::RecordWebhookAttempts(_) => Family::Protocol,
+        | Op::SendWebhookEvent { .. }
+        // The dispatcher records attempts as the system; a tunnel's event stream records
+        // what it handed to the developer's stream with the developer's credential.
+        | Op::RecordWebhookAttempts(_) => Family::Webhooks,
         Op::Ask(_)
         | Op::CreateTask(_)
         | Op::FinishTask(_)

@@ -55,8 +55,9 @@ pub struct WebhookAttempt {
 }
 
 impl WebhookAttempt {
-    /// A 2xx answer.
+    /// A 2xx answer, or (a tunnel's delivery, handed to its event stream) no error and no
+    /// HTTP status at all.
     pub fn succeeded(&self) -> bool {
-        self.error.is_none() && self.status_code.is_some_and(|s| (200..300).contains(&s))
+        self.error.is_none() && self.status_code.is_none_or(|s| (200..300).contains(&s))
     }
 }

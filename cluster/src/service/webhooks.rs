@@ -12,7 +12,7 @@ use crate::command::{Op, WebhookAttempt};
 use crate::ids::{OrgId, WebhookId};
 use crate::model::{DirectoryEntry, OrgState, Webhook, WebhookDelivery};
 use crate::tables::{OrgReader, Table};
-use crate::webhooks::{Attempt, SendLimits, Sender, signature_headers, ssf};
+use crate::webhooks::{Attempt, SendLimits, Sender, TUNNEL_KIND, signature_headers, ssf};
 
 use super::Service;
 
@@ -183,7 +183,8 @@ impl Service {
         seqs: &[u64],
     ) -> crate::Result<(Vec<WebhookAttempt>, bool)> {
         let webhook = crate::lookup::webhook(reader, id)?;
-        if !webhook.is_active {
+        // A tunnel's deliveries are taken by its event stream, not pushed.
+        if !webhook.is_active || webhook.kind == TUNNEL_KIND {
             return Ok((Vec::new(), true));
         }
         let runtime = self.inner.actors.oauth_runtime();
