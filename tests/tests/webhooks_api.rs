@@ -174,6 +174,24 @@ async fn deliveries(api: &Api, id: u64, filter: &str) -> anyhow::Result<Value> {
         .body)
 }
 
+/// The delivery log once `done` holds of it (or after 5 s, whatever it is then).
+async fn settled(
+    api: &Api,
+    id: u64,
+    filter: &str,
+    done: impl Fn(&Value) -> bool,
+) -> anyhow::Result<Value> {
+    let mut log = deliveries(api, id, filter).await?;
+    for _ in 0..100 {
+        if done(&log) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        log = deliveries(api, id, filter).await?;
+    }
+    Ok(log)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_arrive_signed_once_per_change() -> anyhow::Result<()> {
     let node = TestNode::start().await?;
@@ -267,25 +285,14 @@ async fn failures_retry_then_dead_letter_and_replay_keeps_the_event_id() -> anyh
         })
         .collect();
     assert!(ids.iter().all(|i| *i == ids[0]), "{ids:?}");
-    let mut log = Value::Null;
-    for _ in 0..100 {
-        log = deliveries(&api, flaky, "?status=success").await?;
-        if log["meta"]["count"] == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let log = settled(&api, flaky, "?status=success", |l| l["meta"]["count"] == 1).await?;
     assert_eq!(log["data"][0]["attempt_count"], 3, "{log}");
 
     // Always failing: dead-lettered after maxAttempts (3).
-    let mut dead = Value::Null;
-    for _ in 0..100 {
-        dead = deliveries(&api, down, "?status=dead_lettered").await?;
-        if dead["meta"]["dead_lettered_count"].as_u64() >= Some(1) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let dead = settled(&api, down, "?status=dead_lettered", |l| {
+        l["meta"]["dead_lettered_count"].as_u64() >= Some(1)
+    })
+    .await?;
     let first = dead["data"][0].clone();
     assert_eq!(first["status"], "dead_lettered", "{dead}");
     assert_eq!(first["attempt_count"], 3);
@@ -485,9 +492,12 @@ async fn admin_surface_filters_and_refuses_bad_input() -> anyhow::Result<()> {
     api.post_empty(&format!("/admin/webhooks/tunnel/{b}/stop"))
         .await?
         .expect_error(400, "invalid_request");
-    api.post("/admin/webhooks/tunnel/start", json!({"events": ["no.such"]}))
-        .await?
-        .expect_error(422, "validation_error");
+    api.post(
+        "/admin/webhooks/tunnel/start",
+        json!({"events": ["no.such"]}),
+    )
+    .await?
+    .expect_error(422, "validation_error");
     api.delete(&format!("/admin/webhooks/{a}"))
         .await?
         .expect(200);
@@ -703,14 +713,7 @@ async fn a_tunnel_streams_events_over_sse() -> anyhow::Result<()> {
     }
     assert!(text.contains("event: group.created"), "{text}");
     assert!(text.contains("id: dlv_"), "{text}");
-    let mut log = Value::Null;
-    for _ in 0..50 {
-        log = deliveries(&api, id, "?status=success").await?;
-        if log["meta"]["count"] == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let log = settled(&api, id, "?status=success", |l| l["meta"]["count"] == 1).await?;
     assert_eq!(log["meta"]["count"], 1, "{log}");
     api.post_empty(&format!("/admin/webhooks/tunnel/{id}/stop"))
         .await?
