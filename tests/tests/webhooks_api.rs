@@ -398,6 +398,8 @@ async fn admin_surface_filters_and_refuses_bad_input() -> anyhow::Result<()> {
     let api = node.api();
     let catalog = api.get("/admin/webhooks/events").await?.expect(200);
     for name in [
+        "webhook.enabled",
+        "webhook.disabled",
         "user.created",
         "user.login.failed",
         "group.user.added",
@@ -721,6 +723,141 @@ async fn a_tunnel_streams_events_over_sse() -> anyhow::Result<()> {
     api.get(&format!("/admin/webhooks/tunnel/{id}/stream"))
         .await?
         .expect_error(404, "resource_not_found");
+    node.stop().await?;
+    Ok(())
+}
+
+/// Hostile receivers cost bounded resources: a tarpit times out (and is retried), a redirect
+/// is a failed attempt that is never followed, and an enormous answer is read only in part.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_redirecting_and_oversized_receivers_are_bounded() -> anyhow::Result<()> {
+    let followed = Arc::new(Mutex::new(0u32));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let target = followed.clone();
+    let app = axum::Router::new()
+        .route(
+            "/slow",
+            axum::routing::post(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                StatusCode::OK
+            }),
+        )
+        .route(
+            "/redirect",
+            axum::routing::post(|| async {
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(axum::http::header::LOCATION, "/followed")],
+                )
+            }),
+        )
+        .route(
+            "/followed",
+            axum::routing::post(move || {
+                let target = target.clone();
+                async move {
+                    if let Ok(mut n) = target.lock() {
+                        *n += 1;
+                    }
+                    StatusCode::OK
+                }
+            }),
+        )
+        .route(
+            "/big",
+            axum::routing::post(|| async { "x".repeat(8 << 20) }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let node = TestNode::start().await?;
+    let api = node.api();
+    let mut ids = HashMap::new();
+    for route in ["slow", "redirect", "big"] {
+        let created = api
+            .post(
+                "/admin/webhooks",
+                json!({"url": format!("{base}/{route}"), "events": ["group.created"],
+                       "configuration": {"timeoutMs": 300, "retryBaseMs": 50, "maxAttempts": 2}}),
+            )
+            .await?
+            .expect(201);
+        ids.insert(route, created.data()["id"].as_u64().unwrap_or_default());
+    }
+    api.post("/admin/groups", json!({"name": "Hostile"}))
+        .await?
+        .expect(201);
+    let slow = settled(&api, ids["slow"], "", |l| {
+        l["data"][0]["status"] == "dead_lettered"
+    })
+    .await?;
+    let slow = &slow["data"][0];
+    assert_eq!(slow["status"], "dead_lettered", "{slow}");
+    assert!(
+        slow["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("timed out"),
+        "{slow}"
+    );
+    let redirect = settled(&api, ids["redirect"], "", |l| {
+        l["data"][0]["status"] == "dead_lettered"
+    })
+    .await?;
+    assert_eq!(redirect["data"][0]["last_status_code"], 307, "{redirect}");
+    assert_eq!(
+        followed.lock().map(|n| *n).unwrap_or(1),
+        0,
+        "a redirect was followed"
+    );
+    let big = settled(&api, ids["big"], "", |l| {
+        l["data"][0]["status"] == "success"
+    })
+    .await?;
+    let kept = big["data"][0]["last_response_body"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(big["data"][0]["status"], "success", "{big}");
+    assert!(
+        kept.len() <= 1024,
+        "{} bytes of the answer kept",
+        kept.len()
+    );
+    node.stop().await?;
+    Ok(())
+}
+
+/// One webhook's events arrive in the order of the changes (one delivery at a time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhooks_events_arrive_in_order() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = node.api();
+    let (rx, base) = receiver().await?;
+    let (_, secret) = create(
+        &api,
+        &format!("{base}/hooks/ordered"),
+        json!(["group.created"]),
+    )
+    .await?;
+    for i in 0..20 {
+        api.post("/admin/groups", json!({"name": format!("Ordered {i}")}))
+            .await?
+            .expect(201);
+    }
+    let got = wait_for(&rx, "ordered", 20).await;
+    let order: Vec<u64> = got
+        .iter()
+        .map(|r| {
+            verified(r, &secret)["data"]["auditId"]
+                .as_u64()
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(order, sorted, "events arrived out of order");
     node.stop().await?;
     Ok(())
 }

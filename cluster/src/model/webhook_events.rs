@@ -201,6 +201,8 @@ const FIXED: &[(&str, &str)] = &[
     ("aauth.token_revoked", "An AAuth token was revoked"),
     ("webhook.created", "A webhook was created"),
     ("webhook.updated", "A webhook changed"),
+    ("webhook.enabled", "A webhook was enabled"),
+    ("webhook.disabled", "A webhook was disabled"),
     ("webhook.deleted", "A webhook was deleted"),
     (
         "webhook.secret_rotated",

@@ -1,8 +1,8 @@
 //! The webhook dispatcher: on every node, for the orgs whose shard it leads, sends the due
 //! deliveries of the replicated outbox and records each attempt through Raft. A new leader
 //! resumes from the same outbox, so every event is delivered at least once; receivers dedupe
-//! on the event id. Deliveries of one webhook start in sequence order, a few at a time; a slow
-//! receiver holds up only its own webhook.
+//! on the event id. Deliveries of one webhook go in sequence order, one at a time unless its
+//! `concurrency` allows more; a slow receiver holds up only its own webhook.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -20,8 +20,9 @@ use super::Service;
 const TICK: Duration = Duration::from_millis(100);
 /// How often the list of orgs is refreshed.
 const ORGS_EVERY: Duration = Duration::from_secs(2);
-/// Deliveries of one webhook in flight at once, unless its configuration says otherwise.
-const DEFAULT_CONCURRENCY: usize = 4;
+/// Deliveries of one webhook in flight at once, unless its configuration says otherwise: one,
+/// so a webhook's events arrive in order (more start in order but may finish out of it).
+const DEFAULT_CONCURRENCY: usize = 1;
 /// Deliveries one webhook's task takes per round (one Raft write records them).
 const BATCH: usize = 128;
 /// How long one webhook's task keeps draining before the next tick takes over.
