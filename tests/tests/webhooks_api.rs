@@ -861,3 +861,35 @@ async fn a_webhooks_events_arrive_in_order() -> anyhow::Result<()> {
     node.stop().await?;
     Ok(())
 }
+
+/// A tunnel nobody stopped is removed with its deliveries an hour after it started.
+#[tokio::test]
+async fn forgotten_tunnels_expire() -> anyhow::Result<()> {
+    let start = lumo_cluster::clock::Timestamp::now();
+    let clock = Arc::new(lumo_cluster::clock::ManualClock::new(start));
+    let node = TestNode::start_with_clock(clock.clone()).await?;
+    let api = node.api();
+    let started = api
+        .post(
+            "/admin/webhooks/tunnel/start",
+            json!({"events": ["group.created"]}),
+        )
+        .await?
+        .expect(200);
+    let id = started.data()["webhook_id"].as_u64().unwrap_or_default();
+    api.post("/admin/groups", json!({"name": "Never streamed"}))
+        .await?
+        .expect(201);
+    assert_eq!(deliveries(&api, id, "").await?["meta"]["count"], 1);
+    let service = &node.node.as_ref().expect("running").service;
+    clock.set(start.plus_millis(30 * 60_000));
+    service.purge_expired_protocol_state().await?;
+    api.get(&format!("/admin/webhooks/{id}")).await?.expect(200);
+    clock.set(start.plus_millis(61 * 60_000));
+    service.purge_expired_protocol_state().await?;
+    api.get(&format!("/admin/webhooks/{id}"))
+        .await?
+        .expect_error(404, "resource_not_found");
+    node.stop().await?;
+    Ok(())
+}

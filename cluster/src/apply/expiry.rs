@@ -1,7 +1,7 @@
 //! Deleting protocol state nobody can use any more, once it expired before the proposer's
 //! cutoff: access-token records (with their `jti` and grant-index rows), refresh tokens, codes,
-//! pushed requests, device and CIBA requests, used JWT bearer assertion ids, login sessions and
-//! webhook deliveries done for a week;
+//! pushed requests, device and CIBA requests, used JWT bearer assertion ids, login sessions,
+//! webhook deliveries done for a week and webhook tunnels started over an hour ago;
 //! and refresh families whose newest token is gone. Deterministic like every apply: what is
 //! removed depends only on the state and the cutoff, in key order, bounded per command.
 
@@ -214,6 +214,7 @@ pub(super) fn purge(tx: &mut OrgTx, cutoff: Timestamp) -> Result<Applied> {
         |c| c.expires_at < replay_cutoff,
         |_| None,
     )?;
+    removed += super::webhooks::expire_tunnels(tx, cutoff)?;
     let delivery_cutoff = cutoff.plus_millis(-DELIVERY_RETENTION_MS);
     removed += purge_simple::<WebhookDelivery>(
         tx,

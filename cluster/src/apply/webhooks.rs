@@ -148,8 +148,30 @@ pub(super) fn update(
     Ok((Outcome::Done, vec![event(&webhook, action, action)]))
 }
 
-pub(super) fn delete(tx: &mut OrgTx, id: WebhookId) -> Result<Applied> {
-    let webhook = load(tx, id)?;
+/// How long a development tunnel lives after it was started.
+const TUNNEL_LIFETIME_MS: i64 = 3_600_000;
+
+/// Removes tunnels started more than an hour before `cutoff`, with their deliveries; returns
+/// how many rows went.
+pub(super) fn expire_tunnels(tx: &mut OrgTx, cutoff: Timestamp) -> Result<u64> {
+    let oldest = cutoff.plus_millis(-TUNNEL_LIFETIME_MS);
+    let mut doomed = Vec::new();
+    tx.reader()
+        .scan::<Webhook>(Table::Webhook, &[], false, |_, webhook| {
+            if webhook.kind == crate::model::TUNNEL_KIND && webhook.created_at < oldest {
+                doomed.push(webhook.id);
+            }
+            true
+        })?;
+    let mut removed = 0;
+    for id in doomed {
+        removed += remove_rows(tx, id)?;
+    }
+    Ok(removed)
+}
+
+/// Deletes webhook `id` and its deliveries; returns how many rows went.
+fn remove_rows(tx: &mut OrgTx, id: WebhookId) -> Result<u64> {
     tx.delete(Table::Webhook, &id.0.to_be_bytes());
     let prefix = id.0.to_be_bytes();
     let mut rows = Vec::new();
@@ -158,12 +180,18 @@ pub(super) fn delete(tx: &mut OrgTx, id: WebhookId) -> Result<Applied> {
             rows.push(k.to_vec());
             true
         })?;
-    for row in rows {
+    for row in &rows {
         let mut key = prefix.to_vec();
-        key.extend_from_slice(&row);
+        key.extend_from_slice(row);
         tx.delete(Table::WebhookDelivery, &key);
         tx.delete(Table::WebhookPending, &key);
     }
+    Ok(1 + rows.len() as u64)
+}
+
+pub(super) fn delete(tx: &mut OrgTx, id: WebhookId) -> Result<Applied> {
+    let webhook = load(tx, id)?;
+    remove_rows(tx, id)?;
     Ok((
         Outcome::Done,
         vec![event(&webhook, "webhook.deleted", "webhook deleted for")],

@@ -58,7 +58,9 @@ pub use relation_tuples::{StoredSchema, StoredTuple, TupleChange, TupleChangeKin
 pub use scope::Scope;
 pub use user::{EmailRequest, EmailRequestKind, User};
 pub use vault::VaultConnection;
-pub use webhook::{DeliveryAttempt, DeliveryStatus, Webhook, WebhookDelivery, WebhookHead};
+pub use webhook::{
+    DeliveryAttempt, DeliveryStatus, TUNNEL_KIND, Webhook, WebhookDelivery, WebhookHead,
+};
 pub use webhook_events::{is_webhook_event, webhook_event_catalog};
 
 /// A reference to an entity as the API names it: `{id, name, slug}`.

@@ -7,6 +7,10 @@ use serde_json::Value;
 use crate::clock::Timestamp;
 use crate::ids::WebhookId;
 
+/// The kind of a development tunnel: its deliveries are streamed to the developer (SSE)
+/// instead of pushed.
+pub const TUNNEL_KIND: &str = "tunnel";
+
 /// A receiver of an org's events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Webhook {

@@ -7,10 +7,7 @@ mod signature;
 pub mod ssf;
 mod target;
 
+pub use crate::model::TUNNEL_KIND;
 pub use send::{Attempt, SendLimits, Sender, send};
 pub use signature::{SECRET_PREFIX, generate_secret, signature_headers};
 pub use target::{TargetPolicy, check_url, resolve};
-
-/// The kind of a development tunnel: deliveries are streamed to the developer (SSE) instead
-/// of pushed.
-pub const TUNNEL_KIND: &str = "tunnel";
