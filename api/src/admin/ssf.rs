@@ -191,18 +191,9 @@ async fn stream(ctx: &Ctx, id: &str) -> ApiResult<Webhook> {
     Ok(webhook)
 }
 
-/// The credential is judged before the query is (bodiless requests are otherwise judged by
-/// the read itself).
-async fn admit(ctx: &Ctx, write: bool) -> ApiResult<()> {
-    ctx.state
-        .service
-        .admit(&ctx.org, &ctx.credential, Family::Webhooks, write)
-        .await?;
-    Ok(())
-}
-
 async fn read(ctx: Ctx, query: ListQuery) -> ApiResult<Response> {
-    admit(&ctx, false).await?;
+    // The credential is judged before the query is.
+    ctx.admit(Family::Webhooks, false).await?;
     if let Some(id) = query.get("stream_id") {
         let found = stream(&ctx, id).await?;
         return Ok(Json(stream_json(&found)).into_response());
@@ -212,7 +203,7 @@ async fn read(ctx: Ctx, query: ListQuery) -> ApiResult<Response> {
 }
 
 async fn remove(ctx: Ctx, query: ListQuery) -> ApiResult<Response> {
-    admit(&ctx, true).await?;
+    ctx.admit(Family::Webhooks, true).await?;
     let id = query
         .get("stream_id")
         .ok_or_else(|| bad("stream_id is required"))?;

@@ -62,10 +62,7 @@ pub(super) async fn start(
 
 /// The tunnel `webhookId` names: 404 if there is none, 400 if it is another kind of webhook.
 async fn tunnel(ctx: &Ctx, write: bool) -> ApiResult<Webhook> {
-    ctx.state
-        .service
-        .admit(&ctx.org, &ctx.credential, Family::Webhooks, write)
-        .await?;
+    ctx.admit(Family::Webhooks, write).await?;
     let id: WebhookId = ctx.key("webhookId")?;
     let webhook = reply!(ctx.read(Query::Webhook(id)).await?, Reply::Webhook);
     if webhook.kind != TUNNEL_KIND {

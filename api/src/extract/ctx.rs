@@ -173,15 +173,20 @@ impl Ctx {
     /// questions skip the early credential check for speed, so a malformed one pays for it
     /// here, and a caller without access learns nothing from validation errors.
     pub async fn credential_first(&self, error: ApiError) -> ApiError {
-        match self
-            .state
-            .service
-            .admit(&self.org, &self.credential, Family::Decisions, false)
-            .await
-        {
+        match self.admit(Family::Decisions, false).await {
             Ok(()) => error,
-            Err(refused) => refused.into(),
+            Err(refused) => refused,
         }
+    }
+
+    /// Judges the credential for `family` (reading, or writing when `write`) before anything
+    /// else: for handlers whose first step is not a read or write of the org that would judge it.
+    pub async fn admit(&self, family: Family, write: bool) -> ApiResult<()> {
+        self.state
+            .service
+            .admit(&self.org, &self.credential, family, write)
+            .await?;
+        Ok(())
     }
 
     /// Sends a request to the org.

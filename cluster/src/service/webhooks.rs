@@ -28,6 +28,9 @@ const BATCH: usize = 128;
 /// How long one webhook's task keeps draining before the next tick takes over.
 const MAX_TASK: Duration = Duration::from_secs(5);
 
+/// Header fields of one delivery request.
+type Headers = Vec<(&'static str, String)>;
+
 type InFlight = Arc<Mutex<HashSet<(OrgId, WebhookId)>>>;
 
 fn number(webhook: &Webhook, name: &str) -> Option<u64> {
@@ -147,6 +150,12 @@ impl Service {
         reader: &OrgReader,
         id: WebhookId,
     ) -> crate::Result<()> {
+        let webhook = crate::lookup::webhook(reader, id)?;
+        // A tunnel's deliveries are taken by its event stream, not pushed.
+        if !webhook.is_active || webhook.kind == TUNNEL_KIND {
+            return Ok(());
+        }
+        let outlet = self.outlet(entry, webhook).await?;
         let started = Instant::now();
         while started.elapsed() < MAX_TASK {
             let Some(shard) = self.group(entry.shard.0) else {
@@ -159,7 +168,7 @@ impl Service {
             if seqs.is_empty() {
                 return Ok(());
             }
-            let (attempts, all_ok) = self.deliver(entry, reader, id, &seqs).await?;
+            let (attempts, all_ok) = self.deliver(entry, reader, &outlet, &seqs).await?;
             if attempts.is_empty() {
                 return Ok(());
             }
@@ -174,20 +183,9 @@ impl Service {
         Ok(())
     }
 
-    /// Sends deliveries `seqs` of `id` a few at a time, stopping after a round with a failure;
-    /// returns the attempts and whether all succeeded.
-    async fn deliver(
-        &self,
-        entry: &DirectoryEntry,
-        reader: &OrgReader,
-        id: WebhookId,
-        seqs: &[u64],
-    ) -> crate::Result<(Vec<WebhookAttempt>, bool)> {
-        let webhook = crate::lookup::webhook(reader, id)?;
-        // A tunnel's deliveries are taken by its event stream, not pushed.
-        if !webhook.is_active || webhook.kind == TUNNEL_KIND {
-            return Ok((Vec::new(), true));
-        }
+    /// What a task sends `webhook`'s deliveries with, prepared once per task: its secrets
+    /// opened, its address checked and pinned.
+    async fn outlet(&self, entry: &DirectoryEntry, webhook: Webhook) -> crate::Result<Outlet> {
         let runtime = self.inner.actors.oauth_runtime();
         let secrets =
             crate::oauth::webhooks::signing_secrets(&runtime, entry.org_id, &webhook, self.now())?;
@@ -200,47 +198,74 @@ impl Service {
         let concurrency = number(&webhook, "concurrency")
             .map_or(DEFAULT_CONCURRENCY, |c| c.clamp(1, 16) as usize);
         let sender = Sender::new(&webhook.url, runtime.webhook_targets(), limits).await;
+        Ok(Outlet {
+            webhook,
+            secrets,
+            sender,
+            concurrency,
+        })
+    }
+
+    /// The body and headers of `delivery`: a signed SET for an SSF stream, else the signed
+    /// JSON payload.
+    fn request(
+        &self,
+        entry: &DirectoryEntry,
+        reader: &OrgReader,
+        outlet: &Outlet,
+        delivery: &WebhookDelivery,
+    ) -> crate::Result<(Vec<u8>, Headers)> {
+        if outlet.webhook.kind != ssf::SSF_KIND {
+            let body = serde_json::to_vec(&delivery.payload)?;
+            let headers = signature_headers(
+                &outlet.secrets,
+                &delivery.event_id,
+                self.now().0 / 1000,
+                &body,
+            );
+            return Ok((body, headers));
+        }
+        let set = crate::oauth::webhooks::security_event_token(
+            &self.inner.actors.oauth_runtime(),
+            reader,
+            entry.org_id,
+            &outlet.webhook,
+            &delivery.payload,
+            self.now(),
+        )?;
+        let mut headers = vec![
+            ("content-type", "application/secevent+jwt".to_string()),
+            ("accept", "application/json".to_string()),
+        ];
+        if let Some(auth) = outlet.secrets.first().filter(|a| !a.is_empty()) {
+            headers.push(("authorization", auth.clone()));
+        }
+        Ok((set.into_bytes(), headers))
+    }
+
+    /// Sends deliveries `seqs` `outlet.concurrency` at a time, stopping after a round with a
+    /// failure; returns the attempts and whether all succeeded.
+    async fn deliver(
+        &self,
+        entry: &DirectoryEntry,
+        reader: &OrgReader,
+        outlet: &Outlet,
+        seqs: &[u64],
+    ) -> crate::Result<(Vec<WebhookAttempt>, bool)> {
         let mut attempts = Vec::with_capacity(seqs.len());
-        for chunk in seqs.chunks(concurrency) {
+        for chunk in seqs.chunks(outlet.concurrency) {
             let mut sends = Vec::with_capacity(chunk.len());
-            for seq in chunk {
-                let key = crate::lookup::webhook_delivery_key(id, *seq);
+            for &seq in chunk {
+                let key = crate::lookup::webhook_delivery_key(outlet.webhook.id, seq);
                 let Some(delivery) = reader.get::<WebhookDelivery>(Table::WebhookDelivery, &key)?
                 else {
                     continue;
                 };
-                let (body, headers) = if webhook.kind == ssf::SSF_KIND {
-                    let set = crate::oauth::webhooks::security_event_token(
-                        &runtime,
-                        reader,
-                        entry.org_id,
-                        &webhook,
-                        &delivery.payload,
-                        self.now(),
-                    )?;
-                    let mut headers = vec![
-                        ("content-type", "application/secevent+jwt".to_string()),
-                        ("accept", "application/json".to_string()),
-                    ];
-                    if let Some(auth) = secrets.first().filter(|a| !a.is_empty()) {
-                        headers.push(("authorization", auth.clone()));
-                    }
-                    (set.into_bytes(), headers)
-                } else {
-                    let body = serde_json::to_vec(&delivery.payload)?;
-                    let headers =
-                        signature_headers(&secrets, &delivery.event_id, self.now().0 / 1000, &body);
-                    (body, headers)
-                };
-                let (sender, seq) = (&sender, *seq);
+                let (body, headers) = self.request(entry, reader, outlet, &delivery)?;
                 sends.push(async move {
-                    let attempt = match sender {
+                    let attempt = match &outlet.sender {
                         Ok(sender) => sender.post(&headers, body).await,
-                        Err(why) => Attempt {
-                            status_code: None,
-                            response_body: None,
-                            error: Some(why.clone()),
-                        },
+                        Err(why) => Attempt::failed(why.clone()),
                     };
                     (seq, attempt)
                 });
@@ -255,7 +280,7 @@ impl Service {
                     text.truncate(end);
                 }
                 attempts.push(WebhookAttempt {
-                    webhook: id,
+                    webhook: outlet.webhook.id,
                     seq,
                     at: self.now(),
                     status_code: attempt.status_code,
@@ -269,4 +294,14 @@ impl Service {
         }
         Ok((attempts, true))
     }
+}
+
+/// A webhook with what its deliveries are sent with.
+struct Outlet {
+    webhook: Webhook,
+    /// Signing secrets (for an SSF stream: the receiver's `Authorization` header).
+    secrets: Vec<String>,
+    /// The pinned client, or why the receiver cannot be called (each attempt fails with it).
+    sender: Result<Sender, String>,
+    concurrency: usize,
 }

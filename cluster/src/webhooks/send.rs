@@ -33,7 +33,8 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    fn failed(error: String) -> Attempt {
+    /// An attempt that never reached the receiver.
+    pub fn failed(error: String) -> Attempt {
         Attempt {
             status_code: None,
             response_body: None,
