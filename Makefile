@@ -10,7 +10,7 @@ ADMIN_ADDR ?= 127.0.0.1:8090
 BOOTSTRAP_ORG ?= acme-corp
 LUMO_VENV ?= $(CURDIR)/.venv
 
-.PHONY: run test check fmt clippy deps build test-rust test-python test-js bench bench-oauth bench-cluster bench-authz bench-aauth bench-webhooks bench-smoke chaos chaos-smoke clean-data
+.PHONY: run test check fmt clippy deps build test-rust test-python test-js bench bench-oauth bench-cluster bench-authz bench-aauth bench-mfa bench-webhooks bench-smoke chaos chaos-smoke clean-data
 
 ## Build and start lumod on 127.0.0.1:8080 with data in ./data (org acme-corp on first start).
 run: deps build
@@ -72,6 +72,10 @@ bench-authz: deps build
 ## client_credentials tokens (RS256, EdDSA) and an unsigned Raft write in the same run.
 bench-aauth: deps
 	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 10 --concurrency 32 --scenarios hello,aauth-verify,create-user,cc-rs256,cc-eddsa,aauth-signed
+
+## MFA: sign-ins with a password and a TOTP code against password-only sign-ins, same run.
+bench-mfa: deps
+	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 10 --concurrency 32 --scenarios argon2,login,login-totp
 
 ## Webhooks: events/s from admin write to receiver through one node (in process) and through a
 ## 3-process cluster, and user creations with and without a webhook in the same run.

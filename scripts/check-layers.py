@@ -10,7 +10,7 @@ LAYERS = [
     ["ids", "clock", "error"],
     ["model", "crypto", "caller", "api_key", "node_identity"],
     ["command", "protocol", "settings", "transport"],
-    ["lookup", "relations", "tables"],
+    ["lookup", "relations", "tables", "mfa"],
     ["query", "directory", "authz"],
     ["apply", "read"],
     ["raft"],

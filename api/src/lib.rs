@@ -16,6 +16,7 @@ mod middleware;
 mod oauth;
 mod openapi;
 pub mod password;
+mod qr;
 mod state;
 
 use axum::Router;

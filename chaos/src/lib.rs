@@ -10,6 +10,7 @@ pub mod checker;
 pub mod history;
 pub mod load;
 pub mod lumod;
+pub mod mfa_bench;
 pub mod oauth_bench;
 pub mod procs;
 pub mod stats;

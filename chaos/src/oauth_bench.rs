@@ -197,9 +197,14 @@ impl Issuer {
             .map(str::to_string)
     }
 
-    /// The authorization code flow (PKCE, no consent) with a signed-in `cookie`; returns the
-    /// refresh token.
-    pub async fn refresh_token(&self, client: &BenchClient, cookie: &str) -> Option<String> {
+    /// The authorization code flow (PKCE, no consent) with a signed-in `cookie` for `scope`;
+    /// returns the token response.
+    pub async fn code_flow(
+        &self,
+        client: &BenchClient,
+        cookie: &str,
+        scope: &str,
+    ) -> Option<Value> {
         let verifier = format!("bench-verifier-{}", rand::random::<u64>()).repeat(2);
         let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(Sha256::digest(verifier.as_bytes()));
@@ -210,7 +215,7 @@ impl Issuer {
                 ("response_type", "code"),
                 ("client_id", client.id.as_str()),
                 ("redirect_uri", REDIRECT_URI),
-                ("scope", "openid offline_access"),
+                ("scope", scope),
                 ("state", "bench"),
                 ("code_challenge", challenge.as_str()),
                 ("code_challenge_method", "S256"),
@@ -225,16 +230,22 @@ impl Issuer {
             .to_str()
             .ok()?;
         let code = query_param(location, "code")?;
+        self.token(
+            client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await
+    }
+
+    /// The code flow's refresh token.
+    pub async fn refresh_token(&self, client: &BenchClient, cookie: &str) -> Option<String> {
         let body = self
-            .token(
-                client,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", REDIRECT_URI),
-                    ("code_verifier", &verifier),
-                ],
-            )
+            .code_flow(client, cookie, "openid offline_access")
             .await?;
         body["refresh_token"].as_str().map(str::to_string)
     }
@@ -285,7 +296,7 @@ pub struct OauthScenarios {
 const PASSWORD: &str = "bench-password-123";
 
 /// Names of the scenarios [`OauthScenarios::run`] knows.
-pub const SCENARIOS: [&str; 8] = [
+pub const SCENARIOS: [&str; 9] = [
     "cc-rs256",
     "cc-agent",
     "agent-ask",
@@ -293,6 +304,7 @@ pub const SCENARIOS: [&str; 8] = [
     "cc-eddsa",
     "introspect",
     "login",
+    "login-totp",
     "refresh",
 ];
 
@@ -420,6 +432,15 @@ impl OauthScenarios {
                             .await
                             .is_some()
                     }
+                })
+                .await
+            }
+            "login-totp" => {
+                let users =
+                    crate::mfa_bench::enroll_users(&issuer, &client, concurrency, duration).await?;
+                crate::load::run(name, concurrency, duration, max_ops, move |worker, _| {
+                    let (issuer, users) = (issuer.clone(), users.clone());
+                    async move { crate::mfa_bench::login(&issuer, &users[worker]).await }
                 })
                 .await
             }

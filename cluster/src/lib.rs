@@ -16,6 +16,7 @@ mod directory;
 mod error;
 pub mod ids;
 mod lookup;
+pub mod mfa;
 pub mod model;
 mod node_identity;
 pub mod oauth;
@@ -35,7 +36,7 @@ pub use actors::ActorSettings;
 pub use apply::{COMPACTION_BATCH, MAX_RETENTION_DAYS, MAX_TUPLE_CHANGES};
 pub use caller::{Credential, RequestContext};
 pub use directory::validate_slug;
-pub use error::{AuthzCode, ClusterError, Result};
+pub use error::{AuthzCode, ClusterError, MfaCode, Result};
 pub use read::effective_permissions;
 pub use service::{
     BackupManifest, ClusterStatus, CreatedOrg, GroupStatus, LookupAnswer, MetaSnapshot, NewOrg,

@@ -108,6 +108,21 @@ pub enum Query {
         webhook: crate::ids::WebhookId,
         seq: u64,
     },
+    /// The calling user's authenticators, protection status and recovery-code count.
+    MyAuthenticators,
+    /// The calling user's recovery-code status.
+    RecoveryCodeStatus,
+    /// The calling user's trusted devices.
+    TrustedDevices,
+    /// One of the calling user's MFA challenges.
+    MfaChallenge(String),
+    /// An administrator's view of a user's authenticators.
+    UserAuthenticators(crate::command::UserKey),
+    /// MFA enrollment across the org's users.
+    MfaCoverage,
+    /// Checks the caller's step-up (`X-MFA-Challenge`): people need an approved challenge,
+    /// API keys pass.
+    StepUp(Option<String>),
     /// An agent's token vault connections (admin).
     AgentConnections(crate::command::AgentKey),
     /// The calling agent's connections.
@@ -227,6 +242,12 @@ impl Query {
                 | Query::AAuthResource(_)
                 | Query::Webhook(_)
                 | Query::WebhookDelivery { .. }
+                | Query::MyAuthenticators
+                | Query::RecoveryCodeStatus
+                | Query::TrustedDevices
+                | Query::MfaChallenge(_)
+                | Query::UserAuthenticators(_)
+                | Query::StepUp(_)
                 | Query::GetUser(_)
                 | Query::UserIdentities(_)
                 | Query::GetGroup(_)
@@ -310,6 +331,13 @@ impl Query {
             Query::AAuthAgent(_) => "aauth_agent",
             Query::AAuthResource(_) => "aauth_resource",
             Query::AAuthResources(_) => "aauth_resources",
+            Query::MyAuthenticators => "my_authenticators",
+            Query::RecoveryCodeStatus => "recovery_code_status",
+            Query::TrustedDevices => "trusted_devices",
+            Query::MfaChallenge(_) => "mfa_challenge",
+            Query::UserAuthenticators(_) => "user_authenticators",
+            Query::MfaCoverage => "mfa_coverage",
+            Query::StepUp(_) => "step_up",
             Query::Webhooks(_) => "webhooks",
             Query::Webhook(_) => "webhook",
             Query::WebhookDeliveries { .. } => "webhook_deliveries",
@@ -397,6 +425,15 @@ pub enum Outcome {
         token: crate::authz::ConsistencyToken,
         written: u64,
         deleted: u64,
+    },
+    /// An MFA challenge as it is after the write.
+    MfaChallenge(Box<crate::model::MfaChallenge>),
+    /// An authenticator as it is after the write.
+    Authenticator(Box<crate::model::Authenticator>),
+    /// A wrong MFA answer was recorded: what is left of the challenge, and the lockout.
+    MfaRefused {
+        attempts_remaining: u32,
+        locked_until: Option<crate::clock::Timestamp>,
     },
 }
 
@@ -638,6 +675,11 @@ pub enum Reply {
         dead_lettered: u64,
     },
     WebhookDelivery(crate::model::WebhookDelivery),
+    Authenticators(AuthenticatorsView),
+    RecoveryCodeStatus(RecoveryStatusView),
+    TrustedDevices(Vec<crate::model::TrustedDevice>),
+    MfaChallenge(MfaChallengeView),
+    MfaCoverage(MfaCoverageView),
     /// An agent and its vault connections.
     Connections {
         agent: crate::model::Agent,
@@ -694,4 +736,49 @@ pub struct SessionStats {
     pub total: u64,
     pub active: u64,
     pub inactive: u64,
+}
+
+/// A user's authenticators as the self-service and admin lists show them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthenticatorsView {
+    pub items: Vec<crate::model::Authenticator>,
+    /// `protected`, `add_backup` or `at_risk`.
+    pub status: String,
+    pub default: Option<String>,
+    pub recovery: RecoveryStatusView,
+    /// The factor types the org allows (for self-service: what the user may enroll).
+    pub allowed_types: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecoveryStatusView {
+    pub remaining: Option<u64>,
+    pub generated_at: Option<crate::clock::Timestamp>,
+}
+
+/// A challenge with the factors that could answer it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MfaChallengeView {
+    pub challenge: crate::model::MfaChallenge,
+    /// The factor asked for.
+    pub authenticator: Option<crate::model::Authenticator>,
+    /// The user's other active factors.
+    pub alternatives: Vec<crate::model::Authenticator>,
+    /// The status as of the read (an issued challenge past its time is `expired`).
+    pub status: crate::model::ChallengeStatus,
+}
+
+/// The MFA coverage report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MfaCoverageView {
+    pub total_users: u64,
+    pub enrolled_users: u64,
+    pub by_type: std::collections::BTreeMap<String, u64>,
+    /// Users by their strongest factor's tier.
+    pub by_tier: std::collections::BTreeMap<String, u64>,
+    pub requirement: String,
+    pub in_grace: u64,
+    pub past_grace: u64,
+    /// Users the policy does not require MFA of who have none.
+    pub deferred: u64,
 }

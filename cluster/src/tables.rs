@@ -141,6 +141,18 @@ pub enum Table {
     WebhookPending = 0xe2,
     /// The org's webhook counters.
     WebhookHead = 0xe3,
+    /// MFA authenticators, by user id (16 bytes) then `mfa_…` id.
+    MfaAuthenticator = 0xe8,
+    /// A user's recovery codes (hashes), by user id.
+    MfaRecoveryCodes = 0xe9,
+    /// MFA challenges, by `mfc_…` id.
+    MfaChallenge = 0xea,
+    /// A user's recent MFA failures and lockout, by user id.
+    MfaLockout = 0xeb,
+    /// Trusted devices, by user id then `tdv_…` id.
+    MfaTrustedDevice = 0xec,
+    /// Temporary access codes, by user id then `tap_…` id.
+    MfaAccessCode = 0xed,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

@@ -189,10 +189,35 @@ impl Api {
         url: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Reply> {
+        self.send_with_headers(method, url, body, &[]).await
+    }
+
+    /// Sends a request to an org-scoped path with extra headers (e.g. `X-MFA-Challenge`).
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<Reply> {
+        self.send_with_headers(method, &self.url(path), body, headers)
+            .await
+    }
+
+    async fn send_with_headers(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<Reply> {
         let mut request = self
             .client
             .request(method, url)
             .header(self.credential().0, self.credential().1);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(body) = body {
             request = request.json(&body);
         }

@@ -3351,3 +3351,137 @@ async fn webhook_refusals_answer_their_status_and_write_nothing() -> anyhow::Res
     node.stop().await?;
     Ok(())
 }
+
+/// MFA administration: refused policy updates (wrong types, unknown factors), temporary
+/// access codes without a reason or with a lifetime out of range, malformed, oversized and
+/// mistyped bodies, unknown users, and a missing or read-only credential answer their status
+/// and change neither the policy nor any user's factors. (The self-service side takes user
+/// tokens: `mfa_api.rs`.)
+#[tokio::test]
+async fn mfa_admin_refusals_answer_their_status_and_write_nothing() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = node.api();
+    let user = api.create_user("mfa-bad@example.com").await?;
+    let snapshot = |api: Api, user: String| async move {
+        let policy = api.get("/admin/policies/mfa").await?.expect(200).body;
+        let factors = api
+            .get(&format!("/admin/users/{user}/authenticators"))
+            .await?
+            .expect(200)
+            .body;
+        anyhow::Ok(json!({"policy": policy, "factors": factors}))
+    };
+    let before = snapshot(api.clone(), user.clone()).await?;
+    let cases: Vec<(Method, String, Value, Vec<&str>)> = vec![
+        (
+            Method::PUT,
+            "/admin/policies/mfa".into(),
+            json!({"requirement": "sometimes", "grace_period_days": "7"}),
+            vec!["grace_period_days", "requirement"],
+        ),
+        (
+            Method::PUT,
+            "/admin/policies/mfa".into(),
+            json!({"allowed_factors": ["totp", "carrier_pigeon"], "email_otp_counts_as_mfa": 1}),
+            vec!["allowed_factors", "email_otp_counts_as_mfa"],
+        ),
+        (
+            Method::PUT,
+            "/admin/policies/mfa".into(),
+            json!({"required_roles": "admin", "required_since": "yesterday"}),
+            vec!["required_roles", "required_since"],
+        ),
+        (
+            Method::POST,
+            format!("/admin/users/{user}/temporary-access-code"),
+            json!({}),
+            vec!["reason"],
+        ),
+        (
+            Method::POST,
+            format!("/admin/users/{user}/temporary-access-code"),
+            json!({"reason": 5, "ttl_minutes": 99_999, "single_use": "yes"}),
+            vec!["reason", "single_use", "ttl_minutes"],
+        ),
+    ];
+    for (method, path, body, fields) in cases {
+        let reply = api.send(method.clone(), &path, Some(body.clone())).await?;
+        assert_eq!(reply.status, 422, "{method} {path} {body}: {}", reply.text);
+        let reply = reply.expect_error(422, "validation_error");
+        assert_fields(&reply, &fields);
+    }
+    let tap = format!("/admin/users/{user}/temporary-access-code");
+    for body in [&b"{\"reason\": "[..], b"[1]"] {
+        api.send_raw(Method::POST, &tap, Some("application/json"), body.to_vec())
+            .await?
+            .expect_error(400, "invalid_request");
+    }
+    api.send_raw(
+        Method::PUT,
+        "/admin/policies/mfa",
+        Some("text/plain"),
+        b"{}".to_vec(),
+    )
+    .await?
+    .expect_error(415, "unsupported_media_type");
+    let huge = format!(r#"{{"reason":"{}"}}"#, "x".repeat(1 << 20));
+    api.send_raw(
+        Method::POST,
+        &tap,
+        Some("application/json"),
+        huge.into_bytes(),
+    )
+    .await?
+    .expect_error(413, "payload_too_large");
+    for (method, path) in [
+        (
+            Method::GET,
+            "/admin/users/nobody@example.com/authenticators".to_string(),
+        ),
+        (
+            Method::DELETE,
+            format!("/admin/users/{user}/authenticators/mfa_unknown"),
+        ),
+    ] {
+        let reply = api.send(method.clone(), &path, None).await?;
+        reply.expect_error(404, "resource_not_found");
+    }
+    api.post(
+        "/admin/users/nobody@example.com/temporary-access-code",
+        json!({"reason": "lost phone"}),
+    )
+    .await?
+    .expect_error(404, "resource_not_found");
+    api.with_key("lmk_not_a_real_key_000000000000")
+        .put("/admin/policies/mfa", json!({"requirement": "off"}))
+        .await?
+        .expect(401);
+    let reader = api
+        .post(
+            "/admin/api-keys",
+            json!({"name": "mfa-reader", "scopes": ["admin:read"]}),
+        )
+        .await?
+        .expect(201)
+        .data()["key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let reader = api.with_key(&reader);
+    reader.get("/admin/policies/mfa").await?.expect(200);
+    reader
+        .put("/admin/policies/mfa", json!({"requirement": "required"}))
+        .await?
+        .expect(403);
+    reader
+        .post(&tap, json!({"reason": "lost phone"}))
+        .await?
+        .expect(403);
+    assert_eq!(
+        snapshot(api.clone(), user.clone()).await?,
+        before,
+        "refused writes changed something"
+    );
+    node.stop().await?;
+    Ok(())
+}

@@ -312,6 +312,8 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
         "/admin/mcp/servers?limit=100",
         "/admin/aauth/resources?limit=100",
         "/admin/webhooks?limit=100",
+        "/admin/policies/mfa",
+        "/admin/reports/mfa-coverage",
     ]
     .iter()
     .map(|p| p.to_string())
@@ -344,6 +346,7 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
             format!("/admin/aauth/resources/{}", s.aauth_resource),
             format!("/admin/webhooks/{}", s.webhook),
             format!("/admin/webhooks/{}/deliveries", s.webhook),
+            format!("/admin/users/{u}/authenticators"),
         ]);
     }
     let mut out = Map::new();
@@ -352,6 +355,7 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
         let mut body = reply.body.clone();
         if let Some(data) = body.get_mut("data").and_then(Value::as_object_mut) {
             data.remove("generatedAt");
+            data.remove("generated_at");
         }
         out.insert(path, body);
     }
@@ -665,6 +669,21 @@ fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
         get(format!("/admin/webhooks/{}/deliveries", s.webhook)),
         get(format!("/admin/webhooks/{}/deliveries/dlv_1", s.webhook)),
         post_empty(format!("/admin/webhooks/{}/deliveries/dlv_1/replay", s.webhook)),
+        get("/admin/policies/mfa".into()),
+        put("/admin/policies/mfa".into(), json!({"requirement": "off"})),
+        get("/admin/reports/mfa-coverage".into()),
+        get(format!("/admin/users/{}/authenticators", s.user)),
+        delete(format!("/admin/users/{}/authenticators/mfa_x", s.user)),
+        post(
+            format!("/admin/users/{}/temporary-access-code", s.user),
+            json!({"reason": "intruder"}),
+        ),
+        get("/me/authenticators".into()),
+        post("/me/authenticators/totp/enroll".into(), json!({})),
+        post("/me/recovery-codes".into(), json!({})),
+        get("/me/trusted-devices".into()),
+        post("/mfa/challenges".into(), json!({})),
+        get("/mfa/challenges/mfc_x".into()),
         get("/ssf/stream".into()),
         get(format!("/ssf/stream?stream_id={}", s.webhook)),
         post(

@@ -8,6 +8,8 @@ mod clients;
 mod groups;
 mod identities;
 mod me;
+mod mfa;
+mod mfa_admin;
 mod named;
 mod permissions;
 mod relations;
@@ -40,6 +42,9 @@ pub fn router() -> Router<AppState> {
         .merge(analytics::router().route_layer(in_family(Family::Analytics)))
         .merge(api_keys::router().route_layer(in_family(Family::ApiKeys)))
         .merge(me::router().route_layer(in_family(Family::Identity)))
+        .merge(mfa::router().route_layer(in_family(Family::Identity)))
+        .merge(mfa_admin::policy_router().route_layer(in_family(Family::Settings)))
+        .merge(mfa_admin::users_router().route_layer(in_family(Family::Users)))
         .merge(clients::router().route_layer(in_family(Family::Clients)))
         .merge(sessions::router())
         .merge(signing_keys::router().route_layer(in_family(Family::Settings)))

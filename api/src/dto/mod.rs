@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod mfa;
 pub mod org;
 pub mod user;
 

@@ -142,6 +142,22 @@ impl ApiError {
                     message.clone(),
                     None,
                 ),
+                C::Mfa {
+                    code,
+                    message,
+                    attempts_remaining,
+                    retry_after_secs,
+                } => (
+                    StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                    code.as_str(),
+                    message.clone(),
+                    (attempts_remaining.is_some() || retry_after_secs.is_some()).then(|| {
+                        json!({
+                            "attempts_remaining": attempts_remaining,
+                            "retry_after": retry_after_secs,
+                        })
+                    }),
+                ),
                 C::NotImplemented { message } => (
                     StatusCode::NOT_IMPLEMENTED,
                     "not_implemented",

@@ -45,6 +45,12 @@ impl IntoResponse for ApiError {
             ApiError::Cluster(ClusterError::Overloaded { retry_after_secs }) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
+            ApiError::Cluster(ClusterError::Mfa {
+                retry_after_secs: Some(secs),
+                ..
+            }) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+            }
             ApiError::Cluster(
                 ClusterError::NotLeader { .. }
                 | ClusterError::WrongShard

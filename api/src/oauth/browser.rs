@@ -11,6 +11,10 @@ pub const SESSION_COOKIE: &str = "lumo_session";
 pub const CSRF_COOKIE: &str = "lumo_csrf";
 /// OP browser state, readable by the check_session iframe (OIDC Session Management).
 pub const OBS_COOKIE: &str = "lumo_obs";
+/// The sign-in waiting for its second factor (`challenge id.secret`).
+pub const MFA_COOKIE: &str = "lumo_mfa";
+/// A device the user chose to trust (`device id.secret`): sign-ins skip the second factor.
+pub const DEVICE_COOKIE: &str = "lumo_device";
 
 /// The cookies a request carried.
 #[derive(Debug, Clone, Default)]
@@ -83,6 +87,16 @@ impl CookieJar {
             self.build(SESSION_COOKIE, "", Some(0), true),
             self.build(OBS_COOKIE, &browser_state(None), Some(0), false),
         ]
+    }
+
+    /// Sets (or, with `max_age` 0, clears) the pending second-factor cookie.
+    pub fn mfa(&self, value: &str, max_age: u64) -> HeaderValue {
+        self.build(MFA_COOKIE, value, Some(max_age), true)
+    }
+
+    /// Sets the trusted-device cookie.
+    pub fn trusted_device(&self, value: &str, max_age: u64) -> HeaderValue {
+        self.build(DEVICE_COOKIE, value, Some(max_age), true)
     }
 
     /// Sets the CSRF cookie.

@@ -8,11 +8,14 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lumo_cluster::ClusterError;
-use lumo_cluster::protocol::{ErrorCode, LoginCandidate, Params, ProtocolReply, ProtocolRequest};
+use lumo_cluster::protocol::{
+    ErrorCode, LoginCandidate, LoginOutcome, LoginStep, Params, ProtocolReply, ProtocolRequest,
+};
 use serde_json::json;
 
-use super::browser::csrf_ok;
+use super::browser::{DEVICE_COOKIE, csrf_ok};
 use super::error_page::error_page;
+use super::login_mfa::{MFA_COOKIE_SECS, page_url, signed_in, to_second_factor};
 use super::params::{self, bytes};
 use super::proto::Proto;
 use super::redirect::{redirect_with, with_query};
@@ -32,6 +35,8 @@ pub fn login_message(code: &str) -> &'static str {
             "Passkey sign-in is not available for this organization; sign in with your password."
         }
         "missing" => "Enter your email and password.",
+        "mfa_expired" => "The two-step verification expired. Sign in again.",
+        "mfa_locked" => "Too many wrong codes: two-step verification is locked for 15 minutes.",
         _ => "Sign-in failed. Please try again.",
     }
 }
@@ -47,7 +52,7 @@ const RETURN_ROUTES: [&str; 5] = [
 
 /// Where the login form sends the browser: back to a hosted page it came from, or to the
 /// authorization endpoint with the request it carried.
-fn after_login(proto: &Proto, params: &Params, signed_in: bool) -> String {
+pub(super) fn after_login(proto: &Proto, params: &Params, signed_in: bool) -> String {
     if let Some(target) = params.get("return_to")
         && let Some(route) = target.strip_prefix(&proto.path(""))
         && RETURN_ROUTES.iter().any(|r| route.starts_with(r))
@@ -75,7 +80,7 @@ fn after_login(proto: &Proto, params: &Params, signed_in: bool) -> String {
     with_query(&proto.path("/oauth/authorize"), &carried)
 }
 
-fn back_with_error(proto: &Proto, params: &Params, code: &str) -> Response {
+pub(super) fn back_with_error(proto: &Proto, params: &Params, code: &str) -> Response {
     let mut target = after_login(proto, params, false);
     let separator = if target.contains('?') { '&' } else { '?' };
     target.push(separator);
@@ -86,7 +91,10 @@ fn back_with_error(proto: &Proto, params: &Params, code: &str) -> Response {
 
 /// How a password check ended.
 enum Verdict {
-    SignedIn { cookie: String, max_age: u64 },
+    /// Signed in (with the step's cookies to set).
+    SignedIn(LoginOutcome),
+    /// The password was right; a second factor is needed (the challenge cookie).
+    SecondFactor(String),
     Refused(&'static str),
 }
 
@@ -151,23 +159,19 @@ async fn check_password(
             .await?;
         return Ok(Verdict::Refused("blocked"));
     }
-    let reply = proto
-        .call(ProtocolRequest::SignIn {
-            user: candidate.user_id,
-            client_id,
-            method: "password".into(),
-        })
-        .await;
-    match reply {
-        Ok(ProtocolReply::SignedIn {
-            cookie, expires_in, ..
-        }) => {
-            // Failures of the address are not forgotten on success: signing in to one's own
-            // account must not reset the count of guesses at others'.
-            Ok(Verdict::SignedIn {
-                cookie,
-                max_age: expires_in,
-            })
+    let begin = LoginStep::Begin {
+        user: candidate.user_id,
+        client_id,
+        device: proto.browser.get(DEVICE_COOKIE).map(str::to_string),
+    };
+    match proto.call(ProtocolRequest::LoginMfa(begin)).await {
+        // Failures of the address are not forgotten on success: signing in to one's own
+        // account must not reset the count of guesses at others'.
+        Ok(ProtocolReply::LoginMfa(LoginOutcome::SecondFactor { cookie })) => {
+            Ok(Verdict::SecondFactor(cookie))
+        }
+        Ok(ProtocolReply::LoginMfa(outcome @ LoginOutcome::SignedIn { .. })) => {
+            Ok(Verdict::SignedIn(outcome))
         }
         Ok(other) => Err(ApiError::unexpected(other)),
         Err(ApiError::Cluster(ClusterError::OAuth {
@@ -178,6 +182,7 @@ async fn check_password(
             error: ErrorCode::AccessDenied,
             ..
         })) => Ok(Verdict::Refused("blocked")),
+        Err(ApiError::Cluster(ClusterError::Mfa { .. })) => Ok(Verdict::Refused("mfa_locked")),
         Err(e) => Err(e),
     }
 }
@@ -199,14 +204,11 @@ pub async fn login_submit(proto: Proto, body: Result<Bytes, BytesRejection>) -> 
     }
     let client_id = params.get("client_id").cloned();
     match check_password(&proto, email.trim(), password, client_id).await {
-        Ok(Verdict::SignedIn { cookie, max_age }) => {
-            let target = after_login(&proto, &params, true);
-            redirect_with(
-                &target,
-                StatusCode::FOUND,
-                proto.jar().session(&cookie, max_age).to_vec(),
-            )
-        }
+        Ok(Verdict::SignedIn(outcome)) => match signed_in(&proto, &params, outcome) {
+            Some(response) => response,
+            None => error_page(&proto, ApiError::Internal("unexpected sign-in".into())).await,
+        },
+        Ok(Verdict::SecondFactor(cookie)) => to_second_factor(&proto, &params, &cookie),
         Ok(Verdict::Refused(code)) => back_with_error(&proto, &params, code),
         Err(e) => error_page(&proto, e).await,
     }
@@ -243,14 +245,36 @@ pub async fn login_json(proto: Proto, body: Result<Bytes, BytesRejection>) -> Re
             .remove("password")
             .filter(|p| !p.is_empty() && p.chars().count() <= 256)
             .ok_or_else(|| ApiError::invalid("password", "is required"))?;
-        let verdict =
-            check_password(&proto, email.trim(), password, params.remove("client_id")).await?;
+        let verdict = check_password(
+            &proto,
+            email.trim(),
+            password,
+            params.get("client_id").cloned(),
+        )
+        .await?;
         match verdict {
-            Verdict::SignedIn { cookie, max_age } => {
+            Verdict::SignedIn(LoginOutcome::SignedIn {
+                cookie, expires_in, ..
+            }) => {
                 let mut response = Json(json!({"status": "complete"})).into_response();
-                for value in proto.jar().session(&cookie, max_age) {
+                for value in proto.jar().session(&cookie, expires_in) {
                     response.headers_mut().append(header::SET_COOKIE, value);
                 }
+                Ok(response)
+            }
+            Verdict::SignedIn(other) => Err(ApiError::unexpected(other)),
+            Verdict::SecondFactor(cookie) => {
+                let url = format!(
+                    "{}{}",
+                    super::browser::origin_of(&proto.issuer),
+                    page_url(&proto, &params)
+                );
+                let mut response =
+                    Json(json!({"status": "mfa_required", "challenge_url": url})).into_response();
+                response.headers_mut().append(
+                    header::SET_COOKIE,
+                    proto.jar().mfa(&cookie, MFA_COOKIE_SECS),
+                );
                 Ok(response)
             }
             Verdict::Refused(code) => Err(match code {

@@ -19,6 +19,7 @@ mod hosted_page;
 mod introspect;
 mod jwks;
 mod login;
+mod login_mfa;
 mod logout;
 mod org_select;
 mod pages;
@@ -60,6 +61,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/oauth/login/submit", post(login::login_submit))
         .route("/oauth/login/json", post(login::login_json))
+        .route(
+            "/oauth/login/mfa",
+            get(login_mfa::mfa_page).post(login_mfa::mfa_submit),
+        )
         .route(
             "/oauth/org-select",
             get(org_select::org_select).post(org_select::org_select_post),

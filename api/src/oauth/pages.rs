@@ -51,6 +51,31 @@ pub struct LoginPage {
     pub login_hint: String,
 }
 
+/// The second factor of a hosted sign-in: a code form, or an authenticator app to enroll.
+#[derive(Template)]
+#[template(path = "mfa.html")]
+pub struct MfaPage {
+    pub branding: Branding,
+    pub primary_color: String,
+    pub background_color: String,
+    pub email: String,
+    pub error: Option<String>,
+    pub action: String,
+    pub csrf: String,
+    pub carried: Vec<(String, String)>,
+    /// What to type the code from ("Authenticator app").
+    pub factor_name: String,
+    pub trusted_device_days: i64,
+    /// Enrollment: the pending authenticator, its QR code and its key.
+    pub enroll: Option<MfaEnrollView>,
+}
+
+pub struct MfaEnrollView {
+    pub authenticator_id: String,
+    pub qr_data_uri: String,
+    pub secret_grouped: String,
+}
+
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage {

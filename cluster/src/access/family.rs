@@ -27,7 +27,13 @@ fn anchor_family(anchor: &EntityKey) -> Family {
 /// The family a read touches.
 pub fn query_family(query: &Query) -> Family {
     match query {
-        Query::Me => Family::Identity,
+        Query::Me
+        | Query::MyAuthenticators
+        | Query::RecoveryCodeStatus
+        | Query::TrustedDevices
+        | Query::MfaChallenge(_)
+        | Query::StepUp(_) => Family::Identity,
+        Query::UserAuthenticators(_) | Query::MfaCoverage => Family::Users,
         Query::GetUser(_)
         | Query::ListUsers(_)
         | Query::UserIdentities(_)
@@ -192,5 +198,17 @@ pub fn op_family(op: &Op) -> Family {
         | Op::DecideAAuthConsent(_)
         | Op::IssueAAuthToken(_)
         | Op::RevokeAAuthToken(_) => Family::Protocol,
+        // Secrets are checked (and sealed) by the protocol side, which judged the user first.
+        Op::EnrollAuthenticator(_)
+        | Op::VerifyAuthenticator { .. }
+        | Op::StartMfaChallenge(_)
+        | Op::AnswerMfaChallenge { .. }
+        | Op::SignInWithMfa(_) => Family::Protocol,
+        // A user's own factors: any credential may ask, apply acts only for a user's own token.
+        Op::UpdateAuthenticator { .. }
+        | Op::RemoveAuthenticator { user: None, .. }
+        | Op::SetRecoveryCodes { .. }
+        | Op::RevokeTrustedDevice(_) => Family::Identity,
+        Op::RemoveAuthenticator { user: Some(_), .. } | Op::IssueAccessCode(_) => Family::Users,
     }
 }

@@ -145,7 +145,7 @@ fn refused(description: &str) -> ClusterError {
 enum Consumed {
     Fresh,
     Rotating(String),
-    Refused(Applied),
+    Refused(Box<Applied>),
 }
 
 fn consume(tx: &mut OrgTx, meta: &CommandMeta, issuance: &Issuance) -> Result<Consumed> {
@@ -172,13 +172,13 @@ fn consume(tx: &mut OrgTx, meta: &CommandMeta, issuance: &Issuance) -> Result<Co
                 .severity("warning")
                 .target("oauth_client", &code.client_id, code.client_id.clone())
                 .changes(json!({"revokedTokens": revoked}));
-                return Ok(Consumed::Refused((
+                return Ok(Consumed::Refused(Box::new((
                     Outcome::GrantRefused {
                         error: ErrorCode::InvalidGrant,
                         description: "the authorization code was already used".into(),
                     },
                     vec![event],
-                )));
+                ))));
             }
             if code.expires_at <= at {
                 return Err(refused("the authorization code expired"));
@@ -209,7 +209,7 @@ fn consume(tx: &mut OrgTx, meta: &CommandMeta, issuance: &Issuance) -> Result<Co
                 .severity("warning")
                 .target("oauth_client", &token.client_id, token.client_id.clone())
                 .changes(json!({"family": token.family, "revokedTokens": revoked}));
-                return Ok(Consumed::Refused((
+                return Ok(Consumed::Refused(Box::new((
                     Outcome::GrantRefused {
                         error: ErrorCode::InvalidGrant,
                         description:
@@ -217,7 +217,7 @@ fn consume(tx: &mut OrgTx, meta: &CommandMeta, issuance: &Issuance) -> Result<Co
                                 .into(),
                     },
                     vec![event],
-                )));
+                ))));
             }
             if token.expires_at <= at {
                 return Err(refused("the refresh token expired"));
@@ -264,7 +264,7 @@ pub(super) fn issue_tokens(
     issuance: &Issuance,
 ) -> Result<Applied> {
     let rotating = match consume(tx, meta, issuance)? {
-        Consumed::Refused(applied) => return Ok(applied),
+        Consumed::Refused(applied) => return Ok(*applied),
         Consumed::Fresh => None,
         Consumed::Rotating(family) => Some(family),
     };

@@ -16,6 +16,7 @@ mod identities;
 mod jit;
 mod mcp;
 mod meta;
+mod mfa;
 mod named;
 mod org;
 mod par;
@@ -278,6 +279,24 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             event_name,
             data,
         } => webhooks::send_event(tx, meta, *id, event_id, event_name, data)?,
+        Op::EnrollAuthenticator(new) => mfa::enroll(tx, meta, new)?,
+        Op::VerifyAuthenticator {
+            id,
+            proof,
+            approves,
+        } => mfa::verify(tx, meta, id, proof, approves.as_deref())?,
+        Op::UpdateAuthenticator { id, patch } => mfa::update(tx, meta, id, patch)?,
+        Op::RemoveAuthenticator { user, id, step_up } => {
+            mfa::remove(tx, meta, user.as_ref(), id, step_up.as_deref())?
+        }
+        Op::SetRecoveryCodes { hashes, step_up } => {
+            mfa::set_recovery_codes(tx, meta, hashes, step_up.as_deref())?
+        }
+        Op::StartMfaChallenge(challenge) => mfa::start(tx, meta, challenge)?,
+        Op::AnswerMfaChallenge { id, proof, context } => mfa::answer(tx, meta, id, proof, context)?,
+        Op::RevokeTrustedDevice(id) => mfa::revoke_device(tx, meta, id)?,
+        Op::IssueAccessCode(new) => mfa::issue_access_code(tx, meta, new)?,
+        Op::SignInWithMfa(request) => mfa::sign_in_with_mfa(tx, meta, request)?,
     };
     for event in events {
         append_audit(tx, meta, event)?;

@@ -4,6 +4,7 @@
 mod aauth;
 mod agents;
 mod jit;
+mod mfa;
 mod oauth;
 mod webhooks;
 
@@ -20,6 +21,9 @@ pub use agents::{
     NewMcpServer,
 };
 pub use jit::{FinishTask, JitDecision, JitIssuance, NewApproval, NewJitRequest, NewTask};
+pub use mfa::{
+    AnswerContext, AuthenticatorPatch, MfaProof, MfaSignIn, NewAccessCode, SecondFactor,
+};
 pub use oauth::{
     ClientKey, ClientPatch, Consume, Issuance, Lineage, LoginFailure, MetadataClient,
     NewAccessToken, NewClient, NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget,
@@ -689,6 +693,42 @@ pub enum Op {
         /// The payload's `data`, JSON as text.
         data: String,
     },
+    /// A pending authenticator of the acting user (built on the leader, secret sealed).
+    EnrollAuthenticator(crate::model::Authenticator),
+    /// Proof of possession that activates a pending authenticator of the acting user.
+    VerifyAuthenticator {
+        id: String,
+        proof: MfaProof,
+        /// A hosted sign-in's challenge this enrollment completes (sign-in required a factor
+        /// the user did not have yet, or a temporary access code let them in to enroll one).
+        approves: Option<String>,
+    },
+    UpdateAuthenticator {
+        id: String,
+        patch: AuthenticatorPatch,
+    },
+    /// Removes an authenticator: the acting user's own (`user` none, after a step-up with
+    /// another factor) or, by an administrator, any user's.
+    RemoveAuthenticator {
+        user: Option<UserKey>,
+        id: String,
+        step_up: Option<String>,
+    },
+    /// Replaces the acting user's recovery codes (hashes).
+    SetRecoveryCodes {
+        hashes: Vec<String>,
+        step_up: Option<String>,
+    },
+    StartMfaChallenge(crate::model::MfaChallenge),
+    AnswerMfaChallenge {
+        id: String,
+        proof: MfaProof,
+        context: AnswerContext,
+    },
+    RevokeTrustedDevice(String),
+    IssueAccessCode(NewAccessCode),
+    /// A hosted sign-in whose second factor was checked (or not required).
+    SignInWithMfa(MfaSignIn),
 }
 
 /// Fields of a new ABAC attribute definition (JSON payloads as text).
@@ -867,6 +907,16 @@ impl Op {
             Op::RecordWebhookAttempts(_) => "record_webhook_attempts",
             Op::ReplayWebhookDelivery { .. } => "replay_webhook_delivery",
             Op::SendWebhookEvent { .. } => "send_webhook_event",
+            Op::EnrollAuthenticator(_) => "enroll_authenticator",
+            Op::VerifyAuthenticator { .. } => "verify_authenticator",
+            Op::UpdateAuthenticator { .. } => "update_authenticator",
+            Op::RemoveAuthenticator { .. } => "remove_authenticator",
+            Op::SetRecoveryCodes { .. } => "set_recovery_codes",
+            Op::StartMfaChallenge(_) => "start_mfa_challenge",
+            Op::AnswerMfaChallenge { .. } => "answer_mfa_challenge",
+            Op::RevokeTrustedDevice(_) => "revoke_trusted_device",
+            Op::IssueAccessCode(_) => "issue_temporary_access_code",
+            Op::SignInWithMfa(_) => "sign_in",
         }
     }
 }
@@ -937,6 +987,7 @@ mod tests {
             user_agent: None,
             revoked_at: None,
             clients: vec![],
+            amr: Vec::new(),
         };
         let ops = vec![
             Op::CreateClient(client),

@@ -5,6 +5,7 @@ pub mod http_signature;
 mod key_file;
 mod master;
 mod signing;
+pub mod totp;
 
 pub use key_file::{MASTER_KEY_FILE, resolve_master_key};
 pub use master::{MasterKey, MasterKeyError};

@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 mod authz_code;
+mod mfa_code;
 mod oauth_code;
 
 pub use authz_code::AuthzCode;
+pub use mfa_code::MfaCode;
 pub use oauth_code::ErrorCode;
 
 use crate::ids::NodeId;
@@ -93,6 +95,15 @@ pub enum ClusterError {
     /// A bug or a storage failure; the detail is logged, not shown.
     #[error("internal error: {message}")]
     Internal { message: String },
+    /// Multi-factor authentication refused; a wrong answer says how many attempts are left, a
+    /// lockout when to come back.
+    #[error("{message}")]
+    Mfa {
+        code: MfaCode,
+        message: String,
+        attempts_remaining: Option<u32>,
+        retry_after_secs: Option<u64>,
+    },
 }
 
 impl ClusterError {
@@ -155,6 +166,16 @@ impl ClusterError {
         ClusterError::Authz {
             code,
             message: message.into(),
+        }
+    }
+
+    /// An MFA refusal without attempt or retry details.
+    pub fn mfa(code: MfaCode, message: impl Into<String>) -> Self {
+        ClusterError::Mfa {
+            code,
+            message: message.into(),
+            attempts_remaining: None,
+            retry_after_secs: None,
         }
     }
 

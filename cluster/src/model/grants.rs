@@ -27,6 +27,9 @@ pub struct LoginSession {
     /// Clients that received a code in this session (for logout).
     #[serde(default)]
     pub clients: Vec<String>,
+    /// How the user proved who they are (RFC 8176 `amr`: `pwd`, `otp`, `mfa`, ...).
+    #[serde(default)]
+    pub amr: Vec<String>,
 }
 
 impl LoginSession {

@@ -12,6 +12,7 @@ mod grants;
 mod identity;
 mod jit;
 mod mcp;
+pub mod mfa;
 mod named;
 mod node;
 mod oauth_client;
@@ -47,6 +48,10 @@ pub use jit::{
     RiskLevel, TASK_TTL_SECS, TaskStatus, assess_risk,
 };
 pub use mcp::{MCP_TOKEN_LIFETIME, McpServer, server_id_of};
+pub use mfa::{
+    Authenticator, AuthenticatorState, ChallengePurpose, ChallengeStatus, FactorKind, MfaChallenge,
+    MfaLockout, RecoveryCodes, TemporaryAccessCode, TrustedDevice,
+};
 pub use named::{Group, NamedEntity, Role};
 pub use node::{GroupKind, GroupStatus, NodeInfo};
 pub use oauth_client::{

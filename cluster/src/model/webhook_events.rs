@@ -25,6 +25,40 @@ const FIXED: &[(&str, &str)] = &[
     ("user.login.failed", "A sign-in failed"),
     ("session.revoked", "A session was revoked"),
     (
+        "mfa.enrollment.started",
+        "A user started enrolling an MFA factor",
+    ),
+    (
+        "mfa.authenticator.enrolled",
+        "A user enrolled an MFA factor",
+    ),
+    (
+        "mfa.authenticator.updated",
+        "A user renamed an MFA factor or made it the default",
+    ),
+    ("mfa.authenticator.removed", "An MFA factor was removed"),
+    (
+        "mfa.recovery_codes.generated",
+        "A user generated recovery codes",
+    ),
+    ("mfa.recovery_code.used", "A recovery code was used"),
+    ("mfa.challenge.created", "An MFA challenge was started"),
+    ("mfa.challenge.approved", "An MFA challenge was answered"),
+    ("mfa.challenge.failed", "A wrong MFA answer was given"),
+    (
+        "mfa.locked",
+        "A user's MFA was locked after repeated failures",
+    ),
+    (
+        "mfa.trusted_device.revoked",
+        "A user revoked a trusted device",
+    ),
+    (
+        "mfa.tap.issued",
+        "An administrator issued a temporary access code",
+    ),
+    ("mfa.tap.used", "A temporary access code was used"),
+    (
         "identity.link.created",
         "An external identity was linked to a user",
     ),

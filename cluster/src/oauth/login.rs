@@ -61,13 +61,8 @@ pub(super) fn candidate(ctx: &ProtocolCtx, email: &str) -> Result<ProtocolReply>
     })))
 }
 
-/// The password was right: starts a session.
-pub(super) async fn sign_in(
-    ctx: &ProtocolCtx,
-    user: UserId,
-    client_id: Option<String>,
-    method: String,
-) -> Result<ProtocolReply> {
+/// A new session for `user` (not yet proposed): the cookie, the row, and its lifetime.
+pub(super) fn new_session(ctx: &ProtocolCtx, user: UserId) -> Result<(String, LoginSession, u64)> {
     let reader = ctx.reader();
     let timeout = settings(&reader, SettingsSection::Auth)?["session_timeout"]
         .as_u64()
@@ -79,7 +74,7 @@ pub(super) async fn sign_in(
         id: 0,
         secret_hash: secret_hash(&cookie),
         user_id: user,
-        user_email: record.email.clone(),
+        user_email: record.email,
         created_at: ctx.now,
         last_activity_at: ctx.now,
         expires_at: ctx.now.plus_millis((timeout as i64) * 1000),
@@ -88,11 +83,28 @@ pub(super) async fn sign_in(
         user_agent: ctx.request.user_agent.clone(),
         revoked_at: None,
         clients: Vec::new(),
+        amr: vec!["pwd".to_string()],
     };
-    let actor = PrincipalKind::User {
-        id: user,
-        email: record.email,
-    };
+    Ok((cookie, session, timeout))
+}
+
+/// The actor a sign-in of `session`'s user is proposed as.
+pub(super) fn user_actor(session: &LoginSession) -> PrincipalKind {
+    PrincipalKind::User {
+        id: session.user_id,
+        email: session.user_email.clone(),
+    }
+}
+
+/// The password was right: starts a session.
+pub(super) async fn sign_in(
+    ctx: &ProtocolCtx,
+    user: UserId,
+    client_id: Option<String>,
+    method: String,
+) -> Result<ProtocolReply> {
+    let (cookie, session, timeout) = new_session(ctx, user)?;
+    let actor = user_actor(&session);
     let outcome = ctx
         .propose(
             actor,

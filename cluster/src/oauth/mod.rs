@@ -21,6 +21,7 @@ pub(crate) mod login;
 mod logout;
 mod mcp;
 mod metadata_client;
+pub mod mfa;
 mod org_settings;
 mod par;
 pub mod register;
@@ -132,6 +133,8 @@ pub async fn handle(ctx: ProtocolCtx, request: ProtocolRequest) -> Result<Protoc
         ProtocolRequest::WebhookSecret { credential, change } => {
             webhooks::save_secret(&ctx, &credential, change).await
         }
+        ProtocolRequest::Mfa { credential, call } => mfa::call(&ctx, &credential, call).await,
+        ProtocolRequest::LoginMfa(step) => mfa::step(&ctx, step).await,
         ProtocolRequest::WebhookTest { credential, id } => {
             webhooks::test(&ctx, &credential, id).await
         }

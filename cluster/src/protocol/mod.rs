@@ -4,6 +4,7 @@
 
 mod grant_type;
 pub mod limits;
+mod mfa;
 mod reply;
 mod request;
 pub mod scopes;
@@ -13,6 +14,7 @@ mod views;
 
 pub use crate::error::ErrorCode;
 pub use grant_type::{GRANT_TYPES, GrantType};
+pub use mfa::{Enrollment, LoginMfaPage, LoginOutcome, LoginStep, MfaCall};
 pub use reply::{ProtocolReply, TokenResponse};
 pub use request::{
     AAuthDocument, AAuthEndpoint, ClientAuth, NewConnection, Params, ProtocolRequest,

@@ -23,6 +23,10 @@ pub struct TokenResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ProtocolReply {
     Jwks(Vec<serde_json::Value>),
+    MfaEnrollment(super::Enrollment),
+    MfaAuthenticator(crate::model::Authenticator),
+    MfaChallenge(crate::model::MfaChallenge),
+    LoginMfa(super::LoginOutcome),
     Branding(Branding),
     Token(TokenResponse),
     /// An introspection or userinfo document, or registration metadata.

@@ -122,6 +122,13 @@ pub enum ProtocolRequest {
         credential: Credential,
         change: WebhookSecretChange,
     },
+    /// A user's own MFA call (enroll, verify, challenges), where secrets are.
+    Mfa {
+        credential: Credential,
+        call: super::MfaCall,
+    },
+    /// A step of the hosted sign-in's second factor.
+    LoginMfa(super::LoginStep),
     /// An administrator sends a test event to a webhook, synchronously.
     WebhookTest {
         credential: Credential,
@@ -300,6 +307,8 @@ impl ProtocolRequest {
             ProtocolRequest::StoreConnection { .. } => "store_connection",
             ProtocolRequest::WebhookSecret { .. } => "webhook_secret",
             ProtocolRequest::WebhookTest { .. } => "webhook_test",
+            ProtocolRequest::Mfa { .. } => "mfa",
+            ProtocolRequest::LoginMfa(_) => "login_mfa",
             ProtocolRequest::ConnectionToken { .. } => "connection_token",
             ProtocolRequest::AgentWorkload { .. } => "agent_workload",
             ProtocolRequest::Attest { .. } => "attest",

@@ -7,6 +7,7 @@ pub(crate) mod analytics;
 mod audit;
 mod catalog;
 mod jit;
+mod mfa;
 mod oauth;
 mod org;
 mod page;
@@ -33,6 +34,13 @@ pub fn run_query(
 ) -> Result<Reply> {
     match query {
         Query::Me => users::me(reader, principal),
+        Query::MyAuthenticators => mfa::mine(reader, principal, now),
+        Query::RecoveryCodeStatus => mfa::recovery_status(reader, principal),
+        Query::TrustedDevices => mfa::trusted_devices(reader, principal, now),
+        Query::MfaChallenge(id) => mfa::challenge(reader, principal, id, now),
+        Query::UserAuthenticators(key) => mfa::of_user(reader, key, now),
+        Query::MfaCoverage => mfa::coverage(reader, now),
+        Query::StepUp(challenge) => mfa::step_up(reader, principal, challenge.as_deref(), now),
         Query::GetUser(key) => users::get(reader, key),
         Query::ListUsers(params) => users::list(reader, params),
         Query::UserIdentities(key) => users::identities(reader, key),

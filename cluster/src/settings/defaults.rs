@@ -17,8 +17,8 @@ pub fn defaults(section: SettingsSection) -> Value {
             "mfa_policy": {
                 "requirement": "optional",
                 "allowed_factors": ["passkey", "totp", "email_otp"],
-                "min_tier_login": 1,
-                "min_tier_step_up": 2,
+                "min_tier_login": 4,
+                "min_tier_step_up": 4,
                 "passwordless_passkey": false,
                 "required_factor_count": 1,
                 "grace_period_days": 7,
@@ -30,7 +30,9 @@ pub fn defaults(section: SettingsSection) -> Value {
                 "sms_country_denylist": [],
                 "nudge_interval_days": 7,
                 "step_up_max_age_seconds": 600,
-                "required_since": null
+                "required_since": null,
+                "required_roles": [],
+                "required_groups": []
             },
             "push_auth_required": false,
             "push_app_name": null,

@@ -90,6 +90,17 @@ pub(super) const AUTHENTICATION_SETTINGS_MFA_POLICY: &[Field] = &[
         kind: Kind::Int,
         nullable: true,
     },
+    // Lumo's additions: MFA required of members of these roles or groups (slugs).
+    Field {
+        name: "required_roles",
+        kind: Kind::StrList,
+        nullable: false,
+    },
+    Field {
+        name: "required_groups",
+        kind: Kind::StrList,
+        nullable: false,
+    },
 ];
 
 pub(super) const AUTHENTICATION_SETTINGS_PASSWORD_POLICY: &[Field] = &[

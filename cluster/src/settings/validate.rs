@@ -119,9 +119,11 @@ fn check_int(path: &str, n: i64) -> Option<String> {
         "background_overlay_opacity" => (0, 100),
         "magic_link_expiry" => (60, 86_400),
         "smtp_port" => (1, 65_535),
-        "mfa_policy.required_factor_count" => (1, 3),
-        "mfa_policy.min_tier_login" | "mfa_policy.min_tier_step_up" => (0, 3),
-        "mfa_policy.step_up_max_age_seconds" => (30, 86_400),
+        "mfa_policy.required_factor_count" => (1, 2),
+        "mfa_policy.min_tier_login" | "mfa_policy.min_tier_step_up" => (1, 4),
+        "mfa_policy.step_up_max_age_seconds" => (60, 3_600),
+        "mfa_policy.grace_period_days" | "mfa_policy.remind_interval_days" => (0, 90),
+        "mfa_policy.trusted_device_days" => (0, 180),
         _ => (0, 2_147_483_647),
     };
     (n < min || n > max).then(|| format!("must be between {min} and {max}"))

@@ -84,6 +84,16 @@ impl Mint {
 }
 
 /// `at_hash`: the left half of the access token's hash, with the ID token's algorithm.
+/// The authentication context class of a sign-in's methods: `mfa` when a second factor was
+/// used, else `pwd`.
+pub(crate) fn acr_of(amr: &[String]) -> &'static str {
+    if amr.iter().any(|m| m == "mfa") {
+        crate::model::mfa::ACR_MFA
+    } else {
+        crate::model::mfa::ACR_PASSWORD
+    }
+}
+
 fn at_hash(alg: JwsAlg, access_token: &str) -> String {
     let digest: Vec<u8> = match alg {
         JwsAlg::EdDSA => Sha512::digest(access_token.as_bytes()).to_vec(),
@@ -219,6 +229,13 @@ pub(super) async fn mint(ctx: &ProtocolCtx, issuer: &str, mut mint: Mint) -> Res
             }
             if let Some(sid) = mint.session_id {
                 id.insert("sid".into(), json!(sid.to_string()));
+                let session: Option<crate::model::LoginSession> = ctx
+                    .reader()
+                    .get(crate::tables::Table::Session, &sid.to_be_bytes())?;
+                if let Some(session) = session.filter(|s| !s.amr.is_empty()) {
+                    id.insert("acr".into(), json!(acr_of(&session.amr)));
+                    id.insert("amr".into(), json!(session.amr));
+                }
             }
             id.insert("at_hash".into(), json!(at_hash(key.alg, &access_token)));
             Some(

@@ -1,0 +1,97 @@
+//! Multi-factor authentication in apply: factors (`factors.rs`), challenges and the lockout
+//! (`challenges.rs`), and the hosted sign-in that passed its second factor (`sign_in.rs`).
+//! Every self-service op acts for the user of the command's principal.
+
+mod challenges;
+mod factors;
+mod sign_in;
+
+pub(super) use challenges::{answer, start};
+pub(super) use factors::{
+    enroll, issue_access_code, remove, revoke_device, set_recovery_codes, update, verify,
+};
+pub(super) use sign_in::sign_in_with_mfa;
+
+use crate::command::CommandMeta;
+use crate::error::{ClusterError, MfaCode, Result};
+use crate::ids::UserId;
+use crate::model::mfa::{LOCK_FAILURES, LOCK_MS, LOCK_WINDOW_MS};
+use crate::model::{AuditEvent, MfaLockout, PrincipalKind, User};
+use crate::tables::{OrgTx, Table};
+
+/// The user the command acts for: a person's own credential, not one delegated to an agent.
+fn acting_user(meta: &CommandMeta) -> Result<UserId> {
+    match &meta.actor.kind {
+        PrincipalKind::User { id, .. } if meta.actor.acting_agent.is_none() => Ok(*id),
+        _ => Err(ClusterError::mfa(
+            MfaCode::UserTokenRequired,
+            "multi-factor authentication is managed by the signed-in user with their own token",
+        )),
+    }
+}
+
+fn load_user(tx: &OrgTx, id: UserId) -> Result<User> {
+    tx.get::<User>(Table::User, &id.to_bytes())?
+        .ok_or_else(|| ClusterError::not_found("user", id))
+}
+
+/// Refuses while the user's MFA is locked.
+fn refuse_if_locked(lockout: &MfaLockout, at: crate::clock::Timestamp) -> Result<()> {
+    match lockout.locked_at(at) {
+        Some(until) => Err(ClusterError::Mfa {
+            code: MfaCode::MfaLocked,
+            message: format!(
+                "too many failed MFA attempts; try again after {}",
+                until.to_rfc3339()
+            ),
+            attempts_remaining: Some(0),
+            retry_after_secs: Some(u64::try_from((until.0 - at.0 + 999) / 1000).unwrap_or(1)),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Counts one failure toward the user's lockout; returns the lockout as it is now and the
+/// events it caused.
+fn record_failure(
+    tx: &mut OrgTx,
+    meta: &CommandMeta,
+    user: &User,
+) -> Result<(MfaLockout, Vec<AuditEvent>)> {
+    let at = meta.at;
+    let mut lockout = crate::mfa::lockout(tx, user.id)?;
+    lockout
+        .failures
+        .retain(|t| at.0 - t.0 < LOCK_WINDOW_MS && *t <= at);
+    lockout.failures.push(at);
+    let mut events = Vec::new();
+    if lockout.failures.len() >= LOCK_FAILURES {
+        let until = at.plus_millis(LOCK_MS);
+        lockout.locked_until = Some(until);
+        lockout.failures.clear();
+        events.push(
+            AuditEvent::new(
+                "security",
+                "mfa.locked",
+                format!(
+                    "MFA of {} locked until {} after {LOCK_FAILURES} failures",
+                    user.email,
+                    until.to_rfc3339()
+                ),
+            )
+            .severity("warning")
+            .target("user", user.id, user.email.clone()),
+        );
+    }
+    tx.put(Table::MfaLockout, &user.id.to_bytes(), &lockout)?;
+    Ok((lockout, events))
+}
+
+/// Sets the user's `mfa_enabled` to whether any active authenticator is left.
+fn refresh_mfa_flag(tx: &mut OrgTx, user: &mut User, active_left: bool) -> Result<()> {
+    if user.mfa_enabled != active_left {
+        user.mfa_enabled = active_left;
+        tx.put(Table::User, &user.id.to_bytes(), user)?;
+    }
+    Ok(())
+}

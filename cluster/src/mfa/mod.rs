@@ -1,0 +1,14 @@
+//! Multi-factor rules shared by `apply`, `read` and the provider: the org's MFA policy and who
+//! it covers, a user's factors and protection status, and the step-up check. Pure functions
+//! over committed rows.
+
+mod policy;
+mod rows;
+mod step_up;
+
+pub use policy::{MfaPolicy, Requirement, policy, requirement};
+pub use rows::{
+    access_codes, active_factors, authenticator, authenticator_key, authenticators, lockout,
+    protection_status, recovery_codes, trusted_devices, user_prefix,
+};
+pub use step_up::{STEP_UP_HEADER, check_step_up};

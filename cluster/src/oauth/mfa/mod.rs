@@ -1,0 +1,183 @@
+//! MFA on the shard leader, where the master key opens TOTP secrets: a user's own calls
+//! (`self_service.rs`) and the hosted sign-in's second factor (`sign_in.rs`). What a code
+//! proves is worked out here ([`prove`]); whether it answers the challenge (a step not used
+//! before, an unused recovery code) is decided in apply.
+
+mod self_service;
+mod sign_in;
+
+pub(super) use self_service::call;
+pub(super) use sign_in::step;
+
+use crate::command::{MfaProof, Op};
+use crate::crypto::{secret_hash, totp};
+use crate::error::{ClusterError, MfaCode, Result};
+use crate::ids::UserId;
+use crate::mfa as rules;
+use crate::model::{Authenticator, FactorKind, PrincipalKind};
+use crate::query::Outcome;
+
+use super::runtime::ProtocolCtx;
+
+const SEAL_CONTEXT: &str = "mfa-totp";
+/// Recovery and temporary access codes are drawn from this alphabet (no 0/O, 1/I).
+pub const CODE_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+/// Characters of a recovery code (`XXXXX-XXXXX`).
+pub const RECOVERY_CODE_CHARS: usize = 10;
+/// Characters of a temporary access code (`XXXX-XXXX-XXXX`).
+pub const ACCESS_CODE_CHARS: usize = 12;
+
+/// A random code of `chars` characters, grouped by `group` with dashes.
+pub fn random_code(chars: usize, group: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    let raw: Vec<char> = (0..chars)
+        .map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char)
+        .collect();
+    raw.chunks(group.max(1))
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The hash a recovery or access code is stored as: case, spaces and dashes do not count.
+pub fn code_hash(code: &str) -> String {
+    secret_hash(&normalize(code))
+}
+
+fn normalize(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// Seals a new TOTP secret for storage.
+fn seal(ctx: &ProtocolCtx, secret: &str) -> Result<String> {
+    ctx.runtime
+        .seal_secret(ctx.org, SEAL_CONTEXT, secret.as_bytes())
+}
+
+/// The enrollment of a pending TOTP authenticator again (its secret opened), for a page that
+/// shows it a second time.
+fn reopen(
+    ctx: &ProtocolCtx,
+    user: &crate::model::User,
+    authenticator: Authenticator,
+) -> Result<crate::protocol::Enrollment> {
+    let sealed = authenticator
+        .sealed_secret
+        .as_deref()
+        .ok_or_else(|| ClusterError::internal("a TOTP authenticator without a secret"))?;
+    let secret = String::from_utf8(ctx.runtime.open_secret(ctx.org, SEAL_CONTEXT, sealed)?)
+        .map_err(|_| ClusterError::internal("a TOTP secret is not text"))?;
+    let org = crate::lookup::load_org(&ctx.reader())?;
+    Ok(crate::protocol::Enrollment {
+        otpauth_uri: Some(totp::otpauth_uri(&org.name, &user.email, &secret)),
+        secret: Some(secret),
+        authenticator,
+    })
+}
+
+/// The TOTP step `code` is for `authenticator` at the leader's clock, if any.
+fn totp_step(ctx: &ProtocolCtx, authenticator: &Authenticator, code: &str) -> Result<Option<u64>> {
+    let Some(sealed) = &authenticator.sealed_secret else {
+        return Ok(None);
+    };
+    let secret = ctx.runtime.open_secret(ctx.org, SEAL_CONTEXT, sealed)?;
+    let key = std::str::from_utf8(&secret)
+        .ok()
+        .and_then(totp::base32_decode)
+        .ok_or_else(|| ClusterError::internal("a TOTP secret is not base32"))?;
+    Ok(totp::matching_step(&key, code, ctx.now.0.div_euclid(1000)))
+}
+
+/// What `code` proves for `user`: a TOTP code of one of their apps (`preferred` first), a
+/// recovery code, a temporary access code, or nothing.
+fn prove(ctx: &ProtocolCtx, user: UserId, code: &str, preferred: Option<&str>) -> Result<MfaProof> {
+    let trimmed = code.trim();
+    if trimmed.len() == totp::DIGITS as usize && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        let mut apps: Vec<Authenticator> = rules::authenticators(&ctx.reader(), user)?
+            .into_iter()
+            .filter(|a| a.is_active() && a.kind == FactorKind::Totp)
+            .collect();
+        apps.sort_by_key(|a| Some(a.id.as_str()) != preferred);
+        for app in apps {
+            if let Some(step) = totp_step(ctx, &app, trimmed)? {
+                return Ok(MfaProof::Totp {
+                    authenticator: app.id,
+                    step,
+                });
+            }
+        }
+        return Ok(MfaProof::Wrong);
+    }
+    Ok(match normalize(trimmed).len() {
+        RECOVERY_CODE_CHARS => MfaProof::RecoveryCode {
+            code_hash: code_hash(trimmed),
+        },
+        ACCESS_CODE_CHARS => MfaProof::TemporaryAccessCode {
+            code_hash: code_hash(trimmed),
+        },
+        _ => MfaProof::Wrong,
+    })
+}
+
+/// A new id with `prefix` (`mfa_`, `mfc_`, `tdv_`, `tap_`).
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// A wrong answer, as the caller is told.
+fn wrong(
+    attempts_remaining: u32,
+    locked_until: Option<crate::clock::Timestamp>,
+    ctx: &ProtocolCtx,
+) -> ClusterError {
+    match locked_until {
+        Some(until) => ClusterError::Mfa {
+            code: MfaCode::MfaLocked,
+            message: "too many failed MFA attempts: MFA is locked for 15 minutes".into(),
+            attempts_remaining: Some(0),
+            retry_after_secs: Some(u64::try_from((until.0 - ctx.now.0 + 999) / 1000).unwrap_or(1)),
+        },
+        None => ClusterError::Mfa {
+            code: MfaCode::InvalidCode,
+            message: "the code is wrong, expired or was already used".into(),
+            attempts_remaining: Some(attempts_remaining),
+            retry_after_secs: None,
+        },
+    }
+}
+
+/// Proposes an MFA op as `actor` (the user it acts for).
+async fn propose(ctx: &ProtocolCtx, actor: PrincipalKind, op: Op) -> Result<Outcome> {
+    ctx.propose(actor, op).await
+}
+
+/// A new TOTP authenticator for `user` (pending), its secret and URI.
+fn new_totp(ctx: &ProtocolCtx, user: &crate::model::User) -> Result<crate::protocol::Enrollment> {
+    let secret = totp::new_secret();
+    let org = crate::lookup::load_org(&ctx.reader())?;
+    let authenticator = Authenticator {
+        id: new_id("mfa_"),
+        user_id: user.id,
+        kind: FactorKind::Totp,
+        display_name: FactorKind::Totp.default_name().to_string(),
+        state: crate::model::AuthenticatorState::Pending,
+        is_default: false,
+        created_at: ctx.now,
+        activated_at: None,
+        last_used_at: None,
+        last_used: None,
+        sealed_secret: Some(seal(ctx, &secret)?),
+        last_step: None,
+        address: None,
+        pending_code_hash: None,
+    };
+    Ok(crate::protocol::Enrollment {
+        otpauth_uri: Some(totp::otpauth_uri(&org.name, &user.email, &secret)),
+        secret: Some(secret),
+        authenticator,
+    })
+}

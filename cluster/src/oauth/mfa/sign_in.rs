@@ -1,0 +1,368 @@
+//! The hosted sign-in's second factor. After the password, [`step`] `Begin` decides: no factor
+//! and none required signs in; a trusted device signs in; otherwise a login challenge is bound
+//! to the browser by a cookie (`id.secret`, only the secret's hash is stored) and the page asks
+//! for a code. A user the org requires MFA of who has no factor (or who was let in by a
+//! temporary access code) enrolls an authenticator app on the page before the session starts.
+
+use super::{new_id, new_totp, propose, prove, reopen, totp_step};
+use crate::command::{MfaProof, MfaSignIn, Op, SecondFactor, SignIn, UserKey};
+use crate::crypto::{random_token, secret_hash, secret_matches};
+use crate::error::{ClusterError, MfaCode, Result};
+use crate::ids::UserId;
+use crate::mfa::{self as rules, Requirement, authenticator_key};
+use crate::model::mfa::{CHALLENGE_ATTEMPTS, CHALLENGE_TTL_MS, UsedContext};
+use crate::model::{
+    ChallengePurpose, ChallengeStatus, FactorKind, MfaChallenge, PrincipalKind, TrustedDevice, User,
+};
+use crate::protocol::{LoginMfaPage, LoginOutcome, LoginStep, ProtocolReply};
+use crate::query::Outcome;
+use crate::tables::Table;
+
+use super::super::login::{new_session, user_actor};
+use super::super::runtime::ProtocolCtx;
+
+const DAY_MS: i64 = 86_400_000;
+/// What a challenge answered with a temporary access code records (see apply).
+const TEMPORARY_ACCESS_CODE: &str = "temporary_access_code";
+
+pub(in crate::oauth) async fn step(ctx: &ProtocolCtx, step: LoginStep) -> Result<ProtocolReply> {
+    let outcome = match step {
+        LoginStep::Begin {
+            user,
+            client_id,
+            device,
+        } => begin(ctx, user, client_id, device.as_deref()).await?,
+        LoginStep::Describe { cookie } => {
+            let (challenge, user) = from_cookie(ctx, &cookie)?;
+            LoginOutcome::Page(Box::new(page(ctx, challenge, &user)?))
+        }
+        LoginStep::Answer {
+            cookie,
+            code,
+            trust_device,
+            client_id,
+        } => answer(ctx, &cookie, &code, trust_device, client_id).await?,
+        LoginStep::Enroll { cookie } => {
+            let (challenge, user) = from_cookie(ctx, &cookie)?;
+            if !must_enroll(&challenge) {
+                return Err(expired());
+            }
+            // The app this sign-in is already enrolling, if any (a wrong code re-shows it).
+            let pending = rules::authenticators(&ctx.reader(), user.id)?
+                .into_iter()
+                .find(|a| {
+                    !a.is_active()
+                        && a.kind == FactorKind::Totp
+                        && a.created_at >= challenge.created_at
+                        && !a.pending_expired(ctx.now)
+                });
+            let enrollment = match pending {
+                Some(authenticator) => reopen(ctx, &user, authenticator)?,
+                None => {
+                    let enrollment = new_totp(ctx, &user)?;
+                    let op = Op::EnrollAuthenticator(enrollment.authenticator.clone());
+                    propose(ctx, actor(&user), op).await?;
+                    enrollment
+                }
+            };
+            LoginOutcome::Enrollment(Box::new(enrollment))
+        }
+        LoginStep::VerifyEnrollment {
+            cookie,
+            authenticator_id,
+            code,
+            client_id,
+        } => verify_enrollment(ctx, &cookie, &authenticator_id, &code, client_id).await?,
+    };
+    Ok(ProtocolReply::LoginMfa(outcome))
+}
+
+fn actor(user: &User) -> PrincipalKind {
+    PrincipalKind::User {
+        id: user.id,
+        email: user.email.clone(),
+    }
+}
+
+fn expired() -> ClusterError {
+    ClusterError::mfa(
+        MfaCode::ChallengeExpired,
+        "the sign-in expired or was already used; sign in again",
+    )
+}
+
+/// True when the browser must enroll a factor before its session starts.
+fn must_enroll(challenge: &MfaChallenge) -> bool {
+    match challenge.status {
+        ChallengeStatus::Issued => challenge.purpose == ChallengePurpose::Enroll,
+        ChallengeStatus::Approved => {
+            challenge.approved_with.as_deref() == Some(TEMPORARY_ACCESS_CODE) && !challenge.consumed
+        }
+        _ => false,
+    }
+}
+
+/// The challenge a browser's cookie (`id.secret`) names, and its user.
+fn from_cookie(ctx: &ProtocolCtx, cookie: &str) -> Result<(MfaChallenge, User)> {
+    let (id, secret) = cookie.split_once('.').ok_or_else(expired)?;
+    if id.len() > 64 || secret.len() > 100 {
+        return Err(expired());
+    }
+    let reader = ctx.reader();
+    let challenge: MfaChallenge = reader
+        .get(Table::MfaChallenge, id.as_bytes())?
+        .ok_or_else(expired)?;
+    let bound = challenge
+        .browser_hash
+        .as_deref()
+        .is_some_and(|hash| secret_matches(secret, hash));
+    let live = challenge.expires_at > ctx.now || must_enroll(&challenge);
+    if !bound || !live || challenge.consumed {
+        return Err(expired());
+    }
+    let user = crate::lookup::user(&reader, &UserKey::Id(challenge.user_id))?;
+    Ok((challenge, user))
+}
+
+fn page(ctx: &ProtocolCtx, challenge: MfaChallenge, user: &User) -> Result<LoginMfaPage> {
+    let reader = ctx.reader();
+    let factor = match &challenge.authenticator_id {
+        Some(id) => rules::authenticator(&reader, user.id, id)
+            .ok()
+            .map(|a| (a.kind, a.display_name)),
+        None => None,
+    };
+    Ok(LoginMfaPage {
+        must_enroll: must_enroll(&challenge),
+        challenge,
+        email: user.email.clone(),
+        factor,
+        trusted_device_days: rules::policy(&reader)?.trusted_device_days,
+    })
+}
+
+async fn begin(
+    ctx: &ProtocolCtx,
+    user_id: UserId,
+    client_id: Option<String>,
+    device: Option<&str>,
+) -> Result<LoginOutcome> {
+    let reader = ctx.reader();
+    let user = crate::lookup::user(&reader, &UserKey::Id(user_id))?;
+    let policy = rules::policy(&reader)?;
+    let factors: Vec<_> = rules::authenticators(&reader, user_id)?
+        .into_iter()
+        .filter(|a| a.is_active() && a.kind == FactorKind::Totp)
+        .collect();
+    let required = rules::requirement(&reader, &policy, &user, ctx.now)? == Requirement::Required;
+    if factors.is_empty() && !required {
+        return sign_in(ctx, user_id, client_id, SecondFactor::NotRequired, None).await;
+    }
+    if policy.trusted_device_days > 0
+        && let Some((id, secret)) = device.and_then(|d| d.split_once('.'))
+        && id.len() <= 64
+    {
+        let known: Option<TrustedDevice> =
+            reader.get(Table::MfaTrustedDevice, &authenticator_key(user_id, id))?;
+        if known.is_some_and(|d| d.expires_at > ctx.now && secret_matches(secret, &d.secret_hash)) {
+            let second = SecondFactor::TrustedDevice {
+                id: id.to_string(),
+                secret_hash: secret_hash(secret),
+            };
+            return sign_in(ctx, user_id, client_id, second, None).await;
+        }
+    }
+    rules::lockout(&reader, user_id)?;
+    let secret = random_token("", 24);
+    let default = factors.iter().find(|a| a.is_default).or(factors.first());
+    let challenge = MfaChallenge {
+        id: new_id("mfc_"),
+        user_id,
+        purpose: if factors.is_empty() {
+            ChallengePurpose::Enroll
+        } else {
+            ChallengePurpose::Login
+        },
+        status: ChallengeStatus::Issued,
+        authenticator_id: default.map(|a| a.id.clone()),
+        min_tier: None,
+        action_description: None,
+        created_at: ctx.now,
+        expires_at: ctx.now.plus_millis(CHALLENGE_TTL_MS),
+        attempts_remaining: CHALLENGE_ATTEMPTS,
+        code_hash: None,
+        browser_hash: Some(secret_hash(&secret)),
+        approved_at: None,
+        approved_with: None,
+        amr: Vec::new(),
+        consumed: false,
+    };
+    let cookie = format!("{}.{secret}", challenge.id);
+    propose(ctx, actor(&user), Op::StartMfaChallenge(challenge)).await?;
+    Ok(LoginOutcome::SecondFactor { cookie })
+}
+
+async fn answer(
+    ctx: &ProtocolCtx,
+    cookie: &str,
+    code: &str,
+    trust_device: bool,
+    client_id: Option<String>,
+) -> Result<LoginOutcome> {
+    let (challenge, user) = from_cookie(ctx, cookie)?;
+    if challenge.status != ChallengeStatus::Issued || challenge.purpose != ChallengePurpose::Login {
+        return Err(expired());
+    }
+    let proof = prove(ctx, user.id, code, challenge.authenticator_id.as_deref())?;
+    let op = Op::AnswerMfaChallenge {
+        id: challenge.id.clone(),
+        proof,
+        context: UsedContext {
+            ip: ctx.request.ip.clone(),
+            user_agent: ctx.request.user_agent.clone(),
+        },
+    };
+    let approved = match propose(ctx, actor(&user), op).await? {
+        Outcome::MfaChallenge(c) => *c,
+        Outcome::MfaRefused {
+            attempts_remaining,
+            locked_until,
+        } => {
+            return Ok(LoginOutcome::Wrong {
+                attempts_remaining,
+                locked: locked_until.is_some(),
+            });
+        }
+        other => {
+            return Err(ClusterError::internal(format!(
+                "an answer answered {other:?}"
+            )));
+        }
+    };
+    if must_enroll(&approved) {
+        return Ok(LoginOutcome::Page(Box::new(page(ctx, approved, &user)?)));
+    }
+    let policy = rules::policy(&ctx.reader())?;
+    let trust = (trust_device && policy.trusted_device_days > 0).then(|| {
+        let secret = random_token("", 24);
+        let device = TrustedDevice {
+            id: new_id("tdv_"),
+            user_id: user.id,
+            secret_hash: secret_hash(&secret),
+            label: ctx
+                .request
+                .user_agent
+                .clone()
+                .map(|ua| ua.chars().take(120).collect()),
+            ip_address: ctx.request.ip.clone(),
+            created_at: ctx.now,
+            expires_at: ctx
+                .now
+                .plus_millis(policy.trusted_device_days.saturating_mul(DAY_MS)),
+            last_used_at: None,
+        };
+        (device, secret)
+    });
+    sign_in(
+        ctx,
+        user.id,
+        client_id,
+        SecondFactor::Challenge(approved.id),
+        trust,
+    )
+    .await
+}
+
+async fn verify_enrollment(
+    ctx: &ProtocolCtx,
+    cookie: &str,
+    authenticator_id: &str,
+    code: &str,
+    client_id: Option<String>,
+) -> Result<LoginOutcome> {
+    let (challenge, user) = from_cookie(ctx, cookie)?;
+    if !must_enroll(&challenge) {
+        return Err(expired());
+    }
+    let authenticator = rules::authenticator(&ctx.reader(), user.id, authenticator_id)?;
+    let proof = match totp_step(ctx, &authenticator, code)? {
+        Some(step) => MfaProof::Totp {
+            authenticator: authenticator_id.to_string(),
+            step,
+        },
+        None => MfaProof::Wrong,
+    };
+    let op = Op::VerifyAuthenticator {
+        id: authenticator_id.to_string(),
+        proof,
+        approves: Some(challenge.id.clone()),
+    };
+    match propose(ctx, actor(&user), op).await? {
+        Outcome::Authenticator(_) => {}
+        Outcome::MfaRefused {
+            attempts_remaining,
+            locked_until,
+        } => {
+            return Ok(LoginOutcome::Wrong {
+                attempts_remaining,
+                locked: locked_until.is_some(),
+            });
+        }
+        other => {
+            return Err(ClusterError::internal(format!(
+                "verifying answered {other:?}"
+            )));
+        }
+    }
+    sign_in(
+        ctx,
+        user.id,
+        client_id,
+        SecondFactor::Challenge(challenge.id),
+        None,
+    )
+    .await
+}
+
+/// Starts the session, spending the second factor in the same entry.
+async fn sign_in(
+    ctx: &ProtocolCtx,
+    user: UserId,
+    client_id: Option<String>,
+    second: SecondFactor,
+    trust: Option<(TrustedDevice, String)>,
+) -> Result<LoginOutcome> {
+    let (cookie, session, timeout) = new_session(ctx, user)?;
+    let actor = user_actor(&session);
+    let method = match &second {
+        SecondFactor::Challenge(_) => "password+mfa",
+        SecondFactor::TrustedDevice { .. } => "password+trusted_device",
+        SecondFactor::NotRequired => "password",
+    };
+    let trusted_device = trust.as_ref().map(|(device, secret)| {
+        let max_age = (device.expires_at.0 - ctx.now.0).max(0) / 1000;
+        (
+            format!("{}.{secret}", device.id),
+            u64::try_from(max_age).unwrap_or(0),
+        )
+    });
+    let op = Op::SignInWithMfa(MfaSignIn {
+        sign_in: SignIn {
+            session,
+            method: method.to_string(),
+            client_id,
+        },
+        second,
+        trust: trust.map(|(device, _)| device),
+    });
+    match ctx.propose(actor, op).await? {
+        Outcome::Session(_) => Ok(LoginOutcome::SignedIn {
+            cookie,
+            expires_in: timeout,
+            trusted_device,
+        }),
+        other => Err(ClusterError::internal(format!(
+            "a sign-in answered {other:?}"
+        ))),
+    }
+}

@@ -1,0 +1,728 @@
+//! MFA end to end against a real node: TOTP enrollment and verification (codes computed here
+//! from the secret the API returns), challenges and step-up, recovery codes, the hosted
+//! sign-in's second factor with `amr`/`acr` in the ID token, trusted devices, an org policy
+//! that requires MFA of a role (enrollment during sign-in), temporary access codes, the
+//! lockout, the coverage report, and what is refused.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lumo_cluster::crypto::totp;
+use lumo_tests::Api;
+use lumo_tests::TestNode;
+use lumo_tests::http::Reply;
+use lumo_tests::oauth::{
+    AuthRequest, Browser, Client, Oauth, Page, admin, claims, create_client, create_user, exchange,
+    form,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "Correct-horse-battery-9";
+
+/// An authenticator app: the secret, and the last step it showed (each step is used once).
+struct App {
+    key: Vec<u8>,
+    last: Option<u64>,
+}
+
+impl App {
+    fn new(secret: &str) -> App {
+        App {
+            key: totp::base32_decode(secret).expect("base32 secret"),
+            last: None,
+        }
+    }
+
+    /// A code for a step not used before, inside the server's window of one step either way.
+    fn code(&mut self) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let current = totp::step_at(now);
+        let step = self.last.map_or(current - 1, |l| (l + 1).max(current - 1));
+        assert!(step <= current + 1, "no fresh step left in this window");
+        self.last = Some(step);
+        format!("{:06}", totp::hotp(&self.key, step))
+    }
+
+    /// A code the server must refuse: far outside the window.
+    fn stale(&self) -> String {
+        format!("{:06}", totp::hotp(&self.key, 7))
+    }
+}
+
+/// Follows same-origin redirects until a page with a form, or a redirect to the client.
+async fn follow(browser: &mut Browser, oauth: &Oauth, mut page: Page) -> anyhow::Result<Page> {
+    for _ in 0..8 {
+        let Some(location) = page.location.clone() else {
+            return Ok(page);
+        };
+        if !location.starts_with('/') && !location.starts_with(&oauth.base) {
+            return Ok(page);
+        }
+        let url = if location.starts_with('/') {
+            format!("{}{location}", oauth.base)
+        } else {
+            location
+        };
+        page = browser.get(&url).await?;
+    }
+    anyhow::bail!("too many redirects")
+}
+
+/// Opens the authorization request and submits the password; returns the page that follows
+/// (the second-factor page, or a redirect to the client).
+async fn password(
+    browser: &mut Browser,
+    oauth: &Oauth,
+    request: &AuthRequest,
+    email: &str,
+) -> anyhow::Result<Page> {
+    let page = browser.get(&request.url(oauth)).await?;
+    let page = follow(browser, oauth, page).await?;
+    let (action, mut fields) = form(&page.body).ok_or_else(|| anyhow::anyhow!("no login form"))?;
+    for (name, value) in fields.iter_mut() {
+        match name.as_str() {
+            "email" => *value = email.to_string(),
+            "password" => *value = PASSWORD.to_string(),
+            _ => {}
+        }
+    }
+    let page = browser
+        .post_form(&format!("{}{action}", oauth.base), &fields)
+        .await?;
+    follow(browser, oauth, page).await
+}
+
+/// Submits the second-factor form of `page` with `code` (and `trust`).
+async fn second_factor(
+    browser: &mut Browser,
+    oauth: &Oauth,
+    page: &Page,
+    code: &str,
+    trust: bool,
+) -> anyhow::Result<Page> {
+    let (action, mut fields) =
+        form(&page.body).ok_or_else(|| anyhow::anyhow!("no MFA form: {}", page.body))?;
+    fields.retain(|(n, _)| n != "trust_device" || trust);
+    for (name, value) in fields.iter_mut() {
+        if name == "code" {
+            *value = code.to_string();
+        }
+    }
+    let url = if action.starts_with('/') {
+        format!("{}{action}", oauth.base)
+    } else {
+        action
+    };
+    let page = browser.post_form(&url, &fields).await?;
+    follow(browser, oauth, page).await
+}
+
+fn is_client_redirect(page: &Page, client: &Client) -> bool {
+    page.location
+        .as_deref()
+        .is_some_and(|l| l.starts_with(&client.redirect_uri) && l.contains("code="))
+}
+
+/// A fresh user token through the hosted login (no MFA yet).
+async fn user_token(
+    oauth: &Oauth,
+    client: &Client,
+    email: &str,
+) -> anyhow::Result<(String, Value)> {
+    let mut browser = Browser::new();
+    let request = AuthRequest::new(client, "openid email");
+    let page = password(&mut browser, oauth, &request, email).await?;
+    anyhow::ensure!(is_client_redirect(&page, client), "no code: {page:?}");
+    let location = page.location.clone().unwrap_or_default();
+    let tokens = exchange(oauth, client, &request, &location)
+        .await?
+        .expect(200);
+    let access = tokens.body["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let id = claims(tokens.body["id_token"].as_str().unwrap_or_default());
+    Ok((access, id))
+}
+
+async fn with_step_up(
+    api: &Api,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    challenge: &str,
+) -> anyhow::Result<Reply> {
+    api.send_with(method, path, body, &[("X-MFA-Challenge", challenge)])
+        .await
+}
+
+/// Starts a step-up challenge and answers it with `code`.
+async fn step_up(me: &Api, code: &str) -> anyhow::Result<String> {
+    let started = me
+        .post("/mfa/challenges", json!({"purpose": "step_up"}))
+        .await?
+        .expect(201);
+    let id = started.body["id"].as_str().unwrap_or_default().to_string();
+    let answered = me
+        .post(
+            &format!("/mfa/challenges/{id}/verify"),
+            json!({"code": code}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(answered.body["status"], "approved", "{}", answered.text);
+    Ok(id)
+}
+
+/// Enrolls and verifies a TOTP app for the token's user.
+async fn enroll_totp(me: &Api, step_up_id: Option<&str>) -> anyhow::Result<(String, App)> {
+    let path = "/me/authenticators/totp/enroll";
+    let started = match step_up_id {
+        Some(c) => with_step_up(me, Method::POST, path, Some(json!({})), c).await?,
+        None => me.post(path, json!({})).await?,
+    }
+    .expect(201);
+    let id = started.body["id"].as_str().unwrap_or_default().to_string();
+    let mut app = App::new(started.body["secret"].as_str().unwrap_or_default());
+    let verified = me
+        .post(
+            &format!("/me/authenticators/{id}/verify"),
+            json!({"code": app.code()}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(verified.body["state"], "active");
+    Ok((id, app))
+}
+
+#[tokio::test]
+async fn totp_enrollment_challenges_recovery_and_step_up() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = admin(&node.http);
+    let oauth = Oauth::new(&node.http);
+    let user = create_user(&api, "ada@example.com", PASSWORD).await?;
+    let client = create_client(&api, json!({"skipConsent": true})).await?;
+    let (access, id_token) = user_token(&oauth, &client, "ada@example.com").await?;
+    assert_eq!(id_token["amr"], json!(["pwd"]));
+    assert_eq!(id_token["acr"], "urn:lumo:acr:pwd");
+    let me = api.with_bearer(&access);
+
+    let listed = me.get("/me/authenticators").await?.expect(200);
+    assert_eq!(listed.body["status"], "at_risk");
+    assert!(
+        listed.body["allowed_types"]
+            .as_array()
+            .is_some_and(|t| t.contains(&json!("totp")))
+    );
+    assert_eq!(listed.body["recommended_type"], "passkey");
+
+    // Enrollment: the secret, the otpauth URI and a QR code; a wrong code counts, the right one
+    // activates, and the first factor becomes the default.
+    let started = me
+        .post("/me/authenticators/totp/enroll", json!({}))
+        .await?
+        .expect(201);
+    let body = &started.body;
+    assert_eq!(body["state"], "pending");
+    let uri = body["otpauth_uri"].as_str().unwrap_or_default();
+    assert!(
+        uri.starts_with("otpauth://totp/") && uri.contains("ada@example.com"),
+        "{uri}"
+    );
+    assert!(
+        body["qr_data_uri"]
+            .as_str()
+            .is_some_and(|q| q.starts_with("data:image/svg+xml;base64,"))
+    );
+    let secret = body["secret"].as_str().unwrap_or_default();
+    assert_eq!(
+        body["secret_grouped"].as_str().map(|g| g.replace(' ', "")),
+        Some(secret.to_string())
+    );
+    let id = body["id"].as_str().unwrap_or_default().to_string();
+    let mut app = App::new(secret);
+    let wrong = me
+        .post(
+            &format!("/me/authenticators/{id}/verify"),
+            json!({"code": app.stale()}),
+        )
+        .await?
+        .expect_error(400, "invalid_code");
+    assert!(wrong.body["details"]["attempts_remaining"].is_u64());
+    let verified = me
+        .post(
+            &format!("/me/authenticators/{id}/verify"),
+            json!({"code": app.code()}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(verified.body["state"], "active");
+    assert_eq!(verified.body["is_default"], true);
+    assert_eq!(verified.body["tier"], 2);
+    assert!(verified.body.get("secret").is_none());
+    let user_row = api.get(&format!("/admin/users/{user}")).await?.expect(200);
+    assert_eq!(user_row.data()["mfaEnabled"], true);
+
+    // A challenge: the code just used is refused (no code twice), the next step is accepted.
+    let used = format!("{:06}", totp::hotp(&app.key, app.last.unwrap_or(0)));
+    let started = me.post("/mfa/challenges", json!({})).await?.expect(201);
+    assert_eq!(started.body["status"], "issued");
+    assert_eq!(started.body["delivery"], "code_expected");
+    assert_eq!(started.body["attempts_remaining"], 5);
+    let challenge = started.body["id"].as_str().unwrap_or_default().to_string();
+    me.post(
+        &format!("/mfa/challenges/{challenge}/verify"),
+        json!({"code": used}),
+    )
+    .await?
+    .expect_error(400, "invalid_code");
+    let approved = me
+        .post(
+            &format!("/mfa/challenges/{challenge}/verify"),
+            json!({"code": app.code()}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(approved.body["status"], "approved");
+    let shown = me
+        .get(&format!("/mfa/challenges/{challenge}"))
+        .await?
+        .expect(200);
+    assert_eq!(shown.body["status"], "approved");
+    assert_eq!(shown.body["authenticator"]["id"], id);
+    me.post(
+        &format!("/mfa/challenges/{challenge}/verify"),
+        json!({"code": "123456"}),
+    )
+    .await?
+    .expect_error(410, "challenge_expired");
+
+    // Recovery codes: ten, shown once; replacing them needs a step-up.
+    let codes = me.post_empty("/me/recovery-codes").await?.expect(201);
+    let list: Vec<String> = codes.body["codes"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(list.len(), 10);
+    assert!(
+        list.iter()
+            .all(|c| c.len() == 11 && c.chars().nth(5) == Some('-'))
+    );
+    let status = me.get("/me/recovery-codes").await?.expect(200);
+    assert_eq!(status.body["remaining"], 10);
+    assert_eq!(status.body["low"], false);
+    me.post_empty("/me/recovery-codes")
+        .await?
+        .expect_error(403, "step_up_required");
+    let by_recovery = step_up(&me, &list[0].to_lowercase()).await?;
+    // A recovery code works once.
+    let again = me.post("/mfa/challenges", json!({})).await?.expect(201);
+    let again_id = again.body["id"].as_str().unwrap_or_default();
+    me.post(
+        &format!("/mfa/challenges/{again_id}/verify"),
+        json!({"code": list[0]}),
+    )
+    .await?
+    .expect_error(400, "invalid_code");
+    let replaced = with_step_up(&me, Method::POST, "/me/recovery-codes", None, &by_recovery)
+        .await?
+        .expect(201);
+    assert_eq!(replaced.body["remaining"], 10);
+    // The old set stopped working.
+    let third = me.post("/mfa/challenges", json!({})).await?.expect(201);
+    let third_id = third.body["id"].as_str().unwrap_or_default();
+    me.post(
+        &format!("/mfa/challenges/{third_id}/verify"),
+        json!({"code": list[1]}),
+    )
+    .await?
+    .expect_error(400, "invalid_code");
+
+    // Rename and default.
+    let renamed = me
+        .patch(
+            &format!("/me/authenticators/{id}"),
+            json!({"display_name": "Phone"}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(renamed.body["display_name"], "Phone");
+    let listed = me.get("/me/authenticators").await?.expect(200);
+    assert_eq!(listed.body["status"], "protected");
+    assert_eq!(listed.body["default"], id);
+    assert_eq!(listed.body["recovery_codes"]["remaining"], 10);
+
+    // Removing needs a step-up; then the user is at risk again.
+    me.delete(&format!("/me/authenticators/{id}"))
+        .await?
+        .expect_error(403, "step_up_required");
+    let fresh = step_up(&me, &app.code()).await?;
+    let removed = with_step_up(
+        &me,
+        Method::DELETE,
+        &format!("/me/authenticators/{id}"),
+        None,
+        &fresh,
+    )
+    .await?;
+    assert_eq!(removed.status, 204, "{}", removed.text);
+    let listed = me.get("/me/authenticators").await?.expect(200);
+    assert_eq!(listed.body["authenticators"], json!([]));
+    let user_row = api.get(&format!("/admin/users/{user}")).await?.expect(200);
+    assert_eq!(user_row.data()["mfaEnabled"], false);
+
+    // The audit log recorded the MFA events.
+    let audit = api.get("/admin/audit-logs?limit=100").await?.expect(200);
+    let text = audit.text;
+    for action in [
+        "mfa.authenticator.enrolled",
+        "mfa.challenge.approved",
+        "mfa.challenge.failed",
+        "mfa.recovery_code.used",
+        "mfa.authenticator.removed",
+    ] {
+        assert!(text.contains(action), "audit lacks {action}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn hosted_sign_in_asks_the_second_factor_and_trusts_the_device() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = admin(&node.http);
+    let oauth = Oauth::new(&node.http);
+    create_user(&api, "bo@example.com", PASSWORD).await?;
+    let client = create_client(&api, json!({"skipConsent": true})).await?;
+    let (access, _) = user_token(&oauth, &client, "bo@example.com").await?;
+    let me = api.with_bearer(&access);
+    let (_, mut app) = enroll_totp(&me, None).await?;
+
+    // The password alone no longer signs in: the second-factor page asks for a code.
+    let mut browser = Browser::new();
+    let request = AuthRequest::new(&client, "openid email");
+    let page = password(&mut browser, &oauth, &request, "bo@example.com").await?;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Two-step verification"), "{}", page.body);
+    assert!(browser.cookie("lumo_session").is_none());
+    assert!(browser.cookie("lumo_mfa").is_some());
+    let wrong = second_factor(&mut browser, &oauth, &page, &app.stale(), false).await?;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.body.contains("4 attempts left"), "{}", wrong.body);
+    let done = second_factor(&mut browser, &oauth, &wrong, &app.code(), true).await?;
+    assert!(is_client_redirect(&done, &client), "{done:?}");
+    assert!(browser.cookie("lumo_device").is_some());
+    let tokens = exchange(
+        &oauth,
+        &client,
+        &request,
+        done.location.as_deref().unwrap_or_default(),
+    )
+    .await?
+    .expect(200);
+    let id = claims(tokens.body["id_token"].as_str().unwrap_or_default());
+    assert_eq!(id["acr"], "urn:lumo:acr:mfa");
+    let amr = id["amr"].as_array().cloned().unwrap_or_default();
+    for method in ["pwd", "otp", "mfa"] {
+        assert!(amr.contains(&json!(method)), "{amr:?}");
+    }
+
+    // Signed out, the trusted device skips the second factor.
+    browser.set_cookie("lumo_session", "");
+    let request = AuthRequest::new(&client, "openid");
+    let page = password(&mut browser, &oauth, &request, "bo@example.com").await?;
+    assert!(is_client_redirect(&page, &client), "{page:?}");
+
+    // The device is listed and can be revoked; then the code is asked again.
+    let devices = me.get("/me/trusted-devices").await?.expect(200);
+    let list = devices.body["data"].as_array().cloned().unwrap_or_default();
+    assert_eq!(list.len(), 1, "{}", devices.text);
+    let device = list[0]["id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        me.delete(&format!("/me/trusted-devices/{device}"))
+            .await?
+            .status,
+        204
+    );
+    me.delete(&format!("/me/trusted-devices/{device}"))
+        .await?
+        .expect_error(404, "resource_not_found");
+    browser.set_cookie("lumo_session", "");
+    let page = password(
+        &mut browser,
+        &oauth,
+        &AuthRequest::new(&client, "openid"),
+        "bo@example.com",
+    )
+    .await?;
+    assert!(page.body.contains("Two-step verification"), "{}", page.body);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_role_that_requires_mfa_enrolls_at_sign_in_and_admins_recover_users() -> anyhow::Result<()>
+{
+    let node = TestNode::start().await?;
+    let api = admin(&node.http);
+    let oauth = Oauth::new(&node.http);
+    let user = create_user(&api, "cy@example.com", PASSWORD).await?;
+    let client = create_client(&api, json!({"skipConsent": true})).await?;
+    api.post(
+        "/admin/roles",
+        json!({"name": "Finance", "slug": "finance"}),
+    )
+    .await?
+    .expect(201);
+    api.post(
+        &format!("/admin/users/{user}/roles"),
+        json!({"roleIds": ["finance"]}),
+    )
+    .await?;
+    let policy = api
+        .put("/admin/policies/mfa", json!({"required_roles": ["finance"], "grace_period_days": 0, "trusted_device_days": 999, "unknown": 1}))
+        .await?
+        .expect(200);
+    assert_eq!(policy.body["data"]["trusted_device_days"], 180);
+    assert_eq!(policy.body["data"]["required_roles"], json!(["finance"]));
+    let shown = api.get("/admin/policies/mfa").await?.expect(200);
+    assert!(
+        shown.body["effective_allowed_factors"]
+            .as_array()
+            .is_some_and(|f| f.contains(&json!("totp")))
+    );
+
+    // The password alone does not finish: the page enrolls an authenticator app first.
+    let mut browser = Browser::new();
+    let request = AuthRequest::new(&client, "openid");
+    let page = password(&mut browser, &oauth, &request, "cy@example.com").await?;
+    assert!(
+        page.body.contains("requires a second factor"),
+        "{}",
+        page.body
+    );
+    let secret = page
+        .body
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .map(|s| s.replace(' ', ""))
+        .unwrap_or_default();
+    let mut app = App::new(&secret);
+    let wrong = second_factor(&mut browser, &oauth, &page, &app.stale(), false).await?;
+    assert!(browser.cookie("lumo_session").is_none(), "{wrong:?}");
+    let done = second_factor(&mut browser, &oauth, &wrong, &app.code(), false).await?;
+    assert!(is_client_redirect(&done, &client), "{done:?}");
+
+    // The coverage report counts the enrolled user; the admin sees the authenticator.
+    let report = api.get("/admin/reports/mfa-coverage").await?.expect(200);
+    assert_eq!(report.body["data"]["total_users"], 1);
+    assert_eq!(report.body["data"]["enrolled_users"], 1);
+    assert_eq!(report.body["data"]["by_type"]["totp"], 1);
+    let listed = api
+        .get(&format!("/admin/users/{user}/authenticators"))
+        .await?
+        .expect(200);
+    let factors = listed.body["data"].as_array().cloned().unwrap_or_default();
+    assert_eq!(factors.len(), 1);
+    assert_eq!(listed.body["status"], "add_backup");
+
+    // A lost phone: the admin issues a temporary access code; it lets the user in to enroll a
+    // new app, once.
+    api.post(
+        &format!("/admin/users/{user}/temporary-access-code"),
+        json!({}),
+    )
+    .await?
+    .expect_error(422, "validation_error");
+    let tap = api
+        .post(
+            &format!("/admin/users/{user}/temporary-access-code"),
+            json!({"reason": "lost phone", "ttl_minutes": 30}),
+        )
+        .await?
+        .expect(201);
+    let code = tap.body["data"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(tap.body["data"]["single_use"], true);
+    let mut browser = Browser::new();
+    let page = password(
+        &mut browser,
+        &oauth,
+        &AuthRequest::new(&client, "openid"),
+        "cy@example.com",
+    )
+    .await?;
+    assert!(page.body.contains("Two-step verification"));
+    let enroll = second_factor(&mut browser, &oauth, &page, &code, false).await?;
+    assert!(
+        enroll.body.contains("requires a second factor"),
+        "{}",
+        enroll.body
+    );
+    assert!(browser.cookie("lumo_session").is_none());
+    let secret = enroll
+        .body
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .map(|s| s.replace(' ', ""))
+        .unwrap_or_default();
+    let mut second = App::new(&secret);
+    let done = second_factor(&mut browser, &oauth, &enroll, &second.code(), false).await?;
+    assert!(is_client_redirect(&done, &client), "{done:?}");
+    // The code was single-use.
+    let mut browser = Browser::new();
+    let page = password(
+        &mut browser,
+        &oauth,
+        &AuthRequest::new(&client, "openid"),
+        "cy@example.com",
+    )
+    .await?;
+    let refused = second_factor(&mut browser, &oauth, &page, &code, false).await?;
+    assert_eq!(refused.status, 400, "{refused:?}");
+
+    // The admin removes one authenticator: 200 with the removed factor.
+    let first = factors[0]["id"].as_str().unwrap_or_default();
+    let removed = api
+        .delete(&format!("/admin/users/{user}/authenticators/{first}"))
+        .await?
+        .expect(200);
+    assert_eq!(removed.data()["id"], first);
+    api.delete(&format!("/admin/users/{user}/authenticators/{first}"))
+        .await?
+        .expect_error(404, "resource_not_found");
+    let _ = app.code();
+    Ok(())
+}
+
+#[tokio::test]
+async fn ten_failures_lock_mfa_and_bad_input_is_refused() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = admin(&node.http);
+    let oauth = Oauth::new(&node.http);
+    create_user(&api, "di@example.com", PASSWORD).await?;
+    let other = create_user(&api, "ed@example.com", PASSWORD).await?;
+    let client = create_client(&api, json!({"skipConsent": true})).await?;
+    let (access, _) = user_token(&oauth, &client, "di@example.com").await?;
+    let me = api.with_bearer(&access);
+    let (_, mut app) = enroll_totp(&me, None).await?;
+
+    // API keys are not people.
+    api.get("/me/authenticators")
+        .await?
+        .expect_error(403, "user_token_required");
+    api.post("/mfa/challenges", json!({}))
+        .await?
+        .expect_error(403, "user_token_required");
+    // Unknown types, passkeys not built yet, bad fields.
+    me.post("/me/authenticators/yubikey/enroll", json!({}))
+        .await?
+        .expect_error(422, "validation_error");
+    me.post("/me/authenticators/passkey/enroll", json!({}))
+        .await?
+        .expect_error(501, "not_implemented");
+    me.post("/mfa/challenges", json!({"min_tier": 9}))
+        .await?
+        .expect_error(422, "validation_error");
+    me.post("/mfa/challenges", json!({"purpose": "coffee"}))
+        .await?
+        .expect_error(422, "validation_error");
+    me.post("/mfa/challenges", json!({"min_tier": 1}))
+        .await?
+        .expect_error(404, "no_factor_enrolled");
+    me.get("/mfa/challenges/mfc_unknown")
+        .await?
+        .expect_error(404, "resource_not_found");
+    me.patch(
+        "/me/authenticators/mfa_unknown",
+        json!({"display_name": "x"}),
+    )
+    .await?
+    .expect_error(404, "resource_not_found");
+    me.patch("/me/authenticators/mfa_unknown", json!({"display_name": 7}))
+        .await?
+        .expect_error(422, "validation_error");
+    api.put("/admin/policies/mfa", json!({"requirement": "sometimes"}))
+        .await?
+        .expect_error(422, "validation_error");
+    api.put("/admin/policies/mfa", json!({"grace_period_days": "soon"}))
+        .await?
+        .expect_error(422, "validation_error");
+    api.post(
+        &format!("/admin/users/{other}/temporary-access-code"),
+        json!({"reason": "x", "ttl_minutes": 1}),
+    )
+    .await?
+    .expect_error(422, "validation_error");
+    api.get("/admin/users/nobody@example.com/authenticators")
+        .await?
+        .expect_error(404, "resource_not_found");
+
+    // Another user's challenge is not theirs to answer.
+    let (other_access, _) = user_token(&oauth, &client, "ed@example.com").await?;
+    let started = me.post("/mfa/challenges", json!({})).await?.expect(201);
+    let id = started.body["id"].as_str().unwrap_or_default().to_string();
+    let intruder = api.with_bearer(&other_access);
+    intruder
+        .post(
+            &format!("/mfa/challenges/{id}/verify"),
+            json!({"code": "123456"}),
+        )
+        .await?
+        .expect_error(403, "challenge_not_yours");
+    intruder
+        .get(&format!("/mfa/challenges/{id}"))
+        .await?
+        .expect_error(404, "resource_not_found");
+
+    // Five wrong answers use a challenge up; ten failures lock MFA (the right code too).
+    for left in (0..5).rev() {
+        let wrong = me
+            .post(
+                &format!("/mfa/challenges/{id}/verify"),
+                json!({"code": app.stale()}),
+            )
+            .await?
+            .expect_error(400, "invalid_code");
+        assert_eq!(wrong.body["details"]["attempts_remaining"], left);
+    }
+    me.post(
+        &format!("/mfa/challenges/{id}/verify"),
+        json!({"code": app.code()}),
+    )
+    .await?
+    .expect_error(410, "challenge_expired");
+    let second = me.post("/mfa/challenges", json!({})).await?.expect(201);
+    let second_id = second.body["id"].as_str().unwrap_or_default().to_string();
+    for _ in 0..4 {
+        me.post(
+            &format!("/mfa/challenges/{second_id}/verify"),
+            json!({"code": app.stale()}),
+        )
+        .await?
+        .expect_error(400, "invalid_code");
+    }
+    let locked = me
+        .post(
+            &format!("/mfa/challenges/{second_id}/verify"),
+            json!({"code": app.stale()}),
+        )
+        .await?
+        .expect_error(429, "mfa_locked");
+    assert!(locked.headers.get("retry-after").is_some());
+    me.post("/mfa/challenges", json!({}))
+        .await?
+        .expect_error(429, "mfa_locked");
+    let audit = api.get("/admin/audit-logs?limit=100").await?.expect(200);
+    assert!(audit.text.contains("mfa.locked"));
+    Ok(())
+}
