@@ -16,6 +16,7 @@ mod directory;
 mod error;
 pub mod ids;
 mod lookup;
+pub mod mail;
 pub mod mfa;
 pub mod model;
 mod node_identity;

@@ -80,6 +80,9 @@ pub struct ConfigArgs {
     /// Let webhooks call http:// and loopback/private addresses (development only).
     #[arg(long, env = "LUMO_WEBHOOKS_ALLOW_PRIVATE")]
     pub webhooks_allow_private: Option<bool>,
+    /// Drop outgoing mail (one-time codes) as JSON files into this directory.
+    #[arg(long, env = "LUMO_MAIL_DIR")]
+    pub mail_dir: Option<PathBuf>,
     /// Stop an org's actor after this many idle seconds.
     #[arg(long, env = "LUMO_ACTOR_IDLE_SECS")]
     pub actor_idle_secs: Option<u64>,
@@ -126,6 +129,7 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     trust_forwarded_for: Option<bool>,
     webhooks_allow_private: Option<bool>,
+    mail_dir: Option<PathBuf>,
     actor_idle_secs: Option<u64>,
     max_in_flight: Option<usize>,
     audit_compaction_secs: Option<u64>,
@@ -165,6 +169,8 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Webhooks may call http:// and non-public addresses.
     pub webhooks_allow_private: bool,
+    /// Where outgoing mail is dropped; none: email codes are not offered.
+    pub mail_dir: Option<PathBuf>,
     pub actor_idle: Duration,
     pub max_in_flight: usize,
     pub audit_compaction: Duration,
@@ -405,6 +411,7 @@ impl Config {
                 .webhooks_allow_private
                 .or(file.webhooks_allow_private)
                 .unwrap_or(false),
+            mail_dir: args.mail_dir.clone().or(file.mail_dir),
             actor_idle: Duration::from_secs(idle),
             max_in_flight,
             audit_compaction: Duration::from_secs(compaction),
@@ -447,6 +454,7 @@ impl Config {
             trust_forwarded_for: false,
             // Test receivers listen on 127.0.0.1.
             webhooks_allow_private: true,
+            mail_dir: None,
             actor_idle: Duration::from_secs(300),
             max_in_flight: 2048,
             audit_compaction: Duration::from_secs(3600),

@@ -122,6 +122,7 @@ pub async fn start_with_clock(
             webhook_targets: lumo_cluster::webhooks::TargetPolicy {
                 allow_private: config.webhooks_allow_private,
             },
+            mail_dir: config.mail_dir.clone(),
         },
         clock,
         rpc,

@@ -630,6 +630,10 @@ async fn ten_failures_lock_mfa_and_bad_input_is_refused() -> anyhow::Result<()> 
     me.post("/me/authenticators/passkey/enroll", json!({}))
         .await?
         .expect_error(501, "not_implemented");
+    // Email codes need a mail sender; this node has none.
+    me.post("/me/authenticators/email_otp/enroll", json!({}))
+        .await?
+        .expect_error(501, "not_implemented");
     me.post("/mfa/challenges", json!({"min_tier": 9}))
         .await?
         .expect_error(422, "validation_error");
@@ -724,5 +728,116 @@ async fn ten_failures_lock_mfa_and_bad_input_is_refused() -> anyhow::Result<()> 
         .expect_error(429, "mfa_locked");
     let audit = api.get("/admin/audit-logs?limit=100").await?.expect(200);
     assert!(audit.text.contains("mfa.locked"));
+    Ok(())
+}
+
+/// The code in the newest mail to `to` in the mail directory.
+fn mailed_code(dir: &std::path::Path, to: &str) -> anyhow::Result<String> {
+    let mut mails: Vec<(String, Value)> = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let mail: Value = serde_json::from_slice(&std::fs::read(&path)?)?;
+            if mail["to"] == to {
+                mails.push((path.to_string_lossy().into_owned(), mail));
+            }
+        }
+    }
+    mails.sort_by(|a, b| a.0.cmp(&b.0));
+    let (_, mail) = mails
+        .last()
+        .ok_or_else(|| anyhow::anyhow!("no mail to {to}"))?;
+    assert_eq!(mail["kind"], "mfa.email_otp");
+    let text = mail["text"].as_str().unwrap_or_default();
+    let code = text
+        .split("code is ")
+        .nth(1)
+        .map(|rest| rest.chars().take(6).collect::<String>())
+        .unwrap_or_default();
+    anyhow::ensure!(code.len() == 6, "no code in {text}");
+    Ok(code)
+}
+
+#[tokio::test]
+async fn email_codes_enroll_answer_challenges_and_sign_in() -> anyhow::Result<()> {
+    let mail = tempfile::tempdir()?;
+    let dir = mail.path().to_path_buf();
+    let node = TestNode::start_with(|c| c.mail_dir = Some(dir.clone())).await?;
+    let api = admin(&node.http);
+    let oauth = Oauth::new(&node.http);
+    create_user(&api, "fay@example.com", PASSWORD).await?;
+    let client = create_client(&api, json!({"skipConsent": true})).await?;
+    let (access, _) = user_token(&oauth, &client, "fay@example.com").await?;
+    let me = api.with_bearer(&access);
+
+    // Enrolling sends a code to the account's address; the wrong code is refused.
+    let started = me
+        .post("/me/authenticators/email_otp/enroll", json!({}))
+        .await?
+        .expect(201);
+    assert_eq!(started.body["state"], "pending");
+    assert_eq!(started.body["masked_email"], "f***@example.com");
+    let id = started.body["id"].as_str().unwrap_or_default().to_string();
+    let code = mailed_code(&dir, "fay@example.com")?;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    me.post(
+        &format!("/me/authenticators/{id}/verify"),
+        json!({"code": wrong}),
+    )
+    .await?
+    .expect_error(400, "invalid_code");
+    let verified = me
+        .post(
+            &format!("/me/authenticators/{id}/verify"),
+            json!({"code": code}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(verified.body["type"], "email_otp");
+    assert_eq!(verified.body["tier"], 4);
+
+    // A challenge emails a new code; the enrollment's code does not answer it.
+    let challenge = me.post("/mfa/challenges", json!({})).await?.expect(201);
+    assert_eq!(challenge.body["delivery"], "email_sent");
+    let challenge_id = challenge.body["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let fresh = mailed_code(&dir, "fay@example.com")?;
+    if fresh != code {
+        me.post(
+            &format!("/mfa/challenges/{challenge_id}/verify"),
+            json!({"code": code}),
+        )
+        .await?
+        .expect_error(400, "invalid_code");
+    }
+    let approved = me
+        .post(
+            &format!("/mfa/challenges/{challenge_id}/verify"),
+            json!({"code": fresh}),
+        )
+        .await?
+        .expect(200);
+    assert_eq!(approved.body["status"], "approved");
+
+    // The hosted sign-in emails a code and takes it.
+    let mut browser = Browser::new();
+    let request = AuthRequest::new(&client, "openid");
+    let page = password(&mut browser, &oauth, &request, "fay@example.com").await?;
+    assert!(page.body.contains("Code from your email"), "{}", page.body);
+    let login_code = mailed_code(&dir, "fay@example.com")?;
+    let done = second_factor(&mut browser, &oauth, &page, &login_code, false).await?;
+    assert!(is_client_redirect(&done, &client), "{done:?}");
+    let tokens = exchange(
+        &oauth,
+        &client,
+        &request,
+        done.location.as_deref().unwrap_or_default(),
+    )
+    .await?
+    .expect(200);
+    let id_token = claims(tokens.body["id_token"].as_str().unwrap_or_default());
+    assert_eq!(id_token["acr"], "urn:lumo:acr:mfa");
     Ok(())
 }

@@ -99,12 +99,17 @@ async fn enroll(ctx: Ctx, headers: HeaderMap, body: OptionalJsonBody) -> ApiResu
     };
     match mfa_call(&ctx, call).await? {
         ProtocolReply::MfaEnrollment(enrollment) => {
-            let qr = enrollment
-                .otpauth_uri
-                .as_deref()
-                .map(crate::qr::svg_data_uri)
-                .unwrap_or_default();
-            let data = dto::totp_enrollment(&enrollment, qr);
+            let data = match enrollment.authenticator.kind {
+                FactorKind::EmailOtp => dto::email_enrollment(&enrollment.authenticator),
+                _ => {
+                    let qr = enrollment
+                        .otpauth_uri
+                        .as_deref()
+                        .map(crate::qr::svg_data_uri)
+                        .unwrap_or_default();
+                    dto::totp_enrollment(&enrollment, qr)
+                }
+            };
             Ok((StatusCode::CREATED, axum::Json(data)).into_response())
         }
         other => Err(ApiError::unexpected(other)),

@@ -96,6 +96,26 @@ pub fn totp_enrollment(enrollment: &Enrollment, qr_data_uri: String) -> Value {
     })
 }
 
+/// `a***@example.com`.
+fn masked(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+/// `EmailEnrollmentStarted`: the code went to the user's address.
+pub fn email_enrollment(a: &Authenticator) -> Value {
+    json!({
+        "id": a.id,
+        "state": "pending",
+        "masked_email": masked(a.address.as_deref().unwrap_or_default()),
+    })
+}
+
 fn factor_ref(a: &Authenticator) -> Value {
     json!({
         "id": a.id,
@@ -126,7 +146,7 @@ pub fn challenge(c: &MfaChallenge, status: ChallengeStatus) -> Value {
         "alternatives": [],
         "expires_at": c.expires_at.to_rfc3339(),
         "attempts_remaining": c.attempts_remaining.min(CHALLENGE_ATTEMPTS),
-        "delivery": "code_expected",
+        "delivery": if c.code_hash.is_some() { "email_sent" } else { "code_expected" },
     })
 }
 

@@ -112,10 +112,11 @@ async fn render(
 ) -> Response {
     let (csrf, new) = csrf_token(&proto.browser);
     let look = proto.look().await;
-    let factor_name = page
-        .factor
-        .map(|(_, name)| name)
-        .unwrap_or_else(|| "authenticator app".into());
+    let factor_name = match page.factor {
+        Some((lumo_cluster::model::FactorKind::EmailOtp, _)) => "email".to_string(),
+        Some((_, name)) => name,
+        None => "authenticator app".into(),
+    };
     let html = MfaPage {
         branding: look.branding,
         primary_color: look.primary_color,

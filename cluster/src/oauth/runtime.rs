@@ -24,6 +24,8 @@ pub struct OAuthRuntime {
     master_key: Option<MasterKey>,
     /// Which webhook receivers this node may call.
     webhook_targets: crate::webhooks::TargetPolicy,
+    /// Where one-time codes are sent (none: email codes are not offered).
+    mailer: Option<Arc<dyn crate::mail::Mailer>>,
     keys: Mutex<HashMap<(OrgId, String), Arc<SigningMaterial>>>,
     /// Last token poll per device code / CIBA request (for `slow_down`).
     polls: Mutex<HashMap<String, Timestamp>>,
@@ -34,10 +36,12 @@ impl OAuthRuntime {
     pub fn new(
         master_key: Option<MasterKey>,
         webhook_targets: crate::webhooks::TargetPolicy,
+        mailer: Option<Arc<dyn crate::mail::Mailer>>,
     ) -> Self {
         OAuthRuntime {
             master_key,
             webhook_targets,
+            mailer,
             keys: Mutex::new(HashMap::new()),
             polls: Mutex::new(HashMap::new()),
         }
@@ -46,6 +50,11 @@ impl OAuthRuntime {
     /// Which webhook receivers this node may call.
     pub fn webhook_targets(&self) -> crate::webhooks::TargetPolicy {
         self.webhook_targets
+    }
+
+    /// The mail sender, if this node has one.
+    pub fn mailer(&self) -> Option<&dyn crate::mail::Mailer> {
+        self.mailer.as_deref()
     }
 
     fn master(&self) -> Result<&MasterKey> {

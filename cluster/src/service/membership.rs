@@ -96,6 +96,9 @@ pub(super) async fn open(
                 Arc::new(crate::oauth::OAuthRuntime::new(
                     master_key.clone(),
                     config.webhook_targets,
+                    config.mail_dir.clone().map(|dir| {
+                        Arc::new(crate::mail::DirMailer::new(dir)) as Arc<dyn crate::mail::Mailer>
+                    }),
                 )),
             ),
             master_key,

@@ -71,6 +71,8 @@ pub struct ServiceConfig {
     pub master_key: Option<crate::crypto::MasterKey>,
     /// Which webhook receivers this node may call (private addresses only when allowed).
     pub webhook_targets: crate::webhooks::TargetPolicy,
+    /// Where outgoing mail is dropped (`--mail-dir`); none: no mail is sent.
+    pub mail_dir: Option<std::path::PathBuf>,
 }
 
 pub(crate) struct Inner {

@@ -92,9 +92,77 @@ fn totp_step(ctx: &ProtocolCtx, authenticator: &Authenticator, code: &str) -> Re
     Ok(totp::matching_step(&key, code, ctx.now.0.div_euclid(1000)))
 }
 
-/// What `code` proves for `user`: a TOTP code of one of their apps (`preferred` first), a
-/// recovery code, a temporary access code, or nothing.
-fn prove(ctx: &ProtocolCtx, user: UserId, code: &str, preferred: Option<&str>) -> Result<MfaProof> {
+/// The hash an emailed code is kept as, salted with what it was sent for (the pending
+/// authenticator's or the challenge's id).
+pub fn otp_hash(salt: &str, code: &str) -> String {
+    secret_hash(&format!("{salt}:{}", code.trim()))
+}
+
+/// A six-digit code to email.
+fn email_code() -> String {
+    use rand::Rng;
+    format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
+}
+
+/// This node's mail sender, or 501 (email codes need one: `--mail-dir`).
+fn mailer(ctx: &ProtocolCtx) -> Result<&dyn crate::mail::Mailer> {
+    ctx.runtime.mailer().ok_or_else(|| ClusterError::NotImplemented {
+        message: "email codes need a mail sender, and this server has none (start lumod with --mail-dir)".into(),
+    })
+}
+
+/// Emails `code` to `to`.
+fn send_code(ctx: &ProtocolCtx, to: &str, code: &str) -> Result<()> {
+    let org = crate::lookup::load_org(&ctx.reader())?;
+    let text = format!(
+        "Your {} verification code is {code}. It expires in 5 minutes. If you did not ask for it, change your password.",
+        org.name
+    );
+    let subject = format!("{code} is your {} verification code", org.name);
+    mailer(ctx)?.send(&crate::mail::Mail::new(
+        to,
+        &subject,
+        text,
+        "mfa.email_otp",
+        ctx.now,
+    ))
+}
+
+/// When `factor` is an email one: a new code for `challenge`, its hash recorded in the
+/// challenge (call before proposing it), and where to send it (with [`deliver`], after).
+fn email_challenge(
+    ctx: &ProtocolCtx,
+    challenge: &mut crate::model::MfaChallenge,
+    factor: Option<&Authenticator>,
+) -> Result<Option<(String, String)>> {
+    let Some(factor) = factor.filter(|f| f.kind == FactorKind::EmailOtp) else {
+        return Ok(None);
+    };
+    mailer(ctx)?;
+    let code = email_code();
+    challenge.code_hash = Some(otp_hash(&challenge.id, &code));
+    let to = factor.address.clone().unwrap_or_default();
+    Ok(Some((to, code)))
+}
+
+/// Sends what [`email_challenge`] prepared.
+fn deliver(ctx: &ProtocolCtx, prepared: Option<(String, String)>) -> Result<()> {
+    match prepared {
+        Some((to, code)) => send_code(ctx, &to, &code),
+        None => Ok(()),
+    }
+}
+
+/// What `code` proves for `user` answering `challenge`: a TOTP code of one of their apps (the
+/// challenge's first), the code emailed for the challenge, a recovery code, a temporary access
+/// code, or nothing.
+fn prove(
+    ctx: &ProtocolCtx,
+    user: UserId,
+    code: &str,
+    challenge: Option<&crate::model::MfaChallenge>,
+) -> Result<MfaProof> {
+    let preferred = challenge.and_then(|c| c.authenticator_id.as_deref());
     let trimmed = code.trim();
     if trimmed.len() == totp::DIGITS as usize && trimmed.bytes().all(|b| b.is_ascii_digit()) {
         let mut apps: Vec<Authenticator> = rules::authenticators(&ctx.reader(), user)?
@@ -109,6 +177,14 @@ fn prove(ctx: &ProtocolCtx, user: UserId, code: &str, preferred: Option<&str>) -
                     step,
                 });
             }
+        }
+        if let Some(challenge) = challenge.filter(|c| c.code_hash.is_some())
+            && let Some(authenticator) = &challenge.authenticator_id
+        {
+            return Ok(MfaProof::EmailCode {
+                authenticator: authenticator.clone(),
+                code_hash: otp_hash(&challenge.id, trimmed),
+            });
         }
         return Ok(MfaProof::Wrong);
     }
@@ -153,6 +229,31 @@ fn wrong(
 /// Proposes an MFA op as `actor` (the user it acts for).
 async fn propose(ctx: &ProtocolCtx, actor: PrincipalKind, op: Op) -> Result<Outcome> {
     ctx.propose(actor, op).await
+}
+
+/// A new email authenticator for `user` (pending) and the code that verifies it (to send once
+/// the enrollment is written).
+fn new_email(ctx: &ProtocolCtx, user: &crate::model::User) -> Result<(Authenticator, String)> {
+    mailer(ctx)?;
+    let code = email_code();
+    let id = new_id("mfa_");
+    let authenticator = Authenticator {
+        pending_code_hash: Some(otp_hash(&id, &code)),
+        id,
+        user_id: user.id,
+        kind: FactorKind::EmailOtp,
+        display_name: FactorKind::EmailOtp.default_name().to_string(),
+        state: crate::model::AuthenticatorState::Pending,
+        is_default: false,
+        created_at: ctx.now,
+        activated_at: None,
+        last_used_at: None,
+        last_used: None,
+        sealed_secret: None,
+        last_step: None,
+        address: Some(user.email.clone()),
+    };
+    Ok((authenticator, code))
 }
 
 /// A new TOTP authenticator for `user` (pending), its secret and URI.

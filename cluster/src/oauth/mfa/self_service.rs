@@ -1,7 +1,10 @@
 //! A user's own MFA calls: enrolling and verifying an authenticator, starting and answering
 //! challenges.
 
-use super::{new_id, new_totp, propose, prove, totp_step, wrong};
+use super::{
+    deliver, email_challenge, new_email, new_id, new_totp, otp_hash, propose, prove, send_code,
+    totp_step, wrong,
+};
 use crate::access::authenticate as authenticate_credential;
 use crate::caller::Credential;
 use crate::command::{MfaProof, Op};
@@ -90,13 +93,17 @@ async fn enroll(
             ),
         ));
     }
-    if kind != FactorKind::Totp {
+    if !matches!(kind, FactorKind::Totp | FactorKind::EmailOtp) {
         return Err(ClusterError::NotImplemented {
             message: format!(
                 "enrolling {} authenticators is not available on this server yet; use totp",
                 kind.as_str()
             ),
         });
+    }
+    if kind == FactorKind::EmailOtp {
+        // No mail sender: the feature is not there, whoever asks.
+        super::mailer(ctx)?;
     }
     let has_factors = rules::authenticators(&reader, user)?
         .iter()
@@ -117,10 +124,26 @@ async fn enroll(
         }
     }
     let record = crate::lookup::user(&reader, &crate::command::UserKey::Id(user))?;
-    let enrollment = new_totp(ctx, &record)?;
+    let (enrollment, email_code) = match kind {
+        FactorKind::EmailOtp => {
+            let (authenticator, code) = new_email(ctx, &record)?;
+            let enrollment = crate::protocol::Enrollment {
+                authenticator,
+                secret: None,
+                otpauth_uri: None,
+            };
+            (enrollment, Some(code))
+        }
+        _ => (new_totp(ctx, &record)?, None),
+    };
     let op = Op::EnrollAuthenticator(enrollment.authenticator.clone());
     match propose(ctx, principal.kind.clone(), op).await? {
-        Outcome::Authenticator(_) => Ok(ProtocolReply::MfaEnrollment(enrollment)),
+        Outcome::Authenticator(_) => {
+            if let Some(code) = email_code {
+                send_code(ctx, &record.email, &code)?;
+            }
+            Ok(ProtocolReply::MfaEnrollment(enrollment))
+        }
         other => Err(ClusterError::internal(format!(
             "enrolling answered {other:?}"
         ))),
@@ -136,10 +159,17 @@ async fn verify(
 ) -> Result<ProtocolReply> {
     let authenticator = rules::authenticator(&ctx.reader(), user, id)?;
     let code = code.unwrap_or_default();
-    let proof = match totp_step(ctx, &authenticator, &code)? {
-        Some(step) if authenticator.kind == FactorKind::Totp => MfaProof::Totp {
+    let proof = match authenticator.kind {
+        FactorKind::EmailOtp if !code.trim().is_empty() => MfaProof::EmailCode {
             authenticator: id.to_string(),
-            step,
+            code_hash: otp_hash(id, &code),
+        },
+        FactorKind::Totp => match totp_step(ctx, &authenticator, &code)? {
+            Some(step) => MfaProof::Totp {
+                authenticator: id.to_string(),
+                step,
+            },
+            None => MfaProof::Wrong,
         },
         _ => MfaProof::Wrong,
     };
@@ -196,7 +226,7 @@ async fn start(
             "no enrolled factor can answer this challenge: enroll one first",
         ));
     }
-    let challenge = MfaChallenge {
+    let mut challenge = MfaChallenge {
         id: new_id("mfc_"),
         user_id: user,
         purpose: options.purpose,
@@ -214,14 +244,13 @@ async fn start(
         amr: Vec::new(),
         consumed: false,
     };
-    match propose(
-        ctx,
-        principal.kind.clone(),
-        Op::StartMfaChallenge(challenge),
-    )
-    .await?
-    {
-        Outcome::MfaChallenge(c) => Ok(ProtocolReply::MfaChallenge(*c)),
+    let email = email_challenge(ctx, &mut challenge, chosen)?;
+    let op = Op::StartMfaChallenge(challenge);
+    match propose(ctx, principal.kind.clone(), op).await? {
+        Outcome::MfaChallenge(c) => {
+            deliver(ctx, email)?;
+            Ok(ProtocolReply::MfaChallenge(*c))
+        }
         other => Err(ClusterError::internal(format!(
             "a challenge answered {other:?}"
         ))),
@@ -245,7 +274,7 @@ async fn answer(
             "this challenge belongs to another user",
         ));
     }
-    let proof = prove(ctx, user, code, challenge.authenticator_id.as_deref())?;
+    let proof = prove(ctx, user, code, Some(&challenge))?;
     let op = Op::AnswerMfaChallenge {
         id: id.to_string(),
         proof,

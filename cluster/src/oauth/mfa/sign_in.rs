@@ -4,7 +4,7 @@
 //! for a code. A user the org requires MFA of who has no factor (or who was let in by a
 //! temporary access code) enrolls an authenticator app on the page before the session starts.
 
-use super::{new_id, new_totp, propose, prove, reopen, totp_step};
+use super::{deliver, email_challenge, new_id, new_totp, propose, prove, reopen, totp_step};
 use crate::command::{MfaProof, MfaSignIn, Op, SecondFactor, SignIn, UserKey};
 use crate::crypto::{random_token, secret_hash, secret_matches};
 use crate::error::{ClusterError, MfaCode, Result};
@@ -152,9 +152,10 @@ async fn begin(
     let policy = rules::policy(&reader)?;
     let factors: Vec<_> = rules::authenticators(&reader, user_id)?
         .into_iter()
-        .filter(|a| a.is_active() && a.kind == FactorKind::Totp)
+        .filter(|a| a.is_active() && matches!(a.kind, FactorKind::Totp | FactorKind::EmailOtp))
         .collect();
     let required = rules::requirement(&reader, &policy, &user, ctx.now)? == Requirement::Required;
+    let counting = factors.iter().any(|a| policy.counts(a.kind));
     if factors.is_empty() && !required {
         return sign_in(ctx, user_id, client_id, SecondFactor::NotRequired, None).await;
     }
@@ -175,10 +176,10 @@ async fn begin(
     rules::lockout(&reader, user_id)?;
     let secret = random_token("", 24);
     let default = factors.iter().find(|a| a.is_default).or(factors.first());
-    let challenge = MfaChallenge {
+    let mut challenge = MfaChallenge {
         id: new_id("mfc_"),
         user_id,
-        purpose: if factors.is_empty() {
+        purpose: if required && !counting {
             ChallengePurpose::Enroll
         } else {
             ChallengePurpose::Login
@@ -198,7 +199,13 @@ async fn begin(
         consumed: false,
     };
     let cookie = format!("{}.{secret}", challenge.id);
+    let email = if challenge.purpose == ChallengePurpose::Login {
+        email_challenge(ctx, &mut challenge, default)?
+    } else {
+        None
+    };
     propose(ctx, actor(&user), Op::StartMfaChallenge(challenge)).await?;
+    deliver(ctx, email)?;
     Ok(LoginOutcome::SecondFactor { cookie })
 }
 
@@ -213,7 +220,7 @@ async fn answer(
     if challenge.status != ChallengeStatus::Issued || challenge.purpose != ChallengePurpose::Login {
         return Err(expired());
     }
-    let proof = prove(ctx, user.id, code, challenge.authenticator_id.as_deref())?;
+    let proof = prove(ctx, user.id, code, Some(&challenge))?;
     let op = Op::AnswerMfaChallenge {
         id: challenge.id.clone(),
         proof,
