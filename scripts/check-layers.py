@@ -14,7 +14,7 @@ LAYERS = [
     ["query", "directory", "authz"],
     ["apply", "read"],
     ["raft"],
-    ["webhooks"],
+    ["webhooks", "mail"],
     ["oauth", "access", "decide"],
     ["actors"],
     ["service", "restore"],
