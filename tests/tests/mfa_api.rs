@@ -841,3 +841,110 @@ async fn email_codes_enroll_answer_challenges_and_sign_in() -> anyhow::Result<()
     assert_eq!(id_token["acr"], "urn:lumo:acr:mfa");
     Ok(())
 }
+
+/// The lockout is replicated state: wrong answers through three different nodes add up, and
+/// once locked, every node refuses; a code used through one node is refused through another.
+#[tokio::test]
+async fn failures_through_any_node_count_toward_one_lockout() -> anyhow::Result<()> {
+    let cluster = lumo_tests::cluster::TestCluster::start(3).await?;
+    let api = cluster.api(0);
+    let nodes: Vec<Oauth> = cluster
+        .members
+        .iter()
+        .map(|m| Oauth::new(&m.http))
+        .collect();
+    create_user(&api, "gus@example.com", PASSWORD).await?;
+    let client = create_client(&api, json!({"skipConsent": true})).await?;
+    let (access, _) = user_token(&nodes[0], &client, "gus@example.com").await?;
+    let me: Vec<Api> = (0..3)
+        .map(|i| cluster.api(i).with_bearer(&access))
+        .collect();
+    let (_, mut app) = enroll_totp(&me[1], None).await?;
+
+    // A code accepted through node 2 is refused through node 0 (the step is spent everywhere).
+    let first = me[2].post("/mfa/challenges", json!({})).await?.expect(201);
+    let first_id = first.body["id"].as_str().unwrap_or_default().to_string();
+    let code = app.code();
+    me[2]
+        .post(
+            &format!("/mfa/challenges/{first_id}/verify"),
+            json!({"code": code}),
+        )
+        .await?
+        .expect(200);
+    let second = me[0].post("/mfa/challenges", json!({})).await?.expect(201);
+    let second_id = second.body["id"].as_str().unwrap_or_default().to_string();
+    me[0]
+        .post(
+            &format!("/mfa/challenges/{second_id}/verify"),
+            json!({"code": code}),
+        )
+        .await?
+        .expect_error(400, "invalid_code");
+
+    // Nine more wrong answers, spread over the three nodes and two challenges.
+    let third = me[1].post("/mfa/challenges", json!({})).await?.expect(201);
+    let third_id = third.body["id"].as_str().unwrap_or_default().to_string();
+    for i in 0..9 {
+        let challenge = if i < 4 { &second_id } else { &third_id };
+        let reply = me[i % 3]
+            .post(
+                &format!("/mfa/challenges/{challenge}/verify"),
+                json!({"code": app.stale()}),
+            )
+            .await?;
+        let expected = if i == 8 { 429 } else { 400 };
+        assert_eq!(
+            reply.status,
+            expected,
+            "answer {i} through node {}: {}",
+            i % 3,
+            reply.text
+        );
+    }
+    for node in &me {
+        node.post("/mfa/challenges", json!({}))
+            .await?
+            .expect_error(429, "mfa_locked");
+    }
+    cluster.shutdown().await?;
+    Ok(())
+}
+
+/// The policy's step-up tier: with `min_tier_step_up: 2`, an email code cannot answer a
+/// step-up (tier 4) but an authenticator app can (tier 2).
+#[tokio::test]
+async fn step_up_asks_the_policys_tier() -> anyhow::Result<()> {
+    let mail = tempfile::tempdir()?;
+    let dir = mail.path().to_path_buf();
+    let node = TestNode::start_with(|c| c.mail_dir = Some(dir.clone())).await?;
+    let api = admin(&node.http);
+    let oauth = Oauth::new(&node.http);
+    create_user(&api, "hal@example.com", PASSWORD).await?;
+    let client = create_client(&api, json!({"skipConsent": true})).await?;
+    let (access, _) = user_token(&oauth, &client, "hal@example.com").await?;
+    let me = api.with_bearer(&access);
+    let started = me
+        .post("/me/authenticators/email_otp/enroll", json!({}))
+        .await?
+        .expect(201);
+    let id = started.body["id"].as_str().unwrap_or_default().to_string();
+    let code = mailed_code(&dir, "hal@example.com")?;
+    me.post(
+        &format!("/me/authenticators/{id}/verify"),
+        json!({"code": code}),
+    )
+    .await?
+    .expect(200);
+    api.put("/admin/policies/mfa", json!({"min_tier_step_up": 2}))
+        .await?
+        .expect(200);
+    me.post("/mfa/challenges", json!({"purpose": "step_up"}))
+        .await?
+        .expect_error(404, "no_factor_enrolled");
+    // Login challenges are not step-ups: the email code still answers them.
+    me.post("/mfa/challenges", json!({"purpose": "login"}))
+        .await?
+        .expect(201);
+    Ok(())
+}

@@ -201,9 +201,15 @@ async fn start(
     ctx: &ProtocolCtx,
     principal: &Principal,
     user: UserId,
-    options: ChallengeOptions,
+    mut options: ChallengeOptions,
 ) -> Result<ProtocolReply> {
     let reader = ctx.reader();
+    // A step-up asks at least the policy's tier (4, the default, takes any factor).
+    let policy = rules::policy(&reader)?;
+    if options.purpose == ChallengePurpose::StepUp && policy.min_tier_step_up < 4 {
+        let floor = policy.min_tier_step_up;
+        options.min_tier = Some(options.min_tier.map_or(floor, |asked| asked.min(floor)));
+    }
     let factors: Vec<_> = rules::authenticators(&reader, user)?
         .into_iter()
         .filter(|a| a.is_active())
