@@ -3318,18 +3318,7 @@ async fn webhook_refusals_answer_their_status_and_write_nothing() -> anyhow::Res
         )
         .await?
         .expect(401);
-    let reader = api
-        .post(
-            "/admin/api-keys",
-            json!({"name": "hooks-reader", "scopes": ["admin:read"]}),
-        )
-        .await?
-        .expect(201)
-        .data()["key"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let reader = api.with_key(&reader);
+    let reader = read_only(&api, "hooks-reader").await?;
     reader.get("/admin/webhooks").await?.expect(200);
     for (method, path) in [
         (Method::POST, "/admin/webhooks".to_string()),
@@ -3456,18 +3445,7 @@ async fn mfa_admin_refusals_answer_their_status_and_write_nothing() -> anyhow::R
         .put("/admin/policies/mfa", json!({"requirement": "off"}))
         .await?
         .expect(401);
-    let reader = api
-        .post(
-            "/admin/api-keys",
-            json!({"name": "mfa-reader", "scopes": ["admin:read"]}),
-        )
-        .await?
-        .expect(201)
-        .data()["key"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let reader = api.with_key(&reader);
+    let reader = read_only(&api, "mfa-reader").await?;
     reader.get("/admin/policies/mfa").await?.expect(200);
     reader
         .put("/admin/policies/mfa", json!({"requirement": "required"}))
@@ -3484,4 +3462,20 @@ async fn mfa_admin_refusals_answer_their_status_and_write_nothing() -> anyhow::R
     );
     node.stop().await?;
     Ok(())
+}
+
+/// A client with a new `admin:read` key.
+async fn read_only(api: &Api, name: &str) -> anyhow::Result<Api> {
+    let key = api
+        .post(
+            "/admin/api-keys",
+            json!({"name": name, "scopes": ["admin:read"]}),
+        )
+        .await?
+        .expect(201)
+        .data()["key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Ok(api.with_key(&key))
 }

@@ -198,17 +198,85 @@ async fn enroll_totp(me: &Api, step_up_id: Option<&str>) -> anyhow::Result<(Stri
     Ok((id, app))
 }
 
-#[tokio::test]
-async fn totp_enrollment_challenges_recovery_and_step_up() -> anyhow::Result<()> {
-    let node = TestNode::start().await?;
+/// A node (with a mail directory when asked), an admin client, a confidential client, and a
+/// user signed in through the hosted login with a fresh token.
+struct Signed {
+    /// Kept alive for the test.
+    _node: TestNode,
+    /// Where the node drops mail (kept alive with the node).
+    mail: Option<tempfile::TempDir>,
+    api: Api,
+    oauth: Oauth,
+    client: Client,
+    user: String,
+    me: Api,
+    id_token: Value,
+}
+
+async fn signed_in(email: &str, with_mail: bool) -> anyhow::Result<Signed> {
+    let mail = if with_mail {
+        Some(tempfile::tempdir()?)
+    } else {
+        None
+    };
+    let dir = mail.as_ref().map(|m| m.path().to_path_buf());
+    let node = TestNode::start_with(|c| c.mail_dir = dir).await?;
     let api = admin(&node.http);
     let oauth = Oauth::new(&node.http);
-    let user = create_user(&api, "ada@example.com", PASSWORD).await?;
+    let user = create_user(&api, email, PASSWORD).await?;
     let client = create_client(&api, json!({"skipConsent": true})).await?;
-    let (access, id_token) = user_token(&oauth, &client, "ada@example.com").await?;
+    let (access, id_token) = user_token(&oauth, &client, email).await?;
+    let me = api.with_bearer(&access);
+    Ok(Signed {
+        _node: node,
+        mail,
+        api,
+        oauth,
+        client,
+        user,
+        me,
+        id_token,
+    })
+}
+
+impl Signed {
+    fn mail_dir(&self) -> std::path::PathBuf {
+        self.mail
+            .as_ref()
+            .map(|m| m.path().to_path_buf())
+            .unwrap_or_default()
+    }
+}
+
+/// Enrolls and verifies an email authenticator with the code mailed to `email`.
+async fn enroll_email(me: &Api, dir: &std::path::Path, email: &str) -> anyhow::Result<String> {
+    let started = me
+        .post("/me/authenticators/email_otp/enroll", json!({}))
+        .await?
+        .expect(201);
+    let id = started.body["id"].as_str().unwrap_or_default().to_string();
+    let code = mailed_code(dir, email)?;
+    me.post(
+        &format!("/me/authenticators/{id}/verify"),
+        json!({"code": code}),
+    )
+    .await?
+    .expect(200);
+    Ok(id)
+}
+
+#[tokio::test]
+async fn totp_enrollment_challenges_recovery_and_step_up() -> anyhow::Result<()> {
+    let signed = signed_in("ada@example.com", false).await?;
+    let Signed {
+        api,
+        user,
+        me,
+        id_token,
+        ..
+    } = &signed;
     assert_eq!(id_token["amr"], json!(["pwd"]));
     assert_eq!(id_token["acr"], "urn:lumo:acr:pwd");
-    let me = api.with_bearer(&access);
 
     let listed = me.get("/me/authenticators").await?.expect(200);
     assert_eq!(listed.body["status"], "at_risk");
@@ -321,7 +389,7 @@ async fn totp_enrollment_challenges_recovery_and_step_up() -> anyhow::Result<()>
     me.post_empty("/me/recovery-codes")
         .await?
         .expect_error(403, "step_up_required");
-    let by_recovery = step_up(&me, &list[0].to_lowercase()).await?;
+    let by_recovery = step_up(me, &list[0].to_lowercase()).await?;
     // A recovery code works once.
     let again = me.post("/mfa/challenges", json!({})).await?.expect(201);
     let again_id = again.body["id"].as_str().unwrap_or_default();
@@ -331,7 +399,7 @@ async fn totp_enrollment_challenges_recovery_and_step_up() -> anyhow::Result<()>
     )
     .await?
     .expect_error(400, "invalid_code");
-    let replaced = with_step_up(&me, Method::POST, "/me/recovery-codes", None, &by_recovery)
+    let replaced = with_step_up(me, Method::POST, "/me/recovery-codes", None, &by_recovery)
         .await?
         .expect(201);
     assert_eq!(replaced.body["remaining"], 10);
@@ -363,9 +431,9 @@ async fn totp_enrollment_challenges_recovery_and_step_up() -> anyhow::Result<()>
     me.delete(&format!("/me/authenticators/{id}"))
         .await?
         .expect_error(403, "step_up_required");
-    let fresh = step_up(&me, &app.code()).await?;
+    let fresh = step_up(me, &app.code()).await?;
     let removed = with_step_up(
-        &me,
+        me,
         Method::DELETE,
         &format!("/me/authenticators/{id}"),
         None,
@@ -395,32 +463,29 @@ async fn totp_enrollment_challenges_recovery_and_step_up() -> anyhow::Result<()>
 
 #[tokio::test]
 async fn hosted_sign_in_asks_the_second_factor_and_trusts_the_device() -> anyhow::Result<()> {
-    let node = TestNode::start().await?;
-    let api = admin(&node.http);
-    let oauth = Oauth::new(&node.http);
-    create_user(&api, "bo@example.com", PASSWORD).await?;
-    let client = create_client(&api, json!({"skipConsent": true})).await?;
-    let (access, _) = user_token(&oauth, &client, "bo@example.com").await?;
-    let me = api.with_bearer(&access);
-    let (_, mut app) = enroll_totp(&me, None).await?;
+    let signed = signed_in("bo@example.com", false).await?;
+    let Signed {
+        oauth, client, me, ..
+    } = &signed;
+    let (_, mut app) = enroll_totp(me, None).await?;
 
     // The password alone no longer signs in: the second-factor page asks for a code.
     let mut browser = Browser::new();
-    let request = AuthRequest::new(&client, "openid email");
-    let page = password(&mut browser, &oauth, &request, "bo@example.com").await?;
+    let request = AuthRequest::new(client, "openid email");
+    let page = password(&mut browser, oauth, &request, "bo@example.com").await?;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("Two-step verification"), "{}", page.body);
     assert!(browser.cookie("lumo_session").is_none());
     assert!(browser.cookie("lumo_mfa").is_some());
-    let wrong = second_factor(&mut browser, &oauth, &page, &app.stale(), false).await?;
+    let wrong = second_factor(&mut browser, oauth, &page, &app.stale(), false).await?;
     assert_eq!(wrong.status, 400);
     assert!(wrong.body.contains("4 attempts left"), "{}", wrong.body);
-    let done = second_factor(&mut browser, &oauth, &wrong, &app.code(), true).await?;
-    assert!(is_client_redirect(&done, &client), "{done:?}");
+    let done = second_factor(&mut browser, oauth, &wrong, &app.code(), true).await?;
+    assert!(is_client_redirect(&done, client), "{done:?}");
     assert!(browser.cookie("lumo_device").is_some());
     let tokens = exchange(
-        &oauth,
-        &client,
+        oauth,
+        client,
         &request,
         done.location.as_deref().unwrap_or_default(),
     )
@@ -435,9 +500,9 @@ async fn hosted_sign_in_asks_the_second_factor_and_trusts_the_device() -> anyhow
 
     // Signed out, the trusted device skips the second factor.
     browser.set_cookie("lumo_session", "");
-    let request = AuthRequest::new(&client, "openid");
-    let page = password(&mut browser, &oauth, &request, "bo@example.com").await?;
-    assert!(is_client_redirect(&page, &client), "{page:?}");
+    let request = AuthRequest::new(client, "openid");
+    let page = password(&mut browser, oauth, &request, "bo@example.com").await?;
+    assert!(is_client_redirect(&page, client), "{page:?}");
 
     // The device is listed and can be revoked; then the code is asked again.
     let devices = me.get("/me/trusted-devices").await?.expect(200);
@@ -456,8 +521,8 @@ async fn hosted_sign_in_asks_the_second_factor_and_trusts_the_device() -> anyhow
     browser.set_cookie("lumo_session", "");
     let page = password(
         &mut browser,
-        &oauth,
-        &AuthRequest::new(&client, "openid"),
+        oauth,
+        &AuthRequest::new(client, "openid"),
         "bo@example.com",
     )
     .await?;
@@ -606,15 +671,16 @@ async fn a_role_that_requires_mfa_enrolls_at_sign_in_and_admins_recover_users() 
 
 #[tokio::test]
 async fn ten_failures_lock_mfa_and_bad_input_is_refused() -> anyhow::Result<()> {
-    let node = TestNode::start().await?;
-    let api = admin(&node.http);
-    let oauth = Oauth::new(&node.http);
-    create_user(&api, "di@example.com", PASSWORD).await?;
-    let other = create_user(&api, "ed@example.com", PASSWORD).await?;
-    let client = create_client(&api, json!({"skipConsent": true})).await?;
-    let (access, _) = user_token(&oauth, &client, "di@example.com").await?;
-    let me = api.with_bearer(&access);
-    let (_, mut app) = enroll_totp(&me, None).await?;
+    let signed = signed_in("di@example.com", false).await?;
+    let Signed {
+        api,
+        oauth,
+        client,
+        me,
+        ..
+    } = &signed;
+    let other = create_user(api, "ed@example.com", PASSWORD).await?;
+    let (_, mut app) = enroll_totp(me, None).await?;
 
     // API keys are not people.
     api.get("/me/authenticators")
@@ -672,7 +738,7 @@ async fn ten_failures_lock_mfa_and_bad_input_is_refused() -> anyhow::Result<()> 
         .expect_error(404, "resource_not_found");
 
     // Another user's challenge is not theirs to answer.
-    let (other_access, _) = user_token(&oauth, &client, "ed@example.com").await?;
+    let (other_access, _) = user_token(oauth, client, "ed@example.com").await?;
     let started = me.post("/mfa/challenges", json!({})).await?.expect(201);
     let id = started.body["id"].as_str().unwrap_or_default().to_string();
     let intruder = api.with_bearer(&other_access);
@@ -760,15 +826,11 @@ fn mailed_code(dir: &std::path::Path, to: &str) -> anyhow::Result<String> {
 
 #[tokio::test]
 async fn email_codes_enroll_answer_challenges_and_sign_in() -> anyhow::Result<()> {
-    let mail = tempfile::tempdir()?;
-    let dir = mail.path().to_path_buf();
-    let node = TestNode::start_with(|c| c.mail_dir = Some(dir.clone())).await?;
-    let api = admin(&node.http);
-    let oauth = Oauth::new(&node.http);
-    create_user(&api, "fay@example.com", PASSWORD).await?;
-    let client = create_client(&api, json!({"skipConsent": true})).await?;
-    let (access, _) = user_token(&oauth, &client, "fay@example.com").await?;
-    let me = api.with_bearer(&access);
+    let signed = signed_in("fay@example.com", true).await?;
+    let dir = signed.mail_dir();
+    let Signed {
+        oauth, client, me, ..
+    } = &signed;
 
     // Enrolling sends a code to the account's address; the wrong code is refused.
     let started = me
@@ -823,15 +885,15 @@ async fn email_codes_enroll_answer_challenges_and_sign_in() -> anyhow::Result<()
 
     // The hosted sign-in emails a code and takes it.
     let mut browser = Browser::new();
-    let request = AuthRequest::new(&client, "openid");
-    let page = password(&mut browser, &oauth, &request, "fay@example.com").await?;
+    let request = AuthRequest::new(client, "openid");
+    let page = password(&mut browser, oauth, &request, "fay@example.com").await?;
     assert!(page.body.contains("Code from your email"), "{}", page.body);
     let login_code = mailed_code(&dir, "fay@example.com")?;
-    let done = second_factor(&mut browser, &oauth, &page, &login_code, false).await?;
-    assert!(is_client_redirect(&done, &client), "{done:?}");
+    let done = second_factor(&mut browser, oauth, &page, &login_code, false).await?;
+    assert!(is_client_redirect(&done, client), "{done:?}");
     let tokens = exchange(
-        &oauth,
-        &client,
+        oauth,
+        client,
         &request,
         done.location.as_deref().unwrap_or_default(),
     )
@@ -915,27 +977,9 @@ async fn failures_through_any_node_count_toward_one_lockout() -> anyhow::Result<
 /// step-up (tier 4) but an authenticator app can (tier 2).
 #[tokio::test]
 async fn step_up_asks_the_policys_tier() -> anyhow::Result<()> {
-    let mail = tempfile::tempdir()?;
-    let dir = mail.path().to_path_buf();
-    let node = TestNode::start_with(|c| c.mail_dir = Some(dir.clone())).await?;
-    let api = admin(&node.http);
-    let oauth = Oauth::new(&node.http);
-    create_user(&api, "hal@example.com", PASSWORD).await?;
-    let client = create_client(&api, json!({"skipConsent": true})).await?;
-    let (access, _) = user_token(&oauth, &client, "hal@example.com").await?;
-    let me = api.with_bearer(&access);
-    let started = me
-        .post("/me/authenticators/email_otp/enroll", json!({}))
-        .await?
-        .expect(201);
-    let id = started.body["id"].as_str().unwrap_or_default().to_string();
-    let code = mailed_code(&dir, "hal@example.com")?;
-    me.post(
-        &format!("/me/authenticators/{id}/verify"),
-        json!({"code": code}),
-    )
-    .await?
-    .expect(200);
+    let signed = signed_in("hal@example.com", true).await?;
+    let Signed { api, me, .. } = &signed;
+    enroll_email(me, &signed.mail_dir(), "hal@example.com").await?;
     api.put("/admin/policies/mfa", json!({"min_tier_step_up": 2}))
         .await?
         .expect(200);

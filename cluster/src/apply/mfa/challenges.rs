@@ -140,6 +140,22 @@ pub(crate) fn answer(
     Ok((Outcome::MfaChallenge(Box::new(challenge)), events))
 }
 
+/// Records a factor's use (with what the caller changed, e.g. the TOTP step it spent).
+fn spend(
+    tx: &mut OrgTx,
+    meta: &CommandMeta,
+    mut factor: crate::model::Authenticator,
+    context: &AnswerContext,
+) -> Result<()> {
+    factor.last_used_at = Some(meta.at);
+    factor.last_used = Some(context.clone());
+    tx.put(
+        Table::MfaAuthenticator,
+        &authenticator_key(factor.user_id, &factor.id),
+        &factor,
+    )
+}
+
 /// Whether `proof` answers `challenge`; spends what it used (a TOTP step, a recovery code, a
 /// single-use access code).
 fn check(
@@ -170,20 +186,14 @@ fn check(
                 return Ok(None);
             }
             factor_row.last_step = Some(*step);
-            factor_row.last_used_at = Some(meta.at);
-            factor_row.last_used = Some(context.clone());
-            tx.put(
-                Table::MfaAuthenticator,
-                &authenticator_key(user, authenticator),
-                &factor_row,
-            )?;
+            spend(tx, meta, factor_row, context)?;
             Ok(Some(factor(FactorKind::Totp, authenticator)))
         }
         MfaProof::EmailCode {
             authenticator,
             code_hash,
         } => {
-            let Ok(mut factor_row) = rules::authenticator(tx, user, authenticator) else {
+            let Ok(factor_row) = rules::authenticator(tx, user, authenticator) else {
                 return Ok(None);
             };
             let usable = factor_row.is_active()
@@ -192,14 +202,9 @@ fn check(
             if !usable {
                 return Ok(None);
             }
-            factor_row.last_used_at = Some(meta.at);
-            factor_row.last_used = Some(context.clone());
-            tx.put(
-                Table::MfaAuthenticator,
-                &authenticator_key(user, authenticator),
-                &factor_row,
-            )?;
-            Ok(Some(factor(factor_row.kind, authenticator)))
+            let kind = factor_row.kind;
+            spend(tx, meta, factor_row, context)?;
+            Ok(Some(factor(kind, authenticator)))
         }
         MfaProof::RecoveryCode { code_hash } => {
             let Some(mut set) = rules::recovery_codes(tx, user)? else {

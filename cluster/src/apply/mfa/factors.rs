@@ -26,6 +26,17 @@ fn event(action: &str, message: String, user: &User) -> AuditEvent {
     )
 }
 
+/// The command's step-up, judged against the org's policy (people only; see `check_step_up`).
+fn require_step_up(
+    tx: &OrgTx,
+    meta: &CommandMeta,
+    step_up: Option<&str>,
+    other_than: Option<&str>,
+) -> Result<()> {
+    let max_age = rules::policy(tx.reader())?.step_up_max_age_seconds;
+    check_step_up(tx, &meta.actor, step_up, meta.at, max_age, other_than).map(|_| ())
+}
+
 fn save(tx: &mut OrgTx, authenticator: &Authenticator) -> Result<()> {
     tx.put(
         Table::MfaAuthenticator,
@@ -248,14 +259,7 @@ pub(crate) fn remove(
         .collect();
     if !by_admin && removed.is_active() {
         let other_than = (!others.is_empty()).then_some(id);
-        check_step_up(
-            tx,
-            &meta.actor,
-            step_up,
-            meta.at,
-            policy.step_up_max_age_seconds,
-            other_than,
-        )?;
+        require_step_up(tx, meta, step_up, other_than)?;
         let counting = others.iter().filter(|a| policy.counts(a.kind)).count();
         let requirement = rules::requirement(tx.reader(), &policy, &user, meta.at)?;
         if counting == 0 && requirement == Requirement::Required && policy.counts(removed.kind) {
@@ -309,15 +313,7 @@ pub(crate) fn set_recovery_codes(
         return Err(ClusterError::internal("a recovery set has ten codes"));
     }
     if rules::recovery_codes(tx, user_id)?.is_some_and(|set| set.remaining() > 0) {
-        let policy = rules::policy(tx.reader())?;
-        check_step_up(
-            tx,
-            &meta.actor,
-            step_up,
-            meta.at,
-            policy.step_up_max_age_seconds,
-            None,
-        )?;
+        require_step_up(tx, meta, step_up, None)?;
     }
     let set = RecoveryCodes {
         hashes: hashes.to_vec(),
@@ -365,15 +361,7 @@ pub(crate) fn issue_access_code(
     new: &NewAccessCode,
 ) -> Result<Applied> {
     let user = lookup::user(tx, &new.user)?;
-    let policy = rules::policy(tx.reader())?;
-    check_step_up(
-        tx,
-        &meta.actor,
-        new.step_up.as_deref(),
-        meta.at,
-        policy.step_up_max_age_seconds,
-        None,
-    )?;
+    require_step_up(tx, meta, new.step_up.as_deref(), None)?;
     if user.blocked || !user.is_active {
         return Err(ClusterError::conflict(
             "user",

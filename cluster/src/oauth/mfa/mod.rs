@@ -231,18 +231,18 @@ async fn propose(ctx: &ProtocolCtx, actor: PrincipalKind, op: Op) -> Result<Outc
     ctx.propose(actor, op).await
 }
 
-/// A new email authenticator for `user` (pending) and the code that verifies it (to send once
-/// the enrollment is written).
-fn new_email(ctx: &ProtocolCtx, user: &crate::model::User) -> Result<(Authenticator, String)> {
-    mailer(ctx)?;
-    let code = email_code();
-    let id = new_id("mfa_");
-    let authenticator = Authenticator {
-        pending_code_hash: Some(otp_hash(&id, &code)),
+/// A pending authenticator of `kind` for `user`, with nothing of its own yet.
+fn pending(
+    ctx: &ProtocolCtx,
+    user: &crate::model::User,
+    kind: FactorKind,
+    id: String,
+) -> Authenticator {
+    Authenticator {
         id,
         user_id: user.id,
-        kind: FactorKind::EmailOtp,
-        display_name: FactorKind::EmailOtp.default_name().to_string(),
+        kind,
+        display_name: kind.default_name().to_string(),
         state: crate::model::AuthenticatorState::Pending,
         is_default: false,
         created_at: ctx.now,
@@ -251,8 +251,39 @@ fn new_email(ctx: &ProtocolCtx, user: &crate::model::User) -> Result<(Authentica
         last_used: None,
         sealed_secret: None,
         last_step: None,
-        address: Some(user.email.clone()),
-    };
+        address: None,
+        pending_code_hash: None,
+    }
+}
+
+/// Where an answer came from (recorded as the factor's last use).
+fn used_context(ctx: &ProtocolCtx) -> crate::model::mfa::UsedContext {
+    crate::model::mfa::UsedContext {
+        ip: ctx.request.ip.clone(),
+        user_agent: ctx.request.user_agent.clone(),
+    }
+}
+
+/// A recorded wrong answer as the caller's error; any other outcome as it is.
+fn refusal_error(ctx: &ProtocolCtx, outcome: Outcome) -> Result<Outcome> {
+    match outcome {
+        Outcome::MfaRefused {
+            attempts_remaining,
+            locked_until,
+        } => Err(wrong(attempts_remaining, locked_until, ctx)),
+        other => Ok(other),
+    }
+}
+
+/// A new email authenticator for `user` (pending) and the code that verifies it (to send once
+/// the enrollment is written).
+fn new_email(ctx: &ProtocolCtx, user: &crate::model::User) -> Result<(Authenticator, String)> {
+    mailer(ctx)?;
+    let code = email_code();
+    let id = new_id("mfa_");
+    let mut authenticator = pending(ctx, user, FactorKind::EmailOtp, id.clone());
+    authenticator.pending_code_hash = Some(otp_hash(&id, &code));
+    authenticator.address = Some(user.email.clone());
     Ok((authenticator, code))
 }
 
@@ -260,22 +291,8 @@ fn new_email(ctx: &ProtocolCtx, user: &crate::model::User) -> Result<(Authentica
 fn new_totp(ctx: &ProtocolCtx, user: &crate::model::User) -> Result<crate::protocol::Enrollment> {
     let secret = totp::new_secret();
     let org = crate::lookup::load_org(&ctx.reader())?;
-    let authenticator = Authenticator {
-        id: new_id("mfa_"),
-        user_id: user.id,
-        kind: FactorKind::Totp,
-        display_name: FactorKind::Totp.default_name().to_string(),
-        state: crate::model::AuthenticatorState::Pending,
-        is_default: false,
-        created_at: ctx.now,
-        activated_at: None,
-        last_used_at: None,
-        last_used: None,
-        sealed_secret: Some(seal(ctx, &secret)?),
-        last_step: None,
-        address: None,
-        pending_code_hash: None,
-    };
+    let mut authenticator = pending(ctx, user, FactorKind::Totp, new_id("mfa_"));
+    authenticator.sealed_secret = Some(seal(ctx, &secret)?);
     Ok(crate::protocol::Enrollment {
         otpauth_uri: Some(totp::otpauth_uri(&org.name, &user.email, &secret)),
         secret: Some(secret),

@@ -2,8 +2,8 @@
 //! challenges.
 
 use super::{
-    deliver, email_challenge, new_email, new_id, new_totp, otp_hash, propose, prove, send_code,
-    totp_step, wrong,
+    deliver, email_challenge, new_email, new_id, new_totp, otp_hash, propose, prove, refusal_error,
+    send_code, totp_step, used_context,
 };
 use crate::access::authenticate as authenticate_credential;
 use crate::caller::Credential;
@@ -178,12 +178,8 @@ async fn verify(
         proof,
         approves: None,
     };
-    match propose(ctx, principal.kind.clone(), op).await? {
+    match refusal_error(ctx, propose(ctx, principal.kind.clone(), op).await?)? {
         Outcome::Authenticator(a) => Ok(ProtocolReply::MfaAuthenticator(*a)),
-        Outcome::MfaRefused {
-            attempts_remaining,
-            locked_until,
-        } => Err(wrong(attempts_remaining, locked_until, ctx)),
         other => Err(ClusterError::internal(format!(
             "verifying answered {other:?}"
         ))),
@@ -284,17 +280,10 @@ async fn answer(
     let op = Op::AnswerMfaChallenge {
         id: id.to_string(),
         proof,
-        context: crate::model::mfa::UsedContext {
-            ip: ctx.request.ip.clone(),
-            user_agent: ctx.request.user_agent.clone(),
-        },
+        context: used_context(ctx),
     };
-    match propose(ctx, principal.kind.clone(), op).await? {
+    match refusal_error(ctx, propose(ctx, principal.kind.clone(), op).await?)? {
         Outcome::MfaChallenge(c) => Ok(ProtocolReply::MfaChallenge(*c)),
-        Outcome::MfaRefused {
-            attempts_remaining,
-            locked_until,
-        } => Err(wrong(attempts_remaining, locked_until, ctx)),
         other => Err(ClusterError::internal(format!(
             "an answer answered {other:?}"
         ))),

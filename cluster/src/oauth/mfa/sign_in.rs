@@ -4,13 +4,15 @@
 //! for a code. A user the org requires MFA of who has no factor (or who was let in by a
 //! temporary access code) enrolls an authenticator app on the page before the session starts.
 
-use super::{deliver, email_challenge, new_id, new_totp, propose, prove, reopen, totp_step};
+use super::{
+    deliver, email_challenge, new_id, new_totp, propose, prove, reopen, totp_step, used_context,
+};
 use crate::command::{MfaProof, MfaSignIn, Op, SecondFactor, SignIn, UserKey};
 use crate::crypto::{random_token, secret_hash, secret_matches};
 use crate::error::{ClusterError, MfaCode, Result};
 use crate::ids::UserId;
 use crate::mfa::{self as rules, Requirement, authenticator_key};
-use crate::model::mfa::{CHALLENGE_ATTEMPTS, CHALLENGE_TTL_MS, UsedContext};
+use crate::model::mfa::{CHALLENGE_ATTEMPTS, CHALLENGE_TTL_MS};
 use crate::model::{
     ChallengePurpose, ChallengeStatus, FactorKind, MfaChallenge, PrincipalKind, TrustedDevice, User,
 };
@@ -81,6 +83,23 @@ fn actor(user: &User) -> PrincipalKind {
     PrincipalKind::User {
         id: user.id,
         email: user.email.clone(),
+    }
+}
+
+/// A recorded wrong answer, as the page shows it.
+fn wrong_answer(refused: &Outcome) -> LoginOutcome {
+    match refused {
+        Outcome::MfaRefused {
+            attempts_remaining,
+            locked_until,
+        } => LoginOutcome::Wrong {
+            attempts_remaining: *attempts_remaining,
+            locked: locked_until.is_some(),
+        },
+        _ => LoginOutcome::Wrong {
+            attempts_remaining: 0,
+            locked: false,
+        },
     }
 }
 
@@ -224,22 +243,11 @@ async fn answer(
     let op = Op::AnswerMfaChallenge {
         id: challenge.id.clone(),
         proof,
-        context: UsedContext {
-            ip: ctx.request.ip.clone(),
-            user_agent: ctx.request.user_agent.clone(),
-        },
+        context: used_context(ctx),
     };
     let approved = match propose(ctx, actor(&user), op).await? {
         Outcome::MfaChallenge(c) => *c,
-        Outcome::MfaRefused {
-            attempts_remaining,
-            locked_until,
-        } => {
-            return Ok(LoginOutcome::Wrong {
-                attempts_remaining,
-                locked: locked_until.is_some(),
-            });
-        }
+        refused @ Outcome::MfaRefused { .. } => return Ok(wrong_answer(&refused)),
         other => {
             return Err(ClusterError::internal(format!(
                 "an answer answered {other:?}"
@@ -306,15 +314,7 @@ async fn verify_enrollment(
     };
     match propose(ctx, actor(&user), op).await? {
         Outcome::Authenticator(_) => {}
-        Outcome::MfaRefused {
-            attempts_remaining,
-            locked_until,
-        } => {
-            return Ok(LoginOutcome::Wrong {
-                attempts_remaining,
-                locked: locked_until.is_some(),
-            });
-        }
+        refused @ Outcome::MfaRefused { .. } => return Ok(wrong_answer(&refused)),
         other => {
             return Err(ClusterError::internal(format!(
                 "verifying answered {other:?}"
