@@ -992,3 +992,79 @@ async fn step_up_asks_the_policys_tier() -> anyhow::Result<()> {
         .expect(201);
     Ok(())
 }
+
+/// A signed-in administrator (a user token with `admin:users`) steps up before issuing a
+/// temporary access code or linking and unlinking identities; API keys are not people and do
+/// not.
+#[tokio::test]
+async fn signed_in_admins_step_up_for_sensitive_user_operations() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = admin(&node.http);
+    let oauth = Oauth::new(&node.http);
+    let ian = create_user(&api, "ian@example.com", PASSWORD).await?;
+    // The admin role lets a user's token carry admin scopes.
+    api.post(
+        &format!("/admin/users/{ian}/roles"),
+        json!({"roleIds": ["admin"]}),
+    )
+    .await?
+    .expect(200);
+    let target = create_user(&api, "jo@example.com", PASSWORD).await?;
+    let client = create_client(
+        &api,
+        json!({"skipConsent": true, "allowedScopes": ["openid", "admin:users"]}),
+    )
+    .await?;
+    let mut browser = Browser::new();
+    let request = AuthRequest::new(&client, "openid admin:users");
+    let page = password(&mut browser, &oauth, &request, "ian@example.com").await?;
+    let location = page.location.clone().unwrap_or_default();
+    let tokens = exchange(&oauth, &client, &request, &location)
+        .await?
+        .expect(200);
+    let admin_user = api.with_bearer(tokens.body["access_token"].as_str().unwrap_or_default());
+    let (_, mut app) = enroll_totp(&admin_user, None).await?;
+
+    let tap = format!("/admin/users/{target}/temporary-access-code");
+    let link = format!("/admin/users/{target}/identities");
+    let saml = json!({"type": "saml", "idp_id": 7, "name_id": "jo@idp.example"});
+    admin_user
+        .post(&tap, json!({"reason": "lost phone"}))
+        .await?
+        .expect_error(403, "step_up_required");
+    admin_user
+        .post(&link, saml.clone())
+        .await?
+        .expect_error(403, "step_up_required");
+    let fresh = step_up(&admin_user, &app.code()).await?;
+    with_step_up(
+        &admin_user,
+        Method::POST,
+        &tap,
+        Some(json!({"reason": "lost phone"})),
+        &fresh,
+    )
+    .await?
+    .expect(201);
+    with_step_up(&admin_user, Method::POST, &link, Some(saml), &fresh)
+        .await?
+        .expect(201);
+    admin_user
+        .delete(&format!("{link}/saml"))
+        .await?
+        .expect_error(403, "step_up_required");
+    with_step_up(
+        &admin_user,
+        Method::DELETE,
+        &format!("{link}/saml"),
+        None,
+        &fresh,
+    )
+    .await?
+    .expect(200);
+    // An API key needs no step-up.
+    api.post(&tap, json!({"reason": "lost phone"}))
+        .await?
+        .expect(201);
+    Ok(())
+}

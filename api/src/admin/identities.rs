@@ -1,7 +1,7 @@
 //! Federated identity links of users, the legacy SAML report, and effective permissions.
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use lumo_cluster::command::{NewIdentityLink, Op, UserKey};
@@ -9,6 +9,7 @@ use lumo_cluster::model::{IdentityKind, IdentityLink};
 use lumo_cluster::query::{Query, Reply};
 use serde_json::{Value, json};
 
+use super::mfa::require_step_up;
 use crate::envelope;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Ctx, JsonBody, ListQuery};
@@ -64,7 +65,7 @@ async fn identities_of(ctx: &Ctx, key: UserKey) -> ApiResult<Value> {
     Ok(json!({"auth_source": view.auth_source, "ldap_only": view.ldap_only, "bindings": bindings}))
 }
 
-async fn link(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
+async fn link(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Response> {
     let key: UserKey = ctx.key("userId")?;
     let mut body = Body::new(json);
     let kind = match body.raw("type").and_then(Value::as_str) {
@@ -107,6 +108,7 @@ async fn link(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         _ => {}
     }
     body.finish()?;
+    require_step_up(&ctx, &headers).await?;
     ctx.write(Op::LinkIdentity {
         user: key.clone(),
         link,
@@ -120,10 +122,12 @@ async fn link(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         .into_response())
 }
 
-async fn unlink(ctx: Ctx) -> ApiResult<Response> {
+async fn unlink(ctx: Ctx, headers: HeaderMap) -> ApiResult<Response> {
     let key: UserKey = ctx.key("userId")?;
     let kind = IdentityKind::parse(ctx.param("type")?)
         .ok_or_else(|| ApiError::invalid("type", "must be saml, ldap or social"))?;
+    ctx.admit(lumo_cluster::model::Family::Users, true).await?;
+    require_step_up(&ctx, &headers).await?;
     ctx.write(Op::UnlinkIdentity {
         user: key.clone(),
         kind,
@@ -182,7 +186,7 @@ async fn legacy_report(ctx: Ctx, query: ListQuery) -> ApiResult<Response> {
     })))
 }
 
-async fn legacy_relink(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
+async fn legacy_relink(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Response> {
     let mut body = Body::new(json);
     let idp_id = body.opt_u64("idp_id");
     if idp_id.is_none() {
@@ -191,6 +195,7 @@ async fn legacy_relink(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     body.finish()?;
     // Authorize as a user-management read first, then report the missing IdP.
     ctx.read(Query::LegacySamlReport { idp_id }).await?;
+    require_step_up(&ctx, &headers).await?;
     Err(
         lumo_cluster::ClusterError::not_found("SAML identity provider", idp_id.unwrap_or_default())
             .into(),

@@ -50,6 +50,13 @@ pub(crate) fn step_up(headers: &HeaderMap) -> Option<String> {
         .map(|v| v.trim().chars().take(64).collect())
 }
 
+/// Judges the caller's step-up (`X-MFA-Challenge`) for a sensitive operation: signed-in people
+/// need a challenge they approved within the policy's maximum age; API keys pass.
+pub(crate) async fn require_step_up(ctx: &Ctx, headers: &HeaderMap) -> ApiResult<()> {
+    ctx.read(Query::StepUp(step_up(headers))).await?;
+    Ok(())
+}
+
 /// An id path parameter (`mfa_…`, `mfc_…`, `tdv_…`): short and plain.
 fn id_param(ctx: &Ctx, name: &str) -> ApiResult<String> {
     let id = ctx.param(name)?;

@@ -114,6 +114,8 @@ async fn render(
     let look = proto.look().await;
     let factor_name = match page.factor {
         Some((lumo_cluster::model::FactorKind::EmailOtp, _)) => "email".to_string(),
+        // The default names read as part of the sentence ("your authenticator app").
+        Some((kind, name)) if name == kind.default_name() => name.to_lowercase(),
         Some((_, name)) => name,
         None => "authenticator app".into(),
     };
