@@ -11,40 +11,17 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants, existsSync } from 'node:fs';
 
-import { chromium } from 'playwright-core';
 
-import { adminApi, createUser, delay, HTTP_TIMEOUT_MS, startLumod } from './lumod.js';
+import { adminApi, createUser, HTTP_TIMEOUT_MS, startLumod } from './lumod.js';
+import { findChromium, launchChromium, newContext, closeWithin } from './chromium.js';
 
-const ACTION_TIMEOUT_MS = 15_000;   // one click, fill or navigation
-const LAUNCH_TIMEOUT_MS = 30_000;
 const TEST_TIMEOUT_MS = 90_000;
-const CLOSE_TIMEOUT_MS = 10_000;
 
 const REASON = 'Wire $4,500 to vendor INV-7741';
 const SECOND_REASON = 'Wire $12,000 to vendor INV-7742';
 
-/** {path} of a runnable Chromium, or {missing: reason}. */
-function findChromium() {
-  const candidates = process.env.CHROMIUM_PATH
-    ? [process.env.CHROMIUM_PATH]
-    : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  for (const path of candidates) {
-    if (!existsSync(path)) continue;
-    try {
-      accessSync(path, constants.X_OK);
-      return { path };
-    } catch { /* not executable: try the next one */ }
-  }
-  return {
-    missing: `Chromium not installed: none of ${candidates.join(', ')} is an executable ` +
-      "(install Debian's `chromium` package, or set CHROMIUM_PATH)",
-  };
-}
-
 const found = findChromium();
-if (found.missing) console.log(`# ${found.missing}`);
 
 let server;
 let browser;
@@ -84,23 +61,14 @@ before(async () => {
   agentToken = JSON.parse(text).access_token;
   assert.equal(typeof agentToken, 'string', text);
 
-  browser = await chromium.launch({
-    executablePath: found.path,
-    headless: true,
-    timeout: LAUNCH_TIMEOUT_MS,
-    // --no-sandbox: we run as root. The rest keeps Chromium off the (closed) network.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  context = await browser.newContext();
-  context.setDefaultTimeout(ACTION_TIMEOUT_MS);
-  context.setDefaultNavigationTimeout(ACTION_TIMEOUT_MS);
+  browser = await launchChromium(found.path);
+  context = await newContext(browser);
   page = await context.newPage();
 });
 
 after(async () => {
-  if (context) await Promise.race([context.close(), delay(CLOSE_TIMEOUT_MS)]);
-  if (browser) await Promise.race([browser.close(), delay(CLOSE_TIMEOUT_MS)]);
+  await closeWithin(context);
+  await closeWithin(browser);
   if (server) {
     const { code, signal, stderr } = await server.stop();
     assert.equal(code, 0, `lumod exited with ${code} (signal ${signal}) after SIGTERM; stderr:\n${stderr}`);

@@ -11,39 +11,15 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants, existsSync } from 'node:fs';
-import { createServer } from 'node:http';
 
 import * as client from 'openid-client';
-import { chromium } from 'playwright-core';
 
-import { createClient, createUser, delay, HTTP_TIMEOUT_MS, startLumod } from './lumod.js';
+import { createClient, createUser, HTTP_TIMEOUT_MS, startLumod } from './lumod.js';
+import { findChromium, launchChromium, newContext, closeWithin, startCallbackServer, stopCallbackServer } from './chromium.js';
 
-const ACTION_TIMEOUT_MS = 15_000;   // one click, fill or navigation
-const LAUNCH_TIMEOUT_MS = 30_000;
 const TEST_TIMEOUT_MS = 90_000;
-const CLOSE_TIMEOUT_MS = 10_000;
-
-/** {path} of a runnable Chromium, or {missing: reason}. */
-function findChromium() {
-  const candidates = process.env.CHROMIUM_PATH
-    ? [process.env.CHROMIUM_PATH]
-    : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  for (const path of candidates) {
-    if (!existsSync(path)) continue;
-    try {
-      accessSync(path, constants.X_OK);
-      return { path };
-    } catch { /* not executable: try the next one */ }
-  }
-  return {
-    missing: `Chromium not installed: none of ${candidates.join(', ')} is an executable ` +
-      "(install Debian's `chromium` package, or set CHROMIUM_PATH)",
-  };
-}
 
 const found = findChromium();
-if (found.missing) console.log(`# ${found.missing}`);
 
 let server;
 let browser;
@@ -70,22 +46,12 @@ before(async () => {
     execute: [client.allowInsecureRequests],
     timeout: HTTP_TIMEOUT_MS / 1000,
   });
-  browser = await chromium.launch({
-    executablePath: found.path,
-    headless: true,
-    timeout: LAUNCH_TIMEOUT_MS,
-    // --no-sandbox: we run as root. The rest keeps Chromium off the (closed) network.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium(found.path);
 });
 
 after(async () => {
-  if (browser) await Promise.race([browser.close(), delay(CLOSE_TIMEOUT_MS)]);
-  if (callbackServer) {
-    callbackServer.server.closeAllConnections();
-    await Promise.race([new Promise((resolve) => callbackServer.server.close(resolve)), delay(CLOSE_TIMEOUT_MS)]);
-  }
+  await closeWithin(browser);
+  await stopCallbackServer(callbackServer);
   if (server) {
     const { code, signal, stderr } = await server.stop();
     assert.equal(code, 0, `lumod exited with ${code} (signal ${signal}) after SIGTERM; stderr:\n${stderr}`);
@@ -93,32 +59,11 @@ after(async () => {
 });
 
 /**
- * The relying party's redirect_uri: answers every request with a tiny page and records its URL
- * (except the browser's own /favicon.ico).
- */
-async function startCallbackServer() {
-  const requests = [];
-  const srv = createServer((req, res) => {
-    if (req.url === '/favicon.ico') {
-      res.writeHead(404).end();
-      return;
-    }
-    requests.push(new URL(req.url, `http://${req.headers.host}`).href);
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
-    res.end('<!doctype html><title>Callback</title><p id="callback">callback received</p>');
-  });
-  await new Promise((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
-  return { server: srv, requests, origin: `http://127.0.0.1:${srv.address().port}` };
-}
-
-/**
  * A fresh browser context (no cookies) and page; `callbacks()` lists the requests the
  * redirect_uri received since then.
  */
 async function newPage() {
-  const context = await browser.newContext();
-  context.setDefaultTimeout(ACTION_TIMEOUT_MS);
-  context.setDefaultNavigationTimeout(ACTION_TIMEOUT_MS);
+  const context = await newContext(browser);
   const page = await context.newPage();
   const seen = callbackServer.requests.length;
   return { context, page, callbacks: () => callbackServer.requests.slice(seen) };
