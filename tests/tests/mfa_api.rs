@@ -159,6 +159,24 @@ async fn with_step_up(
         .await
 }
 
+/// Answers challenge `id` with `code`.
+async fn answer(me: &Api, id: &str, code: &str) -> anyhow::Result<Reply> {
+    me.post(
+        &format!("/mfa/challenges/{id}/verify"),
+        json!({"code": code}),
+    )
+    .await
+}
+
+/// Verifies pending authenticator `id` with `code`.
+async fn verify_authenticator(me: &Api, id: &str, code: &str) -> anyhow::Result<Reply> {
+    me.post(
+        &format!("/me/authenticators/{id}/verify"),
+        json!({"code": code}),
+    )
+    .await
+}
+
 /// Starts a step-up challenge and answers it with `code`.
 async fn step_up(me: &Api, code: &str) -> anyhow::Result<String> {
     let started = me
@@ -166,13 +184,7 @@ async fn step_up(me: &Api, code: &str) -> anyhow::Result<String> {
         .await?
         .expect(201);
     let id = started.body["id"].as_str().unwrap_or_default().to_string();
-    let answered = me
-        .post(
-            &format!("/mfa/challenges/{id}/verify"),
-            json!({"code": code}),
-        )
-        .await?
-        .expect(200);
+    let answered = answer(me, &id, code).await?.expect(200);
     assert_eq!(answered.body["status"], "approved", "{}", answered.text);
     Ok(id)
 }
@@ -187,11 +199,7 @@ async fn enroll_totp(me: &Api, step_up_id: Option<&str>) -> anyhow::Result<(Stri
     .expect(201);
     let id = started.body["id"].as_str().unwrap_or_default().to_string();
     let mut app = App::new(started.body["secret"].as_str().unwrap_or_default());
-    let verified = me
-        .post(
-            &format!("/me/authenticators/{id}/verify"),
-            json!({"code": app.code()}),
-        )
+    let verified = verify_authenticator(me, &id, &app.code())
         .await?
         .expect(200);
     assert_eq!(verified.body["state"], "active");
@@ -256,12 +264,7 @@ async fn enroll_email(me: &Api, dir: &std::path::Path, email: &str) -> anyhow::R
         .expect(201);
     let id = started.body["id"].as_str().unwrap_or_default().to_string();
     let code = mailed_code(dir, email)?;
-    me.post(
-        &format!("/me/authenticators/{id}/verify"),
-        json!({"code": code}),
-    )
-    .await?
-    .expect(200);
+    verify_authenticator(me, &id, &code).await?.expect(200);
     Ok(id)
 }
 
@@ -312,19 +315,11 @@ async fn totp_enrollment_challenges_recovery_and_step_up() -> anyhow::Result<()>
     );
     let id = body["id"].as_str().unwrap_or_default().to_string();
     let mut app = App::new(secret);
-    let wrong = me
-        .post(
-            &format!("/me/authenticators/{id}/verify"),
-            json!({"code": app.stale()}),
-        )
+    let wrong = verify_authenticator(me, &id, &app.stale())
         .await?
         .expect_error(400, "invalid_code");
     assert!(wrong.body["details"]["attempts_remaining"].is_u64());
-    let verified = me
-        .post(
-            &format!("/me/authenticators/{id}/verify"),
-            json!({"code": app.code()}),
-        )
+    let verified = verify_authenticator(me, &id, &app.code())
         .await?
         .expect(200);
     assert_eq!(verified.body["state"], "active");
@@ -341,19 +336,10 @@ async fn totp_enrollment_challenges_recovery_and_step_up() -> anyhow::Result<()>
     assert_eq!(started.body["delivery"], "code_expected");
     assert_eq!(started.body["attempts_remaining"], 5);
     let challenge = started.body["id"].as_str().unwrap_or_default().to_string();
-    me.post(
-        &format!("/mfa/challenges/{challenge}/verify"),
-        json!({"code": used}),
-    )
-    .await?
-    .expect_error(400, "invalid_code");
-    let approved = me
-        .post(
-            &format!("/mfa/challenges/{challenge}/verify"),
-            json!({"code": app.code()}),
-        )
+    answer(me, &challenge, &used)
         .await?
-        .expect(200);
+        .expect_error(400, "invalid_code");
+    let approved = answer(me, &challenge, &app.code()).await?.expect(200);
     assert_eq!(approved.body["status"], "approved");
     let shown = me
         .get(&format!("/mfa/challenges/{challenge}"))
@@ -361,12 +347,9 @@ async fn totp_enrollment_challenges_recovery_and_step_up() -> anyhow::Result<()>
         .expect(200);
     assert_eq!(shown.body["status"], "approved");
     assert_eq!(shown.body["authenticator"]["id"], id);
-    me.post(
-        &format!("/mfa/challenges/{challenge}/verify"),
-        json!({"code": "123456"}),
-    )
-    .await?
-    .expect_error(410, "challenge_expired");
+    answer(me, &challenge, "123456")
+        .await?
+        .expect_error(410, "challenge_expired");
 
     // Recovery codes: ten, shown once; replacing them needs a step-up.
     let codes = me.post_empty("/me/recovery-codes").await?.expect(201);
@@ -393,12 +376,9 @@ async fn totp_enrollment_challenges_recovery_and_step_up() -> anyhow::Result<()>
     // A recovery code works once.
     let again = me.post("/mfa/challenges", json!({})).await?.expect(201);
     let again_id = again.body["id"].as_str().unwrap_or_default();
-    me.post(
-        &format!("/mfa/challenges/{again_id}/verify"),
-        json!({"code": list[0]}),
-    )
-    .await?
-    .expect_error(400, "invalid_code");
+    answer(me, again_id, &list[0])
+        .await?
+        .expect_error(400, "invalid_code");
     let replaced = with_step_up(me, Method::POST, "/me/recovery-codes", None, &by_recovery)
         .await?
         .expect(201);
@@ -406,12 +386,9 @@ async fn totp_enrollment_challenges_recovery_and_step_up() -> anyhow::Result<()>
     // The old set stopped working.
     let third = me.post("/mfa/challenges", json!({})).await?.expect(201);
     let third_id = third.body["id"].as_str().unwrap_or_default();
-    me.post(
-        &format!("/mfa/challenges/{third_id}/verify"),
-        json!({"code": list[1]}),
-    )
-    .await?
-    .expect_error(400, "invalid_code");
+    answer(me, third_id, &list[1])
+        .await?
+        .expect_error(400, "invalid_code");
 
     // Rename and default.
     let renamed = me
@@ -742,11 +719,7 @@ async fn ten_failures_lock_mfa_and_bad_input_is_refused() -> anyhow::Result<()> 
     let started = me.post("/mfa/challenges", json!({})).await?.expect(201);
     let id = started.body["id"].as_str().unwrap_or_default().to_string();
     let intruder = api.with_bearer(&other_access);
-    intruder
-        .post(
-            &format!("/mfa/challenges/{id}/verify"),
-            json!({"code": "123456"}),
-        )
+    answer(&intruder, &id, "123456")
         .await?
         .expect_error(403, "challenge_not_yours");
     intruder
@@ -756,36 +729,22 @@ async fn ten_failures_lock_mfa_and_bad_input_is_refused() -> anyhow::Result<()> 
 
     // Five wrong answers use a challenge up; ten failures lock MFA (the right code too).
     for left in (0..5).rev() {
-        let wrong = me
-            .post(
-                &format!("/mfa/challenges/{id}/verify"),
-                json!({"code": app.stale()}),
-            )
+        let wrong = answer(me, &id, &app.stale())
             .await?
             .expect_error(400, "invalid_code");
         assert_eq!(wrong.body["details"]["attempts_remaining"], left);
     }
-    me.post(
-        &format!("/mfa/challenges/{id}/verify"),
-        json!({"code": app.code()}),
-    )
-    .await?
-    .expect_error(410, "challenge_expired");
+    answer(me, &id, &app.code())
+        .await?
+        .expect_error(410, "challenge_expired");
     let second = me.post("/mfa/challenges", json!({})).await?.expect(201);
     let second_id = second.body["id"].as_str().unwrap_or_default().to_string();
     for _ in 0..4 {
-        me.post(
-            &format!("/mfa/challenges/{second_id}/verify"),
-            json!({"code": app.stale()}),
-        )
-        .await?
-        .expect_error(400, "invalid_code");
+        answer(me, &second_id, &app.stale())
+            .await?
+            .expect_error(400, "invalid_code");
     }
-    let locked = me
-        .post(
-            &format!("/mfa/challenges/{second_id}/verify"),
-            json!({"code": app.stale()}),
-        )
+    let locked = answer(me, &second_id, &app.stale())
         .await?
         .expect_error(429, "mfa_locked");
     assert!(locked.headers.get("retry-after").is_some());
@@ -842,19 +801,10 @@ async fn email_codes_enroll_answer_challenges_and_sign_in() -> anyhow::Result<()
     let id = started.body["id"].as_str().unwrap_or_default().to_string();
     let code = mailed_code(&dir, "fay@example.com")?;
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    me.post(
-        &format!("/me/authenticators/{id}/verify"),
-        json!({"code": wrong}),
-    )
-    .await?
-    .expect_error(400, "invalid_code");
-    let verified = me
-        .post(
-            &format!("/me/authenticators/{id}/verify"),
-            json!({"code": code}),
-        )
+    verify_authenticator(me, &id, wrong)
         .await?
-        .expect(200);
+        .expect_error(400, "invalid_code");
+    let verified = verify_authenticator(me, &id, &code).await?.expect(200);
     assert_eq!(verified.body["type"], "email_otp");
     assert_eq!(verified.body["tier"], 4);
 
@@ -867,20 +817,11 @@ async fn email_codes_enroll_answer_challenges_and_sign_in() -> anyhow::Result<()
         .to_string();
     let fresh = mailed_code(&dir, "fay@example.com")?;
     if fresh != code {
-        me.post(
-            &format!("/mfa/challenges/{challenge_id}/verify"),
-            json!({"code": code}),
-        )
-        .await?
-        .expect_error(400, "invalid_code");
+        answer(me, &challenge_id, &code)
+            .await?
+            .expect_error(400, "invalid_code");
     }
-    let approved = me
-        .post(
-            &format!("/mfa/challenges/{challenge_id}/verify"),
-            json!({"code": fresh}),
-        )
-        .await?
-        .expect(200);
+    let approved = answer(me, &challenge_id, &fresh).await?.expect(200);
     assert_eq!(approved.body["status"], "approved");
 
     // The hosted sign-in emails a code and takes it.
@@ -927,20 +868,10 @@ async fn failures_through_any_node_count_toward_one_lockout() -> anyhow::Result<
     let first = me[2].post("/mfa/challenges", json!({})).await?.expect(201);
     let first_id = first.body["id"].as_str().unwrap_or_default().to_string();
     let code = app.code();
-    me[2]
-        .post(
-            &format!("/mfa/challenges/{first_id}/verify"),
-            json!({"code": code}),
-        )
-        .await?
-        .expect(200);
+    answer(&me[2], &first_id, &code).await?.expect(200);
     let second = me[0].post("/mfa/challenges", json!({})).await?.expect(201);
     let second_id = second.body["id"].as_str().unwrap_or_default().to_string();
-    me[0]
-        .post(
-            &format!("/mfa/challenges/{second_id}/verify"),
-            json!({"code": code}),
-        )
+    answer(&me[0], &second_id, &code)
         .await?
         .expect_error(400, "invalid_code");
 

@@ -86,16 +86,20 @@ pub fn to_second_factor(proto: &Proto, params: &Params, cookie: &str) -> Respons
     )
 }
 
-/// A sign-in that is over (expired, used, locked): back to the login form.
-fn over(proto: &Proto, params: &Params, error: &ApiError) -> Response {
-    let code = match error {
+/// The login form's message for a sign-in that ended with `error`.
+fn over_because(error: &ApiError) -> &'static str {
+    match error {
         ApiError::Cluster(ClusterError::Mfa { code, .. })
             if *code == lumo_cluster::MfaCode::MfaLocked =>
         {
             "mfa_locked"
         }
         _ => "mfa_expired",
-    };
+    }
+}
+
+/// A sign-in that is over (`mfa_expired`, `mfa_locked`): back to the login form.
+fn over(proto: &Proto, params: &Params, code: &str) -> Response {
     let mut response = back_with_error(proto, params, code);
     response
         .headers_mut()
@@ -148,7 +152,7 @@ async fn show(proto: &Proto, params: &Params, cookie: &str, error: Option<String
     let page = match login_step(proto, describe).await {
         Ok(LoginOutcome::Page(page)) => *page,
         Ok(other) => return error_page(proto, ApiError::unexpected(other)).await,
-        Err(e) => return over(proto, params, &e),
+        Err(e) => return over(proto, params, over_because(&e)),
     };
     if !page.must_enroll {
         return render(proto, params, page, None, error).await;
@@ -171,7 +175,7 @@ async fn show(proto: &Proto, params: &Params, cookie: &str, error: Option<String
             render(proto, params, page, Some(view), error).await
         }
         Ok(other) => error_page(proto, ApiError::unexpected(other)).await,
-        Err(e) => over(proto, params, &e),
+        Err(e) => over(proto, params, over_because(&e)),
     }
 }
 
@@ -222,15 +226,8 @@ pub async fn mfa_submit(proto: Proto, body: Result<Bytes, BytesRejection>) -> Re
             locked,
         }) => {
             if locked || attempts_remaining == 0 {
-                let error = ApiError::Cluster(ClusterError::mfa(
-                    if locked {
-                        lumo_cluster::MfaCode::MfaLocked
-                    } else {
-                        lumo_cluster::MfaCode::ChallengeExpired
-                    },
-                    "over",
-                ));
-                return over(&proto, &params, &error);
+                let code = if locked { "mfa_locked" } else { "mfa_expired" };
+                return over(&proto, &params, code);
             }
             let message = format!(
                 "That code is not right. {attempts_remaining} attempt{} left.",
@@ -248,7 +245,9 @@ pub async fn mfa_submit(proto: Proto, body: Result<Bytes, BytesRejection>) -> Re
             Some(response) => response,
             None => error_page(&proto, ApiError::Internal("unexpected sign-in step".into())).await,
         },
-        Err(e @ ApiError::Cluster(ClusterError::Mfa { .. })) => over(&proto, &params, &e),
+        Err(e @ ApiError::Cluster(ClusterError::Mfa { .. })) => {
+            over(&proto, &params, over_because(&e))
+        }
         Err(e) => error_page(&proto, e).await,
     }
 }

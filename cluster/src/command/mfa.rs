@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use super::{SignIn, UserKey};
 use crate::clock::Timestamp;
 use crate::model::TrustedDevice;
-use crate::model::mfa::UsedContext;
 
 /// What the answer to a challenge (or to a pending authenticator) proved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +72,3 @@ pub struct MfaSignIn {
     /// "Trust this device": remember the browser until the device row expires.
     pub trust: Option<TrustedDevice>,
 }
-
-/// Where an answer came from (recorded as the factor's last use).
-pub type AnswerContext = UsedContext;

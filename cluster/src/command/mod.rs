@@ -21,9 +21,7 @@ pub use agents::{
     NewMcpServer,
 };
 pub use jit::{FinishTask, JitDecision, JitIssuance, NewApproval, NewJitRequest, NewTask};
-pub use mfa::{
-    AnswerContext, AuthenticatorPatch, MfaProof, MfaSignIn, NewAccessCode, SecondFactor,
-};
+pub use mfa::{AuthenticatorPatch, MfaProof, MfaSignIn, NewAccessCode, SecondFactor};
 pub use oauth::{
     ClientKey, ClientPatch, Consume, Issuance, Lineage, LoginFailure, MetadataClient,
     NewAccessToken, NewClient, NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget,
@@ -723,7 +721,7 @@ pub enum Op {
     AnswerMfaChallenge {
         id: String,
         proof: MfaProof,
-        context: AnswerContext,
+        context: crate::model::mfa::UsedContext,
     },
     RevokeTrustedDevice(String),
     IssueAccessCode(NewAccessCode),

@@ -7,7 +7,7 @@ use crate::clock::Timestamp;
 use crate::command::Relation;
 use crate::error::Result;
 use crate::ids::{GroupId, RoleId, UserId};
-use crate::model::{FactorKind, Group, Role, User};
+use crate::model::{FactorKind, NamedEntity, User};
 use crate::relations::{Direction, neighbours};
 use crate::settings::{SettingsSection, render};
 use crate::tables::{OrgReader, Table};
@@ -126,36 +126,36 @@ pub fn requirement(
 }
 
 fn member_of_required(reader: &OrgReader, policy: &MfaPolicy, user: UserId) -> Result<bool> {
-    if !policy.required_roles.is_empty() {
-        for id in neighbours(
-            reader,
-            Relation::UserRole,
-            Direction::Forward,
-            &user.to_bytes(),
-        )? {
-            let role: Option<Role> = RoleId::from_bytes(&id)
-                .map(|id| reader.get(Table::Role, &id.to_bytes()))
-                .transpose()?
-                .flatten();
-            if role.is_some_and(|r| policy.required_roles.contains(&r.slug)) {
-                return Ok(true);
-            }
-        }
+    Ok(linked_slug_in::<RoleId>(
+        reader,
+        Relation::UserRole,
+        Table::Role,
+        user,
+        &policy.required_roles,
+    )? || linked_slug_in::<GroupId>(
+        reader,
+        Relation::UserGroup,
+        Table::Group,
+        user,
+        &policy.required_groups,
+    )?)
+}
+
+/// True when one of the roles (or groups) `relation` links `user` to has a slug in `slugs`.
+fn linked_slug_in<I: serde::de::DeserializeOwned>(
+    reader: &OrgReader,
+    relation: Relation,
+    table: Table,
+    user: UserId,
+    slugs: &[String],
+) -> Result<bool> {
+    if slugs.is_empty() {
+        return Ok(false);
     }
-    if !policy.required_groups.is_empty() {
-        for id in neighbours(
-            reader,
-            Relation::UserGroup,
-            Direction::Forward,
-            &user.to_bytes(),
-        )? {
-            let group: Option<Group> = GroupId::from_bytes(&id)
-                .map(|id| reader.get(Table::Group, &id.to_bytes()))
-                .transpose()?
-                .flatten();
-            if group.is_some_and(|g| policy.required_groups.contains(&g.slug)) {
-                return Ok(true);
-            }
+    for id in neighbours(reader, relation, Direction::Forward, &user.to_bytes())? {
+        let linked: Option<NamedEntity<I>> = reader.get(table, &id)?;
+        if linked.is_some_and(|l| slugs.contains(&l.slug)) {
+            return Ok(true);
         }
     }
     Ok(false)

@@ -1,20 +1,31 @@
 //! A user's MFA rows: authenticators, recovery codes, trusted devices, temporary access codes,
 //! lockout; and the protection status they add up to.
 
-use crate::error::{ClusterError, Result};
+use crate::error::{ClusterError, MfaCode, Result};
 use crate::ids::UserId;
-use crate::model::{Authenticator, MfaLockout, RecoveryCodes, TemporaryAccessCode, TrustedDevice};
+use crate::model::{
+    Authenticator, MfaLockout, Principal, PrincipalKind, RecoveryCodes, TemporaryAccessCode,
+    TrustedDevice,
+};
 use crate::tables::{OrgReader, Rows, Table};
 
 use super::MfaPolicy;
 
-/// The key prefix of a user's rows in the per-user MFA tables.
-pub fn user_prefix(user: UserId) -> [u8; 16] {
-    user.to_bytes()
+/// The user whose own credential `principal` is: MFA belongs to people, so API keys, clients,
+/// agents and a user's token delegated to an agent are refused.
+pub fn own_user(principal: &Principal) -> Result<UserId> {
+    match &principal.kind {
+        PrincipalKind::User { id, .. } if principal.acting_agent.is_none() => Ok(*id),
+        _ => Err(ClusterError::mfa(
+            MfaCode::UserTokenRequired,
+            "multi-factor authentication belongs to the signed-in user: call with the user's own access token",
+        )),
+    }
 }
 
-/// The key of one authenticator.
-pub fn authenticator_key(user: UserId, id: &str) -> Vec<u8> {
+/// The key of one of a user's rows (authenticator, trusted device, access code): the user's
+/// id, then the row's, so a user's rows scan together.
+pub fn user_row_key(user: UserId, id: &str) -> Vec<u8> {
     let mut key = user.to_bytes().to_vec();
     key.extend_from_slice(id.as_bytes());
     key
@@ -26,7 +37,7 @@ fn scan_user<T: serde::de::DeserializeOwned>(
     user: UserId,
 ) -> Result<Vec<T>> {
     let mut out = Vec::new();
-    reader.scan(table, &user_prefix(user), false, |_, row: T| {
+    reader.scan(table, &user.to_bytes(), false, |_, row: T| {
         out.push(row);
         true
     })?;
@@ -40,7 +51,7 @@ pub fn authenticators(reader: &OrgReader, user: UserId) -> Result<Vec<Authentica
 
 /// One authenticator of `user`, or not found.
 pub fn authenticator(rows: &impl Rows, user: UserId, id: &str) -> Result<Authenticator> {
-    rows.row(Table::MfaAuthenticator, &authenticator_key(user, id))?
+    rows.row(Table::MfaAuthenticator, &user_row_key(user, id))?
         .ok_or_else(|| ClusterError::not_found("authenticator", id))
 }
 

@@ -22,6 +22,11 @@ pub const PENDING_TTL_MS: i64 = 15 * 60_000;
 pub const RECOVERY_CODES: usize = 10;
 /// Recovery codes left at which the status says `low`.
 pub const RECOVERY_LOW: usize = 3;
+/// What a challenge answered with a recovery code records as its factor.
+pub const APPROVED_BY_RECOVERY_CODE: &str = "recovery_code";
+/// ... and with an administrator's temporary access code.
+pub const APPROVED_BY_ACCESS_CODE: &str = "temporary_access_code";
+
 /// The `acr` values ID tokens carry (discovery's `acr_values_supported`): a sign-in with a
 /// second factor, or with a password alone.
 pub const ACR_MFA: &str = "urn:lumo:acr:mfa";
@@ -259,6 +264,14 @@ pub struct MfaChallenge {
 }
 
 impl MfaChallenge {
+    /// True when a temporary access code answered this sign-in and it has not started a session
+    /// yet: the code only lets the user enroll a factor.
+    pub fn let_in_to_enroll(&self) -> bool {
+        self.status == ChallengeStatus::Approved
+            && self.approved_with.as_deref() == Some(APPROVED_BY_ACCESS_CODE)
+            && !self.consumed
+    }
+
     /// The status as of `now` (an issued challenge past its time has expired).
     pub fn status_at(&self, now: Timestamp) -> ChallengeStatus {
         if self.status == ChallengeStatus::Issued && self.expires_at <= now {
@@ -279,6 +292,19 @@ pub struct MfaLockout {
 impl MfaLockout {
     pub fn locked_at(&self, now: Timestamp) -> Option<Timestamp> {
         self.locked_until.filter(|until| *until > now)
+    }
+}
+
+/// The refusal of a user whose MFA is locked until `until`, as seen at `now`.
+pub fn locked_error(until: Timestamp, now: Timestamp) -> crate::error::ClusterError {
+    crate::error::ClusterError::Mfa {
+        code: crate::error::MfaCode::MfaLocked,
+        message: format!(
+            "too many failed MFA attempts; try again after {}",
+            until.to_rfc3339()
+        ),
+        attempts_remaining: Some(0),
+        retry_after_secs: Some(u64::try_from((until.0 - now.0 + 999) / 1000).unwrap_or(1)),
     }
 }
 

@@ -88,11 +88,11 @@ pub(super) fn new_session(ctx: &ProtocolCtx, user: UserId) -> Result<(String, Lo
     Ok((cookie, session, timeout))
 }
 
-/// The actor a sign-in of `session`'s user is proposed as.
-pub(super) fn user_actor(session: &LoginSession) -> PrincipalKind {
+/// The actor sign-in steps of a user (whose password was right) are proposed as.
+pub(super) fn user_actor(id: UserId, email: &str) -> PrincipalKind {
     PrincipalKind::User {
-        id: session.user_id,
-        email: session.user_email.clone(),
+        id,
+        email: email.to_string(),
     }
 }
 
@@ -104,7 +104,7 @@ pub(super) async fn sign_in(
     method: String,
 ) -> Result<ProtocolReply> {
     let (cookie, session, timeout) = new_session(ctx, user)?;
-    let actor = user_actor(&session);
+    let actor = user_actor(session.user_id, &session.user_email);
     let outcome = ctx
         .propose(
             actor,

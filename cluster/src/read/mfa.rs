@@ -5,26 +5,15 @@ use std::collections::BTreeMap;
 
 use crate::clock::Timestamp;
 use crate::command::UserKey;
-use crate::error::{ClusterError, MfaCode, Result};
+use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
 use crate::lookup;
 use crate::mfa::{self as rules, Requirement};
-use crate::model::{Authenticator, Principal, PrincipalKind, User};
+use crate::model::{Authenticator, Principal, User};
 use crate::query::{
     AuthenticatorsView, MfaChallengeView, MfaCoverageView, Outcome, RecoveryStatusView, Reply,
 };
 use crate::tables::{OrgReader, Table};
-
-/// The user of a person's own credential.
-fn own_user(principal: &Principal) -> Result<UserId> {
-    match &principal.kind {
-        PrincipalKind::User { id, .. } if principal.acting_agent.is_none() => Ok(*id),
-        _ => Err(ClusterError::mfa(
-            MfaCode::UserTokenRequired,
-            "this endpoint describes the signed-in user: call it with a user's access token",
-        )),
-    }
-}
 
 fn recovery(reader: &OrgReader, user: UserId) -> Result<RecoveryStatusView> {
     Ok(match rules::recovery_codes(reader, user)? {
@@ -61,7 +50,7 @@ fn view(reader: &OrgReader, user: UserId, now: Timestamp) -> Result<Authenticato
 pub(super) fn mine(reader: &OrgReader, principal: &Principal, now: Timestamp) -> Result<Reply> {
     Ok(Reply::Authenticators(view(
         reader,
-        own_user(principal)?,
+        rules::own_user(principal)?,
         now,
     )?))
 }
@@ -74,7 +63,7 @@ pub(super) fn of_user(reader: &OrgReader, key: &UserKey, now: Timestamp) -> Resu
 pub(super) fn recovery_status(reader: &OrgReader, principal: &Principal) -> Result<Reply> {
     Ok(Reply::RecoveryCodeStatus(recovery(
         reader,
-        own_user(principal)?,
+        rules::own_user(principal)?,
     )?))
 }
 
@@ -83,7 +72,7 @@ pub(super) fn trusted_devices(
     principal: &Principal,
     now: Timestamp,
 ) -> Result<Reply> {
-    let devices = rules::trusted_devices(reader, own_user(principal)?)?
+    let devices = rules::trusted_devices(reader, rules::own_user(principal)?)?
         .into_iter()
         .filter(|d| d.expires_at > now)
         .collect();
@@ -96,7 +85,7 @@ pub(super) fn challenge(
     id: &str,
     now: Timestamp,
 ) -> Result<Reply> {
-    let user = own_user(principal)?;
+    let user = rules::own_user(principal)?;
     let challenge: crate::model::MfaChallenge = reader
         .get(Table::MfaChallenge, id.as_bytes())?
         .filter(|c: &crate::model::MfaChallenge| c.user_id == user)

@@ -4,13 +4,13 @@
 
 use serde_json::json;
 
-use super::factors::{RECOVERY_CODE, TEMPORARY_ACCESS_CODE};
 use super::{acting_user, load_user, record_failure, refuse_if_locked};
 use crate::apply::Applied;
-use crate::command::{AnswerContext, CommandMeta, MfaProof};
+use crate::command::{CommandMeta, MfaProof};
 use crate::error::{ClusterError, MfaCode, Result};
-use crate::mfa::{self as rules, authenticator_key};
-use crate::model::mfa::RECOVERY_CODES;
+use crate::mfa::{self as rules, user_row_key};
+use crate::model::mfa::UsedContext;
+use crate::model::mfa::{APPROVED_BY_ACCESS_CODE, APPROVED_BY_RECOVERY_CODE, RECOVERY_CODES};
 use crate::model::{
     AuditEvent, ChallengePurpose, ChallengeStatus, FactorKind, MfaChallenge, TemporaryAccessCode,
     User,
@@ -73,7 +73,7 @@ pub(crate) fn answer(
     meta: &CommandMeta,
     id: &str,
     proof: &MfaProof,
-    context: &AnswerContext,
+    context: &UsedContext,
 ) -> Result<Applied> {
     let user_id = acting_user(meta)?;
     let mut challenge: MfaChallenge = tx
@@ -121,12 +121,12 @@ pub(crate) fn answer(
     challenge.amr = answered.amr;
     challenge.amr.push("mfa".into());
     let mut events = Vec::new();
-    if answered.with == RECOVERY_CODE {
+    if answered.with == APPROVED_BY_RECOVERY_CODE {
         let message = format!("{} used a recovery code", user.email);
         events
             .push(event("mfa.recovery_code.used", message, &user, &challenge).severity("warning"));
     }
-    if answered.with == TEMPORARY_ACCESS_CODE {
+    if answered.with == APPROVED_BY_ACCESS_CODE {
         let message = format!("{} used a temporary access code", user.email);
         events.push(event("mfa.tap.used", message, &user, &challenge).severity("warning"));
     }
@@ -145,13 +145,13 @@ fn spend(
     tx: &mut OrgTx,
     meta: &CommandMeta,
     mut factor: crate::model::Authenticator,
-    context: &AnswerContext,
+    context: &UsedContext,
 ) -> Result<()> {
     factor.last_used_at = Some(meta.at);
     factor.last_used = Some(context.clone());
     tx.put(
         Table::MfaAuthenticator,
-        &authenticator_key(factor.user_id, &factor.id),
+        &user_row_key(factor.user_id, &factor.id),
         &factor,
     )
 }
@@ -163,7 +163,7 @@ fn check(
     meta: &CommandMeta,
     challenge: &MfaChallenge,
     proof: &MfaProof,
-    context: &AnswerContext,
+    context: &UsedContext,
 ) -> Result<Option<Answered>> {
     let user = challenge.user_id;
     let factor = |kind: FactorKind, with: &str| Answered {
@@ -221,7 +221,7 @@ fn check(
             set.used[index] = true;
             tx.put(Table::MfaRecoveryCodes, &user.to_bytes(), &set)?;
             Ok(Some(Answered {
-                with: RECOVERY_CODE.into(),
+                with: APPROVED_BY_RECOVERY_CODE.into(),
                 amr: vec!["kba".into()],
                 tier: 5,
             }))
@@ -237,13 +237,9 @@ fn check(
                 return Ok(None);
             };
             code.used_at = Some(meta.at);
-            tx.put(
-                Table::MfaAccessCode,
-                &authenticator_key(user, &code.id),
-                &code,
-            )?;
+            tx.put(Table::MfaAccessCode, &user_row_key(user, &code.id), &code)?;
             Ok(Some(Answered {
-                with: TEMPORARY_ACCESS_CODE.into(),
+                with: APPROVED_BY_ACCESS_CODE.into(),
                 amr: vec!["otp".into()],
                 tier: 5,
             }))

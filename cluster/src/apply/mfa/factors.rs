@@ -9,7 +9,7 @@ use crate::command::{AuthenticatorPatch, CommandMeta, MfaProof, NewAccessCode, U
 use crate::error::{ClusterError, MfaCode, Result};
 use crate::ids::UserId;
 use crate::lookup;
-use crate::mfa::{self as rules, Requirement, authenticator_key, check_step_up};
+use crate::mfa::{self as rules, Requirement, check_step_up, user_row_key};
 use crate::model::mfa::{MAX_AUTHENTICATORS, RECOVERY_CODES};
 use crate::model::{
     AuditEvent, Authenticator, AuthenticatorState, ChallengeStatus, MfaChallenge, RecoveryCodes,
@@ -40,7 +40,7 @@ fn require_step_up(
 fn save(tx: &mut OrgTx, authenticator: &Authenticator) -> Result<()> {
     tx.put(
         Table::MfaAuthenticator,
-        &authenticator_key(authenticator.user_id, &authenticator.id),
+        &user_row_key(authenticator.user_id, &authenticator.id),
         authenticator,
     )
 }
@@ -57,7 +57,7 @@ pub(crate) fn enroll(tx: &mut OrgTx, meta: &CommandMeta, new: &Authenticator) ->
         if existing.pending_expired(meta.at) {
             tx.delete(
                 Table::MfaAuthenticator,
-                &authenticator_key(user_id, &existing.id),
+                &user_row_key(user_id, &existing.id),
             );
         } else {
             kept += 1;
@@ -167,9 +167,7 @@ fn complete_sign_in_challenge(
     let open = match challenge.status_at(meta.at) {
         ChallengeStatus::Issued => true,
         // Let in by a temporary access code, to enroll.
-        ChallengeStatus::Approved => {
-            challenge.approved_with.as_deref() == Some(TEMPORARY_ACCESS_CODE) && !challenge.consumed
-        }
+        ChallengeStatus::Approved => challenge.let_in_to_enroll(),
         _ => false,
     };
     if challenge.user_id != user || !open {
@@ -190,11 +188,6 @@ fn complete_sign_in_challenge(
         .collect();
     tx.put(Table::MfaChallenge, id.as_bytes(), &challenge)
 }
-
-/// What a challenge answered with a temporary access code records as its factor.
-pub(crate) const TEMPORARY_ACCESS_CODE: &str = "temporary_access_code";
-/// ... and with a recovery code.
-pub(crate) const RECOVERY_CODE: &str = "recovery_code";
 
 pub(crate) fn update(
     tx: &mut OrgTx,
@@ -269,7 +262,7 @@ pub(crate) fn remove(
             ));
         }
     }
-    tx.delete(Table::MfaAuthenticator, &authenticator_key(user_id, id));
+    tx.delete(Table::MfaAuthenticator, &user_row_key(user_id, id));
     if removed.is_default
         && let Some(next) = others.first()
     {
@@ -279,10 +272,7 @@ pub(crate) fn remove(
     }
     if by_admin {
         for device in rules::trusted_devices(tx.reader(), user_id)? {
-            tx.delete(
-                Table::MfaTrustedDevice,
-                &authenticator_key(user_id, &device.id),
-            );
+            tx.delete(Table::MfaTrustedDevice, &user_row_key(user_id, &device.id));
         }
     }
     refresh_mfa_flag(tx, &mut user, !others.is_empty())?;
@@ -331,7 +321,7 @@ pub(crate) fn set_recovery_codes(
 pub(crate) fn revoke_device(tx: &mut OrgTx, meta: &CommandMeta, id: &str) -> Result<Applied> {
     let user_id = acting_user(meta)?;
     let user = load_user(tx, user_id)?;
-    let key = authenticator_key(user_id, id);
+    let key = user_row_key(user_id, id);
     if !tx.exists(Table::MfaTrustedDevice, &key)? {
         return Err(ClusterError::not_found("trusted device", id));
     }
@@ -381,7 +371,7 @@ pub(crate) fn issue_access_code(
     };
     tx.put(
         Table::MfaAccessCode,
-        &authenticator_key(user.id, &code.id),
+        &user_row_key(user.id, &code.id),
         &code,
     )?;
     let message = format!("temporary access code issued for {}", user.email);

@@ -13,21 +13,15 @@ pub(super) use factors::{
 pub(super) use sign_in::sign_in_with_mfa;
 
 use crate::command::CommandMeta;
-use crate::error::{ClusterError, MfaCode, Result};
+use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
 use crate::model::mfa::{LOCK_FAILURES, LOCK_MS, LOCK_WINDOW_MS};
-use crate::model::{AuditEvent, MfaLockout, PrincipalKind, User};
+use crate::model::{AuditEvent, MfaLockout, User};
 use crate::tables::{OrgTx, Table};
 
 /// The user the command acts for: a person's own credential, not one delegated to an agent.
 fn acting_user(meta: &CommandMeta) -> Result<UserId> {
-    match &meta.actor.kind {
-        PrincipalKind::User { id, .. } if meta.actor.acting_agent.is_none() => Ok(*id),
-        _ => Err(ClusterError::mfa(
-            MfaCode::UserTokenRequired,
-            "multi-factor authentication is managed by the signed-in user with their own token",
-        )),
-    }
+    crate::mfa::own_user(&meta.actor)
 }
 
 fn load_user(tx: &OrgTx, id: UserId) -> Result<User> {
@@ -38,15 +32,7 @@ fn load_user(tx: &OrgTx, id: UserId) -> Result<User> {
 /// Refuses while the user's MFA is locked.
 fn refuse_if_locked(lockout: &MfaLockout, at: crate::clock::Timestamp) -> Result<()> {
     match lockout.locked_at(at) {
-        Some(until) => Err(ClusterError::Mfa {
-            code: MfaCode::MfaLocked,
-            message: format!(
-                "too many failed MFA attempts; try again after {}",
-                until.to_rfc3339()
-            ),
-            attempts_remaining: Some(0),
-            retry_after_secs: Some(u64::try_from((until.0 - at.0 + 999) / 1000).unwrap_or(1)),
-        }),
+        Some(until) => Err(crate::model::mfa::locked_error(until, at)),
         None => Ok(()),
     }
 }

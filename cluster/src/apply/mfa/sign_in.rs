@@ -2,13 +2,12 @@
 //! device checked) in the same entry that starts the session, which records how the user
 //! proved who they are (`amr`).
 
-use super::factors::TEMPORARY_ACCESS_CODE;
 use crate::apply::Applied;
 use crate::apply::sessions::sign_in;
 use crate::command::{CommandMeta, MfaSignIn, SecondFactor};
 use crate::error::{ClusterError, MfaCode, Result};
-use crate::mfa::authenticator_key;
-use crate::model::mfa::CHALLENGE_TTL_MS;
+use crate::mfa::user_row_key;
+use crate::model::mfa::{APPROVED_BY_ACCESS_CODE, CHALLENGE_TTL_MS};
 use crate::model::{ChallengePurpose, ChallengeStatus, MfaChallenge, TrustedDevice};
 use crate::tables::{OrgTx, Table};
 
@@ -40,7 +39,7 @@ pub(crate) fn sign_in_with_mfa(
                 && challenge.status == ChallengeStatus::Approved
                 && !challenge.consumed
                 && fresh
-                && challenge.approved_with.as_deref() != Some(TEMPORARY_ACCESS_CODE);
+                && challenge.approved_with.as_deref() != Some(APPROVED_BY_ACCESS_CODE);
             if !usable {
                 return Err(refused(
                     "the sign-in challenge is not approved, or was used",
@@ -51,7 +50,7 @@ pub(crate) fn sign_in_with_mfa(
             tx.put(Table::MfaChallenge, id.as_bytes(), &challenge)?;
         }
         SecondFactor::TrustedDevice { id, secret_hash } => {
-            let key = authenticator_key(user, id);
+            let key = user_row_key(user, id);
             let mut device: TrustedDevice = tx
                 .get(Table::MfaTrustedDevice, &key)?
                 .ok_or_else(|| refused("the trusted device is unknown"))?;
@@ -71,7 +70,7 @@ pub(crate) fn sign_in_with_mfa(
         }
         tx.put(
             Table::MfaTrustedDevice,
-            &authenticator_key(user, &device.id),
+            &user_row_key(user, &device.id),
             device,
         )?;
     }

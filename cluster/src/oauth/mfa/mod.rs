@@ -9,12 +9,12 @@ mod sign_in;
 pub(super) use self_service::call;
 pub(super) use sign_in::step;
 
-use crate::command::{MfaProof, Op};
+use crate::command::MfaProof;
 use crate::crypto::{secret_hash, totp};
 use crate::error::{ClusterError, MfaCode, Result};
 use crate::ids::UserId;
 use crate::mfa as rules;
-use crate::model::{Authenticator, FactorKind, PrincipalKind};
+use crate::model::{Authenticator, FactorKind};
 use crate::query::Outcome;
 
 use super::runtime::ProtocolCtx;
@@ -211,12 +211,7 @@ fn wrong(
     ctx: &ProtocolCtx,
 ) -> ClusterError {
     match locked_until {
-        Some(until) => ClusterError::Mfa {
-            code: MfaCode::MfaLocked,
-            message: "too many failed MFA attempts: MFA is locked for 15 minutes".into(),
-            attempts_remaining: Some(0),
-            retry_after_secs: Some(u64::try_from((until.0 - ctx.now.0 + 999) / 1000).unwrap_or(1)),
-        },
+        Some(until) => crate::model::mfa::locked_error(until, ctx.now),
         None => ClusterError::Mfa {
             code: MfaCode::InvalidCode,
             message: "the code is wrong, expired or was already used".into(),
@@ -224,11 +219,6 @@ fn wrong(
             retry_after_secs: None,
         },
     }
-}
-
-/// Proposes an MFA op as `actor` (the user it acts for).
-async fn propose(ctx: &ProtocolCtx, actor: PrincipalKind, op: Op) -> Result<Outcome> {
-    ctx.propose(actor, op).await
 }
 
 /// A pending authenticator of `kind` for `user`, with nothing of its own yet.

@@ -2,7 +2,7 @@
 //! challenges.
 
 use super::{
-    deliver, email_challenge, new_email, new_id, new_totp, otp_hash, propose, prove, refusal_error,
+    deliver, email_challenge, new_email, new_id, new_totp, otp_hash, prove, refusal_error,
     send_code, totp_step, used_context,
 };
 use crate::access::authenticate as authenticate_credential;
@@ -12,9 +12,7 @@ use crate::error::{ClusterError, MfaCode, Result};
 use crate::ids::UserId;
 use crate::mfa::{self as rules, check_step_up};
 use crate::model::mfa::{CHALLENGE_ATTEMPTS, CHALLENGE_TTL_MS};
-use crate::model::{
-    ChallengePurpose, ChallengeStatus, FactorKind, MfaChallenge, Principal, PrincipalKind,
-};
+use crate::model::{ChallengePurpose, ChallengeStatus, FactorKind, MfaChallenge, Principal};
 use crate::protocol::{MfaCall, ProtocolReply};
 use crate::query::Outcome;
 
@@ -26,19 +24,14 @@ pub(in crate::oauth) async fn call(
     call: MfaCall,
 ) -> Result<ProtocolReply> {
     let principal = authenticate_credential(&ctx.reader(), credential, ctx.now)?;
-    let user = match &principal.kind {
-        PrincipalKind::User { id, .. }
-            if principal.acting_agent.is_none() && !principal.grant_only =>
-        {
-            *id
-        }
-        _ => {
-            return Err(ClusterError::mfa(
-                MfaCode::UserTokenRequired,
-                "multi-factor authentication is managed by the signed-in user: call with the user's own access token",
-            ));
-        }
-    };
+    // A JIT grant token proves its grant; it does not manage the user's factors.
+    if principal.grant_only {
+        return Err(ClusterError::mfa(
+            MfaCode::UserTokenRequired,
+            "a JIT grant token cannot manage multi-factor authentication: use the user's own token",
+        ));
+    }
+    let user = rules::own_user(&principal)?;
     match call {
         MfaCall::Enroll { kind, step_up } => {
             enroll(ctx, credential, &principal, user, kind, step_up.as_deref()).await
@@ -137,7 +130,7 @@ async fn enroll(
         _ => (new_totp(ctx, &record)?, None),
     };
     let op = Op::EnrollAuthenticator(enrollment.authenticator.clone());
-    match propose(ctx, principal.kind.clone(), op).await? {
+    match ctx.propose(principal.kind.clone(), op).await? {
         Outcome::Authenticator(_) => {
             if let Some(code) = email_code {
                 send_code(ctx, &record.email, &code)?;
@@ -178,7 +171,7 @@ async fn verify(
         proof,
         approves: None,
     };
-    match refusal_error(ctx, propose(ctx, principal.kind.clone(), op).await?)? {
+    match refusal_error(ctx, ctx.propose(principal.kind.clone(), op).await?)? {
         Outcome::Authenticator(a) => Ok(ProtocolReply::MfaAuthenticator(*a)),
         other => Err(ClusterError::internal(format!(
             "verifying answered {other:?}"
@@ -248,7 +241,7 @@ async fn start(
     };
     let email = email_challenge(ctx, &mut challenge, chosen)?;
     let op = Op::StartMfaChallenge(challenge);
-    match propose(ctx, principal.kind.clone(), op).await? {
+    match ctx.propose(principal.kind.clone(), op).await? {
         Outcome::MfaChallenge(c) => {
             deliver(ctx, email)?;
             Ok(ProtocolReply::MfaChallenge(*c))
@@ -282,7 +275,7 @@ async fn answer(
         proof,
         context: used_context(ctx),
     };
-    match refusal_error(ctx, propose(ctx, principal.kind.clone(), op).await?)? {
+    match refusal_error(ctx, ctx.propose(principal.kind.clone(), op).await?)? {
         Outcome::MfaChallenge(c) => Ok(ProtocolReply::MfaChallenge(*c)),
         other => Err(ClusterError::internal(format!(
             "an answer answered {other:?}"

@@ -4,17 +4,15 @@
 //! for a code. A user the org requires MFA of who has no factor (or who was let in by a
 //! temporary access code) enrolls an authenticator app on the page before the session starts.
 
-use super::{
-    deliver, email_challenge, new_id, new_totp, propose, prove, reopen, totp_step, used_context,
-};
+use super::{deliver, email_challenge, new_id, new_totp, prove, reopen, totp_step, used_context};
 use crate::command::{MfaProof, MfaSignIn, Op, SecondFactor, SignIn, UserKey};
 use crate::crypto::{random_token, secret_hash, secret_matches};
 use crate::error::{ClusterError, MfaCode, Result};
 use crate::ids::UserId;
-use crate::mfa::{self as rules, Requirement, authenticator_key};
+use crate::mfa::{self as rules, Requirement, user_row_key};
 use crate::model::mfa::{CHALLENGE_ATTEMPTS, CHALLENGE_TTL_MS};
 use crate::model::{
-    ChallengePurpose, ChallengeStatus, FactorKind, MfaChallenge, PrincipalKind, TrustedDevice, User,
+    ChallengePurpose, ChallengeStatus, FactorKind, MfaChallenge, TrustedDevice, User,
 };
 use crate::protocol::{LoginMfaPage, LoginOutcome, LoginStep, ProtocolReply};
 use crate::query::Outcome;
@@ -24,8 +22,6 @@ use super::super::login::{new_session, user_actor};
 use super::super::runtime::ProtocolCtx;
 
 const DAY_MS: i64 = 86_400_000;
-/// What a challenge answered with a temporary access code records (see apply).
-const TEMPORARY_ACCESS_CODE: &str = "temporary_access_code";
 
 pub(in crate::oauth) async fn step(ctx: &ProtocolCtx, step: LoginStep) -> Result<ProtocolReply> {
     let outcome = match step {
@@ -63,7 +59,7 @@ pub(in crate::oauth) async fn step(ctx: &ProtocolCtx, step: LoginStep) -> Result
                 None => {
                     let enrollment = new_totp(ctx, &user)?;
                     let op = Op::EnrollAuthenticator(enrollment.authenticator.clone());
-                    propose(ctx, actor(&user), op).await?;
+                    ctx.propose(user_actor(user.id, &user.email), op).await?;
                     enrollment
                 }
             };
@@ -77,13 +73,6 @@ pub(in crate::oauth) async fn step(ctx: &ProtocolCtx, step: LoginStep) -> Result
         } => verify_enrollment(ctx, &cookie, &authenticator_id, &code, client_id).await?,
     };
     Ok(ProtocolReply::LoginMfa(outcome))
-}
-
-fn actor(user: &User) -> PrincipalKind {
-    PrincipalKind::User {
-        id: user.id,
-        email: user.email.clone(),
-    }
 }
 
 /// A recorded wrong answer, as the page shows it.
@@ -112,13 +101,8 @@ fn expired() -> ClusterError {
 
 /// True when the browser must enroll a factor before its session starts.
 fn must_enroll(challenge: &MfaChallenge) -> bool {
-    match challenge.status {
-        ChallengeStatus::Issued => challenge.purpose == ChallengePurpose::Enroll,
-        ChallengeStatus::Approved => {
-            challenge.approved_with.as_deref() == Some(TEMPORARY_ACCESS_CODE) && !challenge.consumed
-        }
-        _ => false,
-    }
+    (challenge.status == ChallengeStatus::Issued && challenge.purpose == ChallengePurpose::Enroll)
+        || challenge.let_in_to_enroll()
 }
 
 /// The challenge a browser's cookie (`id.secret`) names, and its user.
@@ -183,7 +167,7 @@ async fn begin(
         && id.len() <= 64
     {
         let known: Option<TrustedDevice> =
-            reader.get(Table::MfaTrustedDevice, &authenticator_key(user_id, id))?;
+            reader.get(Table::MfaTrustedDevice, &user_row_key(user_id, id))?;
         if known.is_some_and(|d| d.expires_at > ctx.now && secret_matches(secret, &d.secret_hash)) {
             let second = SecondFactor::TrustedDevice {
                 id: id.to_string(),
@@ -192,7 +176,6 @@ async fn begin(
             return sign_in(ctx, user_id, client_id, second, None).await;
         }
     }
-    rules::lockout(&reader, user_id)?;
     let secret = random_token("", 24);
     let default = factors.iter().find(|a| a.is_default).or(factors.first());
     let mut challenge = MfaChallenge {
@@ -223,7 +206,11 @@ async fn begin(
     } else {
         None
     };
-    propose(ctx, actor(&user), Op::StartMfaChallenge(challenge)).await?;
+    ctx.propose(
+        user_actor(user.id, &user.email),
+        Op::StartMfaChallenge(challenge),
+    )
+    .await?;
     deliver(ctx, email)?;
     Ok(LoginOutcome::SecondFactor { cookie })
 }
@@ -245,7 +232,7 @@ async fn answer(
         proof,
         context: used_context(ctx),
     };
-    let approved = match propose(ctx, actor(&user), op).await? {
+    let approved = match ctx.propose(user_actor(user.id, &user.email), op).await? {
         Outcome::MfaChallenge(c) => *c,
         refused @ Outcome::MfaRefused { .. } => return Ok(wrong_answer(&refused)),
         other => {
@@ -312,7 +299,7 @@ async fn verify_enrollment(
         proof,
         approves: Some(challenge.id.clone()),
     };
-    match propose(ctx, actor(&user), op).await? {
+    match ctx.propose(user_actor(user.id, &user.email), op).await? {
         Outcome::Authenticator(_) => {}
         refused @ Outcome::MfaRefused { .. } => return Ok(wrong_answer(&refused)),
         other => {
@@ -340,7 +327,7 @@ async fn sign_in(
     trust: Option<(TrustedDevice, String)>,
 ) -> Result<LoginOutcome> {
     let (cookie, session, timeout) = new_session(ctx, user)?;
-    let actor = user_actor(&session);
+    let actor = user_actor(session.user_id, &session.user_email);
     let method = match &second {
         SecondFactor::Challenge(_) => "password+mfa",
         SecondFactor::TrustedDevice { .. } => "password+trusted_device",
