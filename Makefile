@@ -31,7 +31,8 @@ fmt:
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 
-## System packages the build needs (clang/libclang for the RocksDB bindings, python3-venv).
+## System packages the build needs (clang/libclang for the RocksDB bindings, libssl-dev and
+## pkg-config for webauthn-rs, python3-venv).
 deps:
 	@scripts/ensure-deps.sh
 

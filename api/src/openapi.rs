@@ -1643,14 +1643,14 @@ pub const ROUTES: &[(&str, &str, &str, &str, &str)] = &[
     (
         "POST",
         "/orgs/{orgId}/api/v1/me/authenticators/{type}/enroll",
-        "Start enrolling an authenticator (totp; X-MFA-Challenge when factors exist)",
+        "Start enrolling an authenticator (totp, email_otp, passkey with WebAuthn creation options; X-MFA-Challenge when factors exist)",
         "mfa",
         "201,403,422,501",
     ),
     (
         "POST",
         "/orgs/{orgId}/api/v1/me/authenticators/{id}/verify",
-        "Verify a pending authenticator with a code",
+        "Verify a pending authenticator with a code, or a passkey with its WebAuthn credential (id passkey:pending)",
         "mfa",
         "200,400,410",
     ),

@@ -20,4 +20,8 @@ pub struct RequestContext {
     /// How many nodes passed the request on so far.
     #[serde(default)]
     pub hops: u8,
+    /// The public origin the caller reached (`scheme://host[:port]`): WebAuthn ceremonies are
+    /// bound to it.
+    #[serde(default)]
+    pub origin: Option<String>,
 }

@@ -766,6 +766,9 @@ pub struct MfaChallengeView {
     pub alternatives: Vec<crate::model::Authenticator>,
     /// The status as of the read (an issued challenge past its time is `expired`).
     pub status: crate::model::ChallengeStatus,
+    /// A passkey challenge still open: the WebAuthn request options (JSON).
+    #[serde(default)]
+    pub public_key: Option<String>,
 }
 
 /// The MFA coverage report.

@@ -153,6 +153,10 @@ pub enum Table {
     MfaTrustedDevice = 0xec,
     /// Temporary access codes, by user id then `tap_…` id.
     MfaAccessCode = 0xed,
+    /// Passkey credentials, by user id then the authenticator's `mfa_…` id.
+    MfaPasskey = 0xee,
+    /// WebAuthn ceremonies waiting for the browser, by ceremony id.
+    WebauthnCeremony = 0xef,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

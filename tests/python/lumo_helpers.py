@@ -56,6 +56,14 @@ def error_body(exc: ApiException) -> dict:
     return parsed
 
 
+def error_of(exc: ApiException, status: int, code: str) -> dict:
+    """The error body of a client exception, checked to have this status and code."""
+    assert exc.status == status, (exc.status, exc.body)
+    body = error_body(exc)
+    assert body["error"] == code, body
+    return body
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 

@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod http;
 pub mod oauth;
+pub mod passkey;
 pub mod process;
 
 use std::sync::Arc;

@@ -140,7 +140,8 @@ pub fn form(html: &str) -> Option<(String, Vec<(String, String)>)> {
     Some((unescape(&action), inputs))
 }
 
-fn attribute(tag: &str, name: &str) -> Option<String> {
+/// The first `name="…"` attribute in `tag` (a tag, or a whole page), unescaped.
+pub fn attribute(tag: &str, name: &str) -> Option<String> {
     let needle = format!("{name}=\"");
     let start = tag.find(&needle)? + needle.len();
     let end = tag[start..].find('"')? + start;
@@ -156,6 +157,7 @@ fn unescape(text: &str) -> String {
         .replace("&gt;", ">")
         .replace("&#x2f;", "/")
         .replace("&#x2F;", "/")
+        .replace("&#38;", "&")
         .replace("&amp;", "&")
 }
 
@@ -434,6 +436,25 @@ pub async fn sign_in(
             .await?;
     }
     anyhow::bail!("sign-in did not finish: {} {}", page.status, page.body)
+}
+
+/// Follows same-origin redirects until a page with a form, or a redirect to the client.
+pub async fn follow(browser: &mut Browser, oauth: &Oauth, mut page: Page) -> anyhow::Result<Page> {
+    for _ in 0..8 {
+        let Some(location) = page.location.clone() else {
+            return Ok(page);
+        };
+        if !location.starts_with('/') && !location.starts_with(&oauth.base) {
+            return Ok(page);
+        }
+        let url = if location.starts_with('/') {
+            format!("{}{location}", oauth.base)
+        } else {
+            location
+        };
+        page = browser.get(&url).await?;
+    }
+    anyhow::bail!("too many redirects")
 }
 
 /// Exchanges the code in `redirect` for tokens.

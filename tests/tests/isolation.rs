@@ -680,6 +680,15 @@ fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
         ),
         get("/me/authenticators".into()),
         post("/me/authenticators/totp/enroll".into(), json!({})),
+        post("/me/authenticators/passkey/enroll".into(), json!({})),
+        post(
+            "/me/authenticators/passkey:pending/verify".into(),
+            json!({"credential": {"id": "x"}}),
+        ),
+        post(
+            "/mfa/challenges/mfc_x/verify".into(),
+            json!({"credential": {"id": "x"}}),
+        ),
         post("/me/recovery-codes".into(), json!({})),
         get("/me/trusted-devices".into()),
         post("/mfa/challenges".into(), json!({})),

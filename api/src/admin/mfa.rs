@@ -10,6 +10,7 @@ use axum::routing::{get, patch, post};
 use lumo_cluster::command::{AuthenticatorPatch, Op};
 use lumo_cluster::mfa::STEP_UP_HEADER;
 use lumo_cluster::model::mfa::RECOVERY_CODES;
+use lumo_cluster::model::passkey::PENDING_PASSKEY_ID;
 use lumo_cluster::model::{ChallengePurpose, ChallengeStatus, FactorKind};
 use lumo_cluster::oauth::mfa::{RECOVERY_CODE_CHARS, code_hash, random_code};
 use lumo_cluster::protocol::{MfaCall, ProtocolReply, ProtocolRequest};
@@ -108,6 +109,7 @@ async fn enroll(ctx: Ctx, headers: HeaderMap, body: OptionalJsonBody) -> ApiResu
         ProtocolReply::MfaEnrollment(enrollment) => {
             let data = match enrollment.authenticator.kind {
                 FactorKind::EmailOtp => dto::email_enrollment(&enrollment.authenticator),
+                FactorKind::Passkey => dto::passkey_enrollment(&enrollment),
                 _ => {
                     let qr = enrollment
                         .otpauth_uri
@@ -123,24 +125,48 @@ async fn enroll(ctx: Ctx, headers: HeaderMap, body: OptionalJsonBody) -> ApiResu
     }
 }
 
-/// `{code}` (TOTP) or `{credential}` (passkeys, not offered yet).
-fn answer_code(body: OptionalJsonBody) -> ApiResult<Option<String>> {
+/// What a verify body carries: `{code}`, or `{credential}` (a passkey's WebAuthn answer).
+enum Given {
+    Code(Option<String>),
+    Credential(String),
+}
+
+fn answer_of(body: OptionalJsonBody) -> ApiResult<Given> {
     let mut body = Body::new(crate::extract::JsonBody(body.0));
     let code = body.opt_str("code", 64);
-    if body.has("credential") && !body.raw("credential").is_some_and(|v| v.is_object()) {
-        body.problem(
-            "credential",
-            "must be an object (a WebAuthn PublicKeyCredential)",
-        );
+    let raw = body.raw("credential").cloned();
+    let credential = match raw {
+        None | Some(serde_json::Value::Null) => None,
+        Some(value @ serde_json::Value::Object(_)) => Some(value.to_string()),
+        Some(_) => {
+            body.problem(
+                "credential",
+                "must be an object (a WebAuthn PublicKeyCredential)",
+            );
+            None
+        }
+    };
+    if code.is_some() && credential.is_some() {
+        body.problem("credential", "send either code or credential, not both");
     }
     body.finish()?;
-    Ok(code)
+    Ok(match credential {
+        Some(credential) => Given::Credential(credential),
+        None => Given::Code(code),
+    })
 }
 
 async fn verify(ctx: Ctx, body: OptionalJsonBody) -> ApiResult<Response> {
-    let id = id_param(&ctx, "id")?;
-    let code = answer_code(body)?;
-    match mfa_call(&ctx, MfaCall::VerifyAuthenticator { id, code }).await? {
+    // The contract names a pending passkey `passkey:pending`.
+    let id = match ctx.param("id")? {
+        PENDING_PASSKEY_ID => PENDING_PASSKEY_ID.to_string(),
+        _ => id_param(&ctx, "id")?,
+    };
+    let call = match answer_of(body)? {
+        Given::Code(code) => MfaCall::VerifyAuthenticator { id, code },
+        Given::Credential(credential) => MfaCall::VerifyPasskey { id, credential },
+    };
+    match mfa_call(&ctx, call).await? {
         ProtocolReply::MfaAuthenticator(a) => {
             Ok(axum::Json(dto::authenticator(&a)).into_response())
         }
@@ -251,7 +277,18 @@ async fn start_challenge(ctx: Ctx, body: OptionalJsonBody) -> ApiResult<Response
     };
     match mfa_call(&ctx, call).await? {
         ProtocolReply::MfaChallenge(c) => {
-            let data = dto::challenge(&c, ChallengeStatus::Issued);
+            let data = dto::challenge(&c, ChallengeStatus::Issued, None);
+            Ok((StatusCode::CREATED, axum::Json(data)).into_response())
+        }
+        ProtocolReply::MfaPasskeyChallenge {
+            challenge,
+            public_key,
+        } => {
+            let data = dto::challenge(
+                &challenge,
+                ChallengeStatus::Issued,
+                Some(public_key.as_str()),
+            );
             Ok((StatusCode::CREATED, axum::Json(data)).into_response())
         }
         other => Err(ApiError::unexpected(other)),
@@ -269,12 +306,19 @@ async fn show_challenge(ctx: Ctx) -> ApiResult<Response> {
 
 async fn answer_challenge(ctx: Ctx, body: OptionalJsonBody) -> ApiResult<Response> {
     let id = id_param(&ctx, "id")?;
-    let code = answer_code(body)?.ok_or_else(|| {
-        ApiError::invalid("code", "is required (passkey answers are not offered yet)")
-    })?;
-    match mfa_call(&ctx, MfaCall::AnswerChallenge { id, code }).await? {
+    let call = match answer_of(body)? {
+        Given::Code(Some(code)) => MfaCall::AnswerChallenge { id, code },
+        Given::Code(None) => {
+            return Err(ApiError::invalid(
+                "code",
+                "is required (or credential, a passkey's WebAuthn assertion)",
+            ));
+        }
+        Given::Credential(credential) => MfaCall::AnswerWithPasskey { id, credential },
+    };
+    match mfa_call(&ctx, call).await? {
         ProtocolReply::MfaChallenge(c) => {
-            Ok(axum::Json(dto::challenge(&c, c.status)).into_response())
+            Ok(axum::Json(dto::challenge(&c, c.status, None)).into_response())
         }
         other => Err(ApiError::unexpected(other)),
     }

@@ -96,6 +96,24 @@ pub fn totp_enrollment(enrollment: &Enrollment, qr_data_uri: String) -> Value {
     })
 }
 
+/// WebAuthn options stored as JSON text, as an object (null if unreadable).
+fn options(text: Option<&str>) -> Value {
+    text.and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// `PasskeyEnrollmentStarted`: the contract names a pending passkey `passkey:pending` (verify
+/// it by that name); `authenticator_id` is its real id.
+pub fn passkey_enrollment(enrollment: &Enrollment) -> Value {
+    json!({
+        "id": lumo_cluster::model::passkey::PENDING_PASSKEY_ID,
+        "state": "pending",
+        "authenticator_id": enrollment.authenticator.id,
+        "public_key": options(enrollment.public_key.as_deref()),
+        "expires_at": enrollment.authenticator.created_at.plus_millis(PENDING_TTL_MS).to_rfc3339(),
+    })
+}
+
 /// `a***@example.com`.
 fn masked(address: &str) -> String {
     match address.split_once('@') {
@@ -127,7 +145,14 @@ fn factor_ref(a: &Authenticator) -> Value {
 
 /// `MfaChallenge` from a read (with the factor and its alternatives).
 pub fn challenge_view(view: &MfaChallengeView) -> Value {
-    let mut out = challenge(&view.challenge, view.status);
+    let mut out = challenge(&view.challenge, view.status, view.public_key.as_deref());
+    if view
+        .authenticator
+        .as_ref()
+        .is_some_and(|a| a.kind == lumo_cluster::model::FactorKind::Passkey)
+    {
+        out["delivery"] = "webauthn".into();
+    }
     out["authenticator"] = view.authenticator.as_ref().map_or(
         Value::Null,
         |a| json!({"id": a.id, "type": a.kind.as_str(), "display_name": a.display_name}),
@@ -137,8 +162,15 @@ pub fn challenge_view(view: &MfaChallengeView) -> Value {
 }
 
 /// `MfaChallenge` as a write left it.
-pub fn challenge(c: &MfaChallenge, status: ChallengeStatus) -> Value {
-    json!({
+pub fn challenge(c: &MfaChallenge, status: ChallengeStatus, public_key: Option<&str>) -> Value {
+    // A passkey's challenge stays `webauthn` once answered (its methods say `hwk`).
+    let by_passkey = public_key.is_some() || c.amr.iter().any(|m| m == "hwk");
+    let delivery = match (by_passkey, c.code_hash.is_some()) {
+        (true, _) => "webauthn",
+        (false, true) => "email_sent",
+        (false, false) => "code_expected",
+    };
+    let mut out = json!({
         "id": c.id,
         "purpose": c.purpose.as_str(),
         "status": status.as_str(),
@@ -146,8 +178,12 @@ pub fn challenge(c: &MfaChallenge, status: ChallengeStatus) -> Value {
         "alternatives": [],
         "expires_at": c.expires_at.to_rfc3339(),
         "attempts_remaining": c.attempts_remaining.min(CHALLENGE_ATTEMPTS),
-        "delivery": if c.code_hash.is_some() { "email_sent" } else { "code_expected" },
-    })
+        "delivery": delivery,
+    });
+    if public_key.is_some() {
+        out["public_key"] = options(public_key);
+    }
+    out
 }
 
 /// `ListTrustedDevicesResponseDataItem`.

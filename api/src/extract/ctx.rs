@@ -109,6 +109,7 @@ impl FromRequestParts<AppState> for Ctx {
             user_agent: header("user-agent"),
             request_id: header("x-request-id"),
             hops: 0,
+            origin: Some(crate::oauth::base_url(state, &parts.headers)),
         };
         // Requests that carry a body have their credential judged before the body is read, so
         // a caller without access learns nothing from validation errors. (The org actor judges

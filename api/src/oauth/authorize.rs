@@ -143,6 +143,7 @@ async fn run_authorize(
                     error: login_error.as_deref().map(|c| login_message(c).to_string()),
                     action: proto.path("/oauth/login/submit"),
                     csrf,
+                    passkey_url: with_query(&proto.path("/oauth/passkey-login"), &params),
                     carried: params,
                     login_hint: login_hint.unwrap_or_default(),
                 },

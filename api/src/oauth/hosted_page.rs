@@ -49,6 +49,10 @@ pub async fn login_first(proto: &Proto, return_to: String, purpose: &str) -> Res
         error: None,
         action: proto.path("/oauth/login/submit"),
         csrf: csrf.clone(),
+        passkey_url: super::redirect::with_query(
+            &proto.path("/oauth/passkey-login"),
+            &[("return_to".to_string(), return_to.clone())],
+        ),
         carried: vec![("return_to".into(), return_to)],
         login_hint: String::new(),
     };

@@ -1,9 +1,8 @@
 //! Sign-in: the hosted login form (`~/oauth/login/submit`), programmatic login
-//! (`~/oauth/login/json`), and the passkey placeholder.
+//! (`~/oauth/login/json`).
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::RawQuery;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -33,6 +32,9 @@ pub fn login_message(code: &str) -> &'static str {
         "throttled" => "Too many attempts from your network. Wait a few minutes and try again.",
         "passkey_unavailable" => {
             "Passkey sign-in is not available for this organization; sign in with your password."
+        }
+        "passkey_failed" => {
+            "The passkey was not accepted. Try again, or sign in with your password."
         }
         "missing" => "Enter your email and password.",
         "mfa_expired" => "The two-step verification expired. Sign in again.",
@@ -294,19 +296,4 @@ pub async fn login_json(proto: Proto, body: Result<Bytes, BytesRejection>) -> Re
     }
     .await;
     no_store(result.unwrap_or_else(IntoResponse::into_response))
-}
-
-/// Passkeys are not offered yet: back to the login page with a message saying so.
-pub async fn passkey_login(proto: Proto, RawQuery(query): RawQuery) -> Response {
-    let mut pairs: Vec<(String, String)> = params::query(query.as_deref())
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(k, _)| k != "login_error")
-        .collect();
-    pairs.push(("login_error".into(), "passkey_unavailable".into()));
-    redirect_with(
-        &with_query(&proto.path("/oauth/authorize"), &pairs),
-        StatusCode::FOUND,
-        Vec::new(),
-    )
 }

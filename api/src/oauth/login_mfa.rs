@@ -24,12 +24,16 @@ use super::proto::Proto;
 use super::redirect::{redirect_with, with_query};
 use crate::error::{ApiError, ApiResult};
 
+/// The largest WebAuthn answer a form may carry.
+pub const MAX_CREDENTIAL: usize = 16 * 1024;
 /// How long the browser keeps its pending second factor.
 pub const MFA_COOKIE_SECS: u64 = 900;
 /// Form fields of this page (everything else is carried back to the authorization request).
-const OWN_FIELDS: [&str; 5] = [
+const OWN_FIELDS: [&str; 7] = [
     "_csrf",
     "code",
+    "credential",
+    "ceremony",
     "trust_device",
     "authenticator_id",
     "login_error",
@@ -43,11 +47,7 @@ async fn login_step(proto: &Proto, step: LoginStep) -> ApiResult<LoginOutcome> {
 }
 
 fn carried(params: &Params) -> Vec<(String, String)> {
-    params
-        .iter()
-        .filter(|(k, _)| !OWN_FIELDS.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    params::carried(params, &OWN_FIELDS)
 }
 
 /// Where the browser goes with `outcome` of a sign-in step (the session cookies set).
@@ -135,6 +135,7 @@ async fn render(
         factor_name,
         trusted_device_days: page.trusted_device_days,
         enroll,
+        passkey_options: page.public_key,
     };
     let status = if html.error.is_some() {
         StatusCode::BAD_REQUEST
@@ -202,18 +203,29 @@ pub async fn mfa_submit(proto: Proto, body: Result<Bytes, BytesRejection>) -> Re
         return show(&proto, &params, &cookie, Some(message)).await;
     }
     let code = params.get("code").cloned().unwrap_or_default();
-    if code.trim().is_empty() || code.len() > 64 {
+    let credential = params
+        .get("credential")
+        .filter(|c| !c.is_empty() && c.len() <= MAX_CREDENTIAL)
+        .cloned();
+    if credential.is_none() && (code.trim().is_empty() || code.len() > 64) {
         return show(&proto, &params, &cookie, Some("Enter the code.".into())).await;
     }
+    let by_passkey = credential.is_some();
     let client_id = params.get("client_id").cloned();
-    let step = match params.get("authenticator_id") {
-        Some(id) => LoginStep::VerifyEnrollment {
+    let step = match (credential, params.get("authenticator_id")) {
+        (Some(credential), _) => LoginStep::AnswerPasskey {
+            cookie: cookie.clone(),
+            credential,
+            trust_device: params.contains_key("trust_device"),
+            client_id,
+        },
+        (None, Some(id)) => LoginStep::VerifyEnrollment {
             cookie: cookie.clone(),
             authenticator_id: id.chars().take(64).collect(),
             code,
             client_id,
         },
-        None => LoginStep::Answer {
+        (None, None) => LoginStep::Answer {
             cookie: cookie.clone(),
             code,
             trust_device: params.contains_key("trust_device"),
@@ -230,7 +242,12 @@ pub async fn mfa_submit(proto: Proto, body: Result<Bytes, BytesRejection>) -> Re
                 return over(&proto, &params, code);
             }
             let message = format!(
-                "That code is not right. {attempts_remaining} attempt{} left.",
+                "{} {attempts_remaining} attempt{} left.",
+                if by_passkey {
+                    "The passkey was not accepted."
+                } else {
+                    "That code is not right."
+                },
                 if attempts_remaining == 1 { "" } else { "s" }
             );
             show(&proto, &params, &cookie, Some(message)).await

@@ -20,6 +20,7 @@ mod introspect;
 mod jwks;
 mod login;
 mod login_mfa;
+mod login_passkey;
 mod logout;
 mod org_select;
 mod pages;
@@ -37,6 +38,7 @@ mod url_client;
 mod userinfo;
 
 pub(crate) use discovery::public as public_document;
+pub(crate) use proto::base_url;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -69,7 +71,11 @@ pub fn router() -> Router<AppState> {
             "/oauth/org-select",
             get(org_select::org_select).post(org_select::org_select_post),
         )
-        .route("/oauth/passkey-login", get(login::passkey_login))
+        .route("/oauth/passkey-login", get(login_passkey::entry))
+        .route(
+            "/oauth/login/passkey",
+            get(login_passkey::page).post(login_passkey::submit),
+        )
         .route("/oauth/social/{provider}", get(social::social))
         .route(
             "/oauth/social/{provider}/callback",

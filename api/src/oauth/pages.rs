@@ -49,6 +49,25 @@ pub struct LoginPage {
     pub csrf: String,
     pub carried: Vec<(String, String)>,
     pub login_hint: String,
+    /// Passwordless passkey sign-in (`~/oauth/passkey-login`, carrying the request).
+    pub passkey_url: String,
+}
+
+/// A passwordless passkey sign-in: the page asks the browser for a passkey at once.
+#[derive(Template)]
+#[template(path = "passkey.html")]
+pub struct PasskeyPage {
+    pub branding: Branding,
+    pub primary_color: String,
+    pub background_color: String,
+    pub action: String,
+    pub csrf: String,
+    pub carried: Vec<(String, String)>,
+    pub ceremony: String,
+    /// The WebAuthn request options, JSON.
+    pub options: String,
+    /// Back to the password form.
+    pub password_url: String,
 }
 
 /// The second factor of a hosted sign-in: a code form, or an authenticator app to enroll.
@@ -68,6 +87,8 @@ pub struct MfaPage {
     pub trusted_device_days: i64,
     /// Enrollment: the pending authenticator, its QR code and its key.
     pub enroll: Option<MfaEnrollView>,
+    /// The factor asked for is a passkey: the WebAuthn request options, JSON.
+    pub passkey_options: Option<String>,
 }
 
 pub struct MfaEnrollView {
@@ -256,6 +277,7 @@ mod tests {
         let page = LoginPage {
             branding: Branding {
                 org_name: "<Acme>".into(),
+                passkey_sign_in: true,
                 ..Branding::default()
             },
             primary_color: "#000".into(),
@@ -266,6 +288,7 @@ mod tests {
             csrf: "c".into(),
             carried: vec![("state".into(), "\"><img src=x>".into())],
             login_hint: "a@b.c".into(),
+            passkey_url: "/p?a=\"><script>alert(2)</script>".into(),
         };
         let html = page.render().expect("render");
         assert!(!html.contains("<script>alert"));

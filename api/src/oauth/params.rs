@@ -37,6 +37,16 @@ fn collect(pairs: Vec<(String, String)>) -> ApiResult<Params> {
     Ok(params)
 }
 
+/// The parameters a hosted page carries on (the authorization request): all but its own
+/// form fields.
+pub fn carried(params: &Params, own: &[&str]) -> Vec<(String, String)> {
+    params
+        .iter()
+        .filter(|(k, _)| !own.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// The parameters of a query string.
 pub fn query(raw: Option<&str>) -> ApiResult<Params> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))

@@ -76,6 +76,7 @@ impl FromRequestParts<AppState> for Proto {
             user_agent: text("user-agent"),
             request_id: text("x-request-id"),
             hops: 0,
+            origin: Some(base_url(state, &parts.headers)),
         };
         let issuer = format!("{}/orgs/{org}/api/v1", base_url(state, &parts.headers));
         Ok(Proto {

@@ -203,7 +203,11 @@ pub fn op_family(op: &Op) -> Family {
         | Op::VerifyAuthenticator { .. }
         | Op::StartMfaChallenge(_)
         | Op::AnswerMfaChallenge { .. }
-        | Op::SignInWithMfa(_) => Family::Protocol,
+        | Op::SignInWithMfa(_)
+        | Op::EnrollPasskey { .. }
+        | Op::StartPasskeyChallenge { .. }
+        | Op::BeginPasskeySignIn(_)
+        | Op::SignInWithPasskey { .. } => Family::Protocol,
         // A user's own factors: any credential may ask, apply acts only for a user's own token.
         Op::UpdateAuthenticator { .. }
         | Op::RemoveAuthenticator { user: None, .. }

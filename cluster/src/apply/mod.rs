@@ -297,6 +297,18 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
         Op::RevokeTrustedDevice(id) => mfa::revoke_device(tx, meta, id)?,
         Op::IssueAccessCode(new) => mfa::issue_access_code(tx, meta, new)?,
         Op::SignInWithMfa(request) => mfa::sign_in_with_mfa(tx, meta, request)?,
+        Op::EnrollPasskey {
+            authenticator,
+            ceremony,
+        } => mfa::enroll_passkey(tx, meta, authenticator, ceremony)?,
+        Op::StartPasskeyChallenge {
+            challenge,
+            ceremony,
+        } => mfa::start_challenge(tx, meta, challenge, ceremony)?,
+        Op::BeginPasskeySignIn(ceremony) => mfa::begin_sign_in(tx, meta, ceremony)?,
+        Op::SignInWithPasskey { sign_in, proof } => {
+            mfa::sign_in_with_passkey(tx, meta, sign_in, proof)?
+        }
     };
     for event in events {
         append_audit(tx, meta, event)?;

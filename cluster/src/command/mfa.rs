@@ -30,6 +30,24 @@ pub enum MfaProof {
     },
     /// Nothing matched.
     Wrong,
+    /// A WebAuthn answer the leader verified: a new passkey's registration, or an assertion.
+    Passkey(PasskeyUse),
+}
+
+/// A passkey ceremony the leader verified (signature, challenge, origin, RP id, user
+/// verification); apply checks the ceremony is still open and the signature counter rose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyUse {
+    /// The passkey's authenticator (`mfa_…`).
+    pub authenticator: String,
+    /// The ceremony it answers.
+    pub ceremony: String,
+    /// The credential id, base64url.
+    pub credential_id: String,
+    /// The credential after this use (`webauthn_rs` `Passkey` JSON).
+    pub passkey: String,
+    /// The authenticator's signature counter in this answer.
+    pub counter: u32,
 }
 
 /// Changes a user makes to one of their authenticators.

@@ -21,7 +21,7 @@ pub use agents::{
     NewMcpServer,
 };
 pub use jit::{FinishTask, JitDecision, JitIssuance, NewApproval, NewJitRequest, NewTask};
-pub use mfa::{AuthenticatorPatch, MfaProof, MfaSignIn, NewAccessCode, SecondFactor};
+pub use mfa::{AuthenticatorPatch, MfaProof, MfaSignIn, NewAccessCode, PasskeyUse, SecondFactor};
 pub use oauth::{
     ClientKey, ClientPatch, Consume, Issuance, Lineage, LoginFailure, MetadataClient,
     NewAccessToken, NewClient, NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget,
@@ -727,6 +727,23 @@ pub enum Op {
     IssueAccessCode(NewAccessCode),
     /// A hosted sign-in whose second factor was checked (or not required).
     SignInWithMfa(MfaSignIn),
+    /// A pending passkey of the acting user and its registration ceremony.
+    EnrollPasskey {
+        authenticator: crate::model::Authenticator,
+        ceremony: crate::model::WebauthnCeremony,
+    },
+    /// A challenge answered by a passkey, with its assertion ceremony.
+    StartPasskeyChallenge {
+        challenge: crate::model::MfaChallenge,
+        ceremony: crate::model::WebauthnCeremony,
+    },
+    /// A passwordless sign-in's ceremony (its user is known from the answer).
+    BeginPasskeySignIn(crate::model::WebauthnCeremony),
+    /// A passwordless sign-in: the passkey's assertion starts the session.
+    SignInWithPasskey {
+        sign_in: SignIn,
+        proof: PasskeyUse,
+    },
 }
 
 /// Fields of a new ABAC attribute definition (JSON payloads as text).
@@ -915,6 +932,10 @@ impl Op {
             Op::RevokeTrustedDevice(_) => "revoke_trusted_device",
             Op::IssueAccessCode(_) => "issue_temporary_access_code",
             Op::SignInWithMfa(_) => "sign_in",
+            Op::EnrollPasskey { .. } => "enroll_authenticator",
+            Op::StartPasskeyChallenge { .. } => "start_mfa_challenge",
+            Op::BeginPasskeySignIn(_) => "begin_passkey_sign_in",
+            Op::SignInWithPasskey { .. } => "sign_in",
         }
     }
 }

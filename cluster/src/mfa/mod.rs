@@ -8,7 +8,7 @@ mod step_up;
 
 pub use policy::{MfaPolicy, Requirement, policy, requirement};
 pub use rows::{
-    access_codes, active_factors, authenticator, authenticators, lockout, own_user,
-    protection_status, recovery_codes, trusted_devices, user_row_key,
+    access_codes, active_factors, authenticator, authenticators, ceremony, lockout, own_user,
+    passkey, passkeys, protection_status, recovery_codes, trusted_devices, user_row_key,
 };
 pub use step_up::{STEP_UP_HEADER, check_step_up};

@@ -26,6 +26,8 @@ pub struct MfaPolicy {
     pub grace_period_days: i64,
     pub trusted_device_days: i64,
     pub email_otp_counts_as_mfa: bool,
+    /// Users may sign in with a passkey alone (no password) from the hosted login.
+    pub passwordless_passkey: bool,
     pub step_up_max_age_seconds: i64,
     /// Unix seconds when `required` took effect (the grace period counts from it).
     pub required_since: Option<i64>,
@@ -46,6 +48,7 @@ impl Default for MfaPolicy {
             grace_period_days: 7,
             trusted_device_days: 30,
             email_otp_counts_as_mfa: false,
+            passwordless_passkey: false,
             step_up_max_age_seconds: 600,
             required_since: None,
             required_roles: Vec::new(),

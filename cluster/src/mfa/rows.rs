@@ -4,8 +4,8 @@
 use crate::error::{ClusterError, MfaCode, Result};
 use crate::ids::UserId;
 use crate::model::{
-    Authenticator, MfaLockout, Principal, PrincipalKind, RecoveryCodes, TemporaryAccessCode,
-    TrustedDevice,
+    Authenticator, MfaLockout, PasskeyCredential, Principal, PrincipalKind, RecoveryCodes,
+    TemporaryAccessCode, TrustedDevice, WebauthnCeremony,
 };
 use crate::tables::{OrgReader, Rows, Table};
 
@@ -93,4 +93,23 @@ pub fn protection_status(active: usize, recovery_remaining: usize) -> &'static s
         (1, 0) => "add_backup",
         _ => "protected",
     }
+}
+
+/// The WebAuthn credential of a user's passkey authenticator.
+pub fn passkey(
+    rows: &impl Rows,
+    user: UserId,
+    authenticator: &str,
+) -> Result<Option<PasskeyCredential>> {
+    rows.row(Table::MfaPasskey, &user_row_key(user, authenticator))
+}
+
+/// Every passkey credential of `user`.
+pub fn passkeys(reader: &OrgReader, user: UserId) -> Result<Vec<PasskeyCredential>> {
+    scan_user(reader, Table::MfaPasskey, user)
+}
+
+/// A WebAuthn ceremony still waiting for the browser.
+pub fn ceremony(rows: &impl Rows, id: &str) -> Result<Option<WebauthnCeremony>> {
+    rows.row(Table::WebauthnCeremony, id.as_bytes())
 }

@@ -17,6 +17,7 @@ mod named;
 mod node;
 mod oauth_client;
 mod org;
+pub mod passkey;
 mod permission;
 mod relation_tuples;
 mod scope;
@@ -58,6 +59,7 @@ pub use oauth_client::{
     ClientRegistration, OAuthClient, RetiredSecret, SigningKeyRecord, SigningKeyState,
 };
 pub use org::{OrgCounters, OrgRecord};
+pub use passkey::{PasskeyCredential, WebauthnCeremony};
 pub use permission::Permission;
 pub use relation_tuples::{StoredSchema, StoredTuple, TupleChange, TupleChangeKind};
 pub use scope::Scope;

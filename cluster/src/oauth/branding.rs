@@ -29,5 +29,6 @@ pub(super) fn branding(reader: &OrgReader) -> Result<Branding> {
         footer_text: text("footer_text"),
         terms_url: text("terms_url"),
         privacy_url: text("privacy_url"),
+        passkey_sign_in: crate::mfa::policy(reader)?.passwordless_passkey,
     })
 }

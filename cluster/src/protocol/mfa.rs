@@ -29,6 +29,17 @@ pub enum MfaCall {
         id: String,
         code: String,
     },
+    /// The browser's WebAuthn registration answer (JSON) for a pending passkey (its id, or
+    /// `passkey:pending` for the newest).
+    VerifyPasskey {
+        id: String,
+        credential: String,
+    },
+    /// The browser's WebAuthn assertion (JSON) answering a passkey challenge.
+    AnswerWithPasskey {
+        id: String,
+        credential: String,
+    },
 }
 
 /// A pending authenticator and what the user needs to finish enrolling it.
@@ -38,6 +49,21 @@ pub struct Enrollment {
     /// TOTP: the base32 secret (shown once) and the `otpauth://` URI.
     pub secret: Option<String>,
     pub otpauth_uri: Option<String>,
+    /// Passkeys: the WebAuthn creation options (JSON) for `navigator.credentials.create`.
+    #[serde(default)]
+    pub public_key: Option<String>,
+}
+
+impl Enrollment {
+    /// The enrollment of `authenticator`, with nothing else to show yet.
+    pub fn of(authenticator: Authenticator) -> Enrollment {
+        Enrollment {
+            authenticator,
+            secret: None,
+            otpauth_uri: None,
+            public_key: None,
+        }
+    }
 }
 
 /// A step of the hosted sign-in after the password was right.
@@ -68,6 +94,21 @@ pub enum LoginStep {
         code: String,
         client_id: Option<String>,
     },
+    /// The browser answers its challenge with a passkey (the WebAuthn assertion, JSON).
+    AnswerPasskey {
+        cookie: String,
+        credential: String,
+        trust_device: bool,
+        client_id: Option<String>,
+    },
+    /// A passwordless passkey sign-in starts: options for a discoverable credential.
+    PasskeyBegin,
+    /// ... and the browser's assertion ends it.
+    PasskeyFinish {
+        ceremony: String,
+        credential: String,
+        client_id: Option<String>,
+    },
 }
 
 /// Where a hosted sign-in step left the browser.
@@ -90,6 +131,11 @@ pub enum LoginOutcome {
         attempts_remaining: u32,
         locked: bool,
     },
+    /// A passwordless sign-in's ceremony and its WebAuthn request options (JSON).
+    PasskeyOptions {
+        ceremony: String,
+        public_key: String,
+    },
 }
 
 /// The hosted second-factor page's content.
@@ -102,4 +148,7 @@ pub struct LoginMfaPage {
     /// The user must enroll a factor before signing in.
     pub must_enroll: bool,
     pub trusted_device_days: i64,
+    /// When the factor asked for is a passkey: the WebAuthn request options (JSON).
+    #[serde(default)]
+    pub public_key: Option<String>,
 }

@@ -26,6 +26,11 @@ pub enum ProtocolReply {
     MfaEnrollment(super::Enrollment),
     MfaAuthenticator(crate::model::Authenticator),
     MfaChallenge(crate::model::MfaChallenge),
+    /// A challenge a passkey answers, with the WebAuthn request options (JSON).
+    MfaPasskeyChallenge {
+        challenge: Box<crate::model::MfaChallenge>,
+        public_key: String,
+    },
     LoginMfa(super::LoginOutcome),
     Branding(Branding),
     Token(TokenResponse),

@@ -20,6 +20,9 @@ pub struct Branding {
     pub footer_text: Option<String>,
     pub terms_url: Option<String>,
     pub privacy_url: Option<String>,
+    /// The login page offers passwordless passkey sign-in (`mfa_policy.passwordless_passkey`).
+    #[serde(default)]
+    pub passkey_sign_in: bool,
 }
 
 /// What the browser gets from the authorization endpoint.

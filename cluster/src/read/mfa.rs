@@ -102,8 +102,13 @@ pub(super) fn challenge(
             alternatives.push(factor);
         }
     }
+    let status = challenge.status_at(now);
+    let public_key = rules::ceremony(reader, &challenge.id)?
+        .filter(|c| c.live(now) && status == crate::model::ChallengeStatus::Issued)
+        .map(|c| c.options);
     Ok(Reply::MfaChallenge(MfaChallengeView {
-        status: challenge.status_at(now),
+        public_key,
+        status,
         challenge,
         authenticator,
         alternatives,

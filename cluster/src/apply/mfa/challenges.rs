@@ -141,7 +141,7 @@ pub(crate) fn answer(
 }
 
 /// Records a factor's use (with what the caller changed, e.g. the TOTP step it spent).
-fn spend(
+pub(super) fn spend(
     tx: &mut OrgTx,
     meta: &CommandMeta,
     mut factor: crate::model::Authenticator,
@@ -243,6 +243,26 @@ fn check(
                 amr: vec!["otp".into()],
                 tier: 5,
             }))
+        }
+        MfaProof::Passkey(used) => {
+            let Ok(factor_row) = rules::authenticator(tx, user, &used.authenticator) else {
+                return Ok(None);
+            };
+            let answered = factor_row.kind == FactorKind::Passkey
+                && challenge.authenticator_id.as_deref() == Some(used.authenticator.as_str())
+                && super::passkeys::check_assertion(
+                    tx,
+                    meta.at,
+                    user,
+                    &challenge.id,
+                    Some(user),
+                    used,
+                )?;
+            if !answered {
+                return Ok(None);
+            }
+            spend(tx, meta, factor_row, context)?;
+            Ok(Some(factor(FactorKind::Passkey, &used.authenticator)))
         }
         MfaProof::Wrong => Ok(None),
     }

@@ -12,8 +12,8 @@ use crate::lookup;
 use crate::mfa::{self as rules, Requirement, check_step_up, user_row_key};
 use crate::model::mfa::{MAX_AUTHENTICATORS, RECOVERY_CODES};
 use crate::model::{
-    AuditEvent, Authenticator, AuthenticatorState, ChallengeStatus, MfaChallenge, RecoveryCodes,
-    TemporaryAccessCode, User,
+    AuditEvent, Authenticator, AuthenticatorState, ChallengeStatus, FactorKind, MfaChallenge,
+    RecoveryCodes, TemporaryAccessCode, User,
 };
 use crate::query::Outcome;
 use crate::tables::{OrgTx, Table};
@@ -118,18 +118,15 @@ pub(crate) fn verify(
             authenticator: a,
             code_hash,
         } => a == id && authenticator.pending_code_hash.as_deref() == Some(code_hash.as_str()),
+        MfaProof::Passkey(used) => {
+            authenticator.kind == FactorKind::Passkey
+                && super::passkeys::register(tx, meta.at, user_id, id, used)?
+        }
         _ => false,
     };
     if !proven {
         let (lockout, events) = record_failure(tx, meta, &user)?;
-        let left = crate::model::mfa::LOCK_FAILURES.saturating_sub(lockout.failures.len());
-        return Ok((
-            Outcome::MfaRefused {
-                attempts_remaining: u32::try_from(left).unwrap_or(0),
-                locked_until: lockout.locked_until,
-            },
-            events,
-        ));
+        return Ok((super::refusal(&lockout), events));
     }
     let active = rules::authenticators(tx.reader(), user_id)?
         .into_iter()
@@ -263,6 +260,7 @@ pub(crate) fn remove(
         }
     }
     tx.delete(Table::MfaAuthenticator, &user_row_key(user_id, id));
+    tx.delete(Table::MfaPasskey, &user_row_key(user_id, id));
     if removed.is_default
         && let Some(next) = others.first()
     {

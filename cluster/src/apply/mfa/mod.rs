@@ -1,15 +1,18 @@
 //! Multi-factor authentication in apply: factors (`factors.rs`), challenges and the lockout
-//! (`challenges.rs`), and the hosted sign-in that passed its second factor (`sign_in.rs`).
+//! (`challenges.rs`), passkeys' ceremonies and passwordless sign-in (`passkeys.rs`), and the
+//! hosted sign-in that passed its second factor (`sign_in.rs`).
 //! Every self-service op acts for the user of the command's principal.
 
 mod challenges;
 mod factors;
+mod passkeys;
 mod sign_in;
 
 pub(super) use challenges::{answer, start};
 pub(super) use factors::{
     enroll, issue_access_code, remove, revoke_device, set_recovery_codes, update, verify,
 };
+pub(super) use passkeys::{begin_sign_in, enroll_passkey, sign_in_with_passkey, start_challenge};
 pub(super) use sign_in::sign_in_with_mfa;
 
 use crate::command::CommandMeta;
@@ -71,6 +74,15 @@ fn record_failure(
     }
     tx.put(Table::MfaLockout, &user.id.to_bytes(), &lockout)?;
     Ok((lockout, events))
+}
+
+/// A wrong answer as the caller is told: the failures left before the lockout, and the lock.
+fn refusal(lockout: &MfaLockout) -> crate::query::Outcome {
+    let left = LOCK_FAILURES.saturating_sub(lockout.failures.len());
+    crate::query::Outcome::MfaRefused {
+        attempts_remaining: u32::try_from(left).unwrap_or(0),
+        locked_until: lockout.locked_until,
+    }
 }
 
 /// Sets the user's `mfa_enabled` to whether any active authenticator is left.

@@ -3,6 +3,7 @@
 //! proves is worked out here ([`prove`]); whether it answers the challenge (a step not used
 //! before, an unused recovery code) is decided in apply.
 
+mod passkey;
 mod self_service;
 mod sign_in;
 
@@ -75,7 +76,7 @@ fn reopen(
     Ok(crate::protocol::Enrollment {
         otpauth_uri: Some(totp::otpauth_uri(&org.name, &user.email, &secret)),
         secret: Some(secret),
-        authenticator,
+        ..crate::protocol::Enrollment::of(authenticator)
     })
 }
 
@@ -286,6 +287,6 @@ fn new_totp(ctx: &ProtocolCtx, user: &crate::model::User) -> Result<crate::proto
     Ok(crate::protocol::Enrollment {
         otpauth_uri: Some(totp::otpauth_uri(&org.name, &user.email, &secret)),
         secret: Some(secret),
-        authenticator,
+        ..crate::protocol::Enrollment::of(authenticator)
     })
 }

@@ -2,7 +2,7 @@
 //! challenges.
 
 use super::{
-    deliver, email_challenge, new_email, new_id, new_totp, otp_hash, prove, refusal_error,
+    deliver, email_challenge, new_email, new_id, new_totp, otp_hash, passkey, prove, refusal_error,
     send_code, totp_step, used_context,
 };
 use crate::access::authenticate as authenticate_credential;
@@ -12,8 +12,9 @@ use crate::error::{ClusterError, MfaCode, Result};
 use crate::ids::UserId;
 use crate::mfa::{self as rules, check_step_up};
 use crate::model::mfa::{CHALLENGE_ATTEMPTS, CHALLENGE_TTL_MS};
+use crate::model::passkey::PENDING_PASSKEY_ID;
 use crate::model::{ChallengePurpose, ChallengeStatus, FactorKind, MfaChallenge, Principal};
-use crate::protocol::{MfaCall, ProtocolReply};
+use crate::protocol::{Enrollment, MfaCall, ProtocolReply};
 use crate::query::Outcome;
 
 use super::super::runtime::ProtocolCtx;
@@ -51,7 +52,15 @@ pub(in crate::oauth) async fn call(
             };
             start(ctx, &principal, user, options).await
         }
-        MfaCall::AnswerChallenge { id, code } => answer(ctx, &principal, user, &id, &code).await,
+        MfaCall::AnswerChallenge { id, code } => {
+            answer(ctx, &principal, user, &id, Answer::Code(&code)).await
+        }
+        MfaCall::VerifyPasskey { id, credential } => {
+            verify_passkey(ctx, &principal, user, &id, &credential).await
+        }
+        MfaCall::AnswerWithPasskey { id, credential } => {
+            answer(ctx, &principal, user, &id, Answer::Passkey(&credential)).await
+        }
     }
 }
 
@@ -86,7 +95,10 @@ async fn enroll(
             ),
         ));
     }
-    if !matches!(kind, FactorKind::Totp | FactorKind::EmailOtp) {
+    if !matches!(
+        kind,
+        FactorKind::Totp | FactorKind::EmailOtp | FactorKind::Passkey
+    ) {
         return Err(ClusterError::NotImplemented {
             message: format!(
                 "enrolling {} authenticators is not available on this server yet; use totp",
@@ -117,19 +129,28 @@ async fn enroll(
         }
     }
     let record = crate::lookup::user(&reader, &crate::command::UserKey::Id(user))?;
-    let (enrollment, email_code) = match kind {
+    let (enrollment, email_code, op) = match kind {
         FactorKind::EmailOtp => {
             let (authenticator, code) = new_email(ctx, &record)?;
-            let enrollment = crate::protocol::Enrollment {
-                authenticator,
-                secret: None,
-                otpauth_uri: None,
-            };
-            (enrollment, Some(code))
+            let op = Op::EnrollAuthenticator(authenticator.clone());
+            (Enrollment::of(authenticator), Some(code), op)
         }
-        _ => (new_totp(ctx, &record)?, None),
+        FactorKind::Passkey => {
+            let (authenticator, ceremony) = passkey::new_registration(ctx, &record)?;
+            let mut enrollment = Enrollment::of(authenticator.clone());
+            enrollment.public_key = Some(ceremony.options.clone());
+            let op = Op::EnrollPasskey {
+                authenticator,
+                ceremony,
+            };
+            (enrollment, None, op)
+        }
+        _ => {
+            let enrollment = new_totp(ctx, &record)?;
+            let op = Op::EnrollAuthenticator(enrollment.authenticator.clone());
+            (enrollment, None, op)
+        }
     };
-    let op = Op::EnrollAuthenticator(enrollment.authenticator.clone());
     match ctx.propose(principal.kind.clone(), op).await? {
         Outcome::Authenticator(_) => {
             if let Some(code) = email_code {
@@ -166,17 +187,7 @@ async fn verify(
         },
         _ => MfaProof::Wrong,
     };
-    let op = Op::VerifyAuthenticator {
-        id: id.to_string(),
-        proof,
-        approves: None,
-    };
-    match refusal_error(ctx, ctx.propose(principal.kind.clone(), op).await?)? {
-        Outcome::Authenticator(a) => Ok(ProtocolReply::MfaAuthenticator(*a)),
-        other => Err(ClusterError::internal(format!(
-            "verifying answered {other:?}"
-        ))),
-    }
+    activate(ctx, principal, id, proof).await
 }
 
 struct ChallengeOptions {
@@ -240,15 +251,46 @@ async fn start(
         consumed: false,
     };
     let email = email_challenge(ctx, &mut challenge, chosen)?;
-    let op = Op::StartMfaChallenge(challenge);
+    let op = passkey::challenge_op(ctx, challenge, chosen)?;
+    let public_key = match &op {
+        Op::StartPasskeyChallenge { ceremony, .. } => Some(ceremony.options.clone()),
+        _ => None,
+    };
     match ctx.propose(principal.kind.clone(), op).await? {
         Outcome::MfaChallenge(c) => {
             deliver(ctx, email)?;
-            Ok(ProtocolReply::MfaChallenge(*c))
+            Ok(match public_key {
+                Some(public_key) => ProtocolReply::MfaPasskeyChallenge {
+                    challenge: c,
+                    public_key,
+                },
+                None => ProtocolReply::MfaChallenge(*c),
+            })
         }
         other => Err(ClusterError::internal(format!(
             "a challenge answered {other:?}"
         ))),
+    }
+}
+
+/// A challenge's answer: a code, or a passkey's assertion (JSON).
+pub(super) enum Answer<'a> {
+    Code(&'a str),
+    Passkey(&'a str),
+}
+
+impl Answer<'_> {
+    /// What this answer proves for `user` answering `challenge`.
+    pub(super) fn prove(
+        &self,
+        ctx: &ProtocolCtx,
+        user: UserId,
+        challenge: &MfaChallenge,
+    ) -> Result<MfaProof> {
+        match self {
+            Answer::Code(code) => prove(ctx, user, code, Some(challenge)),
+            Answer::Passkey(credential) => passkey::prove_assertion(ctx, challenge, credential),
+        }
     }
 }
 
@@ -257,7 +299,7 @@ async fn answer(
     principal: &Principal,
     user: UserId,
     id: &str,
-    code: &str,
+    given: Answer<'_>,
 ) -> Result<ProtocolReply> {
     let challenge: MfaChallenge = ctx
         .reader()
@@ -269,7 +311,7 @@ async fn answer(
             "this challenge belongs to another user",
         ));
     }
-    let proof = prove(ctx, user, code, Some(&challenge))?;
+    let proof = given.prove(ctx, user, &challenge)?;
     let op = Op::AnswerMfaChallenge {
         id: id.to_string(),
         proof,
@@ -279,6 +321,62 @@ async fn answer(
         Outcome::MfaChallenge(c) => Ok(ProtocolReply::MfaChallenge(*c)),
         other => Err(ClusterError::internal(format!(
             "an answer answered {other:?}"
+        ))),
+    }
+}
+
+/// A pending passkey's registration answer; `passkey:pending` names the user's newest pending
+/// passkey.
+async fn verify_passkey(
+    ctx: &ProtocolCtx,
+    principal: &Principal,
+    user: UserId,
+    id: &str,
+    credential: &str,
+) -> Result<ProtocolReply> {
+    let reader = ctx.reader();
+    let authenticator = if id == PENDING_PASSKEY_ID {
+        rules::authenticators(&reader, user)?
+            .into_iter()
+            .rev()
+            .find(|a| a.kind == FactorKind::Passkey && !a.is_active())
+            .ok_or_else(|| ClusterError::not_found("authenticator", id))?
+    } else {
+        rules::authenticator(&reader, user, id)?
+    };
+    if authenticator.kind != FactorKind::Passkey {
+        return Err(ClusterError::invalid(
+            "credential",
+            "only a passkey is verified with a WebAuthn credential; send {code}",
+        ));
+    }
+    if authenticator.is_active() {
+        return Err(ClusterError::conflict(
+            "state",
+            "the authenticator is already active",
+        ));
+    }
+    let proof = passkey::prove_registration(ctx, &authenticator, credential)?;
+    activate(ctx, principal, &authenticator.id, proof).await
+}
+
+/// Proposes what `proof` proves for pending authenticator `id`: the activated authenticator,
+/// or the wrong answer as the caller's error.
+async fn activate(
+    ctx: &ProtocolCtx,
+    principal: &Principal,
+    id: &str,
+    proof: MfaProof,
+) -> Result<ProtocolReply> {
+    let op = Op::VerifyAuthenticator {
+        id: id.to_string(),
+        proof,
+        approves: None,
+    };
+    match refusal_error(ctx, ctx.propose(principal.kind.clone(), op).await?)? {
+        Outcome::Authenticator(a) => Ok(ProtocolReply::MfaAuthenticator(*a)),
+        other => Err(ClusterError::internal(format!(
+            "verifying answered {other:?}"
         ))),
     }
 }

@@ -4,7 +4,8 @@
 //! for a code. A user the org requires MFA of who has no factor (or who was let in by a
 //! temporary access code) enrolls an authenticator app on the page before the session starts.
 
-use super::{deliver, email_challenge, new_id, new_totp, prove, reopen, totp_step, used_context};
+use super::self_service::Answer;
+use super::{deliver, email_challenge, new_id, new_totp, passkey, reopen, totp_step, used_context};
 use crate::command::{MfaProof, MfaSignIn, Op, SecondFactor, SignIn, UserKey};
 use crate::crypto::{random_token, secret_hash, secret_matches};
 use crate::error::{ClusterError, MfaCode, Result};
@@ -39,7 +40,22 @@ pub(in crate::oauth) async fn step(ctx: &ProtocolCtx, step: LoginStep) -> Result
             code,
             trust_device,
             client_id,
-        } => answer(ctx, &cookie, &code, trust_device, client_id).await?,
+        } => answer(ctx, &cookie, Answer::Code(&code), trust_device, client_id).await?,
+        LoginStep::AnswerPasskey {
+            cookie,
+            credential,
+            trust_device,
+            client_id,
+        } => {
+            let given = Answer::Passkey(&credential);
+            answer(ctx, &cookie, given, trust_device, client_id).await?
+        }
+        LoginStep::PasskeyBegin => passkey::begin_passwordless(ctx).await?,
+        LoginStep::PasskeyFinish {
+            ceremony,
+            credential,
+            client_id,
+        } => passkey::finish_passwordless(ctx, &ceremony, &credential, client_id).await?,
         LoginStep::Enroll { cookie } => {
             let (challenge, user) = from_cookie(ctx, &cookie)?;
             if !must_enroll(&challenge) {
@@ -135,7 +151,11 @@ fn page(ctx: &ProtocolCtx, challenge: MfaChallenge, user: &User) -> Result<Login
             .map(|a| (a.kind, a.display_name)),
         None => None,
     };
+    let public_key = rules::ceremony(&reader, &challenge.id)?
+        .filter(|c| c.live(ctx.now) && challenge.status == ChallengeStatus::Issued)
+        .map(|c| c.options);
     Ok(LoginMfaPage {
+        public_key,
         must_enroll: must_enroll(&challenge),
         challenge,
         email: user.email.clone(),
@@ -155,7 +175,13 @@ async fn begin(
     let policy = rules::policy(&reader)?;
     let factors: Vec<_> = rules::authenticators(&reader, user_id)?
         .into_iter()
-        .filter(|a| a.is_active() && matches!(a.kind, FactorKind::Totp | FactorKind::EmailOtp))
+        .filter(|a| {
+            a.is_active()
+                && matches!(
+                    a.kind,
+                    FactorKind::Totp | FactorKind::EmailOtp | FactorKind::Passkey
+                )
+        })
         .collect();
     let required = rules::requirement(&reader, &policy, &user, ctx.now)? == Requirement::Required;
     let counting = factors.iter().any(|a| policy.counts(a.kind));
@@ -206,11 +232,14 @@ async fn begin(
     } else {
         None
     };
-    ctx.propose(
-        user_actor(user.id, &user.email),
-        Op::StartMfaChallenge(challenge),
-    )
-    .await?;
+    // A passkey needs a domain name; reached otherwise, the page takes codes only.
+    let op = if challenge.purpose == ChallengePurpose::Login {
+        passkey::challenge_op(ctx, challenge.clone(), default)
+            .unwrap_or(Op::StartMfaChallenge(challenge))
+    } else {
+        Op::StartMfaChallenge(challenge)
+    };
+    ctx.propose(user_actor(user.id, &user.email), op).await?;
     deliver(ctx, email)?;
     Ok(LoginOutcome::SecondFactor { cookie })
 }
@@ -218,7 +247,7 @@ async fn begin(
 async fn answer(
     ctx: &ProtocolCtx,
     cookie: &str,
-    code: &str,
+    given: Answer<'_>,
     trust_device: bool,
     client_id: Option<String>,
 ) -> Result<LoginOutcome> {
@@ -226,7 +255,7 @@ async fn answer(
     if challenge.status != ChallengeStatus::Issued || challenge.purpose != ChallengePurpose::Login {
         return Err(expired());
     }
-    let proof = prove(ctx, user.id, code, Some(&challenge))?;
+    let proof = given.prove(ctx, user.id, &challenge)?;
     let op = Op::AnswerMfaChallenge {
         id: challenge.id.clone(),
         proof,
