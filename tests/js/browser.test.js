@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import * as client from 'openid-client';
+import { authorizationRequest } from './authorization.js';
 
 import { createClient, createUser, HTTP_TIMEOUT_MS, startLumod } from './lumod.js';
 import { findChromium, launchChromium, newContext, closeWithin, startCallbackServer, stopCallbackServer } from './chromium.js';
@@ -69,22 +70,6 @@ async function newPage() {
   return { context, page, callbacks: () => callbackServer.requests.slice(seen) };
 }
 
-/** An authorization URL (PKCE S256, state, nonce) built by openid-client. */
-async function authorizationRequest() {
-  const pkceCodeVerifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: 'openid profile email',
-    code_challenge: await client.calculatePKCECodeChallenge(pkceCodeVerifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
-  return { url, pkceCodeVerifier, state, nonce };
-}
-
 /** Fills the hosted login form by its labels and checks the fields' names. */
 async function signIn(page, email, password) {
   const emailField = page.getByLabel('Email', { exact: true });
@@ -104,7 +89,7 @@ describe('hosted pages in headless Chromium', () => {
     const user = await createUser(server, { name: 'Grace Hopper' });
     const { context, page, callbacks } = await newPage();
     try {
-      const req = await authorizationRequest();
+      const req = await authorizationRequest(config, redirectUri);
       const authorizationEndpoint = config.serverMetadata().authorization_endpoint;
 
       // The login page.
@@ -169,7 +154,7 @@ describe('hosted pages in headless Chromium', () => {
     const user = await createUser(server, { name: 'Alan Turing' });
     const { context, page, callbacks } = await newPage();
     try {
-      const req = await authorizationRequest();
+      const req = await authorizationRequest(config, redirectUri);
       await page.goto(req.url.href);
       await signIn(page, user.email, 'definitely-not-the-password');
 

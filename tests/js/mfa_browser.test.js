@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 
 import * as client from 'openid-client';
+import { authorizationRequest, expectCallback } from './authorization.js';
 
 import { adminApi, createClient, createUser, delay, HTTP_TIMEOUT_MS, startLumod } from './lumod.js';
 import { findChromium, launchChromium, newContext, closeWithin, startCallbackServer, stopCallbackServer } from './chromium.js';
@@ -135,22 +136,6 @@ async function newPage() {
   return { context, page, callbacks: () => callbackServer.requests.slice(seen), mfaPages: () => mfaRequests };
 }
 
-/** An authorization URL (PKCE S256, state, nonce) built by openid-client. */
-async function authorizationRequest() {
-  const pkceCodeVerifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: 'openid profile email',
-    code_challenge: await client.calculatePKCECodeChallenge(pkceCodeVerifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
-  return { url, pkceCodeVerifier, state, nonce };
-}
-
 /** Opens `req`'s authorization URL and fills the hosted login form by its labels. */
 async function signIn(page, req, user) {
   const response = await page.goto(req.url.href);
@@ -161,20 +146,9 @@ async function signIn(page, req, user) {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-/** Waits for the redirect_uri, checks its single request, exchanges the code: the ID token's claims. */
-async function expectCallback(page, req, callbacks, user) {
-  await page.waitForURL((url) => url.href.startsWith(redirectUri));
-  await page.locator('#callback').waitFor();
-  assert.equal(callbacks().length, 1, callbacks().join('\n'));
-  const callback = new URL(callbacks()[0]);
-  assert.ok(callback.searchParams.get('code'), `code in ${callback.href}`);
-  assert.equal(callback.searchParams.get('state'), req.state);
-  assert.equal(callback.searchParams.get('error'), null);
-  // openid-client: state and iss checks, PKCE, ID token signature, iss, aud, exp and nonce.
-  const tokens = await client.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: req.pkceCodeVerifier, expectedState: req.state, expectedNonce: req.nonce,
-  });
-  const claims = tokens.claims();
+/** The callback's ID token claims, checked to be `user`'s. */
+async function userClaims(page, req, callbacks, user) {
+  const { claims } = await expectCallback(page, config, redirectUri, req, callbacks);
   assert.equal(claims.sub, user.id);
   assert.equal(claims.email, user.email);
   return claims;
@@ -196,7 +170,7 @@ describe('hosted two-step verification (TOTP) in headless Chromium', () => {
     const user = await createUser(server, { name: 'Katherine Johnson' });
     const { context, page, callbacks } = await newPage();
     try {
-      const req = await authorizationRequest();
+      const req = await authorizationRequest(config, redirectUri);
       await signIn(page, req, user);
 
       // The password was right, but the org requires a second factor the user does not have yet.
@@ -245,7 +219,7 @@ describe('hosted two-step verification (TOTP) in headless Chromium', () => {
       // The right code: signed in, on to the redirect_uri with a code.
       await page.getByLabel('6-digit code', { exact: true }).fill(await freshCode(key));
       await page.getByRole('button', { name: 'Verify' }).click();
-      const claims = await expectCallback(page, req, callbacks, user);
+      const claims = await userClaims(page, req, callbacks, user);
       assertMfaClaims(claims);
       const cookies = await context.cookies();
       assert.ok(cookies.some((c) => c.name === 'lumo_session'), 'session cookie after the code');
@@ -262,7 +236,7 @@ describe('hosted two-step verification (TOTP) in headless Chromium', () => {
     const { context, page, callbacks, mfaPages } = await newPage();
     try {
       // A new browser: password, then the code from the app (no QR code this time).
-      const first = await authorizationRequest();
+      const first = await authorizationRequest(config, redirectUri);
       await signIn(page, first, user);
       await page.getByRole('heading', { name: 'Two-step verification' }).waitFor();
       assert.equal(await page.locator('img').count(), 0, 'no QR code once enrolled');
@@ -275,7 +249,7 @@ describe('hosted two-step verification (TOTP) in headless Chromium', () => {
       await trust.check();
       await codeField.fill(await freshCode(key));
       await page.getByRole('button', { name: 'Verify' }).click();
-      assertMfaClaims(await expectCallback(page, first, callbacks, user));
+      assertMfaClaims(await userClaims(page, first, callbacks, user));
 
       const device = (await context.cookies()).find((c) => c.name === 'lumo_device');
       assert.ok(device, 'lumo_device cookie after "Trust this device"');
@@ -290,11 +264,11 @@ describe('hosted two-step verification (TOTP) in headless Chromium', () => {
       assert.ok(!left.includes('lumo_session') && left.includes('lumo_device'), left.join(', '));
       const visited = mfaPages().length;
       const seen = callbacks().length;
-      const second = await authorizationRequest();
+      const second = await authorizationRequest(config, redirectUri);
       await signIn(page, second, user);
       await page.waitForURL((url) => url.href.startsWith(redirectUri));
       assert.deepEqual(mfaPages().slice(visited), [], 'no second-factor page on a trusted device');
-      const claims = await expectCallback(page, second, () => callbacks().slice(seen), user);
+      const claims = await userClaims(page, second, () => callbacks().slice(seen), user);
       // No code was typed this time: the ID token does not claim one.
       assert.ok(!claims.amr?.includes('otp'), `amr ${JSON.stringify(claims.amr)}`);
       assert.ok([ACR_MFA, ACR_PASSWORD].includes(claims.acr), `acr ${claims.acr}`);

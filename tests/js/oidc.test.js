@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 
 import * as client from 'openid-client';
+import { authorizationRequest } from './authorization.js';
 
 import {
   adminApi, createClient, createUser, HTTP_TIMEOUT_MS, startLumod, unusedPort,
@@ -43,26 +44,9 @@ async function discover(clientId, secret, auth) {
   });
 }
 
-/** Builds an authorization URL with PKCE S256 + state + nonce; returns it with its checks. */
-async function authorizationRequest(cfg, extra = {}) {
-  const pkceCodeVerifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(cfg, {
-    redirect_uri: redirectUri,
-    scope: 'openid profile email',
-    code_challenge: await client.calculatePKCECodeChallenge(pkceCodeVerifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-    ...extra,
-  });
-  return { url, pkceCodeVerifier, state, nonce };
-}
-
 /** Authorization request + hosted pages; returns the callback URL and the checks. */
 async function frontChannel(cfg = config, { jar, extra } = {}) {
-  const req = await authorizationRequest(cfg, extra);
+  const req = await authorizationRequest(cfg, redirectUri, extra);
   const flow = await authorizeViaHostedPages(req.url, {
     jar, email: user.email, password: user.password, redirectUri,
   });
@@ -146,7 +130,7 @@ describe('discovery', () => {
 
 describe('authorization code + PKCE', () => {
   test('hosted login and consent pages, code exchange, ID token validated against the JWKS', async () => {
-    const req = await authorizationRequest(config);
+    const req = await authorizationRequest(config, redirectUri);
     const jar = new CookieJar();
 
     // 1. Not signed in: the login page, with a double-submit CSRF cookie and hidden fields.
@@ -287,7 +271,7 @@ describe('authorization request parameters', () => {
     const first = await codeFlow(config, { jar });
     const authTime = first.tokens.claims().auth_time;
 
-    const silent = await authorizationRequest(config, { prompt: 'none' });
+    const silent = await authorizationRequest(config, redirectUri, { prompt: 'none' });
     const res = await request(jar, silent.url.href);
     assert.ok(res.status === 302 || res.status === 303, `${res.status} ${res.body.slice(0, 200)}`);
     const tokens = await client.authorizationCodeGrant(config, new URL(res.location), {
@@ -297,7 +281,7 @@ describe('authorization request parameters', () => {
     assert.equal(tokens.claims().auth_time, authTime, 'same session, same auth_time');
 
     for (const extra of [{ prompt: 'login' }, { max_age: '0' }]) {
-      const { url } = await authorizationRequest(config, extra);
+      const { url } = await authorizationRequest(config, redirectUri, extra);
       const page = await request(jar, url.href);
       assert.ok(isLoginPage(page), `${JSON.stringify(extra)}: ${page.status} ${page.location}`);
     }
@@ -651,7 +635,7 @@ describe('negative cases', () => {
 
   test('unregistered redirect_uri at authorize -> 400 HTML error page, no redirect', async () => {
     for (const bad of ['http://127.0.0.1:1/evil', `${redirectUri}/extra`, 'https://attacker.example/cb']) {
-      const { url } = await authorizationRequest(config, { redirect_uri: bad });
+      const { url } = await authorizationRequest(config, redirectUri, { redirect_uri: bad });
       const res = await request(new CookieJar(), url.href);
       assert.equal(res.status, 400, `${bad}: ${res.status}`);
       assert.equal(res.location, null, `${bad}: must not redirect`);
@@ -676,7 +660,7 @@ describe('negative cases', () => {
     // earlier tests, which would skip the consent page).
     const app = await createClient(server, { name: 'Deny App', redirectUris: [redirectUri] });
     const cfg = await discover(app.clientId, app.secret);
-    const req = await authorizationRequest(cfg);
+    const req = await authorizationRequest(cfg, redirectUri);
     const flow = await authorizeViaHostedPages(req.url, {
       email: user.email, password: user.password, redirectUri, consent: 'deny',
     });
@@ -691,7 +675,7 @@ describe('negative cases', () => {
     }), (err) => err instanceof client.AuthorizationResponseError && err.error === 'access_denied');
 
     // A denial is not remembered as consent: the next authorization asks again.
-    const retry = await authorizeViaHostedPages((await authorizationRequest(cfg)).url, {
+    const retry = await authorizeViaHostedPages((await authorizationRequest(cfg, redirectUri)).url, {
       email: user.email, password: user.password, redirectUri, consent: 'allow',
     });
     assert.ok(retry.steps.some(isConsentPage), 'consent page shown again after a denial');
@@ -699,7 +683,7 @@ describe('negative cases', () => {
   });
 
   test('wrong password -> login page again with an error, no session', async () => {
-    const { url } = await authorizationRequest(config);
+    const { url } = await authorizationRequest(config, redirectUri);
     const jar = new CookieJar();
     const login = await request(jar, url.href);
     const form = formWith(login, 'password');
@@ -714,7 +698,7 @@ describe('negative cases', () => {
   });
 
   test('login form without the CSRF cookie is refused', async () => {
-    const { url } = await authorizationRequest(config);
+    const { url } = await authorizationRequest(config, redirectUri);
     const login = await request(new CookieJar(), url.href);
     const form = formWith(login, 'password');
     const res = await request(new CookieJar(), form.action, {
@@ -786,7 +770,7 @@ describe('logout', () => {
     assert.equal((await client.tokenIntrospection(cfg, tokens.access_token)).active, false,
       'the session tokens are revoked');
     // The session is gone: the next authorization shows the login page again.
-    const { url: authUrl } = await authorizationRequest(cfg);
+    const { url: authUrl } = await authorizationRequest(cfg, redirectUri);
     const page = await request(jar, authUrl.href);
     assert.ok(isLoginPage(page), `${page.status} ${page.location}`);
   });

@@ -21,6 +21,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import * as client from 'openid-client';
+import { authorizationRequest, expectCallback } from './authorization.js';
 
 import { adminApi, createClient, createUser, HTTP_TIMEOUT_MS, startLumod } from './lumod.js';
 import {
@@ -119,23 +120,6 @@ async function storedCredentials() {
   return credentials;
 }
 
-/** An authorization URL (PKCE S256, state, nonce) built by openid-client. */
-async function authorizationRequest() {
-  const pkceCodeVerifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: 'openid profile email',
-    code_challenge: await client.calculatePKCECodeChallenge(pkceCodeVerifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
-  assert.ok(url.href.startsWith(`${localIssuer}/`), url.href);
-  return { url, pkceCodeVerifier, state, nonce };
-}
-
 /**
  * Signs the browser out (all cookies gone) and opens `req`'s authorization URL: the login page.
  * Returns `callbacks()` (the redirect_uri's requests from now on) and `visited()` (the lumod
@@ -164,20 +148,9 @@ async function submitPassword() {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-/** Waits for the redirect_uri, checks its single request, exchanges the code: the tokens. */
-async function expectCallback(req, callbacks) {
-  await page.waitForURL((url) => url.href.startsWith(redirectUri));
-  await page.locator('#callback').waitFor();
-  assert.equal(callbacks().length, 1, callbacks().join('\n'));
-  const callback = new URL(callbacks()[0]);
-  assert.ok(callback.searchParams.get('code'), `code in ${callback.href}`);
-  assert.equal(callback.searchParams.get('state'), req.state);
-  assert.equal(callback.searchParams.get('error'), null);
-  // openid-client: state and iss checks, PKCE, ID token signature, iss, aud, exp and nonce.
-  const tokens = await client.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: req.pkceCodeVerifier, expectedState: req.state, expectedNonce: req.nonce,
-  });
-  const claims = tokens.claims();
+/** The callback's tokens and ID token claims, checked to be the user's, from `localIssuer`. */
+async function userCallback(req, callbacks) {
+  const { tokens, claims } = await expectCallback(page, config, redirectUri, req, callbacks);
   assert.equal(claims.iss, localIssuer);
   assert.equal(claims.sub, user.id);
   assert.equal(claims.email, user.email);
@@ -272,7 +245,7 @@ describe('passkeys (WebAuthn) in headless Chromium with a virtual authenticator'
     assert.equal(policy.status, 200, policy.text);
     assert.equal(policy.body.data.passwordless_passkey, false, policy.text);
 
-    const req = await authorizationRequest();
+    const req = await authorizationRequest(config, redirectUri);
     const { callbacks, done } = await openLogin(req);
     try {
       assert.equal(await page.locator('#passkey-sign-in').count(), 0, 'no "Sign in with a passkey" link');
@@ -300,13 +273,13 @@ describe('passkeys (WebAuthn) in headless Chromium with a virtual authenticator'
     assert.equal((await storedCredentials()).length, 0, 'the virtual authenticator starts empty');
 
     // A fresh user token: the password alone (no factor yet, MFA optional).
-    const req = await authorizationRequest();
+    const req = await authorizationRequest(config, redirectUri);
     const { callbacks, visited, done } = await openLogin(req);
     let tokens;
     try {
       await submitPassword();
       let claims;
-      ({ tokens, claims } = await expectCallback(req, callbacks));
+      ({ tokens, claims } = await userCallback(req, callbacks));
       assertAmr(claims, ['pwd'], ['hwk']);
       assert.ok(!visited().some((p) => p.startsWith('/oauth/login/mfa')), visited().join(' '));
     } finally {
@@ -359,7 +332,7 @@ describe('passkeys (WebAuthn) in headless Chromium with a virtual authenticator'
   test('password, then the passkey on the two-step page: acr mfa, amr hwk + pwd', opts, async () => {
     assert.ok(enrolled, 'the previous test enrolled a passkey');
     const before = (await storedCredentials())[0].signCount;
-    const req = await authorizationRequest();
+    const req = await authorizationRequest(config, redirectUri);
     const { callbacks, visited, done } = await openLogin(req);
     try {
       await submitPassword();
@@ -375,7 +348,7 @@ describe('passkeys (WebAuthn) in headless Chromium with a virtual authenticator'
 
       // The virtual authenticator answers at once; the form posts the assertion.
       await use.click();
-      const { claims } = await expectCallback(req, callbacks);
+      const { claims } = await userCallback(req, callbacks);
       assert.equal(claims.acr, ACR_MFA, JSON.stringify(claims));
       assertAmr(claims, ['hwk', 'pwd', 'mfa']);
       assert.ok(visited().includes('/oauth/login/mfa'), visited().join(' '));
@@ -394,7 +367,7 @@ describe('passkeys (WebAuthn) in headless Chromium with a virtual authenticator'
     assert.equal(policy.body.data.passwordless_passkey, true, policy.text);
     assert.equal(policy.body.data.requirement, 'optional', 'a partial update leaves the rest');
 
-    const req = await authorizationRequest();
+    const req = await authorizationRequest(config, redirectUri);
     const { callbacks, visited, done } = await openLogin(req);
     try {
       const link = page.locator('#passkey-sign-in');
@@ -406,7 +379,7 @@ describe('passkeys (WebAuthn) in headless Chromium with a virtual authenticator'
 
       // passkey-login -> login/passkey, which asks for a passkey at once and posts the assertion.
       await link.click();
-      const { claims } = await expectCallback(req, callbacks);
+      const { claims } = await userCallback(req, callbacks);
       assertAmr(claims, ['hwk', 'user'], ['pwd']);
       assert.equal(claims.acr, ACR_MFA, JSON.stringify(claims));
       const pages = visited();

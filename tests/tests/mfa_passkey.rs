@@ -235,6 +235,13 @@ fn is_client_redirect(page: &Page, client: &Client) -> bool {
         .is_some_and(|l| l.starts_with(&client.redirect_uri) && l.contains("code="))
 }
 
+/// The `amr` of an ID token.
+fn methods(id: &Value) -> Vec<&str> {
+    id["amr"]
+        .as_array()
+        .map_or(Vec::new(), |a| a.iter().filter_map(Value::as_str).collect())
+}
+
 /// The ID token of the sign-in that ended at `page`.
 async fn id_token(s: &Setup, request: &AuthRequest, page: &Page) -> anyhow::Result<Value> {
     anyhow::ensure!(is_client_redirect(page, &s.client), "no code: {page:?}");
@@ -281,9 +288,7 @@ async fn the_hosted_sign_in_asks_for_the_passkey_and_passwordless_sign_in_works(
         .await?;
     let page = follow(&mut browser, &s.oauth, page).await?;
     let id = id_token(&s, &request, &page).await?;
-    let amr: Vec<&str> = id["amr"]
-        .as_array()
-        .map_or(Vec::new(), |a| a.iter().filter_map(Value::as_str).collect());
+    let amr = methods(&id);
     assert!(amr.contains(&"pwd") && amr.contains(&"hwk"), "{id}");
     assert_eq!(id["acr"], "urn:lumo:acr:mfa");
 
@@ -334,9 +339,7 @@ async fn the_hosted_sign_in_asks_for_the_passkey_and_passwordless_sign_in_works(
     let page = browser.post_form(&url, &fields).await?;
     let page = follow(&mut browser, &s.oauth, page).await?;
     let id = id_token(&s, &request, &page).await?;
-    let amr: Vec<&str> = id["amr"]
-        .as_array()
-        .map_or(Vec::new(), |a| a.iter().filter_map(Value::as_str).collect());
+    let amr = methods(&id);
     assert!(amr.contains(&"hwk") && amr.contains(&"user"), "{id}");
     assert!(!amr.contains(&"pwd"), "{id}");
 
