@@ -4,6 +4,8 @@
 // `navigator.credentials.create`, then `~/me/authenticators/passkey:pending/verify`), signs in
 // with password + passkey on the hosted two-step page, and, once the org allows passwordless
 // passkey sign-in, with the passkey alone from the login page's "Sign in with a passkey" link.
+// Last, with a policy that takes nothing weaker than a passkey at sign-in (`min_tier_login: 1`),
+// a new user without a factor creates a passkey on the two-step page and signs in with it.
 // openid-client exchanges every code and validates the ID token (acr/amr).
 //
 // WebAuthn binds a credential to the origin the browser uses and its host is the RP id; an IP
@@ -141,19 +143,19 @@ async function openLogin(req) {
   };
 }
 
-/** Fills the hosted login form by its labels and submits it. */
-async function submitPassword() {
-  await page.getByLabel('Email', { exact: true }).fill(user.email);
-  await page.getByLabel('Password', { exact: true }).fill(user.password);
+/** Fills the hosted login form by its labels (as `who`, the suite's user unless given) and submits it. */
+async function submitPassword(who = user) {
+  await page.getByLabel('Email', { exact: true }).fill(who.email);
+  await page.getByLabel('Password', { exact: true }).fill(who.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-/** The callback's tokens and ID token claims, checked to be the user's, from `localIssuer`. */
-async function userCallback(req, callbacks) {
+/** The callback's tokens and ID token claims, checked to be `who`'s (the suite's user unless given), from `localIssuer`. */
+async function userCallback(req, callbacks, who = user) {
   const { tokens, claims } = await expectCallback(page, config, redirectUri, req, callbacks);
   assert.equal(claims.iss, localIssuer);
-  assert.equal(claims.sub, user.id);
-  assert.equal(claims.email, user.email);
+  assert.equal(claims.sub, who.id);
+  assert.equal(claims.email, who.email);
   return { tokens, claims };
 }
 
@@ -391,6 +393,88 @@ describe('passkeys (WebAuthn) in headless Chromium with a virtual authenticator'
       console.log(`# passwordless sign-in: acr=${claims.acr} amr=${JSON.stringify(claims.amr)}`);
     } finally {
       done();
+    }
+  });
+
+  // Last: it changes the org's policy (restored at the end) and adds a credential to the
+  // virtual authenticator.
+  test('passkeys only at sign-in (min_tier_login 1): a user without one creates a passkey on the two-step page', opts, async () => {
+    // A new user, without any factor (the suite's user already has a passkey).
+    const newcomer = await createUser(server, { name: 'Ada Lovelace' });
+    const credentialsBefore = await storedCredentials();
+    const policy = await adminApi(server, 'PUT', '/admin/policies/mfa',
+      { requirement: 'required', grace_period_days: 0, min_tier_login: 1 });
+    assert.equal(policy.status, 200, policy.text);
+    try {
+      assert.equal(policy.body.data.requirement, 'required', policy.text);
+      assert.equal(policy.body.data.grace_period_days, 0, policy.text);
+      assert.equal(policy.body.data.min_tier_login, 1, policy.text);
+
+      const req = await authorizationRequest(config, redirectUri);
+      const { callbacks, visited, done } = await openLogin(req); // clears the browser's cookies
+      let tokens;
+      let options;
+      try {
+        await submitPassword(newcomer);
+        await page.getByRole('heading', { name: 'Two-step verification' }).waitFor();
+        assert.ok(page.url().startsWith(`${localIssuer}/oauth/login/mfa`), page.url());
+        const body = await page.locator('body').innerText();
+        assert.ok(body.includes(newcomer.email), 'the page says who is signing in');
+        assert.match(body, /requires a passkey to sign in/, body);
+
+        const create = page.locator('#create-passkey');
+        await create.waitFor();
+        assert.equal((await create.innerText()).trim(), 'Create a passkey');
+        assert.equal(await page.locator('input[name="code"]').count(), 0, 'no code input');
+        assert.equal(await page.locator('#totp-secret').count(), 0, 'no authenticator-app enrollment');
+        assert.equal(await page.locator('#use-passkey').count(), 0, 'no passkey to use yet');
+        assert.ok(!(await context.cookies()).some((c) => c.name === 'lumo_session'), 'no session before the passkey');
+        assert.deepEqual(callbacks(), [], 'no redirect before the passkey');
+
+        // The creation options the page hands to navigator.credentials.create.
+        const form = page.locator('#passkey-form');
+        const raw = await form.getAttribute('data-options');
+        options = JSON.parse(raw);
+        assert.equal(options.rp.id, 'localhost', raw);
+        assert.equal(options.user.name, newcomer.email, raw);
+        assert.match(options.challenge, /^[A-Za-z0-9_-]{16,}$/, raw);
+        assert.match(options.user.id, /^[A-Za-z0-9_-]+$/, raw);
+        assert.ok(options.pubKeyCredParams.length > 0, raw);
+
+        // The virtual authenticator creates the credential at once; the form posts the attestation.
+        await create.click();
+        let claims;
+        ({ tokens, claims } = await userCallback(req, callbacks, newcomer));
+        assert.equal(claims.acr, ACR_MFA, JSON.stringify(claims));
+        assertAmr(claims, ['hwk', 'pwd']);
+        assert.ok(visited().includes('/oauth/login/mfa'), visited().join(' '));
+        assert.ok((await context.cookies()).some((c) => c.name === 'lumo_session'), 'session cookie after the passkey');
+        console.log(`# passkey created at sign-in: acr=${claims.acr} amr=${JSON.stringify(claims.amr)}`);
+      } finally {
+        done();
+      }
+
+      // The authenticator holds one more credential: the newcomer's, for localhost.
+      const credentials = await storedCredentials();
+      assert.equal(credentials.length, credentialsBefore.length + 1, JSON.stringify(credentials));
+      const known = new Set(credentialsBefore.map((c) => c.credentialId));
+      const created = credentials.filter((c) => !known.has(c.credentialId));
+      assert.equal(created.length, 1, JSON.stringify(credentials));
+      assert.equal(created[0].rpId, 'localhost');
+      assert.equal(Buffer.from(created[0].userHandle, 'base64').toString('base64url'), options.user.id,
+        'the credential is for the user of the creation options');
+
+      // The newcomer's factors now list an active passkey, that credential.
+      await page.goto(`${localIssuer}/.well-known/openid-configuration`);
+      const mine = await within(getInPage('/me/authenticators', tokens.access_token), 'GET /me/authenticators');
+      assert.equal(mine.status, 200, mine.text);
+      const passkeys = mine.body.authenticators.filter((a) => a.type === 'passkey');
+      assert.equal(passkeys.length, 1, mine.text);
+      assert.equal(passkeys[0].state, 'active', mine.text);
+    } finally {
+      const restored = await adminApi(server, 'PUT', '/admin/policies/mfa',
+        { requirement: 'optional', min_tier_login: 4 });
+      assert.equal(restored.status, 200, restored.text);
     }
   });
 });

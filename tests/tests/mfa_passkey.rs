@@ -2,8 +2,10 @@
 //! (`lumo_tests::passkey`): registration through the API, step-up challenges answered with an
 //! assertion, the hosted sign-in's second factor, passwordless sign-in with a discoverable
 //! credential, and what is refused: replayed assertions, a counter that did not rise (a cloned
-//! key), another origin, a registration answer for another ceremony, an IP origin, and
-//! malformed credentials. WebAuthn needs a domain name, so every call goes to `localhost`.
+//! key), another origin or RP id, a registration answer for another ceremony, an IP origin, and
+//! malformed credentials; and a policy that takes only passkeys at sign-in (`min_tier_login: 1`),
+//! which has the user create one on the hosted page. WebAuthn needs a domain name, so every call
+//! goes to `localhost`.
 
 use lumo_tests::oauth::{
     AuthRequest, Browser, Client, Oauth, Page, admin, attribute, claims, create_client,
@@ -167,6 +169,14 @@ async fn passkeys_register_and_answer_step_up_challenges() -> anyhow::Result<()>
         .await?
         .expect(200);
     assert_eq!(approved.body["status"], "approved");
+    // An assertion for another relying party (its RP id hash) is refused.
+    let (third, options) = passkey_challenge(&s.me).await?;
+    let mut elsewhere = options.clone();
+    elsewhere["rpId"] = json!("evil.example");
+    let other_rp = key.assert_as(&elsewhere, key.counter + 1, &s.base);
+    answer(&s.me, &third, other_rp)
+        .await?
+        .expect_error(400, "invalid_code");
 
     // A second registration of the same key is refused (excluded credential), and a
     // registration answer signed for another ceremony does not verify.
@@ -262,31 +272,10 @@ async fn the_hosted_sign_in_asks_for_the_passkey_and_passwordless_sign_in_works(
     // Password, then the passkey as the second factor.
     let mut browser = Browser::new();
     let request = AuthRequest::new(&s.client, "openid email");
-    let page = browser.get(&request.url(&s.oauth)).await?;
-    let page = follow(&mut browser, &s.oauth, page).await?;
-    assert!(
-        !page.body.contains("passkey-sign-in"),
-        "passwordless is off by default"
-    );
-    let (action, mut fields) = form(&page.body).unwrap_or_default();
-    for (name, value) in fields.iter_mut() {
-        match name.as_str() {
-            "email" => *value = "quinn@example.com".into(),
-            "password" => *value = PASSWORD.into(),
-            _ => {}
-        }
-    }
-    let page = browser
-        .post_form(&format!("{}{action}", s.base), &fields)
-        .await?;
-    let page = follow(&mut browser, &s.oauth, page).await?;
+    let page = password_step(&mut browser, &s, &request, "quinn@example.com").await?;
     assert!(page.body.contains("Use your passkey"), "{}", page.body);
-    let (options, action, mut fields) = passkey_form(&page);
-    with_credential(&mut fields, &key.assert(&options));
-    let page = browser
-        .post_form(&format!("{}{action}", s.base), &fields)
-        .await?;
-    let page = follow(&mut browser, &s.oauth, page).await?;
+    let (options, action, fields) = passkey_form(&page);
+    let page = submit_credential(&mut browser, &s, &action, fields, &key.assert(&options)).await?;
     let id = id_token(&s, &request, &page).await?;
     let amr = methods(&id);
     assert!(amr.contains(&"pwd") && amr.contains(&"hwk"), "{id}");
@@ -307,6 +296,10 @@ async fn the_hosted_sign_in_asks_for_the_passkey_and_passwordless_sign_in_works(
         page.body.contains("Passkey sign-in is not available"),
         "{}",
         page.body
+    );
+    assert!(
+        !page.body.contains("passkey-sign-in"),
+        "passwordless is off by default"
     );
 
     s.api
@@ -418,5 +411,122 @@ async fn passkeys_refuse_an_ip_origin_and_malformed_credentials() -> anyhow::Res
     )
     .await?
     .expect(200);
+    Ok(())
+}
+
+/// Posts a passkey form with `credential`; the page that follows.
+async fn submit_credential(
+    browser: &mut Browser,
+    s: &Setup,
+    action: &str,
+    mut fields: Vec<(String, String)>,
+    credential: &Value,
+) -> anyhow::Result<Page> {
+    with_credential(&mut fields, credential);
+    let page = browser
+        .post_form(&format!("{}{action}", s.base), &fields)
+        .await?;
+    follow(browser, &s.oauth, page).await
+}
+
+/// Email and password on the hosted login form of `request`; the page that follows.
+async fn password_step(
+    browser: &mut Browser,
+    s: &Setup,
+    request: &AuthRequest,
+    email: &str,
+) -> anyhow::Result<Page> {
+    let page = browser.get(&request.url(&s.oauth)).await?;
+    let page = follow(browser, &s.oauth, page).await?;
+    let (action, mut fields) = form(&page.body).unwrap_or_default();
+    for (name, value) in fields.iter_mut() {
+        match name.as_str() {
+            "email" => *value = email.to_string(),
+            "password" => *value = PASSWORD.into(),
+            _ => {}
+        }
+    }
+    let page = browser
+        .post_form(&format!("{}{action}", s.base), &fields)
+        .await?;
+    follow(browser, &s.oauth, page).await
+}
+
+#[tokio::test]
+async fn a_policy_that_takes_only_passkeys_at_sign_in_has_the_user_create_one() -> anyhow::Result<()>
+{
+    use lumo_cluster::crypto::totp;
+    let email = "sam@example.com";
+    let s = setup(email).await?;
+    // An authenticator app first (tier 2).
+    let started =
+        s.me.post("/me/authenticators/totp/enroll", json!({}))
+            .await?
+            .expect(201);
+    let key = totp::base32_decode(started.body["secret"].as_str().unwrap_or_default())
+        .unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let code = format!("{:06}", totp::hotp(&key, totp::step_at(now)));
+    let app = started.body["id"].as_str().unwrap_or_default();
+    s.me.post(
+        &format!("/me/authenticators/{app}/verify"),
+        json!({ "code": code }),
+    )
+    .await?
+    .expect(200);
+    // Then the org takes nothing weaker than a passkey at sign-in.
+    s.api
+        .put(
+            "/admin/policies/mfa",
+            json!({"requirement": "required", "grace_period_days": 0, "min_tier_login": 1}),
+        )
+        .await?
+        .expect(200);
+
+    // The app is too weak: the page has the user create a passkey, and asks no code.
+    let mut browser = Browser::new();
+    let request = AuthRequest::new(&s.client, "openid email");
+    let page = password_step(&mut browser, &s, &request, email).await?;
+    assert!(page.body.contains("Create a passkey"), "{}", page.body);
+    assert!(!page.body.contains("name=\"code\""), "{}", page.body);
+    let (options, action, fields) = passkey_form(&page);
+    assert_eq!(options["rp"]["id"], "localhost", "{options}");
+    let mut passkey = SoftPasskey::new(&s.base);
+    let page = submit_credential(
+        &mut browser,
+        &s,
+        &action,
+        fields,
+        &passkey.register(&options),
+    )
+    .await?;
+    let id = id_token(&s, &request, &page).await?;
+    let amr = methods(&id);
+    assert!(amr.contains(&"hwk") && amr.contains(&"pwd"), "{id}");
+
+    // The next sign-in asks for the passkey; a code of the app is not enough.
+    let mut browser = Browser::new();
+    let request = AuthRequest::new(&s.client, "openid email");
+    let page = password_step(&mut browser, &s, &request, email).await?;
+    assert!(page.body.contains("Use your passkey"), "{}", page.body);
+    let code_form = &page.body[page.body.rfind("<form").unwrap_or(0)..];
+    let (action, mut fields) = form(code_form).unwrap_or_default();
+    for (name, value) in fields.iter_mut() {
+        if name == "code" {
+            *value = format!("{:06}", totp::hotp(&key, totp::step_at(now) + 1));
+        }
+    }
+    let refused = browser
+        .post_form(&format!("{}{action}", s.base), &fields)
+        .await?;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("not right"), "{}", refused.body);
+    let (options, action, fields) = passkey_form(&refused);
+    let page =
+        submit_credential(&mut browser, &s, &action, fields, &passkey.assert(&options)).await?;
+    let id = id_token(&s, &request, &page).await?;
+    assert!(methods(&id).contains(&"hwk"), "{id}");
     Ok(())
 }

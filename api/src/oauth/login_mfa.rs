@@ -172,6 +172,7 @@ async fn show(proto: &Proto, params: &Params, cookie: &str, error: Option<String
                     .map(crate::qr::svg_data_uri)
                     .unwrap_or_default(),
                 secret_grouped: totp::grouped(&secret),
+                passkey_options: enrollment.public_key.clone(),
             };
             render(proto, params, page, Some(view), error).await
         }
@@ -213,7 +214,13 @@ pub async fn mfa_submit(proto: Proto, body: Result<Bytes, BytesRejection>) -> Re
     let by_passkey = credential.is_some();
     let client_id = params.get("client_id").cloned();
     let step = match (credential, params.get("authenticator_id")) {
-        (Some(credential), _) => LoginStep::AnswerPasskey {
+        (Some(credential), Some(id)) => LoginStep::VerifyPasskeyEnrollment {
+            cookie: cookie.clone(),
+            authenticator_id: id.chars().take(64).collect(),
+            credential,
+            client_id,
+        },
+        (Some(credential), None) => LoginStep::AnswerPasskey {
             cookie: cookie.clone(),
             credential,
             trust_device: params.contains_key("trust_device"),

@@ -91,10 +91,21 @@ pub struct MfaPage {
     pub passkey_options: Option<String>,
 }
 
+impl MfaPage {
+    /// The page asks for a code (not while it enrolls a passkey).
+    pub fn shows_code_form(&self) -> bool {
+        self.enroll
+            .as_ref()
+            .is_none_or(|e| e.passkey_options.is_none())
+    }
+}
+
 pub struct MfaEnrollView {
     pub authenticator_id: String,
     pub qr_data_uri: String,
     pub secret_grouped: String,
+    /// A passkey to create instead of an app: the WebAuthn creation options, JSON.
+    pub passkey_options: Option<String>,
 }
 
 #[derive(Template)]

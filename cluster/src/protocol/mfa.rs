@@ -94,6 +94,13 @@ pub enum LoginStep {
         code: String,
         client_id: Option<String>,
     },
+    /// The browser's registration answer (JSON) for the passkey it enrolls during sign-in.
+    VerifyPasskeyEnrollment {
+        cookie: String,
+        authenticator_id: String,
+        credential: String,
+        client_id: Option<String>,
+    },
     /// The browser answers its challenge with a passkey (the WebAuthn assertion, JSON).
     AnswerPasskey {
         cookie: String,

@@ -13,7 +13,7 @@ use crate::ids::UserId;
 use crate::mfa::{self as rules, Requirement, user_row_key};
 use crate::model::mfa::{CHALLENGE_ATTEMPTS, CHALLENGE_TTL_MS};
 use crate::model::{
-    ChallengePurpose, ChallengeStatus, FactorKind, MfaChallenge, TrustedDevice, User,
+    Authenticator, ChallengePurpose, ChallengeStatus, FactorKind, MfaChallenge, TrustedDevice, User,
 };
 use crate::protocol::{LoginMfaPage, LoginOutcome, LoginStep, ProtocolReply};
 use crate::query::Outcome;
@@ -61,32 +61,26 @@ pub(in crate::oauth) async fn step(ctx: &ProtocolCtx, step: LoginStep) -> Result
             if !must_enroll(&challenge) {
                 return Err(expired());
             }
-            // The app this sign-in is already enrolling, if any (a wrong code re-shows it).
-            let pending = rules::authenticators(&ctx.reader(), user.id)?
-                .into_iter()
-                .find(|a| {
-                    !a.is_active()
-                        && a.kind == FactorKind::Totp
-                        && a.created_at >= challenge.created_at
-                        && !a.pending_expired(ctx.now)
-                });
-            let enrollment = match pending {
-                Some(authenticator) => reopen(ctx, &user, authenticator)?,
-                None => {
-                    let enrollment = new_totp(ctx, &user)?;
-                    let op = Op::EnrollAuthenticator(enrollment.authenticator.clone());
-                    ctx.propose(user_actor(user.id, &user.email), op).await?;
-                    enrollment
-                }
-            };
-            LoginOutcome::Enrollment(Box::new(enrollment))
+            LoginOutcome::Enrollment(Box::new(enroll(ctx, &challenge, &user).await?))
         }
         LoginStep::VerifyEnrollment {
             cookie,
             authenticator_id,
             code,
             client_id,
-        } => verify_enrollment(ctx, &cookie, &authenticator_id, &code, client_id).await?,
+        } => {
+            let given = Answer::Code(&code);
+            verify_enrollment(ctx, &cookie, &authenticator_id, given, client_id).await?
+        }
+        LoginStep::VerifyPasskeyEnrollment {
+            cookie,
+            authenticator_id,
+            credential,
+            client_id,
+        } => {
+            let given = Answer::Passkey(&credential);
+            verify_enrollment(ctx, &cookie, &authenticator_id, given, client_id).await?
+        }
     };
     Ok(ProtocolReply::LoginMfa(outcome))
 }
@@ -184,7 +178,13 @@ async fn begin(
         })
         .collect();
     let required = rules::requirement(&reader, &policy, &user, ctx.now)? == Requirement::Required;
-    let counting = factors.iter().any(|a| policy.counts(a.kind));
+    // Factors weaker than the policy's `min_tier_login` do not answer a sign-in: a user who
+    // has only such factors enrolls a stronger one first.
+    let floor = policy.min_tier_login;
+    let strong_enough: Vec<&Authenticator> =
+        factors.iter().filter(|a| a.kind.tier() <= floor).collect();
+    let counting = strong_enough.iter().any(|a| policy.counts(a.kind));
+    let too_weak = !factors.is_empty() && strong_enough.is_empty();
     if factors.is_empty() && !required {
         return sign_in(ctx, user_id, client_id, SecondFactor::NotRequired, None).await;
     }
@@ -203,18 +203,22 @@ async fn begin(
         }
     }
     let secret = random_token("", 24);
-    let default = factors.iter().find(|a| a.is_default).or(factors.first());
+    let default = strong_enough
+        .iter()
+        .find(|a| a.is_default)
+        .or(strong_enough.first())
+        .copied();
     let mut challenge = MfaChallenge {
         id: new_id("mfc_"),
         user_id,
-        purpose: if required && !counting {
+        purpose: if (required && !counting) || too_weak {
             ChallengePurpose::Enroll
         } else {
             ChallengePurpose::Login
         },
         status: ChallengeStatus::Issued,
         authenticator_id: default.map(|a| a.id.clone()),
-        min_tier: None,
+        min_tier: (floor < 4).then_some(floor),
         action_description: None,
         created_at: ctx.now,
         expires_at: ctx.now.plus_millis(CHALLENGE_TTL_MS),
@@ -308,7 +312,7 @@ async fn verify_enrollment(
     ctx: &ProtocolCtx,
     cookie: &str,
     authenticator_id: &str,
-    code: &str,
+    given: Answer<'_>,
     client_id: Option<String>,
 ) -> Result<LoginOutcome> {
     let (challenge, user) = from_cookie(ctx, cookie)?;
@@ -316,12 +320,18 @@ async fn verify_enrollment(
         return Err(expired());
     }
     let authenticator = rules::authenticator(&ctx.reader(), user.id, authenticator_id)?;
-    let proof = match totp_step(ctx, &authenticator, code)? {
-        Some(step) => MfaProof::Totp {
-            authenticator: authenticator_id.to_string(),
-            step,
+    let proof = match given {
+        Answer::Passkey(credential) if authenticator.kind == FactorKind::Passkey => {
+            passkey::prove_registration(ctx, &authenticator, credential)?
+        }
+        Answer::Code(code) => match totp_step(ctx, &authenticator, code)? {
+            Some(step) => MfaProof::Totp {
+                authenticator: authenticator_id.to_string(),
+                step,
+            },
+            None => MfaProof::Wrong,
         },
-        None => MfaProof::Wrong,
+        Answer::Passkey(_) => MfaProof::Wrong,
     };
     let op = Op::VerifyAuthenticator {
         id: authenticator_id.to_string(),
@@ -345,6 +355,63 @@ async fn verify_enrollment(
         None,
     )
     .await
+}
+
+/// The factor a sign-in that must enroll one enrolls: a passkey when the policy takes nothing
+/// weaker at sign-in (`min_tier_login: 1`), an authenticator app otherwise. The one this
+/// sign-in is already enrolling is shown again (a reload, or a wrong first code).
+async fn enroll(
+    ctx: &ProtocolCtx,
+    challenge: &MfaChallenge,
+    user: &User,
+) -> Result<crate::protocol::Enrollment> {
+    let reader = ctx.reader();
+    let kind = if rules::policy(&reader)?.min_tier_login <= FactorKind::Passkey.tier() {
+        FactorKind::Passkey
+    } else {
+        FactorKind::Totp
+    };
+    let pending = rules::authenticators(&reader, user.id)?
+        .into_iter()
+        .rev()
+        .find(|a| {
+            !a.is_active()
+                && a.kind == kind
+                && a.created_at >= challenge.created_at
+                && !a.pending_expired(ctx.now)
+        });
+    let actor = user_actor(user.id, &user.email);
+    if kind == FactorKind::Totp {
+        if let Some(authenticator) = pending {
+            return reopen(ctx, user, authenticator);
+        }
+        let enrollment = new_totp(ctx, user)?;
+        let op = Op::EnrollAuthenticator(enrollment.authenticator.clone());
+        ctx.propose(actor, op).await?;
+        return Ok(enrollment);
+    }
+    let open = match pending {
+        Some(a) => rules::ceremony(&reader, &a.id)?
+            .filter(|c| c.live(ctx.now))
+            .map(|c| (a, c.options)),
+        None => None,
+    };
+    let (authenticator, options) = match open {
+        Some(open) => open,
+        None => {
+            let (authenticator, ceremony) = passkey::new_registration(ctx, user)?;
+            let options = ceremony.options.clone();
+            let op = Op::EnrollPasskey {
+                authenticator: authenticator.clone(),
+                ceremony,
+            };
+            ctx.propose(actor, op).await?;
+            (authenticator, options)
+        }
+    };
+    let mut enrollment = crate::protocol::Enrollment::of(authenticator);
+    enrollment.public_key = Some(options);
+    Ok(enrollment)
 }
 
 /// Starts the session, spending the second factor in the same entry.
