@@ -977,3 +977,39 @@ async fn signed_in_admins_step_up_for_sensitive_user_operations() -> anyhow::Res
         .expect(201);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_policy_that_turns_required_signs_password_only_browsers_in_again() -> anyhow::Result<()>
+{
+    let email = "uma@example.com";
+    let s = signed_in(email, false).await?;
+    // A browser signed in with the password alone (no factor; MFA optional).
+    let mut browser = Browser::new();
+    let request = AuthRequest::new(&s.client, "openid email");
+    let page = password(&mut browser, &s.oauth, &request, email).await?;
+    assert!(is_client_redirect(&page, &s.client), "{page:?}");
+    // Single sign-on reuses the session...
+    let again = AuthRequest::new(&s.client, "openid email");
+    let page = browser.get(&again.url(&s.oauth)).await?;
+    let page = follow(&mut browser, &s.oauth, page).await?;
+    assert!(is_client_redirect(&page, &s.client), "{page:?}");
+    // ... until the org requires MFA of everyone, at once.
+    s.api
+        .put(
+            "/admin/policies/mfa",
+            json!({"requirement": "required", "grace_period_days": 0}),
+        )
+        .await?
+        .expect(200);
+    let third = AuthRequest::new(&s.client, "openid email");
+    let page = browser.get(&third.url(&s.oauth)).await?;
+    let page = follow(&mut browser, &s.oauth, page).await?;
+    assert!(!is_client_redirect(&page, &s.client), "{page:?}");
+    let asks_password = form(&page.body)
+        .is_some_and(|(_, fields)| fields.iter().any(|(name, _)| name == "password"));
+    assert!(asks_password, "{}", page.body);
+    // Signing in again asks for a second factor: the user enrolls an app on the page.
+    let page = password(&mut browser, &s.oauth, &third, email).await?;
+    assert!(page.body.contains("totp-secret"), "{}", page.body);
+    Ok(())
+}

@@ -4,6 +4,7 @@
 
 mod policy;
 mod rows;
+mod session;
 mod step_up;
 
 pub use policy::{MfaPolicy, Requirement, policy, requirement};
@@ -11,4 +12,5 @@ pub use rows::{
     access_codes, active_factors, authenticator, authenticators, ceremony, lockout, own_user,
     passkey, passkeys, protection_status, recovery_codes, trusted_devices, user_row_key,
 };
+pub use session::session_meets_policy;
 pub use step_up::{STEP_UP_HEADER, check_step_up};

@@ -16,7 +16,8 @@ use crate::tables::{OrgReader, Table};
 use super::org_settings::settings;
 use super::runtime::ProtocolCtx;
 
-/// The session `cookie` points at, if it is active and its user can still sign in.
+/// The session `cookie` points at, if it is active, its user can still sign in, and it meets
+/// the org's MFA policy (`mfa::session_meets_policy`).
 pub(crate) fn active_session(
     reader: &OrgReader,
     cookie: &str,
@@ -34,9 +35,12 @@ pub(crate) fn active_session(
     if !session.is_active(now) {
         return Ok(None);
     }
-    let usable = reader
-        .get::<User>(Table::User, &session.user_id.to_bytes())?
-        .is_some_and(|u| u.is_active && !u.blocked);
+    let Some(user) = reader.get::<User>(Table::User, &session.user_id.to_bytes())? else {
+        return Ok(None);
+    };
+    let usable = user.is_active
+        && !user.blocked
+        && crate::mfa::session_meets_policy(reader, &session, &user, now)?;
     Ok(usable.then_some(session))
 }
 
