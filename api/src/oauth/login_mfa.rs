@@ -39,7 +39,8 @@ const OWN_FIELDS: [&str; 7] = [
     "login_error",
 ];
 
-async fn login_step(proto: &Proto, step: LoginStep) -> ApiResult<LoginOutcome> {
+/// A step of the hosted sign-in on the org's leader.
+pub(super) async fn login_step(proto: &Proto, step: LoginStep) -> ApiResult<LoginOutcome> {
     match proto.call(ProtocolRequest::LoginMfa(step)).await? {
         ProtocolReply::LoginMfa(outcome) => Ok(outcome),
         other => Err(ApiError::unexpected(other)),

@@ -8,31 +8,24 @@ use axum::extract::RawQuery;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::Response;
-use lumo_cluster::protocol::{LoginOutcome, LoginStep, Params, ProtocolReply, ProtocolRequest};
+use lumo_cluster::protocol::{LoginOutcome, LoginStep, Params};
 
 use super::browser::{csrf_ok, csrf_token};
 use super::error_page::error_page;
 use super::hosted_page::with_csrf;
 use super::login::{after_login, back_with_error};
-use super::login_mfa::{MAX_CREDENTIAL, signed_in};
+use super::login_mfa::{MAX_CREDENTIAL, login_step, signed_in};
 use super::pages::{self, PasskeyPage};
 use super::params;
 use super::proto::Proto;
 use super::redirect::{redirect_with, with_query};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiError;
 
 /// Form fields of this page (everything else is the authorization request, carried on).
 const OWN_FIELDS: [&str; 4] = ["_csrf", "ceremony", "credential", "login_error"];
 
 fn carried(params: &Params) -> Vec<(String, String)> {
     params::carried(params, &OWN_FIELDS)
-}
-
-async fn login_step(proto: &Proto, step: LoginStep) -> ApiResult<LoginOutcome> {
-    match proto.call(ProtocolRequest::LoginMfa(step)).await? {
-        ProtocolReply::LoginMfa(outcome) => Ok(outcome),
-        other => Err(ApiError::unexpected(other)),
-    }
 }
 
 /// `GET ~/oauth/passkey-login`: to the passkey page, carrying the authorization request.

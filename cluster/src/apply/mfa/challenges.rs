@@ -251,12 +251,12 @@ fn check(
             let Ok(factor_row) = rules::authenticator(tx, user, &used.authenticator) else {
                 return Ok(None);
             };
-            let answered = factor_row.kind == FactorKind::Passkey
-                && challenge.authenticator_id.as_deref() == Some(used.authenticator.as_str())
+            let answered = challenge.authenticator_id.as_deref()
+                == Some(used.authenticator.as_str())
                 && super::passkeys::check_assertion(
                     tx,
                     meta.at,
-                    user,
+                    &factor_row,
                     &challenge.id,
                     Some(user),
                     used,

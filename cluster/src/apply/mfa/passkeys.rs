@@ -168,22 +168,23 @@ pub(super) fn register(
     Ok(true)
 }
 
-/// An assertion of `user`'s passkey answering ceremony `expected` (bound to `ceremony_user`):
-/// the credential is the authenticator's and its counter rose (authenticators that keep no
-/// counter always send 0). The stored credential takes the answer's state.
+/// An assertion of `factor` (the user's authenticator `used` names) answering ceremony
+/// `expected` (bound to `ceremony_user`): the factor is an active passkey, the credential is
+/// its, and its counter rose (authenticators that keep no counter always send 0). The stored
+/// credential takes the answer's state.
 pub(super) fn check_assertion(
     tx: &mut OrgTx,
     at: Timestamp,
-    user: UserId,
+    factor: &Authenticator,
     expected: &str,
     ceremony_user: Option<UserId>,
     used: &PasskeyUse,
 ) -> Result<bool> {
-    let Some(mut stored) = rules::passkey(tx, user, &used.authenticator)? else {
+    let user = factor.user_id;
+    let Some(mut stored) = rules::passkey(tx, user, &factor.id)? else {
         return Ok(false);
     };
-    let active = rules::authenticator(tx, user, &used.authenticator)
-        .is_ok_and(|a| a.is_active() && a.kind == FactorKind::Passkey);
+    let active = factor.is_active() && factor.kind == FactorKind::Passkey;
     let counter_rose = used.counter > stored.counter || (used.counter == 0 && stored.counter == 0);
     if !active || stored.credential_id != used.credential_id || !counter_rose {
         return Ok(false);
@@ -193,11 +194,7 @@ pub(super) fn check_assertion(
     }
     stored.counter = used.counter;
     stored.passkey = used.passkey.clone();
-    tx.put(
-        Table::MfaPasskey,
-        &user_row_key(user, &used.authenticator),
-        &stored,
-    )?;
+    tx.put(Table::MfaPasskey, &user_row_key(user, &factor.id), &stored)?;
     Ok(true)
 }
 
@@ -218,11 +215,15 @@ pub(crate) fn sign_in_with_passkey(
     }
     let user = load_user(tx, user_id)?;
     refuse_if_locked(&rules::lockout(tx, user_id)?, meta.at)?;
-    if !check_assertion(tx, meta.at, user_id, &used.ceremony, None, used)? {
+    let factor = rules::authenticator(tx, user_id, &used.authenticator).ok();
+    let answered = match &factor {
+        Some(f) => check_assertion(tx, meta.at, f, &used.ceremony, None, used)?,
+        None => false,
+    };
+    let (Some(factor), true) = (factor, answered) else {
         let (lockout, events) = record_failure(tx, meta, &user)?;
         return Ok((super::refusal(&lockout), events));
-    }
-    let factor = rules::authenticator(tx, user_id, &used.authenticator)?;
+    };
     super::challenges::spend(tx, meta, factor, &Default::default())?;
     let mut with_passkey = request.clone();
     with_passkey.session.amr = PASSWORDLESS_AMR.iter().map(|m| m.to_string()).collect();

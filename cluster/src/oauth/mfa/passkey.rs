@@ -20,8 +20,7 @@ use crate::ids::UserId;
 use crate::mfa as rules;
 use crate::model::passkey::CEREMONY_TTL_MS;
 use crate::model::{
-    Authenticator, FactorKind, MfaChallenge, PasskeyCredential, PrincipalKind, User,
-    WebauthnCeremony,
+    Authenticator, FactorKind, MfaChallenge, PrincipalKind, User, WebauthnCeremony,
 };
 use crate::protocol::LoginOutcome;
 use crate::query::Outcome;
@@ -89,9 +88,10 @@ fn user_handle(user: UserId) -> Uuid {
     Uuid::from_u128(user.0.0)
 }
 
-fn credential_id(passkey: &Passkey) -> String {
+/// A credential id as stored (base64url).
+fn credential_id(raw: &[u8]) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(passkey.cred_id().as_ref())
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
 /// The signature counter a credential holds.
@@ -181,7 +181,7 @@ pub(super) fn prove_registration(
         Ok(passkey) => Ok(MfaProof::Passkey(PasskeyUse {
             authenticator: authenticator.id.clone(),
             ceremony: ceremony.id,
-            credential_id: credential_id(&passkey),
+            credential_id: credential_id(passkey.cred_id().as_ref()),
             counter: counter(&passkey),
             passkey: to_json(&passkey)?,
         })),
@@ -322,14 +322,11 @@ pub(super) async fn finish_passwordless(
     if user.blocked || !user.is_active {
         return Err(rejected("the account is blocked or inactive"));
     }
-    let held: Option<PasskeyCredential> = {
-        use base64::Engine;
-        let wanted = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw_id);
-        rules::passkeys(&reader, user_id)?
-            .into_iter()
-            .find(|p| p.credential_id == wanted)
-    };
-    let held = held.ok_or_else(|| rejected("this passkey is not registered here"))?;
+    let wanted = credential_id(raw_id);
+    let held = rules::passkeys(&reader, user_id)?
+        .into_iter()
+        .find(|p| p.credential_id == wanted)
+        .ok_or_else(|| rejected("this passkey is not registered here"))?;
     let mut passkey: Passkey = stored(&held.passkey)?;
     let state: DiscoverableAuthentication = stored(&ceremony.state)?;
     let result = rp
