@@ -132,6 +132,10 @@ counter_id!(
     WebhookId
 );
 counter_id!(
+    /// A social login provider of an org (integer on the wire).
+    SocialProviderId
+);
+counter_id!(
     /// A Raft group hosting org shards (the meta group is group 0).
     ShardId
 );

@@ -228,6 +228,28 @@ pub fn webhook(tx: &impl Rows, id: crate::ids::WebhookId) -> Result<crate::model
         .ok_or_else(|| ClusterError::not_found("webhook", id.0.to_string()))
 }
 
+pub fn social_provider(
+    tx: &impl Rows,
+    id: crate::ids::SocialProviderId,
+) -> Result<crate::model::SocialProvider> {
+    tx.row(Table::SocialProvider, &id.0.to_be_bytes())?
+        .ok_or_else(|| ClusterError::not_found("social provider", id.0.to_string()))
+}
+
+/// A social provider by id or slug.
+pub fn social_provider_by(
+    tx: &impl Rows,
+    key: &crate::command::SocialProviderKey,
+) -> Result<crate::model::SocialProvider> {
+    let id = match key {
+        crate::command::SocialProviderKey::Id(id) => *id,
+        crate::command::SocialProviderKey::Slug(slug) => tx
+            .row(Table::SocialProviderSlug, slug.as_bytes())?
+            .ok_or_else(|| ClusterError::not_found("social provider", slug))?,
+    };
+    social_provider(tx, id)
+}
+
 /// The storage key of delivery `seq` of `webhook`.
 pub fn webhook_delivery_key(webhook: crate::ids::WebhookId, seq: u64) -> Vec<u8> {
     let mut key = webhook.0.to_be_bytes().to_vec();

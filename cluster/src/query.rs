@@ -98,6 +98,9 @@ pub enum Query {
     AAuthResources(PageParams),
     Webhooks(WebhookFilter),
     Webhook(crate::ids::WebhookId),
+    /// The org's social login providers, by id.
+    SocialProviders(PageParams),
+    SocialProvider(crate::command::SocialProviderKey),
     /// The newest deliveries of a webhook first.
     WebhookDeliveries {
         webhook: crate::ids::WebhookId,
@@ -242,6 +245,7 @@ impl Query {
                 | Query::AAuthResource(_)
                 | Query::Webhook(_)
                 | Query::WebhookDelivery { .. }
+                | Query::SocialProvider(_)
                 | Query::MyAuthenticators
                 | Query::RecoveryCodeStatus
                 | Query::TrustedDevices
@@ -340,6 +344,8 @@ impl Query {
             Query::StepUp(_) => "step_up",
             Query::Webhooks(_) => "webhooks",
             Query::Webhook(_) => "webhook",
+            Query::SocialProviders(_) => "social_providers",
+            Query::SocialProvider(_) => "social_provider",
             Query::WebhookDeliveries { .. } => "webhook_deliveries",
             Query::WebhookDelivery { .. } => "webhook_delivery",
             Query::AgentConnections(_) => "agent_connections",
@@ -669,6 +675,8 @@ pub enum Reply {
     AAuthResources(Page<crate::model::AAuthResource>),
     Webhooks(Page<crate::model::Webhook>),
     Webhook(crate::model::Webhook),
+    SocialProviders(Page<crate::model::SocialProvider>),
+    SocialProvider(crate::model::SocialProvider),
     WebhookDeliveries {
         deliveries: Vec<crate::model::WebhookDelivery>,
         /// Dead-lettered deliveries of the webhook (whatever the filter).

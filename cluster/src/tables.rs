@@ -157,6 +157,14 @@ pub enum Table {
     MfaPasskey = 0xee,
     /// WebAuthn ceremonies waiting for the browser, by ceremony id.
     WebauthnCeremony = 0xef,
+    /// Social login providers, by id (8 bytes, big-endian).
+    SocialProvider = 0xf0,
+    /// Provider slug -> id.
+    SocialProviderSlug = 0xf1,
+    /// The providers' id counter (one row, empty key).
+    SocialHead = 0xf2,
+    /// Logins waiting for the upstream's answer, by `sls_…` id.
+    SocialLoginState = 0xf3,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

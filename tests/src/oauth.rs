@@ -403,14 +403,26 @@ pub async fn sign_in(
     email: &str,
     password: &str,
 ) -> anyhow::Result<String> {
-    let mut page = browser.get(&request.url(oauth)).await?;
-    for _ in 0..6 {
+    let page = browser.get(&request.url(oauth)).await?;
+    drive(browser, &oauth.base, page, email, password).await
+}
+
+/// From `page`, follows redirects on `base`, fills login forms with `email` and `password`
+/// and allows consent, until the browser is sent off `base` (to the client); returns where.
+pub async fn drive(
+    browser: &mut Browser,
+    base: &str,
+    mut page: Page,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    for _ in 0..10 {
         if let Some(location) = &page.location {
-            if !location.starts_with(&oauth.base) && !location.starts_with('/') {
+            if !location.starts_with(base) && !location.starts_with('/') {
                 return Ok(location.clone());
             }
             let url = if location.starts_with('/') {
-                format!("{}{location}", oauth.base)
+                format!("{base}{location}")
             } else {
                 location.clone()
             };
@@ -432,7 +444,7 @@ pub async fn sign_in(
             fields.push(("consent".into(), "allow".into()));
         }
         page = browser
-            .post_form(&format!("{}{action}", oauth.base), &fields)
+            .post_form(&format!("{base}{action}"), &fields)
             .await?;
     }
     anyhow::bail!("sign-in did not finish: {} {}", page.status, page.body)

@@ -3479,3 +3479,183 @@ async fn read_only(api: &Api, name: &str) -> anyhow::Result<Api> {
         .to_string();
     Ok(api.with_key(&key))
 }
+
+/// Social providers: every refused request (missing or mistyped fields, unknown types, a type's
+/// missing needs, bad URLs and slugs, unknown roles, a taken slug, malformed or oversized
+/// bodies, unknown ids, a missing, wrong or read-only credential) answers its documented status
+/// and changes no provider.
+#[tokio::test]
+async fn social_provider_refusals_answer_their_status_and_write_nothing() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = node.api();
+    let created = api
+        .post(
+            "/admin/social-providers",
+            json!({"provider": "corp", "type": "oidc", "issuer": "https://sso.example.com",
+                   "clientId": "c1", "clientSecret": "s1"}),
+        )
+        .await?
+        .expect(201);
+    let id = created.data()["id"].as_u64().unwrap_or_default();
+    let snapshot = |api: Api| async move {
+        let list = api
+            .get("/admin/social-providers?limit=100")
+            .await?
+            .expect(200)
+            .body;
+        let one = api
+            .get(&format!("/admin/social-providers/{id}"))
+            .await?
+            .expect(200)
+            .body;
+        anyhow::Ok(json!({"list": list, "one": one}))
+    };
+    let before = snapshot(api.clone()).await?;
+    let cases: Vec<(Method, String, Value, Vec<&str>)> = vec![
+        (
+            Method::POST,
+            "/admin/social-providers".into(),
+            json!({}),
+            vec!["clientId", "provider", "type"],
+        ),
+        (
+            Method::POST,
+            "/admin/social-providers".into(),
+            json!({"provider": "x", "type": "myspace", "clientId": 7, "enabled": "yes"}),
+            vec!["clientId", "enabled", "type"],
+        ),
+        (
+            Method::POST,
+            "/admin/social-providers".into(),
+            json!({"provider": "google", "clientId": "g"}),
+            vec!["clientSecret"],
+        ),
+        (
+            Method::POST,
+            "/admin/social-providers".into(),
+            json!({"provider": "sso", "type": "oidc", "clientId": "c"}),
+            vec!["issuer"],
+        ),
+        (
+            Method::POST,
+            "/admin/social-providers".into(),
+            json!({"provider": "o2", "type": "oauth2", "clientId": "c", "tokenUrl": "ftp://x"}),
+            vec!["authorizationUrl", "tokenUrl", "userInfoUrl"],
+        ),
+        (
+            Method::POST,
+            "/admin/social-providers".into(),
+            json!({"provider": "Bad Slug!", "type": "oidc", "clientId": "c",
+                   "issuer": "https://i.example.com", "claimMapping": [], "requestedScopes": "openid"}),
+            vec!["claimMapping", "provider", "requestedScopes"],
+        ),
+        (
+            Method::POST,
+            "/admin/social-providers".into(),
+            json!({"provider": "sso2", "type": "oidc", "clientId": "c",
+                   "issuer": "https://i.example.com", "defaultRoles": ["not-a-uuid"]}),
+            vec!["defaultRoles"],
+        ),
+        (
+            Method::POST,
+            "/admin/social-providers".into(),
+            json!({"provider": "sso3", "type": "oidc", "clientId": "c",
+                   "issuer": "https://i.example.com", "defaultRoles": ["7f1e2d3c-0000-4000-8000-000000000000"]}),
+            vec!["defaultRoles"],
+        ),
+        (
+            Method::PATCH,
+            format!("/admin/social-providers/{id}"),
+            json!({"issuer": "https://user:pw@i.example.com", "jitProvisioningEnabled": 1}),
+            vec!["issuer", "jitProvisioningEnabled"],
+        ),
+        (
+            Method::PUT,
+            format!("/admin/social-providers/{id}"),
+            json!({"type": "oidc"}),
+            vec!["clientId", "issuer"],
+        ),
+    ];
+    for (method, path, body, fields) in cases {
+        let reply = api.send(method.clone(), &path, Some(body.clone())).await?;
+        assert_eq!(reply.status, 422, "{method} {path} {body}: {}", reply.text);
+        let reply = reply.expect_error(422, "validation_error");
+        assert_fields(&reply, &fields);
+    }
+    // The slug is taken (by create and by a rename).
+    api.post(
+        "/admin/social-providers",
+        json!({"provider": "corp", "type": "oidc", "issuer": "https://i.example.com", "clientId": "c"}),
+    )
+    .await?
+    .expect_error(409, "duplicate_resource");
+    for body in [&b"{\"provider\": "[..], b"[1]", b"\"x\""] {
+        api.send_raw(
+            Method::POST,
+            "/admin/social-providers",
+            Some("application/json"),
+            body.to_vec(),
+        )
+        .await?
+        .expect_error(400, "invalid_request");
+    }
+    let huge = format!(
+        r#"{{"provider":"big","type":"oidc","clientId":"c","pad":"{}"}}"#,
+        "x".repeat(1 << 20)
+    );
+    api.send_raw(
+        Method::POST,
+        "/admin/social-providers",
+        Some("application/json"),
+        huge.into_bytes(),
+    )
+    .await?
+    .expect_error(413, "payload_too_large");
+    for (method, path) in [
+        (Method::GET, "/admin/social-providers/424242"),
+        (Method::GET, "/admin/social-providers/no-such"),
+        (Method::DELETE, "/admin/social-providers/424242"),
+        (Method::POST, "/admin/social-providers/424242/enable"),
+        (Method::POST, "/admin/social-providers/no-such/disable"),
+        (Method::PATCH, "/admin/social-providers/no-such"),
+    ] {
+        let reply = api.send(method.clone(), path, Some(json!({}))).await?;
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.text);
+        reply.expect_error(404, "resource_not_found");
+    }
+    // PUT by an unknown integer id cannot create (only a slug names a new provider).
+    api.put(
+        "/admin/social-providers/424242",
+        json!({"type": "oidc", "issuer": "https://i.example.com", "clientId": "c"}),
+    )
+    .await?
+    .expect_error(404, "resource_not_found");
+    // No credential, a wrong one, and one without admin:settings write.
+    api.with_key("lmk_not_a_real_key_000000000000")
+        .get("/admin/social-providers")
+        .await?
+        .expect(401);
+    let reader = read_only(&api, "social-reader").await?;
+    reader.get("/admin/social-providers").await?.expect(200);
+    for (method, path) in [
+        (Method::POST, "/admin/social-providers".to_string()),
+        (Method::PATCH, format!("/admin/social-providers/{id}")),
+        (Method::PUT, "/admin/social-providers/newone".to_string()),
+        (
+            Method::POST,
+            format!("/admin/social-providers/{id}/disable"),
+        ),
+        (Method::DELETE, format!("/admin/social-providers/{id}")),
+    ] {
+        let body = json!({"provider": "p", "type": "oidc", "issuer": "https://i.example.com", "clientId": "c"});
+        let reply = reader.send(method.clone(), &path, Some(body)).await?;
+        assert_eq!(reply.status, 403, "{method} {path}: {}", reply.text);
+    }
+    assert_eq!(
+        snapshot(api.clone()).await?,
+        before,
+        "refused writes changed something"
+    );
+    node.stop().await?;
+    Ok(())
+}

@@ -39,6 +39,7 @@ struct Seeded {
     connection: String,
     aauth_resource: String,
     webhook: u64,
+    social_provider: u64,
     markers: Vec<String>,
 }
 
@@ -235,7 +236,20 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         .data()["id"]
         .as_u64()
         .unwrap_or_default();
+    let social_provider = b
+        .post(
+            "/admin/social-providers",
+            json!({"provider": "globex-secret-sso", "type": "oidc", "issuer": "https://sso.globex.test",
+                   "clientId": "globex-secret-sso-client", "clientSecret": "globex-secret-sso-secret"}),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_u64()
+        .unwrap_or_default();
     let markers = vec![
+        "sso.globex.test".to_string(),
+        "globex-secret-sso".to_string(),
         "hooks.globex.test".to_string(),
         "aauth.globex.test".to_string(),
         agent.clone(),
@@ -278,6 +292,7 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         connection,
         aauth_resource,
         webhook,
+        social_provider,
         markers,
     })
 }
@@ -312,6 +327,8 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
         "/admin/mcp/servers?limit=100",
         "/admin/aauth/resources?limit=100",
         "/admin/webhooks?limit=100",
+        "/admin/social-providers?limit=100",
+        "/admin/social-providers/callback-urls",
         "/admin/policies/mfa",
         "/admin/reports/mfa-coverage",
     ]
@@ -346,6 +363,7 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
             format!("/admin/aauth/resources/{}", s.aauth_resource),
             format!("/admin/webhooks/{}", s.webhook),
             format!("/admin/webhooks/{}/deliveries", s.webhook),
+            format!("/admin/social-providers/{}", s.social_provider),
             format!("/admin/users/{u}/authenticators"),
         ]);
     }
@@ -669,6 +687,19 @@ fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
         get(format!("/admin/webhooks/{}/deliveries", s.webhook)),
         get(format!("/admin/webhooks/{}/deliveries/dlv_1", s.webhook)),
         post_empty(format!("/admin/webhooks/{}/deliveries/dlv_1/replay", s.webhook)),
+        get(format!("/admin/social-providers/{}", s.social_provider)),
+        get("/admin/social-providers/globex-secret-sso".into()),
+        put(
+            format!("/admin/social-providers/{}", s.social_provider),
+            json!({"clientId": "intruder", "type": "oidc", "issuer": "https://intruder.test"}),
+        ),
+        patch(
+            "/admin/social-providers/globex-secret-sso".into(),
+            json!({"displayName": "Intruder"}),
+        ),
+        delete(format!("/admin/social-providers/{}", s.social_provider)),
+        post_empty(format!("/admin/social-providers/{}/enable", s.social_provider)),
+        post_empty("/admin/social-providers/globex-secret-sso/disable".into()),
         get("/admin/policies/mfa".into()),
         put("/admin/policies/mfa".into(), json!({"requirement": "off"})),
         get("/admin/reports/mfa-coverage".into()),

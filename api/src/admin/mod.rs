@@ -17,6 +17,7 @@ mod roles;
 mod sessions;
 mod settings;
 mod signing_keys;
+mod social_providers;
 mod ssf;
 mod users;
 mod webhook_tunnel;
@@ -48,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .merge(clients::router().route_layer(in_family(Family::Clients)))
         .merge(sessions::router())
         .merge(signing_keys::router().route_layer(in_family(Family::Settings)))
+        .merge(social_providers::router().route_layer(in_family(Family::Settings)))
         .merge(webhooks::router().route_layer(in_family(Family::Webhooks)))
         .merge(ssf::router().route_layer(in_family(Family::Webhooks)))
         .route(

@@ -117,9 +117,13 @@ impl From<UserView> for UserDto {
             zoneinfo: u.zoneinfo.clone(),
             updated_at: u.updated_at.map(ts),
             blocked_at: u.blocked_at.map(ts),
-            is_jit_provisioned: false,
-            jit_provisioned_by: None,
-            social_provider: None,
+            is_jit_provisioned: u.jit_provisioned_by.is_some(),
+            jit_provisioned_by: u.jit_provisioned_by.clone(),
+            social_provider: u
+                .jit_provisioned_by
+                .as_deref()
+                .and_then(|by| by.strip_prefix("social:"))
+                .map(str::to_string),
         });
         UserDto {
             id: u.id.to_string(),

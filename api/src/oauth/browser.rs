@@ -15,6 +15,8 @@ pub const OBS_COOKIE: &str = "lumo_obs";
 pub const MFA_COOKIE: &str = "lumo_mfa";
 /// A device the user chose to trust (`device id.secret`): sign-ins skip the second factor.
 pub const DEVICE_COOKIE: &str = "lumo_device";
+/// A social login on its way to the upstream provider (`sls_….secret`).
+pub const SOCIAL_COOKIE: &str = "lumo_social";
 
 /// The cookies a request carried.
 #[derive(Debug, Clone, Default)]
@@ -55,7 +57,18 @@ pub struct CookieJar {
 
 impl CookieJar {
     fn build(&self, name: &str, value: &str, max_age: Option<u64>, http_only: bool) -> HeaderValue {
-        let mut cookie = format!("{name}={value}; Path={}; SameSite=Lax", self.path);
+        self.build_for(name, value, max_age, http_only, "Lax")
+    }
+
+    fn build_for(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: Option<u64>,
+        http_only: bool,
+        same_site: &str,
+    ) -> HeaderValue {
+        let mut cookie = format!("{name}={value}; Path={}; SameSite={same_site}", self.path);
         if let Some(age) = max_age {
             cookie.push_str(&format!("; Max-Age={age}"));
         }
@@ -92,6 +105,14 @@ impl CookieJar {
     /// Sets (or, with `max_age` 0, clears) the pending second-factor cookie.
     pub fn mfa(&self, value: &str, max_age: u64) -> HeaderValue {
         self.build(MFA_COOKIE, value, Some(max_age), true)
+    }
+
+    /// Sets (or, with `max_age` 0, clears) the cookie binding a social login to this browser.
+    /// Over https it is `SameSite=None`, so a provider that posts its answer back (Apple's
+    /// `form_post`) still brings it; the login it names is single use and short lived.
+    pub fn social(&self, value: &str, max_age: u64) -> HeaderValue {
+        let same_site = if self.secure { "None" } else { "Lax" };
+        self.build_for(SOCIAL_COOKIE, value, Some(max_age), true, same_site)
     }
 
     /// Sets the trusted-device cookie.

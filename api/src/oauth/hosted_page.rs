@@ -41,6 +41,7 @@ pub fn with_csrf(mut response: Response, proto: &Proto, token: &str, new: bool) 
 pub async fn login_first(proto: &Proto, return_to: String, purpose: &str) -> Response {
     let (csrf, new) = csrf_token(&proto.browser);
     let look = proto.look().await;
+    let social = look.branding.social_providers.clone();
     let page = LoginPage {
         branding: look.branding,
         primary_color: look.primary_color,
@@ -51,6 +52,11 @@ pub async fn login_first(proto: &Proto, return_to: String, purpose: &str) -> Res
         csrf: csrf.clone(),
         passkey_url: super::redirect::with_query(
             &proto.path("/oauth/passkey-login"),
+            &[("return_to".to_string(), return_to.clone())],
+        ),
+        social: super::social::links(
+            proto,
+            &social,
             &[("return_to".to_string(), return_to.clone())],
         ),
         carried: vec![("return_to".into(), return_to)],

@@ -36,6 +36,20 @@ pub fn login_message(code: &str) -> &'static str {
         "passkey_failed" => {
             "The passkey was not accepted. Try again, or sign in with your password."
         }
+        "social_unavailable" => "This sign-in provider is not available.",
+        "social_failed" => {
+            "Signing in with the provider failed. Try again, or sign in with your password."
+        }
+        "social_cancelled" => "Sign-in with the provider was cancelled.",
+        "social_expired" => "The sign-in took too long or was already used. Please try again.",
+        "social_denied" => "This account cannot sign in. Contact your administrator.",
+        "social_no_account" => {
+            "No account here matches this sign-in, and new accounts are not created automatically."
+        }
+        "social_unverified" => {
+            "An account with this email exists, but the provider has not verified the address. Sign in with your password."
+        }
+        "social_linked" => "This account is linked to a different identity at this provider.",
         "missing" => "Enter your email and password.",
         "mfa_expired" => "The two-step verification expired. Sign in again.",
         "mfa_locked" => "Too many wrong codes: two-step verification is locked for 15 minutes.",

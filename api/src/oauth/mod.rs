@@ -31,7 +31,7 @@ mod redirect;
 mod register;
 mod response;
 mod revoke;
-mod social;
+pub(crate) mod social;
 pub mod throttle;
 mod token;
 mod url_client;
@@ -76,10 +76,10 @@ pub fn router() -> Router<AppState> {
             "/oauth/login/passkey",
             get(login_passkey::page).post(login_passkey::submit),
         )
-        .route("/oauth/social/{provider}", get(social::social))
+        .route("/oauth/social/{provider}", get(social::start))
         .route(
             "/oauth/social/{provider}/callback",
-            get(social::social).post(social::social),
+            get(social::callback).post(social::callback_post),
         )
         .route("/oauth/token", post(token::token))
         .route("/oauth/introspect", post(introspect::introspect))

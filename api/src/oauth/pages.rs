@@ -51,6 +51,8 @@ pub struct LoginPage {
     pub login_hint: String,
     /// Passwordless passkey sign-in (`~/oauth/passkey-login`, carrying the request).
     pub passkey_url: String,
+    /// Sign in through the org's social providers: (URL carrying the request, label).
+    pub social: Vec<(String, String)>,
 }
 
 /// A passwordless passkey sign-in: the page asks the browser for a passkey at once.
@@ -300,12 +302,17 @@ mod tests {
             carried: vec![("state".into(), "\"><img src=x>".into())],
             login_hint: "a@b.c".into(),
             passkey_url: "/p?a=\"><script>alert(2)</script>".into(),
+            social: vec![(
+                "/s?x=\"><script>alert(3)</script>".into(),
+                "<i>Corp</i>".into(),
+            )],
         };
         let html = page.render().expect("render");
         assert!(!html.contains("<script>alert"));
         assert!(!html.contains("<b>bad</b>"));
         assert!(!html.contains("\"><img"));
         assert!(!html.contains("<Acme>"));
+        assert!(!html.contains("<i>Corp</i>"));
         assert!(html.contains("&#60;Acme&#62;") || html.contains("&lt;Acme&gt;"));
     }
 }

@@ -88,6 +88,7 @@ pub fn query_family(query: &Query) -> Family {
         | Query::Webhook(_)
         | Query::WebhookDeliveries { .. }
         | Query::WebhookDelivery { .. } => Family::Webhooks,
+        Query::SocialProviders(_) | Query::SocialProvider(_) => Family::Settings,
         Query::AgentMe
         | Query::JitRequest(_)
         | Query::JitTask(_)
@@ -183,6 +184,10 @@ pub fn op_family(op: &Op) -> Family {
         // The dispatcher records attempts as the system; a tunnel's event stream records
         // what it handed to the developer's stream with the developer's credential.
         | Op::RecordWebhookAttempts(_) => Family::Webhooks,
+        Op::CreateSocialProvider { .. }
+        | Op::UpdateSocialProvider { .. }
+        | Op::DeleteSocialProvider(_) => Family::Settings,
+        Op::BeginSocialLogin(_) | Op::FinishSocialLogin(_) => Family::Protocol,
         Op::Ask(_)
         | Op::CreateTask(_)
         | Op::FinishTask(_)

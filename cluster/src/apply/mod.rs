@@ -27,6 +27,7 @@ mod scopes;
 pub(crate) mod sessions;
 mod settings;
 mod signing_keys;
+mod social;
 mod users;
 mod webhooks;
 
@@ -265,6 +266,18 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             sealed_secret,
         } => webhooks::create(tx, meta, fields, sealed_secret)?,
         Op::UpdateWebhook { id, patch } => webhooks::update(tx, meta, *id, patch)?,
+        Op::CreateSocialProvider {
+            fields,
+            sealed_secret,
+        } => social::create(tx, meta, fields, sealed_secret.as_ref())?,
+        Op::UpdateSocialProvider {
+            id,
+            fields,
+            sealed_secret,
+        } => social::update(tx, meta, *id, fields, sealed_secret.as_ref())?,
+        Op::DeleteSocialProvider(id) => social::delete(tx, *id)?,
+        Op::BeginSocialLogin(state) => social::begin(tx, meta.at, state)?,
+        Op::FinishSocialLogin(sign_in) => social::finish(tx, meta, sign_in)?,
         Op::DeleteWebhook(id) => webhooks::delete(tx, *id)?,
         Op::RotateWebhookSecret {
             id,

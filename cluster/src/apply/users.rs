@@ -78,6 +78,7 @@ pub(super) fn create(tx: &mut OrgTx, meta: &CommandMeta, new: &NewUser) -> Resul
         login_count: 0,
         password_hash: new.password_hash.clone(),
         password_changed_at: new.password_hash.as_ref().map(|_| meta.at),
+        jit_provisioned_by: None,
     };
     save(tx, &user)?;
     let mut org = load_org(tx)?;

@@ -117,6 +117,7 @@ fn changes_rbac(op: &Op) -> bool {
     matches!(
         op,
         Op::Relate { .. }
+            | Op::FinishSocialLogin(_)
             | Op::DeleteUser(_)
             | Op::DeleteGroup(_)
             | Op::DeleteRole(_)

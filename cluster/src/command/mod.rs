@@ -6,6 +6,7 @@ mod agents;
 mod jit;
 mod mfa;
 mod oauth;
+mod social;
 mod webhooks;
 
 use std::str::FromStr;
@@ -27,6 +28,7 @@ pub use oauth::{
     NewAccessToken, NewClient, NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget,
     SignIn,
 };
+pub use social::{SocialProviderFields, SocialProviderKey, SocialSignIn};
 pub use webhooks::{WebhookAttempt, WebhookFields, WebhookPatch};
 
 use crate::clock::Timestamp;
@@ -744,6 +746,22 @@ pub enum Op {
         sign_in: SignIn,
         proof: PasskeyUse,
     },
+
+    CreateSocialProvider {
+        fields: SocialProviderFields,
+        sealed_secret: Option<String>,
+    },
+    /// `sealed_secret`: `None` keeps the secret, `Some(None)` removes it.
+    UpdateSocialProvider {
+        id: crate::ids::SocialProviderId,
+        fields: SocialProviderFields,
+        sealed_secret: Option<Option<String>>,
+    },
+    DeleteSocialProvider(crate::ids::SocialProviderId),
+    /// A login leaves for the upstream provider.
+    BeginSocialLogin(crate::model::SocialLoginState),
+    /// ... and comes back: answers the user it names.
+    FinishSocialLogin(SocialSignIn),
 }
 
 /// Fields of a new ABAC attribute definition (JSON payloads as text).
@@ -936,6 +954,11 @@ impl Op {
             Op::StartPasskeyChallenge { .. } => "start_mfa_challenge",
             Op::BeginPasskeySignIn(_) => "begin_passkey_sign_in",
             Op::SignInWithPasskey { .. } => "sign_in",
+            Op::CreateSocialProvider { .. } => "create_social_provider",
+            Op::UpdateSocialProvider { .. } => "update_social_provider",
+            Op::DeleteSocialProvider(_) => "delete_social_provider",
+            Op::BeginSocialLogin(_) => "begin_social_login",
+            Op::FinishSocialLogin(_) => "finish_social_login",
         }
     }
 }

@@ -2,11 +2,13 @@
 //! the signing keys themselves.
 
 pub mod http_signature;
+mod issuer_token;
 mod key_file;
 mod master;
 mod signing;
 pub mod totp;
 
+pub use issuer_token::{Expected, LEEWAY_SECS, verify_issuer_token};
 pub use key_file::{MASTER_KEY_FILE, resolve_master_key};
 pub use master::{MasterKey, MasterKeyError};
 pub use signing::{

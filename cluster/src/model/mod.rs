@@ -21,6 +21,7 @@ pub mod passkey;
 mod permission;
 mod relation_tuples;
 mod scope;
+mod social;
 mod user;
 mod vault;
 mod webhook;
@@ -63,6 +64,9 @@ pub use passkey::{PasskeyCredential, WebauthnCeremony};
 pub use permission::Permission;
 pub use relation_tuples::{StoredSchema, StoredTuple, TupleChange, TupleChangeKind};
 pub use scope::Scope;
+pub use social::{
+    SOCIAL_LOGIN_TTL_MS, SocialHead, SocialLoginState, SocialProvider, UpstreamIdentity,
+};
 pub use user::{EmailRequest, EmailRequestKind, User};
 pub use vault::VaultConnection;
 pub use webhook::{

@@ -45,6 +45,9 @@ pub struct User {
     pub password_hash: Option<String>,
     #[serde(default)]
     pub password_changed_at: Option<Timestamp>,
+    /// How the user was provisioned just in time (`social:<provider>`), if so.
+    #[serde(default)]
+    pub jit_provisioned_by: Option<String>,
 }
 
 /// Kinds of email a user or admin asked for (recorded even before delivery exists).

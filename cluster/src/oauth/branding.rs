@@ -2,9 +2,13 @@
 
 use crate::error::Result;
 use crate::lookup::load_org;
+use crate::model::SocialProvider;
 use crate::protocol::Branding;
 use crate::settings::SettingsSection;
-use crate::tables::OrgReader;
+use crate::tables::{OrgReader, Table};
+
+/// Most social providers a login page lists.
+const MAX_SHOWN: usize = 20;
 
 use super::org_settings::settings;
 
@@ -30,5 +34,23 @@ pub(super) fn branding(reader: &OrgReader) -> Result<Branding> {
         terms_url: text("terms_url"),
         privacy_url: text("privacy_url"),
         passkey_sign_in: crate::mfa::policy(reader)?.passwordless_passkey,
+        social_providers: social_providers(reader)?,
     })
+}
+
+/// The enabled social providers, in the order they were added.
+fn social_providers(reader: &OrgReader) -> Result<Vec<(String, String)>> {
+    let mut providers = Vec::new();
+    reader.scan(
+        Table::SocialProvider,
+        &[],
+        false,
+        |_, provider: SocialProvider| {
+            if provider.enabled {
+                providers.push((provider.provider, provider.display_name));
+            }
+            providers.len() < MAX_SHOWN
+        },
+    )?;
+    Ok(providers)
 }

@@ -30,6 +30,7 @@ mod revoke;
 mod runtime;
 mod scope_checks;
 mod signing_keys;
+pub mod social;
 mod user_claims;
 mod userinfo;
 pub mod vault;
@@ -135,6 +136,7 @@ pub async fn handle(ctx: ProtocolCtx, request: ProtocolRequest) -> Result<Protoc
         }
         ProtocolRequest::Mfa { credential, call } => mfa::call(&ctx, &credential, call).await,
         ProtocolRequest::LoginMfa(step) => mfa::step(&ctx, step).await,
+        ProtocolRequest::Social(step) => social::step(&ctx, step).await,
         ProtocolRequest::WebhookTest { credential, id } => {
             webhooks::test(&ctx, &credential, id).await
         }

@@ -7,15 +7,12 @@ use serde_json::{Value, json};
 
 use crate::clock::Timestamp;
 use crate::command::AgentKey;
-use crate::crypto::{JwsAlg, decoding_key_of};
+use crate::crypto::{Expected, verify_issuer_token};
 use crate::error::{ClusterError, Result};
 use crate::model::WorkloadBinding;
 use crate::protocol::{ErrorCode, ProtocolReply};
 
 use super::runtime::ProtocolCtx;
-
-/// Clock skew allowed on `exp`/`nbf`.
-const LEEWAY_SECS: u64 = 30;
 
 /// The one answer to every failed attestation.
 pub fn failed() -> ClusterError {
@@ -33,34 +30,11 @@ pub fn verify_workload_token(
     keys: &[Value],
     now: Timestamp,
 ) -> std::result::Result<Value, String> {
-    let header = jsonwebtoken::decode_header(token).map_err(|e| format!("header: {e}"))?;
-    let alg = JwsAlg::ALL
-        .into_iter()
-        .find(|a| a.algorithm() == header.alg)
-        .ok_or_else(|| format!("algorithm {:?} is not accepted", header.alg))?;
-    let jwk = keys
-        .iter()
-        .find(|k| {
-            header.kid.is_none() || k.get("kid").and_then(Value::as_str) == header.kid.as_deref()
-        })
-        .ok_or_else(|| format!("no key {:?} in the issuer's key set", header.kid))?;
-    let key = decoding_key_of(alg, jwk)?;
-    let mut validation = jsonwebtoken::Validation::new(alg.algorithm());
-    validation.set_issuer(&[binding.issuer.as_str()]);
-    validation.set_audience(&[binding.audience.as_str()]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    validation.leeway = LEEWAY_SECS;
-    validation.validate_nbf = true;
-    // The clock is ours, not the library's: check `exp` against `now` below.
-    validation.validate_exp = false;
-    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .map_err(|e| format!("token: {e}"))?
-        .claims;
-    let now_secs = now.0.div_euclid(1000);
-    let exp = claims["exp"].as_i64().ok_or("exp is not a number")?;
-    if exp + (LEEWAY_SECS as i64) < now_secs {
-        return Err("the token expired".into());
-    }
+    let expected = Expected {
+        issuers: &[binding.issuer.as_str()],
+        audience: binding.audience.as_str(),
+    };
+    let claims = verify_issuer_token(token, keys, &expected, now)?;
     if claims["sub"].as_str() != Some(binding.subject.as_str()) {
         return Err(format!("subject {} is not the bound one", claims["sub"]));
     }

@@ -8,6 +8,7 @@ mod mfa;
 mod reply;
 mod request;
 pub mod scopes;
+mod social;
 mod token_request;
 mod token_type;
 mod views;
@@ -20,6 +21,7 @@ pub use request::{
     AAuthDocument, AAuthEndpoint, ClientAuth, NewConnection, Params, ProtocolRequest,
     WebhookSecretChange,
 };
+pub use social::{SocialOutcome, SocialProviderChange, SocialStep};
 pub use token_request::{ActorToken, TokenExchange, TokenRequest, TokenTypeParam};
 pub use token_type::{TokenType, TokenTypeHint};
 pub use views::{

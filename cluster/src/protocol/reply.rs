@@ -32,6 +32,7 @@ pub enum ProtocolReply {
         public_key: String,
     },
     LoginMfa(super::LoginOutcome),
+    Social(super::SocialOutcome),
     Branding(Branding),
     Token(TokenResponse),
     /// An introspection or userinfo document, or registration metadata.

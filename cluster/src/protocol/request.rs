@@ -129,6 +129,8 @@ pub enum ProtocolRequest {
     },
     /// A step of the hosted sign-in's second factor.
     LoginMfa(super::LoginStep),
+    /// Social login: a provider's admin change, or a login's leg.
+    Social(super::SocialStep),
     /// An administrator sends a test event to a webhook, synchronously.
     WebhookTest {
         credential: Credential,
@@ -309,6 +311,7 @@ impl ProtocolRequest {
             ProtocolRequest::WebhookTest { .. } => "webhook_test",
             ProtocolRequest::Mfa { .. } => "mfa",
             ProtocolRequest::LoginMfa(_) => "login_mfa",
+            ProtocolRequest::Social(_) => "social",
             ProtocolRequest::ConnectionToken { .. } => "connection_token",
             ProtocolRequest::AgentWorkload { .. } => "agent_workload",
             ProtocolRequest::Attest { .. } => "attest",

@@ -23,6 +23,9 @@ pub struct Branding {
     /// The login page offers passwordless passkey sign-in (`mfa_policy.passwordless_passkey`).
     #[serde(default)]
     pub passkey_sign_in: bool,
+    /// The enabled social providers the login page offers: (slug, display name).
+    #[serde(default)]
+    pub social_providers: Vec<(String, String)>,
 }
 
 /// What the browser gets from the authorization endpoint.

@@ -22,8 +22,8 @@ pub use users::{effective_permissions, role_slugs};
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::model::Principal;
-use crate::query::{Query, Reply};
-use crate::tables::OrgReader;
+use crate::query::{Page, Query, Reply};
+use crate::tables::{OrgReader, Table};
 
 /// Answers `query` from the committed state of the org.
 pub fn run_query(
@@ -138,6 +138,17 @@ pub fn run_query(
         ))),
         Query::Webhooks(filter) => webhooks::list(reader, filter),
         Query::Webhook(id) => Ok(Reply::Webhook(crate::lookup::webhook(reader, *id)?)),
+        Query::SocialProviders(page) => {
+            let mut all = Vec::new();
+            reader.scan(Table::SocialProvider, &[], false, |_, p| {
+                all.push(p);
+                true
+            })?;
+            Ok(Reply::SocialProviders(Page::of(all, *page)))
+        }
+        Query::SocialProvider(key) => Ok(Reply::SocialProvider(crate::lookup::social_provider_by(
+            reader, key,
+        )?)),
         Query::WebhookDeliveries {
             webhook,
             status,

@@ -1,4 +1,4 @@
-//! Delivery attempts: POST to the checked address (the URL's host pinned to it), no redirects,
+//! Outbound calls (webhook deliveries, upstream identity providers): to the checked address (the URL's host pinned to it), no redirects,
 //! a whole-request timeout, and at most a few KiB of the answer read. A [`Sender`] is made per
 //! batch (one DNS answer, checked once, and one connection pool for the batch).
 
@@ -78,7 +78,21 @@ impl Sender {
 
     /// POSTs `body` with `headers`.
     pub async fn post(&self, headers: &[(&'static str, String)], body: Vec<u8>) -> Attempt {
-        let mut request = self.client.post(self.url.clone()).body(body);
+        self.attempt(self.client.post(self.url.clone()).body(body), headers)
+            .await
+    }
+
+    /// GETs the URL with `headers`.
+    pub async fn get(&self, headers: &[(&'static str, String)]) -> Attempt {
+        self.attempt(self.client.get(self.url.clone()), headers)
+            .await
+    }
+
+    async fn attempt(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        headers: &[(&'static str, String)],
+    ) -> Attempt {
         for (name, value) in headers {
             request = request.header(*name, value);
         }

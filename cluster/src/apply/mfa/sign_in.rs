@@ -21,7 +21,12 @@ pub(crate) fn sign_in_with_mfa(
     request: &MfaSignIn,
 ) -> Result<Applied> {
     let user = request.sign_in.session.user_id;
-    let mut amr = vec!["pwd".to_string()];
+    // The first factor as the leader recorded it (`pwd`, or `fed` after an upstream provider).
+    let first = match request.sign_in.session.amr.first().map(String::as_str) {
+        Some("fed") => "fed",
+        _ => "pwd",
+    };
+    let mut amr = vec![first.to_string()];
     match &request.second {
         SecondFactor::Challenge(id) => {
             let mut challenge: MfaChallenge = tx

@@ -8,7 +8,7 @@ mod self_service;
 mod sign_in;
 
 pub(super) use self_service::call;
-pub(super) use sign_in::step;
+pub(super) use sign_in::{begin as begin_sign_in, step};
 
 use crate::command::MfaProof;
 use crate::crypto::{secret_hash, totp};

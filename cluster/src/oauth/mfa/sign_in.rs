@@ -30,7 +30,7 @@ pub(in crate::oauth) async fn step(ctx: &ProtocolCtx, step: LoginStep) -> Result
             user,
             client_id,
             device,
-        } => begin(ctx, user, client_id, device.as_deref()).await?,
+        } => begin(ctx, user, client_id, device.as_deref(), None).await?,
         LoginStep::Describe { cookie } => {
             let (challenge, user) = from_cookie(ctx, &cookie)?;
             LoginOutcome::Page(Box::new(page(ctx, challenge, &user)?))
@@ -158,11 +158,14 @@ fn page(ctx: &ProtocolCtx, challenge: MfaChallenge, user: &User) -> Result<Login
     })
 }
 
-async fn begin(
+/// What a user whose first factor was right (a password, or an upstream provider's word:
+/// `federated` names it) must still prove.
+pub(in crate::oauth) async fn begin(
     ctx: &ProtocolCtx,
     user_id: UserId,
     client_id: Option<String>,
     device: Option<&str>,
+    federated: Option<String>,
 ) -> Result<LoginOutcome> {
     let reader = ctx.reader();
     let user = crate::lookup::user(&reader, &UserKey::Id(user_id))?;
@@ -186,7 +189,15 @@ async fn begin(
     let counting = strong_enough.iter().any(|a| policy.counts(a.kind));
     let too_weak = !factors.is_empty() && strong_enough.is_empty();
     if factors.is_empty() && !required {
-        return sign_in(ctx, user_id, client_id, SecondFactor::NotRequired, None).await;
+        return sign_in(
+            ctx,
+            user_id,
+            client_id,
+            SecondFactor::NotRequired,
+            None,
+            federated,
+        )
+        .await;
     }
     if policy.trusted_device_days > 0
         && let Some((id, secret)) = device.and_then(|d| d.split_once('.'))
@@ -199,7 +210,7 @@ async fn begin(
                 id: id.to_string(),
                 secret_hash: secret_hash(secret),
             };
-            return sign_in(ctx, user_id, client_id, second, None).await;
+            return sign_in(ctx, user_id, client_id, second, None, federated).await;
         }
     }
     let secret = random_token("", 24);
@@ -304,6 +315,7 @@ async fn answer(
         client_id,
         SecondFactor::Challenge(approved.id),
         trust,
+        None,
     )
     .await
 }
@@ -352,6 +364,7 @@ async fn verify_enrollment(
         user.id,
         client_id,
         SecondFactor::Challenge(challenge.id),
+        None,
         None,
     )
     .await
@@ -421,13 +434,22 @@ async fn sign_in(
     client_id: Option<String>,
     second: SecondFactor,
     trust: Option<(TrustedDevice, String)>,
+    federated: Option<String>,
 ) -> Result<LoginOutcome> {
-    let (cookie, session, timeout) = new_session(ctx, user)?;
+    let (cookie, mut session, timeout) = new_session(ctx, user)?;
     let actor = user_actor(session.user_id, &session.user_email);
+    let first = match &federated {
+        Some(provider) => {
+            // RFC 8176 has no value for "an upstream provider vouched": `fed` as Entra ID.
+            session.amr = vec!["fed".to_string()];
+            provider.as_str()
+        }
+        None => "password",
+    };
     let method = match &second {
-        SecondFactor::Challenge(_) => "password+mfa",
-        SecondFactor::TrustedDevice { .. } => "password+trusted_device",
-        SecondFactor::NotRequired => "password",
+        SecondFactor::Challenge(_) => format!("{first}+mfa"),
+        SecondFactor::TrustedDevice { .. } => format!("{first}+trusted_device"),
+        SecondFactor::NotRequired => first.to_string(),
     };
     let trusted_device = trust.as_ref().map(|(device, secret)| {
         let max_age = (device.expires_at.0 - ctx.now.0).max(0) / 1000;

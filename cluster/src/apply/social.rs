@@ -1,0 +1,391 @@
+//! Social login: the providers (admin writes) and the logins through them. A login's end is
+//! one entry: the state is spent, and the upstream identity names its user: the user already
+//! linked to it, or the user whose address the upstream vouches for (linked now), or a user
+//! provisioned now when the provider allows it.
+
+use serde_json::{Value, json};
+
+use crate::clock::Timestamp;
+use crate::command::{
+    CommandMeta, EntityKey, NewUser, RelateMode, Relation, RoleKey, SocialProviderFields,
+    SocialSignIn, UserKey,
+};
+use crate::error::{ClusterError, ErrorCode, Result};
+use crate::ids::{SocialProviderId, UserId};
+use crate::lookup;
+use crate::model::{
+    AuditEvent, IdentityKind, IdentityLink, SocialHead, SocialLoginState, SocialProvider,
+    UpstreamIdentity, User,
+};
+use crate::query::Outcome;
+use crate::tables::{OrgTx, Table};
+
+use super::{Applied, identities, relations, users};
+
+/// Expired login states dropped per new login.
+const SWEEP: usize = 16;
+
+fn parse_object(field: &str, text: Option<&String>) -> Result<Option<Value>> {
+    text.map(|t| {
+        serde_json::from_str::<Value>(t)
+            .ok()
+            .filter(Value::is_object)
+            .ok_or_else(|| ClusterError::invalid(field, "must be a JSON object"))
+    })
+    .transpose()
+}
+
+fn save(tx: &mut OrgTx, provider: &SocialProvider) -> Result<()> {
+    tx.put(
+        Table::SocialProvider,
+        &provider.id.0.to_be_bytes(),
+        provider,
+    )
+}
+
+fn event(provider: &SocialProvider, action: &str) -> AuditEvent {
+    AuditEvent::new(
+        "social_provider",
+        action,
+        format!("{action}: {}", provider.provider),
+    )
+    .target("social_provider", provider.id.0, provider.provider.clone())
+}
+
+/// Writes `fields` over `provider` (what is absent stays).
+fn merge(provider: &mut SocialProvider, fields: &SocialProviderFields) -> Result<()> {
+    let set = |slot: &mut Option<String>, value: &Option<Option<String>>| {
+        if let Some(value) = value {
+            slot.clone_from(value);
+        }
+    };
+    if let Some(slug) = &fields.provider {
+        provider.provider.clone_from(slug);
+    }
+    if let Some(kind) = &fields.kind {
+        provider.kind.clone_from(kind);
+    }
+    if let Some(name) = &fields.display_name {
+        provider.display_name.clone_from(name);
+    }
+    if let Some(enabled) = fields.enabled {
+        provider.enabled = enabled;
+    }
+    set(&mut provider.brand_color, &fields.brand_color);
+    set(&mut provider.icon_url, &fields.icon_url);
+    if let Some(jit) = fields.jit_provisioning_enabled {
+        provider.jit_provisioning_enabled = jit;
+    }
+    if let Some(client_id) = &fields.client_id {
+        provider.client_id.clone_from(client_id);
+    }
+    if let Some(scopes) = &fields.requested_scopes {
+        provider.requested_scopes.clone_from(scopes);
+    }
+    set(&mut provider.issuer, &fields.issuer);
+    set(&mut provider.authorization_url, &fields.authorization_url);
+    set(&mut provider.token_url, &fields.token_url);
+    set(&mut provider.user_info_url, &fields.user_info_url);
+    set(&mut provider.jwks_url, &fields.jwks_url);
+    if let Some(text) = &fields.claim_mapping {
+        provider.claim_mapping = parse_object("claimMapping", text.as_ref())?;
+    }
+    if let Some(text) = &fields.custom_claims {
+        provider.custom_claims = parse_object("customClaims", text.as_ref())?;
+    }
+    if let Some(text) = &fields.provider_config {
+        provider.provider_config = parse_object("providerConfig", text.as_ref())?;
+    }
+    if let Some(roles) = &fields.default_roles {
+        provider.default_roles.clone_from(roles);
+    }
+    Ok(())
+}
+
+/// Every default role must exist.
+fn check_roles(tx: &OrgTx, provider: &SocialProvider) -> Result<()> {
+    for role in &provider.default_roles {
+        lookup::role(tx, &RoleKey::Id(*role)).map_err(|_| {
+            ClusterError::invalid("defaultRoles", format!("role {role} does not exist"))
+        })?;
+    }
+    Ok(())
+}
+
+fn claim_slug(tx: &mut OrgTx, provider: &SocialProvider) -> Result<()> {
+    if let Some(holder) =
+        tx.get::<SocialProviderId>(Table::SocialProviderSlug, provider.provider.as_bytes())?
+        && holder != provider.id
+    {
+        return Err(ClusterError::conflict(
+            "provider",
+            format!(
+                "a social provider named {} already exists",
+                provider.provider
+            ),
+        ));
+    }
+    tx.put(
+        Table::SocialProviderSlug,
+        provider.provider.as_bytes(),
+        &provider.id,
+    )
+}
+
+pub(super) fn create(
+    tx: &mut OrgTx,
+    meta: &CommandMeta,
+    fields: &SocialProviderFields,
+    sealed_secret: Option<&String>,
+) -> Result<Applied> {
+    let mut head: SocialHead = tx.get(Table::SocialHead, &[])?.unwrap_or_default();
+    head.last_provider_id += 1;
+    tx.put(Table::SocialHead, &[], &head)?;
+    let mut provider = SocialProvider {
+        id: SocialProviderId(head.last_provider_id),
+        provider: String::new(),
+        kind: String::new(),
+        display_name: String::new(),
+        enabled: true,
+        brand_color: None,
+        icon_url: None,
+        jit_provisioning_enabled: true,
+        client_id: String::new(),
+        sealed_client_secret: sealed_secret.cloned(),
+        requested_scopes: Vec::new(),
+        issuer: None,
+        authorization_url: None,
+        token_url: None,
+        user_info_url: None,
+        jwks_url: None,
+        claim_mapping: None,
+        custom_claims: None,
+        provider_config: None,
+        default_roles: Vec::new(),
+        created_at: meta.at,
+        updated_at: meta.at,
+    };
+    merge(&mut provider, fields)?;
+    check_roles(tx, &provider)?;
+    claim_slug(tx, &provider)?;
+    save(tx, &provider)?;
+    let audit = event(&provider, "social_provider.created");
+    Ok((Outcome::Created(provider.id.0.to_string()), vec![audit]))
+}
+
+pub(super) fn update(
+    tx: &mut OrgTx,
+    meta: &CommandMeta,
+    id: SocialProviderId,
+    fields: &SocialProviderFields,
+    sealed_secret: Option<&Option<String>>,
+) -> Result<Applied> {
+    let mut provider = lookup::social_provider(tx, id)?;
+    let was_enabled = provider.enabled;
+    let old_slug = provider.provider.clone();
+    merge(&mut provider, fields)?;
+    if let Some(secret) = sealed_secret {
+        provider.sealed_client_secret.clone_from(secret);
+    }
+    check_roles(tx, &provider)?;
+    if provider.provider != old_slug {
+        claim_slug(tx, &provider)?;
+        tx.delete(Table::SocialProviderSlug, old_slug.as_bytes());
+    }
+    provider.updated_at = meta.at;
+    save(tx, &provider)?;
+    let action = match (was_enabled, provider.enabled) {
+        (true, false) => "social_provider.disabled",
+        (false, true) => "social_provider.enabled",
+        _ => "social_provider.updated",
+    };
+    Ok((Outcome::Done, vec![event(&provider, action)]))
+}
+
+pub(super) fn delete(tx: &mut OrgTx, id: SocialProviderId) -> Result<Applied> {
+    let provider = lookup::social_provider(tx, id)?;
+    tx.delete(Table::SocialProvider, &id.0.to_be_bytes());
+    tx.delete(Table::SocialProviderSlug, provider.provider.as_bytes());
+    Ok((
+        Outcome::Done,
+        vec![event(&provider, "social_provider.deleted")],
+    ))
+}
+
+/// Records a login sent upstream, dropping a few expired ones (ULID ids: oldest first).
+pub(super) fn begin(tx: &mut OrgTx, at: Timestamp, state: &SocialLoginState) -> Result<Applied> {
+    if tx.exists(Table::SocialLoginState, state.id.as_bytes())? {
+        return Err(ClusterError::conflict("state", "login state id reused"));
+    }
+    let mut expired = Vec::new();
+    tx.reader().scan(
+        Table::SocialLoginState,
+        b"sls_",
+        false,
+        |rest, old: SocialLoginState| {
+            if old.live(at) {
+                return false;
+            }
+            expired.push([b"sls_".as_slice(), rest].concat());
+            expired.len() < SWEEP
+        },
+    )?;
+    for key in expired {
+        tx.delete(Table::SocialLoginState, &key);
+    }
+    tx.put(Table::SocialLoginState, state.id.as_bytes(), state)?;
+    Ok((Outcome::Done, Vec::new()))
+}
+
+fn refused(description: &str) -> ClusterError {
+    ClusterError::OAuth {
+        error: ErrorCode::AccessDenied,
+        description: description.to_string(),
+        status: 403,
+    }
+}
+
+/// Provisions a user for `identity` (verified address or not: the upstream said it).
+fn provision(
+    tx: &mut OrgTx,
+    meta: &CommandMeta,
+    sign_in: &SocialSignIn,
+    provider: &SocialProvider,
+    email: &str,
+) -> Result<(User, Vec<AuditEvent>)> {
+    let identity = &sign_in.identity;
+    let new = NewUser {
+        id: sign_in.new_user_id,
+        email: email.to_string(),
+        password_hash: None,
+        username: None,
+        name: identity.name.clone(),
+        given_name: identity.given_name.clone(),
+        family_name: identity.family_name.clone(),
+        picture: identity.picture.clone(),
+        phone_number: None,
+        email_verified: identity.email_verified,
+        locale: None,
+        zoneinfo: None,
+        is_active: Some(true),
+    };
+    let (_, mut events) = users::create(tx, meta, &new)?;
+    let mut user = lookup::user(tx, &UserKey::Id(new.id))?;
+    user.jit_provisioned_by = Some(format!("social:{}", provider.provider));
+    tx.put(Table::User, &user.id.to_bytes(), &user)?;
+    if !provider.default_roles.is_empty() {
+        let roles: Vec<EntityKey> = provider
+            .default_roles
+            .iter()
+            .map(|r| EntityKey::Role(RoleKey::Id(*r)))
+            .collect();
+        let anchor = EntityKey::User(UserKey::Id(user.id));
+        let (_, more) =
+            relations::relate(tx, Relation::UserRole, &anchor, &roles, RelateMode::Add)?;
+        events.extend(more);
+    }
+    Ok((user, events))
+}
+
+/// Who `identity` names: its linked user, or the user with the address it vouches for.
+fn known_user(
+    tx: &OrgTx,
+    provider: &SocialProvider,
+    identity: &UpstreamIdentity,
+) -> Result<Option<User>> {
+    let unique = social_link(provider, identity, UserId(ulid::Ulid::nil())).uniqueness_key();
+    if let Some(id) = identities::holder(tx, &unique)? {
+        return Ok(Some(lookup::user(tx, &UserKey::Id(id))?));
+    }
+    let Some(email) = identity.email.as_deref() else {
+        return Ok(None);
+    };
+    match lookup::user(tx, &UserKey::Email(email.to_lowercase())) {
+        Ok(user) if identity.email_verified => Ok(Some(user)),
+        Ok(_) => Err(ClusterError::conflict(
+            "email",
+            "an account with this address exists, and the provider has not verified the address",
+        )),
+        Err(ClusterError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn social_link(
+    provider: &SocialProvider,
+    identity: &UpstreamIdentity,
+    user: UserId,
+) -> IdentityLink {
+    IdentityLink {
+        user_id: user,
+        kind: IdentityKind::Social,
+        idp_id: Some(provider.id.0),
+        name_id: Some(identity.subject.clone()),
+        ldap_config_id: None,
+        dn: None,
+        provider: Some(provider.provider.clone()),
+        ldap_only: false,
+        created_at: Timestamp(0),
+    }
+}
+
+/// The login comes back: spends its state and answers the user it names (`Created(user id)`).
+pub(super) fn finish(
+    tx: &mut OrgTx,
+    meta: &CommandMeta,
+    sign_in: &SocialSignIn,
+) -> Result<Applied> {
+    let state: Option<SocialLoginState> =
+        tx.get(Table::SocialLoginState, sign_in.state_id.as_bytes())?;
+    let Some(state) = state.filter(|s| s.live(meta.at) && s.provider_id == sign_in.provider_id)
+    else {
+        return Err(ClusterError::oauth(
+            ErrorCode::InvalidRequest,
+            "the login expired or was already used",
+        ));
+    };
+    tx.delete(Table::SocialLoginState, state.id.as_bytes());
+    let provider = lookup::social_provider(tx, sign_in.provider_id)?;
+    if !provider.enabled {
+        return Err(refused("this sign-in provider is disabled"));
+    }
+    let identity = &sign_in.identity;
+    let mut events = Vec::new();
+    let user = match known_user(tx, &provider, identity)? {
+        Some(user) => user,
+        None if provider.jit_provisioning_enabled => {
+            let Some(email) = identity.email.as_deref() else {
+                return Err(refused("the provider did not share an email address"));
+            };
+            let (user, created) = provision(tx, meta, sign_in, &provider, &email.to_lowercase())?;
+            events.extend(created);
+            user
+        }
+        None => return Err(ClusterError::not_found("user", "of this identity")),
+    };
+    if !user.is_active || user.blocked {
+        return Err(refused("this account cannot sign in"));
+    }
+    let mut link = social_link(&provider, identity, user.id);
+    link.created_at = meta.at;
+    match identities::link_of(tx, user.id, IdentityKind::Social)? {
+        Some(current) if current.uniqueness_key() == link.uniqueness_key() => {}
+        Some(_) => {
+            return Err(ClusterError::conflict(
+                "identity",
+                "this account is linked to another social identity",
+            ));
+        }
+        None => events.push(identities::bind(tx, &user, link)?),
+    }
+    events.push(
+        AuditEvent::new(
+            "identity",
+            "social.login",
+            format!("{} came back from {}", user.email, provider.provider),
+        )
+        .target("user", user.id, user.email.clone())
+        .new_value(json!({"provider": provider.provider, "subject": identity.subject})),
+    );
+    Ok((Outcome::Created(user.id.to_string()), events))
+}
