@@ -17,6 +17,7 @@ mod oauth;
 mod openapi;
 pub mod password;
 mod qr;
+mod scim;
 mod state;
 
 use axum::Router;
@@ -47,7 +48,11 @@ pub fn public_router(state: AppState) -> Router {
                 .merge(oauth::router())
                 .merge(authz::org_router())
                 .merge(agents::router())
-                .merge(aauth::router()),
+                .merge(aauth::router())
+                .merge(
+                    scim::router()
+                        .route_layer(extract::in_family(lumo_cluster::model::Family::Scim)),
+                ),
         )
         .route("/.well-known/aauth-issuer", get(aauth::root_issuer))
         .nest("/api/v1/authz", authz::root_router())

@@ -1571,6 +1571,153 @@ pub const ROUTES: &[(&str, &str, &str, &str, &str)] = &[
         "200,401,403,404",
     ),
     (
+        "GET",
+        "/orgs/{orgId}/api/v1/scim/v2/ServiceProviderConfig",
+        "SCIM service provider configuration (no credential)",
+        "scim",
+        "200,404",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/scim/v2/ResourceTypes",
+        "SCIM resource types",
+        "scim",
+        "200,401,403",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/scim/v2/ResourceTypes/{id}",
+        "A SCIM resource type",
+        "scim",
+        "200,401,403,404",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/scim/v2/Schemas",
+        "SCIM schemas",
+        "scim",
+        "200,401,403",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/scim/v2/Schemas/{id}",
+        "A SCIM schema",
+        "scim",
+        "200,401,403,404",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/scim/v2/Users",
+        "List SCIM users (filter, sortBy, startIndex, count, attributes)",
+        "scim",
+        "200,400,401,403",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/scim/v2/Users",
+        "Create a SCIM user",
+        "scim",
+        "201,400,401,403,409",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/scim/v2/Users/.search",
+        "Search SCIM users",
+        "scim",
+        "200,400,401,403",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/scim/v2/Users/{id}",
+        "Get a SCIM user",
+        "scim",
+        "200,401,403,404",
+    ),
+    (
+        "PUT",
+        "/orgs/{orgId}/api/v1/scim/v2/Users/{id}",
+        "Replace a SCIM user (If-Match)",
+        "scim",
+        "200,400,401,403,404,409,412",
+    ),
+    (
+        "PATCH",
+        "/orgs/{orgId}/api/v1/scim/v2/Users/{id}",
+        "Patch a SCIM user (If-Match)",
+        "scim",
+        "200,400,401,403,404,409,412",
+    ),
+    (
+        "DELETE",
+        "/orgs/{orgId}/api/v1/scim/v2/Users/{id}",
+        "Delete a SCIM user (soft by default; isSoftDeleted=true removes)",
+        "scim",
+        "204,401,403,404,412",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/scim/v2/Groups",
+        "List SCIM groups",
+        "scim",
+        "200,400,401,403",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/scim/v2/Groups",
+        "Create a SCIM group",
+        "scim",
+        "201,400,401,403,409",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/scim/v2/Groups/.search",
+        "Search SCIM groups",
+        "scim",
+        "200,400,401,403",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/scim/v2/Groups/{id}",
+        "Get a SCIM group",
+        "scim",
+        "200,401,403,404",
+    ),
+    (
+        "PUT",
+        "/orgs/{orgId}/api/v1/scim/v2/Groups/{id}",
+        "Replace a SCIM group",
+        "scim",
+        "200,400,401,403,404,412",
+    ),
+    (
+        "PATCH",
+        "/orgs/{orgId}/api/v1/scim/v2/Groups/{id}",
+        "Patch a SCIM group (members add/remove)",
+        "scim",
+        "200,400,401,403,404,412",
+    ),
+    (
+        "DELETE",
+        "/orgs/{orgId}/api/v1/scim/v2/Groups/{id}",
+        "Delete a SCIM group",
+        "scim",
+        "204,401,403,404,412",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/scim/v2/.search",
+        "Search users and groups",
+        "scim",
+        "200,400,401,403",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/scim/v2/Bulk",
+        "SCIM Bulk (1000 operations, 1 MiB, bulkId references)",
+        "scim",
+        "200,400,401,403,413",
+    ),
+    (
         "POST",
         "/orgs/{orgId}/api/v1/admin/webhooks/{webhookId}/enable",
         "Enable a webhook",
@@ -1853,8 +2000,10 @@ fn operation(summary: &str, tag: &str, codes: &str, path: &str) -> Value {
             .entry(code.to_string())
             .or_insert_with(|| json!({"$ref": "#/components/responses/Error"}));
     }
-    let security = if path.contains("/.well-known/") {
+    let security = if path.contains("/.well-known/") || path.ends_with("/ServiceProviderConfig") {
         json!([])
+    } else if path.contains("/scim/v2/") {
+        json!([{"BearerAuth": []}])
     } else if path.contains("/api/v1/aauth/") {
         json!([{"AAuthSigned": []}])
     } else if path.starts_with("/orgs/") || path.starts_with("/api/v1/authz") {

@@ -68,6 +68,24 @@ pub struct WebhookFilter {
     pub kind: Option<String>,
 }
 
+/// A user as SCIM shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScimUserView {
+    pub user: crate::model::User,
+    pub extra: crate::model::ScimExtra,
+    /// The groups the user is a member of: id and name.
+    pub groups: Vec<(crate::ids::GroupId, String)>,
+}
+
+/// A group as SCIM shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScimGroupView {
+    pub group: crate::model::Group,
+    pub extra: crate::model::ScimExtra,
+    /// The members: id and display name.
+    pub members: Vec<(crate::ids::UserId, String)>,
+}
+
 /// Filters of the audit log list and export.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditQuery {
@@ -98,6 +116,12 @@ pub enum Query {
     AAuthResources(PageParams),
     Webhooks(WebhookFilter),
     Webhook(crate::ids::WebhookId),
+    /// SCIM: every user (with groups and SCIM attributes); one user; every group (with
+    /// members); one group.
+    ScimUsers,
+    ScimUser(crate::ids::UserId),
+    ScimGroups,
+    ScimGroup(crate::ids::GroupId),
     /// The org's social login providers, by id.
     SocialProviders(PageParams),
     SocialProvider(crate::command::SocialProviderKey),
@@ -246,6 +270,8 @@ impl Query {
                 | Query::Webhook(_)
                 | Query::WebhookDelivery { .. }
                 | Query::SocialProvider(_)
+                | Query::ScimUser(_)
+                | Query::ScimGroup(_)
                 | Query::MyAuthenticators
                 | Query::RecoveryCodeStatus
                 | Query::TrustedDevices
@@ -344,6 +370,10 @@ impl Query {
             Query::StepUp(_) => "step_up",
             Query::Webhooks(_) => "webhooks",
             Query::Webhook(_) => "webhook",
+            Query::ScimUsers => "scim_users",
+            Query::ScimUser(_) => "scim_user",
+            Query::ScimGroups => "scim_groups",
+            Query::ScimGroup(_) => "scim_group",
             Query::SocialProviders(_) => "social_providers",
             Query::SocialProvider(_) => "social_provider",
             Query::WebhookDeliveries { .. } => "webhook_deliveries",
@@ -675,6 +705,10 @@ pub enum Reply {
     AAuthResources(Page<crate::model::AAuthResource>),
     Webhooks(Page<crate::model::Webhook>),
     Webhook(crate::model::Webhook),
+    ScimUsers(Vec<ScimUserView>),
+    ScimUser(Box<ScimUserView>),
+    ScimGroups(Vec<ScimGroupView>),
+    ScimGroup(Box<ScimGroupView>),
     SocialProviders(Page<crate::model::SocialProvider>),
     SocialProvider(crate::model::SocialProvider),
     WebhookDeliveries {

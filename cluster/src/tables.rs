@@ -165,6 +165,8 @@ pub enum Table {
     SocialHead = 0xf2,
     /// Logins waiting for the upstream's answer, by `sls_…` id.
     SocialLoginState = 0xf3,
+    /// SCIM attributes of users and groups without an admin API field, by resource id.
+    ScimExtra = 0xf4,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

@@ -3659,3 +3659,248 @@ async fn social_provider_refusals_answer_their_status_and_write_nothing() -> any
     node.stop().await?;
     Ok(())
 }
+
+/// A SCIM request and the error it must answer: status and `scimType`.
+type ScimCase = (Method, String, Option<Value>, u16, Option<&'static str>);
+
+/// SCIM: malformed filters, bodies of the wrong shape or type, unknown ids, stale versions,
+/// oversized and malformed bodies, and a missing or wrong token each answer their SCIM error
+/// (status and `scimType`), and none writes anything.
+#[tokio::test]
+async fn scim_refusals_answer_their_scim_error_and_write_nothing() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = node.api();
+    api.put(
+        "/admin/settings/scim",
+        json!({"inbound": {"enabled": true, "bearer_token": "bad-input-scim-token-0123456789"}}),
+    )
+    .await?
+    .expect(200);
+    let scim = api.with_bearer("bad-input-scim-token-0123456789");
+    let user = scim
+        .post("/scim/v2/Users", json!({"userName": "kept@example.com"}))
+        .await?;
+    assert_eq!(user.status, 201, "{}", user.text);
+    let id = user.body["id"].as_str().unwrap_or_default().to_string();
+    let snapshot = |scim: Api| async move {
+        let users = scim.get("/scim/v2/Users").await?.body;
+        let groups = scim.get("/scim/v2/Groups").await?.body;
+        anyhow::Ok(json!({"users": users, "groups": groups}))
+    };
+    let before = snapshot(scim.clone()).await?;
+    let patch = |ops: Value| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops});
+    let cases: Vec<ScimCase> = vec![
+        (
+            Method::GET,
+            "/scim/v2/Users?filter=userName%20eq".into(),
+            None,
+            400,
+            Some("invalidFilter"),
+        ),
+        (
+            Method::GET,
+            "/scim/v2/Users?filter=userName%20zz%20%22x%22".into(),
+            None,
+            400,
+            Some("invalidFilter"),
+        ),
+        (
+            Method::GET,
+            "/scim/v2/Users?sortOrder=sideways".into(),
+            None,
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::GET,
+            "/scim/v2/Users?count=many".into(),
+            None,
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::POST,
+            "/scim/v2/Users".into(),
+            Some(json!({})),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::POST,
+            "/scim/v2/Users".into(),
+            Some(json!({"userName": 7})),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::POST,
+            "/scim/v2/Users".into(),
+            Some(json!({"userName": "x@example.com", "active": "sometimes"})),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::POST,
+            "/scim/v2/Users".into(),
+            Some(json!({"userName": "x@example.com", "emails": "x@example.com"})),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::POST,
+            "/scim/v2/Users".into(),
+            Some(json!({"userName": "kept@example.com"})),
+            409,
+            Some("uniqueness"),
+        ),
+        (
+            Method::POST,
+            "/scim/v2/Groups".into(),
+            Some(json!({"displayName": "G", "members": [{"value": "not-a-user"}]})),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::GET,
+            "/scim/v2/Users/7f1e2d3c-0000-4000-8000-000000000000".into(),
+            None,
+            404,
+            None,
+        ),
+        (Method::GET, "/scim/v2/Users/nope".into(), None, 404, None),
+        (
+            Method::DELETE,
+            "/scim/v2/Groups/nope".into(),
+            None,
+            404,
+            None,
+        ),
+        (
+            Method::GET,
+            "/scim/v2/NoSuchResource".into(),
+            None,
+            404,
+            None,
+        ),
+        (
+            Method::PATCH,
+            format!("/scim/v2/Users/{id}"),
+            Some(patch(json!([{"op": "remove"}]))),
+            400,
+            Some("noTarget"),
+        ),
+        (
+            Method::PATCH,
+            format!("/scim/v2/Users/{id}"),
+            Some(patch(json!([{"op": "jump", "path": "active"}]))),
+            400,
+            Some("invalidSyntax"),
+        ),
+        (
+            Method::PATCH,
+            format!("/scim/v2/Users/{id}"),
+            Some(patch(
+                json!([{"op": "replace", "path": "meta", "value": {}}]),
+            )),
+            400,
+            Some("mutability"),
+        ),
+        (
+            Method::PATCH,
+            format!("/scim/v2/Users/{id}"),
+            Some(patch(
+                json!([{"op": "replace", "path": "emails[type eq", "value": "x"}]),
+            )),
+            400,
+            Some("invalidPath"),
+        ),
+        (
+            Method::PATCH,
+            format!("/scim/v2/Users/{id}"),
+            Some(json!({"Operations": "all"})),
+            400,
+            Some("invalidSyntax"),
+        ),
+        (
+            Method::POST,
+            "/scim/v2/Bulk".into(),
+            Some(json!({"Operations": []})),
+            400,
+            Some("invalidSyntax"),
+        ),
+    ];
+    for (method, path, body, status, scim_type) in cases {
+        let reply = scim.send(method.clone(), &path, body.clone()).await?;
+        assert_eq!(
+            reply.status, status,
+            "{method} {path} {body:?}: {}",
+            reply.text
+        );
+        assert_eq!(
+            reply.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+            "{method} {path}"
+        );
+        assert_eq!(reply.body["status"], status.to_string(), "{method} {path}");
+        assert_eq!(
+            reply.body["scimType"].as_str(),
+            scim_type,
+            "{method} {path}: {}",
+            reply.text
+        );
+    }
+    // A stale version.
+    let stale = scim
+        .send_with(
+            Method::PUT,
+            &format!("/scim/v2/Users/{id}"),
+            Some(json!({"userName": "kept@example.com"})),
+            &[("If-Match", "W/\"1\"")],
+        )
+        .await?;
+    assert_eq!(stale.status, 412, "{}", stale.text);
+    // Malformed and oversized bodies.
+    for body in [&b"{\"userName\": "[..], b"[1]"] {
+        let reply = scim
+            .send_raw(
+                Method::POST,
+                "/scim/v2/Users",
+                Some("application/scim+json"),
+                body.to_vec(),
+            )
+            .await?;
+        assert_eq!(reply.status, 400, "{}", reply.text);
+        assert_eq!(reply.body["scimType"], "invalidSyntax");
+    }
+    let huge = format!(
+        r#"{{"userName":"big@example.com","nickName":"{}"}}"#,
+        "x".repeat(2 << 20)
+    );
+    let reply = scim
+        .send_raw(
+            Method::POST,
+            "/scim/v2/Users",
+            Some("application/scim+json"),
+            huge.into_bytes(),
+        )
+        .await?;
+    assert_eq!(reply.status, 413, "{}", reply.text);
+    // No token, a wrong one, and the org's admin key.
+    let raw = raw_request(Method::GET, &scim.url("/scim/v2/Users"), &[], None).await?;
+    assert_eq!(raw.status, 401);
+    assert_eq!(
+        raw.body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
+    api.with_bearer("wrong-token-0123456789")
+        .get("/scim/v2/Users")
+        .await?
+        .expect(401);
+    api.get("/scim/v2/Users").await?.expect(403);
+    assert_eq!(
+        snapshot(scim.clone()).await?,
+        before,
+        "refused requests changed something"
+    );
+    node.stop().await?;
+    Ok(())
+}

@@ -259,8 +259,14 @@ async fn every_openapi_operation_under_the_org_api_is_routed() -> anyhow::Result
             } else {
                 "invalid_token"
             };
+            // SCIM answers in the SCIM error shape (RFC 7644 section 3.12).
+            let scim_refusal = path.contains("/scim/")
+                && reply.status == 401
+                && reply.body["status"] == "401"
+                && reply.body["schemas"][0] == "urn:ietf:params:scim:api:messages:2.0:Error";
             let ok = (reply.status == 401 && code == expected && reply.body["status"] == 401)
-                || malformed_id;
+                || malformed_id
+                || scim_refusal;
             if !ok {
                 failures.push(format!(
                     "{method} {concrete} -> {} {}",

@@ -1914,3 +1914,101 @@ async fn abac_runtime_refuses_another_orgs_user_and_values_stay_in_their_org() -
     node.stop().await?;
     Ok(())
 }
+
+/// SCIM: each org's token reaches its own org only; another org's token, its API keys and a
+/// SCIM token of this org used on the admin API are refused, and nothing changes.
+#[tokio::test]
+async fn scim_tokens_reach_their_own_org_only() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let a = node.api();
+    let key_b = node.create_org(B).await?;
+    let b = node.api_for(B, &key_b);
+    for (api, token) in [
+        (&a, "acme-scim-token-0123456789abcdef"),
+        (&b, "globex-scim-token-0123456789abcd"),
+    ] {
+        api.put(
+            "/admin/settings/scim",
+            json!({"inbound": {"enabled": true, "bearer_token": token}}),
+        )
+        .await?
+        .expect(200);
+    }
+    let b_scim = b.with_bearer("globex-scim-token-0123456789abcd");
+    let secret = b_scim
+        .post(
+            "/scim/v2/Users",
+            json!({"userName": "globex-secret@globex.test", "externalId": "globex-secret-ext"}),
+        )
+        .await?;
+    assert_eq!(secret.status, 201, "{}", secret.text);
+    let id = secret.body["id"].as_str().unwrap_or_default().to_string();
+    let before = b_scim.get("/scim/v2/Users").await?.body;
+    let a_token_on_b = b.with_bearer("acme-scim-token-0123456789abcdef");
+    let a_key_on_b = a.with_org(B);
+    let routes = [
+        (Method::GET, "/scim/v2/Users".to_string(), None),
+        (Method::GET, format!("/scim/v2/Users/{id}"), None),
+        (
+            Method::POST,
+            "/scim/v2/Users".to_string(),
+            Some(json!({"userName": "intruder@x.test"})),
+        ),
+        (
+            Method::PUT,
+            format!("/scim/v2/Users/{id}"),
+            Some(json!({"userName": "pwned@x.test"})),
+        ),
+        (
+            Method::PATCH,
+            format!("/scim/v2/Users/{id}"),
+            Some(json!({"Operations": [{"op": "replace", "path": "active", "value": false}]})),
+        ),
+        (Method::DELETE, format!("/scim/v2/Users/{id}"), None),
+        (Method::GET, "/scim/v2/Groups".to_string(), None),
+        (
+            Method::POST,
+            "/scim/v2/.search".to_string(),
+            Some(json!({"filter": "userName pr"})),
+        ),
+        (
+            Method::POST,
+            "/scim/v2/Bulk".to_string(),
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": []}),
+            ),
+        ),
+    ];
+    for (who, caller, expected) in [
+        ("A's SCIM token", &a_token_on_b, 401),
+        ("A's API key", &a_key_on_b, 403),
+        ("B's own API key", &b, 403),
+    ] {
+        for (method, path, body) in &routes {
+            let reply = caller.send(method.clone(), path, body.clone()).await?;
+            assert_eq!(
+                reply.status, expected,
+                "{who}: {method} {path}: {}",
+                reply.text
+            );
+            assert_eq!(
+                reply.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+                "{who}: {method} {path}"
+            );
+            assert!(
+                !reply.text.contains("globex-secret"),
+                "{who}: {method} {path} leaks: {}",
+                reply.text
+            );
+        }
+    }
+    // A SCIM token is no admin API credential.
+    b_scim.get("/admin/users").await?.expect(403);
+    assert_eq!(
+        b_scim.get("/scim/v2/Users").await?.body,
+        before,
+        "refused requests changed B"
+    );
+    node.stop().await?;
+    Ok(())
+}

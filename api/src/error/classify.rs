@@ -136,6 +136,22 @@ impl ApiError {
                     description.clone(),
                     None,
                 ),
+                C::Scim {
+                    status,
+                    scim_type,
+                    detail,
+                } => (
+                    StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
+                    match (*status, scim_type.as_deref()) {
+                        (_, Some("mutability")) => "immutable_attribute",
+                        (_, Some("uniqueness")) => "duplicate_resource",
+                        (412, _) => "precondition_failed",
+                        (403, _) => "forbidden",
+                        _ => "invalid_request",
+                    },
+                    detail.clone(),
+                    scim_type.as_ref().map(|t| json!({"scimType": t})),
+                ),
                 C::Authz { code, message } => (
                     StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST),
                     code.as_str(),

@@ -15,7 +15,12 @@ pub(crate) fn authenticate(
 ) -> Result<Principal> {
     let key = match credential {
         Credential::ApiKey(key) => key,
-        Credential::Bearer(token) => return bearer_principal(reader, token, now),
+        Credential::Bearer(token) => {
+            return bearer_principal(reader, token, now).or_else(|refused| {
+                // Not one of the org's access tokens: perhaps its SCIM token.
+                scim_principal(reader, token)?.ok_or(refused)
+            });
+        }
         Credential::None => {
             return Err(ClusterError::Unauthenticated {
                 message:
@@ -148,4 +153,33 @@ fn agent_key_principal(
         acting_agent: None,
         grant_only: false,
     })
+}
+
+/// The org's SCIM client, when `token` is the inbound SCIM token of its settings (kept as a
+/// SHA-256 hash) and inbound SCIM is on.
+fn scim_principal(reader: &OrgReader, token: &str) -> Result<Option<Principal>> {
+    use subtle::ConstantTimeEq;
+    let section = crate::settings::SettingsSection::Scim;
+    let stored: Option<serde_json::Value> =
+        reader.get(Table::Settings, section.as_str().as_bytes())?;
+    // The stored section (rendering redacts the hash).
+    let Some(settings) = stored else {
+        return Ok(None);
+    };
+    let inbound = &settings["inbound"];
+    let Some(expected) = inbound["bearer_token_hash"]["sha256"].as_str() else {
+        return Ok(None);
+    };
+    let given = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()));
+    let matches: bool = given.as_bytes().ct_eq(expected.as_bytes()).into();
+    if !matches || inbound["enabled"] != serde_json::Value::Bool(true) {
+        return Ok(None);
+    }
+    Ok(Some(Principal {
+        org: reader.org(),
+        kind: PrincipalKind::Scim,
+        scopes: vec![crate::model::SCIM_SCOPE.to_string()],
+        acting_agent: None,
+        grant_only: false,
+    }))
 }

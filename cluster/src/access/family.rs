@@ -32,13 +32,15 @@ pub fn query_family(query: &Query) -> Family {
         | Query::RecoveryCodeStatus
         | Query::TrustedDevices
         | Query::MfaChallenge(_)
-        | Query::StepUp(_) => Family::Identity,
+        | Query::StepUp(_)
+        // The policy a new password must meet is no secret: any credential of the org (a
+        // user's token, the SCIM client) may read it.
+        | Query::PasswordPolicy => Family::Identity,
         Query::UserAuthenticators(_) | Query::MfaCoverage => Family::Users,
         Query::GetUser(_)
         | Query::ListUsers(_)
         | Query::UserIdentities(_)
         | Query::UserEffectivePermissions(_)
-        | Query::PasswordPolicy
         | Query::LegacySamlReport { .. } => Family::Users,
         Query::Related { anchor, .. } => anchor_family(anchor),
         Query::GetGroup(_) | Query::ListGroups(_) => Family::Groups,
@@ -89,6 +91,9 @@ pub fn query_family(query: &Query) -> Family {
         | Query::WebhookDeliveries { .. }
         | Query::WebhookDelivery { .. } => Family::Webhooks,
         Query::SocialProviders(_) | Query::SocialProvider(_) => Family::Settings,
+        Query::ScimUsers | Query::ScimUser(_) | Query::ScimGroups | Query::ScimGroup(_) => {
+            Family::Scim
+        }
         Query::AgentMe
         | Query::JitRequest(_)
         | Query::JitTask(_)
@@ -188,6 +193,7 @@ pub fn op_family(op: &Op) -> Family {
         | Op::UpdateSocialProvider { .. }
         | Op::DeleteSocialProvider(_) => Family::Settings,
         Op::BeginSocialLogin(_) | Op::FinishSocialLogin(_) => Family::Protocol,
+        Op::Scim(_) => Family::Scim,
         Op::Ask(_)
         | Op::CreateTask(_)
         | Op::FinishTask(_)

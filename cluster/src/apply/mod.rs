@@ -23,6 +23,7 @@ mod par;
 mod permissions;
 mod relation_tuples;
 mod relations;
+mod scim;
 mod scopes;
 pub(crate) mod sessions;
 mod settings;
@@ -278,6 +279,7 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
         Op::DeleteSocialProvider(id) => social::delete(tx, *id)?,
         Op::BeginSocialLogin(state) => social::begin(tx, meta.at, state)?,
         Op::FinishSocialLogin(sign_in) => social::finish(tx, meta, sign_in)?,
+        Op::Scim(write) => scim::apply(tx, meta, write)?,
         Op::DeleteWebhook(id) => webhooks::delete(tx, *id)?,
         Op::RotateWebhookSecret {
             id,

@@ -174,6 +174,8 @@ pub(super) fn update<I: NamedKind>(
 }
 
 pub(super) fn delete<I: NamedKind>(tx: &mut OrgTx, id: [u8; 16]) -> Result<Applied> {
+    // SCIM's attributes of a group (none for roles).
+    tx.delete(Table::ScimExtra, &id);
     let entity = load::<I>(tx, id)?;
     if entity.is_system {
         return Err(ClusterError::protected(format!(

@@ -239,6 +239,7 @@ pub(super) fn delete(tx: &mut OrgTx, key: &UserKey) -> Result<Applied> {
     let user = lookup::user(tx, key)?;
     let id = user.id.to_bytes();
     unlink_all(tx, EndKind::User, &id)?;
+    tx.delete(Table::ScimExtra, &id);
     let mut links = Vec::new();
     tx.reader()
         .scan::<IdentityLink>(Table::Identity, &id, false, |_, link| {

@@ -118,6 +118,7 @@ fn changes_rbac(op: &Op) -> bool {
         op,
         Op::Relate { .. }
             | Op::FinishSocialLogin(_)
+            | Op::Scim(_)
             | Op::DeleteUser(_)
             | Op::DeleteGroup(_)
             | Op::DeleteRole(_)

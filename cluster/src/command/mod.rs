@@ -6,6 +6,7 @@ mod agents;
 mod jit;
 mod mfa;
 mod oauth;
+mod scim;
 mod social;
 mod webhooks;
 
@@ -28,6 +29,7 @@ pub use oauth::{
     NewAccessToken, NewClient, NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget,
     SignIn,
 };
+pub use scim::{ScimGroupState, ScimUserState, ScimWrite};
 pub use social::{SocialProviderFields, SocialProviderKey, SocialSignIn};
 pub use webhooks::{WebhookAttempt, WebhookFields, WebhookPatch};
 
@@ -762,6 +764,9 @@ pub enum Op {
     BeginSocialLogin(crate::model::SocialLoginState),
     /// ... and comes back: answers the user it names.
     FinishSocialLogin(SocialSignIn),
+
+    /// A SCIM provisioning write.
+    Scim(ScimWrite),
 }
 
 /// Fields of a new ABAC attribute definition (JSON payloads as text).
@@ -959,6 +964,12 @@ impl Op {
             Op::DeleteSocialProvider(_) => "delete_social_provider",
             Op::BeginSocialLogin(_) => "begin_social_login",
             Op::FinishSocialLogin(_) => "finish_social_login",
+            Op::Scim(ScimWrite::PutUser { create: true, .. }) => "scim_create_user",
+            Op::Scim(ScimWrite::PutUser { .. }) => "scim_replace_user",
+            Op::Scim(ScimWrite::DeleteUser { .. }) => "scim_delete_user",
+            Op::Scim(ScimWrite::PutGroup { create: true, .. }) => "scim_create_group",
+            Op::Scim(ScimWrite::PutGroup { .. }) => "scim_replace_group",
+            Op::Scim(ScimWrite::DeleteGroup { .. }) => "scim_delete_group",
         }
     }
 }

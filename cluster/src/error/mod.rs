@@ -89,6 +89,14 @@ pub enum ClusterError {
     /// An authorization engine refused the question or the change.
     #[error("{message}")]
     Authz { code: AuthzCode, message: String },
+    /// A SCIM protocol refusal (RFC 7644 section 3.12): the HTTP status and the `scimType`
+    /// (`mutability`, `invalidValue`, ...; none for a version mismatch).
+    #[error("{detail}")]
+    Scim {
+        status: u16,
+        scim_type: Option<String>,
+        detail: String,
+    },
     /// A capability that is not built yet.
     #[error("{message}")]
     NotImplemented { message: String },
@@ -176,6 +184,15 @@ impl ClusterError {
             message: message.into(),
             attempts_remaining: None,
             retry_after_secs: None,
+        }
+    }
+
+    /// A SCIM refusal.
+    pub fn scim(status: u16, scim_type: Option<&str>, detail: impl Into<String>) -> Self {
+        ClusterError::Scim {
+            status,
+            scim_type: scim_type.map(str::to_string),
+            detail: detail.into(),
         }
     }
 

@@ -49,6 +49,8 @@ pub enum PrincipalKind {
         agent_id: String,
         name: String,
     },
+    /// The org's inbound SCIM client (its bearer token from the SCIM settings).
+    Scim,
 }
 
 impl Principal {
@@ -80,6 +82,7 @@ impl Principal {
             PrincipalKind::Client { client_id, .. } => client_id.clone(),
             PrincipalKind::Agent { agent_id, .. } => agent_id.clone(),
             PrincipalKind::Anonymous => "anonymous".to_string(),
+            PrincipalKind::Scim => "scim".to_string(),
         }
     }
 
@@ -92,6 +95,7 @@ impl Principal {
             PrincipalKind::Client { name, .. } => name.clone(),
             PrincipalKind::Agent { name, .. } => name.clone(),
             PrincipalKind::Anonymous => "anonymous".to_string(),
+            PrincipalKind::Scim => "SCIM client".to_string(),
         }
     }
 
@@ -104,6 +108,7 @@ impl Principal {
             PrincipalKind::Client { .. } => "client",
             PrincipalKind::Agent { .. } => "agent",
             PrincipalKind::Anonymous => "anonymous",
+            PrincipalKind::Scim => "scim",
         }
     }
 }
@@ -135,6 +140,8 @@ pub enum Family {
     AgentRuntime,
     /// Webhooks and their deliveries (`admin:webhooks`).
     Webhooks,
+    /// SCIM 2.0 provisioning (`~/scim/v2`): only the org's SCIM token, never an API key.
+    Scim,
     /// Writes only OAuth protocol endpoints make (sign-ins, token issuance); no credential of
     /// the admin API may make them.
     Protocol,
@@ -153,6 +160,7 @@ impl Family {
             Family::Authorization => Some("admin:authz"),
             Family::Agents => Some("admin:agents"),
             Family::Webhooks => Some("admin:webhooks"),
+            Family::Scim => Some(SCIM_SCOPE),
             Family::Analytics
             | Family::ApiKeys
             | Family::Identity
@@ -162,6 +170,9 @@ impl Family {
         }
     }
 }
+
+/// The one scope of the SCIM token (no API key can hold it).
+pub const SCIM_SCOPE: &str = "scim";
 
 /// The API-key scopes this server knows.
 pub struct AdminScope;
@@ -200,6 +211,9 @@ impl AdminScope {
         }
         if family == Family::ApiKeys {
             return vec!["admin".to_string()];
+        }
+        if family == Family::Scim {
+            return vec![SCIM_SCOPE.to_string()];
         }
         let mut scopes: Vec<String> = family.scope().map(str::to_string).into_iter().collect();
         if family == Family::Agents {

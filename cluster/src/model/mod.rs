@@ -20,6 +20,7 @@ mod org;
 pub mod passkey;
 mod permission;
 mod relation_tuples;
+mod scim;
 mod scope;
 mod social;
 mod user;
@@ -32,7 +33,7 @@ pub use aauth::{
     AAuthSeen, OkpKey,
 };
 pub use abac::{AbacPolicyRecord, AttributeDefinition, AttributeKind, AttributeValue};
-pub use access::{AdminScope, Family, Principal, PrincipalKind};
+pub use access::{AdminScope, Family, Principal, PrincipalKind, SCIM_SCOPE};
 pub use agent::{Agent, BudgetPolicy, DailyUsage, WorkloadBinding, capability_covers};
 pub use api_key::{ApiKey, NewApiKey};
 pub use approval::{
@@ -63,6 +64,7 @@ pub use org::{OrgCounters, OrgRecord};
 pub use passkey::{PasskeyCredential, WebauthnCeremony};
 pub use permission::Permission;
 pub use relation_tuples::{StoredSchema, StoredTuple, TupleChange, TupleChangeKind};
+pub use scim::{ScimExtra, group_version, user_version, version_of};
 pub use scope::Scope;
 pub use social::{
     SOCIAL_LOGIN_TTL_MS, SocialHead, SocialLoginState, SocialProvider, UpstreamIdentity,

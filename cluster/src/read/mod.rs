@@ -12,6 +12,7 @@ mod oauth;
 mod org;
 mod page;
 mod relation_tuples;
+mod scim;
 mod users;
 mod webhooks;
 
@@ -138,6 +139,10 @@ pub fn run_query(
         ))),
         Query::Webhooks(filter) => webhooks::list(reader, filter),
         Query::Webhook(id) => Ok(Reply::Webhook(crate::lookup::webhook(reader, *id)?)),
+        Query::ScimUsers => scim::users(reader),
+        Query::ScimUser(id) => scim::user(reader, *id),
+        Query::ScimGroups => scim::groups(reader),
+        Query::ScimGroup(id) => scim::group(reader, *id),
         Query::SocialProviders(page) => {
             let mut all = Vec::new();
             reader.scan(Table::SocialProvider, &[], false, |_, p| {
