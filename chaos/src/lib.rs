@@ -1,5 +1,5 @@
 //! Load generation, fault injection and verification for Lumo: the `lumo-load` benchmark
-//! runner and latency statistics, the AAuth signed-request scenarios (`aauth_bench`), the webhook scenario (`webhook_bench`), the authorization benchmarks' set-ups and Zanzibar data set
+//! runner and latency statistics, the AAuth signed-request scenarios (`aauth_bench`), the webhook scenario (`webhook_bench`), the SCIM scenarios (`scim_bench`), the authorization benchmarks' set-ups and Zanzibar data set
 //! (`authz_bench`), operation histories and their linearizability checker, and the
 //! `lumo-chaos` scenario that kills and partitions real `lumod` processes under load
 //! (started, here and by the test suite, through [`lumod::start`]).
@@ -13,5 +13,6 @@ pub mod lumod;
 pub mod mfa_bench;
 pub mod oauth_bench;
 pub mod procs;
+pub mod scim_bench;
 pub mod stats;
 pub mod webhook_bench;

@@ -13,6 +13,7 @@ use lumo_chaos::load::run;
 use lumo_chaos::oauth_bench::{self, BenchClient, Bounds, Issuer, OauthScenarios};
 use lumo_chaos::procs::{ADMIN_KEY, ORG, ProcCluster};
 use lumo_chaos::stats::{ScenarioStats, markdown};
+use lumo_chaos::scim_bench;
 use lumo_chaos::webhook_bench;
 use serde_json::json;
 
@@ -40,7 +41,9 @@ struct Args {
     /// per core), aauth-signed (a resource's signed token verifications over HTTP: signature
     /// checked and nonce spent through Raft on the node); webhooks: webhook-events (user
     /// creations with a webhook subscribed, and their events' delivery to a receiver in this
-    /// process, end to end; a --target node must allow private webhook targets).
+    /// process, end to end; a --target node must allow private webhook targets); SCIM:
+    /// scim-create (users through POST ~/scim/v2/Users), scim-bulk (users through Bulk requests
+    /// of 1000 operations, counted per user).
     #[arg(
         long,
         default_value = "hello,argon2,get-user,list-users,create-user,create-user-password,authz-check,zanzibar-check"
@@ -359,6 +362,9 @@ async fn main() -> anyhow::Result<()> {
                 results.push(creates);
                 events
             }
+            name if scim_bench::SCENARIOS.contains(&name) => {
+                scim_bench::run(name, oauth.issuer.clone(), bounds, run_id).await?
+            }
             name if aauth_bench::SCENARIOS.contains(&name) => {
                 aauth_bench::run(name, oauth.issuer.clone(), bounds).await?
             }
@@ -438,6 +444,8 @@ async fn main() -> anyhow::Result<()> {
         ("cc-rs256", "cc-baseline"),
         ("cc-es256", "cc-baseline"),
         ("create-user-webhook", "create-user"),
+        ("scim-create", "create-user"),
+        ("scim-bulk", "create-user"),
         ("webhook-events", "create-user-webhook"),
         ("aauth-signed", "cc-rs256"),
         ("aauth-signed", "cc-eddsa"),
