@@ -95,11 +95,13 @@ pub async fn run(
                     .collect();
                 let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
                                   "Operations": operations});
-                scim_post(&issuer, "/Bulk", &body).await.is_some_and(|answer| {
-                    answer["Operations"]
-                        .as_array()
-                        .is_some_and(|ops| ops.iter().all(|op| op["status"] == "201"))
-                })
+                scim_post(&issuer, "/Bulk", &body)
+                    .await
+                    .is_some_and(|answer| {
+                        answer["Operations"]
+                            .as_array()
+                            .is_some_and(|ops| ops.iter().all(|op| op["status"] == "201"))
+                    })
             }
         },
     )

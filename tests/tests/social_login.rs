@@ -241,50 +241,64 @@ async fn an_existing_account_is_linked_only_by_an_address_the_upstream_verified(
     Ok(())
 }
 
-/// `drive` stops at a redirect off the node; a refused login goes back to the app's login
-/// page (on the node), so the caller follows one step by hand.
-async fn refused_login(
+/// From the app's login page through its social link and the upstream's pages (signed in as
+/// `email`, consent allowed), until the browser is sent where `stop` says; answers that
+/// address and the login cookie set when the browser left for the upstream.
+async fn follow_until(
     world: &World,
     browser: &mut Browser,
     email: &str,
-) -> anyhow::Result<String> {
+    stop: impl Fn(&str) -> bool,
+) -> anyhow::Result<(String, String)> {
     let request = AuthRequest::new(&world.app_client, "openid email");
     let base = world.node.http.clone();
     let login = browser.get(&request.url(&world.app_oauth)).await?;
     let link = social_link(&login.body).ok_or_else(|| anyhow::anyhow!("no social link"))?;
     let mut page = browser.get(&format!("{base}{link}")).await?;
+    let cookie = browser
+        .cookie("lumo_social")
+        .unwrap_or_default()
+        .to_string();
     for _ in 0..10 {
-        let Some(location) = page.location.clone() else {
-            anyhow::bail!("no redirect: {} {}", page.status, page.body);
-        };
-        if location.contains("login_error=") {
-            return Ok(location);
-        }
-        let url = if location.starts_with('/') {
-            format!("{base}{location}")
-        } else {
-            location
-        };
-        page = browser.get(&url).await?;
-        if page.status == 200
-            && let Some((action, mut fields)) = lumo_tests::oauth::form(&page.body)
-        {
-            for (name, value) in fields.iter_mut() {
-                match name.as_str() {
-                    "email" => *value = email.to_string(),
-                    "password" => *value = PASSWORD.to_string(),
-                    _ => {}
-                }
+        if let Some(location) = page.location.clone() {
+            if stop(&location) {
+                return Ok((location, cookie));
             }
-            if !fields.iter().any(|(n, _)| n == "password") {
-                fields.push(("consent".into(), "allow".into()));
-            }
-            page = browser
-                .post_form(&format!("{base}{action}"), &fields)
-                .await?;
+            let url = if location.starts_with('/') {
+                format!("{base}{location}")
+            } else {
+                location
+            };
+            page = browser.get(&url).await?;
+            continue;
         }
+        let (action, mut fields) = lumo_tests::oauth::form(&page.body)
+            .ok_or_else(|| anyhow::anyhow!("no form in {} {}", page.status, page.body))?;
+        for (name, value) in fields.iter_mut() {
+            match name.as_str() {
+                "email" => *value = email.to_string(),
+                "password" => *value = PASSWORD.to_string(),
+                _ => {}
+            }
+        }
+        if !fields.iter().any(|(n, _)| n == "password") {
+            fields.push(("consent".into(), "allow".into()));
+        }
+        page = browser
+            .post_form(&format!("{base}{action}"), &fields)
+            .await?;
     }
-    anyhow::bail!("the login was not refused")
+    anyhow::bail!("the browser never got where it was going")
+}
+
+/// A refused social login: where the browser is sent back (the login form, with the marker).
+async fn refused_login(
+    world: &World,
+    browser: &mut Browser,
+    email: &str,
+) -> anyhow::Result<String> {
+    let (location, _) = follow_until(world, browser, email, |l| l.contains("login_error=")).await?;
+    Ok(location)
 }
 
 #[tokio::test]
@@ -361,46 +375,10 @@ async fn a_forged_or_replayed_state_and_a_disabled_provider_are_refused() -> any
 
     // A state used once cannot be used again, even with the browser's cookie put back.
     let mut browser = Browser::new();
-    let request = AuthRequest::new(&world.app_client, "openid");
-    let login = browser.get(&request.url(&world.app_oauth)).await?;
-    let link = social_link(&login.body).ok_or_else(|| anyhow::anyhow!("no social link"))?;
-    let mut page = browser.get(&format!("{base}{link}")).await?;
-    let cookie = browser
-        .cookie("lumo_social")
-        .unwrap_or_default()
-        .to_string();
-    let mut back = None;
-    for _ in 0..8 {
-        if let Some(location) = page.location.clone() {
-            if location.contains("/oauth/social/corp/callback") {
-                back = Some(location);
-                break;
-            }
-            let url = if location.starts_with('/') {
-                format!("{base}{location}")
-            } else {
-                location
-            };
-            page = browser.get(&url).await?;
-            continue;
-        }
-        let (action, mut fields) = lumo_tests::oauth::form(&page.body)
-            .ok_or_else(|| anyhow::anyhow!("no form in {}", page.body))?;
-        for (name, value) in fields.iter_mut() {
-            match name.as_str() {
-                "email" => *value = "erin@example.com".to_string(),
-                "password" => *value = PASSWORD.to_string(),
-                _ => {}
-            }
-        }
-        if !fields.iter().any(|(n, _)| n == "password") {
-            fields.push(("consent".into(), "allow".into()));
-        }
-        page = browser
-            .post_form(&format!("{base}{action}"), &fields)
-            .await?;
-    }
-    let back = back.ok_or_else(|| anyhow::anyhow!("never came back"))?;
+    let (back, cookie) = follow_until(&world, &mut browser, "erin@example.com", |l| {
+        l.contains("/oauth/social/corp/callback")
+    })
+    .await?;
     assert_eq!(query_param(&back, "state"), Some(state_of(&cookie)));
     let first = browser.get(&back).await?;
     assert!(

@@ -12,10 +12,8 @@ use serde_json::{Value, json};
 
 use super::discovery::{BULK_MAX_BYTES, BULK_MAX_OPERATIONS};
 use super::filter::member;
-use super::routes::{
-    patch_group_with, patch_user_with, remove_group, remove_user, scim_ctx, write_group,
-    write_new_group, write_new_user, write_user,
-};
+use super::routes::scim_ctx;
+use super::store::Kind;
 use super::{ScimError, ScimResult, answer, base};
 use crate::error::ApiError;
 use crate::extract::Ctx;
@@ -70,7 +68,7 @@ fn result(
     out
 }
 
-/// Runs one operation; answers its status, location and response body.
+/// Runs one operation; answers its status and response body.
 async fn run(
     ctx: &Ctx,
     base: &str,
@@ -80,41 +78,36 @@ async fn run(
     version: Option<String>,
 ) -> ScimResult<(StatusCode, Option<Value>)> {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match (method, parts.as_slice()) {
-        ("POST", ["Users"]) => Ok((
-            StatusCode::CREATED,
-            Some(write_new_user(ctx, base, data).await?),
-        )),
-        ("POST", ["Groups"]) => Ok((
-            StatusCode::CREATED,
-            Some(write_new_group(ctx, base, data).await?),
-        )),
-        ("PUT", ["Users", id]) => Ok((
-            StatusCode::OK,
-            Some(write_user(ctx, base, id, data, version).await?),
-        )),
-        ("PUT", ["Groups", id]) => Ok((
-            StatusCode::OK,
-            Some(write_group(ctx, base, id, data, version).await?),
-        )),
-        ("PATCH", ["Users", id]) => Ok((
-            StatusCode::OK,
-            Some(patch_user_with(ctx, base, id, data, version).await?),
-        )),
-        ("PATCH", ["Groups", id]) => Ok((
-            StatusCode::OK,
-            Some(patch_group_with(ctx, base, id, data, version).await?),
-        )),
-        ("DELETE", ["Users", id]) => remove_user(ctx, id, version, false)
-            .await
-            .map(|()| (StatusCode::NO_CONTENT, None)),
-        ("DELETE", ["Groups", id]) => remove_group(ctx, id, version)
-            .await
-            .map(|()| (StatusCode::NO_CONTENT, None)),
-        _ => Err(ScimError::bad(
+    let (kind, id) = match parts.as_slice() {
+        [name] => (Kind::of(name), None),
+        [name, id] => (Kind::of(name), Some(*id)),
+        _ => (None, None),
+    };
+    let unsupported = || {
+        ScimError::bad(
             "invalidPath",
             format!("{method} {path} is not a Bulk operation this server runs"),
+        )
+    };
+    let kind = kind.ok_or_else(unsupported)?;
+    match (method, id) {
+        ("POST", None) => Ok((
+            StatusCode::CREATED,
+            Some(kind.create(ctx, base, data).await?),
         )),
+        ("PUT", Some(id)) => Ok((
+            StatusCode::OK,
+            Some(kind.replace(ctx, base, id, data, version).await?),
+        )),
+        ("PATCH", Some(id)) => Ok((
+            StatusCode::OK,
+            Some(kind.patch(ctx, base, id, data, version).await?),
+        )),
+        ("DELETE", Some(id)) => {
+            kind.remove(ctx, id, version, false).await?;
+            Ok((StatusCode::NO_CONTENT, None))
+        }
+        _ => Err(unsupported()),
     }
 }
 

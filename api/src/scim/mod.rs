@@ -10,6 +10,7 @@ mod list;
 pub mod patch;
 mod resources;
 mod routes;
+mod store;
 
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -304,9 +304,8 @@ pub fn user_state(
         .and_then(|e| member(e, "verified"))
     {
         Some(Value::Bool(b)) => *b,
-        _ => current.is_none_or(|c| {
-            c.user.email_verified && c.user.email.eq_ignore_ascii_case(&email)
-        }),
+        _ => current
+            .is_none_or(|c| c.user.email_verified && c.user.email.eq_ignore_ascii_case(&email)),
     };
     let attributes = kept_attributes(resource)?;
     Ok(ScimUserState {

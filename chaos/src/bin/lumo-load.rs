@@ -12,8 +12,8 @@ use lumo_chaos::authz_bench::{self, Dataset, Sizes};
 use lumo_chaos::load::run;
 use lumo_chaos::oauth_bench::{self, BenchClient, Bounds, Issuer, OauthScenarios};
 use lumo_chaos::procs::{ADMIN_KEY, ORG, ProcCluster};
-use lumo_chaos::stats::{ScenarioStats, markdown};
 use lumo_chaos::scim_bench;
+use lumo_chaos::stats::{ScenarioStats, markdown};
 use lumo_chaos::webhook_bench;
 use serde_json::json;
 
