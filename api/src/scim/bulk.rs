@@ -68,6 +68,82 @@ fn result(
     out
 }
 
+/// Creations run side by side at most this many at a time.
+const CONCURRENT: usize = 16;
+
+/// An operation whose references are all known.
+struct Prepared {
+    index: usize,
+    method: String,
+    bulk_id: Option<String>,
+    path: Value,
+    data: Value,
+    version: Option<String>,
+}
+
+/// The operation with its `bulkId:` references replaced, or `None` while one is unknown.
+fn prepare(op: &Value, index: usize, ids: &[(String, String)]) -> Option<Prepared> {
+    let mut missing = Vec::new();
+    let path = resolve(
+        member(op, "path").unwrap_or(&Value::Null),
+        ids,
+        &mut missing,
+    );
+    let data = resolve(
+        member(op, "data").unwrap_or(&Value::Null),
+        ids,
+        &mut missing,
+    );
+    missing.is_empty().then(|| Prepared {
+        index,
+        method: member(op, "method")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_ascii_uppercase(),
+        bulk_id: member(op, "bulkId")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        path,
+        data,
+        version: member(op, "version")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
+}
+
+/// The values of a creation that must be unique (user names and addresses), lowercased.
+fn unique_values(data: &Value) -> Vec<String> {
+    let mut values: Vec<String> = ["userName", "displayName"]
+        .iter()
+        .filter_map(|name| member(data, name).and_then(Value::as_str))
+        .map(str::to_lowercase)
+        .collect();
+    if let Some(Value::Array(emails)) = member(data, "emails") {
+        values.extend(
+            emails
+                .iter()
+                .filter_map(|e| member(e, "value").and_then(Value::as_str))
+                .map(str::to_lowercase),
+        );
+    }
+    values
+}
+
+/// Runs a prepared operation.
+async fn execute(ctx: &Ctx, base: &str, op: &Prepared) -> ScimResult<(StatusCode, Option<Value>)> {
+    match (op.method.as_str(), op.path.as_str()) {
+        ("POST", _) if op.bulk_id.is_none() => Err(ScimError::bad(
+            "invalidValue",
+            "a POST in a Bulk request needs a bulkId",
+        )),
+        (method, Some(path)) => run(ctx, base, method, path, &op.data, op.version.clone()).await,
+        _ => Err(ScimError::bad(
+            "invalidSyntax",
+            "every operation needs a method and a path",
+        )),
+    }
+}
+
 /// Runs one operation; answers its status and response body.
 async fn run(
     ctx: &Ctx,
@@ -163,72 +239,78 @@ pub async fn bulk(
     let mut answers: Vec<Option<Value>> = vec![None; operations.len()];
     let mut pending: Vec<usize> = (0..operations.len()).collect();
     let mut errors = 0u64;
+    // Consecutive creations run side by side (nothing in one can name another except through
+    // a bulkId, which waits); anything else, and every operation under `failOnErrors`, runs
+    // alone in the order sent.
+    let side_by_side = if fail_on_errors == u64::MAX {
+        CONCURRENT
+    } else {
+        1
+    };
     // Rounds: each runs every operation whose references are known; one that made no
     // progress leaves only unresolvable references.
     while !pending.is_empty() && errors < fail_on_errors {
         let mut waiting = Vec::new();
-        let mut progressed = false;
+        let mut ready = Vec::new();
         for index in pending {
-            if errors >= fail_on_errors {
-                waiting.push(index);
-                continue;
+            match prepare(&operations[index], index, &ids) {
+                Some(prepared) => ready.push(prepared),
+                None => waiting.push(index),
             }
-            let op = &operations[index];
-            let method = member(op, "method")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_ascii_uppercase();
-            let bulk_id = member(op, "bulkId").and_then(Value::as_str);
-            let mut missing = Vec::new();
-            let path = resolve(
-                member(op, "path").unwrap_or(&Value::Null),
-                &ids,
-                &mut missing,
-            );
-            let data = resolve(
-                member(op, "data").unwrap_or(&Value::Null),
-                &ids,
-                &mut missing,
-            );
-            if !missing.is_empty() {
-                waiting.push(index);
-                continue;
-            }
-            progressed = true;
-            let version = member(op, "version")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            let outcome = match (method.as_str(), path.as_str()) {
-                ("POST", _) if bulk_id.is_none() => Err(ScimError::bad(
-                    "invalidValue",
-                    "a POST in a Bulk request needs a bulkId",
-                )),
-                (_, Some(path)) => run(&ctx, &base, &method, path, &data, version).await,
-                _ => Err(ScimError::bad(
-                    "invalidSyntax",
-                    "every operation needs a method and a path",
-                )),
-            };
-            answers[index] = Some(match outcome {
-                Ok((status, response)) => {
-                    let location = response
-                        .as_ref()
-                        .and_then(|r| r["meta"]["location"].as_str())
-                        .map(str::to_string);
-                    if let (Some(b), Some(id)) =
-                        (bulk_id, response.as_ref().and_then(|r| r["id"].as_str()))
-                    {
-                        ids.push((b.to_string(), id.to_string()));
-                    }
-                    // Successful operations report their location, not the body.
-                    result(&method, bulk_id, status, location.as_deref(), None)
-                }
-                Err(e) => {
-                    errors += 1;
-                    result(&method, bulk_id, e.status, None, Some(e.body()))
-                }
-            });
         }
+        let progressed = !ready.is_empty();
+        let mut rest = ready.as_slice();
+        while let Some(first) = rest.first() {
+            if errors >= fail_on_errors {
+                waiting.extend(rest.iter().map(|p| p.index));
+                break;
+            }
+            let batch = if first.method == "POST" {
+                // Creations that could collide (a name or address in common) stay in order:
+                // the first one sent is the one that wins.
+                let mut claimed = std::collections::HashSet::new();
+                let n = rest
+                    .iter()
+                    .take(side_by_side)
+                    .take_while(|p| {
+                        p.method == "POST"
+                            && unique_values(&p.data)
+                                .into_iter()
+                                .all(|v| claimed.insert(v))
+                    })
+                    .count()
+                    .max(1);
+                &rest[..n]
+            } else {
+                &rest[..1]
+            };
+            rest = &rest[batch.len()..];
+            let outcomes =
+                futures::future::join_all(batch.iter().map(|p| execute(&ctx, &base, p))).await;
+            for (prepared, outcome) in batch.iter().zip(outcomes) {
+                let (method, bulk_id) = (&prepared.method, prepared.bulk_id.as_deref());
+                answers[prepared.index] = Some(match outcome {
+                    Ok((status, response)) => {
+                        let location = response
+                            .as_ref()
+                            .and_then(|r| r["meta"]["location"].as_str())
+                            .map(str::to_string);
+                        if let (Some(b), Some(id)) =
+                            (bulk_id, response.as_ref().and_then(|r| r["id"].as_str()))
+                        {
+                            ids.push((b.to_string(), id.to_string()));
+                        }
+                        // Successful operations report their location, not the body.
+                        result(method, bulk_id, status, location.as_deref(), None)
+                    }
+                    Err(e) => {
+                        errors += 1;
+                        result(method, bulk_id, e.status, None, Some(e.body()))
+                    }
+                });
+            }
+        }
+        waiting.sort_unstable();
         pending = waiting;
         if !progressed {
             break;
