@@ -1711,6 +1711,13 @@ pub const ROUTES: &[(&str, &str, &str, &str, &str)] = &[
         "200,400,401,403",
     ),
     (
+        "GET",
+        "/orgs/{orgId}/api/v1/scim/v2/Me",
+        "The calling user as a SCIM resource (a user's access token)",
+        "scim",
+        "200,401,501",
+    ),
+    (
         "POST",
         "/orgs/{orgId}/api/v1/scim/v2/Bulk",
         "SCIM Bulk (1000 operations, 1 MiB, bulkId references)",

@@ -120,6 +120,8 @@ pub enum Query {
     /// members); one group.
     ScimUsers,
     ScimUser(crate::ids::UserId),
+    /// The calling user, as SCIM shows it (`/Me`).
+    ScimMe,
     ScimGroups,
     ScimGroup(crate::ids::GroupId),
     /// The org's social login providers, by id.
@@ -271,6 +273,7 @@ impl Query {
                 | Query::WebhookDelivery { .. }
                 | Query::SocialProvider(_)
                 | Query::ScimUser(_)
+                | Query::ScimMe
                 | Query::ScimGroup(_)
                 | Query::MyAuthenticators
                 | Query::RecoveryCodeStatus
@@ -372,6 +375,7 @@ impl Query {
             Query::Webhook(_) => "webhook",
             Query::ScimUsers => "scim_users",
             Query::ScimUser(_) => "scim_user",
+            Query::ScimMe => "scim_me",
             Query::ScimGroups => "scim_groups",
             Query::ScimGroup(_) => "scim_group",
             Query::SocialProviders(_) => "social_providers",

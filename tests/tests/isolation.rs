@@ -2002,8 +2002,19 @@ async fn scim_tokens_reach_their_own_org_only() -> anyhow::Result<()> {
             );
         }
     }
-    // A SCIM token is no admin API credential.
+    // A SCIM token is no admin API credential, and names no user for /Me.
     b_scim.get("/admin/users").await?.expect(403);
+    let me = b_scim.get("/scim/v2/Me").await?;
+    assert_eq!(me.status, 501, "{}", me.text);
+    // A user's own token reads itself through /Me, and nothing else of SCIM.
+    create_user(&a, "me-reader@acme.test", PASSWORD).await?;
+    let token = user_token(&a, "me-reader@acme.test", "openid profile").await?;
+    let reader = a.with_bearer(&token);
+    let own = reader.get("/scim/v2/Me").await?;
+    assert_eq!(own.status, 200, "{}", own.text);
+    assert_eq!(own.body["emails"][0]["value"], "me-reader@acme.test");
+    assert_eq!(reader.get("/scim/v2/Users").await?.status, 403);
+    assert_eq!(b.with_bearer(&token).get("/scim/v2/Me").await?.status, 401);
     assert_eq!(
         b_scim.get("/scim/v2/Users").await?.body,
         before,

@@ -40,7 +40,7 @@ pub fn router() -> Router<AppState> {
                     }),
                 )
                 .route(&format!("{prefix}/Bulk"), post(bulk::bulk))
-                .route(&format!("{prefix}/Me"), get(me).patch(me))
+                .route(&format!("{prefix}/Me"), get(me).patch(me_patch))
                 .route(&format!("{prefix}/{{*rest}}"), any(unknown))
         })
 }
@@ -153,11 +153,23 @@ async fn unknown() -> ScimError {
     ScimError::not_found("SCIM endpoint")
 }
 
-async fn me() -> ScimError {
+/// `GET /Me`: the calling user (a user's access token).
+async fn me(ctx: Result<Ctx, ApiError>, headers: HeaderMap) -> ScimResult<Response> {
+    let ctx = ctx?;
+    match ctx.read(lumo_cluster::query::Query::ScimMe).await? {
+        lumo_cluster::query::Reply::ScimUser(view) => Ok(answer(
+            StatusCode::OK,
+            super::resources::user_json(&view, &base(&ctx, &headers)),
+        )),
+        other => Err(ApiError::unexpected(other).into()),
+    }
+}
+
+async fn me_patch() -> ScimError {
     ScimError::new(
         StatusCode::NOT_IMPLEMENTED,
         None,
-        "Me needs a user's own credential; the organization's SCIM token names no user",
+        "changing your own user through /Me is not available yet; GET /Me is",
     )
 }
 

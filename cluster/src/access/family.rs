@@ -35,7 +35,9 @@ pub fn query_family(query: &Query) -> Family {
         | Query::StepUp(_)
         // The policy a new password must meet is no secret: any credential of the org (a
         // user's token, the SCIM client) may read it.
-        | Query::PasswordPolicy => Family::Identity,
+        | Query::PasswordPolicy
+        // A user's own SCIM view: any user's token.
+        | Query::ScimMe => Family::Identity,
         Query::UserAuthenticators(_) | Query::MfaCoverage => Family::Users,
         Query::GetUser(_)
         | Query::ListUsers(_)

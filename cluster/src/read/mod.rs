@@ -141,6 +141,14 @@ pub fn run_query(
         Query::Webhook(id) => Ok(Reply::Webhook(crate::lookup::webhook(reader, *id)?)),
         Query::ScimUsers => scim::users(reader),
         Query::ScimUser(id) => scim::user(reader, *id),
+        Query::ScimMe => match &principal.kind {
+            crate::model::PrincipalKind::User { id, .. } => scim::user(reader, *id),
+            _ => Err(crate::error::ClusterError::scim(
+                501,
+                None,
+                "Me is the calling user; this credential names no user (use a user's access token)",
+            )),
+        },
         Query::ScimGroups => scim::groups(reader),
         Query::ScimGroup(id) => scim::group(reader, *id),
         Query::SocialProviders(page) => {
