@@ -218,3 +218,38 @@ def test_switches_of_the_settings(scim, lumod):
     configure(lumod, enabled=False)
     scim_error(scim("GET", "/Users"), 401)
     configure(lumod, allow_user_deletion=True)
+
+
+def test_bulk_keeps_the_order_sent_and_resolves_references_in_paths(scim):
+    group = scim("POST", "/Groups", {"schemas": [GROUP], "displayName": unique("Ordered")}).json()
+    name = unique("ord")
+    body = {"schemas": [BULK], "Operations": [
+        {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"schemas": [USER], "userName": f"{name}@example.com"}},
+        {"method": "PATCH", "path": f"/Groups/{group['id']}", "data": {"schemas": [PATCH], "Operations": [
+            {"op": "add", "path": "members", "value": [{"value": "bulkId:a"}]}]}},
+        {"method": "PUT", "path": f"/Groups/{group['id']}", "data": {"schemas": [GROUP], "displayName": group["displayName"], "members": []}},
+        {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"schemas": [GROUP], "displayName": unique("Ref")}},
+        {"method": "PATCH", "path": "/Groups/bulkId:g", "data": {"schemas": [PATCH], "Operations": [
+            {"op": "add", "path": "members", "value": [{"value": "bulkId:a"}]}]}},
+    ]}
+    reply = scim("POST", "/Bulk", body)
+    assert reply.status_code == 200, reply.text
+    statuses = [op["status"] for op in reply.json()["Operations"]]
+    assert statuses == ["201", "200", "200", "201", "200"], reply.text
+    assert scim("GET", f"/Groups/{group['id']}").json()["members"] == []
+    ref = reply.json()["Operations"][3]["location"]
+    members = requests.get(ref, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30).json()["members"]
+    assert len(members) == 1
+
+
+def test_a_patch_keeps_what_it_does_not_name(scim, lumod):
+    configure(lumod, auto_activate_users=False)
+    user = new_user(scim)
+    assert admin(lumod, "GET", f"/admin/users/{user['id']}").json()["data"]["isActive"] is False
+    admin(lumod, "PATCH", f"/admin/users/{user['id']}", {"phoneNumber": "+15551234567"})
+    patched = scim("PATCH", f"/Users/{user['id']}", {"schemas": [PATCH], "Operations": [
+        {"op": "replace", "path": "displayName", "value": "Still inactive"}]})
+    assert patched.status_code == 200, patched.text
+    seen = admin(lumod, "GET", f"/admin/users/{user['id']}").json()["data"]
+    assert seen["isActive"] is False and seen["phoneNumber"] == "+15551234567", seen
+    configure(lumod)

@@ -238,6 +238,43 @@ async fn an_existing_account_is_linked_only_by_an_address_the_upstream_verified(
         .await?
         .expect(200);
     assert!(!links.text.contains("corp"), "{}", links.text);
+
+    // An unverified address does not provision a new account either.
+    world
+        .idp
+        .post(
+            "/admin/users",
+            json!({"email": "dan@example.com", "password": PASSWORD, "emailVerified": false}),
+        )
+        .await?
+        .expect(201);
+    let mut browser = Browser::new();
+    let redirect = refused_login(&world, &mut browser, "dan@example.com").await?;
+    assert_eq!(login_error(&redirect).as_deref(), Some("social_unverified"));
+    world
+        .app
+        .get("/admin/users/dan@example.com")
+        .await?
+        .expect_error(404, "resource_not_found");
+
+    // Deleting the provider removes its links: a new provider of the same name inherits none.
+    let linked = world
+        .app
+        .get(&format!("/admin/users/{bob}/identities"))
+        .await?
+        .expect(200);
+    assert!(linked.text.contains("\"social\""), "{}", linked.text);
+    world
+        .app
+        .delete("/admin/social-providers/corp")
+        .await?
+        .expect(200);
+    let links = world
+        .app
+        .get(&format!("/admin/users/{bob}/identities"))
+        .await?
+        .expect(200);
+    assert!(!links.text.contains("\"social\""), "{}", links.text);
     Ok(())
 }
 

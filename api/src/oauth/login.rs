@@ -47,7 +47,7 @@ pub fn login_message(code: &str) -> &'static str {
             "No account here matches this sign-in, and new accounts are not created automatically."
         }
         "social_unverified" => {
-            "An account with this email exists, but the provider has not verified the address. Sign in with your password."
+            "The provider has not verified this email address, so it cannot sign in here."
         }
         "social_linked" => "This account is linked to a different identity at this provider.",
         "missing" => "Enter your email and password.",

@@ -84,11 +84,21 @@ struct Prepared {
 /// The operation with its `bulkId:` references replaced, or `None` while one is unknown.
 fn prepare(op: &Value, index: usize, ids: &[(String, String)]) -> Option<Prepared> {
     let mut missing = Vec::new();
-    let path = resolve(
-        member(op, "path").unwrap_or(&Value::Null),
-        ids,
-        &mut missing,
-    );
+    let path = match member(op, "path") {
+        // `/Groups/bulkId:g`: the segment stands for the id.
+        Some(Value::String(path)) => Value::String(
+            path.split('/')
+                .map(|segment| {
+                    match resolve(&Value::String(segment.to_string()), ids, &mut missing) {
+                        Value::String(s) => s,
+                        _ => segment.to_string(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/"),
+        ),
+        other => other.cloned().unwrap_or(Value::Null),
+    };
     let data = resolve(
         member(op, "data").unwrap_or(&Value::Null),
         ids,
@@ -247,44 +257,46 @@ pub async fn bulk(
     } else {
         1
     };
-    // Rounds: each runs every operation whose references are known; one that made no
-    // progress leaves only unresolvable references.
+    // Rounds: each runs, in the order sent, every operation whose references are known by
+    // then (one waiting for a later operation's bulkId is deferred to the next round); a
+    // round that ran nothing leaves only unresolvable references.
     while !pending.is_empty() && errors < fail_on_errors {
         let mut waiting = Vec::new();
-        let mut ready = Vec::new();
-        for index in pending {
-            match prepare(&operations[index], index, &ids) {
-                Some(prepared) => ready.push(prepared),
-                None => waiting.push(index),
-            }
-        }
-        let progressed = !ready.is_empty();
-        let mut rest = ready.as_slice();
-        while let Some(first) = rest.first() {
+        let mut progressed = false;
+        let mut queue = pending.into_iter().peekable();
+        while let Some(index) = queue.next() {
             if errors >= fail_on_errors {
-                waiting.extend(rest.iter().map(|p| p.index));
+                waiting.push(index);
+                waiting.extend(queue.by_ref());
                 break;
             }
-            let batch = if first.method == "POST" {
+            let Some(first) = prepare(&operations[index], index, &ids) else {
+                waiting.push(index);
+                continue;
+            };
+            let mut batch = vec![first];
+            if batch[0].method == "POST" {
                 // Creations that could collide (a name or address in common) stay in order:
                 // the first one sent is the one that wins.
-                let mut claimed = std::collections::HashSet::new();
-                let n = rest
-                    .iter()
-                    .take(side_by_side)
-                    .take_while(|p| {
-                        p.method == "POST"
-                            && unique_values(&p.data)
-                                .into_iter()
-                                .all(|v| claimed.insert(v))
-                    })
-                    .count()
-                    .max(1);
-                &rest[..n]
-            } else {
-                &rest[..1]
-            };
-            rest = &rest[batch.len()..];
+                let mut claimed: std::collections::HashSet<String> =
+                    unique_values(&batch[0].data).into_iter().collect();
+                while batch.len() < side_by_side {
+                    let Some(&next) = queue.peek() else { break };
+                    let Some(prepared) = prepare(&operations[next], next, &ids) else {
+                        break;
+                    };
+                    if prepared.method != "POST"
+                        || !unique_values(&prepared.data)
+                            .into_iter()
+                            .all(|v| claimed.insert(v))
+                    {
+                        break;
+                    }
+                    queue.next();
+                    batch.push(prepared);
+                }
+            }
+            progressed = true;
             let outcomes =
                 futures::future::join_all(batch.iter().map(|p| execute(&ctx, &base, p))).await;
             for (prepared, outcome) in batch.iter().zip(outcomes) {

@@ -279,7 +279,8 @@ pub fn user_state(
         })
         .unwrap_or_default();
     let active = match member(resource, "active") {
-        None | Some(Value::Null) => true,
+        // Absent: a new user is active; an existing one stays as it is.
+        None | Some(Value::Null) => current.is_none_or(|c| c.user.is_active),
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
         Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => false,

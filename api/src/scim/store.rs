@@ -14,6 +14,8 @@ use crate::error::ApiError;
 use crate::extract::Ctx;
 
 const PATCH_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+/// Times a PATCH without `If-Match` is tried again after a concurrent change.
+const RETRIES: u32 = 3;
 
 /// A SCIM resource type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +147,21 @@ impl Kind {
         self.one(ctx, base, id).await
     }
 
-    /// Applies a PATCH body to resource `id`.
+    /// A resource as a PATCH starts from: every attribute it holds (a user's admin-set
+    /// fields too, so the PATCH keeps what it does not name).
+    async fn whole(self, ctx: &Ctx, base: &str, id: &str) -> ScimResult<Value> {
+        Ok(match self {
+            Kind::Users => {
+                let mut view = user_view(ctx, id).await?;
+                view.extra.sent = None;
+                user_json(&view, base)
+            }
+            Kind::Groups => group_json(&group_view(ctx, id).await?, base),
+        })
+    }
+
+    /// Applies a PATCH body to resource `id`. Without `If-Match`, a resource that changed
+    /// between the read and the write is read and patched again (a few times).
     pub async fn patch(
         self,
         ctx: &Ctx,
@@ -155,10 +171,20 @@ impl Kind {
         version: Option<String>,
     ) -> ScimResult<Value> {
         let operations = operations(body)?;
-        let mut resource = self.one(ctx, base, id).await?;
-        patch::apply(&mut resource, &operations).map_err(|(t, d)| ScimError::bad(t, d))?;
-        let guard = version.or_else(|| resource["meta"]["version"].as_str().map(str::to_string));
-        self.replace(ctx, base, id, &resource, guard).await
+        let mut attempts = 0;
+        loop {
+            let mut resource = self.whole(ctx, base, id).await?;
+            patch::apply(&mut resource, &operations).map_err(|(t, d)| ScimError::bad(t, d))?;
+            let guard = version
+                .clone()
+                .or_else(|| resource["meta"]["version"].as_str().map(str::to_string));
+            match self.replace(ctx, base, id, &resource, guard).await {
+                Err(e) if e.status.as_u16() == 412 && version.is_none() && attempts < RETRIES => {
+                    attempts += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Deletes resource `id`; `hard` removes a user the settings would only deactivate.

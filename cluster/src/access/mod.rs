@@ -70,6 +70,14 @@ pub(crate) fn runtime_caller(principal: &Principal) -> Result<()> {
 
 /// Checks `principal` may read (or write) `family`.
 pub(crate) fn authorize_access(principal: &Principal, family: Family, write: bool) -> Result<()> {
+    // SCIM is the SCIM token's alone, whatever scopes another credential was given.
+    if family == Family::Scim && principal.kind != crate::model::PrincipalKind::Scim {
+        return Err(ClusterError::Forbidden {
+            message: "SCIM takes the organization's SCIM token (settings scim.inbound)".into(),
+            required_scopes: vec![crate::model::SCIM_SCOPE.to_string()],
+            granted_scopes: principal.scopes.clone(),
+        });
+    }
     if AdminScope::allows(&principal.scopes, family, write) {
         return Ok(());
     }

@@ -206,10 +206,22 @@ pub(super) fn delete(tx: &mut OrgTx, id: SocialProviderId) -> Result<Applied> {
     let provider = lookup::social_provider(tx, id)?;
     tx.delete(Table::SocialProvider, &id.0.to_be_bytes());
     tx.delete(Table::SocialProviderSlug, provider.provider.as_bytes());
-    Ok((
-        Outcome::Done,
-        vec![event(&provider, "social_provider.deleted")],
-    ))
+    // The provider's links go with it: a new provider never inherits its subjects.
+    let mut links = Vec::new();
+    tx.reader()
+        .scan::<IdentityLink>(Table::Identity, &[], false, |key, link| {
+            if link.kind == IdentityKind::Social && link.idp_id == Some(id.0) {
+                links.push((key.to_vec(), link.uniqueness_key()));
+            }
+            true
+        })?;
+    for (key, unique) in &links {
+        tx.delete(Table::Identity, key);
+        tx.delete(Table::IdentityIndex, unique.as_bytes());
+    }
+    let event = event(&provider, "social_provider.deleted")
+        .new_value(json!({"identity_links_removed": links.len()}));
+    Ok((Outcome::Done, vec![event]))
 }
 
 /// Records a login sent upstream, dropping a few expired ones (ULID ids: oldest first).
@@ -357,6 +369,13 @@ pub(super) fn finish(
             let Some(email) = identity.email.as_deref() else {
                 return Err(refused("the provider did not share an email address"));
             };
+            if !identity.email_verified {
+                // An account here owns its address: the upstream must vouch for it.
+                return Err(ClusterError::conflict(
+                    "email",
+                    "the provider has not verified this email address",
+                ));
+            }
             let (user, created) = provision(tx, meta, sign_in, &provider, &email.to_lowercase())?;
             events.extend(created);
             user

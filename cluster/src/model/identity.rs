@@ -78,11 +78,19 @@ impl IdentityLink {
                     .unwrap_or_default(),
                 self.dn.as_deref().unwrap_or_default().to_lowercase()
             ),
-            IdentityKind::Social => format!(
-                "social:{}:{}",
-                self.provider.as_deref().unwrap_or_default(),
-                self.name_id.as_deref().unwrap_or_default()
-            ),
+            // A provider's id (never reused) when the link came through a social login; the
+            // provider's name for links an administrator made.
+            IdentityKind::Social => match self.idp_id {
+                Some(provider) => format!(
+                    "social:#{provider}:{}",
+                    self.name_id.as_deref().unwrap_or_default()
+                ),
+                None => format!(
+                    "social:{}:{}",
+                    self.provider.as_deref().unwrap_or_default(),
+                    self.name_id.as_deref().unwrap_or_default()
+                ),
+            },
         }
     }
 }

@@ -14,6 +14,18 @@ use crate::tables::{OrgReader, Table};
 /// Most resources one SCIM list reads (the api pages within them).
 pub const MAX_LISTED: usize = 50_000;
 
+/// A list would be cut short: refused rather than answered partly (`tooMany`).
+fn too_many(read: usize) -> Result<()> {
+    if read >= MAX_LISTED {
+        return Err(crate::error::ClusterError::scim(
+            400,
+            Some("tooMany"),
+            format!("the organization has more than {MAX_LISTED} of these; SCIM lists stop there"),
+        ));
+    }
+    Ok(())
+}
+
 fn extra(reader: &OrgReader, id: &[u8; 16]) -> Result<ScimExtra> {
     Ok(reader.get(Table::ScimExtra, id)?.unwrap_or_default())
 }
@@ -63,6 +75,7 @@ pub(super) fn users(reader: &OrgReader) -> Result<Reply> {
         all.push(user);
         all.len() < MAX_LISTED
     })?;
+    too_many(all.len())?;
     let views = all
         .into_iter()
         .map(|u| user_view(reader, u))
@@ -81,6 +94,7 @@ pub(super) fn groups(reader: &OrgReader) -> Result<Reply> {
         all.push(group);
         all.len() < MAX_LISTED
     })?;
+    too_many(all.len())?;
     let views = all
         .into_iter()
         .map(|g| group_view(reader, g))

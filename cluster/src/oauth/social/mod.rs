@@ -76,6 +76,16 @@ async fn save(
 ) -> Result<SocialOutcome> {
     let principal = authenticate_credential(&ctx.reader(), credential, ctx.now)?;
     authorize_access(&principal, Family::Settings, true)?;
+    let fields = match &change {
+        SocialProviderChange::Create { fields, .. }
+        | SocialProviderChange::Put { fields, .. }
+        | SocialProviderChange::Patch { fields, .. } => fields,
+    };
+    if fields.default_roles.as_ref().is_some_and(|r| !r.is_empty()) {
+        // Default roles are given to every user the provider provisions: a grant of roles,
+        // which takes the full `admin` scope.
+        authorize_access(&principal, Family::ApiKeys, true)?;
+    }
     let seal = |secret: String| {
         ctx.runtime
             .seal_secret(ctx.org, SECRET_CONTEXT, secret.as_bytes())
