@@ -162,22 +162,28 @@ async fn a_user_of_the_upstream_org_is_provisioned_signed_in_and_recognized_agai
     assert!(audit.text.contains("social.login"), "{}", audit.text);
 
     // A second login (a new browser) names the same user: no second account.
-    let mut again = Browser::new();
-    let request = AuthRequest::new(&world.app_client, "openid email");
-    let redirect = through_upstream(&world, &mut again, &request, "alice@example.com").await?;
-    let tokens = exchange(&world.app_oauth, &world.app_client, &request, &redirect)
-        .await?
-        .expect(200);
-    let claims = verify_with_jwks(
-        &world.app_oauth,
-        tokens.body["id_token"].as_str().unwrap_or_default(),
-    )
-    .await?;
+    let claims = signed_in_claims(&world, "alice@example.com").await?;
     assert_eq!(claims["sub"], user_id.as_str());
     let users = world.app.get("/admin/users").await?.expect(200);
     let count = users.data().as_array().map_or(0, Vec::len);
     assert_eq!(count, 1, "{}", users.text);
     Ok(())
+}
+
+/// A fresh browser signs in through the upstream as `email`; the app's verified ID token
+/// claims.
+async fn signed_in_claims(world: &World, email: &str) -> anyhow::Result<Value> {
+    let mut browser = Browser::new();
+    let request = AuthRequest::new(&world.app_client, "openid email");
+    let redirect = through_upstream(world, &mut browser, &request, email).await?;
+    let tokens = exchange(&world.app_oauth, &world.app_client, &request, &redirect)
+        .await?
+        .expect(200);
+    verify_with_jwks(
+        &world.app_oauth,
+        tokens.body["id_token"].as_str().unwrap_or_default(),
+    )
+    .await
 }
 
 /// The state a login cookie (`sls_….secret`) stands for.
@@ -197,17 +203,7 @@ async fn an_existing_account_is_linked_only_by_an_address_the_upstream_verified(
     // Bob exists in both orgs with a verified address: the login links to the app's Bob.
     create_user(&world.idp, "bob@example.com", PASSWORD).await?;
     let bob = create_user(&world.app, "bob@example.com", "Other-password-77").await?;
-    let mut browser = Browser::new();
-    let request = AuthRequest::new(&world.app_client, "openid email");
-    let redirect = through_upstream(&world, &mut browser, &request, "bob@example.com").await?;
-    let tokens = exchange(&world.app_oauth, &world.app_client, &request, &redirect)
-        .await?
-        .expect(200);
-    let claims = verify_with_jwks(
-        &world.app_oauth,
-        tokens.body["id_token"].as_str().unwrap_or_default(),
-    )
-    .await?;
+    let claims = signed_in_claims(&world, "bob@example.com").await?;
     assert_eq!(claims["sub"], bob.as_str());
 
     // Carol's upstream address is not verified: her app account is not taken over.

@@ -19,6 +19,15 @@ use crate::tables::{OrgTx, Table};
 
 use super::{Applied, named, relations, users};
 
+/// A put's outcome: the new resource's id, or done.
+fn written(create: bool, id: impl ToString) -> Outcome {
+    if create {
+        Outcome::Created(id.to_string())
+    } else {
+        Outcome::Done
+    }
+}
+
 fn inbound(tx: &OrgTx) -> Result<Value> {
     let section = SettingsSection::Scim;
     let stored: Option<Value> = tx.get(Table::Settings, section.as_str().as_bytes())?;
@@ -171,12 +180,7 @@ fn put_user(
         kept.soft_deleted_at = None;
     }
     save_extra(tx, &id.to_bytes(), &kept)?;
-    let outcome = if create {
-        Outcome::Created(id.to_string())
-    } else {
-        Outcome::Done
-    };
-    Ok((outcome, events))
+    Ok((written(create, id), events))
 }
 
 fn delete_user(
@@ -283,12 +287,7 @@ fn put_group(
     let mut kept = extra(tx, &id.to_bytes())?;
     kept.external_id.clone_from(&state.external_id);
     save_extra(tx, &id.to_bytes(), &kept)?;
-    let outcome = if create {
-        Outcome::Created(id.to_string())
-    } else {
-        Outcome::Done
-    };
-    Ok((outcome, events))
+    Ok((written(create, id), events))
 }
 
 fn delete_group(tx: &mut OrgTx, id: GroupId, if_match: Option<&String>) -> Result<Applied> {

@@ -95,36 +95,19 @@ async fn save(
         Err(ClusterError::NotFound { .. }) => Ok(None),
         Err(e) => Err(e),
     };
-    let (id, created) = match change {
-        SocialProviderChange::Create { fields, secret } => {
-            let op = Op::CreateSocialProvider {
-                fields,
-                sealed_secret: secret.map(seal).transpose()?,
-            };
-            (created_id(ctx.propose(principal.kind, op).await?)?, true)
-        }
+    // What the change does: create a provider or update one, with which secret (`None`
+    // keeps the secret, `Some(None)` removes it).
+    let (existing_id, fields, secret) = match change {
+        SocialProviderChange::Create { fields, secret } => (None, fields, secret.map(Some)),
         SocialProviderChange::Put {
             key,
             mut fields,
             secret,
         } => match (existing(&key)?, &key) {
-            (Some(id), _) => {
-                let sealed_secret = secret.map(|s| seal(s).map(Some)).transpose()?;
-                let op = Op::UpdateSocialProvider {
-                    id,
-                    fields,
-                    sealed_secret,
-                };
-                ctx.propose(principal.kind, op).await?;
-                (id, false)
-            }
+            (Some(id), _) => (Some(id), fields, secret.map(Some)),
             (None, SocialProviderKey::Slug(slug)) => {
                 fields.provider = Some(slug.clone());
-                let op = Op::CreateSocialProvider {
-                    fields,
-                    sealed_secret: secret.map(seal).transpose()?,
-                };
-                (created_id(ctx.propose(principal.kind, op).await?)?, true)
+                (None, fields, secret.map(Some))
             }
             (None, SocialProviderKey::Id(id)) => {
                 return Err(ClusterError::not_found("social provider", id.0));
@@ -137,11 +120,23 @@ async fn save(
         } => {
             let id = existing(&key)?
                 .ok_or_else(|| ClusterError::not_found("social provider", describe(&key)))?;
-            let sealed_secret = match secret {
-                None => None,
-                Some(None) => Some(None),
-                Some(Some(secret)) => Some(Some(seal(secret)?)),
+            (Some(id), fields, secret)
+        }
+    };
+    let sealed_secret = match secret {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(secret)) => Some(Some(seal(secret)?)),
+    };
+    let (id, created) = match existing_id {
+        None => {
+            let op = Op::CreateSocialProvider {
+                fields,
+                sealed_secret: sealed_secret.flatten(),
             };
+            (created_id(ctx.propose(principal.kind, op).await?)?, true)
+        }
+        Some(id) => {
             let op = Op::UpdateSocialProvider {
                 id,
                 fields,
