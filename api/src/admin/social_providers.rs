@@ -133,15 +133,6 @@ fn provider_key(ctx: &Ctx) -> ApiResult<SocialProviderKey> {
     Ok(SocialProviderKey::parse(raw))
 }
 
-fn valid_slug(slug: &str) -> bool {
-    !slug.is_empty()
-        && slug.len() <= 50
-        && slug.bytes().any(|b| !b.is_ascii_digit())
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
 fn url_field(ctx: &Ctx, body: &mut Body, field: &str) -> Option<Option<String>> {
     let value = body.nullable_str(field, 2048);
     if let Some(Some(url)) = &value
@@ -196,7 +187,7 @@ fn read_fields(ctx: &Ctx, body: &mut Body, full: bool, slug: Option<&str>) -> So
         .opt_str("provider", 50)
         .or_else(|| slug.map(str::to_string));
     if let Some(p) = &provider
-        && !valid_slug(p)
+        && !lumo_cluster::model::is_provider_slug(p)
     {
         body.problem(
             "provider",

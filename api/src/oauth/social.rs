@@ -25,15 +25,6 @@ const COOKIE_SECS: u64 = 600;
 /// Parameters of the callback itself (everything else is ignored).
 const LOGIN_FIELDS: [&str; 2] = ["login_error", "_csrf"];
 
-/// A provider slug as it may appear in a path.
-fn valid_slug(slug: &str) -> bool {
-    !slug.is_empty()
-        && slug.len() <= 50
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
 /// The login form's links to the org's enabled providers, carrying the request.
 pub fn links(
     proto: &Proto,
@@ -42,7 +33,7 @@ pub fn links(
 ) -> Vec<(String, String)> {
     providers
         .iter()
-        .filter(|(slug, _)| valid_slug(slug))
+        .filter(|(slug, _)| lumo_cluster::model::is_provider_slug(slug))
         .map(|(slug, name)| {
             let url = with_query(&proto.path(&format!("/oauth/social/{slug}")), carried);
             (url, format!("Continue with {name}"))
@@ -65,7 +56,7 @@ pub async fn start(
 ) -> Response {
     let request = params::query(query.as_deref()).unwrap_or_default();
     let carried = params::carried(&request, &LOGIN_FIELDS);
-    if !valid_slug(&slug) {
+    if !lumo_cluster::model::is_provider_slug(&slug) {
         return back_with_error(&proto, &request, "social_unavailable");
     }
     let step = SocialStep::Begin {
@@ -136,7 +127,7 @@ async fn finish(proto: Proto, slug: String, answer: Params) -> Response {
     ) else {
         return fail(&none, "social_failed");
     };
-    if !valid_slug(&slug) {
+    if !lumo_cluster::model::is_provider_slug(&slug) {
         return fail(&none, "social_failed");
     }
     let step = SocialStep::Finish {

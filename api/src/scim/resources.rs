@@ -9,6 +9,7 @@ use lumo_cluster::query::{ScimGroupView, ScimUserView};
 use serde_json::{Map, Value, json};
 
 use super::filter::member;
+use crate::extract::body::is_email;
 
 pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -213,19 +214,6 @@ pub fn placeholder(id: &impl std::fmt::Display) -> String {
 
 fn is_placeholder(email: &str) -> bool {
     email.ends_with(&format!("@{PLACEHOLDER_DOMAIN}"))
-}
-
-/// A plausible address: one `@`, something on both sides, a dotted domain, no spaces.
-fn is_email(value: &str) -> bool {
-    let Some((local, domain)) = value.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !value.contains(char::is_whitespace)
-        && !domain.contains('@')
 }
 
 /// The password a body sets (core `password`, or the LumoAuth Password extension's).

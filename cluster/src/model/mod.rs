@@ -68,6 +68,7 @@ pub use scim::{ScimExtra, group_version, user_version, version_of};
 pub use scope::Scope;
 pub use social::{
     SOCIAL_LOGIN_TTL_MS, SocialHead, SocialLoginState, SocialProvider, UpstreamIdentity,
+    is_provider_slug,
 };
 pub use user::{EmailRequest, EmailRequestKind, User};
 pub use vault::VaultConnection;

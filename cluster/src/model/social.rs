@@ -10,6 +10,17 @@ use crate::ids::{RoleId, SocialProviderId};
 /// How long a browser has to come back from the upstream provider.
 pub const SOCIAL_LOGIN_TTL_MS: i64 = 10 * 60_000;
 
+/// True for a provider slug: 1-50 lowercase letters, digits, `-` or `_`, not only digits (a
+/// path segment of digits is a provider's integer id).
+pub fn is_provider_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= 50
+        && slug.bytes().any(|b| !b.is_ascii_digit())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 /// A provider users of the org may sign in with (`~/oauth/social/{provider}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SocialProvider {

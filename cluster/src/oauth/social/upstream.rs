@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::error::{ClusterError, ErrorCode, Result};
 use crate::model::SocialProvider;
+use crate::oauth::urlencode;
 use crate::webhooks::{SendLimits, Sender, TargetPolicy};
 
 use super::presets::{Dialect, Preset, preset};
@@ -161,7 +162,7 @@ pub(super) async fn post_form(
     let sender = call(url, policy).await?;
     let body = form
         .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
         .collect::<Vec<_>>()
         .join("&");
     let headers = [
@@ -173,19 +174,6 @@ pub(super) async fn post_form(
         ),
     ];
     json_answer(url, sender.post(&headers, body.into_bytes()).await)
-}
-
-/// Percent-encodes a form value (everything but RFC 3986's unreserved characters).
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// The upstream's published keys.
