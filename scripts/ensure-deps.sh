@@ -13,6 +13,11 @@ command -v g++ >/dev/null 2>&1 || missing+=(g++)
 # OpenSSL headers and pkg-config for webauthn-rs (passkeys) through openssl-sys.
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
+# libxml2 and xmlsec1 for SAML (samael signs and verifies XML through them); the xmlsec1
+# command for pysaml2, the real SAML service provider the tests drive.
+pkg-config --exists libxml-2.0 2>/dev/null || missing+=(libxml2-dev)
+pkg-config --exists xmlsec1 2>/dev/null || missing+=(libxmlsec1-dev)
+command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)

@@ -54,6 +54,11 @@ pub fn public_router(state: AppState) -> Router {
                         .route_layer(extract::in_family(lumo_cluster::model::Family::Scim)),
                 ),
         )
+        .nest("/orgs/{org}/saml/idp", oauth::saml::router())
+        .route(
+            "/t/{org}/saml/{*rest}",
+            axum::routing::any(oauth::saml::tenant_alias),
+        )
         .route("/.well-known/aauth-issuer", get(aauth::root_issuer))
         .nest("/api/v1/authz", authz::root_router())
         .route("/healthz", get(health::healthz))

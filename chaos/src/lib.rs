@@ -13,6 +13,7 @@ pub mod lumod;
 pub mod mfa_bench;
 pub mod oauth_bench;
 pub mod procs;
+pub mod saml_bench;
 pub mod scim_bench;
 pub mod stats;
 pub mod webhook_bench;

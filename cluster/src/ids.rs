@@ -136,6 +136,10 @@ counter_id!(
     SocialProviderId
 );
 counter_id!(
+    /// A SAML service provider of an org (integer on the wire).
+    SamlAppId
+);
+counter_id!(
     /// A Raft group hosting org shards (the meta group is group 0).
     ShardId
 );

@@ -256,3 +256,17 @@ pub fn webhook_delivery_key(webhook: crate::ids::WebhookId, seq: u64) -> Vec<u8>
     key.extend_from_slice(&seq.to_be_bytes());
     key
 }
+
+/// A SAML app by id.
+pub fn saml_app(tx: &impl Rows, id: crate::ids::SamlAppId) -> Result<crate::model::SamlApp> {
+    tx.row(Table::SamlApp, &id.0.to_be_bytes())?
+        .ok_or_else(|| ClusterError::not_found("SAML app", id.0.to_string()))
+}
+
+/// A SAML app by its SP entity id.
+pub fn saml_app_by_entity(tx: &impl Rows, entity_id: &str) -> Result<crate::model::SamlApp> {
+    let id: crate::ids::SamlAppId = tx
+        .row(Table::SamlAppEntity, entity_id.as_bytes())?
+        .ok_or_else(|| ClusterError::not_found("SAML app", entity_id))?;
+    saml_app(tx, id)
+}

@@ -127,6 +127,9 @@ pub enum Query {
     /// The org's social login providers, by id.
     SocialProviders(PageParams),
     SocialProvider(crate::command::SocialProviderKey),
+    /// The org's SAML service providers, by id.
+    SamlApps(PageParams),
+    SamlApp(crate::ids::SamlAppId),
     /// The newest deliveries of a webhook first.
     WebhookDeliveries {
         webhook: crate::ids::WebhookId,
@@ -272,6 +275,7 @@ impl Query {
                 | Query::Webhook(_)
                 | Query::WebhookDelivery { .. }
                 | Query::SocialProvider(_)
+                | Query::SamlApp(_)
                 | Query::ScimUser(_)
                 | Query::ScimMe
                 | Query::ScimGroup(_)
@@ -380,6 +384,8 @@ impl Query {
             Query::ScimGroup(_) => "scim_group",
             Query::SocialProviders(_) => "social_providers",
             Query::SocialProvider(_) => "social_provider",
+            Query::SamlApps(_) => "saml_apps",
+            Query::SamlApp(_) => "saml_app",
             Query::WebhookDeliveries { .. } => "webhook_deliveries",
             Query::WebhookDelivery { .. } => "webhook_delivery",
             Query::AgentConnections(_) => "agent_connections",
@@ -715,6 +721,8 @@ pub enum Reply {
     ScimGroup(Box<ScimGroupView>),
     SocialProviders(Page<crate::model::SocialProvider>),
     SocialProvider(crate::model::SocialProvider),
+    SamlApps(Page<crate::model::SamlApp>),
+    SamlApp(Box<crate::model::SamlApp>),
     WebhookDeliveries {
         deliveries: Vec<crate::model::WebhookDelivery>,
         /// Dead-lettered deliveries of the webhook (whatever the filter).

@@ -167,6 +167,14 @@ pub enum Table {
     SocialLoginState = 0xf3,
     /// SCIM attributes of users and groups without an admin API field, by resource id.
     ScimExtra = 0xf4,
+    /// SAML service providers, by id (8 bytes, big-endian).
+    SamlApp = 0xf5,
+    /// SP entity id -> app id.
+    SamlAppEntity = 0xf6,
+    /// The apps' id counter (one row, empty key).
+    SamlHead = 0xf7,
+    /// The org's SAML signing key (one row, empty key).
+    SamlIdpKey = 0xf8,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

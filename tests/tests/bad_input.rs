@@ -3904,3 +3904,176 @@ async fn scim_refusals_answer_their_scim_error_and_write_nothing() -> anyhow::Re
     node.stop().await?;
     Ok(())
 }
+
+/// `~/admin/saml/apps`: missing and malformed fields, metadata that is not SP metadata or
+/// carries a DTD, a taken entity id, unknown ids, and credentials that may not write; nothing
+/// changes.
+#[tokio::test]
+async fn saml_app_refusals_answer_their_status_and_write_nothing() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = node.api();
+    let created = api
+        .post(
+            "/admin/saml/apps",
+            json!({"name": "Payroll", "entityId": "https://sp.example.com/sp",
+                   "acsUrls": ["https://sp.example.com/acs"]}),
+        )
+        .await?
+        .expect(201);
+    let id = created.data()["id"].as_u64().unwrap_or_default();
+    let snapshot = |api: Api| async move {
+        let list = api
+            .get("/admin/saml/apps?limit=100")
+            .await?
+            .expect(200)
+            .body;
+        let one = api
+            .get(&format!("/admin/saml/apps/{id}"))
+            .await?
+            .expect(200)
+            .body;
+        anyhow::Ok(json!({"list": list, "one": one}))
+    };
+    let before = snapshot(api.clone()).await?;
+    let dtd = r#"<?xml version="1.0"?><!DOCTYPE md [<!ENTITY x SYSTEM "file:///etc/passwd">]><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="&x;"/>"#;
+    let no_sp = r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://x.test"/>"#;
+    let cases: Vec<(Method, String, Value, Vec<&str>)> = vec![
+        (
+            Method::POST,
+            "/admin/saml/apps".into(),
+            json!({}),
+            vec!["acsUrls", "entityId", "name"],
+        ),
+        (
+            Method::POST,
+            "/admin/saml/apps".into(),
+            json!({"name": 5, "entityId": ["x"], "acsUrls": "https://a.test/acs", "signResponse": "yes"}),
+            vec!["acsUrls", "entityId", "name", "signResponse"],
+        ),
+        (
+            Method::POST,
+            "/admin/saml/apps".into(),
+            json!({"name": "N", "entityId": "https://n.test", "acsUrls": ["javascript:alert(1)"],
+                   "sloUrl": "not a url", "nameIdFormat": "x509"}),
+            vec!["acsUrls", "nameIdFormat", "sloUrl"],
+        ),
+        (
+            Method::POST,
+            "/admin/saml/apps".into(),
+            json!({"name": "N", "entityId": "https://n.test", "acsUrls": ["https://n.test/acs"],
+                   "spCertificate": "not a certificate", "attributeMapping": {"mail": "password"}}),
+            vec!["attributeMapping", "spCertificate"],
+        ),
+        (
+            Method::POST,
+            "/admin/saml/apps".into(),
+            json!({"name": "N", "entityId": "https://n.test", "acsUrls": ["https://n.test/acs"],
+                   "signResponse": false, "signAssertion": false}),
+            vec!["signResponse"],
+        ),
+        (
+            Method::POST,
+            "/admin/saml/apps".into(),
+            json!({"name": "N", "entityId": "https://n.test", "acsUrls": ["https://n.test/acs"],
+                   "wantAuthnRequestsSigned": true}),
+            vec!["spCertificate"],
+        ),
+        (
+            Method::POST,
+            "/admin/saml/apps".into(),
+            json!({"name": "N", "metadataXml": dtd}),
+            vec!["metadataXml"],
+        ),
+        (
+            Method::POST,
+            "/admin/saml/apps".into(),
+            json!({"name": "N", "metadataXml": no_sp}),
+            vec!["metadataXml"],
+        ),
+        (
+            Method::POST,
+            "/admin/saml/apps".into(),
+            json!({"name": "N", "metadataXml": "<not-closed"}),
+            vec!["metadataXml"],
+        ),
+        (
+            Method::PATCH,
+            format!("/admin/saml/apps/{id}"),
+            json!({"acsUrls": [], "enabled": 1}),
+            vec!["acsUrls", "enabled"],
+        ),
+        (
+            Method::PUT,
+            format!("/admin/saml/apps/{id}"),
+            json!({"attributeMapping": ["email"]}),
+            vec!["attributeMapping"],
+        ),
+    ];
+    for (method, path, body, fields) in cases {
+        let reply = api.send(method.clone(), &path, Some(body.clone())).await?;
+        assert_eq!(reply.status, 422, "{method} {path} {body}: {}", reply.text);
+        let reply = reply.expect_error(422, "validation_error");
+        assert_fields(&reply, &fields);
+    }
+    // The entity id is taken.
+    api.post(
+        "/admin/saml/apps",
+        json!({"name": "Again", "entityId": "https://sp.example.com/sp",
+               "acsUrls": ["https://sp.example.com/acs2"]}),
+    )
+    .await?
+    .expect_error(409, "duplicate_resource");
+    api.send_raw(
+        Method::POST,
+        "/admin/saml/apps",
+        Some("application/json"),
+        br#"{"name": "#.to_vec(),
+    )
+    .await?
+    .expect_error(400, "invalid_request");
+    let huge = format!(
+        r#"{{"name":"big","entityId":"https://b.test","acsUrls":["https://b.test/a"],"pad":"{}"}}"#,
+        "x".repeat(1 << 20)
+    );
+    api.send_raw(
+        Method::POST,
+        "/admin/saml/apps",
+        Some("application/json"),
+        huge.into_bytes(),
+    )
+    .await?
+    .expect_error(413, "payload_too_large");
+    for (method, path) in [
+        (Method::GET, "/admin/saml/apps/424242"),
+        (Method::GET, "/admin/saml/apps/no-such"),
+        (Method::DELETE, "/admin/saml/apps/424242"),
+        (Method::PATCH, "/admin/saml/apps/424242"),
+    ] {
+        let reply = api.send(method.clone(), path, Some(json!({}))).await?;
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.text);
+        reply.expect_error(404, "resource_not_found");
+    }
+    api.with_key("lmk_not_a_real_key_000000000000")
+        .get("/admin/saml/apps")
+        .await?
+        .expect(401);
+    let reader = read_only(&api, "saml-reader").await?;
+    reader.get("/admin/saml/apps").await?.expect(200);
+    for (method, path) in [
+        (Method::POST, "/admin/saml/apps".to_string()),
+        (Method::PATCH, format!("/admin/saml/apps/{id}")),
+        (Method::DELETE, format!("/admin/saml/apps/{id}")),
+    ] {
+        let body =
+            json!({"name": "p", "entityId": "https://p.test", "acsUrls": ["https://p.test/a"]});
+        let reply = reader.send(method.clone(), &path, Some(body)).await?;
+        assert_eq!(reply.status, 403, "{method} {path}: {}", reply.text);
+    }
+    assert_eq!(
+        snapshot(api.clone()).await?,
+        before,
+        "refused writes changed something"
+    );
+    node.stop().await?;
+    Ok(())
+}

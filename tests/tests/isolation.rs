@@ -40,6 +40,7 @@ struct Seeded {
     aauth_resource: String,
     webhook: u64,
     social_provider: u64,
+    saml_app: u64,
     markers: Vec<String>,
 }
 
@@ -247,7 +248,19 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         .data()["id"]
         .as_u64()
         .unwrap_or_default();
+    let saml_app = b
+        .post(
+            "/admin/saml/apps",
+            json!({"name": "Globex Secret Payroll", "entityId": "https://payroll.globex.test/sp",
+                   "acsUrls": ["https://payroll.globex.test/acs"]}),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_u64()
+        .unwrap_or_default();
     let markers = vec![
+        "payroll.globex.test".to_string(),
         "sso.globex.test".to_string(),
         "globex-secret-sso".to_string(),
         "hooks.globex.test".to_string(),
@@ -293,6 +306,7 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         aauth_resource,
         webhook,
         social_provider,
+        saml_app,
         markers,
     })
 }
@@ -329,6 +343,7 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
         "/admin/webhooks?limit=100",
         "/admin/social-providers?limit=100",
         "/admin/social-providers/callback-urls",
+        "/admin/saml/apps?limit=100",
         "/admin/policies/mfa",
         "/admin/reports/mfa-coverage",
     ]
@@ -364,6 +379,7 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
             format!("/admin/webhooks/{}", s.webhook),
             format!("/admin/webhooks/{}/deliveries", s.webhook),
             format!("/admin/social-providers/{}", s.social_provider),
+            format!("/admin/saml/apps/{}", s.saml_app),
             format!("/admin/users/{u}/authenticators"),
         ]);
     }
@@ -698,6 +714,16 @@ fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
             json!({"displayName": "Intruder"}),
         ),
         delete(format!("/admin/social-providers/{}", s.social_provider)),
+        get(format!("/admin/saml/apps/{}", s.saml_app)),
+        patch(
+            format!("/admin/saml/apps/{}", s.saml_app),
+            json!({"name": "Intruder"}),
+        ),
+        put(
+            format!("/admin/saml/apps/{}", s.saml_app),
+            json!({"acsUrls": ["https://intruder.test/acs"]}),
+        ),
+        delete(format!("/admin/saml/apps/{}", s.saml_app)),
         post_empty(format!("/admin/social-providers/{}/enable", s.social_provider)),
         post_empty("/admin/social-providers/globex-secret-sso/disable".into()),
         get("/admin/policies/mfa".into()),

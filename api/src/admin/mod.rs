@@ -14,6 +14,7 @@ mod named;
 mod permissions;
 mod relations;
 mod roles;
+mod saml_apps;
 mod sessions;
 mod settings;
 mod signing_keys;
@@ -50,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .merge(sessions::router())
         .merge(signing_keys::router().route_layer(in_family(Family::Settings)))
         .merge(social_providers::router().route_layer(in_family(Family::Settings)))
+        .merge(saml_apps::router().route_layer(in_family(Family::Settings)))
         .merge(webhooks::router().route_layer(in_family(Family::Webhooks)))
         .merge(ssf::router().route_layer(in_family(Family::Webhooks)))
         .route(

@@ -70,11 +70,16 @@ const RETURN_ROUTES: [&str; 5] = [
 /// authorization endpoint with the request it carried.
 pub(super) fn after_login(proto: &Proto, params: &Params, signed_in: bool) -> String {
     if let Some(target) = params.get("return_to")
-        && let Some(route) = target.strip_prefix(&proto.path(""))
-        && RETURN_ROUTES.iter().any(|r| route.starts_with(r))
         && !target.contains("//")
     {
-        return target.clone();
+        let hosted = target
+            .strip_prefix(&proto.path(""))
+            .is_some_and(|route| RETURN_ROUTES.iter().any(|r| route.starts_with(r)));
+        // The SAML identity provider's sign-on, which the login interrupted.
+        let saml = target.starts_with(&format!("/orgs/{}/saml/idp/", proto.org));
+        if hosted || saml {
+            return target.clone();
+        }
     }
     let mut carried: Vec<(String, String)> = params
         .iter()

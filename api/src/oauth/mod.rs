@@ -31,6 +31,7 @@ mod redirect;
 mod register;
 mod response;
 mod revoke;
+pub(crate) mod saml;
 pub(crate) mod social;
 pub mod throttle;
 mod token;

@@ -12,6 +12,7 @@ use lumo_chaos::authz_bench::{self, Dataset, Sizes};
 use lumo_chaos::load::run;
 use lumo_chaos::oauth_bench::{self, BenchClient, Bounds, Issuer, OauthScenarios};
 use lumo_chaos::procs::{ADMIN_KEY, ORG, ProcCluster};
+use lumo_chaos::saml_bench;
 use lumo_chaos::scim_bench;
 use lumo_chaos::stats::{ScenarioStats, markdown};
 use lumo_chaos::webhook_bench;
@@ -41,8 +42,9 @@ struct Args {
     /// per core), aauth-signed (a resource's signed token verifications over HTTP: signature
     /// checked and nonce spent through Raft on the node); webhooks: webhook-events (user
     /// creations with a webhook subscribed, and their events' delivery to a receiver in this
-    /// process, end to end; a --target node must allow private webhook targets); SCIM:
-    /// scim-create (users through POST ~/scim/v2/Users), scim-bulk (users through Bulk requests
+    /// process, end to end; a --target node must allow private webhook targets); SAML:
+    /// saml-sso (SP-initiated sign-ons of a signed-in browser, each answered with a response
+    /// and assertion signed with RSA-SHA256); SCIM: scim-create (users through POST ~/scim/v2/Users), scim-bulk (users through Bulk requests
     /// of 1000 operations, counted per user).
     #[arg(
         long,
@@ -362,6 +364,7 @@ async fn main() -> anyhow::Result<()> {
                 results.push(creates);
                 events
             }
+            saml_bench::SCENARIO => saml_bench::run(oauth.issuer.clone(), bounds, run_id).await?,
             name if scim_bench::SCENARIOS.contains(&name) => {
                 scim_bench::run(name, oauth.issuer.clone(), bounds, run_id).await?
             }
@@ -446,6 +449,8 @@ async fn main() -> anyhow::Result<()> {
         ("create-user-webhook", "create-user"),
         ("scim-create", "create-user"),
         ("scim-bulk", "create-user"),
+        ("saml-sso", "hello"),
+        ("saml-sso", "create-user"),
         ("webhook-events", "create-user-webhook"),
         ("aauth-signed", "cc-rs256"),
         ("aauth-signed", "cc-eddsa"),

@@ -93,6 +93,7 @@ pub fn query_family(query: &Query) -> Family {
         | Query::WebhookDeliveries { .. }
         | Query::WebhookDelivery { .. } => Family::Webhooks,
         Query::SocialProviders(_) | Query::SocialProvider(_) => Family::Settings,
+        Query::SamlApps(_) | Query::SamlApp(_) => Family::Settings,
         Query::ScimUsers | Query::ScimUser(_) | Query::ScimGroups | Query::ScimGroup(_) => {
             Family::Scim
         }
@@ -196,6 +197,15 @@ pub fn op_family(op: &Op) -> Family {
         | Op::DeleteSocialProvider(_) => Family::Settings,
         Op::BeginSocialLogin(_) | Op::FinishSocialLogin(_) => Family::Protocol,
         Op::Scim(_) => Family::Scim,
+        Op::Saml(
+            crate::command::SamlWrite::CreateApp(_)
+            | crate::command::SamlWrite::UpdateApp { .. }
+            | crate::command::SamlWrite::DeleteApp(_),
+        ) => Family::Settings,
+        // The key and the sign-on record are written by the protocol side on the leader.
+        Op::Saml(
+            crate::command::SamlWrite::SetIdpKey(_) | crate::command::SamlWrite::SignedOn { .. },
+        ) => Family::Protocol,
         Op::Ask(_)
         | Op::CreateTask(_)
         | Op::FinishTask(_)

@@ -23,6 +23,7 @@ mod par;
 mod permissions;
 mod relation_tuples;
 mod relations;
+mod saml;
 mod scim;
 mod scopes;
 pub(crate) mod sessions;
@@ -280,6 +281,7 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
         Op::BeginSocialLogin(state) => social::begin(tx, meta.at, state)?,
         Op::FinishSocialLogin(sign_in) => social::finish(tx, meta, sign_in)?,
         Op::Scim(write) => scim::apply(tx, meta, write)?,
+        Op::Saml(write) => saml::apply(tx, meta, write)?,
         Op::DeleteWebhook(id) => webhooks::delete(tx, *id)?,
         Op::RotateWebhookSecret {
             id,

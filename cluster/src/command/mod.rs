@@ -6,6 +6,7 @@ mod agents;
 mod jit;
 mod mfa;
 mod oauth;
+mod saml;
 mod scim;
 mod social;
 mod webhooks;
@@ -29,6 +30,7 @@ pub use oauth::{
     NewAccessToken, NewClient, NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget,
     SignIn,
 };
+pub use saml::{SamlAppFields, SamlWrite};
 pub use scim::{ScimGroupState, ScimUserState, ScimWrite};
 pub use social::{SocialProviderFields, SocialProviderKey, SocialSignIn};
 pub use webhooks::{WebhookAttempt, WebhookFields, WebhookPatch};
@@ -767,6 +769,9 @@ pub enum Op {
 
     /// A SCIM provisioning write.
     Scim(ScimWrite),
+
+    /// A write of the SAML identity provider.
+    Saml(SamlWrite),
 }
 
 /// Fields of a new ABAC attribute definition (JSON payloads as text).
@@ -970,6 +975,11 @@ impl Op {
             Op::Scim(ScimWrite::PutGroup { create: true, .. }) => "scim_create_group",
             Op::Scim(ScimWrite::PutGroup { .. }) => "scim_replace_group",
             Op::Scim(ScimWrite::DeleteGroup { .. }) => "scim_delete_group",
+            Op::Saml(SamlWrite::CreateApp(_)) => "create_saml_app",
+            Op::Saml(SamlWrite::UpdateApp { .. }) => "update_saml_app",
+            Op::Saml(SamlWrite::DeleteApp(_)) => "delete_saml_app",
+            Op::Saml(SamlWrite::SetIdpKey(_)) => "set_saml_idp_key",
+            Op::Saml(SamlWrite::SignedOn { .. }) => "saml_sign_on",
         }
     }
 }

@@ -20,6 +20,7 @@ mod org;
 pub mod passkey;
 mod permission;
 mod relation_tuples;
+mod saml;
 mod scim;
 mod scope;
 mod social;
@@ -64,6 +65,10 @@ pub use org::{OrgCounters, OrgRecord};
 pub use passkey::{PasskeyCredential, WebauthnCeremony};
 pub use permission::Permission;
 pub use relation_tuples::{StoredSchema, StoredTuple, TupleChange, TupleChangeKind};
+pub use saml::{
+    ATTRIBUTE_SOURCES, DEFAULT_ATTRIBUTES, NAME_ID_FORMATS, SAML_CERT_DAYS, SamlApp, SamlHead,
+    SamlIdpKey, name_id_format_of, name_id_format_uri,
+};
 pub use scim::{ScimExtra, group_version, user_version, version_of};
 pub use scope::Scope;
 pub use social::{

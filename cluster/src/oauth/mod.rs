@@ -28,6 +28,7 @@ pub mod register;
 pub mod resource;
 mod revoke;
 mod runtime;
+pub mod saml;
 mod scope_checks;
 mod signing_keys;
 pub mod social;
@@ -137,6 +138,7 @@ pub async fn handle(ctx: ProtocolCtx, request: ProtocolRequest) -> Result<Protoc
         ProtocolRequest::Mfa { credential, call } => mfa::call(&ctx, &credential, call).await,
         ProtocolRequest::LoginMfa(step) => mfa::step(&ctx, step).await,
         ProtocolRequest::Social(step) => social::step(&ctx, step).await,
+        ProtocolRequest::Saml(step) => saml::step(&ctx, step).await,
         ProtocolRequest::WebhookTest { credential, id } => {
             webhooks::test(&ctx, &credential, id).await
         }

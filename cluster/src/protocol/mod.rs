@@ -7,6 +7,7 @@ pub mod limits;
 mod mfa;
 mod reply;
 mod request;
+mod saml;
 pub mod scopes;
 mod social;
 mod token_request;
@@ -21,6 +22,7 @@ pub use request::{
     AAuthDocument, AAuthEndpoint, ClientAuth, NewConnection, Params, ProtocolRequest,
     WebhookSecretChange,
 };
+pub use saml::{InboundMessage, SamlIdpView, SamlOutcome, SamlStep};
 pub use social::{SocialOutcome, SocialProviderChange, SocialStep};
 pub use token_request::{ActorToken, TokenExchange, TokenRequest, TokenTypeParam};
 pub use token_type::{TokenType, TokenTypeHint};

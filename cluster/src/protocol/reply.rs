@@ -33,6 +33,7 @@ pub enum ProtocolReply {
     },
     LoginMfa(super::LoginOutcome),
     Social(super::SocialOutcome),
+    Saml(super::SamlOutcome),
     Branding(Branding),
     Token(TokenResponse),
     /// An introspection or userinfo document, or registration metadata.

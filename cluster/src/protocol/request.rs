@@ -131,6 +131,8 @@ pub enum ProtocolRequest {
     LoginMfa(super::LoginStep),
     /// Social login: a provider's admin change, or a login's leg.
     Social(super::SocialStep),
+    /// The SAML identity provider.
+    Saml(super::SamlStep),
     /// An administrator sends a test event to a webhook, synchronously.
     WebhookTest {
         credential: Credential,
@@ -312,6 +314,7 @@ impl ProtocolRequest {
             ProtocolRequest::Mfa { .. } => "mfa",
             ProtocolRequest::LoginMfa(_) => "login_mfa",
             ProtocolRequest::Social(_) => "social",
+            ProtocolRequest::Saml(_) => "saml",
             ProtocolRequest::ConnectionToken { .. } => "connection_token",
             ProtocolRequest::AgentWorkload { .. } => "agent_workload",
             ProtocolRequest::Attest { .. } => "attest",

@@ -13,7 +13,7 @@ mod org;
 mod page;
 mod relation_tuples;
 mod scim;
-mod users;
+pub(crate) mod users;
 mod webhooks;
 
 pub use audit::verify_chain;
@@ -162,6 +162,17 @@ pub fn run_query(
         Query::SocialProvider(key) => Ok(Reply::SocialProvider(crate::lookup::social_provider_by(
             reader, key,
         )?)),
+        Query::SamlApps(page) => {
+            let mut all = Vec::new();
+            reader.scan(Table::SamlApp, &[], false, |_, app| {
+                all.push(app);
+                true
+            })?;
+            Ok(Reply::SamlApps(Page::of(all, *page)))
+        }
+        Query::SamlApp(id) => Ok(Reply::SamlApp(Box::new(crate::lookup::saml_app(
+            reader, *id,
+        )?))),
         Query::WebhookDeliveries {
             webhook,
             status,

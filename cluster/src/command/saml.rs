@@ -1,0 +1,46 @@
+//! The writes of the SAML identity provider: apps (service providers) and the org's signing
+//! key.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::SamlAppId;
+use crate::model::SamlIdpKey;
+
+/// The fields an admin sets on an app; `None` leaves a field as it is. A create sends every
+/// field it knows (the api fills the defaults).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlAppFields {
+    pub name: Option<String>,
+    pub entity_id: Option<String>,
+    pub acs_urls: Option<Vec<String>>,
+    pub slo_url: Option<Option<String>>,
+    pub name_id_format: Option<String>,
+    pub sign_response: Option<bool>,
+    pub sign_assertion: Option<bool>,
+    pub want_authn_requests_signed: Option<bool>,
+    pub sp_certificate: Option<Option<String>>,
+    pub allow_idp_initiated: Option<bool>,
+    pub default_relay_state: Option<Option<String>>,
+    pub attribute_mapping: Option<Vec<(String, String)>>,
+    pub enabled: Option<bool>,
+}
+
+/// One SAML write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SamlWrite {
+    CreateApp(Box<SamlAppFields>),
+    UpdateApp {
+        id: SamlAppId,
+        fields: Box<SamlAppFields>,
+    },
+    DeleteApp(SamlAppId),
+    /// The org's first signing key (ignored when one exists: two leaders' first requests
+    /// race, the first commit wins).
+    SetIdpKey(SamlIdpKey),
+    /// A user signed in to an app (the audit trail's record of it).
+    SignedOn {
+        app: SamlAppId,
+        user: crate::ids::UserId,
+        initiated_by_idp: bool,
+    },
+}

@@ -1,0 +1,96 @@
+//! The SAML 2.0 identity provider: the service providers (apps) an org signs its users in to,
+//! and the org's SAML signing certificate.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::ids::SamlAppId;
+
+/// How long a signing certificate is valid (three years).
+pub const SAML_CERT_DAYS: u32 = 3 * 365;
+
+/// The NameID formats an app may ask for (the contract's names).
+pub const NAME_ID_FORMATS: [&str; 4] = ["emailAddress", "persistent", "transient", "unspecified"];
+
+/// What an attribute of the assertion may carry.
+pub const ATTRIBUTE_SOURCES: [&str; 9] = [
+    "email",
+    "name",
+    "given_name",
+    "family_name",
+    "username",
+    "id",
+    "phone_number",
+    "groups",
+    "roles",
+];
+
+/// The attributes released when an app names none.
+pub const DEFAULT_ATTRIBUTES: [(&str, &str); 4] = [
+    ("email", "email"),
+    ("givenName", "given_name"),
+    ("surname", "family_name"),
+    ("displayName", "name"),
+];
+
+/// The SAML URI of a NameID format name.
+pub fn name_id_format_uri(format: &str) -> &'static str {
+    match format {
+        "persistent" => "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+        "transient" => "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
+        "unspecified" => "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+        _ => "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+    }
+}
+
+/// The format name of a NameID format URI (`None`: not one we issue).
+pub fn name_id_format_of(uri: &str) -> Option<&'static str> {
+    NAME_ID_FORMATS
+        .into_iter()
+        .find(|name| name_id_format_uri(name) == uri)
+}
+
+/// A service provider users of the org sign in to (`~/admin/saml/apps`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlApp {
+    pub id: SamlAppId,
+    pub name: String,
+    /// The SP's entity id (the `Issuer` of its requests, the assertion's audience).
+    pub entity_id: String,
+    /// Where responses may be posted; the first is the default.
+    pub acs_urls: Vec<String>,
+    /// Where logout responses go.
+    pub slo_url: Option<String>,
+    /// One of [`NAME_ID_FORMATS`].
+    pub name_id_format: String,
+    pub sign_response: bool,
+    pub sign_assertion: bool,
+    /// Requests must be signed with `sp_certificate`.
+    pub want_authn_requests_signed: bool,
+    /// The SP's signing certificate, base64 DER.
+    pub sp_certificate: Option<String>,
+    pub allow_idp_initiated: bool,
+    pub default_relay_state: Option<String>,
+    /// Attribute name -> one of [`ATTRIBUTE_SOURCES`], in release order.
+    pub attribute_mapping: Vec<(String, String)>,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Counters of the org's SAML apps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlHead {
+    pub last_app_id: u64,
+}
+
+/// The org's SAML signing key: an RSA-2048 key and its self-signed certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlIdpKey {
+    /// The certificate, base64 DER.
+    pub certificate: String,
+    /// The private key (PKCS#1 DER), sealed under the master key.
+    pub sealed_private: String,
+    pub created_at: Timestamp,
+    pub not_after: Timestamp,
+}

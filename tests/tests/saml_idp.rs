@@ -1,0 +1,472 @@
+//! The SAML identity provider from outside, with hand-made requests (the protocol conformance
+//! against a real SAML service provider is `tests/python/test_saml_idp.py`, with pysaml2):
+//! metadata and the signing certificate, a sign-on through the hosted login and the response
+//! it posts, IdP-initiated sign-on, single logout, and every refusal (unknown issuer, foreign
+//! org, unregistered ACS, stale or future requests, unsigned or badly signed requests,
+//! undecodable messages, DTDs with external or expanding entities) ending on an error page
+//! that sends nothing to the service provider.
+
+use std::io::Write;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use lumo_tests::TestNode;
+use lumo_tests::http::Api;
+use lumo_tests::oauth::{Browser, Oauth, create_user, form, query_param, signed_in};
+use serde_json::json;
+
+const PASSWORD: &str = "Correct-horse-battery-9";
+const SP: &str = "https://sp.example.test/metadata";
+const ACS: &str = "https://sp.example.test/acs";
+const SLO: &str = "https://sp.example.test/slo";
+
+struct World {
+    node: TestNode,
+    api: Api,
+    oauth: Oauth,
+    org: String,
+    app: u64,
+}
+
+async fn world() -> anyhow::Result<World> {
+    let node = TestNode::start().await?;
+    let org = "saml-co".to_string();
+    let key = node.create_org(&org).await?;
+    let api = node.api_for(&org, &key);
+    let oauth = Oauth::for_org(&node.http, &org);
+    create_user(&api, "ada@saml.test", PASSWORD).await?;
+    let app = api
+        .post(
+            "/admin/saml/apps",
+            json!({"name": "Payroll", "entityId": SP, "acsUrls": [ACS], "sloUrl": SLO,
+                   "allowIdpInitiated": true,
+                   "attributeMapping": {"mail": "email", "uid": "id"}}),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_u64()
+        .unwrap_or_default();
+    Ok(World {
+        node,
+        api,
+        oauth,
+        org,
+        app,
+    })
+}
+
+fn idp(world: &World, route: &str) -> String {
+    format!("{}/orgs/{}/saml/idp{route}", world.node.http, world.org)
+}
+
+fn instant(offset_secs: i64) -> String {
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(offset_secs);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+fn authn_request(id: &str, issuer: &str, acs: &str, issued_offset: i64) -> String {
+    format!(
+        concat!(
+            r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" "#,
+            r#"xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" "#,
+            r#"IssueInstant="{at}" AssertionConsumerServiceURL="{acs}" "#,
+            r#"ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST">"#,
+            r#"<saml:Issuer>{issuer}</saml:Issuer></samlp:AuthnRequest>"#
+        ),
+        id = id,
+        at = instant(issued_offset),
+        acs = acs,
+        issuer = issuer,
+    )
+}
+
+fn logout_request(id: &str, issuer: &str) -> String {
+    format!(
+        concat!(
+            r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" "#,
+            r#"xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{at}">"#,
+            r#"<saml:Issuer>{issuer}</saml:Issuer><saml:NameID>ada@saml.test</saml:NameID></samlp:LogoutRequest>"#
+        ),
+        id = id,
+        at = instant(0),
+        issuer = issuer,
+    )
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The Redirect binding's encoding: DEFLATE, base64, URL-encoded.
+fn redirect_encoded(xml: &str) -> String {
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    let _ = encoder.write_all(xml.as_bytes());
+    urlencode(&STANDARD.encode(encoder.finish().unwrap_or_default()))
+}
+
+fn sso_url(world: &World, xml: &str, relay: &str) -> String {
+    format!(
+        "{}?SAMLRequest={}&RelayState={}",
+        idp(world, "/sso"),
+        redirect_encoded(xml),
+        urlencode(relay)
+    )
+}
+
+/// The auto-submitting form's action and fields.
+fn posted(html: &str) -> Option<(String, String, Option<String>)> {
+    let (action, fields) = form(html)?;
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    Some((action, field("SAMLResponse")?, field("RelayState")))
+}
+
+fn decoded(response: &str) -> String {
+    String::from_utf8(STANDARD.decode(response).unwrap_or_default()).unwrap_or_default()
+}
+
+/// A refusal: an error page, and nothing for the service provider.
+fn assert_refused(page: &lumo_tests::oauth::Page, why: &str) {
+    assert_eq!(page.status, 400, "{why}: {}", page.body);
+    assert!(page.location.is_none(), "{why}: redirected");
+    assert!(!page.body.contains("SAMLResponse"), "{why}: {}", page.body);
+    assert!(!page.body.contains(ACS), "{why}: {}", page.body);
+}
+
+#[tokio::test]
+async fn metadata_publishes_one_stable_signing_certificate() -> anyhow::Result<()> {
+    let world = world().await?;
+    let mut browser = Browser::new();
+    let page = browser.get(&idp(&world, "/metadata")).await?;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(
+        page.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/samlmetadata+xml")
+    );
+    let entity = idp(&world, "/metadata");
+    assert!(
+        page.body.contains(&format!(r#"entityID="{entity}""#)),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!(r#"Location="{}""#, idp(&world, "/sso")))
+    );
+    assert!(
+        page.body
+            .contains(&format!(r#"Location="{}""#, idp(&world, "/slo")))
+    );
+    let cert = page
+        .body
+        .split("<ds:X509Certificate>")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        STANDARD.decode(&cert).is_ok_and(|der| der.len() > 500),
+        "{cert}"
+    );
+    let again = browser.get(&idp(&world, "/metadata")).await?;
+    assert!(again.body.contains(&cert), "the certificate changed");
+    let described = world.api.get("/admin/saml/idp").await?.expect(200);
+    assert_eq!(described.data()["entityId"], entity.as_str());
+    let pem: String = described.data()["certificate"]
+        .as_str()
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    assert_eq!(pem, cert);
+    // The docs' spelling reaches the same document.
+    let alias = browser
+        .get(&format!(
+            "{}/t/{}/saml/idp/metadata",
+            world.node.http, world.org
+        ))
+        .await?;
+    assert_eq!(alias.status, 307);
+    assert_eq!(
+        alias.location.as_deref(),
+        Some(format!("/orgs/{}/saml/idp/metadata", world.org).as_str())
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn sign_on_goes_through_the_login_and_posts_a_signed_response() -> anyhow::Result<()> {
+    let world = world().await?;
+    let url = sso_url(&world, &authn_request("_req1", SP, ACS, 0), "rs-1");
+    // Signed out: the hosted login form, which comes back here.
+    let mut browser = Browser::new();
+    let login = browser.get(&url).await?;
+    assert_eq!(login.status, 200, "{}", login.body);
+    let (action, fields) = form(&login.body).ok_or_else(|| anyhow::anyhow!("no login form"))?;
+    assert!(action.ends_with("/oauth/login/submit"), "{action}");
+    let mut fields: Vec<(String, String)> = fields
+        .into_iter()
+        .filter(|(n, _)| n != "email" && n != "password")
+        .collect();
+    fields.push(("email".into(), "ada@saml.test".into()));
+    fields.push(("password".into(), PASSWORD.into()));
+    let signed = browser
+        .post_form(&format!("{}{action}", world.node.http), &fields)
+        .await?;
+    let back = signed
+        .location
+        .ok_or_else(|| anyhow::anyhow!("login did not redirect: {}", signed.body))?;
+    assert!(
+        back.starts_with(&format!("/orgs/{}/saml/idp/sso?", world.org)),
+        "{back}"
+    );
+    let page = browser.get(&format!("{}{back}", world.node.http)).await?;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let (action, response, relay) =
+        posted(&page.body).ok_or_else(|| anyhow::anyhow!("no response form: {}", page.body))?;
+    assert_eq!(action, ACS);
+    assert_eq!(relay.as_deref(), Some("rs-1"));
+    let xml = decoded(&response);
+    for expected in [
+        r#"InResponseTo="_req1""#,
+        &format!(r#"Destination="{ACS}""#),
+        &format!(r#"Recipient="{ACS}""#),
+        &format!("<saml:Audience>{SP}</saml:Audience>"),
+        &format!("<saml:Issuer>{}</saml:Issuer>", idp(&world, "/metadata")),
+        ">ada@saml.test</saml:NameID>",
+        r#"<saml:Attribute Name="mail""#,
+        r#"<saml:Attribute Name="uid""#,
+        "urn:oasis:names:tc:SAML:2.0:status:Success",
+    ] {
+        assert!(xml.contains(expected), "{expected} missing from {xml}");
+    }
+    // Response and assertion are both signed (the default), with filled-in values.
+    assert_eq!(xml.matches("<ds:SignatureValue>").count(), 2, "{xml}");
+    assert!(
+        !xml.contains("<ds:SignatureValue></ds:SignatureValue>"),
+        "{xml}"
+    );
+    // Signed in now: the next request is answered at once, over the POST binding too.
+    let encoded = STANDARD.encode(authn_request("_req2", SP, ACS, 0));
+    let again = browser
+        .post_form(
+            &idp(&world, "/sso"),
+            &[
+                ("SAMLRequest".into(), encoded),
+                ("RelayState".into(), "rs-2".into()),
+            ],
+        )
+        .await?;
+    let (_, response, relay) =
+        posted(&again.body).ok_or_else(|| anyhow::anyhow!("no form: {}", again.body))?;
+    assert_eq!(relay.as_deref(), Some("rs-2"));
+    assert!(decoded(&response).contains(r#"InResponseTo="_req2""#));
+    // The sign-on is in the audit trail.
+    let audit = world
+        .api
+        .get("/admin/audit-logs?limit=100")
+        .await?
+        .expect(200);
+    assert!(audit.text.contains("saml.sso"), "{}", audit.text);
+    Ok(())
+}
+
+#[tokio::test]
+async fn idp_initiated_sign_on_and_single_logout() -> anyhow::Result<()> {
+    let world = world().await?;
+    let mut browser = signed_in(&world.oauth, "ada@saml.test", PASSWORD).await?;
+    let page = browser
+        .get(&format!(
+            "{}?RelayState=%2Fhome",
+            idp(&world, &format!("/init/{}", world.app))
+        ))
+        .await?;
+    let (action, response, relay) =
+        posted(&page.body).ok_or_else(|| anyhow::anyhow!("no form: {}", page.body))?;
+    assert_eq!(action, ACS);
+    assert_eq!(relay.as_deref(), Some("/home"));
+    assert!(!decoded(&response).contains("InResponseTo"));
+    // An app that does not allow it refuses.
+    world
+        .api
+        .patch(
+            &format!("/admin/saml/apps/{}", world.app),
+            json!({"allowIdpInitiated": false}),
+        )
+        .await?
+        .expect(200);
+    let refused = browser
+        .get(&idp(&world, &format!("/init/{}", world.app)))
+        .await?;
+    assert_refused(&refused, "IdP-initiated, not allowed");
+    // Single logout: the session ends and the SP gets a signed LogoutResponse.
+    let url = format!(
+        "{}?SAMLRequest={}&RelayState=bye",
+        idp(&world, "/slo"),
+        redirect_encoded(&logout_request("_lo1", SP))
+    );
+    let out = browser.get(&url).await?;
+    assert_eq!(out.status, 302, "{}", out.body);
+    let location = out.location.unwrap_or_default();
+    assert!(
+        location.starts_with(&format!("{SLO}?SAMLResponse=")),
+        "{location}"
+    );
+    assert_eq!(query_param(&location, "RelayState").as_deref(), Some("bye"));
+    assert!(query_param(&location, "Signature").is_some_and(|s| s.len() > 100));
+    assert_eq!(
+        query_param(&location, "SigAlg").as_deref(),
+        Some("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
+    );
+    assert!(browser.cookie("lumo_session").is_none());
+    let login = browser
+        .get(&sso_url(&world, &authn_request("_req3", SP, ACS, 0), "x"))
+        .await?;
+    assert_eq!(login.status, 200);
+    assert!(
+        posted(&login.body).is_none(),
+        "still signed in: {}",
+        login.body
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn refused_requests_send_nothing_to_the_service_provider() -> anyhow::Result<()> {
+    let world = world().await?;
+    let other_key = world.node.create_org("other-co").await?;
+    let other = world.node.api_for("other-co", &other_key);
+    other
+        .post(
+            "/admin/saml/apps",
+            json!({"name": "Theirs", "entityId": "https://theirs.test/sp", "acsUrls": ["https://theirs.test/acs"]}),
+        )
+        .await?
+        .expect(201);
+    let mut browser = signed_in(&world.oauth, "ada@saml.test", PASSWORD).await?;
+    let sso = idp(&world, "/sso");
+    let xxe = format!(
+        r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>{}"#,
+        authn_request("_x", SP, ACS, 0).replace("<saml:Issuer>", "<saml:Issuer>&x;")
+    );
+    let laughs = format!(
+        r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>{}"#,
+        authn_request("_l", SP, ACS, 0).replace("<saml:Issuer>", "<saml:Issuer>&c;")
+    );
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "unknown issuer",
+            sso_url(
+                &world,
+                &authn_request("_a", "https://nobody.test", ACS, 0),
+                "",
+            ),
+        ),
+        (
+            "another org's app",
+            sso_url(
+                &world,
+                &authn_request("_b", "https://theirs.test/sp", "https://theirs.test/acs", 0),
+                "",
+            ),
+        ),
+        (
+            "unregistered ACS",
+            sso_url(
+                &world,
+                &authn_request("_c", SP, "https://evil.test/acs", 0),
+                "",
+            ),
+        ),
+        (
+            "issued in the future",
+            sso_url(&world, &authn_request("_d", SP, ACS, 3600), ""),
+        ),
+        (
+            "issued long ago",
+            sso_url(&world, &authn_request("_e", SP, ACS, -7200), ""),
+        ),
+        ("external entity", sso_url(&world, &xxe, "")),
+        ("entity expansion", sso_url(&world, &laughs, "")),
+        ("not base64", format!("{sso}?SAMLRequest=%%%%")),
+        (
+            "not deflated",
+            format!("{sso}?SAMLRequest={}", urlencode(&STANDARD.encode("<x/>"))),
+        ),
+        ("not a request", sso_url(&world, "<hello/>", "")),
+        ("no request", sso.clone()),
+    ];
+    for (why, url) in cases {
+        let page = browser.get(&url).await?;
+        assert_refused(&page, why);
+    }
+    // A request that must be signed: unsigned, or with a signature that does not verify.
+    let cert = world.api.get("/admin/saml/idp").await?.expect(200).data()["certificate"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    world
+        .api
+        .patch(
+            &format!("/admin/saml/apps/{}", world.app),
+            json!({"wantAuthnRequestsSigned": true, "spCertificate": cert}),
+        )
+        .await?
+        .expect(200);
+    let unsigned = browser
+        .get(&sso_url(&world, &authn_request("_f", SP, ACS, 0), ""))
+        .await?;
+    assert_refused(&unsigned, "unsigned");
+    let forged = format!(
+        "{sso}?SAMLRequest={}&SigAlg={}&Signature={}",
+        redirect_encoded(&authn_request("_g", SP, ACS, 0)),
+        urlencode("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"),
+        urlencode(&STANDARD.encode([7u8; 256]))
+    );
+    assert_refused(&browser.get(&forged).await?, "forged signature");
+    let sha1 = format!(
+        "{sso}?SAMLRequest={}&SigAlg={}&Signature={}",
+        redirect_encoded(&authn_request("_h", SP, ACS, 0)),
+        urlencode("http://www.w3.org/2000/09/xmldsig#rsa-sha1"),
+        urlencode(&STANDARD.encode([7u8; 256]))
+    );
+    assert_refused(&browser.get(&sha1).await?, "RSA-SHA1");
+    // A disabled app.
+    world
+        .api
+        .patch(
+            &format!("/admin/saml/apps/{}", world.app),
+            json!({"enabled": false, "wantAuthnRequestsSigned": false}),
+        )
+        .await?
+        .expect(200);
+    let disabled = browser
+        .get(&sso_url(&world, &authn_request("_i", SP, ACS, 0), ""))
+        .await?;
+    assert_refused(&disabled, "disabled app");
+    Ok(())
+}
