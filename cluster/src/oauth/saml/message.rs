@@ -115,6 +115,11 @@ fn verify_xml(xml: &str, certificate: &[u8]) -> Result<String, Refusal> {
         AllowedSignatureAlgorithm::RsaSha384,
         AllowedSignatureAlgorithm::RsaSha512,
     ];
+    if xml.contains("xmldsig#rsa-sha1") || xml.contains("xmldsig#sha1") {
+        return Err(refuse(
+            "The request is signed with SHA-1, which this IdP does not accept (use RSA-SHA256).",
+        ));
+    }
     Crypto::reduce_xml_to_signed_with_allowed_algorithms(
         xml,
         &[CertificateDer::from(certificate.to_vec())],

@@ -11,6 +11,9 @@ mod message;
 mod metadata;
 mod xml;
 
+#[cfg(test)]
+mod tests;
+
 use std::io::Write;
 use std::str::FromStr;
 
