@@ -55,6 +55,7 @@ pub fn public_router(state: AppState) -> Router {
                 ),
         )
         .nest("/orgs/{org}/saml/idp", oauth::saml::router())
+        .nest("/orgs/{org}/saml/sp", oauth::saml_sp::router())
         .route(
             "/t/{org}/saml/{*rest}",
             axum::routing::any(oauth::saml::tenant_alias),

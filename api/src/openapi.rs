@@ -2081,6 +2081,90 @@ pub const ROUTES: &[(&str, &str, &str, &str, &str)] = &[
         "saml",
         "302,400",
     ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/admin/saml/idps",
+        "List upstream SAML identity providers (service provider mode) (extension)",
+        "saml",
+        "200,401,403",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/admin/saml/idps",
+        "Register an upstream SAML IdP from its metadata XML or fields (extension)",
+        "saml",
+        "201,401,403,409,422",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/admin/saml/idps/{idpId}",
+        "Get an upstream SAML IdP (extension)",
+        "saml",
+        "200,401,403,404",
+    ),
+    (
+        "PUT",
+        "/orgs/{orgId}/api/v1/admin/saml/idps/{idpId}",
+        "Update an upstream SAML IdP (fields sent change) (extension)",
+        "saml",
+        "200,401,403,404,409,422",
+    ),
+    (
+        "PATCH",
+        "/orgs/{orgId}/api/v1/admin/saml/idps/{idpId}",
+        "Update an upstream SAML IdP (extension)",
+        "saml",
+        "200,401,403,404,409,422",
+    ),
+    (
+        "DELETE",
+        "/orgs/{orgId}/api/v1/admin/saml/idps/{idpId}",
+        "Delete an upstream SAML IdP and its users' links (extension)",
+        "saml",
+        "200,401,403,404",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/saml/sp/metadata",
+        "SAML service provider metadata",
+        "saml",
+        "200,404",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/saml/sp/login",
+        "Sign in through the org's only upstream SAML IdP (redirect)",
+        "saml",
+        "302",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/saml/sp/login/{idpId}",
+        "Sign in through an upstream SAML IdP (redirect, carrying the authorization request)",
+        "saml",
+        "302",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/saml/sp/acs",
+        "SAML assertion consumer service (HTTP-POST binding)",
+        "saml",
+        "200,302,303",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/saml/sp/slo",
+        "SAML single logout in service provider mode (not built)",
+        "saml",
+        "501",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/saml/sp/slo",
+        "SAML single logout in service provider mode (not built)",
+        "saml",
+        "501",
+    ),
 ];
 
 fn operation(summary: &str, tag: &str, codes: &str, path: &str) -> Value {
@@ -2101,6 +2185,7 @@ fn operation(summary: &str, tag: &str, codes: &str, path: &str) -> Value {
     let security = if path.contains("/.well-known/")
         || path.ends_with("/ServiceProviderConfig")
         || path.contains("/saml/idp/")
+        || path.contains("/saml/sp/")
     {
         json!([])
     } else if path.contains("/scim/v2/") {

@@ -270,3 +270,9 @@ pub fn saml_app_by_entity(tx: &impl Rows, entity_id: &str) -> Result<crate::mode
         .ok_or_else(|| ClusterError::not_found("SAML app", entity_id))?;
     saml_app(tx, id)
 }
+
+/// An upstream SAML IdP by id.
+pub fn saml_upstream(tx: &impl Rows, id: u64) -> Result<crate::model::SamlIdp> {
+    tx.row(Table::SamlUpstream, &id.to_be_bytes())?
+        .ok_or_else(|| ClusterError::not_found("SAML identity provider", id.to_string()))
+}

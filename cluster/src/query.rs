@@ -130,6 +130,9 @@ pub enum Query {
     /// The org's SAML service providers, by id.
     SamlApps(PageParams),
     SamlApp(crate::ids::SamlAppId),
+    /// The org's upstream SAML IdPs (SP mode), by id.
+    SamlIdps(PageParams),
+    SamlIdp(u64),
     /// The newest deliveries of a webhook first.
     WebhookDeliveries {
         webhook: crate::ids::WebhookId,
@@ -276,6 +279,7 @@ impl Query {
                 | Query::WebhookDelivery { .. }
                 | Query::SocialProvider(_)
                 | Query::SamlApp(_)
+                | Query::SamlIdp(_)
                 | Query::ScimUser(_)
                 | Query::ScimMe
                 | Query::ScimGroup(_)
@@ -386,6 +390,8 @@ impl Query {
             Query::SocialProvider(_) => "social_provider",
             Query::SamlApps(_) => "saml_apps",
             Query::SamlApp(_) => "saml_app",
+            Query::SamlIdps(_) => "saml_idps",
+            Query::SamlIdp(_) => "saml_idp",
             Query::WebhookDeliveries { .. } => "webhook_deliveries",
             Query::WebhookDelivery { .. } => "webhook_delivery",
             Query::AgentConnections(_) => "agent_connections",
@@ -723,6 +729,8 @@ pub enum Reply {
     SocialProvider(crate::model::SocialProvider),
     SamlApps(Page<crate::model::SamlApp>),
     SamlApp(Box<crate::model::SamlApp>),
+    SamlIdps(Page<crate::model::SamlIdp>),
+    SamlIdp(Box<crate::model::SamlIdp>),
     WebhookDeliveries {
         deliveries: Vec<crate::model::WebhookDelivery>,
         /// Dead-lettered deliveries of the webhook (whatever the filter).

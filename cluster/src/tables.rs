@@ -175,6 +175,14 @@ pub enum Table {
     SamlHead = 0xf7,
     /// The org's SAML signing key (one row, empty key).
     SamlIdpKey = 0xf8,
+    /// Upstream SAML IdPs (SP mode), by id (8 bytes, big-endian).
+    SamlUpstream = 0xf9,
+    /// Upstream IdP entity id -> id.
+    SamlUpstreamEntity = 0xfa,
+    /// Logins waiting for an upstream IdP's response, by `sps_…` id.
+    SamlSpLogin = 0xfb,
+    /// Assertion ids already used (replay cache), by upstream id then assertion id.
+    SamlSeenAssertion = 0xfc,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

@@ -12,7 +12,7 @@ mod authz_support;
 use admin_support::*;
 use authz_support::{PASSWORD, user_token};
 use lumo_tests::http::raw_request;
-use lumo_tests::{ADMIN_KEY, Api, Reply, TestNode};
+use lumo_tests::{ADMIN_KEY, Api, Reply, TEST_CERTIFICATE, TestNode};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -4067,6 +4067,125 @@ async fn saml_app_refusals_answer_their_status_and_write_nothing() -> anyhow::Re
         let body =
             json!({"name": "p", "entityId": "https://p.test", "acsUrls": ["https://p.test/a"]});
         let reply = reader.send(method.clone(), &path, Some(body)).await?;
+        assert_eq!(reply.status, 403, "{method} {path}: {}", reply.text);
+    }
+    assert_eq!(
+        snapshot(api.clone()).await?,
+        before,
+        "refused writes changed something"
+    );
+    node.stop().await?;
+    Ok(())
+}
+
+/// `~/admin/saml/idps`: missing and malformed fields, metadata that is not IdP metadata or
+/// carries a DTD, a taken entity id, unknown ids, credentials that may not write; nothing
+/// changes.
+#[tokio::test]
+async fn saml_idp_refusals_answer_their_status_and_write_nothing() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = node.api();
+    let created = api
+        .post(
+            "/admin/saml/idps",
+            json!({"name": "ADFS", "entityId": "https://adfs.example.com/idp",
+                   "ssoUrl": "https://adfs.example.com/sso", "certificate": TEST_CERTIFICATE}),
+        )
+        .await?
+        .expect(201);
+    let id = created.data()["id"].as_u64().unwrap_or_default();
+    let snapshot = |api: Api| async move {
+        let list = api
+            .get("/admin/saml/idps?limit=100")
+            .await?
+            .expect(200)
+            .body;
+        let one = api
+            .get(&format!("/admin/saml/idps/{id}"))
+            .await?
+            .expect(200)
+            .body;
+        anyhow::Ok(json!({"list": list, "one": one}))
+    };
+    let before = snapshot(api.clone()).await?;
+    let sp_only = r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://x.test"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://x.test/acs" index="0"/></md:SPSSODescriptor></md:EntityDescriptor>"#;
+    let cases: Vec<(Method, String, Value, Vec<&str>)> = vec![
+        (
+            Method::POST,
+            "/admin/saml/idps".into(),
+            json!({}),
+            vec!["certificate", "entityId", "name", "ssoUrl"],
+        ),
+        (
+            Method::POST,
+            "/admin/saml/idps".into(),
+            json!({"name": "N", "entityId": "https://n.test", "ssoUrl": "ftp://n.test/sso",
+                   "certificate": "not a certificate", "trustEmail": "yes"}),
+            vec!["certificate", "ssoUrl", "trustEmail"],
+        ),
+        (
+            Method::POST,
+            "/admin/saml/idps".into(),
+            json!({"name": "N", "entityId": "https://n.test", "ssoUrl": "https://n.test/sso",
+                   "certificate": TEST_CERTIFICATE, "attributeMapping": {"password": "pw"}}),
+            vec!["attributeMapping"],
+        ),
+        (
+            Method::POST,
+            "/admin/saml/idps".into(),
+            json!({"name": "N", "metadataXml": "<!DOCTYPE x [<!ENTITY a SYSTEM \"file:///etc/passwd\">]><x/>"}),
+            vec!["metadataXml"],
+        ),
+        (
+            Method::POST,
+            "/admin/saml/idps".into(),
+            json!({"name": "N", "metadataXml": sp_only}),
+            vec!["metadataXml"],
+        ),
+        (
+            Method::PATCH,
+            format!("/admin/saml/idps/{id}"),
+            json!({"enabled": 1, "ssoUrl": "not a url"}),
+            vec!["enabled", "ssoUrl"],
+        ),
+    ];
+    for (method, path, body, fields) in cases {
+        let reply = api.send(method.clone(), &path, Some(body.clone())).await?;
+        assert_eq!(reply.status, 422, "{method} {path} {body}: {}", reply.text);
+        let reply = reply.expect_error(422, "validation_error");
+        assert_fields(&reply, &fields);
+    }
+    api.post(
+        "/admin/saml/idps",
+        json!({"name": "Again", "entityId": "https://adfs.example.com/idp",
+               "ssoUrl": "https://adfs.example.com/sso2", "certificate": TEST_CERTIFICATE}),
+    )
+    .await?
+    .expect_error(409, "duplicate_resource");
+    for (method, path) in [
+        (Method::GET, "/admin/saml/idps/424242"),
+        (Method::GET, "/admin/saml/idps/nope"),
+        (Method::DELETE, "/admin/saml/idps/424242"),
+        (Method::PATCH, "/admin/saml/idps/424242"),
+    ] {
+        let reply = api.send(method.clone(), path, Some(json!({}))).await?;
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.text);
+        reply.expect_error(404, "resource_not_found");
+    }
+    api.with_key("lmk_not_a_real_key_000000000000")
+        .get("/admin/saml/idps")
+        .await?
+        .expect(401);
+    let reader = read_only(&api, "saml-idp-reader").await?;
+    reader.get("/admin/saml/idps").await?.expect(200);
+    for (method, path) in [
+        (Method::POST, "/admin/saml/idps".to_string()),
+        (Method::PATCH, format!("/admin/saml/idps/{id}")),
+        (Method::DELETE, format!("/admin/saml/idps/{id}")),
+    ] {
+        let reply = reader
+            .send(method.clone(), &path, Some(json!({"name": "p"})))
+            .await?;
         assert_eq!(reply.status, 403, "{method} {path}: {}", reply.text);
     }
     assert_eq!(

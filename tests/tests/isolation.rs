@@ -5,7 +5,7 @@ mod authz_support;
 
 use authz_support::{PASSWORD, user_token};
 use lumo_tests::oauth::create_user;
-use lumo_tests::{Api, Reply, TestNode};
+use lumo_tests::{Api, Reply, TEST_CERTIFICATE, TestNode};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
@@ -41,6 +41,7 @@ struct Seeded {
     webhook: u64,
     social_provider: u64,
     saml_app: u64,
+    saml_idp: u64,
     markers: Vec<String>,
 }
 
@@ -259,7 +260,19 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         .data()["id"]
         .as_u64()
         .unwrap_or_default();
+    let saml_idp = b
+        .post(
+            "/admin/saml/idps",
+            json!({"name": "Globex Secret ADFS", "entityId": "https://adfs.globex.test/idp",
+                   "ssoUrl": "https://adfs.globex.test/sso", "certificate": TEST_CERTIFICATE}),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_u64()
+        .unwrap_or_default();
     let markers = vec![
+        "adfs.globex.test".to_string(),
         "payroll.globex.test".to_string(),
         "sso.globex.test".to_string(),
         "globex-secret-sso".to_string(),
@@ -307,6 +320,7 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         webhook,
         social_provider,
         saml_app,
+        saml_idp,
         markers,
     })
 }
@@ -344,6 +358,7 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
         "/admin/social-providers?limit=100",
         "/admin/social-providers/callback-urls",
         "/admin/saml/apps?limit=100",
+        "/admin/saml/idps?limit=100",
         "/admin/policies/mfa",
         "/admin/reports/mfa-coverage",
     ]
@@ -380,6 +395,7 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
             format!("/admin/webhooks/{}/deliveries", s.webhook),
             format!("/admin/social-providers/{}", s.social_provider),
             format!("/admin/saml/apps/{}", s.saml_app),
+            format!("/admin/saml/idps/{}", s.saml_idp),
             format!("/admin/users/{u}/authenticators"),
         ]);
     }
@@ -724,6 +740,12 @@ fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
             json!({"acsUrls": ["https://intruder.test/acs"]}),
         ),
         delete(format!("/admin/saml/apps/{}", s.saml_app)),
+        get(format!("/admin/saml/idps/{}", s.saml_idp)),
+        patch(
+            format!("/admin/saml/idps/{}", s.saml_idp),
+            json!({"name": "Intruder"}),
+        ),
+        delete(format!("/admin/saml/idps/{}", s.saml_idp)),
         post_empty(format!("/admin/social-providers/{}/enable", s.social_provider)),
         post_empty("/admin/social-providers/globex-secret-sso/disable".into()),
         get("/admin/policies/mfa".into()),

@@ -4,7 +4,10 @@
 //! it posts, IdP-initiated sign-on, single logout, and every refusal (unknown issuer, foreign
 //! org, unregistered ACS, stale or future requests, unsigned or badly signed requests,
 //! undecodable messages, DTDs with external or expanding entities) ending on an error page
-//! that sends nothing to the service provider.
+//! that sends nothing to the service provider. And service provider mode, with a second org of
+//! the same `lumod` as the upstream IdP: each registers the other from its metadata, and a user
+//! of the IdP org signs in to an OAuth client of the SP org (provisioned, linked), while
+//! tampered, commented, replayed or misdirected responses are refused.
 
 use std::io::Write;
 
@@ -12,7 +15,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lumo_tests::TestNode;
 use lumo_tests::http::Api;
-use lumo_tests::oauth::{Browser, Oauth, create_user, form, query_param, signed_in};
+use lumo_tests::oauth::{
+    AuthRequest, Browser, Oauth, create_client, create_user, drive, exchange, form, query_param,
+    signed_in, verify_with_jwks,
+};
 use serde_json::json;
 
 const PASSWORD: &str = "Correct-horse-battery-9";
@@ -468,5 +474,242 @@ async fn refused_requests_send_nothing_to_the_service_provider() -> anyhow::Resu
         .get(&sso_url(&world, &authn_request("_i", SP, ACS, 0), ""))
         .await?;
     assert_refused(&disabled, "disabled app");
+    Ok(())
+}
+
+/// A change made to a response after the IdP signed it.
+type Tamper = Box<dyn Fn(String) -> String>;
+
+/// The SP org `app` uses the IdP org `corp` (the `World`'s org) as its upstream SAML IdP.
+struct Federation {
+    world: World,
+    app: Api,
+    app_oauth: Oauth,
+    idp_id: u64,
+}
+
+async fn federation(jit: bool) -> anyhow::Result<Federation> {
+    let world = world().await?;
+    let key = world.node.create_org("app").await?;
+    let app = world.node.api_for("app", &key);
+    let app_oauth = Oauth::for_org(&world.node.http, "app");
+    let mut browser = Browser::new();
+    let sp_metadata = browser
+        .get(&format!("{}/orgs/app/saml/sp/metadata", world.node.http))
+        .await?;
+    assert_eq!(sp_metadata.status, 200, "{}", sp_metadata.body);
+    assert!(sp_metadata.body.contains(r#"AuthnRequestsSigned="true""#));
+    // The IdP registers the SP from its metadata: its requests must be signed with the cert.
+    let registered = world
+        .api
+        .post(
+            "/admin/saml/apps",
+            json!({"name": "App org", "metadataXml": sp_metadata.body}),
+        )
+        .await?
+        .expect(201);
+    assert_eq!(registered.data()["wantAuthnRequestsSigned"], true);
+    assert_eq!(
+        registered.data()["acsUrls"][0],
+        format!("{}/orgs/app/saml/sp/acs", world.node.http).as_str()
+    );
+    let idp_metadata = browser.get(&idp(&world, "/metadata")).await?;
+    let idp_id = app
+        .post(
+            "/admin/saml/idps",
+            json!({"name": "Corp", "metadataXml": idp_metadata.body, "jitProvisioning": jit}),
+        )
+        .await?
+        .expect(201)
+        .data()["id"]
+        .as_u64()
+        .unwrap_or_default();
+    Ok(Federation {
+        world,
+        app,
+        app_oauth,
+        idp_id,
+    })
+}
+
+/// From the SP org's login link through the IdP org (signed in there) to the page the IdP
+/// posts back: the ACS URL and the form's fields.
+async fn to_the_acs(
+    fed: &Federation,
+    browser: &mut Browser,
+    query: &str,
+) -> anyhow::Result<(String, Vec<(String, String)>)> {
+    let base = &fed.world.node.http;
+    let leave = browser
+        .get(&format!(
+            "{base}/orgs/app/saml/sp/login/{}?{query}",
+            fed.idp_id
+        ))
+        .await?;
+    assert_eq!(leave.status, 302, "{}", leave.body);
+    let upstream = leave.location.unwrap_or_default();
+    assert!(
+        upstream.starts_with(&idp(&fed.world, "/sso?SAMLRequest=")),
+        "{upstream}"
+    );
+    assert!(query_param(&upstream, "Signature").is_some());
+    assert!(browser.cookie("lumo_saml_sp").is_some());
+    let page = browser.get(&upstream).await?;
+    assert_eq!(page.status, 200, "{}", page.body);
+    form(&page.body).ok_or_else(|| anyhow::anyhow!("no form: {}", page.body))
+}
+
+#[tokio::test]
+async fn an_upstream_idp_user_is_provisioned_and_signed_in_to_the_sp_org() -> anyhow::Result<()> {
+    let fed = federation(true).await?;
+    let client = create_client(&fed.app, json!({})).await?;
+    let request = AuthRequest::new(&client, "openid email profile");
+    let query = request
+        .params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut browser = signed_in(&fed.world.oauth, "ada@saml.test", PASSWORD).await?;
+    let (action, fields) = to_the_acs(&fed, &mut browser, &query).await?;
+    assert_eq!(
+        action,
+        format!("{}/orgs/app/saml/sp/acs", fed.world.node.http)
+    );
+    let back = browser.post_form(&action, &fields).await?;
+    // Signed in to the SP org: on through its consent page to the client.
+    let redirect = drive(&mut browser, &fed.world.node.http, back, "", "").await?;
+    assert!(redirect.starts_with(&client.redirect_uri), "{redirect}");
+    assert!(
+        browser.cookie("lumo_saml_sp").is_none(),
+        "the login cookie is cleared"
+    );
+    let tokens = exchange(&fed.app_oauth, &client, &request, &redirect)
+        .await?
+        .expect(200);
+    let claims = verify_with_jwks(
+        &fed.app_oauth,
+        tokens.body["id_token"].as_str().unwrap_or_default(),
+    )
+    .await?;
+    assert_eq!(claims["email"], "ada@saml.test");
+    assert_eq!(claims["amr"], json!(["fed"]));
+    let user = fed.app.get("/admin/users/ada@saml.test").await?.expect(200);
+    assert_eq!(user.data()["isJitProvisioned"], true);
+    let id = user.data()["id"].as_str().unwrap_or_default().to_string();
+    let links = fed
+        .app
+        .get(&format!("/admin/users/{id}/identities"))
+        .await?
+        .expect(200);
+    assert!(links.text.contains(r#""type":"saml""#), "{}", links.text);
+    assert!(links.text.contains("ada@saml.test"), "{}", links.text);
+    // The same response again: the login it answered is spent.
+    let replay = browser.post_form(&action, &fields).await?;
+    assert!(
+        replay
+            .location
+            .as_deref()
+            .is_some_and(|l| l.contains("login_error=saml_")),
+        "{replay:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn tampered_or_misdirected_responses_are_refused() -> anyhow::Result<()> {
+    let fed = federation(false).await?;
+    let mut browser = signed_in(&fed.world.oauth, "ada@saml.test", PASSWORD).await?;
+    let users_before = fed
+        .app
+        .get("/admin/users?limit=100")
+        .await?
+        .expect(200)
+        .body;
+    let field = |fields: &[(String, String)], name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let resend = |fields: &[(String, String)], xml: String| -> Vec<(String, String)> {
+        vec![
+            ("SAMLResponse".into(), STANDARD.encode(xml)),
+            ("RelayState".into(), field(fields, "RelayState")),
+        ]
+    };
+    let refused = |page: &lumo_tests::oauth::Page, why: &str| {
+        assert!(
+            page.location
+                .as_deref()
+                .is_some_and(|l| l.contains("login_error=saml_")),
+            "{why}: {page:?}"
+        );
+    };
+    // Each case starts its own login (a refused response spends it).
+    let cases: Vec<(&str, Tamper)> = vec![
+        (
+            "NameID changed after signing",
+            Box::new(|xml: String| xml.replace(">ada@saml.test<", ">eve@saml.test<")),
+        ),
+        (
+            "comment in the NameID",
+            Box::new(|xml: String| xml.replace(">ada@saml.test<", ">ada@saml.test<!---->.evil<")),
+        ),
+        (
+            "DTD",
+            Box::new(|xml: String| format!("<!DOCTYPE r [<!ENTITY x \"y\">]>{xml}")),
+        ),
+        (
+            "signatures removed",
+            Box::new(|xml: String| {
+                let mut out = xml;
+                while let (Some(start), Some(end)) =
+                    (out.find("<ds:Signature"), out.find("</ds:Signature>"))
+                {
+                    out.replace_range(start..end + "</ds:Signature>".len(), "");
+                }
+                out
+            }),
+        ),
+    ];
+    for (why, tamper) in cases {
+        let (action, fields) = to_the_acs(&fed, &mut browser, "").await?;
+        let xml = String::from_utf8(STANDARD.decode(field(&fields, "SAMLResponse"))?)?;
+        let page = browser
+            .post_form(&action, &resend(&fields, tamper(xml)))
+            .await?;
+        refused(&page, why);
+        assert!(browser.cookie("lumo_session").is_some());
+    }
+    // Untampered, but provisioning is off and the SP org has no such user.
+    let (action, fields) = to_the_acs(&fed, &mut browser, "").await?;
+    let page = browser.post_form(&action, &fields).await?;
+    assert!(
+        page.location
+            .as_deref()
+            .is_some_and(|l| l.contains("login_error=saml_no_account")),
+        "{page:?}"
+    );
+    // A response without the browser's login cookie.
+    let (action, fields) = to_the_acs(&fed, &mut browser, "").await?;
+    browser.set_cookie("lumo_saml_sp", "");
+    refused(
+        &browser.post_form(&action, &fields).await?,
+        "no login cookie",
+    );
+    let users_after = fed
+        .app
+        .get("/admin/users?limit=100")
+        .await?
+        .expect(200)
+        .body;
+    assert_eq!(users_before, users_after, "a refused login created a user");
+    // Single logout is not built on this side.
+    let slo = browser
+        .get(&format!("{}/orgs/app/saml/sp/slo", fed.world.node.http))
+        .await?;
+    assert_eq!(slo.status, 501, "{}", slo.body);
     Ok(())
 }

@@ -15,6 +15,7 @@ mod permissions;
 mod relations;
 mod roles;
 mod saml_apps;
+mod saml_idps;
 mod sessions;
 mod settings;
 mod signing_keys;
@@ -52,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .merge(signing_keys::router().route_layer(in_family(Family::Settings)))
         .merge(social_providers::router().route_layer(in_family(Family::Settings)))
         .merge(saml_apps::router().route_layer(in_family(Family::Settings)))
+        .merge(saml_idps::router().route_layer(in_family(Family::Settings)))
         .merge(webhooks::router().route_layer(in_family(Family::Webhooks)))
         .merge(ssf::router().route_layer(in_family(Family::Webhooks)))
         .route(

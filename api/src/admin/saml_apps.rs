@@ -80,7 +80,7 @@ fn app_id(ctx: &Ctx) -> ApiResult<SamlAppId> {
 }
 
 /// A browser destination: an absolute http(s) URL.
-fn is_browser_url(url: &str) -> bool {
+pub(super) fn is_browser_url(url: &str) -> bool {
     url.len() <= 2048
         && reqwest::Url::parse(url)
             .is_ok_and(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
@@ -114,7 +114,7 @@ fn acs_field(body: &mut Body) -> Option<Vec<String>> {
 }
 
 /// A certificate as PEM or base64 DER; answers base64 DER.
-fn certificate_text(text: &str) -> Option<String> {
+pub(super) fn certificate_text(text: &str) -> Option<String> {
     let body: String = text
         .lines()
         .filter(|l| !l.starts_with("-----"))

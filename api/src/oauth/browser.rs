@@ -17,6 +17,8 @@ pub const MFA_COOKIE: &str = "lumo_mfa";
 pub const DEVICE_COOKIE: &str = "lumo_device";
 /// A social login on its way to the upstream provider (`sls_….secret`).
 pub const SOCIAL_COOKIE: &str = "lumo_social";
+/// Binds a login through an upstream SAML IdP to the browser that started it.
+pub const SAML_SP_COOKIE: &str = "lumo_saml_sp";
 
 /// The cookies a request carried.
 #[derive(Debug, Clone, Default)]
@@ -113,6 +115,13 @@ impl CookieJar {
     pub fn social(&self, value: &str, max_age: u64) -> HeaderValue {
         let same_site = if self.secure { "None" } else { "Lax" };
         self.build_for(SOCIAL_COOKIE, value, Some(max_age), true, same_site)
+    }
+
+    /// Sets (or clears) the cookie binding a SAML login to this browser; `SameSite=None` over
+    /// https, as the IdP posts its response back.
+    pub fn saml_sp(&self, value: &str, max_age: u64) -> HeaderValue {
+        let same_site = if self.secure { "None" } else { "Lax" };
+        self.build_for(SAML_SP_COOKIE, value, Some(max_age), true, same_site)
     }
 
     /// Sets the trusted-device cookie.

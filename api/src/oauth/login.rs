@@ -50,6 +50,18 @@ pub fn login_message(code: &str) -> &'static str {
             "The provider has not verified this email address, so it cannot sign in here."
         }
         "social_linked" => "This account is linked to a different identity at this provider.",
+        "saml_unavailable" => "This identity provider is not available.",
+        "saml_failed" => {
+            "Signing in with your organization's identity provider failed. Please try again."
+        }
+        "saml_expired" => "The sign-in took too long or was already used. Please try again.",
+        "saml_no_account" => {
+            "No account here matches this sign-in, and new accounts are not created automatically."
+        }
+        "saml_unverified" => {
+            "An account with this address exists and this identity provider may not sign in to it."
+        }
+        "saml_linked" => "This account is linked to a different identity at this provider.",
         "missing" => "Enter your email and password.",
         "mfa_expired" => "The two-step verification expired. Sign in again.",
         "mfa_locked" => "Too many wrong codes: two-step verification is locked for 15 minutes.",

@@ -32,6 +32,7 @@ mod register;
 mod response;
 mod revoke;
 pub(crate) mod saml;
+pub(crate) mod saml_sp;
 pub(crate) mod social;
 pub mod throttle;
 mod token;

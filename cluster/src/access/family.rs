@@ -94,6 +94,7 @@ pub fn query_family(query: &Query) -> Family {
         | Query::WebhookDelivery { .. } => Family::Webhooks,
         Query::SocialProviders(_) | Query::SocialProvider(_) => Family::Settings,
         Query::SamlApps(_) | Query::SamlApp(_) => Family::Settings,
+        Query::SamlIdps(_) | Query::SamlIdp(_) => Family::Settings,
         Query::ScimUsers | Query::ScimUser(_) | Query::ScimGroups | Query::ScimGroup(_) => {
             Family::Scim
         }
@@ -200,11 +201,17 @@ pub fn op_family(op: &Op) -> Family {
         Op::Saml(
             crate::command::SamlWrite::CreateApp(_)
             | crate::command::SamlWrite::UpdateApp { .. }
-            | crate::command::SamlWrite::DeleteApp(_),
+            | crate::command::SamlWrite::DeleteApp(_)
+            | crate::command::SamlWrite::CreateIdp(_)
+            | crate::command::SamlWrite::UpdateIdp { .. }
+            | crate::command::SamlWrite::DeleteIdp(_),
         ) => Family::Settings,
         // The key and the sign-on record are written by the protocol side on the leader.
         Op::Saml(
-            crate::command::SamlWrite::SetIdpKey(_) | crate::command::SamlWrite::SignedOn { .. },
+            crate::command::SamlWrite::SetIdpKey(_)
+            | crate::command::SamlWrite::SignedOn { .. }
+            | crate::command::SamlWrite::BeginSpLogin(_)
+            | crate::command::SamlWrite::FinishSpLogin(_),
         ) => Family::Protocol,
         Op::Ask(_)
         | Op::CreateTask(_)

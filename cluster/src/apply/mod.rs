@@ -11,6 +11,7 @@ mod ciba;
 mod clients;
 mod device;
 mod expiry;
+mod federated;
 pub(crate) mod grants;
 mod identities;
 mod jit;

@@ -11,6 +11,9 @@ use crate::tables::{OrgTx, Table};
 
 use super::Applied;
 
+#[path = "saml_upstream.rs"]
+mod upstream;
+
 pub(super) fn apply(tx: &mut OrgTx, meta: &CommandMeta, write: &SamlWrite) -> Result<Applied> {
     match write {
         SamlWrite::CreateApp(fields) => create(tx, meta, fields),
@@ -22,6 +25,11 @@ pub(super) fn apply(tx: &mut OrgTx, meta: &CommandMeta, write: &SamlWrite) -> Re
             user,
             initiated_by_idp,
         } => signed_on(tx, *app, *user, *initiated_by_idp),
+        SamlWrite::CreateIdp(fields) => upstream::create(tx, meta, fields),
+        SamlWrite::UpdateIdp { id, fields } => upstream::update(tx, meta, *id, fields),
+        SamlWrite::DeleteIdp(id) => upstream::delete(tx, *id),
+        SamlWrite::BeginSpLogin(state) => upstream::begin(tx, meta.at, state),
+        SamlWrite::FinishSpLogin(sign_in) => upstream::finish(tx, meta, sign_in),
     }
 }
 

@@ -6,21 +6,19 @@
 use serde_json::{Value, json};
 
 use crate::clock::Timestamp;
-use crate::command::{
-    CommandMeta, EntityKey, NewUser, RelateMode, Relation, RoleKey, SocialProviderFields,
-    SocialSignIn, UserKey,
-};
+use crate::command::{CommandMeta, RoleKey, SocialProviderFields, SocialSignIn};
 use crate::error::{ClusterError, ErrorCode, Result};
 use crate::ids::{SocialProviderId, UserId};
 use crate::lookup;
 use crate::model::{
     AuditEvent, IdentityKind, IdentityLink, SocialHead, SocialLoginState, SocialProvider,
-    UpstreamIdentity, User,
+    UpstreamIdentity,
 };
 use crate::query::Outcome;
 use crate::tables::{OrgTx, Table};
 
-use super::{Applied, identities, relations, users};
+use super::Applied;
+use super::federated::{Upstream, refused, resolve};
 
 /// Expired login states dropped per new login.
 const SWEEP: usize = 16;
@@ -249,80 +247,6 @@ pub(super) fn begin(tx: &mut OrgTx, at: Timestamp, state: &SocialLoginState) -> 
     Ok((Outcome::Done, Vec::new()))
 }
 
-fn refused(description: &str) -> ClusterError {
-    ClusterError::OAuth {
-        error: ErrorCode::AccessDenied,
-        description: description.to_string(),
-        status: 403,
-    }
-}
-
-/// Provisions a user for `identity` (verified address or not: the upstream said it).
-fn provision(
-    tx: &mut OrgTx,
-    meta: &CommandMeta,
-    sign_in: &SocialSignIn,
-    provider: &SocialProvider,
-    email: &str,
-) -> Result<(User, Vec<AuditEvent>)> {
-    let identity = &sign_in.identity;
-    let new = NewUser {
-        id: sign_in.new_user_id,
-        email: email.to_string(),
-        password_hash: None,
-        username: None,
-        name: identity.name.clone(),
-        given_name: identity.given_name.clone(),
-        family_name: identity.family_name.clone(),
-        picture: identity.picture.clone(),
-        phone_number: None,
-        email_verified: identity.email_verified,
-        locale: None,
-        zoneinfo: None,
-        is_active: Some(true),
-    };
-    let (_, mut events) = users::create(tx, meta, &new)?;
-    let mut user = lookup::user(tx, &UserKey::Id(new.id))?;
-    user.jit_provisioned_by = Some(format!("social:{}", provider.provider));
-    tx.put(Table::User, &user.id.to_bytes(), &user)?;
-    if !provider.default_roles.is_empty() {
-        let roles: Vec<EntityKey> = provider
-            .default_roles
-            .iter()
-            .map(|r| EntityKey::Role(RoleKey::Id(*r)))
-            .collect();
-        let anchor = EntityKey::User(UserKey::Id(user.id));
-        let (_, more) =
-            relations::relate(tx, Relation::UserRole, &anchor, &roles, RelateMode::Add)?;
-        events.extend(more);
-    }
-    Ok((user, events))
-}
-
-/// Who `identity` names: its linked user, or the user with the address it vouches for.
-fn known_user(
-    tx: &OrgTx,
-    provider: &SocialProvider,
-    identity: &UpstreamIdentity,
-) -> Result<Option<User>> {
-    let unique = social_link(provider, identity, UserId(ulid::Ulid::nil())).uniqueness_key();
-    if let Some(id) = identities::holder(tx, &unique)? {
-        return Ok(Some(lookup::user(tx, &UserKey::Id(id))?));
-    }
-    let Some(email) = identity.email.as_deref() else {
-        return Ok(None);
-    };
-    match lookup::user(tx, &UserKey::Email(email.to_lowercase())) {
-        Ok(user) if identity.email_verified => Ok(Some(user)),
-        Ok(_) => Err(ClusterError::conflict(
-            "email",
-            "an account with this address exists, and the provider has not verified the address",
-        )),
-        Err(ClusterError::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 fn social_link(
     provider: &SocialProvider,
     identity: &UpstreamIdentity,
@@ -362,41 +286,15 @@ pub(super) fn finish(
         return Err(refused("this sign-in provider is disabled"));
     }
     let identity = &sign_in.identity;
-    let mut events = Vec::new();
-    let user = match known_user(tx, &provider, identity)? {
-        Some(user) => user,
-        None if provider.jit_provisioning_enabled => {
-            let Some(email) = identity.email.as_deref() else {
-                return Err(refused("the provider did not share an email address"));
-            };
-            if !identity.email_verified {
-                // An account here owns its address: the upstream must vouch for it.
-                return Err(ClusterError::conflict(
-                    "email",
-                    "the provider has not verified this email address",
-                ));
-            }
-            let (user, created) = provision(tx, meta, sign_in, &provider, &email.to_lowercase())?;
-            events.extend(created);
-            user
-        }
-        None => return Err(ClusterError::not_found("user", "of this identity")),
+    let upstream = Upstream {
+        identity,
+        link: social_link(&provider, identity, UserId(ulid::Ulid::nil())),
+        provision: provider.jit_provisioning_enabled,
+        provisioned_by: format!("social:{}", provider.provider),
+        default_roles: &provider.default_roles,
+        new_user_id: sign_in.new_user_id,
     };
-    if !user.is_active || user.blocked {
-        return Err(refused("this account cannot sign in"));
-    }
-    let mut link = social_link(&provider, identity, user.id);
-    link.created_at = meta.at;
-    match identities::link_of(tx, user.id, IdentityKind::Social)? {
-        Some(current) if current.uniqueness_key() == link.uniqueness_key() => {}
-        Some(_) => {
-            return Err(ClusterError::conflict(
-                "identity",
-                "this account is linked to another social identity",
-            ));
-        }
-        None => events.push(identities::bind(tx, &user, link)?),
-    }
+    let (user, mut events) = resolve(tx, meta, &upstream)?;
     events.push(
         AuditEvent::new(
             "identity",

@@ -30,7 +30,7 @@ pub use oauth::{
     NewAccessToken, NewClient, NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget,
     SignIn,
 };
-pub use saml::{SamlAppFields, SamlWrite};
+pub use saml::{SamlAppFields, SamlIdpFields, SamlSpSignIn, SamlWrite};
 pub use scim::{ScimGroupState, ScimUserState, ScimWrite};
 pub use social::{SocialProviderFields, SocialProviderKey, SocialSignIn};
 pub use webhooks::{WebhookAttempt, WebhookFields, WebhookPatch};
@@ -980,6 +980,11 @@ impl Op {
             Op::Saml(SamlWrite::DeleteApp(_)) => "delete_saml_app",
             Op::Saml(SamlWrite::SetIdpKey(_)) => "set_saml_idp_key",
             Op::Saml(SamlWrite::SignedOn { .. }) => "saml_sign_on",
+            Op::Saml(SamlWrite::CreateIdp(_)) => "create_saml_idp",
+            Op::Saml(SamlWrite::UpdateIdp { .. }) => "update_saml_idp",
+            Op::Saml(SamlWrite::DeleteIdp(_)) => "delete_saml_idp",
+            Op::Saml(SamlWrite::BeginSpLogin(_)) => "begin_saml_login",
+            Op::Saml(SamlWrite::FinishSpLogin(_)) => "finish_saml_login",
         }
     }
 }

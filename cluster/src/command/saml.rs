@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::SamlAppId;
-use crate::model::SamlIdpKey;
+use crate::ids::{SamlAppId, UserId};
+use crate::model::{SamlIdpKey, SamlSpLogin, UpstreamIdentity};
 
 /// The fields an admin sets on an app; `None` leaves a field as it is. A create sends every
 /// field it knows (the api fills the defaults).
@@ -25,6 +25,33 @@ pub struct SamlAppFields {
     pub enabled: Option<bool>,
 }
 
+/// The fields an admin sets on an upstream IdP; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlIdpFields {
+    pub name: Option<String>,
+    pub entity_id: Option<String>,
+    pub sso_url: Option<String>,
+    /// Base64 DER.
+    pub certificate: Option<String>,
+    pub jit_provisioning: Option<bool>,
+    pub trust_email: Option<bool>,
+    pub enabled: Option<bool>,
+    pub attribute_mapping: Option<Vec<(String, String)>>,
+}
+
+/// A login through an upstream IdP ends: its state is spent, the assertion id is recorded
+/// (a replay is refused), and the asserted identity names (or links, or provisions) the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlSpSignIn {
+    pub state_id: String,
+    pub idp_id: u64,
+    pub assertion_id: String,
+    /// Until when the assertion id is remembered.
+    pub assertion_expires: crate::clock::Timestamp,
+    pub identity: UpstreamIdentity,
+    pub new_user_id: UserId,
+}
+
 /// One SAML write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SamlWrite {
@@ -43,4 +70,14 @@ pub enum SamlWrite {
         user: crate::ids::UserId,
         initiated_by_idp: bool,
     },
+    CreateIdp(Box<SamlIdpFields>),
+    UpdateIdp {
+        id: u64,
+        fields: Box<SamlIdpFields>,
+    },
+    DeleteIdp(u64),
+    /// A login leaves for an upstream IdP.
+    BeginSpLogin(SamlSpLogin),
+    /// ... and comes back: answers the user it names.
+    FinishSpLogin(Box<SamlSpSignIn>),
 }

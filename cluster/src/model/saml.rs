@@ -82,6 +82,8 @@ pub struct SamlApp {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SamlHead {
     pub last_app_id: u64,
+    #[serde(default)]
+    pub last_idp_id: u64,
 }
 
 /// The org's SAML signing key: an RSA-2048 key and its self-signed certificate.
@@ -93,4 +95,49 @@ pub struct SamlIdpKey {
     pub sealed_private: String,
     pub created_at: Timestamp,
     pub not_after: Timestamp,
+}
+
+/// How long a browser has to come back from an upstream SAML IdP.
+pub const SAML_SP_LOGIN_TTL_MS: i64 = 10 * 60_000;
+
+/// An upstream SAML identity provider users of the org sign in through (SP mode,
+/// `~/admin/saml/idps`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlIdp {
+    pub id: u64,
+    pub name: String,
+    pub entity_id: String,
+    /// Its HTTP-Redirect single sign-on endpoint.
+    pub sso_url: String,
+    /// Its signing certificate, base64 DER.
+    pub certificate: String,
+    pub jit_provisioning: bool,
+    /// An asserted address names the existing user with it.
+    pub trust_email: bool,
+    pub enabled: bool,
+    /// Our field (`email`, `given_name`, `family_name`, `name`) -> its attribute name.
+    pub attribute_mapping: Vec<(String, String)>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A login sent to an upstream IdP, waiting for its response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlSpLogin {
+    /// `sps_<ulid>`: the RelayState (ULIDs: the oldest sweep first).
+    pub id: String,
+    /// The `AuthnRequest`'s ID, which the assertion must answer.
+    pub request_id: String,
+    /// Hash of the secret in the browser's cookie.
+    pub browser_hash: String,
+    pub idp_id: u64,
+    /// The authorization request the login continues.
+    pub carried: Vec<(String, String)>,
+    pub expires_at: Timestamp,
+}
+
+impl SamlSpLogin {
+    pub fn live(&self, now: Timestamp) -> bool {
+        now.0 < self.expires_at.0
+    }
 }

@@ -46,6 +46,24 @@ pub enum SamlStep {
         message: InboundMessage,
         session: Option<String>,
     },
+    /// Service provider mode (`sp_base` is `<public base>/orgs/{org}/saml/sp`): our metadata.
+    SpMetadata { sp_base: String },
+    /// `~/saml/sp/login[/{idpId}]`: to the upstream IdP, carrying the authorization request.
+    SpBegin {
+        sp_base: String,
+        idp: Option<u64>,
+        carried: Vec<(String, String)>,
+    },
+    /// `~/saml/sp/acs`: the IdP's response.
+    SpFinish {
+        sp_base: String,
+        response: String,
+        relay_state: String,
+        /// The login cookie (`sps_….secret`).
+        cookie: String,
+        /// The trusted-device cookie, as the password form sends it.
+        device: Option<String>,
+    },
 }
 
 /// The IdP as `~/admin/saml/idp` shows it.
@@ -78,4 +96,20 @@ pub enum SamlOutcome {
     },
     /// Refused: what the error page says (never sent to the SP, whose identity is not proven).
     Refused(String),
+    /// SP mode: to the upstream IdP, with the login cookie to set.
+    SpRedirect {
+        url: String,
+        cookie: String,
+    },
+    /// SP mode: back from the IdP, signed in or on to the second factor, and the request to
+    /// continue.
+    SpFinished {
+        outcome: super::LoginOutcome,
+        carried: Vec<(String, String)>,
+    },
+    /// SP mode: refused; the login form's marker (`saml_…`) and the request to go back to.
+    SpRefused {
+        reason: String,
+        carried: Vec<(String, String)>,
+    },
 }

@@ -173,6 +173,17 @@ pub fn run_query(
         Query::SamlApp(id) => Ok(Reply::SamlApp(Box::new(crate::lookup::saml_app(
             reader, *id,
         )?))),
+        Query::SamlIdps(page) => {
+            let mut all = Vec::new();
+            reader.scan(Table::SamlUpstream, &[], false, |_, idp| {
+                all.push(idp);
+                true
+            })?;
+            Ok(Reply::SamlIdps(Page::of(all, *page)))
+        }
+        Query::SamlIdp(id) => Ok(Reply::SamlIdp(Box::new(crate::lookup::saml_upstream(
+            reader, *id,
+        )?))),
         Query::WebhookDeliveries {
             webhook,
             status,

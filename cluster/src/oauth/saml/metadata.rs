@@ -72,8 +72,8 @@ pub struct SpMetadata {
     pub name_id_format: Option<String>,
 }
 
-/// Reads an SP's metadata document (`EntityDescriptor` with an `SPSSODescriptor`).
-pub fn sp_metadata(xml: &str) -> Result<SpMetadata, String> {
+/// A metadata document: bounded, without a DTD.
+fn entity_descriptor(xml: &str) -> Result<EntityDescriptor, String> {
     if xml.len() > 256 * 1024 {
         return Err("is larger than 256 KiB".into());
     }
@@ -81,8 +81,58 @@ pub fn sp_metadata(xml: &str) -> Result<SpMetadata, String> {
     if lower.contains("<!doctype") || lower.contains("<!entity") {
         return Err("must not carry a document type declaration".into());
     }
-    let entity =
-        EntityDescriptor::from_str(xml).map_err(|e| format!("is not SAML metadata ({e})"))?;
+    EntityDescriptor::from_str(xml).map_err(|e| format!("is not SAML metadata ({e})"))
+}
+
+/// The first signing certificate of key descriptors, base64 DER without whitespace.
+fn signing_certificate(keys: &[samael::metadata::KeyDescriptor]) -> Option<String> {
+    keys.iter()
+        .filter(|k| k.key_use.as_deref() != Some("encryption"))
+        .find_map(|k| k.key_info.x509_data.as_ref()?.certificates.first().cloned())
+        .map(|c| c.chars().filter(|c| !c.is_ascii_whitespace()).collect())
+}
+
+/// What an upstream IdP's metadata says about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdpMetadata {
+    pub entity_id: String,
+    /// Its HTTP-Redirect single sign-on endpoint.
+    pub sso_url: String,
+    /// Its signing certificate, base64 DER.
+    pub certificate: String,
+}
+
+/// Reads an IdP's metadata document (`EntityDescriptor` with an `IDPSSODescriptor`).
+pub fn upstream_metadata(xml: &str) -> Result<IdpMetadata, String> {
+    let entity = entity_descriptor(xml)?;
+    let entity_id = entity
+        .entity_id
+        .clone()
+        .filter(|id| !id.is_empty())
+        .ok_or("has no entityID")?;
+    let idp = entity
+        .idp_sso_descriptors
+        .as_ref()
+        .and_then(|all| all.first())
+        .ok_or("has no IDPSSODescriptor")?;
+    let sso_url = idp
+        .single_sign_on_services
+        .iter()
+        .find(|s| s.binding == REDIRECT_BINDING)
+        .map(|s| s.location.clone())
+        .ok_or("has no HTTP-Redirect SingleSignOnService")?;
+    let certificate =
+        signing_certificate(&idp.key_descriptors).ok_or("has no signing certificate")?;
+    Ok(IdpMetadata {
+        entity_id,
+        sso_url,
+        certificate,
+    })
+}
+
+/// Reads an SP's metadata document (`EntityDescriptor` with an `SPSSODescriptor`).
+pub fn sp_metadata(xml: &str) -> Result<SpMetadata, String> {
+    let entity = entity_descriptor(xml)?;
     let entity_id = entity
         .entity_id
         .clone()
@@ -109,14 +159,7 @@ pub fn sp_metadata(xml: &str) -> Result<SpMetadata, String> {
         .find(|s| s.binding == REDIRECT_BINDING)
         .or_else(|| slo.first())
         .map(|s| s.location.clone());
-    let certificate = sp
-        .key_descriptors
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .filter(|k| k.key_use.as_deref() != Some("encryption"))
-        .find_map(|k| k.key_info.x509_data.as_ref()?.certificates.first().cloned())
-        .map(|c| c.chars().filter(|c| !c.is_ascii_whitespace()).collect());
+    let certificate = signing_certificate(sp.key_descriptors.as_deref().unwrap_or_default());
     let name_id_format = sp
         .name_id_formats
         .as_deref()

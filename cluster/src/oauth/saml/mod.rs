@@ -9,6 +9,7 @@ mod assertion;
 mod key;
 mod message;
 mod metadata;
+mod sp;
 mod xml;
 
 #[cfg(test)]
@@ -35,7 +36,7 @@ use super::logout::urlencode;
 use super::runtime::ProtocolCtx;
 use assertion::{Delivery, Principal};
 pub use key::certificate_pem;
-pub use metadata::{SpMetadata, sp_metadata};
+pub use metadata::{IdpMetadata, SpMetadata, sp_metadata, upstream_metadata};
 use xml::{ASSERTION_NS, PROTOCOL_NS, RSA_SHA256, SUCCESS, esc, instant, new_id};
 
 /// How far in the future a request's `IssueInstant` may be (clock skew), and how old it may
@@ -75,6 +76,22 @@ pub(super) async fn step(ctx: &ProtocolCtx, step: SamlStep) -> Result<ProtocolRe
             message,
             session,
         } => logout(ctx, &idp_base, message, session.as_deref()).await?,
+        SamlStep::SpMetadata { sp_base } => {
+            let key = key::idp_key(ctx).await?;
+            SamlOutcome::Metadata(sp::sp_metadata(&sp_base, &key))
+        }
+        SamlStep::SpBegin {
+            sp_base,
+            idp,
+            carried,
+        } => sp::begin(ctx, &sp_base, idp, carried).await?,
+        SamlStep::SpFinish {
+            sp_base,
+            response,
+            relay_state,
+            cookie,
+            device,
+        } => sp::finish(ctx, &sp_base, &response, &relay_state, &cookie, device).await?,
     };
     Ok(ProtocolReply::Saml(outcome))
 }
@@ -204,7 +221,7 @@ fn resume_query(raw: &str, relay_state: Option<&str>) -> std::result::Result<Str
     Ok(query)
 }
 
-fn deflate(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+pub(super) fn deflate(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut encoder =
         flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(bytes)?;
@@ -399,7 +416,7 @@ async fn logout(
 }
 
 /// RSA-SHA256 over the Redirect binding's query octets.
-fn sign_query(private_der: &[u8], query: &str) -> Result<Vec<u8>> {
+pub(super) fn sign_query(private_der: &[u8], query: &str) -> Result<Vec<u8>> {
     let failed = |e: openssl::error::ErrorStack| {
         ClusterError::internal(format!("signing a SAML redirect: {e}"))
     };

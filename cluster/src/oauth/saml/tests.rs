@@ -122,4 +122,3 @@ fn sp_metadata_gives_the_post_acs_slo_and_certificate() {
     assert_eq!(metadata.authn_requests_signed, Some(true));
     assert_eq!(metadata.name_id_format.as_deref(), Some("persistent"));
 }
-
