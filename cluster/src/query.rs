@@ -637,6 +637,8 @@ pub struct IdentitiesView {
 pub struct LegacySamlReport {
     pub idp_count: u64,
     pub users: Vec<(User, IdentityLink)>,
+    /// The org's upstream SAML IdPs.
+    pub idps: Vec<crate::model::SamlIdp>,
 }
 
 /// The combined settings document (`GET ~/admin/settings`), as JSON text per section.

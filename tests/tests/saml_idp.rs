@@ -486,6 +486,8 @@ struct Federation {
     app: Api,
     app_oauth: Oauth,
     idp_id: u64,
+    /// The SP org as an app of the IdP org.
+    sp_app: u64,
 }
 
 async fn federation(jit: bool) -> anyhow::Result<Federation> {
@@ -509,6 +511,7 @@ async fn federation(jit: bool) -> anyhow::Result<Federation> {
         .await?
         .expect(201);
     assert_eq!(registered.data()["wantAuthnRequestsSigned"], true);
+    let sp_app = registered.data()["id"].as_u64().unwrap_or_default();
     assert_eq!(
         registered.data()["acsUrls"][0],
         format!("{}/orgs/app/saml/sp/acs", world.node.http).as_str()
@@ -529,6 +532,7 @@ async fn federation(jit: bool) -> anyhow::Result<Federation> {
         app,
         app_oauth,
         idp_id,
+        sp_app,
     })
 }
 
@@ -613,6 +617,44 @@ async fn an_upstream_idp_user_is_provisioned_and_signed_in_to_the_sp_org() -> an
             .is_some_and(|l| l.contains("login_error=saml_")),
         "{replay:?}"
     );
+    // The legacy bare-NameID report names the org's one upstream IdP.
+    let report = fed
+        .app
+        .get("/admin/identities/legacy-saml")
+        .await?
+        .expect(200);
+    assert_eq!(report.data()["idp_count"], 1);
+    assert_eq!(report.data()["idps"][0]["id"], fed.idp_id);
+    assert_eq!(report.data()["users"], json!([]));
+    fed.app
+        .get("/admin/identities/legacy-saml?idp_id=424242")
+        .await?
+        .expect_error(404, "resource_not_found");
+    // Only the assertion signed (the response envelope is not): still a sign-in.
+    fed.world
+        .api
+        .patch(
+            &format!("/admin/saml/apps/{}", fed.sp_app),
+            json!({"signResponse": false}),
+        )
+        .await?
+        .expect(200);
+    // (A fresh browser: this test browser keeps one `lumo_session` for both orgs.)
+    let mut browser = signed_in(&fed.world.oauth, "ada@saml.test", PASSWORD).await?;
+    let (action, fields) = to_the_acs(&fed, &mut browser, "").await?;
+    let response = fields
+        .iter()
+        .find(|(name, _)| name == "SAMLResponse")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default();
+    let xml = String::from_utf8(STANDARD.decode(response)?)?;
+    assert_eq!(xml.matches("<ds:SignatureValue>").count(), 1, "{xml}");
+    assert!(
+        xml.find("<ds:Signature").unwrap_or(0) > xml.find("<saml:Assertion").unwrap_or(usize::MAX)
+    );
+    let page = browser.post_form(&action, &fields).await?;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(page.body.contains("Signed in"), "{}", page.body);
     Ok(())
 }
 

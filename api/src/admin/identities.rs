@@ -4,7 +4,7 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-use lumo_cluster::command::{NewIdentityLink, Op, UserKey};
+use lumo_cluster::command::{NewIdentityLink, Op, SamlWrite, UserKey};
 use lumo_cluster::model::{IdentityKind, IdentityLink};
 use lumo_cluster::query::{Query, Reply};
 use serde_json::{Value, json};
@@ -160,11 +160,13 @@ async fn legacy_report(ctx: Ctx, query: ListQuery) -> ApiResult<Response> {
         ctx.read(Query::LegacySamlReport { idp_id }).await?,
         Reply::LegacySaml
     );
-    if let Some(idp) = idp_id
-        && report.idp_count == 0
-    {
-        return Err(lumo_cluster::ClusterError::not_found("SAML identity provider", idp).into());
-    }
+    // Any of the org's IdPs could have vouched for a bare NameID; with one, it is that one.
+    let candidates: Vec<u64> = report.idps.iter().map(|idp| idp.id).collect();
+    let suggested = match (idp_id, candidates.as_slice()) {
+        (Some(id), _) => Some(id),
+        (None, [only]) => Some(*only),
+        _ => None,
+    };
     let users: Vec<Value> = report
         .users
         .iter()
@@ -173,31 +175,71 @@ async fn legacy_report(ctx: Ctx, query: ListQuery) -> ApiResult<Response> {
                 "user_id": user.id.to_string(),
                 "email": user.email,
                 "name_id": link.name_id,
-                "candidate_idp_ids": Vec::<u64>::new(),
-                "suggested_idp_id": Value::Null,
+                "candidate_idp_ids": candidates,
+                "suggested_idp_id": suggested,
             })
         })
+        .collect();
+    let idps: Vec<Value> = report
+        .idps
+        .iter()
+        .map(|idp| json!({"id": idp.id, "name": idp.name, "entity_id": idp.entity_id}))
         .collect();
     Ok(envelope::data(json!({
         "idp_count": report.idp_count,
         "ambiguous": report.idp_count > 1,
         "users": users,
-        "idps": Vec::<Value>::new(),
+        "idps": idps,
     })))
 }
 
+/// Binds users linked by a bare NameID to an IdP: those named in `user_ids`, or all of them;
+/// `dry_run` only says what would happen. All or nothing.
 async fn legacy_relink(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Response> {
     let mut body = Body::new(json);
     let idp_id = body.opt_u64("idp_id");
     if idp_id.is_none() {
         body.problem("idp_id", "is required");
     }
+    let user_ids = body.str_list("user_ids", 10_000);
+    let all = body.opt_bool("all_matching_domains").unwrap_or(false);
+    let dry_run = body.opt_bool("dry_run").unwrap_or(false);
     body.finish()?;
-    // Authorize as a user-management read first, then report the missing IdP.
-    ctx.read(Query::LegacySamlReport { idp_id }).await?;
+    // Authorize as a user-management read first (a missing IdP is a 404 here).
+    let report = reply!(
+        ctx.read(Query::LegacySamlReport { idp_id }).await?,
+        Reply::LegacySaml
+    );
     require_step_up(&ctx, &headers).await?;
-    Err(
-        lumo_cluster::ClusterError::not_found("SAML identity provider", idp_id.unwrap_or_default())
-            .into(),
-    )
+    let idp_id = idp_id.unwrap_or_default();
+    let wanted = |id: &str| {
+        all || user_ids
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|u| u == id))
+    };
+    let mut relinked = Vec::new();
+    let mut users = Vec::new();
+    for (user, link) in &report.users {
+        if wanted(&user.id.to_string()) {
+            users.push(user.id);
+            relinked.push(json!({"user_id": user.id.to_string(), "email": user.email,
+                                 "name_id": link.name_id}));
+        }
+    }
+    let skipped: Vec<Value> = user_ids
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|id| !report.users.iter().any(|(u, _)| u.id.to_string() == *id))
+        .map(|id| json!({"user_id": id, "reason": "not bound by a bare NameID"}))
+        .collect();
+    if !dry_run && !users.is_empty() {
+        ctx.write(Op::Saml(SamlWrite::RelinkLegacy { idp_id, users }))
+            .await?;
+    }
+    Ok(envelope::data(json!({
+        "dry_run": dry_run,
+        "idp_id": idp_id,
+        "relinked": relinked,
+        "skipped": skipped,
+    })))
 }

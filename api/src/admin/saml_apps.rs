@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use lumo_cluster::ClusterError;
 use lumo_cluster::command::{Op, SamlAppFields, SamlWrite};
 use lumo_cluster::ids::SamlAppId;
 use lumo_cluster::model::{ATTRIBUTE_SOURCES, NAME_ID_FORMATS, SamlApp};
@@ -72,11 +73,23 @@ fn app_json(app: &SamlApp, idp_base: &str) -> Value {
     })
 }
 
-fn app_id(ctx: &Ctx) -> ApiResult<SamlAppId> {
-    let raw = ctx.param("appId")?;
-    raw.parse::<u64>()
+/// The path's id; one that is no number names no app (answered after the credential check,
+/// like any unknown id).
+pub(super) async fn path_id(ctx: &Ctx, name: &str, probe: Query, what: &str) -> ApiResult<u64> {
+    let raw = ctx.param(name)?;
+    if let Ok(id) = raw.parse::<u64>() {
+        return Ok(id);
+    }
+    match ctx.read(probe).await {
+        Err(e) if !matches!(e, ApiError::Cluster(ClusterError::NotFound { .. })) => Err(e),
+        _ => Err(ApiError::Cluster(ClusterError::not_found(what, raw))),
+    }
+}
+
+async fn app_id(ctx: &Ctx) -> ApiResult<SamlAppId> {
+    path_id(ctx, "appId", Query::SamlApp(SamlAppId(0)), "SAML app")
+        .await
         .map(SamlAppId)
-        .map_err(|_| ApiError::Cluster(lumo_cluster::ClusterError::not_found("SAML app", raw)))
 }
 
 /// A browser destination: an absolute http(s) URL.
@@ -304,14 +317,14 @@ async fn create(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Respo
 }
 
 async fn show(ctx: Ctx, headers: HeaderMap) -> ApiResult<Response> {
-    let id = app_id(&ctx)?;
+    let id = app_id(&ctx).await?;
     let app = reply!(ctx.read(Query::SamlApp(id)).await?, Reply::SamlApp);
     Ok(envelope::data(app_json(&app, &idp_base(&ctx, &headers))))
 }
 
 /// PUT and PATCH: the fields sent change, the rest stay.
 async fn update(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Response> {
-    let id = app_id(&ctx)?;
+    let id = app_id(&ctx).await?;
     let mut body = Body::new(json);
     let fields = read_fields(&mut body);
     body.finish()?;
@@ -330,7 +343,7 @@ async fn update(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Respo
 }
 
 async fn remove(ctx: Ctx) -> ApiResult<Response> {
-    let id = app_id(&ctx)?;
+    let id = app_id(&ctx).await?;
     ctx.write(Op::Saml(SamlWrite::DeleteApp(id))).await?;
     Ok(envelope::message("SAML app deleted"))
 }

@@ -12,7 +12,7 @@ use lumo_cluster::oauth::saml::{certificate_pem, upstream_metadata};
 use lumo_cluster::query::{Outcome, Query, Reply};
 use serde_json::{Map, Value, json};
 
-use super::saml_apps::{certificate_text, is_browser_url};
+use super::saml_apps::{certificate_text, is_browser_url, path_id};
 use crate::envelope::{self, ListShape};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Ctx, JsonBody, ListQuery};
@@ -60,14 +60,8 @@ fn sp_base(ctx: &Ctx, headers: &HeaderMap) -> String {
     format!("{}/orgs/{}/saml/sp", base_url(&ctx.state, headers), ctx.org)
 }
 
-fn idp_id(ctx: &Ctx) -> ApiResult<u64> {
-    let raw = ctx.param("idpId")?;
-    raw.parse::<u64>().map_err(|_| {
-        ApiError::Cluster(lumo_cluster::ClusterError::not_found(
-            "SAML identity provider",
-            raw,
-        ))
-    })
+async fn idp_id(ctx: &Ctx) -> ApiResult<u64> {
+    path_id(ctx, "idpId", Query::SamlIdp(0), "SAML identity provider").await
 }
 
 fn mapping_field(body: &mut Body) -> Option<Vec<(String, String)>> {
@@ -210,14 +204,14 @@ async fn create(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Respo
 }
 
 async fn show(ctx: Ctx, headers: HeaderMap) -> ApiResult<Response> {
-    let id = idp_id(&ctx)?;
+    let id = idp_id(&ctx).await?;
     let idp = reply!(ctx.read(Query::SamlIdp(id)).await?, Reply::SamlIdp);
     Ok(envelope::data(idp_json(&idp, &sp_base(&ctx, &headers))))
 }
 
 /// PUT and PATCH: the fields sent change, the rest stay.
 async fn update(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Response> {
-    let id = idp_id(&ctx)?;
+    let id = idp_id(&ctx).await?;
     let mut body = Body::new(json);
     let fields = read_fields(&mut body);
     body.finish()?;
@@ -236,7 +230,7 @@ async fn update(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Respo
 }
 
 async fn remove(ctx: Ctx) -> ApiResult<Response> {
-    let id = idp_id(&ctx)?;
+    let id = idp_id(&ctx).await?;
     ctx.write(Op::Saml(SamlWrite::DeleteIdp(id))).await?;
     Ok(envelope::message("SAML identity provider deleted"))
 }

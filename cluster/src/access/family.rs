@@ -206,6 +206,7 @@ pub fn op_family(op: &Op) -> Family {
             | crate::command::SamlWrite::UpdateIdp { .. }
             | crate::command::SamlWrite::DeleteIdp(_),
         ) => Family::Settings,
+        Op::Saml(crate::command::SamlWrite::RelinkLegacy { .. }) => Family::Users,
         // The key and the sign-on record are written by the protocol side on the leader.
         Op::Saml(
             crate::command::SamlWrite::SetIdpKey(_)

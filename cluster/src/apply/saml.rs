@@ -28,6 +28,7 @@ pub(super) fn apply(tx: &mut OrgTx, meta: &CommandMeta, write: &SamlWrite) -> Re
         SamlWrite::CreateIdp(fields) => upstream::create(tx, meta, fields),
         SamlWrite::UpdateIdp { id, fields } => upstream::update(tx, meta, *id, fields),
         SamlWrite::DeleteIdp(id) => upstream::delete(tx, *id),
+        SamlWrite::RelinkLegacy { idp_id, users } => upstream::relink(tx, *idp_id, users),
         SamlWrite::BeginSpLogin(state) => upstream::begin(tx, meta.at, state),
         SamlWrite::FinishSpLogin(sign_in) => upstream::finish(tx, meta, sign_in),
     }

@@ -14,8 +14,8 @@ use crate::model::{AuditEvent, IdentityKind, IdentityLink, SamlHead, SamlIdp, Sa
 use crate::query::Outcome;
 use crate::tables::{OrgTx, Table};
 
-use super::super::Applied;
 use super::super::federated::{Upstream, refused, resolve};
+use super::super::{Applied, identities};
 
 /// Expired login states and remembered assertion ids dropped per new login.
 const SWEEP: usize = 16;
@@ -189,6 +189,86 @@ pub(super) fn begin(tx: &mut OrgTx, at: Timestamp, state: &SamlSpLogin) -> Resul
     Ok((Outcome::Done, Vec::new()))
 }
 
+/// The SAML link of `user` naming `idp`.
+fn link_to(idp: u64, user: UserId, name_id: &str, at: Timestamp) -> IdentityLink {
+    IdentityLink {
+        user_id: user,
+        kind: IdentityKind::Saml,
+        idp_id: Some(idp),
+        name_id: Some(name_id.to_string()),
+        ldap_config_id: None,
+        dn: None,
+        provider: None,
+        ldap_only: false,
+        created_at: at,
+    }
+}
+
+/// Binds each user's bare-NameID link to `idp_id`; refused whole when one is no longer bare
+/// or its NameID at that IdP belongs to someone else.
+pub(super) fn relink(tx: &mut OrgTx, idp_id: u64, users: &[UserId]) -> Result<Applied> {
+    let idp = lookup::saml_upstream(tx, idp_id)?;
+    let mut events = Vec::new();
+    for id in users {
+        let user = lookup::user(tx, &crate::command::UserKey::Id(*id))?;
+        let current = identities::link_of(tx, user.id, IdentityKind::Saml)?
+            .filter(|link| link.idp_id.is_none())
+            .ok_or_else(|| {
+                ClusterError::conflict(
+                    "user_ids",
+                    format!("{} has no bare NameID link", user.email),
+                )
+            })?;
+        let name_id = current.name_id.clone().unwrap_or_default();
+        let link = link_to(idp.id, user.id, &name_id, current.created_at);
+        events.push(identities::bind(tx, &user, link)?);
+    }
+    Ok((Outcome::Done, events))
+}
+
+/// Org IdPs, counted (at most 2: "one" or "several").
+fn idp_count(tx: &OrgTx) -> Result<usize> {
+    let mut count = 0;
+    tx.reader().scan_keys(Table::SamlUpstream, &[], |_| {
+        count += 1;
+        count < 2
+    })?;
+    Ok(count)
+}
+
+/// A user bound by a bare NameID signs in: with one IdP in the org, the link is that IdP's and
+/// is made explicit now; with several, nobody can tell which IdP vouched for it, so the sign-in
+/// is refused until an administrator relinks it (`~/admin/identities/legacy-saml`).
+fn claim_bare_link(
+    tx: &mut OrgTx,
+    idp: u64,
+    name_id: &str,
+    at: Timestamp,
+) -> Result<Vec<AuditEvent>> {
+    let explicit = link_to(idp, UserId(ulid::Ulid::nil()), name_id, at);
+    if identities::holder(tx, &explicit.uniqueness_key())?.is_some() {
+        return Ok(Vec::new());
+    }
+    let bare = IdentityLink {
+        idp_id: None,
+        ..explicit.clone()
+    };
+    let Some(holder) = identities::holder(tx, &bare.uniqueness_key())? else {
+        return Ok(Vec::new());
+    };
+    if idp_count(tx)? > 1 {
+        return Err(refused(
+            "this account is bound by a bare NameID and the organization has several SAML identity providers; an administrator must relink it",
+        ));
+    }
+    let user = lookup::user(tx, &crate::command::UserKey::Id(holder))?;
+    let link = IdentityLink {
+        user_id: holder,
+        ..explicit
+    };
+    Ok(vec![identities::bind(tx, &user, link)?])
+}
+
 fn seen_key(idp: u64, assertion: &str) -> Vec<u8> {
     [idp.to_be_bytes().as_slice(), assertion.as_bytes()].concat()
 }
@@ -218,25 +298,22 @@ pub(super) fn finish(
         return Err(refused("this identity provider is disabled"));
     }
     let identity = &sign_in.identity;
+    let claimed = claim_bare_link(tx, idp.id, &identity.subject, meta.at)?;
     let upstream = Upstream {
         identity,
-        link: IdentityLink {
-            user_id: UserId(ulid::Ulid::nil()),
-            kind: IdentityKind::Saml,
-            idp_id: Some(idp.id),
-            name_id: Some(identity.subject.clone()),
-            ldap_config_id: None,
-            dn: None,
-            provider: None,
-            ldap_only: false,
-            created_at: Timestamp(0),
-        },
+        link: link_to(
+            idp.id,
+            UserId(ulid::Ulid::nil()),
+            &identity.subject,
+            Timestamp(0),
+        ),
         provision: idp.jit_provisioning,
         provisioned_by: format!("saml:{}", idp.id),
         default_roles: &[],
         new_user_id: sign_in.new_user_id,
     };
     let (user, mut events) = resolve(tx, meta, &upstream)?;
+    events.extend(claimed);
     events.push(
         AuditEvent::new(
             "identity",

@@ -984,6 +984,7 @@ impl Op {
             Op::Saml(SamlWrite::UpdateIdp { .. }) => "update_saml_idp",
             Op::Saml(SamlWrite::DeleteIdp(_)) => "delete_saml_idp",
             Op::Saml(SamlWrite::BeginSpLogin(_)) => "begin_saml_login",
+            Op::Saml(SamlWrite::RelinkLegacy { .. }) => "relink_legacy_saml",
             Op::Saml(SamlWrite::FinishSpLogin(_)) => "finish_saml_login",
         }
     }

@@ -76,6 +76,11 @@ pub enum SamlWrite {
         fields: Box<SamlIdpFields>,
     },
     DeleteIdp(u64),
+    /// Binds users linked by a bare NameID to an upstream IdP (all or nothing).
+    RelinkLegacy {
+        idp_id: u64,
+        users: Vec<UserId>,
+    },
     /// A login leaves for an upstream IdP.
     BeginSpLogin(SamlSpLogin),
     /// ... and comes back: answers the user it names.

@@ -349,10 +349,27 @@ pub(super) fn identities(reader: &OrgReader, key: &UserKey) -> Result<Reply> {
     }))
 }
 
+/// Users bound by a bare NameID (a SAML link naming no IdP), and the IdPs that could claim
+/// them (all of the org's; `idp_id` must name one of them when given).
 pub(super) fn legacy_saml(reader: &OrgReader, idp_id: Option<u64>) -> Result<Reply> {
-    // SAML identity providers are not configurable yet, so no IdP can claim a user; the report
-    // still lists every user bound by a bare NameID.
-    let _ = idp_id;
+    let mut idps = Vec::new();
+    reader.scan(
+        Table::SamlUpstream,
+        &[],
+        false,
+        |_, idp: crate::model::SamlIdp| {
+            idps.push(idp);
+            true
+        },
+    )?;
+    if let Some(id) = idp_id
+        && !idps.iter().any(|idp| idp.id == id)
+    {
+        return Err(crate::error::ClusterError::not_found(
+            "SAML identity provider",
+            id.to_string(),
+        ));
+    }
     let mut users = Vec::new();
     reader.scan::<IdentityLink>(Table::Identity, &[], false, |_, link| {
         if link.kind == IdentityKind::Saml && link.idp_id.is_none() {
@@ -367,7 +384,8 @@ pub(super) fn legacy_saml(reader: &OrgReader, idp_id: Option<u64>) -> Result<Rep
         }
     }
     Ok(Reply::LegacySaml(LegacySamlReport {
-        idp_count: 0,
+        idp_count: idps.len() as u64,
         users: report,
+        idps,
     }))
 }

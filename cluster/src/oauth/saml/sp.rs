@@ -279,16 +279,38 @@ fn verified_assertion(xml: &str, idp: &SamlIdp) -> Result<(Assertion, Option<Res
     if signed.matches(":Assertion ").count() + signed.matches("<Assertion ").count() > 1 {
         return Err(bad("the signed content holds more than one assertion"));
     }
-    if let Ok(response) = Response::from_str(&signed) {
-        let assertion = response
-            .assertion
-            .clone()
-            .ok_or_else(|| bad("the signed response carries no assertion"))?;
-        return Ok((assertion, Some(response)));
+    match root_name(&signed) {
+        Some("Response") => {
+            let response =
+                Response::from_str(&signed).map_err(|_| bad("the signed response is not valid"))?;
+            let assertion = response
+                .assertion
+                .clone()
+                .ok_or_else(|| bad("the signed response carries no assertion"))?;
+            Ok((assertion, Some(response)))
+        }
+        Some("Assertion") => {
+            let assertion = Assertion::from_str(&signed)
+                .map_err(|_| bad("the signed assertion is not valid"))?;
+            Ok((assertion, None))
+        }
+        _ => Err(bad(
+            "the signed content is neither a response nor an assertion",
+        )),
     }
-    let assertion =
-        Assertion::from_str(&signed).map_err(|_| bad("the signed content is not an assertion"))?;
-    Ok((assertion, None))
+}
+
+/// The local name of the document's root element.
+fn root_name(xml: &str) -> Option<&str> {
+    let mut rest = xml.trim_start();
+    while let Some(after) = rest.strip_prefix("<?") {
+        rest = after.split_once("?>")?.1.trim_start();
+    }
+    let tag = rest.strip_prefix('<')?;
+    let name = tag
+        .split(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .next()?;
+    Some(name.rsplit(':').next().unwrap_or(name))
 }
 
 /// Everything the assertion (and the response envelope) must say for this login.
