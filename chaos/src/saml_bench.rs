@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use lumo_cluster::oauth::urlencode;
 use serde_json::json;
 
 use crate::oauth_bench::{Bounds, Issuer};
@@ -16,18 +17,6 @@ pub const SCENARIO: &str = "saml-sso";
 const SP: &str = "https://sp.bench.example/metadata";
 const ACS: &str = "https://sp.bench.example/acs";
 const PASSWORD: &str = "Bench-password-0123456789";
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
 
 /// A Redirect-binding `AuthnRequest` issued now.
 fn request(seq: u64) -> anyhow::Result<String> {

@@ -20,7 +20,6 @@ may reach the SP; the `/t/{org}` spelling.
 import base64
 import json
 import re
-import subprocess
 import time
 import types
 import uuid
@@ -34,7 +33,6 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from defusedxml import ElementTree as SafeET
 from saml2 import BINDING_HTTP_ARTIFACT, BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
@@ -50,6 +48,9 @@ from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 from lumoauth_api_client import ApiClient, Configuration
 from lumoauth_api_client.exceptions import ApiException, UnauthorizedException
 
+from saml_helpers import (
+    NS, children, der_of, inflate_b64, instant, make_keypair, refused_admin, xml,
+)
 from org_fixtures import own_org_fixtures
 from lumo_helpers import (
     PASSWORD, create_group, create_password_user, error_body, error_of, form_action,
@@ -64,12 +65,6 @@ APP = "/admin/saml/apps/{appId}"
 IDP = "/admin/saml/idp"
 TIMEOUT = 30
 
-NS = {
-    "md": "urn:oasis:names:tc:SAML:2.0:metadata",
-    "ds": "http://www.w3.org/2000/09/xmldsig#",
-    "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
-    "saml": "urn:oasis:names:tc:SAML:2.0:assertion",
-}
 BASIC = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 FORMAT_URI = {
@@ -84,48 +79,14 @@ DEFAULT_MAPPING = {"email": "email", "givenName": "given_name", "surname": "fami
 
 # --- keys, certificates, XML ------------------------------------------------------------------
 
-def make_keypair(directory, name: str):
-    """An RSA-2048 key and a self-signed certificate (PEM files) made by openssl."""
-    key, cert = directory / f"{name}.key", directory / f"{name}.crt"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256",
-                    "-days", "30", "-subj", f"/CN={name}.sp.example.test",
-                    "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
-    pem = cert.read_text()
-    return types.SimpleNamespace(key=str(key), cert=str(cert), pem=pem, der=der_of(pem))
-
-
-def der_of(cert: str) -> bytes:
-    """The DER bytes of a certificate given as PEM or as bare base64."""
-    body = re.sub(r"-----(BEGIN|END) CERTIFICATE-----|\s", "", cert)
-    return base64.b64decode(body)
-
-
 def b64_der(cert_pem: str) -> str:
     return base64.b64encode(der_of(cert_pem)).decode()
-
-
-def xml(text) -> "SafeET.Element":
-    return SafeET.fromstring(text)
-
-
-def children(element, tag: str):
-    prefix, local = tag.split(":")
-    return element.findall(f"{{{NS[prefix]}}}{local}")
-
-
-def instant(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def deflate_b64(data: bytes) -> str:
     """What the HTTP-Redirect binding carries: raw DEFLATE, then base64."""
     packer = zlib.compressobj(9, zlib.DEFLATED, -15)
     return base64.b64encode(packer.compress(data) + packer.flush()).decode()
-
-
-def inflate_b64(value: str) -> bytes:
-    return zlib.decompress(base64.b64decode(value), -15)
 
 
 # --- HTML -------------------------------------------------------------------------------------
@@ -198,8 +159,8 @@ def idp(lumod, api_client, org):
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory):
     directory = tmp_path_factory.mktemp("saml-keys")
-    return types.SimpleNamespace(main=make_keypair(directory, "sp"),
-                                 other=make_keypair(directory, "intruder"))
+    return types.SimpleNamespace(main=make_keypair(directory, "sp", "sp.example.test"),
+                                 other=make_keypair(directory, "intruder", "sp.example.test"))
 
 
 class SP:
@@ -327,12 +288,6 @@ def list_apps(api_client, org) -> dict:
     assert isinstance(page["data"], list), page
     assert "meta" in page or "pagination" in page, page.keys()
     return page
-
-
-def refused_admin(call, status: int, code: str) -> dict:
-    with pytest.raises(ApiException) as info:
-        call()
-    return error_of(info.value, status, code)
 
 
 def invalid(api_client, org, body: dict, field: str, method="POST", app_id=None) -> dict:

@@ -24,11 +24,9 @@ import base64
 import json
 import re
 import secrets
-import subprocess
 import time
 import types
 import uuid
-import zlib
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, unquote, urljoin, urlparse
 
@@ -37,7 +35,6 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-from defusedxml import ElementTree as SafeET
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, class_name, saml, samlp
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
@@ -49,9 +46,12 @@ from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 from lumoauth_api_client import ApiClient, Configuration
 from lumoauth_api_client.exceptions import ApiException, UnauthorizedException
 
+from saml_helpers import (
+    NS, children, der_of, inflate_b64, instant, make_keypair, refused_admin, xml,
+)
 from org_fixtures import own_org_fixtures
 from lumo_helpers import (
-    REDIRECT_URI, create_oauth_client, create_password_user, error_body, error_of, form_action,
+    REDIRECT_URI, create_oauth_client, create_password_user, error_body, form_action,
     hidden_inputs, pkce_pair, query_of, send, unique, verify_rs256,
 )
 
@@ -64,12 +64,6 @@ OWN_IDP = "/admin/saml/idp"
 TIMEOUT = 30
 SKEW_S = 180
 
-NS = {
-    "md": "urn:oasis:names:tc:SAML:2.0:metadata",
-    "ds": "http://www.w3.org/2000/09/xmldsig#",
-    "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
-    "saml": "urn:oasis:names:tc:SAML:2.0:assertion",
-}
 AUTHN = {"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"}
 ASSERTION_CLASS = class_name(saml.Assertion())
 RESPONSE_CLASS = class_name(samlp.Response())
@@ -77,42 +71,8 @@ RESPONSE_CLASS = class_name(samlp.Response())
 
 # --- keys, certificates, XML ------------------------------------------------------------------
 
-def make_keypair(directory, name: str):
-    """An RSA-2048 key and a self-signed certificate (PEM files) made by openssl."""
-    key, cert = directory / f"{name}.key", directory / f"{name}.crt"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256",
-                    "-days", "30", "-subj", f"/CN={name}.idp.example.test",
-                    "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
-    pem = cert.read_text()
-    return types.SimpleNamespace(key=str(key), cert=str(cert), pem=pem, der=der_of(pem))
-
-
-def der_of(cert: str) -> bytes:
-    """The DER bytes of a certificate given as PEM or as bare base64."""
-    body = re.sub(r"-----(BEGIN|END) CERTIFICATE-----|\s", "", cert)
-    return base64.b64decode(body)
-
-
-def xml(text) -> "SafeET.Element":
-    return SafeET.fromstring(text)
-
-
-def children(element, tag: str):
-    prefix, local = tag.split(":")
-    return element.findall(f"{{{NS[prefix]}}}{local}")
-
-
-def instant(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def stamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def inflate_b64(value: str) -> bytes:
-    return zlib.decompress(base64.b64decode(value), -15)
 
 
 def b64(text) -> str:
@@ -158,8 +118,8 @@ def foreign_sp(new_org):
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory):
     directory = tmp_path_factory.mktemp("saml-sp-keys")
-    return types.SimpleNamespace(idp=make_keypair(directory, "idp"),
-                                 other=make_keypair(directory, "intruder"))
+    return types.SimpleNamespace(idp=make_keypair(directory, "idp", "idp.example.test"),
+                                 other=make_keypair(directory, "intruder", "idp.example.test"))
 
 
 # --- the upstream identity provider (pysaml2) -------------------------------------------------
@@ -316,12 +276,6 @@ def list_idps(api_client, org) -> dict:
     assert isinstance(page["data"], list), page
     assert "pagination" in page, page.keys()
     return page
-
-
-def refused_admin(call, status: int, code: str) -> dict:
-    with pytest.raises(ApiException) as info:
-        call()
-    return error_of(info.value, status, code)
 
 
 def invalid(api_client, org, body: dict, field: str, method="POST", idp_id=None) -> dict:

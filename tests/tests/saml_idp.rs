@@ -13,6 +13,7 @@ use std::io::Write;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use lumo_cluster::oauth::urlencode;
 use lumo_tests::TestNode;
 use lumo_tests::http::Api;
 use lumo_tests::oauth::{
@@ -106,18 +107,6 @@ fn logout_request(id: &str, issuer: &str) -> String {
         at = instant(0),
         issuer = issuer,
     )
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// The Redirect binding's encoding: DEFLATE, base64, URL-encoded.
@@ -574,6 +563,16 @@ async fn an_upstream_idp_user_is_provisioned_and_signed_in_to_the_sp_org() -> an
         .map(|(k, v)| format!("{k}={}", urlencode(v)))
         .collect::<Vec<_>>()
         .join("&");
+    // The SP org's login page offers the IdP, carrying the authorization request.
+    let login = Browser::new().get(&request.url(&fed.app_oauth)).await?;
+    assert!(login.body.contains("Continue with Corp"), "{}", login.body);
+    assert!(
+        login
+            .body
+            .contains(&format!("/orgs/app/saml/sp/login/{}?", fed.idp_id)),
+        "{}",
+        login.body
+    );
     let mut browser = signed_in(&fed.world.oauth, "ada@saml.test", PASSWORD).await?;
     let (action, fields) = to_the_acs(&fed, &mut browser, &query).await?;
     assert_eq!(

@@ -15,7 +15,7 @@ use lumo_cluster::ids::SamlAppId;
 use lumo_cluster::model::{ATTRIBUTE_SOURCES, NAME_ID_FORMATS, SamlApp};
 use lumo_cluster::oauth::saml::{certificate_pem, sp_metadata};
 use lumo_cluster::protocol::{ProtocolReply, ProtocolRequest, SamlOutcome, SamlStep};
-use lumo_cluster::query::{Outcome, Query, Reply, Request};
+use lumo_cluster::query::{Query, Reply, Request};
 use serde_json::{Map, Value, json};
 
 use crate::envelope::{self, ListShape};
@@ -297,15 +297,9 @@ async fn create(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Respo
         }
     }
     body.finish()?;
-    let reply = ctx
-        .write(Op::Saml(SamlWrite::CreateApp(Box::new(fields))))
+    let id = ctx
+        .create_numbered(Op::Saml(SamlWrite::CreateApp(Box::new(fields))))
         .await?;
-    let Reply::Done(Outcome::Created(id)) = reply else {
-        return Err(ApiError::unexpected(reply));
-    };
-    let id = id
-        .parse::<u64>()
-        .map_err(|_| ApiError::Internal(format!("SAML app id {id}")))?;
     let app = reply!(
         ctx.read(Query::SamlApp(SamlAppId(id))).await?,
         Reply::SamlApp

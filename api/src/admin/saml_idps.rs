@@ -9,12 +9,12 @@ use axum::routing::get;
 use lumo_cluster::command::{Op, SamlIdpFields, SamlWrite};
 use lumo_cluster::model::SamlIdp;
 use lumo_cluster::oauth::saml::{certificate_pem, upstream_metadata};
-use lumo_cluster::query::{Outcome, Query, Reply};
+use lumo_cluster::query::{Query, Reply};
 use serde_json::{Map, Value, json};
 
 use super::saml_apps::{certificate_text, is_browser_url, path_id};
 use crate::envelope::{self, ListShape};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Body, Ctx, JsonBody, ListQuery};
 use crate::oauth::proto::base_url;
 use crate::reply;
@@ -187,15 +187,9 @@ async fn create(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Respo
         }
     }
     body.finish()?;
-    let reply = ctx
-        .write(Op::Saml(SamlWrite::CreateIdp(Box::new(fields))))
+    let id = ctx
+        .create_numbered(Op::Saml(SamlWrite::CreateIdp(Box::new(fields))))
         .await?;
-    let Reply::Done(Outcome::Created(id)) = reply else {
-        return Err(ApiError::unexpected(reply));
-    };
-    let id = id
-        .parse::<u64>()
-        .map_err(|_| ApiError::Internal(format!("SAML IdP id {id}")))?;
     let idp = reply!(ctx.read(Query::SamlIdp(id)).await?, Reply::SamlIdp);
     Ok(envelope::created(
         idp_json(&idp, &sp_base(&ctx, &headers)),

@@ -222,4 +222,14 @@ impl Ctx {
     pub async fn write(&self, op: Op) -> ApiResult<Reply> {
         self.call(Request::Write { op, then: None }).await
     }
+
+    /// A write that creates an entity with an integer id; answers the id.
+    pub async fn create_numbered(&self, op: Op) -> ApiResult<u64> {
+        let reply = self.write(op).await?;
+        let Reply::Done(lumo_cluster::query::Outcome::Created(id)) = reply else {
+            return Err(crate::error::ApiError::unexpected(reply));
+        };
+        id.parse::<u64>()
+            .map_err(|_| crate::error::ApiError::Internal(format!("a created id is {id}")))
+    }
 }

@@ -132,7 +132,7 @@ async fn run_authorize(
             branding,
             params,
         } => {
-            let social = branding.social_providers.clone();
+            let social = super::social::links(&proto, &branding, &params);
             let look = Look::new(branding);
             pages::render(
                 StatusCode::OK,
@@ -145,7 +145,7 @@ async fn run_authorize(
                     action: proto.path("/oauth/login/submit"),
                     csrf,
                     passkey_url: with_query(&proto.path("/oauth/passkey-login"), &params),
-                    social: super::social::links(&proto, &social, &params),
+                    social,
                     carried: params,
                     login_hint: login_hint.unwrap_or_default(),
                 },

@@ -41,7 +41,11 @@ pub fn with_csrf(mut response: Response, proto: &Proto, token: &str, new: bool) 
 pub async fn login_first(proto: &Proto, return_to: String, purpose: &str) -> Response {
     let (csrf, new) = csrf_token(&proto.browser);
     let look = proto.look().await;
-    let social = look.branding.social_providers.clone();
+    let social = super::social::links(
+        proto,
+        &look.branding,
+        &[("return_to".to_string(), return_to.clone())],
+    );
     let page = LoginPage {
         branding: look.branding,
         primary_color: look.primary_color,
@@ -54,11 +58,7 @@ pub async fn login_first(proto: &Proto, return_to: String, purpose: &str) -> Res
             &proto.path("/oauth/passkey-login"),
             &[("return_to".to_string(), return_to.clone())],
         ),
-        social: super::social::links(
-            proto,
-            &social,
-            &[("return_to".to_string(), return_to.clone())],
-        ),
+        social,
         carried: vec![("return_to".into(), return_to)],
         login_hint: String::new(),
     };

@@ -48,20 +48,24 @@ pub async fn tenant_alias(
     redirect_with(&target, StatusCode::TEMPORARY_REDIRECT, Vec::new())
 }
 
-/// `<public base>/orgs/{org}/saml/idp`.
-fn idp_base(proto: &Proto) -> String {
+/// `<public base>/orgs/{org}/saml/{side}` (`idp` or `sp`).
+pub(super) fn saml_base(proto: &Proto, side: &str) -> String {
     format!(
-        "{}/orgs/{}/saml/idp",
+        "{}/orgs/{}/saml/{side}",
         base_url(&proto.state, &proto.headers),
         proto.org
     )
+}
+
+fn idp_base(proto: &Proto) -> String {
+    saml_base(proto, "idp")
 }
 
 fn session(proto: &Proto) -> Option<String> {
     proto.browser.get(SESSION_COOKIE).map(str::to_string)
 }
 
-async fn saml_step(proto: &Proto, step: SamlStep) -> Result<SamlOutcome, ApiError> {
+pub(super) async fn saml_step(proto: &Proto, step: SamlStep) -> Result<SamlOutcome, ApiError> {
     match proto.call(ProtocolRequest::Saml(step)).await? {
         ProtocolReply::Saml(outcome) => Ok(outcome),
         other => Err(ApiError::unexpected(other)),
@@ -73,7 +77,12 @@ async fn metadata(proto: Proto) -> Response {
     let step = SamlStep::Metadata {
         idp_base: idp_base(&proto),
     };
-    match saml_step(&proto, step).await {
+    metadata_document(&proto, step).await
+}
+
+/// A metadata step's document, as `application/samlmetadata+xml`.
+pub(super) async fn metadata_document(proto: &Proto, step: SamlStep) -> Response {
+    match saml_step(proto, step).await {
         Ok(SamlOutcome::Metadata(xml)) => {
             let mut response = (StatusCode::OK, xml).into_response();
             response.headers_mut().insert(

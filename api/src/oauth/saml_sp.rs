@@ -8,20 +8,19 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use lumo_cluster::protocol::{
-    LoginOutcome, Params, ProtocolReply, ProtocolRequest, SamlOutcome, SamlStep,
-};
+use lumo_cluster::protocol::{LoginOutcome, Params, SamlOutcome, SamlStep};
 
 use super::browser::{DEVICE_COOKIE, SAML_SP_COOKIE};
 use super::login::back_with_error;
 use super::login_mfa::{signed_in, to_second_factor};
 use super::pages;
 use super::params;
-use super::proto::{Proto, base_url};
+use super::proto::Proto;
 use super::redirect::redirect_with;
+use super::saml::{metadata_document, saml_base, saml_step};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -38,20 +37,8 @@ pub fn router() -> Router<AppState> {
         .route("/slo", get(slo).post(slo))
 }
 
-/// `<public base>/orgs/{org}/saml/sp`.
 fn sp_base(proto: &Proto) -> String {
-    format!(
-        "{}/orgs/{}/saml/sp",
-        base_url(&proto.state, &proto.headers),
-        proto.org
-    )
-}
-
-async fn saml_step(proto: &Proto, step: SamlStep) -> Result<SamlOutcome, ApiError> {
-    match proto.call(ProtocolRequest::Saml(step)).await? {
-        ProtocolReply::Saml(outcome) => Ok(outcome),
-        other => Err(ApiError::unexpected(other)),
-    }
+    saml_base(proto, "sp")
 }
 
 /// `GET ~/saml/sp/metadata`.
@@ -59,18 +46,7 @@ async fn metadata(proto: Proto) -> Response {
     let step = SamlStep::SpMetadata {
         sp_base: sp_base(&proto),
     };
-    match saml_step(&proto, step).await {
-        Ok(SamlOutcome::Metadata(xml)) => {
-            let mut response = (StatusCode::OK, xml).into_response();
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/samlmetadata+xml"),
-            );
-            response
-        }
-        Ok(other) => ApiError::unexpected(other).into_response(),
-        Err(e) => e.into_response(),
-    }
+    metadata_document(&proto, step).await
 }
 
 /// The authorization request the login continues: everything but our own parameters.

@@ -25,19 +25,25 @@ const COOKIE_SECS: u64 = 600;
 /// Parameters of the callback itself (everything else is ignored).
 const LOGIN_FIELDS: [&str; 2] = ["login_error", "_csrf"];
 
-/// The login form's links to the org's enabled providers, carrying the request.
+/// The login form's links to the org's enabled social providers and upstream SAML IdPs,
+/// carrying the request.
 pub fn links(
     proto: &Proto,
-    providers: &[(String, String)],
+    branding: &lumo_cluster::protocol::Branding,
     carried: &[(String, String)],
 ) -> Vec<(String, String)> {
-    providers
+    let social = branding
+        .social_providers
         .iter()
         .filter(|(slug, _)| lumo_cluster::model::is_provider_slug(slug))
-        .map(|(slug, name)| {
-            let url = with_query(&proto.path(&format!("/oauth/social/{slug}")), carried);
-            (url, format!("Continue with {name}"))
-        })
+        .map(|(slug, name)| (proto.path(&format!("/oauth/social/{slug}")), name));
+    let saml = branding
+        .saml_providers
+        .iter()
+        .map(|(id, name)| (format!("/orgs/{}/saml/sp/login/{id}", proto.org), name));
+    social
+        .chain(saml)
+        .map(|(route, name)| (with_query(&route, carried), format!("Continue with {name}")))
         .collect()
 }
 

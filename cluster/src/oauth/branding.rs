@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::lookup::load_org;
-use crate::model::SocialProvider;
+use crate::model::{SamlIdp, SocialProvider};
 use crate::protocol::Branding;
 use crate::settings::SettingsSection;
 use crate::tables::{OrgReader, Table};
@@ -35,7 +35,20 @@ pub(super) fn branding(reader: &OrgReader) -> Result<Branding> {
         privacy_url: text("privacy_url"),
         passkey_sign_in: crate::mfa::policy(reader)?.passwordless_passkey,
         social_providers: social_providers(reader)?,
+        saml_providers: saml_providers(reader)?,
     })
+}
+
+/// The enabled upstream SAML IdPs, in the order they were added.
+fn saml_providers(reader: &OrgReader) -> Result<Vec<(u64, String)>> {
+    let mut idps = Vec::new();
+    reader.scan(Table::SamlUpstream, &[], false, |_, idp: SamlIdp| {
+        if idp.enabled {
+            idps.push((idp.id, idp.name));
+        }
+        idps.len() < MAX_SHOWN
+    })?;
+    Ok(idps)
 }
 
 /// The enabled social providers, in the order they were added.

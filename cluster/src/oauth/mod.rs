@@ -11,6 +11,7 @@ mod authorization;
 mod authorization_request;
 mod backchannel;
 mod branding;
+mod browser_bound;
 mod client_auth;
 mod device_authorization;
 mod grants;

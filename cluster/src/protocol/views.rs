@@ -26,6 +26,9 @@ pub struct Branding {
     /// The enabled social providers the login page offers: (slug, display name).
     #[serde(default)]
     pub social_providers: Vec<(String, String)>,
+    /// The enabled upstream SAML IdPs the login page offers: (id, name).
+    #[serde(default)]
+    pub saml_providers: Vec<(u64, String)>,
 }
 
 /// What the browser gets from the authorization endpoint.

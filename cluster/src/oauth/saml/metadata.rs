@@ -84,6 +84,14 @@ fn entity_descriptor(xml: &str) -> Result<EntityDescriptor, String> {
     EntityDescriptor::from_str(xml).map_err(|e| format!("is not SAML metadata ({e})"))
 }
 
+fn entity_id_of(entity: &EntityDescriptor) -> Result<String, String> {
+    entity
+        .entity_id
+        .clone()
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| "has no entityID".to_string())
+}
+
 /// The first signing certificate of key descriptors, base64 DER without whitespace.
 fn signing_certificate(keys: &[samael::metadata::KeyDescriptor]) -> Option<String> {
     keys.iter()
@@ -105,11 +113,7 @@ pub struct IdpMetadata {
 /// Reads an IdP's metadata document (`EntityDescriptor` with an `IDPSSODescriptor`).
 pub fn upstream_metadata(xml: &str) -> Result<IdpMetadata, String> {
     let entity = entity_descriptor(xml)?;
-    let entity_id = entity
-        .entity_id
-        .clone()
-        .filter(|id| !id.is_empty())
-        .ok_or("has no entityID")?;
+    let entity_id = entity_id_of(&entity)?;
     let idp = entity
         .idp_sso_descriptors
         .as_ref()
@@ -133,11 +137,7 @@ pub fn upstream_metadata(xml: &str) -> Result<IdpMetadata, String> {
 /// Reads an SP's metadata document (`EntityDescriptor` with an `SPSSODescriptor`).
 pub fn sp_metadata(xml: &str) -> Result<SpMetadata, String> {
     let entity = entity_descriptor(xml)?;
-    let entity_id = entity
-        .entity_id
-        .clone()
-        .filter(|id| !id.is_empty())
-        .ok_or("has no entityID")?;
+    let entity_id = entity_id_of(&entity)?;
     let sp = entity
         .sp_sso_descriptors
         .as_ref()

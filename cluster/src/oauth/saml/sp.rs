@@ -19,7 +19,7 @@ use samael::schema::{Assertion, Response};
 
 use crate::clock::Timestamp;
 use crate::command::{Op, SamlSpSignIn, SamlWrite};
-use crate::crypto::{random_token, secret_hash, secret_matches};
+use crate::crypto::{random_token, secret_hash};
 use crate::error::{ClusterError, ErrorCode, Result};
 use crate::ids::UserId;
 use crate::lookup;
@@ -210,18 +210,13 @@ fn expired() -> ClusterError {
 
 /// The login this browser started.
 fn started_login(ctx: &ProtocolCtx, relay_state: &str, cookie: &str) -> Result<SamlSpLogin> {
-    let (id, secret) = cookie.split_once('.').ok_or_else(expired)?;
-    if id != relay_state || id.len() > 64 {
-        return Err(expired());
-    }
-    let login: SamlSpLogin = ctx
-        .reader()
-        .get(Table::SamlSpLogin, id.as_bytes())?
-        .ok_or_else(expired)?;
-    if !login.live(ctx.now) || !secret_matches(secret, &login.browser_hash) {
-        return Err(expired());
-    }
-    Ok(login)
+    super::super::browser_bound::started_login(
+        ctx,
+        Table::SamlSpLogin,
+        relay_state,
+        cookie,
+        expired,
+    )
 }
 
 /// A refusal of what the IdP sent.

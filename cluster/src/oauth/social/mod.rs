@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::access::{authenticate as authenticate_credential, authorize_access};
 use crate::caller::Credential;
 use crate::command::{Op, SocialProviderKey, SocialSignIn};
-use crate::crypto::{Expected, random_token, secret_hash, secret_matches, verify_issuer_token};
+use crate::crypto::{Expected, random_token, secret_hash, verify_issuer_token};
 use crate::error::{ClusterError, ErrorCode, Result};
 use crate::ids::{SocialProviderId, UserId};
 use crate::lookup;
@@ -251,18 +251,7 @@ fn expired() -> ClusterError {
 
 /// The login this browser started, if `state` names it.
 fn started_login(ctx: &ProtocolCtx, state: &str, cookie: &str) -> Result<SocialLoginState> {
-    let (id, secret) = cookie.split_once('.').ok_or_else(expired)?;
-    if id != state || id.len() > 64 {
-        return Err(expired());
-    }
-    let login: SocialLoginState = ctx
-        .reader()
-        .get(Table::SocialLoginState, id.as_bytes())?
-        .ok_or_else(expired)?;
-    if !login.live(ctx.now) || !secret_matches(secret, &login.browser_hash) {
-        return Err(expired());
-    }
-    Ok(login)
+    super::browser_bound::started_login(ctx, Table::SocialLoginState, state, cookie, expired)
 }
 
 fn open(ctx: &ProtocolCtx, context: &str, sealed: &str) -> Result<String> {
