@@ -55,3 +55,33 @@ pub(super) fn started_login<T: PendingLogin>(
     }
     Ok(login)
 }
+
+/// Proposes the write that ends an upstream login (its apply answers `Created(user id)`), then
+/// goes on as after a password: a second factor if the policy asks, or a session. `method`
+/// (`social:corp`, `saml:3`) is how the user came.
+pub(super) async fn finish_upstream_login(
+    ctx: &ProtocolCtx,
+    finish: crate::command::Op,
+    carried: &[(String, String)],
+    device: Option<&str>,
+    method: String,
+) -> Result<crate::protocol::LoginOutcome> {
+    let user = match ctx
+        .propose(crate::model::PrincipalKind::Anonymous, finish)
+        .await?
+    {
+        crate::query::Outcome::Created(id) => id
+            .parse::<crate::ids::UserId>()
+            .map_err(|_| ClusterError::internal("a user id is not a UUID"))?,
+        other => {
+            return Err(ClusterError::internal(format!(
+                "an upstream login answered {other:?}"
+            )));
+        }
+    };
+    let client_id = carried
+        .iter()
+        .find(|(k, _)| k == "client_id")
+        .map(|(_, v)| v.clone());
+    super::mfa::begin_sign_in(ctx, user, client_id, device, Some(method)).await
+}

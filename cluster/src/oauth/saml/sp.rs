@@ -25,11 +25,10 @@ use crate::ids::UserId;
 use crate::lookup;
 use crate::model::{PrincipalKind, SAML_SP_LOGIN_TTL_MS, SamlIdp, SamlSpLogin, UpstreamIdentity};
 use crate::protocol::{LoginOutcome, SamlOutcome};
-use crate::query::Outcome;
 use crate::tables::Table;
 
 use super::super::logout::urlencode;
-use super::super::mfa::{begin_sign_in, new_id as prefixed_id};
+use super::super::mfa::new_id as prefixed_id;
 use super::super::runtime::ProtocolCtx;
 use super::key::{IdpKey, idp_key};
 use super::xml::{DSIG_NS, METADATA_NS, POST_BINDING, RSA_SHA256, SUCCESS, esc, instant, new_id};
@@ -537,27 +536,12 @@ async fn signed_in_user(
         identity: identity(&idp, &assertion)?,
         new_user_id: UserId::generate(),
     };
-    let user = match ctx
-        .propose(
-            PrincipalKind::Anonymous,
-            Op::Saml(SamlWrite::FinishSpLogin(Box::new(sign_in))),
-        )
-        .await?
-    {
-        Outcome::Created(id) => id
-            .parse::<UserId>()
-            .map_err(|_| ClusterError::internal("a user id is not a UUID"))?,
-        other => {
-            return Err(ClusterError::internal(format!(
-                "a SAML login answered {other:?}"
-            )));
-        }
-    };
-    let client_id = login
-        .carried
-        .iter()
-        .find(|(k, _)| k == "client_id")
-        .map(|(_, v)| v.clone());
-    let method = format!("saml:{}", idp.id);
-    begin_sign_in(ctx, user, client_id, device.as_deref(), Some(method)).await
+    super::super::browser_bound::finish_upstream_login(
+        ctx,
+        Op::Saml(SamlWrite::FinishSpLogin(Box::new(sign_in))),
+        &login.carried,
+        device.as_deref(),
+        format!("saml:{}", idp.id),
+    )
+    .await
 }

@@ -402,24 +402,12 @@ async fn signed_in_user(
         identity,
         new_user_id: UserId::generate(),
     };
-    let user = match ctx
-        .propose(PrincipalKind::Anonymous, Op::FinishSocialLogin(sign_in))
-        .await?
-    {
-        Outcome::Created(id) => id
-            .parse::<UserId>()
-            .map_err(|_| ClusterError::internal("a user id is not a UUID"))?,
-        other => {
-            return Err(ClusterError::internal(format!(
-                "a social login answered {other:?}"
-            )));
-        }
-    };
-    let client_id = login
-        .carried
-        .iter()
-        .find(|(k, _)| k == "client_id")
-        .map(|(_, v)| v.clone());
-    let method = format!("social:{}", provider.provider);
-    super::mfa::begin_sign_in(ctx, user, client_id, device.as_deref(), Some(method)).await
+    super::browser_bound::finish_upstream_login(
+        ctx,
+        Op::FinishSocialLogin(sign_in),
+        &login.carried,
+        device.as_deref(),
+        format!("social:{}", provider.provider),
+    )
+    .await
 }
