@@ -14,6 +14,37 @@ use crate::tables::{OrgTx, Table};
 
 use super::{identities, relations, users};
 
+/// Expired rows dropped per new login.
+const SWEEP: usize = 16;
+/// Rows looked at per sweep of a table whose keys are not in time order.
+const SWEEP_SCAN: usize = 64;
+
+/// Drops up to [`SWEEP`] rows of `table` under `prefix` that `expired` says are over. With
+/// `time_ordered` keys (ULID ids), the first live row ends the sweep; otherwise at most
+/// [`SWEEP_SCAN`] rows are looked at, so a login never pays for the whole table.
+pub(super) fn sweep<T: serde::de::DeserializeOwned>(
+    tx: &mut OrgTx,
+    table: Table,
+    prefix: &[u8],
+    time_ordered: bool,
+    expired: impl Fn(&T) -> bool,
+) -> Result<()> {
+    let mut over = Vec::new();
+    let mut seen = 0;
+    tx.reader().scan(table, prefix, false, |rest, row: T| {
+        seen += 1;
+        if !expired(&row) {
+            return !time_ordered && seen < SWEEP_SCAN;
+        }
+        over.push([prefix, rest].concat());
+        over.len() < SWEEP && seen < SWEEP_SCAN
+    })?;
+    for key in over {
+        tx.delete(table, &key);
+    }
+    Ok(())
+}
+
 /// An upstream sign-in as `apply` judges it.
 pub(super) struct Upstream<'a> {
     pub identity: &'a UpstreamIdentity,

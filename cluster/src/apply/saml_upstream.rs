@@ -14,11 +14,8 @@ use crate::model::{AuditEvent, IdentityKind, IdentityLink, SamlHead, SamlIdp, Sa
 use crate::query::Outcome;
 use crate::tables::{OrgTx, Table};
 
-use super::super::federated::{Upstream, refused, resolve};
+use super::super::federated::{Upstream, refused, resolve, sweep};
 use super::super::{Applied, identities};
-
-/// Expired login states and remembered assertion ids dropped per new login.
-const SWEEP: usize = 16;
 
 fn event(idp: &SamlIdp, action: &str) -> AuditEvent {
     AuditEvent::new("saml_idp", action, format!("{action}: {}", idp.name)).target(
@@ -154,37 +151,25 @@ pub(super) fn delete(tx: &mut OrgTx, id: u64) -> Result<Applied> {
     Ok((Outcome::Done, vec![event]))
 }
 
-/// Drops up to [`SWEEP`] rows of `table` under `prefix` that `expired` says are over.
-fn sweep<T: serde::de::DeserializeOwned>(
-    tx: &mut OrgTx,
-    table: Table,
-    prefix: &[u8],
-    expired: impl Fn(&T) -> bool,
-) -> Result<()> {
-    let mut over = Vec::new();
-    tx.reader().scan(table, prefix, false, |rest, row: T| {
-        if expired(&row) {
-            over.push([prefix, rest].concat());
-        }
-        over.len() < SWEEP
-    })?;
-    for key in over {
-        tx.delete(table, &key);
-    }
-    Ok(())
-}
-
 /// Records a login sent to an upstream IdP, dropping a few expired ones.
 pub(super) fn begin(tx: &mut OrgTx, at: Timestamp, state: &SamlSpLogin) -> Result<Applied> {
     if tx.exists(Table::SamlSpLogin, state.id.as_bytes())? {
         return Err(ClusterError::conflict("state", "login state id reused"));
     }
-    sweep(tx, Table::SamlSpLogin, b"sps_", |old: &SamlSpLogin| {
-        !old.live(at)
-    })?;
-    sweep(tx, Table::SamlSeenAssertion, &[], |until: &Timestamp| {
-        until.0 < at.0
-    })?;
+    sweep(
+        tx,
+        Table::SamlSpLogin,
+        b"sps_",
+        true,
+        |old: &SamlSpLogin| !old.live(at),
+    )?;
+    sweep(
+        tx,
+        Table::SamlSeenAssertion,
+        &[],
+        false,
+        |until: &Timestamp| until.0 < at.0,
+    )?;
     tx.put(Table::SamlSpLogin, state.id.as_bytes(), state)?;
     Ok((Outcome::Done, Vec::new()))
 }

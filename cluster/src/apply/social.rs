@@ -18,10 +18,7 @@ use crate::query::Outcome;
 use crate::tables::{OrgTx, Table};
 
 use super::Applied;
-use super::federated::{Upstream, refused, resolve};
-
-/// Expired login states dropped per new login.
-const SWEEP: usize = 16;
+use super::federated::{Upstream, refused, resolve, sweep};
 
 fn parse_object(field: &str, text: Option<&String>) -> Result<Option<Value>> {
     text.map(|t| {
@@ -227,22 +224,13 @@ pub(super) fn begin(tx: &mut OrgTx, at: Timestamp, state: &SocialLoginState) -> 
     if tx.exists(Table::SocialLoginState, state.id.as_bytes())? {
         return Err(ClusterError::conflict("state", "login state id reused"));
     }
-    let mut expired = Vec::new();
-    tx.reader().scan(
+    sweep(
+        tx,
         Table::SocialLoginState,
         b"sls_",
-        false,
-        |rest, old: SocialLoginState| {
-            if old.live(at) {
-                return false;
-            }
-            expired.push([b"sls_".as_slice(), rest].concat());
-            expired.len() < SWEEP
-        },
+        true,
+        |old: &SocialLoginState| !old.live(at),
     )?;
-    for key in expired {
-        tx.delete(Table::SocialLoginState, &key);
-    }
     tx.put(Table::SocialLoginState, state.id.as_bytes(), state)?;
     Ok((Outcome::Done, Vec::new()))
 }

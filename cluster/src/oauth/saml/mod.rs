@@ -307,12 +307,25 @@ async fn sign_on(
             "This account cannot sign in. Contact your administrator.".into(),
         ));
     }
-    let view = crate::read::users::view(&reader, user.clone(), true, None)?;
-    let names = |refs: Option<Vec<crate::model::EntityRef>>| {
-        refs.unwrap_or_default()
-            .into_iter()
-            .map(|r| r.name)
-            .collect::<Vec<_>>()
+    // Memberships are read only when the app's attributes release them.
+    let releases = |source: &str| {
+        target
+            .app
+            .attribute_mapping
+            .iter()
+            .any(|(_, s)| s == source)
+    };
+    let (groups, roles) = if releases("groups") || releases("roles") {
+        let view = crate::read::users::view(&reader, user.clone(), true, None)?;
+        let names = |refs: Option<Vec<crate::model::EntityRef>>| {
+            refs.unwrap_or_default()
+                .into_iter()
+                .map(|r| r.name)
+                .collect::<Vec<_>>()
+        };
+        (names(view.groups), names(view.roles))
+    } else {
+        (Vec::new(), Vec::new())
     };
     let key = key::idp_key(ctx).await?;
     let value = assertion::response(
@@ -320,8 +333,8 @@ async fn sign_on(
         &delivery,
         &Principal {
             user: &user,
-            groups: names(view.groups),
-            roles: names(view.roles),
+            groups,
+            roles,
             session_index: session_index(ctx, &session),
             auth_time: session.auth_time,
         },

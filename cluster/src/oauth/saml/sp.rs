@@ -31,7 +31,9 @@ use super::super::logout::urlencode;
 use super::super::mfa::new_id as prefixed_id;
 use super::super::runtime::ProtocolCtx;
 use super::key::{IdpKey, idp_key};
-use super::xml::{DSIG_NS, METADATA_NS, POST_BINDING, RSA_SHA256, SUCCESS, esc, instant, new_id};
+use super::xml::{
+    DSIG_NS, METADATA_NS, POST_BINDING, RSA_SHA256, SUCCESS, esc, has_dtd, instant, new_id,
+};
 use super::{deflate, sign_query};
 
 const SKEW_MS: i64 = 180_000;
@@ -236,8 +238,7 @@ fn response_xml(encoded: &str) -> Result<String> {
         return Err(bad("the SAMLResponse is too large"));
     }
     let xml = String::from_utf8(bytes).map_err(|_| bad("the SAMLResponse is not UTF-8"))?;
-    let lower = xml.to_ascii_lowercase();
-    if lower.contains("<!doctype") || lower.contains("<!entity") {
+    if has_dtd(&xml) {
         return Err(bad("the SAMLResponse carries a document type declaration"));
     }
     if xml.contains("<!--") {

@@ -17,6 +17,13 @@ pub(super) const REDIRECT_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:
 pub(super) const POST_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
 pub(super) const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 
+/// True when `xml` carries a document type declaration or an entity: SAML never needs one,
+/// and refusing them keeps external entities and entity expansion away from every parser.
+pub(super) fn has_dtd(xml: &str) -> bool {
+    let lower = xml.to_ascii_lowercase();
+    lower.contains("<!doctype") || lower.contains("<!entity")
+}
+
 /// Text and attribute values escaped for XML.
 pub(super) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
