@@ -15,7 +15,7 @@ LAYERS = [
     ["apply", "read"],
     ["raft"],
     ["webhooks", "mail"],
-    ["oauth", "access", "decide"],
+    ["oauth", "access", "decide", "scim_outbound"],
     ["actors"],
     ["service", "restore"],
 ]

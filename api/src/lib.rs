@@ -52,6 +52,10 @@ pub fn public_router(state: AppState) -> Router {
                 .merge(
                     scim::router()
                         .route_layer(extract::in_family(lumo_cluster::model::Family::Scim)),
+                )
+                .merge(
+                    scim::me_router()
+                        .route_layer(extract::in_family(lumo_cluster::model::Family::Identity)),
                 ),
         )
         .nest("/orgs/{org}/saml/idp", oauth::saml::router())

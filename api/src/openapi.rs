@@ -1991,6 +1991,13 @@ pub const ROUTES: &[(&str, &str, &str, &str, &str)] = &[
         "201,403,422",
     ),
     (
+        "POST",
+        "/orgs/{orgId}/api/v1/admin/settings/scim/sync",
+        "Queue a full outbound SCIM sync of every user and group (extension)",
+        "settings",
+        "202,401,403,409",
+    ),
+    (
         "GET",
         "/orgs/{orgId}/api/v1/admin/saml/apps",
         "List SAML apps (service providers) (extension)",

@@ -27,6 +27,7 @@ pub mod raft;
 mod read;
 mod relations;
 pub mod restore;
+pub mod scim_outbound;
 mod service;
 pub mod settings;
 mod tables;

@@ -124,6 +124,8 @@ pub enum Query {
     ScimMe,
     ScimGroups,
     ScimGroup(crate::ids::GroupId),
+    /// The inbound `attribute_mapping` a SCIM client's user resources are read through.
+    ScimInboundMapping,
     /// The org's social login providers, by id.
     SocialProviders(PageParams),
     SocialProvider(crate::command::SocialProviderKey),
@@ -282,6 +284,7 @@ impl Query {
                 | Query::SamlIdp(_)
                 | Query::ScimUser(_)
                 | Query::ScimMe
+                | Query::ScimInboundMapping
                 | Query::ScimGroup(_)
                 | Query::MyAuthenticators
                 | Query::RecoveryCodeStatus
@@ -384,6 +387,7 @@ impl Query {
             Query::ScimUsers => "scim_users",
             Query::ScimUser(_) => "scim_user",
             Query::ScimMe => "scim_me",
+            Query::ScimInboundMapping => "scim_inbound_mapping",
             Query::ScimGroups => "scim_groups",
             Query::ScimGroup(_) => "scim_group",
             Query::SocialProviders(_) => "social_providers",

@@ -183,6 +183,8 @@ pub enum Table {
     SamlSpLogin = 0xfb,
     /// Assertion ids already used (replay cache), by upstream id then assertion id.
     SamlSeenAssertion = 0xfc,
+    /// Outbound SCIM: a pushed resource's downstream id, by kind tag then local id.
+    ScimOutboundLink = 0xfd,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

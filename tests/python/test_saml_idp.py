@@ -169,7 +169,7 @@ class SP:
     def __init__(self, idp, keypair, entity_id=None, *, allow_unsolicited=False,
                  want_response_signed=True, want_assertions_signed=True,
                  authn_requests_signed=False, extra_acs=(), name_id_format=None,
-                 other_endpoints=False):
+                 other_endpoints=False, encryption_keypair=None):
         host = f"sp-{uuid.uuid4().hex[:10]}.example.test"
         self.origin = f"https://{host}"
         self.entity_id = entity_id or f"{self.origin}/metadata"
@@ -198,7 +198,7 @@ class SP:
         }
         if name_id_format:
             sp["name_id_format"] = [name_id_format]
-        self.config = SPConfig().load({
+        config = {
             "entityid": self.entity_id,
             "service": {"sp": sp},
             "key_file": keypair.key,
@@ -207,7 +207,11 @@ class SP:
             "metadata": {"inline": [idp.metadata]},
             "allow_unknown_attributes": True,
             "accepted_time_diff": 10,
-        })
+        }
+        if encryption_keypair:
+            config["encryption_keypairs"] = [{"key_file": encryption_keypair.key,
+                                              "cert_file": encryption_keypair.cert}]
+        self.config = SPConfig().load(config)
         self.client = Saml2Client(config=self.config)
 
     def metadata_xml(self) -> str:
@@ -790,6 +794,38 @@ def test_signing_flags(lumod, api_client, org, idp, make_sp, oauth, user, sign_r
         check_signature(assertion)
     else:
         assert not children(assertion, "ds:Signature")
+
+
+def test_encrypted_assertions_are_read_by_the_sp(lumod, api_client, org, idp, make_sp, keys,
+                                                 oauth, user):
+    # The SP encrypts with a key of its own (not its signing key), listed in its metadata.
+    sp = make_sp(encryption_keypair=keys.other)
+    metadata = sp.metadata_xml()
+    assert 'use="encryption"' in metadata, metadata
+    app = create_app(api_client, org, {"name": unique("Encrypted"), "metadataXml": metadata,
+                                       "encryptAssertions": True})
+    assert app["encryptAssertions"] is True, app
+    assert der_of(app["encryptionCertificate"]) == der_of(keys.other.pem)
+    browser = signed_in_browser(oauth, user)
+    req_id, _, fields, resp, _ = sso_redirect(lumod, org, idp, sp, user, browser=browser)
+    assert resp.name_id.text == user.email
+    assert resp.ava["email"] == [user.email], resp.ava
+    raw = base64.b64decode(fields["SAMLResponse"])
+    assert user.email.encode() not in raw, "the assertion travels encrypted"
+    root = xml(raw)
+    assert not children(root, "saml:Assertion")
+    assert len(children(root, "saml:EncryptedAssertion")) == 1
+    check_signature(root)
+
+    # Switched off: the assertion is sent in the clear again.
+    plain = update_app(api_client, org, app["id"], {"encryptAssertions": False})
+    assert plain["encryptAssertions"] is False and plain["encryptionCertificate"] is None
+    _, _, fields, resp, _ = sso_redirect(lumod, org, idp, sp, user, browser=browser)
+    assert children(decoded(fields["SAMLResponse"]), "saml:Assertion")
+    # Asking for encryption without a certificate is refused.
+    invalid(api_client, org, app_body(make_sp(), encryptAssertions=True), "encryptionCertificate")
+    invalid(api_client, org, app_body(make_sp(), encryptionCertificate="not a certificate"),
+            "encryptionCertificate")
 
 
 # --- IdP-initiated SSO ----------------------------------------------------------------------

@@ -12,7 +12,7 @@ import requests
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
 
-from lumo_helpers import unique
+from lumo_helpers import create_oauth_client, create_password_user, unique, unique_email
 from org_fixtures import own_org_fixtures
 
 lumod, api_client, org, oauth, new_org = own_org_fixtures("scim", "SCIM Org")
@@ -253,3 +253,70 @@ def test_a_patch_keeps_what_it_does_not_name(scim, lumod):
     seen = admin(lumod, "GET", f"/admin/users/{user['id']}").json()["data"]
     assert seen["isActive"] is False and seen["phoneNumber"] == "+15551234567", seen
     configure(lumod)
+
+
+def test_inbound_attribute_mapping_fills_lumo_fields(scim, lumod):
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    refused = admin(lumod, "PATCH", "/admin/settings/scim",
+                    {"inbound": {"attribute_mapping": {"nickName": "password_hash"}}})
+    assert refused.status_code == 422, refused.text
+    assert "inbound.attribute_mapping" in refused.json()["details"], refused.text
+    configure(lumod, attribute_mapping={f"{enterprise}:employeeNumber": "username",
+                                        "nickName": "given_name", "title": "name"})
+    try:
+        number = unique("emp")
+        reply = scim("POST", "/Users", {
+            "schemas": [USER, enterprise], "userName": f"{number}@example.com",
+            "nickName": "Ada", "title": "Countess", "name": {"familyName": "Lovelace"},
+            enterprise: {"employeeNumber": number}})
+        assert reply.status_code == 201, reply.text
+        created = reply.json()
+        assert created["userName"] == number, created
+        seen = admin(lumod, "GET", f"/admin/users/{created['id']}").json()["data"]
+        assert seen["username"] == number, seen
+        assert seen["name"] == "Countess", seen
+        assert seen["givenName"] == "Ada" and seen["familyName"] == "Lovelace", seen
+        # Replacing goes through the mapping too.
+        body = dict(created)
+        body["nickName"] = "Augusta"
+        replaced = scim("PUT", f"/Users/{created['id']}", body)
+        assert replaced.status_code == 200, replaced.text
+        assert admin(lumod, "GET", f"/admin/users/{created['id']}").json()["data"]["givenName"] == "Augusta"
+    finally:
+        configure(lumod, attribute_mapping={})
+
+
+def test_me_patch_changes_only_what_a_user_may(scim, lumod, api_client, org, oauth):
+    email = unique_email("me")
+    create_password_user(api_client, org, email=email)
+    client = create_oauth_client(api_client, org)
+    token = oauth.code_tokens(oauth.login(email), client, scope="openid profile")["access_token"]
+    mine = scim("GET", "/Me", token=token)
+    assert mine.status_code == 200, mine.text
+    version = mine.json()["meta"]["version"]
+    changed = scim("PATCH", "/Me", {"schemas": [PATCH], "Operations": [
+        {"op": "replace", "path": "name.givenName", "value": "Selfie"},
+        {"op": "add", "path": "phoneNumbers", "value": [{"value": "+15550001111", "primary": True}]},
+        {"op": "replace", "path": "locale", "value": "fr-FR"}]}, token=token,
+        headers={"If-Match": version})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["name"]["givenName"] == "Selfie", changed.text
+    seen = admin(lumod, "GET", f"/admin/users/{mine.json()['id']}").json()["data"]
+    assert seen["givenName"] == "Selfie" and seen["phoneNumber"] == "+15550001111", seen
+    # What only an administrator or the directory sets is refused, and nothing is written.
+    for op in [{"op": "replace", "path": "userName", "value": "someone-else"},
+               {"op": "replace", "path": "active", "value": False},
+               {"op": "replace", "path": "emails", "value": [{"value": "x@example.com", "primary": True}]},
+               {"op": "add", "path": "password", "value": "N3w-passw0rd!"},
+               {"op": "add", "path": "externalId", "value": "ext-1"}]:
+        reply = scim("PATCH", "/Me", {"schemas": [PATCH], "Operations": [
+            {"op": "replace", "path": "name.givenName", "value": "Sneaky"}, op]}, token=token)
+        body = scim_error(reply, 400, "mutability")
+        assert body["detail"], body
+    assert admin(lumod, "GET", f"/admin/users/{mine.json()['id']}").json()["data"]["givenName"] == "Selfie"
+    # A stale version is 412; the SCIM token names no user.
+    stale = scim("PATCH", "/Me", {"schemas": [PATCH], "Operations": [
+        {"op": "replace", "path": "locale", "value": "de-DE"}]}, token=token,
+        headers={"If-Match": version})
+    scim_error(stale, 412)
+    assert scim("PATCH", "/Me", {"schemas": [PATCH], "Operations": []}).status_code == 501

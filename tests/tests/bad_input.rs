@@ -4196,3 +4196,96 @@ async fn saml_idp_refusals_answer_their_status_and_write_nothing() -> anyhow::Re
     node.stop().await?;
     Ok(())
 }
+
+/// Outbound SCIM settings and the sync extension: a switched-on client without a URL or the
+/// credential its `auth_type` needs, URLs the node may not call, wrong types, oversized bodies,
+/// a sync with nothing switched on, and a missing, wrong or read-only credential each answer
+/// their status, and none changes the settings or queues anything.
+#[tokio::test]
+async fn scim_outbound_refusals_answer_their_status_and_write_nothing() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = node.api();
+    let snapshot = |api: Api| async move {
+        let scim = api.get("/admin/settings/scim").await?.expect(200).body;
+        let hooks = api.get("/admin/webhooks?limit=100").await?.expect(200).body;
+        anyhow::Ok(json!({"scim": scim, "hooks": hooks}))
+    };
+    let before = snapshot(api.clone()).await?;
+    let url = "https://scim.example.com/scim/v2";
+    let cases: Vec<(Value, Vec<&str>)> = vec![
+        (
+            json!({"outbound": {"enabled": true}}),
+            vec!["outbound.endpoint_url"],
+        ),
+        (
+            json!({"outbound": {"enabled": true, "endpoint_url": "ftp://scim.example.com/v2",
+                   "bearer_token": "t"}}),
+            vec!["outbound.endpoint_url"],
+        ),
+        (
+            json!({"outbound": {"enabled": true, "endpoint_url": url}}),
+            vec!["outbound.bearer_token"],
+        ),
+        (
+            json!({"outbound": {"enabled": true, "endpoint_url": url, "auth_type": "basic",
+                   "basic_password": "pw"}}),
+            vec!["outbound.basic_username"],
+        ),
+        (
+            json!({"outbound": {"enabled": true, "endpoint_url": url, "auth_type": "oauth2",
+                   "oauth2_client_id": "c", "oauth2_token_url": "https://scim.example.com/token"}}),
+            vec!["outbound.oauth2_client_secret"],
+        ),
+        (
+            json!({"outbound": {"enabled": "yes", "push_user_creates": 1,
+                   "auth_type": "kerberos", "attribute_mapping": ["userName"]}}),
+            vec![
+                "outbound.enabled",
+                "outbound.push_user_creates",
+                "outbound.auth_type",
+                "outbound.attribute_mapping",
+            ],
+        ),
+    ];
+    for (body, fields) in cases {
+        let reply = api.put("/admin/settings/scim", body.clone()).await?;
+        assert_eq!(reply.status, 422, "{body}: {}", reply.text);
+        let reply = reply.expect_error(422, "validation_error");
+        assert_fields(&reply, &fields);
+    }
+    let huge = "x".repeat(1_100_000);
+    let reply = api
+        .put(
+            "/admin/settings/scim",
+            json!({"outbound": {"endpoint_url": huge}}),
+        )
+        .await?;
+    assert_eq!(reply.status, 413, "{}", reply.text);
+    api.post_empty("/admin/settings/scim/sync")
+        .await?
+        .expect_error(409, "duplicate_resource");
+    api.with_key("lmk_not_a_real_key_000000000000")
+        .post_empty("/admin/settings/scim/sync")
+        .await?
+        .expect(401);
+    let reader = read_only(&api, "scim-outbound-reader").await?;
+    reader.get("/admin/settings/scim").await?.expect(200);
+    reader
+        .post_empty("/admin/settings/scim/sync")
+        .await?
+        .expect(403);
+    let reply = reader
+        .put(
+            "/admin/settings/scim",
+            json!({"outbound": {"enabled": true, "endpoint_url": url, "bearer_token": "t"}}),
+        )
+        .await?;
+    assert_eq!(reply.status, 403, "{}", reply.text);
+    assert_eq!(
+        snapshot(api.clone()).await?,
+        before,
+        "refused writes changed something"
+    );
+    node.stop().await?;
+    Ok(())
+}

@@ -746,6 +746,12 @@ fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
             json!({"name": "Intruder"}),
         ),
         delete(format!("/admin/saml/idps/{}", s.saml_idp)),
+        post_empty("/admin/settings/scim/sync".into()),
+        put(
+            "/admin/settings/scim".into(),
+            json!({"outbound": {"enabled": true, "endpoint_url": "https://intruder.test/scim",
+                   "bearer_token": "intruder-token"}}),
+        ),
         post_empty(format!("/admin/social-providers/{}/enable", s.social_provider)),
         post_empty("/admin/social-providers/globex-secret-sso/disable".into()),
         get("/admin/policies/mfa".into()),

@@ -10,7 +10,7 @@ use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lumo_cluster::ClusterError;
-use lumo_cluster::command::{Op, SamlAppFields, SamlWrite};
+use lumo_cluster::command::{Op, SamlAppFields, SamlAppMore, SamlWrite};
 use lumo_cluster::ids::SamlAppId;
 use lumo_cluster::model::{ATTRIBUTE_SOURCES, NAME_ID_FORMATS, SamlApp};
 use lumo_cluster::oauth::saml::{certificate_pem, sp_metadata};
@@ -67,6 +67,8 @@ fn app_json(app: &SamlApp, idp_base: &str) -> Value {
         "defaultRelayState": app.default_relay_state,
         "attributeMapping": mapping,
         "enabled": app.enabled,
+        "encryptAssertions": app.encryption_certificate.is_some(),
+        "encryptionCertificate": app.encryption_certificate.as_deref().map(certificate_pem),
         "idpInitiatedUrl": format!("{idp_base}/init/{}", app.id.0),
         "createdAt": app.created_at.to_rfc3339(),
         "updatedAt": app.updated_at.to_rfc3339(),
@@ -139,19 +141,40 @@ pub(super) fn certificate_text(text: &str) -> Option<String> {
     (der.len() > 100 && der.len() < 16_384 && der[0] == 0x30).then_some(body)
 }
 
-fn certificate_field(body: &mut Body) -> Option<Option<String>> {
-    match body.nullable_str("spCertificate", 16_384)? {
+fn certificate_field(body: &mut Body, field: &str) -> Option<Option<String>> {
+    match body.nullable_str(field, 16_384)? {
         None => Some(None),
         Some(text) => match certificate_text(&text) {
             Some(der) => Some(Some(der)),
             None => {
+                body.problem(field, "must be an X.509 certificate (PEM or base64 DER)");
+                None
+            }
+        },
+    }
+}
+
+/// Assertion encryption: `encryptAssertions` with `encryptionCertificate` (or the encryption
+/// key of `metadataXml`); `has_one` says whether the app already has a certificate.
+fn encryption_fields(body: &mut Body, from_metadata: Option<String>, has_one: bool) -> SamlAppMore {
+    let certificate = certificate_field(body, "encryptionCertificate");
+    let encryption_certificate = match body.opt_bool("encryptAssertions") {
+        Some(false) => Some(None),
+        Some(true) => match certificate.clone().flatten().or(from_metadata) {
+            Some(der) => Some(Some(der)),
+            None if has_one && certificate.is_none() => None,
+            None => {
                 body.problem(
-                    "spCertificate",
-                    "must be an X.509 certificate (PEM or base64 DER)",
+                    "encryptionCertificate",
+                    "is required to encrypt assertions (or give metadataXml with an encryption key)",
                 );
                 None
             }
         },
+        None => certificate,
+    };
+    SamlAppMore {
+        encryption_certificate,
     }
 }
 
@@ -196,12 +219,15 @@ fn mapping_field(body: &mut Body) -> Option<Vec<(String, String)>> {
     Some(out)
 }
 
-/// The body's fields, over what `metadataXml` says (explicit fields win).
-fn read_fields(body: &mut Body) -> SamlAppFields {
+/// The body's fields, over what `metadataXml` says (explicit fields win); `has_encryption`
+/// says whether the app already encrypts.
+fn read_fields(body: &mut Body, has_encryption: bool) -> (SamlAppFields, SamlAppMore) {
     let mut fields = SamlAppFields::default();
+    let mut metadata_encryption = None;
     if let Some(xml) = body.opt_str("metadataXml", 256 * 1024) {
         match sp_metadata(&xml) {
             Ok(metadata) => {
+                metadata_encryption = metadata.encryption_certificate;
                 fields.entity_id = Some(metadata.entity_id);
                 fields.acs_urls = Some(metadata.acs_urls);
                 fields.slo_url = Some(metadata.slo_url);
@@ -230,7 +256,7 @@ fn read_fields(body: &mut Body) -> SamlAppFields {
         sign_response: body.opt_bool("signResponse"),
         sign_assertion: body.opt_bool("signAssertion"),
         want_authn_requests_signed: body.opt_bool("wantAuthnRequestsSigned"),
-        sp_certificate: certificate_field(body),
+        sp_certificate: certificate_field(body, "spCertificate"),
         allow_idp_initiated: body.opt_bool("allowIdpInitiated"),
         default_relay_state: body.nullable_str("defaultRelayState", 1024),
         attribute_mapping: mapping_field(body),
@@ -262,7 +288,8 @@ fn read_fields(body: &mut Body) -> SamlAppFields {
             "the response or the assertion (or both) must be signed",
         );
     }
-    fields
+    let more = encryption_fields(body, metadata_encryption, has_encryption);
+    (fields, more)
 }
 
 async fn list(ctx: Ctx, headers: HeaderMap, query: ListQuery) -> ApiResult<Response> {
@@ -282,7 +309,7 @@ async fn list(ctx: Ctx, headers: HeaderMap, query: ListQuery) -> ApiResult<Respo
 
 async fn create(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Response> {
     let mut body = Body::new(json);
-    let fields = read_fields(&mut body);
+    let (fields, more) = read_fields(&mut body, false);
     if fields.name.is_none() {
         body.problem("name", "is required");
     }
@@ -298,7 +325,10 @@ async fn create(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Respo
     }
     body.finish()?;
     let id = ctx
-        .create_numbered(Op::Saml(SamlWrite::CreateApp(Box::new(fields))))
+        .create_numbered(Op::Saml(SamlWrite::CreateAppWithMore(
+            Box::new(fields),
+            Box::new(more),
+        )))
         .await?;
     let app = reply!(
         ctx.read(Query::SamlApp(SamlAppId(id))).await?,
@@ -319,12 +349,14 @@ async fn show(ctx: Ctx, headers: HeaderMap) -> ApiResult<Response> {
 /// PUT and PATCH: the fields sent change, the rest stay.
 async fn update(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Response> {
     let id = app_id(&ctx).await?;
+    let current = reply!(ctx.read(Query::SamlApp(id)).await?, Reply::SamlApp);
     let mut body = Body::new(json);
-    let fields = read_fields(&mut body);
+    let (fields, more) = read_fields(&mut body, current.encryption_certificate.is_some());
     body.finish()?;
-    let op = Op::Saml(SamlWrite::UpdateApp {
+    let op = Op::Saml(SamlWrite::UpdateAppWithMore {
         id,
         fields: Box::new(fields),
+        more: Box::new(more),
     });
     let app = reply!(
         ctx.write_then(op, Query::SamlApp(id)).await?,

@@ -1,13 +1,17 @@
 //! `~/admin/settings[/{section}]` and the tenant profile (`~/admin/tenant`, `~/admin/organization`).
 
 use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use lumo_cluster::ClusterError;
 use lumo_cluster::clock::Timestamp;
 use lumo_cluster::command::Op;
-use lumo_cluster::query::{Query, Reply};
-use lumo_cluster::settings::{SettingsSection, seal_secrets};
+use lumo_cluster::protocol::{ProtocolReply, ProtocolRequest};
+use lumo_cluster::query::{Outcome, Query, Reply, Request};
+use lumo_cluster::settings::{SettingsSection, seal_secrets, usable_secrets};
+use lumo_cluster::webhooks::check_url;
 use serde_json::{Map, Value, json};
 
 use crate::dto::org::tenant;
@@ -20,6 +24,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/settings", get(all))
+        .route("/admin/settings/scim/sync", post(scim_sync))
         .route(
             "/admin/settings/{section}",
             get(show).put(update).patch(update),
@@ -71,9 +76,42 @@ async fn show(ctx: Ctx) -> ApiResult<Response> {
     Ok(envelope::data(parse(&text)?))
 }
 
+/// Refuses an outbound SCIM URL this node may not call (the webhooks' SSRF guard).
+fn check_outbound_url(ctx: &Ctx, section: SettingsSection, patch: &Value) -> ApiResult<()> {
+    if section != SettingsSection::Scim {
+        return Ok(());
+    }
+    if let Some(url) = patch["outbound"]["endpoint_url"]
+        .as_str()
+        .filter(|u| !u.is_empty())
+        && let Err(why) = check_url(url, ctx.state.service.webhook_targets())
+    {
+        return Err(ApiError::Cluster(ClusterError::invalid(
+            "outbound.endpoint_url",
+            why,
+        )));
+    }
+    Ok(())
+}
+
 async fn update(ctx: Ctx, JsonBody(map): JsonBody) -> ApiResult<Response> {
     let section = section(&ctx)?;
     let mut patch = Value::Object(map);
+    check_outbound_url(&ctx, section, &patch)?;
+    if !usable_secrets(section, &patch).is_empty() {
+        // Secrets the server must use later are sealed on the leader.
+        let request = ProtocolRequest::UpdateSettings {
+            credential: ctx.credential.clone(),
+            section,
+            patch: patch.to_string(),
+        };
+        return match ctx.call(Request::Protocol(request)).await? {
+            Reply::Protocol(ProtocolReply::Document(doc)) => {
+                Ok(envelope::data_message(doc, "Settings updated"))
+            }
+            other => Err(ApiError::unexpected(other)),
+        };
+    }
     let secrets = seal_secrets(section, &mut patch, Timestamp::now())?;
     let op = Op::UpdateSettings {
         section,
@@ -85,6 +123,19 @@ async fn update(ctx: Ctx, JsonBody(map): JsonBody) -> ApiResult<Response> {
         Reply::Settings
     );
     Ok(envelope::data_message(parse(&text)?, "Settings updated"))
+}
+
+/// `POST ~/admin/settings/scim/sync` (an extension): queues a full outbound SCIM sync.
+async fn scim_sync(ctx: Ctx) -> ApiResult<Response> {
+    let reply = ctx.write(Op::QueueScimBatchSync).await?;
+    let Reply::Done(Outcome::Created(delivery)) = reply else {
+        return Err(ApiError::unexpected(reply));
+    };
+    let body = json!({
+        "data": {"status": "queued", "delivery_id": delivery},
+        "message": "Outbound SCIM sync queued",
+    });
+    Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response())
 }
 
 async fn show_tenant(ctx: Ctx) -> ApiResult<Response> {

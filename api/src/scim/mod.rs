@@ -7,6 +7,7 @@ mod bulk;
 mod discovery;
 pub mod filter;
 mod list;
+mod mapping;
 pub mod patch;
 mod resources;
 mod routes;
@@ -22,7 +23,7 @@ use crate::error::ApiError;
 use crate::extract::Ctx;
 use crate::oauth::proto::base_url;
 
-pub use routes::router;
+pub use routes::{me_router, router};
 
 pub const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const MEDIA_TYPE: &str = "application/scim+json";

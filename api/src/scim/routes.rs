@@ -40,8 +40,17 @@ pub fn router() -> Router<AppState> {
                     }),
                 )
                 .route(&format!("{prefix}/Bulk"), post(bulk::bulk))
-                .route(&format!("{prefix}/Me"), get(me).patch(me_patch))
                 .route(&format!("{prefix}/{{*rest}}"), any(unknown))
+        })
+}
+
+/// `Me` under both spellings: the calling user's own resource (writes are the user's own,
+/// family `Identity`, not the SCIM token's).
+pub fn me_router() -> Router<AppState> {
+    ["/scim/v2", "/scim2.0"]
+        .into_iter()
+        .fold(Router::new(), |router, prefix| {
+            router.route(&format!("{prefix}/Me"), get(me).patch(me_patch))
         })
 }
 
@@ -156,21 +165,24 @@ async fn unknown() -> ScimError {
 /// `GET /Me`: the calling user (a user's access token).
 async fn me(ctx: Result<Ctx, ApiError>, headers: HeaderMap) -> ScimResult<Response> {
     let ctx = ctx?;
-    match ctx.read(lumo_cluster::query::Query::ScimMe).await? {
-        lumo_cluster::query::Reply::ScimUser(view) => Ok(answer(
-            StatusCode::OK,
-            super::resources::user_json(&view, &base(&ctx, &headers)),
-        )),
-        other => Err(ApiError::unexpected(other).into()),
-    }
+    let view = super::store::me_view(&ctx).await?;
+    Ok(answer(
+        StatusCode::OK,
+        super::resources::user_json(&view, &base(&ctx, &headers)),
+    ))
 }
 
-async fn me_patch() -> ScimError {
-    ScimError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        None,
-        "changing your own user through /Me is not available yet; GET /Me is",
-    )
+/// `PATCH /Me`: the calling user changes their own profile.
+async fn me_patch(
+    ctx: Result<Ctx, ApiError>,
+    headers: HeaderMap,
+    json: Result<JsonBody, ApiError>,
+) -> ScimResult<Response> {
+    let ctx = ctx?;
+    let body = body(json)?;
+    let base = base(&ctx, &headers);
+    let json = super::store::patch_me(&ctx, &base, &body, if_match(&headers)).await?;
+    Ok(answer(StatusCode::OK, json))
 }
 
 async fn list(

@@ -76,6 +76,7 @@ impl Kind {
         let id = match self {
             Kind::Users => {
                 let id = UserId::generate();
+                let resource = &inbound_mapped(ctx, resource).await?;
                 let mut state = user_state(resource, None, &resources::placeholder(&id))?;
                 state.password_hash = password(ctx, resource).await?;
                 write(
@@ -121,6 +122,7 @@ impl Kind {
         match self {
             Kind::Users => {
                 let current = user_view(ctx, id).await?;
+                let resource = &inbound_mapped(ctx, resource).await?;
                 let placeholder = resources::placeholder(&current.user.id);
                 let mut state = user_state(resource, Some(&current), &placeholder)?;
                 state.password_hash = password(ctx, resource).await?;
@@ -222,6 +224,66 @@ impl Kind {
             }
         };
         write(ctx, write_op).await
+    }
+}
+
+/// `PATCH /Me`: the calling user's PATCH, applied to the resource they see and sent as their
+/// own change (`apply` refuses what a user may not change about themselves). Without
+/// `If-Match`, a concurrent change makes it read and patch again (a few times).
+pub async fn patch_me(
+    ctx: &Ctx,
+    base: &str,
+    body: &Value,
+    version: Option<String>,
+) -> ScimResult<Value> {
+    let operations = operations(body)?;
+    let mut attempts = 0;
+    loop {
+        let mut view = me_view(ctx).await?;
+        view.extra.sent = None;
+        let mut resource = user_json(&view, base);
+        patch::apply(&mut resource, &operations).map_err(|(t, d)| ScimError::bad(t, d))?;
+        let guard = version
+            .clone()
+            .or_else(|| resource["meta"]["version"].as_str().map(str::to_string));
+        let placeholder = resources::placeholder(&view.user.id);
+        let state = user_state(&resource, Some(&view), &placeholder)?;
+        if resources::password(&resource)?.is_some() {
+            return Err(ScimError::bad(
+                "mutability",
+                "password cannot be changed through /Me",
+            ));
+        }
+        let write_op = ScimWrite::PutMe {
+            if_match: guard,
+            user: Box::new(state),
+        };
+        match write(ctx, write_op).await {
+            Err(e) if e.status.as_u16() == 412 && version.is_none() && attempts < RETRIES => {
+                attempts += 1;
+            }
+            Err(e) => return Err(e),
+            Ok(()) => return Ok(user_json(&me_view(ctx).await?, base)),
+        }
+    }
+}
+
+/// The calling user's resource.
+pub async fn me_view(ctx: &Ctx) -> ScimResult<ScimUserView> {
+    match ctx.read(Query::ScimMe).await? {
+        Reply::ScimUser(view) => Ok(*view),
+        other => Err(ApiError::unexpected(other).into()),
+    }
+}
+
+/// A user resource with the inbound `attribute_mapping` applied.
+async fn inbound_mapped(ctx: &Ctx, resource: &Value) -> ScimResult<Value> {
+    match ctx.read(Query::ScimInboundMapping).await? {
+        Reply::Settings(text) => {
+            let mapping: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            Ok(super::mapping::apply(resource, &mapping))
+        }
+        other => Err(ApiError::unexpected(other).into()),
     }
 }
 

@@ -95,7 +95,11 @@ pub fn query_family(query: &Query) -> Family {
         Query::SocialProviders(_) | Query::SocialProvider(_) => Family::Settings,
         Query::SamlApps(_) | Query::SamlApp(_) => Family::Settings,
         Query::SamlIdps(_) | Query::SamlIdp(_) => Family::Settings,
-        Query::ScimUsers | Query::ScimUser(_) | Query::ScimGroups | Query::ScimGroup(_) => {
+        Query::ScimUsers
+        | Query::ScimUser(_)
+        | Query::ScimGroups
+        | Query::ScimGroup(_)
+        | Query::ScimInboundMapping => {
             Family::Scim
         }
         Query::AgentMe
@@ -197,10 +201,16 @@ pub fn op_family(op: &Op) -> Family {
         | Op::UpdateSocialProvider { .. }
         | Op::DeleteSocialProvider(_) => Family::Settings,
         Op::BeginSocialLogin(_) | Op::FinishSocialLogin(_) => Family::Protocol,
+        Op::Scim(crate::command::ScimWrite::PutMe { .. }) => Family::Identity,
         Op::Scim(_) => Family::Scim,
+        Op::UpdateSettingsSealed { .. } | Op::RecordScimPushes(_) | Op::QueueScimBatchSync => {
+            Family::Settings
+        }
         Op::Saml(
             crate::command::SamlWrite::CreateApp(_)
             | crate::command::SamlWrite::UpdateApp { .. }
+            | crate::command::SamlWrite::CreateAppWithMore(..)
+            | crate::command::SamlWrite::UpdateAppWithMore { .. }
             | crate::command::SamlWrite::DeleteApp(_)
             | crate::command::SamlWrite::CreateIdp(_)
             | crate::command::SamlWrite::UpdateIdp { .. }

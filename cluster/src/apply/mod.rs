@@ -26,6 +26,7 @@ mod relation_tuples;
 mod relations;
 mod saml;
 mod scim;
+mod scim_outbound;
 mod scopes;
 pub(crate) mod sessions;
 mod settings;
@@ -172,7 +173,15 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             section,
             patch,
             secrets,
-        } => settings::update(tx, meta.at, *section, patch, secrets)?,
+        } => settings::update(tx, meta.at, *section, patch, secrets, &[])?,
+        Op::UpdateSettingsSealed {
+            section,
+            patch,
+            secrets,
+            sealed,
+        } => settings::update(tx, meta.at, *section, patch, secrets, sealed)?,
+        Op::RecordScimPushes(report) => scim_outbound::record(tx, report)?,
+        Op::QueueScimBatchSync => scim_outbound::queue_batch(tx, meta)?,
         Op::CreateClient(new) => clients::create(tx, meta, new)?,
         Op::SyncMetadataClient(document) => clients::sync_metadata(tx, meta, document)?,
         Op::UpdateClient { client, patch } => clients::update(tx, meta, client, patch)?,

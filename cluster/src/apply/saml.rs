@@ -1,7 +1,7 @@
 //! SAML identity provider writes: apps (unique entity ids), the org's signing key (the first
 //! one committed wins), and the audit record of a sign-on.
 
-use crate::command::{CommandMeta, SamlAppFields, SamlWrite};
+use crate::command::{CommandMeta, SamlAppFields, SamlAppMore, SamlWrite};
 use crate::error::{ClusterError, Result};
 use crate::ids::SamlAppId;
 use crate::lookup;
@@ -16,8 +16,12 @@ mod upstream;
 
 pub(super) fn apply(tx: &mut OrgTx, meta: &CommandMeta, write: &SamlWrite) -> Result<Applied> {
     match write {
-        SamlWrite::CreateApp(fields) => create(tx, meta, fields),
-        SamlWrite::UpdateApp { id, fields } => update(tx, meta, *id, fields),
+        SamlWrite::CreateApp(fields) => create(tx, meta, fields, &SamlAppMore::default()),
+        SamlWrite::UpdateApp { id, fields } => {
+            update(tx, meta, *id, fields, &SamlAppMore::default())
+        }
+        SamlWrite::CreateAppWithMore(fields, more) => create(tx, meta, fields, more),
+        SamlWrite::UpdateAppWithMore { id, fields, more } => update(tx, meta, *id, fields, more),
         SamlWrite::DeleteApp(id) => delete(tx, *id),
         SamlWrite::SetIdpKey(key) => set_key(tx, key),
         SamlWrite::SignedOn {
@@ -46,8 +50,11 @@ fn save(tx: &mut OrgTx, app: &SamlApp) -> Result<()> {
     tx.put(Table::SamlApp, &app.id.0.to_be_bytes(), app)
 }
 
-/// Writes `fields` over `app` (what is absent stays).
-fn merge(app: &mut SamlApp, fields: &SamlAppFields) {
+/// Writes `fields` and `more` over `app` (what is absent stays).
+fn merge(app: &mut SamlApp, fields: &SamlAppFields, more: &SamlAppMore) {
+    if let Some(certificate) = &more.encryption_certificate {
+        app.encryption_certificate.clone_from(certificate);
+    }
     let set = |slot: &mut Option<String>, value: &Option<Option<String>>| {
         if let Some(value) = value {
             slot.clone_from(value);
@@ -121,7 +128,12 @@ fn claim_entity(tx: &mut OrgTx, app: &SamlApp) -> Result<()> {
     tx.put(Table::SamlAppEntity, app.entity_id.as_bytes(), &app.id)
 }
 
-fn create(tx: &mut OrgTx, meta: &CommandMeta, fields: &SamlAppFields) -> Result<Applied> {
+fn create(
+    tx: &mut OrgTx,
+    meta: &CommandMeta,
+    fields: &SamlAppFields,
+    more: &SamlAppMore,
+) -> Result<Applied> {
     let mut head: SamlHead = tx.get(Table::SamlHead, &[])?.unwrap_or_default();
     head.last_app_id += 1;
     tx.put(Table::SamlHead, &[], &head)?;
@@ -145,8 +157,9 @@ fn create(tx: &mut OrgTx, meta: &CommandMeta, fields: &SamlAppFields) -> Result<
         enabled: true,
         created_at: meta.at,
         updated_at: meta.at,
+        encryption_certificate: None,
     };
-    merge(&mut app, fields);
+    merge(&mut app, fields, more);
     check(&app)?;
     claim_entity(tx, &app)?;
     save(tx, &app)?;
@@ -159,10 +172,11 @@ fn update(
     meta: &CommandMeta,
     id: SamlAppId,
     fields: &SamlAppFields,
+    more: &SamlAppMore,
 ) -> Result<Applied> {
     let mut app = lookup::saml_app(tx, id)?;
     let old_entity = app.entity_id.clone();
-    merge(&mut app, fields);
+    merge(&mut app, fields, more);
     check(&app)?;
     if app.entity_id != old_entity {
         claim_entity(tx, &app)?;

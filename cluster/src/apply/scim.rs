@@ -221,6 +221,74 @@ fn delete_user(
     Ok((Outcome::Done, vec![event]))
 }
 
+/// `PATCH /Me`: the calling user's own changes. The address, user name, state, password and
+/// directory data (enterprise extension) stay as the administrator or the provisioning client
+/// set them.
+fn put_me(
+    tx: &mut OrgTx,
+    meta: &CommandMeta,
+    if_match: Option<&String>,
+    state: &ScimUserState,
+) -> Result<Applied> {
+    let crate::model::PrincipalKind::User { id, .. } = &meta.actor.kind else {
+        return Err(ClusterError::scim(
+            501,
+            None,
+            "Me is the calling user; this credential names no user (use a user's access token)",
+        ));
+    };
+    let id = *id;
+    let user = lookup::user(tx, &UserKey::Id(id))?;
+    check_version(&user_version(&user), if_match)?;
+    let mut kept = extra(tx, &id.to_bytes())?;
+    let shown_name = user.username.clone().unwrap_or_else(|| user.email.clone());
+    let enterprise = enterprise(state.enterprise.as_ref())?;
+    let fixed = [
+        ("userName", state.user_name != shown_name),
+        ("emails", state.email != user.email),
+        (
+            "emails.verified",
+            state.email_verified != user.email_verified,
+        ),
+        ("active", state.active != user.is_active),
+        ("password", state.password_hash.is_some()),
+        ("externalId", state.external_id != kept.external_id),
+        (ENTERPRISE_URN, enterprise != kept.enterprise),
+    ];
+    if let Some((attribute, _)) = fixed.iter().find(|(_, changed)| *changed) {
+        return Err(ClusterError::scim(
+            400,
+            Some("mutability"),
+            format!("{attribute} cannot be changed through /Me"),
+        ));
+    }
+    let patch = UserPatch {
+        name: Some(state.name.clone()),
+        given_name: Some(state.given_name.clone()),
+        family_name: Some(state.family_name.clone()),
+        picture: Some(state.picture.clone()),
+        phone_number: Some(state.phone_number.clone()),
+        locale: Some(state.locale.clone()),
+        zoneinfo: Some(state.zoneinfo.clone()),
+        ..UserPatch::default()
+    };
+    let (_, events) = users::update(tx, meta, &UserKey::Id(id), &patch)?;
+    let mut user = lookup::user(tx, &UserKey::Id(id))?;
+    user.updated_at = Some(meta.at);
+    tx.put(Table::User, &id.to_bytes(), &user)?;
+    kept.sent = Some(state.sent.clone());
+    kept.attributes = state
+        .attributes
+        .as_ref()
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()));
+    save_extra(tx, &id.to_bytes(), &kept)?;
+    Ok((Outcome::Done, events))
+}
+
+/// How the enterprise extension is named in refusals.
+const ENTERPRISE_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
 /// A slug for a new group: its name's, or (taken) with the id's tail.
 fn group_slug(tx: &OrgTx, name: &str, id: GroupId) -> Result<String> {
     let mut slug: String = name
@@ -316,5 +384,6 @@ pub(super) fn apply(tx: &mut OrgTx, meta: &CommandMeta, write: &ScimWrite) -> Re
             group,
         } => put_group(tx, meta, *id, *create, if_match.as_ref(), group),
         ScimWrite::DeleteGroup { id, if_match } => delete_group(tx, *id, if_match.as_ref()),
+        ScimWrite::PutMe { if_match, user } => put_me(tx, meta, if_match.as_ref(), user),
     }
 }

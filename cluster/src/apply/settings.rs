@@ -18,6 +18,7 @@ pub(super) fn update(
     section: SettingsSection,
     patch: &str,
     secrets: &[SealedSecret],
+    sealed: &[(String, String)],
 ) -> Result<Applied> {
     let patch: Value = serde_json::from_str(patch)
         .map_err(|_| ClusterError::invalid("body", "must be a JSON object"))?;
@@ -41,7 +42,14 @@ pub(super) fn update(
     }
     section_rules::merge(section, &mut stored, &patch);
     section_rules::store_secrets(section, &mut stored, secrets);
+    section_rules::store_sealed(&mut stored, sealed);
+    if section == SettingsSection::Scim {
+        super::scim_outbound::check(&stored)?;
+    }
     tx.put(Table::Settings, key, &stored)?;
+    if section == SettingsSection::Scim {
+        super::scim_outbound::sync_webhook(tx, at)?;
+    }
     let mut changes = patch;
     if let (Some(renamed), Value::Object(map)) = (renamed, &mut changes) {
         map.insert("name".into(), renamed);

@@ -74,6 +74,17 @@ fn parse_configuration(text: Option<&String>) -> Result<Option<Value>> {
     .transpose()
 }
 
+/// Refuses admin changes to the webhook that carries outbound SCIM (the SCIM settings own it).
+fn admin_editable(webhook: &Webhook) -> Result<()> {
+    if webhook.kind == crate::model::SCIM_KIND {
+        return Err(ClusterError::conflict(
+            "webhookId",
+            "this webhook carries outbound SCIM: change it through ~/admin/settings/scim",
+        ));
+    }
+    Ok(())
+}
+
 fn event(webhook: &Webhook, action: &str, message: &str) -> AuditEvent {
     AuditEvent::new("webhook", action, format!("{message} {}", webhook.url)).target(
         "webhook",
@@ -88,6 +99,20 @@ pub(super) fn create(
     fields: &WebhookFields,
     sealed_secret: &str,
 ) -> Result<Applied> {
+    let configuration = parse_configuration(fields.configuration.as_ref())?;
+    let webhook = insert(tx, meta.at, fields, sealed_secret, configuration)?;
+    let audit = event(&webhook, "webhook.created", "webhook created for");
+    Ok((Outcome::Created(webhook.id.0.to_string()), vec![audit]))
+}
+
+/// Writes a new webhook with the org's next id.
+pub(super) fn insert(
+    tx: &mut OrgTx,
+    at: Timestamp,
+    fields: &WebhookFields,
+    sealed_secret: &str,
+    configuration: Option<Value>,
+) -> Result<Webhook> {
     let mut counters = head(tx)?;
     counters.last_webhook_id += 1;
     tx.put(Table::WebhookHead, &[], &counters)?;
@@ -101,14 +126,13 @@ pub(super) fn create(
         previous_sealed_secret: None,
         previous_until: None,
         failure_count: 0,
-        configuration: parse_configuration(fields.configuration.as_ref())?,
-        created_at: meta.at,
-        updated_at: meta.at,
+        configuration,
+        created_at: at,
+        updated_at: at,
         last_triggered_at: None,
     };
     tx.put(Table::Webhook, &webhook.id.0.to_be_bytes(), &webhook)?;
-    let audit = event(&webhook, "webhook.created", "webhook created for");
-    Ok((Outcome::Created(webhook.id.0.to_string()), vec![audit]))
+    Ok(webhook)
 }
 
 pub(super) fn update(
@@ -118,6 +142,7 @@ pub(super) fn update(
     patch: &WebhookPatch,
 ) -> Result<Applied> {
     let mut webhook = load(tx, id)?;
+    admin_editable(&webhook)?;
     let was_active = webhook.is_active;
     if let Some(url) = &patch.url {
         webhook.url = url.clone();
@@ -191,6 +216,7 @@ fn remove_rows(tx: &mut OrgTx, id: WebhookId) -> Result<u64> {
 
 pub(super) fn delete(tx: &mut OrgTx, id: WebhookId) -> Result<Applied> {
     let webhook = load(tx, id)?;
+    admin_editable(&webhook)?;
     remove_rows(tx, id)?;
     Ok((
         Outcome::Done,
@@ -206,6 +232,7 @@ pub(super) fn rotate_secret(
     grace_until: Timestamp,
 ) -> Result<Applied> {
     let mut webhook = load(tx, id)?;
+    admin_editable(&webhook)?;
     let old = std::mem::replace(&mut webhook.sealed_secret, sealed_secret.to_string());
     if grace_until > meta.at {
         webhook.previous_sealed_secret = Some(old);
@@ -274,7 +301,7 @@ fn put_delivery(tx: &mut OrgTx, delivery: &WebhookDelivery) -> Result<()> {
 }
 
 /// A new delivery of `payload` to `webhook`, due at once.
-fn new_delivery(
+pub(super) fn new_delivery(
     tx: &mut OrgTx,
     webhook: WebhookId,
     event_id: &str,

@@ -30,8 +30,11 @@ pub use oauth::{
     NewAccessToken, NewClient, NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget,
     SignIn,
 };
-pub use saml::{SamlAppFields, SamlIdpFields, SamlSpSignIn, SamlWrite};
-pub use scim::{ScimGroupState, ScimUserState, ScimWrite};
+pub use saml::{SamlAppFields, SamlAppMore, SamlIdpFields, SamlSpSignIn, SamlWrite};
+pub use scim::{
+    ScimBatchResult, ScimGroupState, ScimLink, ScimPushReport, ScimResourceKind, ScimUserState,
+    ScimWrite,
+};
 pub use social::{SocialProviderFields, SocialProviderKey, SocialSignIn};
 pub use webhooks::{WebhookAttempt, WebhookFields, WebhookPatch};
 
@@ -772,6 +775,20 @@ pub enum Op {
 
     /// A write of the SAML identity provider.
     Saml(SamlWrite),
+
+    /// A settings change carrying usable secrets: as [`Op::UpdateSettings`], plus each such
+    /// secret sealed under the master key on the leader (dotted path, ciphertext).
+    UpdateSettingsSealed {
+        section: SettingsSection,
+        patch: String,
+        secrets: Vec<SealedSecret>,
+        sealed: Vec<(String, String)>,
+    },
+    /// What the outbound SCIM client did: its deliveries' attempts, the downstream ids it
+    /// learnt or forgot, and a finished full sync.
+    RecordScimPushes(Box<ScimPushReport>),
+    /// Queues a full outbound SCIM sync (the admin's `sync`, or the batch interval).
+    QueueScimBatchSync,
 }
 
 /// Fields of a new ABAC attribute definition (JSON payloads as text).
@@ -975,8 +992,11 @@ impl Op {
             Op::Scim(ScimWrite::PutGroup { create: true, .. }) => "scim_create_group",
             Op::Scim(ScimWrite::PutGroup { .. }) => "scim_replace_group",
             Op::Scim(ScimWrite::DeleteGroup { .. }) => "scim_delete_group",
+            Op::Scim(ScimWrite::PutMe { .. }) => "scim_update_me",
             Op::Saml(SamlWrite::CreateApp(_)) => "create_saml_app",
             Op::Saml(SamlWrite::UpdateApp { .. }) => "update_saml_app",
+            Op::Saml(SamlWrite::CreateAppWithMore(..)) => "create_saml_app",
+            Op::Saml(SamlWrite::UpdateAppWithMore { .. }) => "update_saml_app",
             Op::Saml(SamlWrite::DeleteApp(_)) => "delete_saml_app",
             Op::Saml(SamlWrite::SetIdpKey(_)) => "set_saml_idp_key",
             Op::Saml(SamlWrite::SignedOn { .. }) => "saml_sign_on",
@@ -986,6 +1006,9 @@ impl Op {
             Op::Saml(SamlWrite::BeginSpLogin(_)) => "begin_saml_login",
             Op::Saml(SamlWrite::RelinkLegacy { .. }) => "relink_legacy_saml",
             Op::Saml(SamlWrite::FinishSpLogin(_)) => "finish_saml_login",
+            Op::UpdateSettingsSealed { .. } => "update_settings",
+            Op::RecordScimPushes(_) => "record_scim_pushes",
+            Op::QueueScimBatchSync => "queue_scim_batch_sync",
         }
     }
 }

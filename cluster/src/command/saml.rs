@@ -25,6 +25,14 @@ pub struct SamlAppFields {
     pub enabled: Option<bool>,
 }
 
+/// App fields added after [`SamlAppFields`] (kept apart so older log entries still read).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlAppMore {
+    /// The SP's encryption certificate (base64 DER): assertions to it are encrypted.
+    /// `Some(None)` turns encryption off.
+    pub encryption_certificate: Option<Option<String>>,
+}
+
 /// The fields an admin sets on an upstream IdP; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SamlIdpFields {
@@ -85,4 +93,12 @@ pub enum SamlWrite {
     BeginSpLogin(SamlSpLogin),
     /// ... and comes back: answers the user it names.
     FinishSpLogin(Box<SamlSpSignIn>),
+    /// [`SamlWrite::CreateApp`] with the later fields.
+    CreateAppWithMore(Box<SamlAppFields>, Box<SamlAppMore>),
+    /// [`SamlWrite::UpdateApp`] with the later fields.
+    UpdateAppWithMore {
+        id: SamlAppId,
+        fields: Box<SamlAppFields>,
+        more: Box<SamlAppMore>,
+    },
 }

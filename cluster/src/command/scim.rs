@@ -3,7 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Timestamp;
 use crate::ids::{GroupId, UserId};
+
+use super::WebhookAttempt;
+pub use crate::model::ScimResourceKind;
 
 /// A user as SCIM sets it (everything; absent optional fields are cleared).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,4 +70,39 @@ pub enum ScimWrite {
         id: GroupId,
         if_match: Option<String>,
     },
+    /// The calling user changes their own profile through `PATCH /Me`: only what a user may
+    /// change about themselves (names, phone, locale, time zone, photo, the kept attributes);
+    /// `apply` refuses anything else.
+    PutMe {
+        if_match: Option<String>,
+        user: Box<ScimUserState>,
+    },
+}
+
+/// A resource's id at the downstream service, learnt (`Some`) or forgotten (`None`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimLink {
+    pub kind: ScimResourceKind,
+    /// The local id's 16 bytes.
+    pub local: [u8; 16],
+    pub remote: Option<String>,
+}
+
+/// How a full sync ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimBatchResult {
+    pub at: Timestamp,
+    pub users: u64,
+    pub groups: u64,
+    pub failed: u64,
+    /// The first failure, if any.
+    pub error: Option<String>,
+}
+
+/// What one round of the outbound SCIM client did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ScimPushReport {
+    pub attempts: Vec<WebhookAttempt>,
+    pub links: Vec<ScimLink>,
+    pub batch: Option<ScimBatchResult>,
 }

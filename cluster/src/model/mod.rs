@@ -22,6 +22,7 @@ mod permission;
 mod relation_tuples;
 mod saml;
 mod scim;
+mod scim_outbound;
 mod scope;
 mod social;
 mod user;
@@ -70,6 +71,10 @@ pub use saml::{
     SamlApp, SamlHead, SamlIdp, SamlIdpKey, SamlSpLogin, name_id_format_of, name_id_format_uri,
 };
 pub use scim::{ScimExtra, group_version, user_version, version_of};
+pub use scim_outbound::{
+    BATCH_EVENT, SCIM_KIND, SCIM_MAPPABLE_FIELDS, ScimResourceKind, ScimTarget, is_enabled,
+    scim_link_key, scim_target_of, subscribed_events,
+};
 pub use scope::Scope;
 pub use social::{
     SOCIAL_LOGIN_TTL_MS, SocialHead, SocialLoginState, SocialProvider, UpstreamIdentity,

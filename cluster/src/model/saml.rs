@@ -76,6 +76,9 @@ pub struct SamlApp {
     pub enabled: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The SP's encryption certificate (base64 DER): when set, assertions are encrypted to it.
+    #[serde(default)]
+    pub encryption_certificate: Option<String>,
 }
 
 /// Counters of the org's SAML apps.

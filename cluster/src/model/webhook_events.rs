@@ -67,6 +67,10 @@ const FIXED: &[(&str, &str)] = &[
         "An external identity was unlinked from a user",
     ),
     ("group.created", "A group was created"),
+    (
+        "scim.outbound.sync_queued",
+        "A full outbound SCIM sync was queued",
+    ),
     ("group.updated", "A group changed"),
     ("group.deleted", "A group was deleted"),
     ("role.created", "A role was created"),

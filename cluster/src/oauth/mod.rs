@@ -31,6 +31,7 @@ mod revoke;
 mod runtime;
 pub mod saml;
 mod scope_checks;
+mod settings_secrets;
 mod signing_keys;
 pub mod social;
 mod user_claims;
@@ -136,6 +137,11 @@ pub async fn handle(ctx: ProtocolCtx, request: ProtocolRequest) -> Result<Protoc
         ProtocolRequest::WebhookSecret { credential, change } => {
             webhooks::save_secret(&ctx, &credential, change).await
         }
+        ProtocolRequest::UpdateSettings {
+            credential,
+            section,
+            patch,
+        } => settings_secrets::update(&ctx, &credential, section, &patch).await,
         ProtocolRequest::Mfa { credential, call } => mfa::call(&ctx, &credential, call).await,
         ProtocolRequest::LoginMfa(step) => mfa::step(&ctx, step).await,
         ProtocolRequest::Social(step) => social::step(&ctx, step).await,

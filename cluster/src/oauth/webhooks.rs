@@ -101,6 +101,12 @@ pub(super) async fn test(
     let principal = authenticate_credential(&ctx.reader(), credential, ctx.now)?;
     authorize_access(&principal, Family::Webhooks, true)?;
     let webhook = crate::lookup::webhook(&ctx.reader(), id)?;
+    if webhook.kind == crate::model::SCIM_KIND {
+        return Err(ClusterError::conflict(
+            "webhookId",
+            "this webhook carries outbound SCIM: queue a sync with POST ~/admin/settings/scim/sync",
+        ));
+    }
     let secrets = signing_secrets(&ctx.runtime, ctx.org, &webhook, ctx.now)?;
     let event_id = format!("evt_test_{}", ulid::Ulid::new().to_string().to_lowercase());
     let body = json!({

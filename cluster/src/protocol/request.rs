@@ -122,6 +122,14 @@ pub enum ProtocolRequest {
         credential: Credential,
         change: WebhookSecretChange,
     },
+    /// An administrator's settings change carrying secrets the server must use later: they
+    /// are sealed on the leader, where the master key is.
+    UpdateSettings {
+        credential: Credential,
+        section: crate::settings::SettingsSection,
+        /// The JSON object, as sent.
+        patch: String,
+    },
     /// A user's own MFA call (enroll, verify, challenges), where secrets are.
     Mfa {
         credential: Credential,
@@ -311,6 +319,7 @@ impl ProtocolRequest {
             ProtocolRequest::StoreConnection { .. } => "store_connection",
             ProtocolRequest::WebhookSecret { .. } => "webhook_secret",
             ProtocolRequest::WebhookTest { .. } => "webhook_test",
+            ProtocolRequest::UpdateSettings { .. } => "update_settings",
             ProtocolRequest::Mfa { .. } => "mfa",
             ProtocolRequest::LoginMfa(_) => "login_mfa",
             ProtocolRequest::Social(_) => "social",

@@ -150,6 +150,7 @@ pub fn run_query(
             )),
         },
         Query::ScimGroups => scim::groups(reader),
+        Query::ScimInboundMapping => scim::inbound_mapping(reader),
         Query::ScimGroup(id) => scim::group(reader, *id),
         Query::SocialProviders(page) => {
             let mut all = Vec::new();

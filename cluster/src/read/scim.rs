@@ -101,3 +101,14 @@ pub(super) fn groups(reader: &OrgReader) -> Result<Reply> {
         .collect::<Result<Vec<_>>>()?;
     Ok(Reply::ScimGroups(views))
 }
+
+/// The inbound `attribute_mapping` (JSON object text).
+pub(super) fn inbound_mapping(reader: &OrgReader) -> Result<Reply> {
+    let section = crate::settings::SettingsSection::Scim;
+    let stored: Option<serde_json::Value> =
+        reader.get(Table::Settings, section.as_str().as_bytes())?;
+    let doc = crate::settings::render(section, stored.as_ref());
+    Ok(Reply::Settings(
+        doc["inbound"]["attribute_mapping"].to_string(),
+    ))
+}

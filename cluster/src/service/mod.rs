@@ -11,6 +11,7 @@ mod orgs;
 mod placement;
 mod routing;
 mod rpc;
+mod scim_outbound;
 mod status;
 mod webhooks;
 

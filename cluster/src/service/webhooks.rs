@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::command::{Op, WebhookAttempt};
 use crate::ids::{OrgId, WebhookId};
 use crate::model::{DirectoryEntry, OrgState, Webhook, WebhookDelivery};
+use crate::scim_outbound::SCIM_KIND;
 use crate::tables::{OrgReader, Table};
 use crate::webhooks::{Attempt, SendLimits, Sender, TUNNEL_KIND, signature_headers, ssf};
 
@@ -20,6 +21,8 @@ use super::Service;
 const TICK: Duration = Duration::from_millis(100);
 /// How often the list of orgs is refreshed.
 const ORGS_EVERY: Duration = Duration::from_secs(2);
+/// How often outbound SCIM batch intervals are looked at.
+const BATCHES_EVERY: Duration = Duration::from_secs(60);
 /// Deliveries of one webhook in flight at once, unless its configuration says otherwise: one,
 /// so a webhook's events arrive in order (more start in order but may finish out of it).
 const DEFAULT_CONCURRENCY: usize = 1;
@@ -47,6 +50,7 @@ impl Service {
             let in_flight: InFlight = Arc::default();
             let mut orgs: Vec<DirectoryEntry> = Vec::new();
             let mut refreshed: Option<Instant> = None;
+            let mut scheduled: Option<Instant> = None;
             let mut ticker = tokio::time::interval(TICK);
             loop {
                 ticker.tick().await;
@@ -61,6 +65,10 @@ impl Service {
                             .collect();
                     }
                     refreshed = Some(Instant::now());
+                }
+                if scheduled.is_none_or(|at| at.elapsed() >= BATCHES_EVERY) {
+                    service.schedule_scim_batches(&orgs).await;
+                    scheduled = Some(Instant::now());
                 }
                 for entry in &orgs {
                     if let Err(e) = service.dispatch_org(entry, &in_flight) {
@@ -155,7 +163,11 @@ impl Service {
         if !webhook.is_active || webhook.kind == TUNNEL_KIND {
             return Ok(());
         }
-        let outlet = self.outlet(entry, webhook).await?;
+        let outlet = if webhook.kind == SCIM_KIND {
+            None
+        } else {
+            Some(self.outlet(entry, webhook.clone()).await?)
+        };
         let started = Instant::now();
         while started.elapsed() < MAX_TASK {
             let Some(shard) = self.group(entry.shard.0) else {
@@ -168,13 +180,23 @@ impl Service {
             if seqs.is_empty() {
                 return Ok(());
             }
-            let (attempts, all_ok) = self.deliver(entry, reader, &outlet, &seqs).await?;
-            if attempts.is_empty() {
-                return Ok(());
-            }
-            shard
-                .propose(self.system_command(entry, Op::RecordWebhookAttempts(attempts)))
-                .await?;
+            let (op, all_ok) = match &outlet {
+                Some(outlet) => {
+                    let (attempts, all_ok) = self.deliver(entry, reader, outlet, &seqs).await?;
+                    if attempts.is_empty() {
+                        return Ok(());
+                    }
+                    (Op::RecordWebhookAttempts(attempts), all_ok)
+                }
+                None => {
+                    let (report, all_ok) = self.push_scim(entry, reader, &webhook, &seqs).await?;
+                    if report.attempts.is_empty() {
+                        return Ok(());
+                    }
+                    (Op::RecordScimPushes(Box::new(report)), all_ok)
+                }
+            };
+            shard.propose(self.system_command(entry, op)).await?;
             if !all_ok {
                 // The failed delivery waits for its backoff; so do the ones behind it.
                 return Ok(());
@@ -271,22 +293,7 @@ impl Service {
                 });
             }
             for (seq, attempt) in futures::future::join_all(sends).await {
-                let mut response_body = attempt.response_body;
-                if let Some(text) = response_body.as_mut() {
-                    let mut end = text.len().min(crate::apply::KEPT_RESPONSE_BYTES);
-                    while !text.is_char_boundary(end) {
-                        end -= 1;
-                    }
-                    text.truncate(end);
-                }
-                attempts.push(WebhookAttempt {
-                    webhook: outlet.webhook.id,
-                    seq,
-                    at: self.now(),
-                    status_code: attempt.status_code,
-                    response_body,
-                    error: attempt.error,
-                });
+                attempts.push(recorded(outlet.webhook.id, seq, self.now(), attempt));
             }
             if attempts.iter().any(|a| !a.succeeded()) {
                 return Ok((attempts, false));
@@ -304,4 +311,29 @@ struct Outlet {
     /// The pinned client, or why the receiver cannot be called (each attempt fails with it).
     sender: Result<Sender, String>,
     concurrency: usize,
+}
+
+/// An attempt as recorded through Raft: the receiver's answer cut to what is kept.
+pub(super) fn recorded(
+    webhook: WebhookId,
+    seq: u64,
+    at: crate::clock::Timestamp,
+    attempt: Attempt,
+) -> WebhookAttempt {
+    let mut response_body = attempt.response_body;
+    if let Some(text) = response_body.as_mut() {
+        let mut end = text.len().min(crate::apply::KEPT_RESPONSE_BYTES);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    WebhookAttempt {
+        webhook,
+        seq,
+        at,
+        status_code: attempt.status_code,
+        response_body,
+        error: attempt.error,
+    }
 }

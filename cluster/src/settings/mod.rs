@@ -2,7 +2,10 @@
 //!
 //! A section is stored as the JSON object of what was changed; reads merge it over the defaults.
 //! Secrets never enter the Raft log in clear: the proposer replaces them with their SHA-256
-//! ([`seal_secrets`]) and `apply` stores only that.
+//! ([`seal_secrets`]) and `apply` stores only that. A secret the server must use later (a
+//! [`Kind::Secret`]: the outbound SCIM credentials, the SMTP password) is also sealed under the
+//! master key on the org's leader ([`usable_secrets`], [`store_sealed`]) and opened only where
+//! it is used ([`sealed_value`]); renders never show either.
 
 mod defaults;
 mod schema;
@@ -200,6 +203,62 @@ fn seal_in(
     }
 }
 
+/// The plain values of the usable secrets (`Kind::Secret`, not write-only tokens) `patch`
+/// sets, by dotted path; taken before [`seal_secrets`] replaces them with hashes.
+pub fn usable_secrets(section: SettingsSection, patch: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    collect_usable(section.fields(), patch, "", &mut out);
+    out
+}
+
+fn collect_usable(fields: &[Field], value: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
+    let Value::Object(map) = value else { return };
+    for field in fields {
+        match (&field.kind, map.get(field.name)) {
+            (Kind::Nested(inner), Some(child)) => {
+                collect_usable(inner, child, &format!("{prefix}{}.", field.name), out)
+            }
+            (Kind::Secret, Some(Value::String(secret))) if !secret.is_empty() => {
+                out.push((format!("{prefix}{}", field.name), secret.clone()));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The master-key context a settings secret at `path` of `section` is sealed under.
+pub fn secret_context(section: SettingsSection, path: &str) -> String {
+    format!("settings:{}:{path}", section.as_str())
+}
+
+/// The marker object of the secret at dotted `path` of `stored`, if one is stored.
+fn marker_at<'a>(stored: &'a mut Value, path: &str) -> Option<&'a mut Map<String, Value>> {
+    let mut node = stored;
+    for part in path.split('.') {
+        node = node.get_mut(part)?;
+    }
+    node.as_object_mut()
+}
+
+/// Adds what the leader sealed under the master key to the stored markers (after
+/// [`store_secrets`]).
+pub fn store_sealed(stored: &mut Value, sealed: &[(String, String)]) {
+    for (path, ciphertext) in sealed {
+        if let Some(marker) = marker_at(stored, path) {
+            marker.insert("sealed".into(), Value::String(ciphertext.clone()));
+        }
+    }
+}
+
+/// The master-key-sealed value of the secret at dotted `path`, if one was stored usable.
+pub fn sealed_value<'a>(stored: &'a Value, path: &str) -> Option<&'a str> {
+    let mut node = stored;
+    for part in path.split('.') {
+        node = node.get(part)?;
+    }
+    node.get("sealed")?.as_str()
+}
+
 /// Deep-merges `patch` into `stored` along nested sections; other values replace.
 pub fn merge(section: SettingsSection, stored: &mut Value, patch: &Value) {
     merge_fields(section.fields(), stored, patch);
@@ -324,6 +383,7 @@ fn redact(fields: &[Field], doc: &mut Value) {
             Kind::Secret | Kind::ReadOnly => {
                 if let Some(Value::Object(marker)) = map.get_mut(field.name) {
                     marker.remove("sha256");
+                    marker.remove("sealed");
                 }
             }
             _ => {}
@@ -370,5 +430,41 @@ mod tests {
         assert!(!doc.to_string().contains("scim-secret-value"));
         let mut short = json!({"inbound": {"bearer_token": "s3cr3t!!"}});
         assert!(seal_secrets(SettingsSection::Scim, &mut short, Timestamp(1)).is_err());
+    }
+
+    #[test]
+    fn usable_secrets_are_stored_sealed_and_never_rendered() {
+        let patch = json!({"outbound": {"enabled": true, "bearer_token": "downstream-token"},
+            "inbound": {"bearer_token": "scim-secret-value-long-enough"}});
+        let usable = usable_secrets(SettingsSection::Scim, &patch);
+        assert_eq!(
+            usable,
+            vec![(
+                "outbound.bearer_token".to_string(),
+                "downstream-token".to_string()
+            )]
+        );
+        let mut patch = patch;
+        let hashed = seal_secrets(SettingsSection::Scim, &mut patch, Timestamp(1)).expect("ok");
+        let mut stored = json!({});
+        merge(SettingsSection::Scim, &mut stored, &patch);
+        store_secrets(SettingsSection::Scim, &mut stored, &hashed);
+        store_sealed(
+            &mut stored,
+            &[(
+                "outbound.bearer_token".to_string(),
+                "CIPHERTEXT".to_string(),
+            )],
+        );
+        assert_eq!(
+            sealed_value(&stored, "outbound.bearer_token"),
+            Some("CIPHERTEXT")
+        );
+        let doc = render(SettingsSection::Scim, Some(&stored));
+        assert_eq!(
+            doc["outbound"]["bearer_token"],
+            json!({"configured": true, "redacted": true})
+        );
+        assert!(!doc.to_string().contains("CIPHERTEXT"));
     }
 }

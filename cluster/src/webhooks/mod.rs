@@ -8,6 +8,6 @@ pub mod ssf;
 mod target;
 
 pub use crate::model::TUNNEL_KIND;
-pub use send::{Attempt, SendLimits, Sender, send};
+pub use send::{Attempt, SendLimits, Sender, TlsTrust, send};
 pub use signature::{SECRET_PREFIX, generate_secret, signature_headers};
 pub use target::{TargetPolicy, check_url, resolve};

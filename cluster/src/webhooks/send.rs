@@ -43,6 +43,14 @@ impl Attempt {
     }
 }
 
+/// Which TLS certificates a [`Sender`] trusts: the system's (verified) by default; an extra
+/// root (PEM) a downstream service uses; or, when the operator said so, any.
+#[derive(Debug, Clone, Default)]
+pub struct TlsTrust {
+    pub skip_verify: bool,
+    pub extra_root_pem: Option<String>,
+}
+
 /// A client for one receiver URL, pinned to the address the guard checked.
 pub struct Sender {
     url: reqwest::Url,
@@ -58,10 +66,33 @@ impl Sender {
         policy: TargetPolicy,
         limits: SendLimits,
     ) -> Result<Sender, String> {
+        Self::with_tls(url, policy, limits, &TlsTrust::default()).await
+    }
+
+    /// [`Sender::new`] trusting the certificates `tls` names.
+    pub async fn with_tls(
+        url: &str,
+        policy: TargetPolicy,
+        limits: SendLimits,
+        tls: &TlsTrust,
+    ) -> Result<Sender, String> {
         let parsed = check_url(url, policy).map_err(|e| format!("the URL {e}"))?;
         let address = resolve(&parsed, policy).await?;
         let host = parsed.host_str().unwrap_or_default().to_string();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if tls.skip_verify {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        if let Some(pem) = tls
+            .extra_root_pem
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+        {
+            let root = reqwest::Certificate::from_pem(pem.as_bytes())
+                .map_err(|e| format!("the TLS certificate is not PEM: {e}"))?;
+            builder = builder.add_root_certificate(root);
+        }
+        let client = builder
             .redirect(reqwest::redirect::Policy::none())
             .timeout(limits.timeout)
             .connect_timeout(limits.timeout)
@@ -86,6 +117,32 @@ impl Sender {
     pub async fn get(&self, headers: &[(&'static str, String)]) -> Attempt {
         self.attempt(self.client.get(self.url.clone()), headers)
             .await
+    }
+
+    /// Sends `method` to `url` (on the pinned host only) with `headers` and `body`.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        url: &reqwest::Url,
+        headers: &[(&'static str, String)],
+        body: Option<Vec<u8>>,
+    ) -> Attempt {
+        if url.host_str() != self.url.host_str()
+            || url.port_or_known_default() != self.url.port_or_known_default()
+            || url.scheme() != self.url.scheme()
+        {
+            return Attempt::failed(format!("{url} is not on the checked host"));
+        }
+        let mut request = self.client.request(method, url.clone());
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        self.attempt(request, headers).await
+    }
+
+    /// The URL this sender was checked for.
+    pub fn url(&self) -> &reqwest::Url {
+        &self.url
     }
 
     async fn attempt(

@@ -154,7 +154,10 @@ pub(super) fn response(
     who: &Principal,
     now: Timestamp,
 ) -> Result<String> {
-    let assertion = assertion(key, to, who, now)?;
+    let mut assertion = assertion(key, to, who, now)?;
+    if let Some(certificate) = &to.app.encryption_certificate {
+        assertion = super::encrypt::encrypted_assertion(&assertion, certificate)?;
+    }
     let status = format!(r#"<samlp:StatusCode Value="{SUCCESS}"/>"#);
     envelope(key, to, now, &status, &assertion)
 }

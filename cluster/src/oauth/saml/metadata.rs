@@ -70,6 +70,8 @@ pub struct SpMetadata {
     pub authn_requests_signed: Option<bool>,
     /// The first NameID format it lists that this IdP issues.
     pub name_id_format: Option<String>,
+    /// Its encryption certificate (a key for `encryption`, or for any use), base64 DER.
+    pub encryption_certificate: Option<String>,
 }
 
 /// A metadata document: bounded, without a DTD.
@@ -91,12 +93,18 @@ fn entity_id_of(entity: &EntityDescriptor) -> Result<String, String> {
         .ok_or_else(|| "has no entityID".to_string())
 }
 
-/// The first signing certificate of key descriptors, base64 DER without whitespace.
-fn signing_certificate(keys: &[samael::metadata::KeyDescriptor]) -> Option<String> {
+/// The first certificate of key descriptors not for `other_use`, base64 DER without
+/// whitespace.
+fn certificate_for(keys: &[samael::metadata::KeyDescriptor], other_use: &str) -> Option<String> {
     keys.iter()
-        .filter(|k| k.key_use.as_deref() != Some("encryption"))
+        .filter(|k| k.key_use.as_deref() != Some(other_use))
         .find_map(|k| k.key_info.x509_data.as_ref()?.certificates.first().cloned())
         .map(|c| c.chars().filter(|c| !c.is_ascii_whitespace()).collect())
+}
+
+/// The first signing certificate of key descriptors.
+fn signing_certificate(keys: &[samael::metadata::KeyDescriptor]) -> Option<String> {
+    certificate_for(keys, "encryption")
 }
 
 /// What an upstream IdP's metadata says about it.
@@ -158,7 +166,9 @@ pub fn sp_metadata(xml: &str) -> Result<SpMetadata, String> {
         .find(|s| s.binding == REDIRECT_BINDING)
         .or_else(|| slo.first())
         .map(|s| s.location.clone());
-    let certificate = signing_certificate(sp.key_descriptors.as_deref().unwrap_or_default());
+    let keys = sp.key_descriptors.as_deref().unwrap_or_default();
+    let certificate = signing_certificate(keys);
+    let encryption_certificate = certificate_for(keys, "signing");
     let name_id_format = sp
         .name_id_formats
         .as_deref()
@@ -173,5 +183,6 @@ pub fn sp_metadata(xml: &str) -> Result<SpMetadata, String> {
         certificate,
         authn_requests_signed: sp.authn_requests_signed,
         name_id_format,
+        encryption_certificate,
     })
 }

@@ -6,6 +6,7 @@
 //! the request named.
 
 mod assertion;
+mod encrypt;
 mod key;
 mod message;
 mod metadata;
