@@ -135,12 +135,14 @@ class UpstreamIdP:
         host = f"idp-{uuid.uuid4().hex[:10]}.example.test"
         self.entity_id = entity_id or f"https://{host}/metadata"
         self.sso = sso or f"https://{host}/sso"
+        self.slo = f"https://{host}/slo"
         self.keypair = keypair
         documents = sp_metadata if isinstance(sp_metadata, (list, tuple)) else [sp_metadata]
         self.config = IdPConfig().load({
             "entityid": self.entity_id,
             "service": {"idp": {
-                "endpoints": {"single_sign_on_service": [(self.sso, BINDING_HTTP_REDIRECT)]},
+                "endpoints": {"single_sign_on_service": [(self.sso, BINDING_HTTP_REDIRECT)],
+                              "single_logout_service": [(self.slo, BINDING_HTTP_REDIRECT)]},
                 "name_id_format": [NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT],
                 "want_authn_requests_signed": verify_requests,
                 # pysaml2 reads these per entity type; at the top level they are ignored
@@ -225,6 +227,25 @@ class UpstreamIdP:
             text = response.to_string()
             return text.decode() if isinstance(text, bytes) else text
         return signed_instance_factory(response, self.server.sec, to_sign)
+
+    def logout_request(self, sp, name_id: str, *, binding=BINDING_HTTP_REDIRECT, sign=True,
+                       relay_state="slo-rs", issuer=None):
+        """A LogoutRequest for `name_id` to the SP: (request id, URL) for the Redirect binding
+        (signed over the query), (request id, form) for the POST one (signed XML)."""
+        req_id, request = self.server.create_logout_request(
+            destination=sp.slo, issuer_entity_id=sp.entity_id,
+            name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=name_id),
+            sign=sign and binding == BINDING_HTTP_POST, sign_alg=SIG_RSA_SHA256,
+            digest_alg=DIGEST_SHA256)
+        text = request if isinstance(request, str) else str(request)
+        if issuer is not None:
+            text = text.replace(f">{self.entity_id}<", f">{issuer}<")
+        if binding == BINDING_HTTP_POST:
+            return req_id, {"SAMLRequest": b64(text), "RelayState": relay_state}
+        info = self.server.apply_binding(BINDING_HTTP_REDIRECT, text, destination=sp.slo,
+                                         relay_state=relay_state, response=False,
+                                         sign=sign, sigalg=SIG_RSA_SHA256 if sign else None)
+        return req_id, dict(info["headers"])["Location"]
 
     def signature_ok(self, document: str, node_class: str, node_id: str) -> bool:
         """Whether xmlsec (through pysaml2) finds the enveloped signature of that node valid
@@ -1241,13 +1262,103 @@ def test_disabled_idp_is_refused(api_client, org, sp, make_idp):
     sign_in(sp, upstream, idp["id"], email, identity_of(email))
 
 
-# --- single logout ----------------------------------------------------------------------------
 
-def test_sp_single_logout_is_not_implemented(sp):
-    for method in ("GET", "POST"):
-        resp = requests.request(method, sp.slo, allow_redirects=False, timeout=TIMEOUT)
-        assert resp.status_code == 501, (method, resp.status_code, resp.text[:2000])
-        body = resp.json()
-        assert isinstance(body.get("error"), str) and body["error"], body
-        assert isinstance(body.get("message"), str) and body["message"], body
-        assert body.get("status", 501) == 501, body
+# --- single logout (IdP-initiated, at the SP) ---------------------------------------------------
+
+def signed_response_ok(location: str, cert_pem: str) -> bool:
+    """The Redirect-binding signature of a SAMLResponse, over the query octets as received."""
+    raw = raw_query(location)
+    signed = "&".join(f"{k}={raw[k]}" for k in ("SAMLResponse", "RelayState", "SigAlg")
+                      if k in raw).encode()
+    key = x509.load_der_x509_certificate(der_of(cert_pem)).public_key()
+    try:
+        key.verify(base64.b64decode(unquote(raw["Signature"])), signed, padding.PKCS1v15(),
+                   hashes.SHA256())
+        return True
+    except Exception:
+        return False
+
+
+def test_idp_initiated_logout_ends_the_users_sessions(lumod, api_client, org, oauth, sp,
+                                                      make_idp, keys):
+    upstream = make_idp()
+    metadata = upstream.metadata_xml()
+    idp = create_idp(api_client, org, {"name": unique("SLO IdP"), "metadataXml": metadata})
+    assert idp["sloUrl"] == upstream.slo, idp
+    assert idp["spSloUrl"] == sp.slo, idp
+    assert 'SingleLogoutService' in sp.metadata and sp.slo in sp.metadata
+    email = unique_address("lou", "example.com")
+    browser = sign_in(sp, upstream, idp["id"], email, identity_of(email))
+    user = session_user(oauth, api_client, org, browser)
+    other = sign_in(sp, upstream, idp["id"], email, identity_of(email))
+    sessions = send(api_client, "GET", "/admin/sessions", org, query={"userId": user["sub"]})
+    assert len(json.loads(sessions.raw_data)["data"]) >= 2, sessions.raw_data
+
+    # The IdP's signed Redirect request through the first browser.
+    req_id, url = upstream.logout_request(sp, email)
+    resp = browser.get(url, allow_redirects=False, timeout=TIMEOUT)
+    assert resp.status_code == 302, (resp.status_code, resp.text[:2000])
+    location = resp.headers["Location"]
+    assert location.startswith(upstream.slo + "?SAMLResponse="), location
+    assert signed_response_ok(location, sp.certificate)
+    query = {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
+    assert query["RelayState"] == "slo-rs"
+    answer = xml(inflate_b64(query["SAMLResponse"]))
+    assert answer.get("InResponseTo") == req_id
+    assert answer.get("Destination") == upstream.slo
+    status = children(children(answer, "samlp:Status")[0], "samlp:StatusCode")[0]
+    assert status.get("Value") == "urn:oasis:names:tc:SAML:2.0:status:Success"
+    assert "lumo_session=;" in resp.headers.get("Set-Cookie", "").replace(" ", ""), resp.headers
+    # Every session of the user ended (the other browser's too).
+    sessions = send(api_client, "GET", "/admin/sessions", org, query={"userId": user["sub"]})
+    assert json.loads(sessions.raw_data)["data"] == [], sessions.raw_data
+    client = create_oauth_client(api_client, org)
+    params, _ = authorization_params(client)
+    again = other.get(oauth.url("/oauth/authorize"), params=params, allow_redirects=False,
+                      timeout=TIMEOUT)
+    assert again.status_code == 200 and "password" in again.text, (again.status_code,
+                                                                   again.headers)
+
+    # The POST binding with a signed XML request; a NameID nobody holds is still answered.
+    _, form = upstream.logout_request(sp, "nobody-" + uuid.uuid4().hex, binding=BINDING_HTTP_POST)
+    resp = requests.post(sp.slo, data=form, allow_redirects=False, timeout=TIMEOUT)
+    assert resp.status_code == 302, (resp.status_code, resp.text[:2000])
+    assert resp.headers["Location"].startswith(upstream.slo + "?SAMLResponse=")
+
+
+def test_logout_requests_must_be_signed_by_the_idp(lumod, api_client, org, oauth, sp,
+                                                   make_idp, keys):
+    upstream = make_idp()
+    idp = registered(api_client, org, upstream)
+    assert idp["sloUrl"] is None
+    email = unique_address("sig", "example.com")
+    browser = sign_in(sp, upstream, idp["id"], email, identity_of(email))
+    user = session_user(oauth, api_client, org, browser)
+    impostor = make_idp(keypair=keys.other, entity_id=upstream.entity_id)
+    stranger = make_idp()
+    cases = [
+        upstream.logout_request(sp, email, sign=False)[1],
+        upstream.logout_request(sp, email, binding=BINDING_HTTP_POST, sign=False)[1],
+        impostor.logout_request(sp, email)[1],
+        impostor.logout_request(sp, email, binding=BINDING_HTTP_POST)[1],
+        stranger.logout_request(sp, email)[1],
+    ]
+    for case in cases:
+        if isinstance(case, dict):
+            resp = requests.post(sp.slo, data=case, allow_redirects=False, timeout=TIMEOUT)
+        else:
+            resp = requests.get(case, allow_redirects=False, timeout=TIMEOUT)
+        assert resp.status_code == 400, (resp.status_code, resp.text[:1000])
+    for garbage in ["", "SAMLRequest=not-base64!!", "SAMLRequest=" + b64("<x/>")]:
+        resp = requests.get(f"{sp.slo}?{garbage}", allow_redirects=False, timeout=TIMEOUT)
+        assert resp.status_code == 400, (garbage, resp.status_code)
+    sessions = send(api_client, "GET", "/admin/sessions", org, query={"userId": user["sub"]})
+    assert json.loads(sessions.raw_data)["data"], "refused requests ended nothing"
+
+    # Signed, from an IdP without a logout URL: the signed-out page.
+    _, url = upstream.logout_request(sp, email)
+    resp = browser.get(url, allow_redirects=False, timeout=TIMEOUT)
+    assert resp.status_code == 200, (resp.status_code, resp.text[:1000])
+    assert "signed out" in resp.text
+    sessions = send(api_client, "GET", "/admin/sessions", org, query={"userId": user["sub"]})
+    assert json.loads(sessions.raw_data)["data"] == [], sessions.raw_data

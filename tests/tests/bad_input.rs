@@ -3539,6 +3539,14 @@ async fn social_provider_refusals_answer_their_status_and_write_nothing() -> any
         (
             Method::POST,
             "/admin/social-providers".into(),
+            json!({"provider": "apple", "clientId": "com.example.web",
+                   "clientSecret": "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----",
+                   "providerConfig": {"teamId": "T1", "keyId": "K1"}}),
+            vec!["clientSecret"],
+        ),
+        (
+            Method::POST,
+            "/admin/social-providers".into(),
             json!({"provider": "o2", "type": "oauth2", "clientId": "c", "tokenUrl": "ftp://x"}),
             vec!["authorizationUrl", "tokenUrl", "userInfoUrl"],
         ),

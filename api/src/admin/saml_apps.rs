@@ -101,7 +101,7 @@ pub(super) fn is_browser_url(url: &str) -> bool {
             .is_ok_and(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
 }
 
-fn url_field(body: &mut Body, field: &str) -> Option<Option<String>> {
+pub(super) fn url_field(body: &mut Body, field: &str) -> Option<Option<String>> {
     let value = body.nullable_str(field, 2048);
     if let Some(Some(url)) = &value
         && !is_browser_url(url)

@@ -6,13 +6,13 @@ use axum::Router;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
-use lumo_cluster::command::{Op, SamlIdpFields, SamlWrite};
+use lumo_cluster::command::{Op, SamlIdpFields, SamlIdpMore, SamlWrite};
 use lumo_cluster::model::SamlIdp;
 use lumo_cluster::oauth::saml::{certificate_pem, upstream_metadata};
 use lumo_cluster::query::{Query, Reply};
 use serde_json::{Map, Value, json};
 
-use super::saml_apps::{certificate_text, is_browser_url, path_id};
+use super::saml_apps::{certificate_text, is_browser_url, path_id, url_field};
 use crate::envelope::{self, ListShape};
 use crate::error::ApiResult;
 use crate::extract::{Body, Ctx, JsonBody, ListQuery};
@@ -43,6 +43,7 @@ fn idp_json(idp: &SamlIdp, sp_base: &str) -> Value {
         "name": idp.name,
         "entityId": idp.entity_id,
         "ssoUrl": idp.sso_url,
+        "sloUrl": idp.slo_url,
         "certificate": certificate_pem(&idp.certificate),
         "jitProvisioning": idp.jit_provisioning,
         "trustEmail": idp.trust_email,
@@ -50,6 +51,7 @@ fn idp_json(idp: &SamlIdp, sp_base: &str) -> Value {
         "attributeMapping": mapping,
         "spEntityId": format!("{sp_base}/metadata"),
         "acsUrl": format!("{sp_base}/acs"),
+        "spSloUrl": format!("{sp_base}/slo"),
         "loginUrl": format!("{sp_base}/login/{}", idp.id),
         "createdAt": idp.created_at.to_rfc3339(),
         "updatedAt": idp.updated_at.to_rfc3339(),
@@ -95,11 +97,14 @@ fn mapping_field(body: &mut Body) -> Option<Vec<(String, String)>> {
 }
 
 /// The body's fields, over what `metadataXml` says (explicit fields win).
-fn read_fields(body: &mut Body) -> SamlIdpFields {
+/// The body's fields over what `metadataXml` says (explicit fields win).
+fn read_fields(body: &mut Body) -> (SamlIdpFields, SamlIdpMore) {
     let mut fields = SamlIdpFields::default();
+    let mut more = SamlIdpMore::default();
     if let Some(xml) = body.opt_str("metadataXml", 256 * 1024) {
         match upstream_metadata(&xml) {
             Ok(metadata) => {
+                more.slo_url = Some(metadata.slo_url);
                 fields.entity_id = Some(metadata.entity_id);
                 fields.sso_url = Some(metadata.sso_url);
                 fields.certificate = Some(metadata.certificate);
@@ -151,7 +156,10 @@ fn read_fields(body: &mut Body) -> SamlIdpFields {
         enabled,
         attribute_mapping
     );
-    fields
+    if let Some(slo_url) = url_field(body, "sloUrl") {
+        more.slo_url = Some(slo_url);
+    }
+    (fields, more)
 }
 
 async fn list(ctx: Ctx, headers: HeaderMap, query: ListQuery) -> ApiResult<Response> {
@@ -171,7 +179,7 @@ async fn list(ctx: Ctx, headers: HeaderMap, query: ListQuery) -> ApiResult<Respo
 
 async fn create(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Response> {
     let mut body = Body::new(json);
-    let fields = read_fields(&mut body);
+    let (fields, more) = read_fields(&mut body);
     if fields.name.is_none() {
         body.problem("name", "is required");
     }
@@ -188,7 +196,10 @@ async fn create(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Respo
     }
     body.finish()?;
     let id = ctx
-        .create_numbered(Op::Saml(SamlWrite::CreateIdp(Box::new(fields))))
+        .create_numbered(Op::Saml(SamlWrite::CreateIdpWithMore(
+            Box::new(fields),
+            Box::new(more),
+        )))
         .await?;
     let idp = reply!(ctx.read(Query::SamlIdp(id)).await?, Reply::SamlIdp);
     Ok(envelope::created(
@@ -207,11 +218,12 @@ async fn show(ctx: Ctx, headers: HeaderMap) -> ApiResult<Response> {
 async fn update(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Response> {
     let id = idp_id(&ctx).await?;
     let mut body = Body::new(json);
-    let fields = read_fields(&mut body);
+    let (fields, more) = read_fields(&mut body);
     body.finish()?;
-    let op = Op::Saml(SamlWrite::UpdateIdp {
+    let op = Op::Saml(SamlWrite::UpdateIdpWithMore {
         id,
         fields: Box::new(fields),
+        more: Box::new(more),
     });
     let idp = reply!(
         ctx.write_then(op, Query::SamlIdp(id)).await?,

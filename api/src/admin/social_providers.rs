@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use lumo_cluster::command::{Op, RoleKey, SocialProviderFields, SocialProviderKey};
 use lumo_cluster::ids::RoleId;
 use lumo_cluster::model::{Family, SocialProvider};
+use lumo_cluster::oauth::social::apple;
 use lumo_cluster::oauth::social::presets::{PRESETS, Preset, preset};
 use lumo_cluster::protocol::{
     ProtocolReply, ProtocolRequest, SocialOutcome, SocialProviderChange, SocialStep,
@@ -295,11 +296,25 @@ fn fill_defaults(body: &mut Body, fields: &mut SocialProviderFields, preset: &Pr
     fields.default_roles.get_or_insert_with(Vec::new);
 }
 
-/// The client secret: required on create by the presets that need one.
-fn secret_field(body: &mut Body, required: bool) -> Option<String> {
+/// The client secret: required on create by the presets that need one. An Apple `.p8` key
+/// must parse and come with `providerConfig.teamId` and `keyId` (when the request names the
+/// type or the configuration).
+fn secret_field(body: &mut Body, fields: &SocialProviderFields, required: bool) -> Option<String> {
     let secret = body.secret("clientSecret", 4096);
     if required && secret.is_none() {
         body.problem("clientSecret", "is required for this provider type");
+    }
+    if let Some(key) = secret.as_deref().filter(|s| apple::is_signing_key(s)) {
+        let config: Option<Value> = fields
+            .provider_config
+            .clone()
+            .flatten()
+            .and_then(|text| serde_json::from_str(&text).ok());
+        if (fields.kind.as_deref() == Some("apple") || config.is_some())
+            && let Some(problem) = apple::key_problem(key, config.as_ref())
+        {
+            body.problem("clientSecret", problem);
+        }
     }
     secret
 }
@@ -342,7 +357,7 @@ async fn list(ctx: Ctx, query: ListQuery) -> ApiResult<Response> {
 async fn create(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Response> {
     let mut body = Body::new(json);
     let fields = read_fields(&ctx, &mut body, true, None);
-    let secret = secret_field(&mut body, needs_secret(&fields));
+    let secret = secret_field(&mut body, &fields, needs_secret(&fields));
     body.finish()?;
     let (provider, _) = save(&ctx, SocialProviderChange::Create { fields, secret }).await?;
     let data = detail_json(&ctx, &headers, &provider).await?;
@@ -383,7 +398,7 @@ async fn replace(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Resp
             fill_defaults(&mut body, &mut fields, preset);
         }
     }
-    let secret = secret_field(&mut body, false);
+    let secret = secret_field(&mut body, &fields, false);
     body.finish()?;
     let (provider, created) = save(
         &ctx,
@@ -408,7 +423,7 @@ async fn patch(ctx: Ctx, headers: HeaderMap, json: JsonBody) -> ApiResult<Respon
     let fields = read_fields(&ctx, &mut body, false, None);
     let secret = match body.raw("clientSecret") {
         Some(Value::Null) => Some(None),
-        _ => secret_field(&mut body, false).map(Some),
+        _ => secret_field(&mut body, &fields, false).map(Some),
     };
     body.finish()?;
     let change = SocialProviderChange::Patch {

@@ -104,7 +104,7 @@ fn raw_segment<'a>(query: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// A Redirect-binding message from the query; `field` is `SAMLRequest`.
-fn from_query(query: &str, field: &str) -> Option<InboundMessage> {
+pub(super) fn from_query(query: &str, field: &str) -> Option<InboundMessage> {
     let values = params::query(Some(query)).ok()?;
     let signature = values.get("Signature").cloned();
     let signed_query = signature.as_ref().map(|_| {
@@ -125,7 +125,10 @@ fn from_query(query: &str, field: &str) -> Option<InboundMessage> {
 }
 
 /// A POST-binding message from the form.
-fn from_form(proto: &Proto, body: Result<Bytes, BytesRejection>) -> Option<InboundMessage> {
+pub(super) fn from_form(
+    proto: &Proto,
+    body: Result<Bytes, BytesRejection>,
+) -> Option<InboundMessage> {
     let values = proto.form(body).ok()?;
     Some(InboundMessage {
         redirect: false,
@@ -135,7 +138,7 @@ fn from_form(proto: &Proto, body: Result<Bytes, BytesRejection>) -> Option<Inbou
     })
 }
 
-async fn refused(proto: &Proto, why: &str) -> Response {
+pub(super) async fn refused(proto: &Proto, why: &str) -> Response {
     pages::message(
         StatusCode::BAD_REQUEST,
         proto.look().await,
@@ -147,7 +150,11 @@ async fn refused(proto: &Proto, why: &str) -> Response {
 
 /// Renders what the leader decided. `here` is the URL (path and query) the browser comes back
 /// to after signing in when the leader gives no other.
-async fn answer(proto: &Proto, outcome: Result<SamlOutcome, ApiError>, here: String) -> Response {
+pub(super) async fn answer(
+    proto: &Proto,
+    outcome: Result<SamlOutcome, ApiError>,
+    here: String,
+) -> Response {
     match outcome {
         Ok(SamlOutcome::Post {
             action,

@@ -1,7 +1,7 @@
 //! SAML service provider mode at `/orgs/{org}/saml/sp/…`: `metadata`, `login[/{idpId}]` (to
 //! the upstream IdP, carrying the authorization request, with a cookie that binds the login to
 //! the browser), `acs` (the IdP's HTTP-POST response; the sign-in then goes on as after a
-//! password) and `slo` (not built: 501). The leader judges the response
+//! password) and `slo` (an upstream IdP's logout request: the user's sessions end). The leader judges the response
 //! (`lumo_cluster::oauth::saml`); failures go back to the login form with a message.
 
 use axum::Router;
@@ -9,9 +9,9 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use lumo_cluster::protocol::{LoginOutcome, Params, SamlOutcome, SamlStep};
+use lumo_cluster::protocol::{InboundMessage, LoginOutcome, Params, SamlOutcome, SamlStep};
 
 use super::browser::{DEVICE_COOKIE, SAML_SP_COOKIE};
 use super::login::back_with_error;
@@ -20,8 +20,9 @@ use super::pages;
 use super::params;
 use super::proto::Proto;
 use super::redirect::redirect_with;
-use super::saml::{metadata_document, saml_base, saml_step};
-use crate::error::ApiError;
+use super::saml::{
+    answer, from_form, from_query, metadata_document, refused, saml_base, saml_step,
+};
 use crate::state::AppState;
 
 /// How long the browser has to come back (the leader's login state lives as long).
@@ -34,7 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_any))
         .route("/login/{idpId}", get(login_one))
         .route("/acs", post(acs))
-        .route("/slo", get(slo).post(slo))
+        .route("/slo", get(slo_redirect).post(slo_post))
 }
 
 fn sp_base(proto: &Proto) -> String {
@@ -169,9 +170,42 @@ async fn acs(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
 }
 
 /// `~/saml/sp/slo`: not built.
-async fn slo() -> Response {
-    ApiError::Cluster(lumo_cluster::ClusterError::NotImplemented {
-        message: "single logout in SAML service provider mode is not built yet".into(),
-    })
-    .into_response()
+/// An upstream IdP's logout request: the user's sessions end, the session cookie goes, and the
+/// browser goes back to the IdP (or sees a signed-out page).
+async fn single_logout(proto: Proto, message: Option<InboundMessage>) -> Response {
+    let Some(message) = message else {
+        return refused(&proto, "The request carries no valid SAMLRequest.").await;
+    };
+    let step = SamlStep::SpLogout {
+        sp_base: sp_base(&proto),
+        message,
+    };
+    let mut response = match saml_step(&proto, step).await {
+        Ok(SamlOutcome::SignedOut) => pages::message(
+            StatusCode::OK,
+            proto.look().await,
+            "You are signed out",
+            "Your identity provider ended your session, so this one has ended too.",
+            None,
+        ),
+        outcome => answer(&proto, outcome, String::new()).await,
+    };
+    if response.status().is_redirection() || response.status() == StatusCode::OK {
+        for cookie in proto.jar().session("", 0) {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+    }
+    response
+}
+
+/// `GET ~/saml/sp/slo` (HTTP-Redirect binding).
+async fn slo_redirect(proto: Proto, RawQuery(query): RawQuery) -> Response {
+    let message = from_query(&query.unwrap_or_default(), "SAMLRequest");
+    single_logout(proto, message).await
+}
+
+/// `POST ~/saml/sp/slo` (HTTP-POST binding).
+async fn slo_post(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
+    let message = from_form(&proto, body);
+    single_logout(proto, message).await
 }

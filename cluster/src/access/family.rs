@@ -211,6 +211,8 @@ pub fn op_family(op: &Op) -> Family {
             | crate::command::SamlWrite::UpdateApp { .. }
             | crate::command::SamlWrite::CreateAppWithMore(..)
             | crate::command::SamlWrite::UpdateAppWithMore { .. }
+            | crate::command::SamlWrite::CreateIdpWithMore(..)
+            | crate::command::SamlWrite::UpdateIdpWithMore { .. }
             | crate::command::SamlWrite::DeleteApp(_)
             | crate::command::SamlWrite::CreateIdp(_)
             | crate::command::SamlWrite::UpdateIdp { .. }

@@ -1,7 +1,7 @@
 //! SAML identity provider writes: apps (unique entity ids), the org's signing key (the first
 //! one committed wins), and the audit record of a sign-on.
 
-use crate::command::{CommandMeta, SamlAppFields, SamlAppMore, SamlWrite};
+use crate::command::{CommandMeta, SamlAppFields, SamlAppMore, SamlIdpMore, SamlWrite};
 use crate::error::{ClusterError, Result};
 use crate::ids::SamlAppId;
 use crate::lookup;
@@ -29,8 +29,14 @@ pub(super) fn apply(tx: &mut OrgTx, meta: &CommandMeta, write: &SamlWrite) -> Re
             user,
             initiated_by_idp,
         } => signed_on(tx, *app, *user, *initiated_by_idp),
-        SamlWrite::CreateIdp(fields) => upstream::create(tx, meta, fields),
-        SamlWrite::UpdateIdp { id, fields } => upstream::update(tx, meta, *id, fields),
+        SamlWrite::CreateIdp(fields) => upstream::create(tx, meta, fields, &SamlIdpMore::default()),
+        SamlWrite::UpdateIdp { id, fields } => {
+            upstream::update(tx, meta, *id, fields, &SamlIdpMore::default())
+        }
+        SamlWrite::CreateIdpWithMore(fields, more) => upstream::create(tx, meta, fields, more),
+        SamlWrite::UpdateIdpWithMore { id, fields, more } => {
+            upstream::update(tx, meta, *id, fields, more)
+        }
         SamlWrite::DeleteIdp(id) => upstream::delete(tx, *id),
         SamlWrite::RelinkLegacy { idp_id, users } => upstream::relink(tx, *idp_id, users),
         SamlWrite::BeginSpLogin(state) => upstream::begin(tx, meta.at, state),

@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use crate::clock::Timestamp;
-use crate::command::{CommandMeta, SamlIdpFields, SamlSpSignIn};
+use crate::command::{CommandMeta, SamlIdpFields, SamlIdpMore, SamlSpSignIn};
 use crate::error::{ClusterError, ErrorCode, Result};
 use crate::ids::UserId;
 use crate::lookup;
@@ -25,7 +25,10 @@ fn event(idp: &SamlIdp, action: &str) -> AuditEvent {
     )
 }
 
-fn merge(idp: &mut SamlIdp, fields: &SamlIdpFields) {
+fn merge(idp: &mut SamlIdp, fields: &SamlIdpFields, more: &SamlIdpMore) {
+    if let Some(slo_url) = &more.slo_url {
+        idp.slo_url.clone_from(slo_url);
+    }
     let text = |slot: &mut String, value: &Option<String>| {
         if let Some(value) = value {
             slot.clone_from(value);
@@ -85,6 +88,7 @@ pub(super) fn create(
     tx: &mut OrgTx,
     meta: &CommandMeta,
     fields: &SamlIdpFields,
+    more: &SamlIdpMore,
 ) -> Result<Applied> {
     let mut head: SamlHead = tx.get(Table::SamlHead, &[])?.unwrap_or_default();
     head.last_idp_id += 1;
@@ -101,8 +105,9 @@ pub(super) fn create(
         attribute_mapping: Vec::new(),
         created_at: meta.at,
         updated_at: meta.at,
+        slo_url: None,
     };
-    merge(&mut idp, fields);
+    merge(&mut idp, fields, more);
     check(&idp)?;
     claim_entity(tx, &idp)?;
     save(tx, &idp)?;
@@ -115,10 +120,11 @@ pub(super) fn update(
     meta: &CommandMeta,
     id: u64,
     fields: &SamlIdpFields,
+    more: &SamlIdpMore,
 ) -> Result<Applied> {
     let mut idp = lookup::saml_upstream(tx, id)?;
     let old_entity = idp.entity_id.clone();
-    merge(&mut idp, fields);
+    merge(&mut idp, fields, more);
     check(&idp)?;
     if idp.entity_id != old_entity {
         claim_entity(tx, &idp)?;

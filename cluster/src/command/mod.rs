@@ -30,7 +30,7 @@ pub use oauth::{
     NewAccessToken, NewClient, NewRefreshToken, NewRegistration, NewSigningKey, RevokeTarget,
     SignIn,
 };
-pub use saml::{SamlAppFields, SamlAppMore, SamlIdpFields, SamlSpSignIn, SamlWrite};
+pub use saml::{SamlAppFields, SamlAppMore, SamlIdpFields, SamlIdpMore, SamlSpSignIn, SamlWrite};
 pub use scim::{
     ScimBatchResult, ScimGroupState, ScimLink, ScimPushReport, ScimResourceKind, ScimUserState,
     ScimWrite,
@@ -997,6 +997,8 @@ impl Op {
             Op::Saml(SamlWrite::UpdateApp { .. }) => "update_saml_app",
             Op::Saml(SamlWrite::CreateAppWithMore(..)) => "create_saml_app",
             Op::Saml(SamlWrite::UpdateAppWithMore { .. }) => "update_saml_app",
+            Op::Saml(SamlWrite::CreateIdpWithMore(..)) => "create_saml_idp",
+            Op::Saml(SamlWrite::UpdateIdpWithMore { .. }) => "update_saml_idp",
             Op::Saml(SamlWrite::DeleteApp(_)) => "delete_saml_app",
             Op::Saml(SamlWrite::SetIdpKey(_)) => "set_saml_idp_key",
             Op::Saml(SamlWrite::SignedOn { .. }) => "saml_sign_on",

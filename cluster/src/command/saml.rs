@@ -47,6 +47,14 @@ pub struct SamlIdpFields {
     pub attribute_mapping: Option<Vec<(String, String)>>,
 }
 
+/// Upstream IdP fields added after [`SamlIdpFields`] (kept apart so older log entries still
+/// read).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlIdpMore {
+    /// Its single logout URL; `Some(None)` removes it.
+    pub slo_url: Option<Option<String>>,
+}
+
 /// A login through an upstream IdP ends: its state is spent, the assertion id is recorded
 /// (a replay is refused), and the asserted identity names (or links, or provisions) the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,5 +108,13 @@ pub enum SamlWrite {
         id: SamlAppId,
         fields: Box<SamlAppFields>,
         more: Box<SamlAppMore>,
+    },
+    /// [`SamlWrite::CreateIdp`] with the later fields.
+    CreateIdpWithMore(Box<SamlIdpFields>, Box<SamlIdpMore>),
+    /// [`SamlWrite::UpdateIdp`] with the later fields.
+    UpdateIdpWithMore {
+        id: u64,
+        fields: Box<SamlIdpFields>,
+        more: Box<SamlIdpMore>,
     },
 }

@@ -122,6 +122,9 @@ pub struct SamlIdp {
     pub attribute_mapping: Vec<(String, String)>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Its single logout endpoint (HTTP-Redirect), where our logout responses go.
+    #[serde(default)]
+    pub slo_url: Option<String>,
 }
 
 /// A login sent to an upstream IdP, waiting for its response.

@@ -64,6 +64,11 @@ pub enum SamlStep {
         /// The trusted-device cookie, as the password form sends it.
         device: Option<String>,
     },
+    /// `~/saml/sp/slo`: an upstream IdP's logout request.
+    SpLogout {
+        sp_base: String,
+        message: InboundMessage,
+    },
 }
 
 /// The IdP as `~/admin/saml/idp` shows it.
@@ -112,4 +117,6 @@ pub enum SamlOutcome {
         reason: String,
         carried: Vec<(String, String)>,
     },
+    /// SP mode: the user was signed out and there is nowhere to send the browser.
+    SignedOut,
 }

@@ -161,3 +161,20 @@ pub(super) fn verified(
     }
     verify_xml(&xml, &certificate)
 }
+
+/// The XML of a message an upstream IdP must sign (a `LogoutRequest`): the query signature
+/// or only the signed element, checked against `certificate` (DER).
+pub(super) fn signed_by(
+    message: &InboundMessage,
+    xml: String,
+    certificate: &[u8],
+) -> Result<String, Refusal> {
+    if message.signature.is_some() {
+        verify_query(message, certificate)?;
+        return Ok(xml);
+    }
+    if !has_xml_signature(&xml) {
+        return Err(refuse("The request must be signed, and this one is not."));
+    }
+    verify_xml(&xml, certificate)
+}

@@ -115,6 +115,8 @@ pub struct IdpMetadata {
     pub sso_url: String,
     /// Its signing certificate, base64 DER.
     pub certificate: String,
+    /// Its HTTP-Redirect single logout endpoint.
+    pub slo_url: Option<String>,
 }
 
 /// Reads an IdP's metadata document (`EntityDescriptor` with an `IDPSSODescriptor`).
@@ -134,10 +136,16 @@ pub fn upstream_metadata(xml: &str) -> Result<IdpMetadata, String> {
         .ok_or("has no HTTP-Redirect SingleSignOnService")?;
     let certificate =
         signing_certificate(&idp.key_descriptors).ok_or("has no signing certificate")?;
+    let slo_url = idp
+        .single_logout_services
+        .iter()
+        .find(|s| s.binding == REDIRECT_BINDING)
+        .map(|s| s.location.clone());
     Ok(IdpMetadata {
         entity_id,
         sso_url,
         certificate,
+        slo_url,
     })
 }
 

@@ -11,6 +11,7 @@ mod key;
 mod message;
 mod metadata;
 mod sp;
+mod sp_logout;
 mod xml;
 
 #[cfg(test)]
@@ -93,6 +94,9 @@ pub(super) async fn step(ctx: &ProtocolCtx, step: SamlStep) -> Result<ProtocolRe
             cookie,
             device,
         } => sp::finish(ctx, &sp_base, &response, &relay_state, &cookie, device).await?,
+        SamlStep::SpLogout { sp_base, message } => {
+            sp_logout::logout(ctx, &sp_base, message).await?
+        }
     };
     Ok(ProtocolReply::Saml(outcome))
 }
@@ -393,6 +397,28 @@ async fn logout(
         .await?;
     }
     let key = key::idp_key(ctx).await?;
+    tracing::debug!(app = %app.entity_id, "SAML single logout answered");
+    let url = logout_response_url(
+        &key,
+        &metadata::entity_id(idp_base),
+        &slo_url,
+        request.id.as_deref(),
+        message.relay_state.as_deref(),
+        ctx.now,
+    )?;
+    Ok(SamlOutcome::Redirect(url))
+}
+
+/// A successful `LogoutResponse` from `issuer` to `slo_url` over the HTTP-Redirect binding,
+/// signed with the org's SAML key: the URL to send the browser to.
+fn logout_response_url(
+    key: &key::IdpKey,
+    issuer: &str,
+    slo_url: &str,
+    in_response_to: Option<&str>,
+    relay_state: Option<&str>,
+    now: crate::clock::Timestamp,
+) -> Result<String> {
     let xml = format!(
         concat!(
             r#"<samlp:LogoutResponse xmlns:samlp="{protocol}" xmlns:saml="{ns}" ID="{id}" Version="2.0" "#,
@@ -403,30 +429,27 @@ async fn logout(
         protocol = PROTOCOL_NS,
         ns = ASSERTION_NS,
         id = new_id(),
-        now = instant(ctx.now),
-        dest = esc(&slo_url),
-        in_response_to = request
-            .id
-            .as_deref()
+        now = instant(now),
+        dest = esc(slo_url),
+        in_response_to = in_response_to
             .map(|id| format!(r#" InResponseTo="{}""#, esc(id)))
             .unwrap_or_default(),
-        issuer = esc(&metadata::entity_id(idp_base)),
+        issuer = esc(issuer),
         success = SUCCESS,
     );
     let deflated = deflate(xml.as_bytes())
         .map_err(|e| ClusterError::internal(format!("compressing a logout response: {e}")))?;
     let mut query = format!("SAMLResponse={}", urlencode(&STANDARD.encode(deflated)));
-    if let Some(relay) = &message.relay_state {
+    if let Some(relay) = relay_state {
         query.push_str(&format!("&RelayState={}", urlencode(relay)));
     }
     query.push_str(&format!("&SigAlg={}", urlencode(RSA_SHA256)));
     let signature = sign_query(&key.private_der, &query)?;
     let separator = if slo_url.contains('?') { '&' } else { '?' };
-    tracing::debug!(app = %app.entity_id, "SAML single logout answered");
-    Ok(SamlOutcome::Redirect(format!(
+    Ok(format!(
         "{slo_url}{separator}{query}&Signature={}",
         urlencode(&STANDARD.encode(signature))
-    )))
+    ))
 }
 
 /// RSA-SHA256 over the Redirect binding's query octets.

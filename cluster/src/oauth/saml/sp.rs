@@ -32,7 +32,8 @@ use super::super::mfa::new_id as prefixed_id;
 use super::super::runtime::ProtocolCtx;
 use super::key::{IdpKey, idp_key};
 use super::xml::{
-    DSIG_NS, METADATA_NS, POST_BINDING, RSA_SHA256, SUCCESS, esc, has_dtd, instant, new_id,
+    DSIG_NS, METADATA_NS, POST_BINDING, REDIRECT_BINDING, RSA_SHA256, SUCCESS, esc, has_dtd,
+    instant, new_id,
 };
 use super::{deflate, sign_query};
 
@@ -102,6 +103,8 @@ pub(super) fn sp_metadata(sp_base: &str, key: &IdpKey) -> String {
             r#"protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">"#,
             r#"<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data>"#,
             r#"<ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
+            r#"<md:SingleLogoutService Binding="{redirect}" Location="{slo}"/>"#,
+            r#"<md:SingleLogoutService Binding="{post}" Location="{slo}"/>"#,
             r#"<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>"#,
             r#"<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>"#,
             r#"<md:AssertionConsumerService Binding="{post}" Location="{acs}" index="0" isDefault="true"/>"#,
@@ -112,6 +115,8 @@ pub(super) fn sp_metadata(sp_base: &str, key: &IdpKey) -> String {
         entity = esc(&sp_entity_id(sp_base)),
         cert = key.record.certificate,
         post = POST_BINDING,
+        redirect = REDIRECT_BINDING,
+        slo = esc(&super::sp_logout::slo_url(sp_base)),
         acs = esc(&acs_url(sp_base)),
     )
 }

@@ -6,6 +6,7 @@
 //! names the user; the sign-in then goes on as after a password (a second factor if the
 //! policy asks for one).
 
+pub mod apple;
 mod claims;
 pub mod presets;
 mod upstream;
@@ -290,6 +291,8 @@ async fn upstream_identity(
         .sealed_client_secret
         .as_deref()
         .map(|sealed| open(ctx, SECRET_CONTEXT, sealed))
+        .transpose()?
+        .map(|secret| apple::client_secret(provider, secret, ctx.now))
         .transpose()?;
     let mut form = vec![
         ("grant_type", "authorization_code"),
