@@ -87,14 +87,14 @@ bench-webhooks: deps build
 ## SCIM provisioning: users created through single SCIM POSTs and through Bulk requests of 1000
 ## operations, against admin-API user creations in the same run.
 bench-scim: deps build
-	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 10 --concurrency 32 --scenarios hello,create-user,scim-create,scim-bulk
+	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 10 --concurrency 32 --scenarios hello,create-user,scim-create,scim-bulk,webhook-events,scim-push
 
 bench-saml: deps build
 	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 10 --concurrency 16 --scenarios hello,create-user,saml-sso
 
 ## A few-second benchmark smoke run (used by CI to prove the benchmark still works).
 bench-smoke: deps
-	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 1 --concurrency 4 --scenarios hello,create-user,get-user,list-users,cc-rs256,cc-agent,introspect,refresh,authz-check,agent-ask,aauth-verify,aauth-signed,webhook-events,scim-create,saml-sso
+	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 1 --concurrency 4 --scenarios hello,create-user,get-user,list-users,cc-rs256,cc-agent,introspect,refresh,authz-check,agent-ask,aauth-verify,aauth-signed,webhook-events,scim-create,scim-push,saml-sso
 
 ## Chaos: 3 lumod processes under load for 120 s while shard leaders are killed (-9) and
 ## restarted and nodes are partitioned; fails on a non-linearizable history or a lost write.

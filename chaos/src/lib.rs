@@ -15,5 +15,6 @@ pub mod oauth_bench;
 pub mod procs;
 pub mod saml_bench;
 pub mod scim_bench;
+pub mod scim_push_bench;
 pub mod stats;
 pub mod webhook_bench;

@@ -19,20 +19,29 @@ pub const SCENARIO: &str = "webhook-events";
 /// Longest wait for the last events after the load stops.
 const DRAIN: Duration = Duration::from_secs(60);
 
-/// When each email's creation was acknowledged, and when its event first arrived.
+/// When each email's creation was acknowledged, and when it first arrived at the receiver.
 #[derive(Clone, Default)]
-struct Times {
+pub(crate) struct Times {
     acked: Arc<Mutex<HashMap<String, Instant>>>,
     arrived: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
+impl Times {
+    /// Records that `email` arrived now (the first time counts).
+    pub(crate) fn arrived(&self, email: String) {
+        let now = Instant::now();
+        if let Ok(mut arrived) = self.arrived.lock() {
+            arrived.entry(email).or_insert(now);
+        }
+    }
+}
+
 async fn receive(State(times): State<Times>, body: Bytes) -> StatusCode {
-    let now = Instant::now();
     let email = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|p| p["data"]["newValue"]["email"].as_str().map(str::to_string));
-    if let (Some(email), Ok(mut arrived)) = (email, times.arrived.lock()) {
-        arrived.entry(email).or_insert(now);
+    if let Some(email) = email {
+        times.arrived(email);
     }
     StatusCode::OK
 }
@@ -67,18 +76,48 @@ pub async fn run(
         )
         .await?;
     let webhook = created["data"]["id"].as_u64().unwrap_or_default();
+    let (creates, events) = deliveries(
+        issuer.clone(),
+        bounds,
+        ("create-user-webhook", "webhook-events"),
+        &format!("webhook-{run_id}"),
+        times,
+    )
+    .await;
+    // The webhook stays out of later scenarios' way.
+    issuer
+        .http
+        .delete(issuer.url(&format!("/admin/webhooks/{webhook}")))
+        .header("X-API-Key", &issuer.admin_key)
+        .send()
+        .await
+        .ok();
+    Ok((creates, events))
+}
+
+/// Creates users (`{prefix}-{seq}@bench.example`) for the bounds, then waits (at most
+/// [`DRAIN`]) for each to arrive at a receiver that records into `times`; answers the creations
+/// (`names.0`) and the deliveries (`names.1`: ops/s is deliveries over the time to the last
+/// one, latency the lag from acknowledged write to arrival).
+pub(crate) async fn deliveries(
+    issuer: Arc<Issuer>,
+    bounds: Bounds,
+    names: (&'static str, &'static str),
+    prefix: &str,
+    times: Times,
+) -> (ScenarioStats, ScenarioStats) {
     let started = Instant::now();
     let writer_times = times.clone();
-    let writer_issuer = issuer.clone();
+    let prefix = prefix.to_string();
     let creates = crate::load::run(
-        "create-user-webhook",
+        names.0,
         bounds.concurrency,
         bounds.duration,
         bounds.max_ops,
         move |_, seq| {
-            let (issuer, times) = (writer_issuer.clone(), writer_times.clone());
+            let (issuer, times) = (issuer.clone(), writer_times.clone());
+            let email = format!("{prefix}-{seq}@bench.example");
             async move {
-                let email = format!("webhook-{run_id}-{seq}@bench.example");
                 let ok = issuer
                     .admin_post(
                         "/admin/users",
@@ -111,26 +150,18 @@ pub async fn run(
             }
             let missing = acked.len() as u64 - delivered;
             if missing > 0 {
-                eprintln!("webhook-events: {missing} events not delivered within {DRAIN:?}");
+                eprintln!("{}: {missing} not delivered within {DRAIN:?}", names.1);
             }
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let events = ScenarioStats::new(
-        "webhook-events",
+        names.1,
         delivered,
         creates.ok.saturating_sub(delivered),
         last.duration_since(started),
         lags,
     );
-    // The webhook stays out of later scenarios' way.
-    issuer
-        .http
-        .delete(issuer.url(&format!("/admin/webhooks/{webhook}")))
-        .header("X-API-Key", &issuer.admin_key)
-        .send()
-        .await
-        .ok();
-    Ok((creates, events))
+    (creates, events)
 }

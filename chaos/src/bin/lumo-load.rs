@@ -14,6 +14,7 @@ use lumo_chaos::oauth_bench::{self, BenchClient, Bounds, Issuer, OauthScenarios}
 use lumo_chaos::procs::{ADMIN_KEY, ORG, ProcCluster};
 use lumo_chaos::saml_bench;
 use lumo_chaos::scim_bench;
+use lumo_chaos::scim_push_bench;
 use lumo_chaos::stats::{ScenarioStats, markdown};
 use lumo_chaos::webhook_bench;
 use serde_json::json;
@@ -45,7 +46,8 @@ struct Args {
     /// process, end to end; a --target node must allow private webhook targets); SAML:
     /// saml-sso (SP-initiated sign-ons of a signed-in browser, each answered with a response
     /// and assertion signed with RSA-SHA256); SCIM: scim-create (users through POST ~/scim/v2/Users), scim-bulk (users through Bulk requests
-    /// of 1000 operations, counted per user).
+    /// of 1000 operations, counted per user), scim-push (user creations with outbound SCIM
+    /// on, and their arrival at a SCIM service in this process, end to end).
     #[arg(
         long,
         default_value = "hello,argon2,get-user,list-users,create-user,create-user-password,authz-check,zanzibar-check"
@@ -365,6 +367,12 @@ async fn main() -> anyhow::Result<()> {
                 events
             }
             saml_bench::SCENARIO => saml_bench::run(oauth.issuer.clone(), bounds, run_id).await?,
+            scim_push_bench::SCENARIO => {
+                let (creates, pushes) =
+                    scim_push_bench::run(oauth.issuer.clone(), bounds, run_id).await?;
+                results.push(creates);
+                pushes
+            }
             name if scim_bench::SCENARIOS.contains(&name) => {
                 scim_bench::run(name, oauth.issuer.clone(), bounds, run_id).await?
             }
@@ -452,6 +460,9 @@ async fn main() -> anyhow::Result<()> {
         ("saml-sso", "hello"),
         ("saml-sso", "create-user"),
         ("webhook-events", "create-user-webhook"),
+        ("create-user-scim", "create-user"),
+        ("scim-push", "create-user-scim"),
+        ("scim-push", "webhook-events"),
         ("aauth-signed", "cc-rs256"),
         ("aauth-signed", "cc-eddsa"),
         ("aauth-signed", "create-user"),
