@@ -185,6 +185,10 @@ pub enum Table {
     SamlSeenAssertion = 0xfc,
     /// Outbound SCIM: a pushed resource's downstream id, by kind tag then local id.
     ScimOutboundLink = 0xfd,
+    /// The SAML apps a session signed in to: session id (8 bytes) then app id (8 bytes).
+    SamlSessionApp = 0xfe,
+    /// Single logouts going round a session's apps, by `slc_…` id.
+    SamlLogoutChain = 0xff,
     // Meta group tables.
     DirectorySlug = 0x80,
     DirectoryId = 0x81,

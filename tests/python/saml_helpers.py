@@ -7,8 +7,12 @@ import subprocess
 import types
 import zlib
 from datetime import datetime
+from urllib.parse import unquote, urlparse
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from defusedxml import ElementTree as SafeET
 from lumoauth_api_client.exceptions import ApiException
 
@@ -60,3 +64,18 @@ def refused_admin(call, status: int, code: str) -> dict:
     with pytest.raises(ApiException) as info:
         call()
     return error_of(info.value, status, code)
+
+
+def redirect_signature_ok(location: str, cert_pem: str) -> bool:
+    """Verifies an HTTP-Redirect binding signature (RSA-SHA256) over the query octets exactly
+    as received: SAMLRequest or SAMLResponse, RelayState, SigAlg."""
+    raw = dict(part.split("=", 1) for part in urlparse(location).query.split("&") if "=" in part)
+    signed = "&".join(f"{k}={raw[k]}" for k in ("SAMLRequest", "SAMLResponse", "RelayState",
+                                                  "SigAlg") if k in raw).encode()
+    key = x509.load_der_x509_certificate(der_of(cert_pem)).public_key()
+    try:
+        key.verify(base64.b64decode(unquote(raw["Signature"])), signed, padding.PKCS1v15(),
+                   hashes.SHA256())
+        return True
+    except Exception:
+        return False

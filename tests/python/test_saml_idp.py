@@ -31,8 +31,7 @@ from urllib.parse import parse_qs, quote, unquote, urljoin, urlparse
 import pytest
 import requests
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from saml2 import BINDING_HTTP_ARTIFACT, BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
@@ -49,7 +48,8 @@ from lumoauth_api_client import ApiClient, Configuration
 from lumoauth_api_client.exceptions import ApiException, UnauthorizedException
 
 from saml_helpers import (
-    NS, children, der_of, inflate_b64, instant, make_keypair, refused_admin, xml,
+    NS, children, der_of, inflate_b64, instant, make_keypair, redirect_signature_ok,
+    refused_admin, xml,
 )
 from org_fixtures import own_org_fixtures
 from lumo_helpers import (
@@ -952,20 +952,6 @@ def test_custom_attribute_mapping(lumod, api_client, org, idp, make_sp, oauth, u
 
 # --- single logout --------------------------------------------------------------------------
 
-def redirect_signature_ok(location: str, cert_pem: str) -> bool:
-    """Verifies an HTTP-Redirect binding signature over the query exactly as received."""
-    raw = dict(part.split("=", 1) for part in urlparse(location).query.split("&"))
-    signed = "&".join(f"{k}={raw[k]}" for k in ("SAMLResponse", "RelayState", "SigAlg")
-                      if k in raw).encode()
-    key = x509.load_der_x509_certificate(der_of(cert_pem)).public_key()
-    try:
-        key.verify(base64.b64decode(unquote(raw["Signature"])), signed, padding.PKCS1v15(),
-                   hashes.SHA256())
-        return True
-    except Exception:
-        return False
-
-
 def signed_in_via_sso(lumod, api_client, org, idp, make_sp, keys, user):
     """A registered SP (with its certificate) and a browser signed in through SSO."""
     sp = make_sp()
@@ -1037,6 +1023,61 @@ def test_single_logout_post_binding(lumod, api_client, org, idp, make_sp, keys, 
     assert children(xml(base64.b64decode(fields["SAMLRequest"])), "ds:Signature")
     answer = browser.post(idp.slo, data=fields, allow_redirects=False, timeout=TIMEOUT)
     check_logout_answer(answer, org, sp, idp, logout_id, "slo-post", browser, cookie)
+
+
+def test_single_logout_goes_round_the_sessions_other_apps(lumod, api_client, org, idp, make_sp,
+                                                          keys, user):
+    first, browser, resp, session_index, cookie = signed_in_via_sso(
+        lumod, api_client, org, idp, make_sp, keys, user)
+    second = make_sp(name_id_format=NAMEID_FORMAT_PERSISTENT)
+    registered(api_client, org, second, spCertificate=keys.main.pem, nameIdFormat="persistent")
+    _, _, _, resp2, _ = sso_redirect(lumod, org, idp, second, user, browser=browser)
+    # An app without a logout URL is left out.
+    third = make_sp()
+    registered(api_client, org, third, sloUrl=None)
+    sso_redirect(lumod, org, idp, third, user, browser=browser)
+
+    logout_id, request = first.client.create_logout_request(
+        idp.slo, idp.entity_id, name_id=resp.name_id, session_indexes=[session_index],
+        sign=False)
+    info = first.client.apply_binding(BINDING_HTTP_REDIRECT, str(request), idp.slo, "round-rs",
+                                      sign=True, sigalg=SIG_RSA_SHA256)
+    hop = browser.get(dict(info["headers"])["Location"], allow_redirects=False, timeout=TIMEOUT)
+    # The session ended at once; the browser is sent to the second app with our request.
+    assert hop.status_code == 302, (hop.status_code, hop.text[:2000])
+    location = hop.headers["Location"]
+    assert location.startswith(second.sls + "?SAMLRequest="), location
+    assert redirect_signature_ok(location, idp.admin["certificate"]), location
+    query = {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
+    _, url = first.redirect_request()
+    replayed = requests.get(url, headers={"Cookie": f"lumo_session={cookie}"},
+                            allow_redirects=False, timeout=TIMEOUT)
+    assert is_login_page(replayed, org), (replayed.status_code, replayed.text[:2000])
+
+    # pysaml2 (the second app) reads it: its own NameID for the user, our session index.
+    asked = second.client.parse_logout_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT)
+    assert asked.message.issuer.text == idp.entity_id
+    assert asked.message.destination == second.sls
+    assert asked.message.name_id.text == resp2.name_id.text
+    assert asked.message.name_id.format == NAMEID_FORMAT_PERSISTENT
+    assert [i.text for i in asked.message.session_index] == [session_index]
+
+    # A forged or unrelated answer is refused and the round goes on waiting.
+    refused = browser.get(f"{idp.slo}?SAMLResponse=x&RelayState=slc_unknown",
+                          allow_redirects=False, timeout=TIMEOUT)
+    assert refused.status_code == 400, refused.status_code
+
+    # Its answer brings the browser back; the last hop answers the first app.
+    answer = second.client.create_logout_response(asked.message, [BINDING_HTTP_REDIRECT])
+    info = second.client.apply_binding(BINDING_HTTP_REDIRECT, str(answer), idp.slo,
+                                       query["RelayState"], response=True, sign=True,
+                                       sigalg=SIG_RSA_SHA256)
+    back = browser.get(dict(info["headers"])["Location"], allow_redirects=False, timeout=TIMEOUT)
+    check_logout_answer(back, org, first, idp, logout_id, "round-rs", browser, cookie)
+    # The round is over: its answer cannot be replayed.
+    again = browser.get(dict(info["headers"])["Location"], allow_redirects=False,
+                        timeout=TIMEOUT)
+    assert again.status_code == 400, again.status_code
 
 
 # --- requests the IdP refuses ---------------------------------------------------------------

@@ -28,13 +28,10 @@ import time
 import types
 import uuid
 from datetime import datetime, timedelta, timezone
-from urllib.parse import parse_qs, unquote, urljoin, urlparse
+from urllib.parse import parse_qs, urljoin, urlparse
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, class_name, saml, samlp
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
@@ -47,7 +44,8 @@ from lumoauth_api_client import ApiClient, Configuration
 from lumoauth_api_client.exceptions import ApiException, UnauthorizedException
 
 from saml_helpers import (
-    NS, children, der_of, inflate_b64, instant, make_keypair, refused_admin, xml,
+    NS, children, der_of, inflate_b64, instant, make_keypair, redirect_signature_ok,
+    refused_admin, xml,
 )
 from org_fixtures import own_org_fixtures
 from lumo_helpers import (
@@ -354,21 +352,6 @@ def raw_query(url: str) -> dict:
         key, _, value = part.partition("=")
         out[key] = value
     return out
-
-
-def redirect_signature_ok(location: str, cert_pem: str) -> bool:
-    """Verifies an HTTP-Redirect binding signature over the query octets as received
-    (SAMLRequest=..&RelayState=..&SigAlg=..), RSA-SHA256."""
-    raw = raw_query(location)
-    signed = "&".join(f"{k}={raw[k]}" for k in ("SAMLRequest", "RelayState", "SigAlg")
-                      if k in raw).encode()
-    key = x509.load_der_x509_certificate(der_of(cert_pem)).public_key()
-    try:
-        key.verify(base64.b64decode(unquote(raw["Signature"])), signed, padding.PKCS1v15(),
-                   hashes.SHA256())
-        return True
-    except Exception:
-        return False
 
 
 def start_login(sp, upstream: UpstreamIdP, idp_id, browser=None, params=None, path=None,
@@ -1265,20 +1248,6 @@ def test_disabled_idp_is_refused(api_client, org, sp, make_idp):
 
 # --- single logout (IdP-initiated, at the SP) ---------------------------------------------------
 
-def signed_response_ok(location: str, cert_pem: str) -> bool:
-    """The Redirect-binding signature of a SAMLResponse, over the query octets as received."""
-    raw = raw_query(location)
-    signed = "&".join(f"{k}={raw[k]}" for k in ("SAMLResponse", "RelayState", "SigAlg")
-                      if k in raw).encode()
-    key = x509.load_der_x509_certificate(der_of(cert_pem)).public_key()
-    try:
-        key.verify(base64.b64decode(unquote(raw["Signature"])), signed, padding.PKCS1v15(),
-                   hashes.SHA256())
-        return True
-    except Exception:
-        return False
-
-
 def test_idp_initiated_logout_ends_the_users_sessions(lumod, api_client, org, oauth, sp,
                                                       make_idp, keys):
     upstream = make_idp()
@@ -1300,7 +1269,7 @@ def test_idp_initiated_logout_ends_the_users_sessions(lumod, api_client, org, oa
     assert resp.status_code == 302, (resp.status_code, resp.text[:2000])
     location = resp.headers["Location"]
     assert location.startswith(upstream.slo + "?SAMLResponse="), location
-    assert signed_response_ok(location, sp.certificate)
+    assert redirect_signature_ok(location, sp.certificate)
     query = {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
     assert query["RelayState"] == "slo-rs"
     answer = xml(inflate_b64(query["SAMLResponse"]))

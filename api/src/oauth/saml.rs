@@ -31,7 +31,11 @@ pub fn router() -> Router<AppState> {
         .route("/metadata", get(metadata))
         .route("/sso", get(sso_redirect).post(sso_post))
         .route("/init/{appId}", get(idp_initiated))
-        .route("/slo", get(slo_redirect).post(slo_post))
+        .route(
+            "/slo",
+            get(|proto, query| slo_redirect(LogoutSide::Idp, proto, query))
+                .post(|proto, body| slo_post(LogoutSide::Idp, proto, body)),
+        )
 }
 
 /// The docs' spelling, `/t/{org}/saml/…`: the same routes under `/orgs/{org}/saml/…` (307
@@ -104,7 +108,7 @@ fn raw_segment<'a>(query: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// A Redirect-binding message from the query; `field` is `SAMLRequest`.
-pub(super) fn from_query(query: &str, field: &str) -> Option<InboundMessage> {
+fn from_query(query: &str, field: &str) -> Option<InboundMessage> {
     let values = params::query(Some(query)).ok()?;
     let signature = values.get("Signature").cloned();
     let signed_query = signature.as_ref().map(|_| {
@@ -124,21 +128,35 @@ pub(super) fn from_query(query: &str, field: &str) -> Option<InboundMessage> {
     })
 }
 
-/// A POST-binding message from the form.
-pub(super) fn from_form(
-    proto: &Proto,
-    body: Result<Bytes, BytesRejection>,
-) -> Option<InboundMessage> {
+/// A POST-binding message from the form: the `SAMLRequest`, or else the `SAMLResponse`
+/// (answered `true`).
+fn from_form(proto: &Proto, body: Result<Bytes, BytesRejection>) -> Option<(InboundMessage, bool)> {
     let values = proto.form(body).ok()?;
-    Some(InboundMessage {
-        redirect: false,
-        encoded: values.get("SAMLRequest")?.clone(),
-        relay_state: values.get("RelayState").cloned(),
-        ..InboundMessage::default()
-    })
+    let (encoded, response) = match values.get("SAMLRequest") {
+        Some(request) => (request.clone(), false),
+        None => (values.get("SAMLResponse")?.clone(), true),
+    };
+    Some((
+        InboundMessage {
+            redirect: false,
+            encoded,
+            relay_state: values.get("RelayState").cloned(),
+            ..InboundMessage::default()
+        },
+        response,
+    ))
 }
 
-pub(super) async fn refused(proto: &Proto, why: &str) -> Response {
+/// A Redirect-binding message from the query: the `SAMLRequest`, or else the `SAMLResponse`
+/// (answered `true`).
+fn from_query_either(query: &str) -> Option<(InboundMessage, bool)> {
+    match from_query(query, "SAMLRequest") {
+        Some(request) => Some((request, false)),
+        None => from_query(query, "SAMLResponse").map(|response| (response, true)),
+    }
+}
+
+async fn refused(proto: &Proto, why: &str) -> Response {
     pages::message(
         StatusCode::BAD_REQUEST,
         proto.look().await,
@@ -150,11 +168,7 @@ pub(super) async fn refused(proto: &Proto, why: &str) -> Response {
 
 /// Renders what the leader decided. `here` is the URL (path and query) the browser comes back
 /// to after signing in when the leader gives no other.
-pub(super) async fn answer(
-    proto: &Proto,
-    outcome: Result<SamlOutcome, ApiError>,
-    here: String,
-) -> Response {
+async fn answer(proto: &Proto, outcome: Result<SamlOutcome, ApiError>, here: String) -> Response {
     match outcome {
         Ok(SamlOutcome::Post {
             action,
@@ -223,7 +237,9 @@ async fn sso_redirect(proto: Proto, RawQuery(query): RawQuery) -> Response {
 
 /// `POST ~/saml/idp/sso` (HTTP-POST binding).
 async fn sso_post(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
-    let message = from_form(&proto, body);
+    let message = from_form(&proto, body)
+        .filter(|(_, response)| !response)
+        .map(|(message, _)| message);
     let here = here(&proto, "/sso", None);
     sign_on(proto, message, here).await
 }
@@ -252,18 +268,54 @@ async fn idp_initiated(
     answer(&proto, outcome, here).await
 }
 
-async fn single_logout(proto: Proto, message: Option<InboundMessage>) -> Response {
-    let Some(message) = message else {
+/// Whose single logout endpoint a message came to.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum LogoutSide {
+    /// Ours as an IdP: an app's `LogoutRequest`.
+    Idp,
+    /// Ours as an SP: an upstream IdP's `LogoutRequest`.
+    Sp,
+}
+
+/// A message at a single logout endpoint: a `LogoutRequest` or (`response`) an app's
+/// `LogoutResponse` while a logout goes round the session's apps (the IdP side only).
+async fn single_logout(
+    proto: Proto,
+    message: Option<(InboundMessage, bool)>,
+    side: LogoutSide,
+) -> Response {
+    let Some((message, response)) = message else {
         return refused(&proto, "The request carries no valid SAMLRequest.").await;
     };
-    let step = SamlStep::Logout {
-        idp_base: idp_base(&proto),
-        message,
-        session: session(&proto),
+    let step = match (side, response) {
+        (LogoutSide::Idp, false) => SamlStep::Logout {
+            idp_base: idp_base(&proto),
+            message,
+            session: session(&proto),
+        },
+        (LogoutSide::Idp, true) => SamlStep::LogoutAnswered {
+            idp_base: idp_base(&proto),
+            message,
+        },
+        (LogoutSide::Sp, false) => SamlStep::SpLogout {
+            sp_base: saml_base(&proto, "sp"),
+            message,
+        },
+        (LogoutSide::Sp, true) => {
+            return refused(&proto, "This service provider sent no logout request.").await;
+        }
     };
-    let outcome = saml_step(&proto, step).await;
-    let mut response = answer(&proto, outcome, String::new()).await;
-    if response.status().is_redirection() {
+    let mut response = match saml_step(&proto, step).await {
+        Ok(SamlOutcome::SignedOut) => pages::message(
+            StatusCode::OK,
+            proto.look().await,
+            "You are signed out",
+            "Your identity provider ended your session, so this one has ended too.",
+            None,
+        ),
+        outcome => answer(&proto, outcome, String::new()).await,
+    };
+    if response.status().is_redirection() || response.status() == StatusCode::OK {
         // The session cookie goes with the session.
         for cookie in proto.jar().session("", 0) {
             response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -272,14 +324,22 @@ async fn single_logout(proto: Proto, message: Option<InboundMessage>) -> Respons
     response
 }
 
-/// `GET ~/saml/idp/slo` (HTTP-Redirect binding).
-async fn slo_redirect(proto: Proto, RawQuery(query): RawQuery) -> Response {
-    let message = from_query(&query.unwrap_or_default(), "SAMLRequest");
-    single_logout(proto, message).await
+/// `GET …/slo` (HTTP-Redirect binding) of `side`.
+pub(super) async fn slo_redirect(
+    side: LogoutSide,
+    proto: Proto,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let message = from_query_either(&query.unwrap_or_default());
+    single_logout(proto, message, side).await
 }
 
-/// `POST ~/saml/idp/slo` (HTTP-POST binding).
-async fn slo_post(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
+/// `POST …/slo` (HTTP-POST binding) of `side`.
+pub(super) async fn slo_post(
+    side: LogoutSide,
+    proto: Proto,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let message = from_form(&proto, body);
-    single_logout(proto, message).await
+    single_logout(proto, message, side).await
 }

@@ -11,7 +11,7 @@ use axum::extract::{Path, RawQuery};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
-use lumo_cluster::protocol::{InboundMessage, LoginOutcome, Params, SamlOutcome, SamlStep};
+use lumo_cluster::protocol::{LoginOutcome, Params, SamlOutcome, SamlStep};
 
 use super::browser::{DEVICE_COOKIE, SAML_SP_COOKIE};
 use super::login::back_with_error;
@@ -20,9 +20,7 @@ use super::pages;
 use super::params;
 use super::proto::Proto;
 use super::redirect::redirect_with;
-use super::saml::{
-    answer, from_form, from_query, metadata_document, refused, saml_base, saml_step,
-};
+use super::saml::{LogoutSide, metadata_document, saml_base, saml_step, slo_post, slo_redirect};
 use crate::state::AppState;
 
 /// How long the browser has to come back (the leader's login state lives as long).
@@ -35,7 +33,11 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_any))
         .route("/login/{idpId}", get(login_one))
         .route("/acs", post(acs))
-        .route("/slo", get(slo_redirect).post(slo_post))
+        .route(
+            "/slo",
+            get(|proto, query| slo_redirect(LogoutSide::Sp, proto, query))
+                .post(|proto, body| slo_post(LogoutSide::Sp, proto, body)),
+        )
 }
 
 fn sp_base(proto: &Proto) -> String {
@@ -167,45 +169,4 @@ async fn acs(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
     };
     response.headers_mut().append(header::SET_COOKIE, clear);
     response
-}
-
-/// `~/saml/sp/slo`: not built.
-/// An upstream IdP's logout request: the user's sessions end, the session cookie goes, and the
-/// browser goes back to the IdP (or sees a signed-out page).
-async fn single_logout(proto: Proto, message: Option<InboundMessage>) -> Response {
-    let Some(message) = message else {
-        return refused(&proto, "The request carries no valid SAMLRequest.").await;
-    };
-    let step = SamlStep::SpLogout {
-        sp_base: sp_base(&proto),
-        message,
-    };
-    let mut response = match saml_step(&proto, step).await {
-        Ok(SamlOutcome::SignedOut) => pages::message(
-            StatusCode::OK,
-            proto.look().await,
-            "You are signed out",
-            "Your identity provider ended your session, so this one has ended too.",
-            None,
-        ),
-        outcome => answer(&proto, outcome, String::new()).await,
-    };
-    if response.status().is_redirection() || response.status() == StatusCode::OK {
-        for cookie in proto.jar().session("", 0) {
-            response.headers_mut().append(header::SET_COOKIE, cookie);
-        }
-    }
-    response
-}
-
-/// `GET ~/saml/sp/slo` (HTTP-Redirect binding).
-async fn slo_redirect(proto: Proto, RawQuery(query): RawQuery) -> Response {
-    let message = from_query(&query.unwrap_or_default(), "SAMLRequest");
-    single_logout(proto, message).await
-}
-
-/// `POST ~/saml/sp/slo` (HTTP-POST binding).
-async fn slo_post(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
-    let message = from_form(&proto, body);
-    single_logout(proto, message).await
 }

@@ -4,7 +4,8 @@
 //! is read, each mapped attribute's value is written where Lumo reads that field from, so a
 //! directory that keeps, say, the login name in an extension fills Lumo's username.
 
-use serde_json::{Map, Value, json};
+use lumo_cluster::scim_outbound::set_path;
+use serde_json::Value;
 
 use super::filter::member;
 
@@ -20,8 +21,6 @@ pub const LUMO_FIELDS: &[(&str, &str)] = &[
     ("zoneinfo", "timezone"),
     ("picture", "photos"),
 ];
-
-const MULTI_VALUED: &[&str] = &["emails", "phoneNumbers", "photos"];
 
 /// The text at `path` of `resource`: a string, a complex value's `value`, or a multi-valued
 /// attribute's primary (else first) `value`.
@@ -46,30 +45,6 @@ fn read(resource: &Value, path: &str) -> Option<String> {
     }
 }
 
-fn write(resource: &mut Map<String, Value>, target: &str, value: String) {
-    if MULTI_VALUED.contains(&target) {
-        resource.insert(
-            target.to_string(),
-            json!([{"value": value, "primary": true, "type": "work"}]),
-        );
-        return;
-    }
-    match target.split_once('.') {
-        Some((parent, child)) => {
-            let slot = resource.entry(parent).or_insert_with(|| json!({}));
-            if !slot.is_object() {
-                *slot = json!({});
-            }
-            if let Value::Object(inner) = slot {
-                inner.insert(child.to_string(), Value::String(value));
-            }
-        }
-        None => {
-            resource.insert(target.to_string(), Value::String(value));
-        }
-    }
-}
-
 /// `resource` with the mapped attributes copied to where Lumo reads its fields from.
 pub fn apply(resource: &Value, mapping: &Value) -> Value {
     let (Some(pairs), Value::Object(original)) = (mapping.as_object(), resource) else {
@@ -82,7 +57,7 @@ pub fn apply(resource: &Value, mapping: &Value) -> Value {
             .find(|(name, _)| Some(*name) == field.as_str())
             .map(|(_, target)| *target);
         if let (Some(target), Some(value)) = (target, read(resource, source)) {
-            write(&mut out, target, value);
+            set_path(&mut out, target, Value::String(value));
         }
     }
     Value::Object(out)
@@ -90,6 +65,8 @@ pub fn apply(resource: &Value, mapping: &Value) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

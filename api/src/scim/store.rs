@@ -173,20 +173,12 @@ impl Kind {
         version: Option<String>,
     ) -> ScimResult<Value> {
         let operations = operations(body)?;
-        let mut attempts = 0;
-        loop {
+        retrying(&version, || async {
             let mut resource = self.whole(ctx, base, id).await?;
-            patch::apply(&mut resource, &operations).map_err(|(t, d)| ScimError::bad(t, d))?;
-            let guard = version
-                .clone()
-                .or_else(|| resource["meta"]["version"].as_str().map(str::to_string));
-            match self.replace(ctx, base, id, &resource, guard).await {
-                Err(e) if e.status.as_u16() == 412 && version.is_none() && attempts < RETRIES => {
-                    attempts += 1;
-                }
-                other => return other,
-            }
-        }
+            let guard = patched(&mut resource, &operations, &version)?;
+            self.replace(ctx, base, id, &resource, guard).await
+        })
+        .await
     }
 
     /// Deletes resource `id`; `hard` removes a user the settings would only deactivate.
@@ -237,15 +229,11 @@ pub async fn patch_me(
     version: Option<String>,
 ) -> ScimResult<Value> {
     let operations = operations(body)?;
-    let mut attempts = 0;
-    loop {
+    retrying(&version, || async {
         let mut view = me_view(ctx).await?;
         view.extra.sent = None;
         let mut resource = user_json(&view, base);
-        patch::apply(&mut resource, &operations).map_err(|(t, d)| ScimError::bad(t, d))?;
-        let guard = version
-            .clone()
-            .or_else(|| resource["meta"]["version"].as_str().map(str::to_string));
+        let guard = patched(&mut resource, &operations, &version)?;
         let placeholder = resources::placeholder(&view.user.id);
         let state = user_state(&resource, Some(&view), &placeholder)?;
         if resources::password(&resource)?.is_some() {
@@ -258,12 +246,39 @@ pub async fn patch_me(
             if_match: guard,
             user: Box::new(state),
         };
-        match write(ctx, write_op).await {
+        write(ctx, write_op).await?;
+        Ok(user_json(&me_view(ctx).await?, base))
+    })
+    .await
+}
+
+/// Applies PATCH `operations` to `resource`; answers the version to guard the write with (the
+/// caller's `If-Match`, else the version read).
+fn patched(
+    resource: &mut Value,
+    operations: &[Value],
+    version: &Option<String>,
+) -> ScimResult<Option<String>> {
+    patch::apply(resource, operations).map_err(|(t, d)| ScimError::bad(t, d))?;
+    Ok(version
+        .clone()
+        .or_else(|| resource["meta"]["version"].as_str().map(str::to_string)))
+}
+
+/// Runs a read-patch-write `attempt`; without `If-Match` (`version`), a write refused because
+/// the resource changed since the read (412) is tried again, a few times.
+async fn retrying<F, Fut>(version: &Option<String>, mut attempt: F) -> ScimResult<Value>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ScimResult<Value>>,
+{
+    let mut attempts = 0;
+    loop {
+        match attempt().await {
             Err(e) if e.status.as_u16() == 412 && version.is_none() && attempts < RETRIES => {
                 attempts += 1;
             }
-            Err(e) => return Err(e),
-            Ok(()) => return Ok(user_json(&me_view(ctx).await?, base)),
+            other => return other,
         }
     }
 }

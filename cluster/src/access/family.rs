@@ -223,6 +223,9 @@ pub fn op_family(op: &Op) -> Family {
         Op::Saml(
             crate::command::SamlWrite::SetIdpKey(_)
             | crate::command::SamlWrite::SignedOn { .. }
+            | crate::command::SamlWrite::SignedOnInSession { .. }
+            | crate::command::SamlWrite::PutLogoutChain(_)
+            | crate::command::SamlWrite::EndLogoutChain(_)
             | crate::command::SamlWrite::BeginSpLogin(_)
             | crate::command::SamlWrite::FinishSpLogin(_),
         ) => Family::Protocol,

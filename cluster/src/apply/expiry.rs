@@ -1,7 +1,8 @@
 //! Deleting protocol state nobody can use any more, once it expired before the proposer's
 //! cutoff: access-token records (with their `jti` and grant-index rows), refresh tokens, codes,
 //! pushed requests, device and CIBA requests, used JWT bearer assertion ids, login sessions,
-//! webhook deliveries done for a week and webhook tunnels started over an hour ago;
+//! webhook deliveries done for a week and webhook tunnels started over an hour ago, SAML
+//! logout rounds past their time and SAML sign-on records of sessions that are gone;
 //! and refresh families whose newest token is gone. Deterministic like every apply: what is
 //! removed depends only on the state and the cutoff, in key order, bounded per command.
 
@@ -12,7 +13,7 @@ use crate::error::Result;
 use crate::model::{
     AAuthCode, AAuthPending, AAuthRefresh, AAuthSeen, AccessTokenRecord, AuditEvent, AuthCode,
     CibaRequest, DeviceGrant, LoginSession, PushedRequest, RefreshFamily, RefreshTokenRecord,
-    WebhookDelivery,
+    SamlLogoutChain, WebhookDelivery,
 };
 use crate::query::Outcome;
 use crate::tables::{OrgTx, Table};
@@ -174,6 +175,31 @@ fn purge_families(tx: &mut OrgTx, cutoff: Timestamp, room: u64) -> Result<u64> {
     Ok(removed)
 }
 
+/// SAML sign-on records of sessions that are gone (ended, revoked or purged).
+fn purge_session_apps(tx: &mut OrgTx, room: u64) -> Result<u64> {
+    let mut keys = Vec::new();
+    let mut scanned = 0;
+    tx.reader().scan_keys(Table::SamlSessionApp, &[], |key| {
+        scanned += 1;
+        keys.push(key.to_vec());
+        scanned < SCAN_BUDGET
+    })?;
+    let mut removed = 0;
+    for key in keys {
+        if removed >= room {
+            break;
+        }
+        let Some(session) = key.get(..8) else {
+            continue;
+        };
+        if !tx.exists(Table::Session, session)? {
+            tx.delete(Table::SamlSessionApp, &key);
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Deletes the expired rows of a table keyed by a hash or id, plus a companion index row.
 fn purge_simple<T: DeserializeOwned>(
     tx: &mut OrgTx,
@@ -215,6 +241,14 @@ pub(super) fn purge(tx: &mut OrgTx, cutoff: Timestamp) -> Result<Applied> {
         |_| None,
     )?;
     removed += super::webhooks::expire_tunnels(tx, cutoff)?;
+    removed += purge_simple::<SamlLogoutChain>(
+        tx,
+        Table::SamlLogoutChain,
+        room(removed),
+        |c| c.expires_at < cutoff,
+        |_| None,
+    )?;
+    removed += purge_session_apps(tx, room(removed))?;
     let delivery_cutoff = cutoff.plus_millis(-DELIVERY_RETENTION_MS);
     removed += purge_simple::<WebhookDelivery>(
         tx,

@@ -5,7 +5,9 @@ use crate::command::{CommandMeta, SamlAppFields, SamlAppMore, SamlIdpMore, SamlW
 use crate::error::{ClusterError, Result};
 use crate::ids::SamlAppId;
 use crate::lookup;
-use crate::model::{AuditEvent, DEFAULT_ATTRIBUTES, SamlApp, SamlHead, SamlIdpKey};
+use crate::model::{
+    AuditEvent, DEFAULT_ATTRIBUTES, SamlApp, SamlHead, SamlIdpKey, SamlLogoutChain, SamlSessionApp,
+};
 use crate::query::Outcome;
 use crate::tables::{OrgTx, Table};
 
@@ -32,6 +34,31 @@ pub(super) fn apply(tx: &mut OrgTx, meta: &CommandMeta, write: &SamlWrite) -> Re
         SamlWrite::CreateIdp(fields) => upstream::create(tx, meta, fields, &SamlIdpMore::default()),
         SamlWrite::UpdateIdp { id, fields } => {
             upstream::update(tx, meta, *id, fields, &SamlIdpMore::default())
+        }
+        SamlWrite::SignedOnInSession {
+            app,
+            user,
+            initiated_by_idp,
+            session,
+            name_id,
+            name_id_format,
+        } => {
+            let record = SamlSessionApp {
+                name_id: name_id.clone(),
+                name_id_format: name_id_format.clone(),
+                at: meta.at,
+            };
+            tx.put(
+                Table::SamlSessionApp,
+                &session_app_key(*session, *app),
+                &record,
+            )?;
+            signed_on(tx, *app, *user, *initiated_by_idp)
+        }
+        SamlWrite::PutLogoutChain(chain) => put_chain(tx, chain),
+        SamlWrite::EndLogoutChain(id) => {
+            tx.delete(Table::SamlLogoutChain, id.as_bytes());
+            Ok((Outcome::Done, Vec::new()))
         }
         SamlWrite::CreateIdpWithMore(fields, more) => upstream::create(tx, meta, fields, more),
         SamlWrite::UpdateIdpWithMore { id, fields, more } => {
@@ -210,6 +237,33 @@ fn set_key(tx: &mut OrgTx, key: &SamlIdpKey) -> Result<Applied> {
         );
         return Ok((Outcome::Done, vec![audit]));
     }
+    Ok((Outcome::Done, Vec::new()))
+}
+
+/// The key of a session's sign-on record for `app`.
+pub(crate) fn session_app_key(session: u64, app: SamlAppId) -> Vec<u8> {
+    [session.to_be_bytes(), app.0.to_be_bytes()].concat()
+}
+
+/// Writes a logout chain; a new one also forgets its session's sign-on records (the session
+/// has ended).
+fn put_chain(tx: &mut OrgTx, chain: &SamlLogoutChain) -> Result<Applied> {
+    if !tx.exists(Table::SamlLogoutChain, chain.id.as_bytes())? {
+        let mut records = Vec::new();
+        tx.reader().scan_keys(
+            Table::SamlSessionApp,
+            &chain.session.to_be_bytes(),
+            |rest| {
+                records.push(rest.to_vec());
+                true
+            },
+        )?;
+        for rest in records {
+            let key = [chain.session.to_be_bytes().as_slice(), &rest].concat();
+            tx.delete(Table::SamlSessionApp, &key);
+        }
+    }
+    tx.put(Table::SamlLogoutChain, chain.id.as_bytes(), chain)?;
     Ok((Outcome::Done, Vec::new()))
 }
 

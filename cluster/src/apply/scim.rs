@@ -12,7 +12,7 @@ use crate::command::{
 use crate::error::{ClusterError, Result};
 use crate::ids::{GroupId, UserId};
 use crate::lookup;
-use crate::model::{ScimExtra, User, group_version, user_version};
+use crate::model::{AuditEvent, ScimExtra, User, group_version, user_version};
 use crate::query::Outcome;
 use crate::settings::{SettingsSection, render};
 use crate::tables::{OrgTx, Table};
@@ -147,35 +147,17 @@ fn put_user(
         let patch = UserPatch {
             email: Some(state.email.clone()),
             username: Some(Some(state.user_name.clone())),
-            name: Some(state.name.clone()),
-            given_name: Some(state.given_name.clone()),
-            family_name: Some(state.family_name.clone()),
-            picture: Some(state.picture.clone()),
-            phone_number: Some(state.phone_number.clone()),
-            locale: Some(state.locale.clone()),
-            zoneinfo: Some(state.zoneinfo.clone()),
             email_verified: Some(state.email_verified),
-            phone_number_verified: None,
             is_active: Some(state.active),
-            blocked: None,
             password_hash: state.password_hash.clone(),
+            ..profile_patch(state)
         };
-        let (_, updated) = users::update(tx, meta, &UserKey::Id(id), &patch)?;
-        events.extend(updated);
-        // Every write moves the version on, even one that changed nothing else.
-        let mut user = lookup::user(tx, &UserKey::Id(id))?;
-        user.updated_at = Some(meta.at);
-        tx.put(Table::User, &id.to_bytes(), &user)?;
+        events.extend(update_user(tx, meta, id, &patch)?);
     }
     let mut kept = extra(tx, &id.to_bytes())?;
     kept.external_id.clone_from(&state.external_id);
     kept.enterprise = enterprise(state.enterprise.as_ref())?;
-    kept.sent = Some(state.sent.clone());
-    kept.attributes = state
-        .attributes
-        .as_ref()
-        .and_then(|t| serde_json::from_str::<Value>(t).ok())
-        .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()));
+    keep_as_sent(&mut kept, state);
     if state.active {
         kept.soft_deleted_at = None;
     }
@@ -262,7 +244,18 @@ fn put_me(
             format!("{attribute} cannot be changed through /Me"),
         ));
     }
-    let patch = UserPatch {
+    let events = update_user(tx, meta, id, &profile_patch(state))?;
+    keep_as_sent(&mut kept, state);
+    save_extra(tx, &id.to_bytes(), &kept)?;
+    Ok((Outcome::Done, events))
+}
+
+/// How the enterprise extension is named in refusals.
+const ENTERPRISE_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// The profile fields of `state` (what a user may change about themselves too).
+fn profile_patch(state: &ScimUserState) -> UserPatch {
+    UserPatch {
         name: Some(state.name.clone()),
         given_name: Some(state.given_name.clone()),
         family_name: Some(state.family_name.clone()),
@@ -271,23 +264,33 @@ fn put_me(
         locale: Some(state.locale.clone()),
         zoneinfo: Some(state.zoneinfo.clone()),
         ..UserPatch::default()
-    };
-    let (_, events) = users::update(tx, meta, &UserKey::Id(id), &patch)?;
+    }
+}
+
+/// Applies `patch` to user `id`; every SCIM write moves the version on, even one that changed
+/// nothing else.
+fn update_user(
+    tx: &mut OrgTx,
+    meta: &CommandMeta,
+    id: UserId,
+    patch: &UserPatch,
+) -> Result<Vec<AuditEvent>> {
+    let (_, events) = users::update(tx, meta, &UserKey::Id(id), patch)?;
     let mut user = lookup::user(tx, &UserKey::Id(id))?;
     user.updated_at = Some(meta.at);
     tx.put(Table::User, &id.to_bytes(), &user)?;
+    Ok(events)
+}
+
+/// Keeps what the request carried: which core attributes, and those without a field.
+fn keep_as_sent(kept: &mut ScimExtra, state: &ScimUserState) {
     kept.sent = Some(state.sent.clone());
     kept.attributes = state
         .attributes
         .as_ref()
         .and_then(|t| serde_json::from_str::<Value>(t).ok())
         .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()));
-    save_extra(tx, &id.to_bytes(), &kept)?;
-    Ok((Outcome::Done, events))
 }
-
-/// How the enterprise extension is named in refusals.
-const ENTERPRISE_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// A slug for a new group: its name's, or (taken) with the id's tail.
 fn group_slug(tx: &OrgTx, name: &str, id: GroupId) -> Result<String> {

@@ -117,4 +117,19 @@ pub enum SamlWrite {
         fields: Box<SamlIdpFields>,
         more: Box<SamlIdpMore>,
     },
+    /// [`SamlWrite::SignedOn`] within a session, remembering the NameID the app was given
+    /// (single logout reaches the session's other apps with it).
+    SignedOnInSession {
+        app: SamlAppId,
+        user: crate::ids::UserId,
+        initiated_by_idp: bool,
+        session: u64,
+        name_id: String,
+        name_id_format: String,
+    },
+    /// A single logout starts going round the session's other apps (their sign-on records go)
+    /// or moves on to the next one.
+    PutLogoutChain(Box<crate::model::SamlLogoutChain>),
+    /// ... and ends.
+    EndLogoutChain(String),
 }

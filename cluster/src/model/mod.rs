@@ -68,7 +68,8 @@ pub use permission::Permission;
 pub use relation_tuples::{StoredSchema, StoredTuple, TupleChange, TupleChangeKind};
 pub use saml::{
     ATTRIBUTE_SOURCES, DEFAULT_ATTRIBUTES, NAME_ID_FORMATS, SAML_CERT_DAYS, SAML_SP_LOGIN_TTL_MS,
-    SamlApp, SamlHead, SamlIdp, SamlIdpKey, SamlSpLogin, name_id_format_of, name_id_format_uri,
+    SamlApp, SamlHead, SamlIdp, SamlIdpKey, SamlLogoutChain, SamlSessionApp, SamlSpLogin,
+    name_id_format_of, name_id_format_uri,
 };
 pub use scim::{ScimExtra, group_version, user_version, version_of};
 pub use scim_outbound::{

@@ -147,3 +147,33 @@ impl SamlSpLogin {
         now.0 < self.expires_at.0
     }
 }
+
+/// An app a browser session signed in to, with the NameID it was given (single logout tells
+/// the app which of its users to sign out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlSessionApp {
+    pub name_id: String,
+    /// One of [`NAME_ID_FORMATS`].
+    pub name_id_format: String,
+    pub at: Timestamp,
+}
+
+/// A single logout going round the other apps of a session: each gets a `LogoutRequest`
+/// through the browser; the last answer sends the `LogoutResponse` to the app that asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlLogoutChain {
+    /// `slc_<ulid>`: the RelayState of the requests we send.
+    pub id: String,
+    /// The session that ended.
+    pub session: u64,
+    /// The app whose request started it, its request's ID and RelayState.
+    pub origin_app: SamlAppId,
+    pub origin_request_id: Option<String>,
+    pub origin_relay_state: Option<String>,
+    /// Apps still to visit: (app, NameID, NameID format).
+    pub remaining: Vec<(SamlAppId, String, String)>,
+    /// The app asked now, and the ID of that request (its answer's `InResponseTo`).
+    pub pending_app: Option<SamlAppId>,
+    pub pending_request_id: Option<String>,
+    pub expires_at: Timestamp,
+}

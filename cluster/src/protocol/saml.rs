@@ -69,6 +69,12 @@ pub enum SamlStep {
         sp_base: String,
         message: InboundMessage,
     },
+    /// `~/saml/idp/slo` with a `SAMLResponse`: an app answers the logout request we sent it
+    /// while a single logout goes round the session's apps.
+    LogoutAnswered {
+        idp_base: String,
+        message: InboundMessage,
+    },
 }
 
 /// The IdP as `~/admin/saml/idp` shows it.

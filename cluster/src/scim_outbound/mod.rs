@@ -17,4 +17,4 @@ pub use crate::model::{
 };
 pub use client::ScimClient;
 pub use push::{BatchWork, Pusher};
-pub use resource::{group_resource, user_resource};
+pub use resource::{group_resource, set_path, user_resource};

@@ -32,8 +32,9 @@ fn primary(value: String) -> Value {
     json!([{"value": value, "type": "work", "primary": true}])
 }
 
-/// Sets `value` at a SCIM attribute path: `a`, `a.b`, or `urn:…:Schema:attr` (an extension's).
-fn set_path(resource: &mut Map<String, Value>, path: &str, value: Value) {
+/// Sets `value` at a SCIM attribute path: `a`, `a.b`, or `urn:…:Schema:attr` (an extension's);
+/// a text value of a multi-valued attribute becomes its one primary value.
+pub fn set_path(resource: &mut Map<String, Value>, path: &str, value: Value) {
     if let Some((schema, attr)) = path
         .strip_prefix("urn:")
         .and_then(|_| path.rsplit_once(':'))

@@ -27,6 +27,8 @@ pub(super) struct Principal<'a> {
     pub roles: Vec<String>,
     pub session_index: String,
     pub auth_time: Timestamp,
+    /// What the app knows the user as ([`name_id`]).
+    pub name_id: String,
 }
 
 /// Where the response goes.
@@ -39,7 +41,7 @@ pub(super) struct Delivery<'a> {
 
 /// The NameID of `user` for `app`: the address, a stable pairwise id (keyed by the IdP's
 /// private key, so it cannot be computed elsewhere), or a one-time value.
-fn name_id(app: &SamlApp, user: &User, key: &IdpKey) -> String {
+pub(super) fn name_id(app: &SamlApp, user: &User, key: &IdpKey) -> String {
     match app.name_id_format.as_str() {
         "persistent" => {
             let mac = hmac::Key::new(hmac::HMAC_SHA256, &key.private_der);
@@ -129,7 +131,7 @@ fn assertion(key: &IdpKey, to: &Delivery, who: &Principal, now: Timestamp) -> Re
         issuer = esc(to.idp_entity_id),
         signature = signature,
         format = name_id_format_uri(&app.name_id_format),
-        name_id = esc(&name_id(app, who.user, key)),
+        name_id = esc(&who.name_id),
         in_response_to = in_response_to,
         not_after = not_after,
         acs = esc(to.acs_url),

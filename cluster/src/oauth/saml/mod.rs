@@ -10,6 +10,7 @@ mod encrypt;
 mod key;
 mod message;
 mod metadata;
+mod slo_chain;
 mod sp;
 mod sp_logout;
 mod xml;
@@ -30,7 +31,7 @@ use crate::command::{Op, RevokeTarget, SamlWrite, UserKey};
 use crate::error::{ClusterError, Result};
 use crate::ids::SamlAppId;
 use crate::lookup;
-use crate::model::{Family, LoginSession, SamlApp};
+use crate::model::{Family, SamlApp};
 use crate::protocol::{InboundMessage, ProtocolReply, SamlIdpView, SamlOutcome, SamlStep};
 
 use super::login::{active_session, user_actor};
@@ -96,6 +97,9 @@ pub(super) async fn step(ctx: &ProtocolCtx, step: SamlStep) -> Result<ProtocolRe
         } => sp::finish(ctx, &sp_base, &response, &relay_state, &cookie, device).await?,
         SamlStep::SpLogout { sp_base, message } => {
             sp_logout::logout(ctx, &sp_base, message).await?
+        }
+        SamlStep::LogoutAnswered { idp_base, message } => {
+            slo_chain::answered(ctx, &idp_base, message).await?
         }
     };
     Ok(ProtocolReply::Saml(outcome))
@@ -261,10 +265,10 @@ fn idp_initiated(
 }
 
 /// The opaque session index of a session (the same for every app it signs in to).
-fn session_index(ctx: &ProtocolCtx, session: &LoginSession) -> String {
+fn session_index(ctx: &ProtocolCtx, session: u64) -> String {
     format!(
         "_{}",
-        &crate::crypto::secret_hash(&format!("{}:{}", ctx.org, session.id))[..32]
+        &crate::crypto::secret_hash(&format!("{}:{}", ctx.org, session))[..32]
     )
 }
 
@@ -333,6 +337,7 @@ async fn sign_on(
         (Vec::new(), Vec::new())
     };
     let key = key::idp_key(ctx).await?;
+    let name_id = assertion::name_id(&target.app, &user, &key);
     let value = assertion::response(
         &key,
         &delivery,
@@ -340,17 +345,21 @@ async fn sign_on(
             user: &user,
             groups,
             roles,
-            session_index: session_index(ctx, &session),
+            session_index: session_index(ctx, session.id),
             auth_time: session.auth_time,
+            name_id: name_id.clone(),
         },
         ctx.now,
     )?;
     ctx.propose(
         user_actor(user.id, &user.email),
-        Op::Saml(SamlWrite::SignedOn {
+        Op::Saml(SamlWrite::SignedOnInSession {
             app: target.app.id,
             user: user.id,
             initiated_by_idp: target.request_id.is_none(),
+            session: session.id,
+            name_id,
+            name_id_format: target.app.name_id_format.clone(),
         }),
     )
     .await?;
@@ -387,6 +396,7 @@ async fn logout(
         Err(why) => return Ok(SamlOutcome::Refused(why)),
     };
     let reader = ctx.reader();
+    let mut ended = None;
     if let Some(cookie) = session
         && let Some(session) = active_session(&reader, cookie, ctx.now)?
     {
@@ -395,18 +405,16 @@ async fn logout(
             Op::Revoke(RevokeTarget::Session(session.id)),
         )
         .await?;
+        ended = Some(session.id);
     }
-    let key = key::idp_key(ctx).await?;
-    tracing::debug!(app = %app.entity_id, "SAML single logout answered");
-    let url = logout_response_url(
-        &key,
-        &metadata::entity_id(idp_base),
-        &slo_url,
-        request.id.as_deref(),
-        message.relay_state.as_deref(),
-        ctx.now,
-    )?;
-    Ok(SamlOutcome::Redirect(url))
+    tracing::debug!(app = %app.entity_id, "SAML single logout");
+    let origin = slo_chain::Origin {
+        app: app.id,
+        slo_url,
+        request_id: request.id,
+        relay_state: message.relay_state,
+    };
+    slo_chain::start(ctx, idp_base, origin, ended).await
 }
 
 /// A successful `LogoutResponse` from `issuer` to `slo_url` over the HTTP-Redirect binding,
@@ -437,17 +445,29 @@ fn logout_response_url(
         issuer = esc(issuer),
         success = SUCCESS,
     );
+    signed_redirect(key, slo_url, "SAMLResponse", &xml, relay_state)
+}
+
+/// `xml` to `destination` over the HTTP-Redirect binding as `field` (`SAMLRequest` or
+/// `SAMLResponse`), with the RSA-SHA256 query signature of the org's SAML key.
+fn signed_redirect(
+    key: &key::IdpKey,
+    destination: &str,
+    field: &str,
+    xml: &str,
+    relay_state: Option<&str>,
+) -> Result<String> {
     let deflated = deflate(xml.as_bytes())
-        .map_err(|e| ClusterError::internal(format!("compressing a logout response: {e}")))?;
-    let mut query = format!("SAMLResponse={}", urlencode(&STANDARD.encode(deflated)));
+        .map_err(|e| ClusterError::internal(format!("compressing a SAML message: {e}")))?;
+    let mut query = format!("{field}={}", urlencode(&STANDARD.encode(deflated)));
     if let Some(relay) = relay_state {
         query.push_str(&format!("&RelayState={}", urlencode(relay)));
     }
     query.push_str(&format!("&SigAlg={}", urlencode(RSA_SHA256)));
     let signature = sign_query(&key.private_der, &query)?;
-    let separator = if slo_url.contains('?') { '&' } else { '?' };
+    let separator = if destination.contains('?') { '&' } else { '?' };
     Ok(format!(
-        "{slo_url}{separator}{query}&Signature={}",
+        "{destination}{separator}{query}&Signature={}",
         urlencode(&STANDARD.encode(signature))
     ))
 }
