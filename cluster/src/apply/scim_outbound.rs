@@ -21,10 +21,6 @@ const SECTION: &[u8] = b"scim";
 /// Attempts per delivery before it is dead-lettered (the backoff caps at an hour).
 const MAX_ATTEMPTS: u64 = 12;
 
-fn outbound_of(stored: &Value) -> Value {
-    render(SettingsSection::Scim, Some(stored))["outbound"].take()
-}
-
 fn configured(outbound: &Value, field: &str) -> bool {
     outbound[field]["configured"] == Value::Bool(true)
 }
@@ -60,7 +56,7 @@ pub(super) fn check(stored: &Value) -> Result<()> {
     let doc = render(SettingsSection::Scim, Some(stored));
     check_mapping(&doc, "inbound", &SCIM_MAPPABLE_FIELDS[1..])?;
     check_mapping(&doc, "outbound", SCIM_MAPPABLE_FIELDS)?;
-    let outbound = outbound_of(stored);
+    let outbound = &doc["outbound"];
     if outbound["enabled"] != Value::Bool(true) {
         return Ok(());
     }
@@ -71,31 +67,26 @@ pub(super) fn check(stored: &Value) -> Result<()> {
             "must be the downstream service's SCIM base URL when outbound is enabled",
         ));
     }
-    let missing: Vec<&str> = match outbound["auth_type"].as_str().unwrap_or("bearer") {
-        "basic" => [("basic_username", text(&outbound, "basic_username"))]
-            .into_iter()
-            .chain([("basic_password", configured(&outbound, "basic_password"))])
-            .filter(|(_, ok)| !ok)
-            .map(|(f, _)| f)
-            .collect(),
-        "oauth2" => [
-            ("oauth2_client_id", text(&outbound, "oauth2_client_id")),
-            ("oauth2_token_url", text(&outbound, "oauth2_token_url")),
+    let needs: Vec<(&str, bool)> = match outbound["auth_type"].as_str().unwrap_or("bearer") {
+        "basic" => vec![
+            ("basic_username", text(outbound, "basic_username")),
+            ("basic_password", configured(outbound, "basic_password")),
+        ],
+        "oauth2" => vec![
+            ("oauth2_client_id", text(outbound, "oauth2_client_id")),
+            ("oauth2_token_url", text(outbound, "oauth2_token_url")),
             (
                 "oauth2_client_secret",
-                configured(&outbound, "oauth2_client_secret"),
+                configured(outbound, "oauth2_client_secret"),
             ),
-        ]
-        .into_iter()
-        .filter(|(_, ok)| !ok)
-        .map(|(f, _)| f)
-        .collect(),
-        _ => [("bearer_token", configured(&outbound, "bearer_token"))]
-            .into_iter()
-            .filter(|(_, ok)| !ok)
-            .map(|(f, _)| f)
-            .collect(),
+        ],
+        _ => vec![("bearer_token", configured(outbound, "bearer_token"))],
     };
+    let missing: Vec<&str> = needs
+        .into_iter()
+        .filter(|(_, present)| !present)
+        .map(|(field, _)| field)
+        .collect();
     match missing.first() {
         Some(field) => Err(ClusterError::invalid(
             &format!("outbound.{field}"),
@@ -123,11 +114,8 @@ pub(super) fn find_webhook(tx: &OrgTx) -> Result<Option<Webhook>> {
 }
 
 /// Keeps the hidden webhook in step with the saved settings.
-pub(super) fn sync_webhook(tx: &mut OrgTx, at: Timestamp) -> Result<()> {
-    let stored: Value = tx
-        .get(Table::Settings, SECTION)?
-        .unwrap_or_else(|| json!({}));
-    let outbound = outbound_of(&stored);
+pub(super) fn sync_webhook(tx: &mut OrgTx, at: Timestamp, stored: &Value) -> Result<()> {
+    let outbound = crate::settings::scim_outbound(Some(stored));
     let active = is_enabled(&outbound);
     let url = outbound["endpoint_url"]
         .as_str()

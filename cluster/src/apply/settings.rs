@@ -48,7 +48,7 @@ pub(super) fn update(
     }
     tx.put(Table::Settings, key, &stored)?;
     if section == SettingsSection::Scim {
-        super::scim_outbound::sync_webhook(tx, at)?;
+        super::scim_outbound::sync_webhook(tx, at, &stored)?;
     }
     let mut changes = patch;
     if let (Some(renamed), Value::Object(map)) = (renamed, &mut changes) {

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::ids::{GroupId, UserId};
 use crate::model::{DirectoryEntry, Webhook, WebhookDelivery};
 use crate::scim_outbound::{BATCH_EVENT, Pusher, ScimClient, is_enabled};
-use crate::settings::{SettingsSection, render, sealed_value, secret_context};
+use crate::settings::{SettingsSection, sealed_value, secret_context};
 use crate::tables::{OrgReader, Table};
 use crate::webhooks::Attempt;
 
@@ -35,7 +35,7 @@ fn settings(reader: &OrgReader) -> Result<(Value, Value)> {
     let stored: Value = reader
         .get(Table::Settings, SettingsSection::Scim.as_str().as_bytes())?
         .unwrap_or_else(|| json!({}));
-    let outbound = render(SettingsSection::Scim, Some(&stored))["outbound"].take();
+    let outbound = crate::settings::scim_outbound(Some(&stored));
     Ok((stored, outbound))
 }
 

@@ -336,6 +336,11 @@ pub fn store_secrets(section: SettingsSection, stored: &mut Value, secrets: &[Se
     }
 }
 
+/// The outbound SCIM settings as rendered from the stored section (defaults applied).
+pub fn scim_outbound(stored: Option<&Value>) -> Value {
+    render(SettingsSection::Scim, stored)["outbound"].take()
+}
+
 /// The section as the API shows it: defaults overlaid with what is stored, secrets redacted.
 pub fn render(section: SettingsSection, stored: Option<&Value>) -> Value {
     let mut doc = defaults(section);
