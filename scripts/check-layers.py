@@ -9,7 +9,7 @@ import sys
 LAYERS = [
     ["ids", "clock", "error"],
     ["model", "crypto", "caller", "api_key", "node_identity"],
-    ["command", "protocol", "settings", "transport"],
+    ["command", "protocol", "settings", "transport", "email_templates"],
     ["lookup", "relations", "tables", "mfa"],
     ["query", "directory", "authz"],
     ["apply", "read"],

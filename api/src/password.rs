@@ -78,6 +78,11 @@ pub async fn check_policy(ctx: &Ctx, field: &str, password: &str) -> ApiResult<(
     let text = crate::reply!(reply, Reply::Settings);
     let settings: Value =
         serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))?;
+    check_against(&settings, field, password)
+}
+
+/// Checks `password` against the auth settings document `settings`.
+pub fn check_against(settings: &Value, field: &str, password: &str) -> ApiResult<()> {
     let policy = &settings["password_policy"];
     let min = settings["password_min_length"]
         .as_u64()

@@ -16,5 +16,6 @@ pub mod procs;
 pub mod saml_bench;
 pub mod scim_bench;
 pub mod scim_push_bench;
+pub mod smtp_sink;
 pub mod stats;
 pub mod webhook_bench;

@@ -13,6 +13,7 @@ pub mod command;
 pub mod crypto;
 mod decide;
 mod directory;
+pub mod email_templates;
 mod error;
 pub mod ids;
 mod lookup;

@@ -276,3 +276,13 @@ pub fn saml_upstream(tx: &impl Rows, id: u64) -> Result<crate::model::SamlIdp> {
     tx.row(Table::SamlUpstream, &id.to_be_bytes())?
         .ok_or_else(|| ClusterError::not_found("SAML identity provider", id.to_string()))
 }
+
+/// Key of a pending email request.
+pub fn email_request_key(
+    user: crate::ids::UserId,
+    kind: crate::model::EmailRequestKind,
+) -> Vec<u8> {
+    let mut key = user.to_bytes().to_vec();
+    key.extend_from_slice(kind.as_str().as_bytes());
+    key
+}

@@ -126,6 +126,8 @@ pub enum Query {
     ScimGroup(crate::ids::GroupId),
     /// The inbound `attribute_mapping` a SCIM client's user resources are read through.
     ScimInboundMapping,
+    /// The org's custom email templates and its name: `{"org_name", "custom": [...]}`.
+    EmailTemplates,
     /// The org's social login providers, by id.
     SocialProviders(PageParams),
     SocialProvider(crate::command::SocialProviderKey),
@@ -388,6 +390,7 @@ impl Query {
             Query::ScimUser(_) => "scim_user",
             Query::ScimMe => "scim_me",
             Query::ScimInboundMapping => "scim_inbound_mapping",
+            Query::EmailTemplates => "email_templates",
             Query::ScimGroups => "scim_groups",
             Query::ScimGroup(_) => "scim_group",
             Query::SocialProviders(_) => "social_providers",

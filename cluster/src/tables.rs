@@ -37,6 +37,8 @@ pub enum Table {
     Identity = 0x50,
     IdentityIndex = 0x51,
     EmailRequest = 0x60,
+    /// Custom email templates by kind name.
+    EmailTemplate = 0x61,
     /// OAuth clients by integer id.
     OAuthClient = 0x70,
     /// `client_id` -> integer id.

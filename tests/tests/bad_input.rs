@@ -4297,3 +4297,115 @@ async fn scim_outbound_refusals_answer_their_status_and_write_nothing() -> anyho
     node.stop().await?;
     Ok(())
 }
+
+/// Email templates and email settings: unknown types, missing or mistyped fields, unknown
+/// variables, broken syntax, oversized bodies, settings that could not send, a provider not
+/// built, a missing, wrong or read-only credential: each answers its status and writes nothing.
+#[tokio::test]
+async fn email_refusals_answer_their_status_and_write_nothing() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = node.api();
+    let snapshot = |api: Api| async move {
+        let templates = api.get("/admin/email-templates").await?.expect(200).body;
+        let email = api.get("/admin/settings/email").await?.expect(200).body;
+        let hooks = api.get("/admin/webhooks?limit=100").await?.expect(200).body;
+        anyhow::Ok(json!({"templates": templates, "email": email, "hooks": hooks}))
+    };
+    let before = snapshot(api.clone()).await?;
+    let path = "/admin/email-templates/verification";
+    let cases: Vec<(Value, Vec<&str>)> = vec![
+        (json!({}), vec!["subject", "body_html"]),
+        (
+            json!({"subject": 1, "body_html": ["x"]}),
+            vec!["subject", "body_html"],
+        ),
+        (
+            json!({"subject": "Hi {{ secret }}", "body_html": "<p>x</p>"}),
+            vec!["subject"],
+        ),
+        (
+            json!({"subject": "Hi", "body_html": "{{ user_name"}),
+            vec!["body_html"],
+        ),
+        (
+            json!({"subject": "Hi", "body_html": "<p>x</p>", "is_active": "yes"}),
+            vec!["is_active"],
+        ),
+        (
+            json!({"subject": "Hi", "body_html": "{% for x in user_name %}{% endif %}"}),
+            vec!["body_html"],
+        ),
+    ];
+    for (body, fields) in cases {
+        let reply = api.put(path, body.clone()).await?;
+        assert_eq!(reply.status, 422, "{body}: {}", reply.text);
+        let reply = reply.expect_error(422, "validation_error");
+        assert_fields(&reply, &fields);
+    }
+    let huge = "x".repeat(1_100_000);
+    let reply = api
+        .put(path, json!({"subject": "Hi", "body_html": huge}))
+        .await?;
+    assert_eq!(reply.status, 413, "{}", reply.text);
+    let reply = api
+        .put(
+            path,
+            json!({"subject": "Hi", "body_html": "y".repeat(200_000)}),
+        )
+        .await?;
+    assert_eq!(reply.status, 422, "{}", reply.text);
+    for unknown in [
+        "/admin/email-templates/newsletter",
+        "/admin/email-templates/newsletter/variables",
+    ] {
+        api.get(unknown)
+            .await?
+            .expect_error(404, "resource_not_found");
+    }
+    api.post("/admin/email-templates/newsletter/preview", json!({}))
+        .await?
+        .expect_error(404, "resource_not_found");
+    api.post(
+        "/admin/email-templates/verification/preview",
+        json!({"variables": {"password": "x"}}),
+    )
+    .await?
+    .expect_error(422, "validation_error");
+    api.delete(path)
+        .await?
+        .expect_error(404, "resource_not_found");
+    for (body, status) in [
+        (json!({"enabled": true, "provider": "smtp"}), 422),
+        (
+            json!({"enabled": true, "provider": "smtp", "smtp_host": "h.test"}),
+            422,
+        ),
+        (json!({"smtp_port": 70000}), 422),
+        (json!({"from_email": "not-an-address"}), 422),
+        (json!({"smtp_secure": "yes"}), 422),
+        (
+            json!({"enabled": true, "provider": "ses", "from_email": "a@b.test"}),
+            501,
+        ),
+    ] {
+        let reply = api.put("/admin/settings/email", body.clone()).await?;
+        assert_eq!(reply.status, status, "{body}: {}", reply.text);
+    }
+    api.with_key("lmk_not_a_real_key_000000000000")
+        .get("/admin/email-templates")
+        .await?
+        .expect(401);
+    let reader = read_only(&api, "email-reader").await?;
+    reader.get("/admin/email-templates").await?.expect(200);
+    let reply = reader
+        .put(path, json!({"subject": "Hi", "body_html": "<p>x</p>"}))
+        .await?;
+    assert_eq!(reply.status, 403, "{}", reply.text);
+    assert_eq!(
+        snapshot(api.clone()).await?,
+        before,
+        "refused writes changed something"
+    );
+    node.stop().await?;
+    Ok(())
+}

@@ -46,6 +46,13 @@ struct Seeded {
 }
 
 async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
+    b.put(
+        "/admin/email-templates/verification",
+        json!({"subject": "Globex Secret Subject {{ user_email }}",
+               "body_html": "<p>{{ verification_url }}</p>"}),
+    )
+    .await?
+    .expect(200);
     let user_email = "secret-b-user@globex.test".to_string();
     let user = b
         .post(
@@ -273,6 +280,7 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
         .unwrap_or_default();
     let markers = vec![
         "adfs.globex.test".to_string(),
+        "Globex Secret Subject".to_string(),
         "payroll.globex.test".to_string(),
         "sso.globex.test".to_string(),
         "globex-secret-sso".to_string(),
@@ -344,6 +352,8 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
         "/admin/settings/general",
         "/admin/settings/scim",
         "/admin/settings/security",
+        "/admin/email-templates",
+        "/admin/email-templates/verification",
         "/admin/tenant",
         "/admin/api-keys",
         "/admin/analytics/dashboard",
@@ -747,6 +757,23 @@ fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
         ),
         delete(format!("/admin/saml/idps/{}", s.saml_idp)),
         post_empty("/admin/settings/scim/sync".into()),
+        get("/admin/email-templates".into()),
+        get("/admin/email-templates/verification".into()),
+        get("/admin/email-templates/verification/variables".into()),
+        post(
+            "/admin/email-templates/verification/preview".into(),
+            json!({}),
+        ),
+        put(
+            "/admin/email-templates/verification".into(),
+            json!({"subject": "Pwned", "body_html": "<p>{{ verification_url }}</p>"}),
+        ),
+        delete("/admin/email-templates/verification".into()),
+        put(
+            "/admin/settings/email".into(),
+            json!({"enabled": true, "provider": "smtp", "smtp_host": "intruder.test",
+                   "from_email": "x@intruder.test"}),
+        ),
         put(
             "/admin/settings/scim".into(),
             json!({"outbound": {"enabled": true, "endpoint_url": "https://intruder.test/scim",

@@ -5,6 +5,7 @@ mod api_keys;
 mod audit;
 mod cimd;
 mod clients;
+mod email_templates;
 mod groups;
 mod identities;
 mod me;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(permissions::router().route_layer(in_family(Family::Roles)))
         .merge(audit::router().route_layer(in_family(Family::Audit)))
         .merge(settings::router().route_layer(in_family(Family::Settings)))
+        .merge(email_templates::router().route_layer(in_family(Family::Settings)))
         .merge(analytics::router().route_layer(in_family(Family::Analytics)))
         .merge(api_keys::router().route_layer(in_family(Family::ApiKeys)))
         .merge(me::router().route_layer(in_family(Family::Identity)))

@@ -5,12 +5,12 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use lumo_cluster::ClusterError;
 use lumo_cluster::clock::Timestamp;
-use lumo_cluster::command::{NewUser, Op, UserKey, UserPatch};
+use lumo_cluster::command::{EmailWrite, NewUser, Op, UserKey, UserPatch};
 use lumo_cluster::ids::UserId;
 use lumo_cluster::model::EmailRequestKind;
 use lumo_cluster::query::{Query, Reply};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
+use lumo_cluster::settings::SettingsSection;
+use serde_json::json;
 
 use crate::dto::user::UserDto;
 use crate::envelope::{self, ListShape};
@@ -215,24 +215,46 @@ async fn mark_verified(ctx: Ctx) -> ApiResult<Response> {
 /// How long a verification or reset link stays valid.
 const EMAIL_TOKEN_TTL_MS: i64 = 24 * 3_600_000;
 
+/// True when the org's email settings send (enabled, SMTP, a host).
+async fn email_sends(ctx: &Ctx) -> ApiResult<bool> {
+    let text = reply!(
+        ctx.read(Query::Settings(SettingsSection::Email)).await?,
+        Reply::Settings
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(doc["enabled"] == json!(true)
+        && doc["provider"] == json!("smtp")
+        && doc["smtp_host"]
+            .as_str()
+            .is_some_and(|h| !h.trim().is_empty()))
+}
+
 async fn request_email(ctx: Ctx, kind: EmailRequestKind) -> ApiResult<Response> {
     let key: UserKey = ctx.key("userId")?;
-    let mut token = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut token);
-    let op = Op::RequestEmail {
+    let origin = ctx
+        .context
+        .origin
+        .clone()
+        .unwrap_or_else(|| "http://localhost".into());
+    let op = Op::Email(EmailWrite::Request {
         user: key,
         kind,
-        token_hash: hex::encode(Sha256::digest(token)),
+        nonce: lumo_cluster::mail::link::new_nonce(),
         expires_at: Timestamp::now().plus_millis(EMAIL_TOKEN_TTL_MS),
-    };
+        issuer: format!("{origin}/orgs/{}/api/v1", ctx.org),
+    });
     ctx.write(op).await?;
-    Ok(envelope::message(match kind {
-        EmailRequestKind::VerifyEmail => {
-            "Verification email queued (recorded; no mail transport is configured yet)"
-        }
-        EmailRequestKind::PasswordReset => {
-            "Password reset email queued (recorded; no mail transport is configured yet)"
-        }
+    let what = match kind {
+        EmailRequestKind::VerifyEmail => "Verification email",
+        EmailRequestKind::PasswordReset => "Password reset email",
+    };
+    Ok(envelope::message(&if email_sends(&ctx).await? {
+        format!("{what} queued for delivery")
+    } else {
+        format!(
+            "{what} recorded, but not sent: this organization's email delivery is off (configure ~/admin/settings/email)"
+        )
     }))
 }
 

@@ -76,6 +76,15 @@ pub async fn problem(
     let text = match class.code {
         "tenant_not_found" => "This organization does not exist.".to_string(),
         "resource_not_found" => "That code is not valid or has expired.".to_string(),
+        // A form's or link's own problem, in words (without the field name).
+        _ if matches!(error, ApiError::Cluster(ClusterError::Validation { .. })) => match &error {
+            ApiError::Cluster(ClusterError::Validation { details, .. }) => details
+                .values()
+                .next()
+                .cloned()
+                .unwrap_or_else(|| class.message.clone()),
+            _ => class.message.clone(),
+        },
         // Refusals the user can act on are shown as they are.
         _ if matches!(
             error,

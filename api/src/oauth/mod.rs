@@ -14,6 +14,7 @@ pub mod cimd_fetch;
 mod device;
 mod device_authorization;
 mod discovery;
+mod email_link;
 mod error_page;
 mod hosted_page;
 mod introspect;
@@ -68,6 +69,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/oauth/login/mfa",
             get(login_mfa::mfa_page).post(login_mfa::mfa_submit),
+        )
+        .route(
+            "/oauth/verify-email",
+            get(email_link::verify_get).post(email_link::verify_post),
+        )
+        .route(
+            "/oauth/reset-password",
+            get(email_link::reset_get).post(email_link::reset_post),
         )
         .route(
             "/oauth/org-select",

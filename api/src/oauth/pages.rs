@@ -136,6 +136,23 @@ pub struct MessagePage {
     pub code: Option<String>,
 }
 
+/// The page an emailed link opens: a confirmation (and, for a reset, the new password).
+#[derive(Template)]
+#[template(path = "email_link.html")]
+pub struct EmailLinkPage {
+    pub branding: Branding,
+    pub primary_color: String,
+    pub background_color: String,
+    pub heading: String,
+    pub message: String,
+    pub error: Option<String>,
+    pub action: String,
+    pub csrf: String,
+    pub token: String,
+    pub ask_password: bool,
+    pub button: String,
+}
+
 #[derive(Template)]
 #[template(path = "form_post.html")]
 pub struct FormPostPage {

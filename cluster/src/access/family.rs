@@ -60,7 +60,9 @@ pub fn query_family(query: &Query) -> Family {
         | Query::ExportAudit(_)
         | Query::AuditRetention
         | Query::VerifyAudit => Family::Audit,
-        Query::Settings(_) | Query::AllSettings | Query::Tenant => Family::Settings,
+        Query::Settings(_) | Query::AllSettings | Query::Tenant | Query::EmailTemplates => {
+            Family::Settings
+        }
         Query::AnalyticsDashboard
         | Query::AnalyticsLogins { .. }
         | Query::AnalyticsUsers { .. } => Family::Analytics,
@@ -206,6 +208,9 @@ pub fn op_family(op: &Op) -> Family {
         Op::UpdateSettingsSealed { .. } | Op::RecordScimPushes(_) | Op::QueueScimBatchSync => {
             Family::Settings
         }
+        Op::Email(crate::command::EmailWrite::Request { .. }) => Family::Users,
+        Op::Email(crate::command::EmailWrite::UseLink { .. }) => Family::Protocol,
+        Op::Email(_) => Family::Settings,
         Op::Saml(
             crate::command::SamlWrite::CreateApp(_)
             | crate::command::SamlWrite::UpdateApp { .. }

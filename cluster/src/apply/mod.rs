@@ -10,6 +10,7 @@ mod audit;
 mod ciba;
 mod clients;
 mod device;
+mod email;
 mod expiry;
 mod federated;
 pub(crate) mod grants;
@@ -121,7 +122,8 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             kind,
             token_hash,
             expires_at,
-        } => users::request_email(tx, meta, user, *kind, token_hash, *expires_at)?,
+        } => users::request_email(tx, meta, user, *kind, token_hash, *expires_at, None)?,
+        Op::Email(write) => email::apply(tx, meta, write)?,
         Op::LinkIdentity { user, link } => identities::link(tx, meta, user, link)?,
         Op::UnlinkIdentity { user, kind } => identities::unlink(tx, user, *kind)?,
         Op::Relate {
@@ -298,7 +300,7 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             sealed_secret,
             grace_until,
         } => webhooks::rotate_secret(tx, meta, *id, sealed_secret, *grace_until)?,
-        Op::RecordWebhookAttempts(attempts) => webhooks::record_attempts(tx, attempts)?,
+        Op::RecordWebhookAttempts(attempts) => webhooks::record_attempts(tx, attempts, &[])?,
         Op::ReplayWebhookDelivery { id, seq } => webhooks::replay(tx, meta, *id, *seq)?,
         Op::SendWebhookEvent {
             id,

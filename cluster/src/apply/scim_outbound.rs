@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::clock::Timestamp;
-use crate::command::{CommandMeta, ScimPushReport, WebhookFields};
+use crate::command::{CommandMeta, ScimPushReport};
 use crate::error::{ClusterError, Result};
 use crate::model::{
     AuditEvent, BATCH_EVENT, SCIM_KIND, SCIM_MAPPABLE_FIELDS, Webhook, is_enabled, scim_link_key,
@@ -101,53 +101,23 @@ pub(super) fn check(stored: &Value) -> Result<()> {
 
 /// The org's outbound SCIM webhook, if it has one.
 pub(super) fn find_webhook(tx: &OrgTx) -> Result<Option<Webhook>> {
-    let mut found = None;
-    tx.reader()
-        .scan::<Webhook>(Table::Webhook, &[], false, |_, webhook| {
-            if webhook.kind == SCIM_KIND {
-                found = Some(webhook);
-                return false;
-            }
-            true
-        })?;
-    Ok(found)
+    super::webhooks::find_hidden(tx, SCIM_KIND)
 }
 
 /// Keeps the hidden webhook in step with the saved settings.
 pub(super) fn sync_webhook(tx: &mut OrgTx, at: Timestamp, stored: &Value) -> Result<()> {
     let outbound = crate::settings::scim_outbound(Some(stored));
-    let active = is_enabled(&outbound);
-    let url = outbound["endpoint_url"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let events = subscribed_events(&outbound);
-    match find_webhook(tx)? {
-        None if !active => Ok(()),
-        None => {
-            let fields = WebhookFields {
-                url,
-                events,
-                kind: SCIM_KIND.to_string(),
-                is_active: true,
-                configuration: None,
-            };
-            let configuration = Some(json!({"maxAttempts": MAX_ATTEMPTS}));
-            super::webhooks::insert(tx, at, &fields, "", configuration)?;
-            Ok(())
-        }
-        Some(mut webhook) => {
-            if active && !webhook.is_active {
-                webhook.failure_count = 0;
-            }
-            webhook.url = url;
-            webhook.events = events;
-            webhook.is_active = active;
-            webhook.updated_at = at;
-            tx.put(Table::Webhook, &webhook.id.0.to_be_bytes(), &webhook)?;
-            Ok(())
-        }
-    }
+    let carrier = super::webhooks::HiddenWebhook {
+        kind: SCIM_KIND,
+        active: is_enabled(&outbound),
+        url: outbound["endpoint_url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        events: subscribed_events(&outbound),
+        max_attempts: MAX_ATTEMPTS,
+    };
+    super::webhooks::keep_hidden(tx, at, carrier)
 }
 
 /// Changes the server-kept fields of the outbound settings.
@@ -201,7 +171,7 @@ pub(super) fn queue_batch(tx: &mut OrgTx, meta: &CommandMeta) -> Result<Applied>
 
 /// Records a round of the outbound client.
 pub(super) fn record(tx: &mut OrgTx, report: &ScimPushReport) -> Result<Applied> {
-    super::webhooks::record_attempts(tx, &report.attempts)?;
+    super::webhooks::record_attempts(tx, &report.attempts, &[])?;
     for link in &report.links {
         let key = scim_link_key(link.kind, &link.local);
         match &link.remote {

@@ -43,12 +43,16 @@ pub(super) fn update(
     section_rules::merge(section, &mut stored, &patch);
     section_rules::store_secrets(section, &mut stored, secrets);
     section_rules::store_sealed(&mut stored, sealed);
-    if section == SettingsSection::Scim {
-        super::scim_outbound::check(&stored)?;
+    match section {
+        SettingsSection::Scim => super::scim_outbound::check(&stored)?,
+        SettingsSection::Email => super::email::check_settings(&stored)?,
+        _ => {}
     }
     tx.put(Table::Settings, key, &stored)?;
-    if section == SettingsSection::Scim {
-        super::scim_outbound::sync_webhook(tx, at, &stored)?;
+    match section {
+        SettingsSection::Scim => super::scim_outbound::sync_webhook(tx, at, &stored)?,
+        SettingsSection::Email => super::email::sync_webhook(tx, at, &stored)?,
+        _ => {}
     }
     let mut changes = patch;
     if let (Some(renamed), Value::Object(map)) = (renamed, &mut changes) {

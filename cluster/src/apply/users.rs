@@ -6,7 +6,7 @@ use crate::clock::Timestamp;
 use crate::command::{CommandMeta, NewUser, UserKey, UserPatch};
 use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
-use crate::lookup::{self, load_org, save_org};
+use crate::lookup::{self, email_request_key, load_org, save_org};
 use crate::model::{AuditEvent, EmailRequest, EmailRequestKind, IdentityLink, User};
 use crate::query::Outcome;
 use crate::relations::{EndKind, unlink_all};
@@ -14,11 +14,11 @@ use crate::tables::{OrgTx, Table};
 
 use super::Applied;
 
-fn save(tx: &mut OrgTx, user: &User) -> Result<()> {
+pub(super) fn save(tx: &mut OrgTx, user: &User) -> Result<()> {
     tx.put(Table::User, &user.id.to_bytes(), user)
 }
 
-fn label(user: &User) -> String {
+pub(super) fn label(user: &User) -> String {
     user.name.clone().unwrap_or_else(|| user.email.clone())
 }
 
@@ -343,13 +343,6 @@ pub(super) fn set_password(
     Ok((Outcome::Done, vec![event]))
 }
 
-/// Key of a pending email request.
-pub fn email_request_key(user: UserId, kind: EmailRequestKind) -> Vec<u8> {
-    let mut key = user.to_bytes().to_vec();
-    key.extend_from_slice(kind.as_str().as_bytes());
-    key
-}
-
 /// Key of a user's identity link of one kind.
 pub fn identity_key(user: UserId, tag: u8) -> Vec<u8> {
     let mut key = user.to_bytes().to_vec();
@@ -364,6 +357,7 @@ pub(super) fn request_email(
     kind: EmailRequestKind,
     token_hash: &str,
     expires_at: Timestamp,
+    issuer: Option<&str>,
 ) -> Result<Applied> {
     let user = lookup::user(tx, key)?;
     if kind == EmailRequestKind::PasswordReset && (user.blocked || !user.is_active) {
@@ -379,6 +373,7 @@ pub(super) fn request_email(
         requested_at: meta.at,
         expires_at,
         delivered: false,
+        issuer: issuer.map(str::to_string),
     };
     tx.put(
         Table::EmailRequest,
@@ -392,13 +387,9 @@ pub(super) fn request_email(
     let event = AuditEvent::new(
         "user",
         action,
-        format!(
-            "{} email requested for {} (queued; no mail transport configured)",
-            kind.as_str(),
-            user.email
-        ),
+        format!("{} email requested for {}", kind.as_str(), user.email),
     )
     .target("user", user.id, label(&user))
-    .new_value(json!({"expiresAt": expires_at.to_rfc3339(), "delivered": false}));
+    .new_value(crate::model::email_request_fields(meta.at, expires_at));
     Ok((Outcome::Done, vec![event]))
 }

@@ -74,15 +74,15 @@ fn parse_configuration(text: Option<&String>) -> Result<Option<Value>> {
     .transpose()
 }
 
-/// Refuses admin changes to the webhook that carries outbound SCIM (the SCIM settings own it).
+/// Refuses admin changes to a webhook the server keeps (its settings own it).
 fn admin_editable(webhook: &Webhook) -> Result<()> {
-    if webhook.kind == crate::model::SCIM_KIND {
-        return Err(ClusterError::conflict(
+    match crate::model::hidden_owner(&webhook.kind) {
+        Some(owner) => Err(ClusterError::conflict(
             "webhookId",
-            "this webhook carries outbound SCIM: change it through ~/admin/settings/scim",
-        ));
+            format!("this webhook carries {owner}"),
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn event(webhook: &Webhook, action: &str, message: &str) -> AuditEvent {
@@ -363,9 +363,66 @@ pub(crate) fn enqueue(tx: &mut OrgTx, body: &AuditBody) -> Result<()> {
     Ok(())
 }
 
+/// A webhook the server keeps for itself (outbound SCIM, email), in step with settings.
+pub(super) struct HiddenWebhook {
+    pub kind: &'static str,
+    pub active: bool,
+    pub url: String,
+    pub events: Vec<String>,
+    pub max_attempts: u64,
+}
+
+/// The org's hidden webhook of `kind`, if it has one.
+pub(super) fn find_hidden(tx: &OrgTx, kind: &str) -> Result<Option<Webhook>> {
+    let mut found = None;
+    tx.reader()
+        .scan::<Webhook>(Table::Webhook, &[], false, |_, webhook| {
+            if webhook.kind == kind {
+                found = Some(webhook);
+                return false;
+            }
+            true
+        })?;
+    Ok(found)
+}
+
+/// Creates or updates the hidden webhook `carrier` describes (none is made while inactive).
+pub(super) fn keep_hidden(tx: &mut OrgTx, at: Timestamp, carrier: HiddenWebhook) -> Result<()> {
+    match find_hidden(tx, carrier.kind)? {
+        None if !carrier.active => Ok(()),
+        None => {
+            let fields = WebhookFields {
+                url: carrier.url,
+                events: carrier.events,
+                kind: carrier.kind.to_string(),
+                is_active: true,
+                configuration: None,
+            };
+            let configuration = Some(json!({"maxAttempts": carrier.max_attempts}));
+            insert(tx, at, &fields, "", configuration)?;
+            Ok(())
+        }
+        Some(mut webhook) => {
+            if carrier.active && !webhook.is_active {
+                webhook.failure_count = 0;
+            }
+            webhook.url = carrier.url;
+            webhook.events = carrier.events;
+            webhook.is_active = carrier.active;
+            webhook.updated_at = at;
+            tx.put(Table::Webhook, &webhook.id.0.to_be_bytes(), &webhook)
+        }
+    }
+}
+
 /// Records the dispatcher's attempts. Results for deliveries no longer open (a result recorded
-/// twice after a leader change, a deleted webhook) are ignored.
-pub(super) fn record_attempts(tx: &mut OrgTx, attempts: &[WebhookAttempt]) -> Result<Applied> {
+/// twice after a leader change, a deleted webhook) are ignored. A failed delivery whose
+/// sequence is in `give_up` is dead-lettered at once (the receiver refused it for good).
+pub(super) fn record_attempts(
+    tx: &mut OrgTx,
+    attempts: &[WebhookAttempt],
+    give_up: &[u64],
+) -> Result<Applied> {
     for attempt in attempts {
         let key = row_key(attempt.webhook, attempt.seq);
         let Some(mut delivery) = tx.get::<WebhookDelivery>(Table::WebhookDelivery, &key)? else {
@@ -401,7 +458,7 @@ pub(super) fn record_attempts(tx: &mut OrgTx, attempts: &[WebhookAttempt]) -> Re
             webhook.failure_count = 0;
         } else {
             webhook.failure_count += 1;
-            if delivery.attempt_count >= policy.max_attempts {
+            if delivery.attempt_count >= policy.max_attempts || give_up.contains(&delivery.seq) {
                 delivery.status = DeliveryStatus::DeadLettered;
                 delivery.dead_lettered_at = Some(attempt.at);
                 delivery.next_attempt_at = None;

@@ -3,6 +3,7 @@
 
 mod aauth;
 mod agents;
+mod email;
 mod jit;
 mod mfa;
 mod oauth;
@@ -23,6 +24,7 @@ pub use agents::{
     AgentKey, AgentKeyChange, AgentPatch, AgentSwitch, AskQuestion, McpToolQuestion, NewAgent,
     NewMcpServer,
 };
+pub use email::EmailWrite;
 pub use jit::{FinishTask, JitDecision, JitIssuance, NewApproval, NewJitRequest, NewTask};
 pub use mfa::{AuthenticatorPatch, MfaProof, MfaSignIn, NewAccessCode, PasskeyUse, SecondFactor};
 pub use oauth::{
@@ -789,6 +791,8 @@ pub enum Op {
     RecordScimPushes(Box<ScimPushReport>),
     /// Queues a full outbound SCIM sync (the admin's `sync`, or the batch interval).
     QueueScimBatchSync,
+    /// Email delivery and templates.
+    Email(EmailWrite),
 }
 
 /// Fields of a new ABAC attribute definition (JSON payloads as text).
@@ -1014,6 +1018,7 @@ impl Op {
             Op::UpdateSettingsSealed { .. } => "update_settings",
             Op::RecordScimPushes(_) => "record_scim_pushes",
             Op::QueueScimBatchSync => "queue_scim_batch_sync",
+            Op::Email(write) => write.name(),
         }
     }
 }

@@ -1,7 +1,22 @@
-//! Outgoing mail (one-time codes for now). Senders are pluggable ([`Mailer`]); the one this
-//! server has is [`DirMailer`], which drops each message as a JSON file into a directory
-//! (`--mail-dir`) for a relay or a test to pick up. Without a sender, features that need mail
-//! answer 501.
+//! Outgoing mail.
+//!
+//! - Org email (verification, password reset, invitations) goes through the org's own SMTP
+//!   server (`smtp.rs`), from the replicated outbox: saving the email settings keeps a hidden
+//!   webhook of kind `email` in step, the change that asks for an email writes its delivery in
+//!   the same Raft entry, and the dispatcher (`service/email.rs`) builds each message at send
+//!   time (`compose.rs`) from a template (`email_templates`) with a signed single-use
+//!   link (`link.rs`), retrying with backoff like any webhook.
+//! - One-time codes go out at once through the node's [`Mailer`]: [`DirMailer`] drops each
+//!   message as a JSON file into a directory (`--mail-dir`) for a relay or a test to pick up.
+//!   Without one, features that need it answer 501.
+
+pub mod compose;
+pub mod link;
+pub mod smtp;
+
+pub use crate::model::{EMAIL_EVENTS, EMAIL_KIND};
+pub use compose::Compose;
+pub use smtp::{Outgoing, SmtpAttempt, SmtpSender, SmtpSettings};
 
 use std::path::PathBuf;
 

@@ -8,6 +8,7 @@ mod api_key;
 mod approval;
 mod audit;
 mod directory;
+mod email_template;
 mod grants;
 mod identity;
 mod jit;
@@ -43,6 +44,7 @@ pub use approval::{
 };
 pub use audit::{AuditBody, AuditChainHead, AuditEvent, AuditRecord, AuditRetention, GENESIS_HASH};
 pub use directory::{DirectoryEntry, NodeRecord, NodeState, OrgState, ShardDescriptor};
+pub use email_template::EmailTemplateRecord;
 pub use grants::{
     AccessTokenRecord, ApprovalState, AuthCode, CibaRequest, Consent, DeviceGrant, LoginFailures,
     LoginSession, PushedRequest, RefreshFamily, RefreshTokenRecord,
@@ -81,10 +83,11 @@ pub use social::{
     SOCIAL_LOGIN_TTL_MS, SocialHead, SocialLoginState, SocialProvider, UpstreamIdentity,
     is_provider_slug,
 };
-pub use user::{EmailRequest, EmailRequestKind, User};
+pub use user::{EmailRequest, EmailRequestKind, User, email_request_fields};
 pub use vault::VaultConnection;
 pub use webhook::{
-    DeliveryAttempt, DeliveryStatus, TUNNEL_KIND, Webhook, WebhookDelivery, WebhookHead,
+    DeliveryAttempt, DeliveryStatus, EMAIL_EVENTS, EMAIL_KIND, TUNNEL_KIND, Webhook,
+    WebhookDelivery, WebhookHead, hidden_owner,
 };
 pub use webhook_events::{is_webhook_event, webhook_event_catalog};
 

@@ -67,7 +67,9 @@ impl EmailRequestKind {
     }
 }
 
-/// A pending email request (the token itself is only stored hashed).
+/// A pending email request. Its link is signed when the email is sent (`mail::link`); the row
+/// keeps the link's random nonce (in `token_hash`, the field's name from when only a hash was
+/// kept), so using the link, or asking again, ends the old link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailRequest {
     pub user_id: UserId,
@@ -76,4 +78,18 @@ pub struct EmailRequest {
     pub requested_at: Timestamp,
     pub expires_at: Timestamp,
     pub delivered: bool,
+    /// The issuer the request came through (`{public url}/orgs/{org}/api/v1`): links point
+    /// at its hosted pages. `None` for requests recorded before emails were sent.
+    #[serde(default)]
+    pub issuer: Option<String>,
+}
+
+/// The `newValue` of an email request's event: when it expires, and when it was asked (the
+/// email composer sends only the latest request's email).
+pub fn email_request_fields(requested_at: Timestamp, expires_at: Timestamp) -> serde_json::Value {
+    serde_json::json!({
+        "expiresAt": expires_at.to_rfc3339(),
+        "requestedAt": requested_at.0,
+        "delivered": false,
+    })
 }

@@ -11,6 +11,26 @@ use crate::ids::WebhookId;
 /// instead of pushed.
 pub const TUNNEL_KIND: &str = "tunnel";
 
+/// The kind of the hidden webhook that carries an org's emails (kept in step with the email
+/// settings; its deliveries are sent over SMTP, not POSTed).
+pub const EMAIL_KIND: &str = "email";
+
+/// The events that send an email.
+pub const EMAIL_EVENTS: [&str; 2] = [
+    "user.verification_email.requested",
+    "user.password_reset.requested",
+];
+
+/// What a hidden webhook of `kind` carries and where it is changed, if the server keeps
+/// webhooks of that kind for itself (admins may not edit, rotate or test them).
+pub fn hidden_owner(kind: &str) -> Option<&'static str> {
+    match kind {
+        super::SCIM_KIND => Some("outbound SCIM: change it through ~/admin/settings/scim"),
+        EMAIL_KIND => Some("the org's emails: change it through ~/admin/settings/email"),
+        _ => None,
+    }
+}
+
 /// A receiver of an org's events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Webhook {

@@ -14,6 +14,7 @@ mod branding;
 mod browser_bound;
 mod client_auth;
 mod device_authorization;
+mod email_link;
 mod grants;
 mod introspect;
 mod jit_review;
@@ -144,6 +145,7 @@ pub async fn handle(ctx: ProtocolCtx, request: ProtocolRequest) -> Result<Protoc
         } => settings_secrets::update(&ctx, &credential, section, &patch).await,
         ProtocolRequest::Mfa { credential, call } => mfa::call(&ctx, &credential, call).await,
         ProtocolRequest::LoginMfa(step) => mfa::step(&ctx, step).await,
+        ProtocolRequest::EmailLink(step) => email_link::step(&ctx, step).await,
         ProtocolRequest::Social(step) => social::step(&ctx, step).await,
         ProtocolRequest::Saml(step) => saml::step(&ctx, step).await,
         ProtocolRequest::WebhookTest { credential, id } => {

@@ -70,6 +70,14 @@ impl OAuthRuntime {
             .map_err(|e| ClusterError::internal(format!("sealing: {e}")))
     }
 
+    /// The tag that signs an emailed link of `org` (`message` names what the link does).
+    pub fn link_tag(&self, org: OrgId, message: &str) -> Result<[u8; 32]> {
+        Ok(self.master()?.mac(
+            format!("lumo-email-link:{org}").as_bytes(),
+            message.as_bytes(),
+        ))
+    }
+
     /// Opens what [`Self::seal_secret`] sealed.
     pub fn open_secret(&self, org: OrgId, context: &str, sealed: &str) -> Result<Vec<u8>> {
         self.master()?

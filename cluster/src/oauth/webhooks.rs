@@ -101,10 +101,10 @@ pub(super) async fn test(
     let principal = authenticate_credential(&ctx.reader(), credential, ctx.now)?;
     authorize_access(&principal, Family::Webhooks, true)?;
     let webhook = crate::lookup::webhook(&ctx.reader(), id)?;
-    if webhook.kind == crate::model::SCIM_KIND {
+    if let Some(owner) = crate::model::hidden_owner(&webhook.kind) {
         return Err(ClusterError::conflict(
             "webhookId",
-            "this webhook carries outbound SCIM: queue a sync with POST ~/admin/settings/scim/sync",
+            format!("this webhook carries {owner}"),
         ));
     }
     let secrets = signing_secrets(&ctx.runtime, ctx.org, &webhook, ctx.now)?;

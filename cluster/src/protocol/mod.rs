@@ -2,6 +2,7 @@
 //! authorization server: requests and replies, the typed token request, grant types, token
 //! types, error codes, scopes and limits. No logic lives here; `oauth` serves the requests.
 
+mod email_link;
 mod grant_type;
 pub mod limits;
 mod mfa;
@@ -15,6 +16,7 @@ mod token_type;
 mod views;
 
 pub use crate::error::ErrorCode;
+pub use email_link::EmailLinkStep;
 pub use grant_type::{GRANT_TYPES, GrantType};
 pub use mfa::{Enrollment, LoginMfaPage, LoginOutcome, LoginStep, MfaCall};
 pub use reply::{ProtocolReply, TokenResponse};

@@ -135,6 +135,8 @@ pub enum ProtocolRequest {
         credential: Credential,
         call: super::MfaCall,
     },
+    /// A step of the page an emailed link opens (verify an address, reset a password).
+    EmailLink(super::EmailLinkStep),
     /// A step of the hosted sign-in's second factor.
     LoginMfa(super::LoginStep),
     /// Social login: a provider's admin change, or a login's leg.
@@ -320,6 +322,7 @@ impl ProtocolRequest {
             ProtocolRequest::WebhookSecret { .. } => "webhook_secret",
             ProtocolRequest::WebhookTest { .. } => "webhook_test",
             ProtocolRequest::UpdateSettings { .. } => "update_settings",
+            ProtocolRequest::EmailLink(_) => "email_link",
             ProtocolRequest::Mfa { .. } => "mfa",
             ProtocolRequest::LoginMfa(_) => "login_mfa",
             ProtocolRequest::Social(_) => "social",

@@ -151,6 +151,7 @@ pub fn run_query(
         },
         Query::ScimGroups => scim::groups(reader),
         Query::ScimInboundMapping => scim::inbound_mapping(reader),
+        Query::EmailTemplates => email_templates(reader),
         Query::ScimGroup(id) => scim::group(reader, *id),
         Query::SocialProviders(page) => {
             let mut all = Vec::new();
@@ -192,4 +193,22 @@ pub fn run_query(
         } => webhooks::deliveries(reader, *webhook, *status, *limit),
         Query::WebhookDelivery { webhook, seq } => webhooks::delivery(reader, *webhook, *seq),
     }
+}
+
+/// The org's custom email templates, with its name (previews show it).
+fn email_templates(reader: &OrgReader) -> Result<Reply> {
+    let mut custom = Vec::new();
+    reader.scan::<crate::model::EmailTemplateRecord>(
+        Table::EmailTemplate,
+        &[],
+        false,
+        |_, record| {
+            custom.push(record);
+            true
+        },
+    )?;
+    let org = crate::lookup::load_org(reader)?;
+    Ok(Reply::Settings(
+        serde_json::json!({"org_name": org.name, "custom": custom}).to_string(),
+    ))
 }

@@ -4,6 +4,7 @@
 
 mod backup;
 mod credential_org;
+mod email;
 mod groups;
 mod membership;
 mod moves;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::command::{Op, WebhookAttempt};
 use crate::ids::{OrgId, WebhookId};
-use crate::model::{DirectoryEntry, OrgState, Webhook, WebhookDelivery};
+use crate::model::{DirectoryEntry, EMAIL_KIND, OrgState, Webhook, WebhookDelivery};
 use crate::scim_outbound::SCIM_KIND;
 use crate::tables::{OrgReader, Table};
 use crate::webhooks::{Attempt, SendLimits, Sender, TUNNEL_KIND, signature_headers, ssf};
@@ -163,7 +163,7 @@ impl Service {
         if !webhook.is_active || webhook.kind == TUNNEL_KIND {
             return Ok(());
         }
-        let outlet = if webhook.kind == SCIM_KIND {
+        let outlet = if webhook.kind == SCIM_KIND || webhook.kind == EMAIL_KIND {
             None
         } else {
             Some(self.outlet(entry, webhook.clone()).await?)
@@ -187,6 +187,12 @@ impl Service {
                         return Ok(());
                     }
                     (Op::RecordWebhookAttempts(attempts), all_ok)
+                }
+                None if webhook.kind == EMAIL_KIND => {
+                    match self.send_emails(entry, reader, &webhook, &seqs).await? {
+                        Some(round) => round,
+                        None => return Ok(()),
+                    }
                 }
                 None => {
                     let (report, all_ok) = self.push_scim(entry, reader, &webhook, &seqs).await?;

@@ -113,7 +113,12 @@ pub fn defaults(section: SettingsSection) -> Value {
             "smtp_port": null,
             "smtp_username": null,
             "smtp_password": null,
-            "smtp_secure": true
+            "smtp_secure": true,
+            "smtp_verify_tls": true,
+            "smtp_tls_certificate": null,
+            "last_delivery_at": null,
+            "last_delivery_status": null,
+            "last_delivery_error": null
         }),
         SettingsSection::General => json!({
             "name": "",

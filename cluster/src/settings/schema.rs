@@ -816,4 +816,29 @@ pub(super) const EMAIL_SETTINGS: &[Field] = &[
         kind: Kind::Bool,
         nullable: false,
     },
+    Field {
+        name: "smtp_verify_tls",
+        kind: Kind::Bool,
+        nullable: false,
+    },
+    Field {
+        name: "smtp_tls_certificate",
+        kind: Kind::Str,
+        nullable: true,
+    },
+    Field {
+        name: "last_delivery_at",
+        kind: Kind::ReadOnly,
+        nullable: true,
+    },
+    Field {
+        name: "last_delivery_status",
+        kind: Kind::ReadOnly,
+        nullable: true,
+    },
+    Field {
+        name: "last_delivery_error",
+        kind: Kind::ReadOnly,
+        nullable: true,
+    },
 ];

@@ -131,7 +131,9 @@ fn check_int(path: &str, n: i64) -> Option<String> {
 
 fn check_str(path: &str, s: &str) -> Option<String> {
     let limit = match path {
-        "custom_css" | "custom_html" | "outbound.tls_certificate" => 65_536,
+        "custom_css" | "custom_html" | "outbound.tls_certificate" | "smtp_tls_certificate" => {
+            65_536
+        }
         "name" | "displayName" => 200,
         _ => 2_048,
     };

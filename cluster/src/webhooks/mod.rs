@@ -10,4 +10,4 @@ mod target;
 pub use crate::model::TUNNEL_KIND;
 pub use send::{Attempt, SendLimits, Sender, TlsTrust, send};
 pub use signature::{SECRET_PREFIX, generate_secret, signature_headers};
-pub use target::{TargetPolicy, check_url, resolve};
+pub use target::{TargetPolicy, check_url, resolve, resolve_host};

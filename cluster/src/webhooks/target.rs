@@ -78,7 +78,16 @@ fn is_public(ip: IpAddr) -> bool {
 /// whose addresses is not public (unless allowed).
 pub async fn resolve(url: &reqwest::Url, policy: TargetPolicy) -> Result<SocketAddr, String> {
     let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
-    let port = url.port_or_known_default().unwrap_or(443);
+    resolve_host(host, url.port_or_known_default().unwrap_or(443), policy).await
+}
+
+/// The address `host:port` resolves to, refused unless public (or the policy allows private
+/// addresses); the one address later connected to.
+pub async fn resolve_host(
+    host: &str,
+    port: u16,
+    policy: TargetPolicy,
+) -> Result<SocketAddr, String> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
         .map_err(|e| format!("cannot resolve {host}: {e}"))?

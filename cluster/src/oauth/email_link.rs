@@ -1,0 +1,93 @@
+//! The hosted pages an emailed link opens (`~/oauth/verify-email`, `~/oauth/reset-password`):
+//! checking a link (its signature under the master key, its expiry, and that the request row
+//! still holds its nonce) and using it through Raft, where the nonce is checked again so a link
+//! works once even when opened twice at the same moment.
+
+use serde_json::json;
+
+use crate::command::{EmailWrite, Op};
+use crate::error::{ClusterError, Result};
+use crate::ids::UserId;
+use crate::lookup::email_request_key;
+use crate::mail::link::{LinkPurpose, LinkToken, tag_matches};
+use crate::model::{EmailRequest, EmailRequestKind, PrincipalKind, User};
+use crate::protocol::{EmailLinkStep, ProtocolReply};
+use crate::settings::SettingsSection;
+use crate::tables::Table;
+
+use super::runtime::ProtocolCtx;
+
+fn refused(problem: &str) -> ClusterError {
+    ClusterError::invalid("token", problem)
+}
+
+/// The link's request and user, if the link is good now.
+fn check(ctx: &ProtocolCtx, text: &str) -> Result<(LinkToken, EmailRequestKind, User)> {
+    let (token, tag) = LinkToken::parse(text).ok_or_else(|| refused("this link is not valid"))?;
+    let expected = ctx.runtime.link_tag(ctx.org, &token.message())?;
+    if !tag_matches(&tag, &expected) {
+        return Err(refused("this link is not valid"));
+    }
+    let kind = match token.purpose {
+        LinkPurpose::VerifyEmail => EmailRequestKind::VerifyEmail,
+        LinkPurpose::PasswordReset => EmailRequestKind::PasswordReset,
+        _ => return Err(refused("this link is not for this page")),
+    };
+    if token.expires_at <= ctx.now {
+        return Err(refused("this link has expired; ask for a new one"));
+    }
+    let user_id: UserId = token
+        .subject
+        .parse()
+        .map_err(|_| refused("this link is not valid"))?;
+    let reader = ctx.reader();
+    let request: Option<EmailRequest> =
+        reader.get(Table::EmailRequest, &email_request_key(user_id, kind))?;
+    if request.is_none_or(|r| r.token_hash != token.nonce) {
+        return Err(refused(
+            "this link was already used, or a newer one was sent",
+        ));
+    }
+    let user: User = reader
+        .get(Table::User, &user_id.to_bytes())?
+        .ok_or_else(|| refused("this account no longer exists"))?;
+    Ok((token, kind, user))
+}
+
+pub(super) async fn step(ctx: &ProtocolCtx, step: EmailLinkStep) -> Result<ProtocolReply> {
+    match step {
+        EmailLinkStep::Check { token } => {
+            let (_, kind, user) = check(ctx, &token)?;
+            let stored: Option<serde_json::Value> = ctx
+                .reader()
+                .get(Table::Settings, SettingsSection::Auth.as_str().as_bytes())?;
+            let policy = crate::settings::render(SettingsSection::Auth, stored.as_ref());
+            Ok(ProtocolReply::Document(json!({
+                "purpose": kind.as_str(),
+                "email": user.email,
+                "password_policy": policy,
+            })))
+        }
+        EmailLinkStep::Use {
+            token,
+            password_hash,
+        } => {
+            let (token, kind, user) = check(ctx, &token)?;
+            let op = Op::Email(EmailWrite::UseLink {
+                user: user.id,
+                kind,
+                nonce: token.nonce,
+                password_hash,
+            });
+            let actor = PrincipalKind::User {
+                id: user.id,
+                email: user.email.clone(),
+            };
+            ctx.propose(actor, op).await?;
+            Ok(ProtocolReply::Document(json!({
+                "purpose": kind.as_str(),
+                "email": user.email,
+            })))
+        }
+    }
+}

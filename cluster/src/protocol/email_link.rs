@@ -1,0 +1,15 @@
+//! Steps of the hosted page an emailed link opens.
+
+use serde::{Deserialize, Serialize};
+
+/// A step of an emailed link's page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EmailLinkStep {
+    /// What the link is for, if it is still good (the page to show).
+    Check { token: String },
+    /// Uses it; a reset carries the new password's argon2 hash.
+    Use {
+        token: String,
+        password_hash: Option<String>,
+    },
+}

@@ -1,0 +1,122 @@
+//! The email sender on the shard leader: the webhook dispatcher hands it the due deliveries of
+//! an org's hidden `email` webhook (`service/webhooks.rs`). Per round it reads the email
+//! settings, opens the SMTP password, and sends each delivery's message (`mail::compose`) in
+//! order; the dispatcher records the round in one Raft entry (`EmailWrite::RecordAttempts`). A
+//! message the server refused for good (5xx, an undeliverable address) is dead-lettered at once
+//! instead of retried for an hour. A leader that dies after the server accepted a message but
+//! before the record commits sends it again from the next leader, with the same `Message-ID`.
+
+use serde_json::{Value, json};
+
+use crate::command::{EmailWrite, Op};
+use crate::error::Result;
+use crate::mail::compose::{Compose, compose};
+use crate::mail::{SmtpAttempt, SmtpSender, SmtpSettings};
+use crate::model::{DirectoryEntry, Webhook, WebhookDelivery};
+use crate::settings::{SettingsSection, render, sealed_value, secret_context};
+use crate::tables::{OrgReader, Table};
+use crate::webhooks::Attempt;
+
+use super::Service;
+use super::webhooks::recorded;
+
+/// The stored email section.
+fn stored_settings(reader: &OrgReader) -> Result<Value> {
+    Ok(reader
+        .get(Table::Settings, SettingsSection::Email.as_str().as_bytes())?
+        .unwrap_or_else(|| json!({})))
+}
+
+impl Service {
+    /// Sends deliveries `seqs` of the email webhook in order, stopping at the first transient
+    /// failure; returns the record to propose (none when nothing was tried) and whether every
+    /// delivery is settled.
+    pub(super) async fn send_emails(
+        &self,
+        entry: &DirectoryEntry,
+        reader: &OrgReader,
+        webhook: &Webhook,
+        seqs: &[u64],
+    ) -> Result<Option<(Op, bool)>> {
+        let runtime = self.inner.actors.oauth_runtime();
+        let stored = stored_settings(reader)?;
+        let doc = render(SettingsSection::Email, Some(&stored));
+        let password = match sealed_value(&stored, "smtp_password") {
+            Some(sealed) => {
+                let context = secret_context(SettingsSection::Email, "smtp_password");
+                runtime
+                    .open_secret(entry.org_id, &context, sealed)
+                    .ok()
+                    .and_then(|plain| String::from_utf8(plain).ok())
+            }
+            None => None,
+        };
+        let sender = match SmtpSettings::from_settings(&doc) {
+            Ok(settings) => {
+                let domain = settings.domain().to_string();
+                SmtpSender::new(settings, password, runtime.webhook_targets())
+                    .await
+                    .map(|s| (s, domain))
+            }
+            Err(why) => Err(why),
+        };
+        let mut attempts = Vec::with_capacity(seqs.len());
+        let mut give_up = Vec::new();
+        let (sender, domain) = match sender {
+            Ok(ready) => ready,
+            Err(why) => {
+                // The first delivery fails with why; the others wait behind it.
+                if let Some(&seq) = seqs.first() {
+                    let attempt = Attempt::failed(format!("smtp: {why}"));
+                    attempts.push(recorded(webhook.id, seq, self.now(), attempt));
+                }
+                return Ok(record(attempts, give_up, false));
+            }
+        };
+        let sign = |message: &str| runtime.link_tag(entry.org_id, message);
+        let mut all_ok = true;
+        for &seq in seqs {
+            let key = crate::lookup::webhook_delivery_key(webhook.id, seq);
+            let Some(delivery) = reader.get::<WebhookDelivery>(Table::WebhookDelivery, &key)?
+            else {
+                continue;
+            };
+            let sent = match compose(reader, &delivery, &domain, &sign)? {
+                Compose::Send(mail) => sender.send(&mail).await,
+                Compose::Skip(why) => SmtpAttempt {
+                    attempt: Attempt {
+                        status_code: None,
+                        response_body: Some(format!("not sent: {why}")),
+                        error: None,
+                    },
+                    permanent: false,
+                },
+                Compose::Refuse(why) => SmtpAttempt::permanent(why),
+            };
+            let failed = sent.attempt.error.is_some();
+            if failed && sent.permanent {
+                give_up.push(seq);
+            }
+            attempts.push(recorded(webhook.id, seq, self.now(), sent.attempt));
+            if failed && !sent.permanent {
+                all_ok = false;
+                break;
+            }
+        }
+        Ok(record(attempts, give_up, all_ok))
+    }
+}
+
+fn record(
+    attempts: Vec<crate::command::WebhookAttempt>,
+    give_up: Vec<u64>,
+    all_ok: bool,
+) -> Option<(Op, bool)> {
+    if attempts.is_empty() {
+        return None;
+    }
+    Some((
+        Op::Email(EmailWrite::RecordAttempts { attempts, give_up }),
+        all_ok,
+    ))
+}
