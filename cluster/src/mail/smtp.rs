@@ -162,7 +162,18 @@ impl SmtpSender {
             Ok(m) => m,
             Err(why) => return SmtpAttempt::permanent(why),
         };
-        match self.transport.send(message).await {
+        // The transport's timeout covers connecting; this covers a server that stops answering
+        // mid-dialogue, so a stuck server cannot hold the org's outbox.
+        let sent = match tokio::time::timeout(TIMEOUT, self.transport.send(message)).await {
+            Ok(sent) => sent,
+            Err(_) => {
+                return SmtpAttempt::transient(format!(
+                    "smtp: no answer within {} s",
+                    TIMEOUT.as_secs()
+                ));
+            }
+        };
+        match sent {
             Ok(response) => SmtpAttempt {
                 attempt: Attempt {
                     status_code: Some(u16::from(response.code())),
@@ -171,14 +182,20 @@ impl SmtpSender {
                 },
                 permanent: false,
             },
-            Err(e) => SmtpAttempt {
-                attempt: Attempt {
-                    status_code: e.status().map(u16::from),
-                    response_body: None,
-                    error: Some(format!("smtp: {e}")),
-                },
-                permanent: e.is_permanent(),
-            },
+            Err(e) => {
+                let code = e.status().map(u16::from);
+                // 530-539 refuse the org's credentials or connection, not this message: the
+                // operator fixes the settings and the outbox goes on.
+                let settings_problem = code.is_some_and(|c| (530..540).contains(&c));
+                SmtpAttempt {
+                    attempt: Attempt {
+                        status_code: code,
+                        response_body: None,
+                        error: Some(format!("smtp: {e}")),
+                    },
+                    permanent: e.is_permanent() && !settings_problem,
+                }
+            }
         }
     }
 }
