@@ -286,3 +286,16 @@ pub fn email_request_key(
     key.extend_from_slice(kind.as_str().as_bytes());
     key
 }
+
+/// An organization of the org's customers, by id (`org_…`) or slug.
+pub fn sub_org(rows: &impl Rows, key: &str) -> Result<crate::model::SubOrg> {
+    let id = if key.starts_with("org_") {
+        Some(key.to_string())
+    } else {
+        rows.row::<String>(Table::SubOrgSlug, key.to_lowercase().as_bytes())?
+    };
+    id.map(|id| rows.row(Table::SubOrg, id.as_bytes()))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| ClusterError::not_found("organization", key))
+}

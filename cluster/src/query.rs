@@ -128,6 +128,8 @@ pub enum Query {
     ScimInboundMapping,
     /// The org's custom email templates and its name: `{"org_name", "custom": [...]}`.
     EmailTemplates,
+    /// B2B organizations, their roles, members and invitations (contract JSON).
+    SubOrgs(SubOrgRead),
     /// The org's social login providers, by id.
     SocialProviders(PageParams),
     SocialProvider(crate::command::SocialProviderKey),
@@ -391,6 +393,7 @@ impl Query {
             Query::ScimMe => "scim_me",
             Query::ScimInboundMapping => "scim_inbound_mapping",
             Query::EmailTemplates => "email_templates",
+            Query::SubOrgs(_) => "organizations",
             Query::ScimGroups => "scim_groups",
             Query::ScimGroup(_) => "scim_group",
             Query::SocialProviders(_) => "social_providers",
@@ -855,4 +858,17 @@ pub struct MfaCoverageView {
     pub past_grace: u64,
     /// Users the policy does not require MFA of who have none.
     pub deferred: u64,
+}
+
+/// What a read of B2B organizations asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SubOrgRead {
+    List,
+    /// By id or slug.
+    Get(String),
+    Roles(String),
+    Members(String),
+    Invitations(String),
+    /// The organizations a user is an active member of, with the role (for sign-in).
+    OfUser(crate::ids::UserId),
 }

@@ -39,6 +39,20 @@ pub enum Table {
     EmailRequest = 0x60,
     /// Custom email templates by kind name.
     EmailTemplate = 0x61,
+    /// B2B organizations by id.
+    SubOrg = 0x62,
+    /// Organization slug -> id.
+    SubOrgSlug = 0x63,
+    /// Organization roles by `sub_org_key(org, role id)`.
+    SubOrgRole = 0x64,
+    /// Members by `sub_org_key(org, user id)`.
+    SubOrgMember = 0x65,
+    /// `member_of_key(user, org)` -> (): the organizations a user is in.
+    SubOrgMemberOf = 0x66,
+    /// Invitations by `sub_org_key(org, invitation id)`.
+    SubOrgInvitation = 0x67,
+    /// The integer id counters.
+    SubOrgHead = 0x68,
     /// OAuth clients by integer id.
     OAuthClient = 0x70,
     /// `client_id` -> integer id.

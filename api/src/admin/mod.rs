@@ -12,6 +12,7 @@ mod me;
 mod mfa;
 mod mfa_admin;
 mod named;
+mod organizations;
 mod permissions;
 mod relations;
 mod roles;
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router().route_layer(in_family(Family::Audit)))
         .merge(settings::router().route_layer(in_family(Family::Settings)))
         .merge(email_templates::router().route_layer(in_family(Family::Settings)))
+        .merge(organizations::router().route_layer(in_family(Family::Organizations)))
         .merge(analytics::router().route_layer(in_family(Family::Analytics)))
         .merge(api_keys::router().route_layer(in_family(Family::ApiKeys)))
         .merge(me::router().route_layer(in_family(Family::Identity)))

@@ -50,6 +50,22 @@ impl Purpose {
     }
 }
 
+/// Why a new password from a form is refused (two entries that differ, or the org's policy),
+/// in words for the page.
+pub(super) fn password_refusal(password: &str, again: &str, policy: &Value) -> Option<String> {
+    if password != again {
+        return Some("The two passwords differ.".to_string());
+    }
+    password::check_against(policy, "password", password)
+        .err()
+        .map(|e| {
+            format!(
+                "The password {}.",
+                e.classify().message.trim_start_matches("password: ")
+            )
+        })
+}
+
 async fn check(proto: &Proto, purpose: Purpose, token: &str) -> Result<Value, ApiError> {
     let reply = proto
         .call(ProtocolRequest::EmailLink(EmailLinkStep::Check {
@@ -94,6 +110,7 @@ async fn form_page(
         action: proto.path(purpose.route()),
         csrf: csrf.clone(),
         token: token.to_string(),
+        ask_name: false,
         ask_password: purpose == Purpose::Reset,
         button: button.to_string(),
     };
@@ -133,18 +150,7 @@ async fn submit(proto: Proto, body: Result<Bytes, BytesRejection>, purpose: Purp
         Purpose::Reset => {
             let password = form.remove("password").unwrap_or_default();
             let again = form.remove("password_confirm").unwrap_or_default();
-            let refusal = if password != again {
-                Some("The two passwords differ.".to_string())
-            } else {
-                password::check_against(&doc["password_policy"], "password", &password)
-                    .err()
-                    .map(|e| {
-                        format!(
-                            "The password {}.",
-                            e.classify().message.trim_start_matches("password: ")
-                        )
-                    })
-            };
+            let refusal = password_refusal(&password, &again, &doc["password_policy"]);
             if let Some(refusal) = refusal {
                 return form_page(
                     &proto,

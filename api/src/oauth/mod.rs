@@ -18,6 +18,7 @@ mod email_link;
 mod error_page;
 mod hosted_page;
 mod introspect;
+mod invitation;
 mod jwks;
 mod login;
 mod login_mfa;
@@ -77,6 +78,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/oauth/reset-password",
             get(email_link::reset_get).post(email_link::reset_post),
+        )
+        .route(
+            "/oauth/invitation",
+            get(invitation::show).post(invitation::accept),
         )
         .route(
             "/oauth/org-select",

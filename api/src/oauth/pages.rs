@@ -149,6 +149,7 @@ pub struct EmailLinkPage {
     pub action: String,
     pub csrf: String,
     pub token: String,
+    pub ask_name: bool,
     pub ask_password: bool,
     pub button: String,
 }

@@ -63,6 +63,7 @@ pub fn query_family(query: &Query) -> Family {
         Query::Settings(_) | Query::AllSettings | Query::Tenant | Query::EmailTemplates => {
             Family::Settings
         }
+        Query::SubOrgs(_) => Family::Organizations,
         Query::AnalyticsDashboard
         | Query::AnalyticsLogins { .. }
         | Query::AnalyticsUsers { .. } => Family::Analytics,
@@ -211,6 +212,8 @@ pub fn op_family(op: &Op) -> Family {
         Op::Email(crate::command::EmailWrite::Request { .. }) => Family::Users,
         Op::Email(crate::command::EmailWrite::UseLink { .. }) => Family::Protocol,
         Op::Email(_) => Family::Settings,
+        Op::SubOrg(crate::command::SubOrgWrite::Accept { .. }) => Family::Protocol,
+        Op::SubOrg(_) => Family::Organizations,
         Op::Saml(
             crate::command::SamlWrite::CreateApp(_)
             | crate::command::SamlWrite::UpdateApp { .. }

@@ -33,6 +33,7 @@ pub(crate) mod sessions;
 mod settings;
 mod signing_keys;
 mod social;
+mod suborg;
 mod users;
 mod webhooks;
 
@@ -124,6 +125,7 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
             expires_at,
         } => users::request_email(tx, meta, user, *kind, token_hash, *expires_at, None)?,
         Op::Email(write) => email::apply(tx, meta, write)?,
+        Op::SubOrg(write) => suborg::apply(tx, meta, write)?,
         Op::LinkIdentity { user, link } => identities::link(tx, meta, user, link)?,
         Op::UnlinkIdentity { user, kind } => identities::unlink(tx, user, *kind)?,
         Op::Relate {

@@ -260,6 +260,7 @@ pub(super) fn delete(tx: &mut OrgTx, key: &UserKey) -> Result<Applied> {
     if let Some(username) = &user.username {
         tx.delete(Table::UserName, username.to_lowercase().as_bytes());
     }
+    super::suborg::forget_user(tx, user.id)?;
     tx.delete(Table::User, &id);
     let mut org = load_org(tx)?;
     org.user_count = org.user_count.saturating_sub(1);

@@ -10,6 +10,7 @@ mod oauth;
 mod saml;
 mod scim;
 mod social;
+mod suborg;
 mod webhooks;
 
 use std::str::FromStr;
@@ -38,6 +39,7 @@ pub use scim::{
     ScimWrite,
 };
 pub use social::{SocialProviderFields, SocialProviderKey, SocialSignIn};
+pub use suborg::{SubOrgFields, SubOrgRoleFields, SubOrgRoleRef, SubOrgWrite};
 pub use webhooks::{WebhookAttempt, WebhookFields, WebhookPatch};
 
 use crate::clock::Timestamp;
@@ -793,6 +795,8 @@ pub enum Op {
     QueueScimBatchSync,
     /// Email delivery and templates.
     Email(EmailWrite),
+    /// B2B organizations.
+    SubOrg(SubOrgWrite),
 }
 
 /// Fields of a new ABAC attribute definition (JSON payloads as text).
@@ -1019,6 +1023,7 @@ impl Op {
             Op::RecordScimPushes(_) => "record_scim_pushes",
             Op::QueueScimBatchSync => "queue_scim_batch_sync",
             Op::Email(write) => write.name(),
+            Op::SubOrg(write) => write.name(),
         }
     }
 }

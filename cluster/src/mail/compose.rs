@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 use crate::error::Result;
 use crate::ids::UserId;
 use crate::lookup::{email_request_key, load_org};
-use crate::model::{EmailRequest, EmailRequestKind, EmailTemplateRecord, User, WebhookDelivery};
+use crate::model::{
+    EmailRequest, EmailRequestKind, EmailTemplateRecord, InvitationStatus, SubOrg,
+    SubOrgInvitation, SubOrgRole, User, WebhookDelivery, sub_org_key,
+};
 use crate::tables::{OrgReader, Table};
 
 use super::link::{LinkPurpose, LinkToken};
@@ -77,6 +80,9 @@ pub fn compose(
             LinkPurpose::PasswordReset,
             template::PASSWORD_RESET,
         ),
+        "organization.invitation.created" | "organization.invitation.resent" => {
+            return invitation(reader, delivery, domain, sign);
+        }
         other => return Ok(Compose::Refuse(format!("{other} is not an email event"))),
     };
     let Some(user_id) = data["object"]["id"]
@@ -167,4 +173,86 @@ pub fn message(
         text: rendered.text,
         message_id: format!("{}@{domain}", delivery.event_id),
     })))
+}
+
+/// An invitation's email, if the invitation is still pending and this is its latest sending.
+fn invitation(
+    reader: &OrgReader,
+    delivery: &WebhookDelivery,
+    domain: &str,
+    sign: Signer,
+) -> Result<Compose> {
+    let data = &delivery.payload["data"];
+    let Some((org_id, id)) = data["object"]["id"]
+        .as_str()
+        .and_then(|s| s.rsplit_once('-'))
+        .and_then(|(org, id)| Some((org.to_string(), id.parse::<u64>().ok()?)))
+    else {
+        return Ok(Compose::Refuse("the event names no invitation".into()));
+    };
+    let Some(invitation) = reader.get::<SubOrgInvitation>(
+        Table::SubOrgInvitation,
+        &sub_org_key(&org_id, &id.to_be_bytes()),
+    )?
+    else {
+        return Ok(Compose::Skip("the invitation is gone".into()));
+    };
+    if invitation.status != InvitationStatus::Pending {
+        return Ok(Compose::Skip("the invitation is no longer pending".into()));
+    }
+    if data["newValue"]["sentAt"].as_i64() != Some(invitation.sent_at.0) {
+        return Ok(Compose::Skip(
+            "sent again since; the newer email goes".into(),
+        ));
+    }
+    let Some(org) = reader.get::<SubOrg>(Table::SubOrg, org_id.as_bytes())? else {
+        return Ok(Compose::Skip("the organization is gone".into()));
+    };
+    let role: Option<SubOrgRole> = reader.get(
+        Table::SubOrgRole,
+        &sub_org_key(&org_id, &invitation.role_id.to_be_bytes()),
+    )?;
+    let token = LinkToken {
+        purpose: LinkPurpose::Invitation,
+        subject: format!("{org_id}-{id}"),
+        nonce: invitation.nonce.clone(),
+        expires_at: invitation.expires_at,
+    };
+    let url = format!(
+        "{}/oauth/invitation?token={}",
+        invitation.issuer,
+        token.encode(&sign(&token.message())?)
+    );
+    let tenant = load_org(reader)?;
+    let mut values = BTreeMap::new();
+    values.insert("org_name".to_string(), tenant.name);
+    values.insert(
+        "expires_in".to_string(),
+        in_words(invitation.expires_at.0 - invitation.sent_at.0),
+    );
+    values.insert("invitee_email".to_string(), invitation.email.clone());
+    values.insert(
+        "organization_name".to_string(),
+        org.display_name.clone().unwrap_or(org.name.clone()),
+    );
+    values.insert(
+        "inviter_name".to_string(),
+        invitation
+            .invited_by
+            .clone()
+            .unwrap_or_else(|| "An administrator".to_string()),
+    );
+    values.insert(
+        "role_name".to_string(),
+        role.map_or_else(|| "member".to_string(), |r| r.name),
+    );
+    values.insert("accept_url".to_string(), url);
+    message(
+        reader,
+        &template::INVITATION,
+        &values,
+        &invitation.email,
+        delivery,
+        domain,
+    )
 }

@@ -140,6 +140,9 @@ pub enum Family {
     AgentRuntime,
     /// Webhooks and their deliveries (`admin:webhooks`).
     Webhooks,
+    /// B2B organizations inside the org: members, roles, invitations
+    /// (`admin:organizations`).
+    Organizations,
     /// SCIM 2.0 provisioning (`~/scim/v2`): only the org's SCIM token, never an API key.
     Scim,
     /// Writes only OAuth protocol endpoints make (sign-ins, token issuance); no credential of
@@ -160,6 +163,7 @@ impl Family {
             Family::Authorization => Some("admin:authz"),
             Family::Agents => Some("admin:agents"),
             Family::Webhooks => Some("admin:webhooks"),
+            Family::Organizations => Some("admin:organizations"),
             Family::Scim => Some(SCIM_SCOPE),
             Family::Analytics
             | Family::ApiKeys
@@ -190,6 +194,7 @@ impl AdminScope {
         "admin:settings",
         "admin:clients",
         "admin:webhooks",
+        "admin:organizations",
         "admin:clients:register",
         "admin:authz",
         "admin:agents",

@@ -26,6 +26,7 @@ mod scim;
 mod scim_outbound;
 mod scope;
 mod social;
+mod suborg;
 mod user;
 mod vault;
 mod webhook;
@@ -82,6 +83,10 @@ pub use scope::Scope;
 pub use social::{
     SOCIAL_LOGIN_TTL_MS, SocialHead, SocialLoginState, SocialProvider, UpstreamIdentity,
     is_provider_slug,
+};
+pub use suborg::{
+    InvitationStatus, MemberStatus, SubOrg, SubOrgHead, SubOrgInvitation, SubOrgMember, SubOrgRole,
+    member_of_key, sub_org_key,
 };
 pub use user::{EmailRequest, EmailRequestKind, User, email_request_fields};
 pub use vault::VaultConnection;

@@ -16,9 +16,11 @@ pub const TUNNEL_KIND: &str = "tunnel";
 pub const EMAIL_KIND: &str = "email";
 
 /// The events that send an email.
-pub const EMAIL_EVENTS: [&str; 2] = [
+pub const EMAIL_EVENTS: [&str; 4] = [
     "user.verification_email.requested",
     "user.password_reset.requested",
+    "organization.invitation.created",
+    "organization.invitation.resent",
 ];
 
 /// What a hidden webhook of `kind` carries and where it is changed, if the server keeps

@@ -5,12 +5,14 @@
 
 use serde_json::json;
 
-use crate::command::{EmailWrite, Op};
+use crate::command::{EmailWrite, Op, SubOrgWrite};
 use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
 use crate::lookup::email_request_key;
 use crate::mail::link::{LinkPurpose, LinkToken, tag_matches};
-use crate::model::{EmailRequest, EmailRequestKind, PrincipalKind, User};
+use crate::model::{
+    EmailRequest, EmailRequestKind, PrincipalKind, SubOrg, SubOrgInvitation, User, sub_org_key,
+};
 use crate::protocol::{EmailLinkStep, ProtocolReply};
 use crate::settings::SettingsSection;
 use crate::tables::Table;
@@ -54,8 +56,88 @@ fn check(ctx: &ProtocolCtx, text: &str) -> Result<(LinkToken, EmailRequestKind, 
     Ok((token, kind, user))
 }
 
+/// The invitation a link names, if the link is good now.
+fn check_invitation(
+    ctx: &ProtocolCtx,
+    text: &str,
+) -> Result<(LinkToken, SubOrg, SubOrgInvitation)> {
+    let (token, tag) = LinkToken::parse(text).ok_or_else(|| refused("this link is not valid"))?;
+    let expected = ctx.runtime.link_tag(ctx.org, &token.message())?;
+    if !tag_matches(&tag, &expected) || token.purpose != LinkPurpose::Invitation {
+        return Err(refused("this link is not valid"));
+    }
+    let (org_id, id) = token
+        .subject
+        .rsplit_once('-')
+        .and_then(|(org, id)| Some((org.to_string(), id.parse::<u64>().ok()?)))
+        .ok_or_else(|| refused("this link is not valid"))?;
+    let reader = ctx.reader();
+    let invitation: SubOrgInvitation = reader
+        .get(
+            Table::SubOrgInvitation,
+            &sub_org_key(&org_id, &id.to_be_bytes()),
+        )?
+        .ok_or_else(|| refused("this invitation no longer exists"))?;
+    match invitation.status_at(ctx.now) {
+        "pending" if invitation.nonce == token.nonce => {}
+        "pending" => {
+            return Err(refused(
+                "this link was replaced by a newer invitation email",
+            ));
+        }
+        "expired" => return Err(refused("this invitation has expired; ask for a new one")),
+        "accepted" => return Err(refused("this invitation was already accepted")),
+        _ => return Err(refused("this invitation was revoked")),
+    }
+    let org: SubOrg = reader
+        .get(Table::SubOrg, org_id.as_bytes())?
+        .ok_or_else(|| refused("this organization no longer exists"))?;
+    Ok((token, org, invitation))
+}
+
 pub(super) async fn step(ctx: &ProtocolCtx, step: EmailLinkStep) -> Result<ProtocolReply> {
     match step {
+        EmailLinkStep::CheckInvitation { token } => {
+            let (_, org, invitation) = check_invitation(ctx, &token)?;
+            let reader = ctx.reader();
+            let has_account = reader.exists(Table::UserEmail, invitation.email.as_bytes())?;
+            let stored: Option<serde_json::Value> =
+                reader.get(Table::Settings, SettingsSection::Auth.as_str().as_bytes())?;
+            Ok(ProtocolReply::Document(json!({
+                "organization": org.display_name.clone().unwrap_or(org.name.clone()),
+                "email": invitation.email,
+                "has_account": has_account,
+                "password_policy": crate::settings::render(SettingsSection::Auth, stored.as_ref()),
+            })))
+        }
+        EmailLinkStep::AcceptInvitation {
+            token,
+            new_user,
+            name,
+            password_hash,
+        } => {
+            let (token, org, invitation) = check_invitation(ctx, &token)?;
+            let op = Op::SubOrg(SubOrgWrite::Accept {
+                org: org.id.clone(),
+                invitation: invitation.id,
+                nonce: token.nonce,
+                new_user,
+                name,
+                password_hash,
+            });
+            let existing: Option<crate::ids::UserId> = ctx
+                .reader()
+                .get(Table::UserEmail, invitation.email.as_bytes())?;
+            let actor = PrincipalKind::User {
+                id: existing.unwrap_or(new_user),
+                email: invitation.email.clone(),
+            };
+            ctx.propose(actor, op).await?;
+            Ok(ProtocolReply::Document(json!({
+                "organization": org.display_name.clone().unwrap_or(org.name.clone()),
+                "email": invitation.email,
+            })))
+        }
         EmailLinkStep::Check { token } => {
             let (_, kind, user) = check(ctx, &token)?;
             let stored: Option<serde_json::Value> = ctx

@@ -12,4 +12,14 @@ pub enum EmailLinkStep {
         token: String,
         password_hash: Option<String>,
     },
+    /// What an invitation link invites to, if it is still good.
+    CheckInvitation { token: String },
+    /// Accepts it; an invitee without an account gives a name and a password (its argon2
+    /// hash), and the account gets `new_user` as id.
+    AcceptInvitation {
+        token: String,
+        new_user: crate::ids::UserId,
+        name: Option<String>,
+        password_hash: Option<String>,
+    },
 }

@@ -13,6 +13,7 @@ mod org;
 mod page;
 mod relation_tuples;
 mod scim;
+mod suborg;
 pub(crate) mod users;
 mod webhooks;
 
@@ -152,6 +153,7 @@ pub fn run_query(
         Query::ScimGroups => scim::groups(reader),
         Query::ScimInboundMapping => scim::inbound_mapping(reader),
         Query::EmailTemplates => email_templates(reader),
+        Query::SubOrgs(what) => suborg::read(reader, what, now),
         Query::ScimGroup(id) => scim::group(reader, *id),
         Query::SocialProviders(page) => {
             let mut all = Vec::new();
