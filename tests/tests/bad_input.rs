@@ -4409,3 +4409,173 @@ async fn email_refusals_answer_their_status_and_write_nothing() -> anyhow::Resul
     node.stop().await?;
     Ok(())
 }
+
+/// B2B organizations: missing or mistyped fields, bad slugs and addresses, taken slugs, unknown
+/// ids, roles of another organization, members added twice, oversized bodies, a missing, wrong
+/// or read-only credential: each answers its status and writes nothing.
+#[tokio::test]
+async fn organization_refusals_answer_their_status_and_write_nothing() -> anyhow::Result<()> {
+    let node = TestNode::start().await?;
+    let api = node.api();
+    let org = api
+        .post(
+            "/admin/organizations",
+            json!({"name": "Acme Customer", "slug": "customer"}),
+        )
+        .await?
+        .expect(201);
+    let id = org.data()["id"].as_str().unwrap_or_default().to_string();
+    let other = api
+        .post(
+            "/admin/organizations",
+            json!({"name": "Other", "slug": "other"}),
+        )
+        .await?
+        .expect(201);
+    let other_id = other.data()["id"].as_str().unwrap_or_default().to_string();
+    let user = api.create_user("member@acme.test").await?;
+    api.post(
+        &format!("/admin/organizations/{id}/members"),
+        json!({"userId": user}),
+    )
+    .await?
+    .expect(201);
+    let custom = api
+        .post(
+            &format!("/admin/organizations/{other_id}/roles"),
+            json!({"name": "Elsewhere", "slug": "elsewhere"}),
+        )
+        .await?
+        .expect(201);
+    let elsewhere = custom.data()["id"].as_u64().unwrap_or_default();
+    let snapshot = |api: Api, id: String, other: String| async move {
+        let mut out = serde_json::Map::new();
+        for path in [
+            "/admin/organizations".to_string(),
+            format!("/admin/organizations/{id}/members"),
+            format!("/admin/organizations/{id}/roles"),
+            format!("/admin/organizations/{id}/invitations"),
+            format!("/admin/organizations/{other}/roles"),
+        ] {
+            out.insert(path.clone(), api.get(&path).await?.expect(200).body);
+        }
+        anyhow::Ok(Value::Object(out))
+    };
+    let before = snapshot(api.clone(), id.clone(), other_id.clone()).await?;
+    let base = format!("/admin/organizations/{id}");
+    let cases: Vec<(String, Value, Vec<&str>)> = vec![
+        (
+            "/admin/organizations".into(),
+            json!({}),
+            vec!["name", "slug"],
+        ),
+        (
+            "/admin/organizations".into(),
+            json!({"name": 5, "slug": "Bad Slug!", "metadata": [1], "logoUrl": "ftp://x", "isActive": "yes"}),
+            vec!["name", "slug", "metadata", "logoUrl", "isActive"],
+        ),
+        (
+            format!("{base}/roles"),
+            json!({"slug": "x"}),
+            vec!["name", "slug"],
+        ),
+        (format!("{base}/members"), json!({}), vec!["userId"]),
+        (
+            format!("{base}/members"),
+            json!({"userId": "not-a-user-key"}),
+            vec!["userId"],
+        ),
+        (
+            format!("{base}/invitations"),
+            json!({"email": "nope"}),
+            vec!["email"],
+        ),
+        (
+            format!("{base}/invitations"),
+            json!({"email": "a@b.test", "role": true}),
+            vec!["role"],
+        ),
+        (
+            format!("{base}/invitations"),
+            json!({"email": "a@b.test", "role": elsewhere}),
+            vec!["role"],
+        ),
+    ];
+    for (path, body, fields) in cases {
+        let reply = api.post(&path, body.clone()).await?;
+        assert_eq!(reply.status, 422, "{path} {body}: {}", reply.text);
+        let reply = reply.expect_error(422, "validation_error");
+        assert_fields(&reply, &fields);
+    }
+    api.post(
+        "/admin/organizations",
+        json!({"name": "Dup", "slug": "customer"}),
+    )
+    .await?
+    .expect_error(409, "duplicate_resource");
+    api.patch(&base, json!({"slug": "other"}))
+        .await?
+        .expect_error(409, "duplicate_resource");
+    api.post(&format!("{base}/members"), json!({"userId": user}))
+        .await?
+        .expect_error(409, "duplicate_resource");
+    api.post(
+        &format!("{base}/roles"),
+        json!({"name": "M", "slug": "member"}),
+    )
+    .await?
+    .expect_error(409, "duplicate_resource");
+    api.post(
+        &format!("{base}/invitations"),
+        json!({"email": "member@acme.test"}),
+    )
+    .await?
+    .expect_error(409, "duplicate_resource");
+    api.patch(&format!("{base}/members/{user}"), json!({"status": "gone"}))
+        .await?
+        .expect_error(422, "validation_error");
+    for path in [
+        "/admin/organizations/org_unknown".to_string(),
+        "/admin/organizations/unknown-slug".to_string(),
+        format!("{base}/members/01234567-89ab-cdef-0123-456789abcdef"),
+        format!("{base}/roles/99999"),
+        format!("{base}/invitations/99999"),
+    ] {
+        let reply = api.delete(&path).await?;
+        assert_eq!(reply.status, 404, "{path}: {}", reply.text);
+    }
+    api.post(
+        &format!("{base}/members"),
+        json!({"userId": "01234567-89ab-cdef-0123-456789abcdef"}),
+    )
+    .await?
+    .expect_error(404, "resource_not_found");
+    let huge = "x".repeat(1_100_000);
+    let reply = api
+        .post(
+            "/admin/organizations",
+            json!({"name": huge, "slug": "huge"}),
+        )
+        .await?;
+    assert_eq!(reply.status, 413, "{}", reply.text);
+    api.with_key("lmk_not_a_real_key_000000000000")
+        .get("/admin/organizations")
+        .await?
+        .expect(401);
+    let reader = read_only(&api, "organizations-reader").await?;
+    reader.get("/admin/organizations").await?.expect(200);
+    let reply = reader
+        .post(
+            "/admin/organizations",
+            json!({"name": "R", "slug": "reader-made"}),
+        )
+        .await?;
+    assert_eq!(reply.status, 403, "{}", reply.text);
+    assert_eq!(
+        snapshot(api.clone(), id.clone(), other_id.clone()).await?,
+        before,
+        "refused writes changed something"
+    );
+    node.stop().await?;
+    Ok(())
+}

@@ -53,6 +53,12 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
     )
     .await?
     .expect(200);
+    b.post(
+        "/admin/organizations",
+        json!({"name": "Globex Secret Customer", "slug": "globex-secret-customer"}),
+    )
+    .await?
+    .expect(201);
     let user_email = "secret-b-user@globex.test".to_string();
     let user = b
         .post(
@@ -281,6 +287,7 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
     let markers = vec![
         "adfs.globex.test".to_string(),
         "Globex Secret Subject".to_string(),
+        "Globex Secret Customer".to_string(),
         "payroll.globex.test".to_string(),
         "sso.globex.test".to_string(),
         "globex-secret-sso".to_string(),
@@ -354,6 +361,7 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
         "/admin/settings/security",
         "/admin/email-templates",
         "/admin/email-templates/verification",
+        "/admin/organizations",
         "/admin/tenant",
         "/admin/api-keys",
         "/admin/analytics/dashboard",
@@ -407,6 +415,9 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
             format!("/admin/saml/apps/{}", s.saml_app),
             format!("/admin/saml/idps/{}", s.saml_idp),
             format!("/admin/users/{u}/authenticators"),
+            "/admin/organizations/globex-secret-customer/members".into(),
+            "/admin/organizations/globex-secret-customer/roles".into(),
+            "/admin/organizations/globex-secret-customer/invitations".into(),
         ]);
     }
     let mut out = Map::new();
@@ -757,6 +768,48 @@ fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
         ),
         delete(format!("/admin/saml/idps/{}", s.saml_idp)),
         post_empty("/admin/settings/scim/sync".into()),
+        get("/admin/organizations".into()),
+        post(
+            "/admin/organizations".into(),
+            json!({"name": "Intruder", "slug": "intruder"}),
+        ),
+        get("/admin/organizations/globex-secret-customer".into()),
+        patch(
+            "/admin/organizations/globex-secret-customer".into(),
+            json!({"name": "Pwned"}),
+        ),
+        put(
+            "/admin/organizations/globex-secret-customer".into(),
+            json!({"name": "Pwned"}),
+        ),
+        delete("/admin/organizations/globex-secret-customer".into()),
+        get("/admin/organizations/globex-secret-customer/members".into()),
+        post(
+            "/admin/organizations/globex-secret-customer/members".into(),
+            json!({"userId": u}),
+        ),
+        patch(
+            format!("/admin/organizations/globex-secret-customer/members/{u}"),
+            json!({"status": "suspended"}),
+        ),
+        delete(format!("/admin/organizations/globex-secret-customer/members/{u}")),
+        get("/admin/organizations/globex-secret-customer/roles".into()),
+        post(
+            "/admin/organizations/globex-secret-customer/roles".into(),
+            json!({"name": "Pwned", "slug": "pwned"}),
+        ),
+        patch(
+            "/admin/organizations/globex-secret-customer/roles/1".into(),
+            json!({"name": "Pwned"}),
+        ),
+        delete("/admin/organizations/globex-secret-customer/roles/1".into()),
+        get("/admin/organizations/globex-secret-customer/invitations".into()),
+        post(
+            "/admin/organizations/globex-secret-customer/invitations".into(),
+            json!({"email": "intruder@acme.test"}),
+        ),
+        post_empty("/admin/organizations/globex-secret-customer/invitations/1/resend".into()),
+        delete("/admin/organizations/globex-secret-customer/invitations/1".into()),
         get("/admin/email-templates".into()),
         get("/admin/email-templates/verification".into()),
         get("/admin/email-templates/verification/variables".into()),

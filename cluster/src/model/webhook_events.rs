@@ -21,6 +21,35 @@ const FIXED: &[(&str, &str)] = &[
         "user.verification_email.requested",
         "A verification email was requested",
     ),
+    (
+        "user.password.reset",
+        "A user chose a new password through an emailed link",
+    ),
+    ("organization.created", "A B2B organization was created"),
+    ("organization.updated", "A B2B organization changed"),
+    ("organization.deleted", "A B2B organization was deleted"),
+    ("organization.member.added", "A user joined an organization"),
+    (
+        "organization.member.updated",
+        "A member's organization role or status changed",
+    ),
+    ("organization.member.removed", "A user left an organization"),
+    (
+        "organization.invitation.created",
+        "Someone was invited to an organization",
+    ),
+    (
+        "organization.invitation.resent",
+        "An organization invitation was sent again",
+    ),
+    (
+        "organization.invitation.accepted",
+        "An organization invitation was accepted",
+    ),
+    (
+        "organization.invitation.revoked",
+        "An organization invitation was revoked",
+    ),
     ("user.login.succeeded", "A user signed in"),
     ("user.login.failed", "A sign-in failed"),
     ("session.revoked", "A session was revoked"),
