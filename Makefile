@@ -10,7 +10,7 @@ ADMIN_ADDR ?= 127.0.0.1:8090
 BOOTSTRAP_ORG ?= acme-corp
 LUMO_VENV ?= $(CURDIR)/.venv
 
-.PHONY: run test check fmt clippy deps build test-rust test-python test-js bench bench-oauth bench-cluster bench-authz bench-aauth bench-mfa bench-webhooks bench-scim bench-saml bench-smoke chaos chaos-smoke clean-data
+.PHONY: run test check fmt clippy deps build test-rust test-python test-js bench bench-oauth bench-cluster bench-authz bench-aauth bench-mfa bench-webhooks bench-scim bench-email bench-saml bench-smoke chaos chaos-smoke clean-data
 
 ## Build and start lumod on 127.0.0.1:8080 with data in ./data (org acme-corp on first start).
 run: deps build
@@ -89,12 +89,17 @@ bench-webhooks: deps build
 bench-scim: deps build
 	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 10 --concurrency 32 --scenarios hello,create-user,scim-create,scim-bulk,webhook-events,scim-push
 
+## Email: verification emails from the replicated outbox to an SMTP sink in this process, and
+## invitation creates, against user creates in the same run.
+bench-email: deps build
+	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 10 --concurrency 32 --scenarios hello,create-user,email-outbox,invite
+
 bench-saml: deps build
 	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 10 --concurrency 16 --scenarios hello,create-user,saml-sso
 
 ## A few-second benchmark smoke run (used by CI to prove the benchmark still works).
 bench-smoke: deps
-	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 1 --concurrency 4 --scenarios hello,create-user,get-user,list-users,cc-rs256,cc-agent,introspect,refresh,authz-check,agent-ask,aauth-verify,aauth-signed,webhook-events,scim-create,scim-push,saml-sso
+	cargo run -q -p lumo-chaos --bin lumo-load -- --seconds 1 --concurrency 4 --scenarios hello,create-user,get-user,list-users,cc-rs256,cc-agent,introspect,refresh,authz-check,agent-ask,aauth-verify,aauth-signed,webhook-events,scim-create,scim-push,saml-sso,email-outbox,invite
 
 ## Chaos: 3 lumod processes under load for 120 s while shard leaders are killed (-9) and
 ## restarted and nodes are partitioned; fails on a non-linearizable history or a lost write.

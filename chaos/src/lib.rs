@@ -7,6 +7,7 @@
 pub mod aauth_bench;
 pub mod authz_bench;
 pub mod checker;
+pub mod email_bench;
 pub mod history;
 pub mod load;
 pub mod lumod;

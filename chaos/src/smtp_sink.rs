@@ -20,6 +20,8 @@ pub struct Received {
     pub data: String,
     /// `user` of the AUTH the session made, if any.
     pub auth_user: Option<String>,
+    /// When the message was accepted.
+    pub at: Option<std::time::Instant>,
 }
 
 /// The sink: its port and what it got.
@@ -66,6 +68,7 @@ impl SmtpSink {
     }
 
     async fn session(&self, stream: TcpStream) -> std::io::Result<()> {
+        stream.set_nodelay(true)?;
         let (read, mut write) = stream.into_split();
         let mut lines = BufReader::new(read);
         write.write_all(b"220 lumo-test-sink ESMTP\r\n").await?;
@@ -142,6 +145,7 @@ impl SmtpSink {
                 if failing {
                     "451 4.3.0 try again later".into()
                 } else {
+                    current.at = Some(std::time::Instant::now());
                     if let Ok(mut all) = self.received.lock() {
                         all.push(std::mem::take(&mut current));
                     }
@@ -158,8 +162,8 @@ impl SmtpSink {
             } else {
                 "502 5.5.2 not implemented".into()
             };
-            write.write_all(reply.as_bytes()).await?;
-            write.write_all(b"\r\n").await?;
+            // One write per reply (two small writes would meet Nagle and delayed ACKs).
+            write.write_all(format!("{reply}\r\n").as_bytes()).await?;
         }
     }
 }

@@ -869,6 +869,10 @@ pub enum SubOrgRead {
     Roles(String),
     Members(String),
     Invitations(String),
+    /// One invitation of an organization, by integer id.
+    Invitation(String, u64),
+    /// One member of an organization, by user id or email.
+    Member(String, crate::command::UserKey),
     /// The organizations a user is an active member of, with the role (for sign-in).
     OfUser(crate::ids::UserId),
 }

@@ -53,6 +53,8 @@ pub enum Table {
     SubOrgInvitation = 0x67,
     /// The integer id counters.
     SubOrgHead = 0x68,
+    /// `sub_org_key(org, email)` -> the invitation id last sent to that address.
+    SubOrgInviteEmail = 0x69,
     /// OAuth clients by integer id.
     OAuthClient = 0x70,
     /// `client_id` -> integer id.

@@ -237,25 +237,6 @@ async fn members(ctx: Ctx, query: ListQuery) -> ApiResult<Response> {
     ))
 }
 
-async fn member_by_id(ctx: &Ctx, org: &str, id: u64) -> ApiResult<Value> {
-    let Value::Array(all) = read(ctx, SubOrgRead::Members(org.to_string())).await? else {
-        return Err(ApiError::Internal("members are not a list".into()));
-    };
-    all.into_iter()
-        .find(|m| m["id"].as_u64() == Some(id))
-        .ok_or_else(|| ApiError::Internal("the member just written is missing".into()))
-}
-
-async fn member_of(ctx: &Ctx, org: &str, user: &str) -> ApiResult<Value> {
-    let Value::Array(all) = read(ctx, SubOrgRead::Members(org.to_string())).await? else {
-        return Err(ApiError::Internal("members are not a list".into()));
-    };
-    let user = user.to_lowercase();
-    all.into_iter()
-        .find(|m| m["user"]["id"] == json!(user) || m["user"]["email"] == json!(user))
-        .ok_or_else(|| ApiError::Internal("the member just written is missing".into()))
-}
-
 async fn add_member(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
     let org = org_param(&ctx)?;
     let mut body = Body::new(json);
@@ -267,8 +248,8 @@ async fn add_member(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         user: user_key(&user)?,
         role,
     });
-    let id = ctx.create_numbered(op).await?;
-    let member = member_by_id(&ctx, &org, id).await?;
+    ctx.create_numbered(op).await?;
+    let member = read(&ctx, SubOrgRead::Member(org, user_key(&user)?)).await?;
     Ok(envelope::created(member, "Member added"))
 }
 
@@ -305,7 +286,8 @@ async fn update_member(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         status,
     }))
     .await?;
-    Ok(envelope::data(member_of(&ctx, &org, &user).await?))
+    let member = read(&ctx, SubOrgRead::Member(org, user_key(&user)?)).await?;
+    Ok(envelope::data(member))
 }
 
 async fn remove_member(ctx: Ctx) -> ApiResult<Response> {
@@ -432,13 +414,7 @@ async fn invite(ctx: Ctx, json: JsonBody) -> ApiResult<Response> {
         issuer: issuer(&ctx),
     });
     let id = ctx.create_numbered(op).await?;
-    let Value::Array(all) = read(&ctx, SubOrgRead::Invitations(org)).await? else {
-        return Err(ApiError::Internal("invitations are not a list".into()));
-    };
-    let invitation = all
-        .into_iter()
-        .find(|i| i["id"].as_u64() == Some(id))
-        .ok_or_else(|| ApiError::Internal("the invitation just written is missing".into()))?;
+    let invitation = read(&ctx, SubOrgRead::Invitation(org, id)).await?;
     Ok(envelope::created(invitation, "Invitation sent"))
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use lumo_chaos::aauth_bench;
 use lumo_chaos::authz_bench::{self, Dataset, Sizes};
+use lumo_chaos::email_bench;
 use lumo_chaos::load::run;
 use lumo_chaos::oauth_bench::{self, BenchClient, Bounds, Issuer, OauthScenarios};
 use lumo_chaos::procs::{ADMIN_KEY, ORG, ProcCluster};
@@ -47,7 +48,10 @@ struct Args {
     /// saml-sso (SP-initiated sign-ons of a signed-in browser, each answered with a response
     /// and assertion signed with RSA-SHA256); SCIM: scim-create (users through POST ~/scim/v2/Users), scim-bulk (users through Bulk requests
     /// of 1000 operations, counted per user), scim-push (user creations with outbound SCIM
-    /// on, and their arrival at a SCIM service in this process, end to end).
+    /// on, and their arrival at a SCIM service in this process, end to end); email:
+    /// email-outbox (a user create and its verification email request, reported as
+    /// email-request, and each email's arrival at an SMTP sink in this process, reported as
+    /// emails), invite (invitations to one B2B organization, each emailed).
     #[arg(
         long,
         default_value = "hello,argon2,get-user,list-users,create-user,create-user-password,authz-check,zanzibar-check"
@@ -373,6 +377,13 @@ async fn main() -> anyhow::Result<()> {
                 results.push(creates);
                 pushes
             }
+            name if email_bench::SCENARIOS.contains(&name) => {
+                let mut stats =
+                    email_bench::run(name, oauth.issuer.clone(), bounds, run_id).await?;
+                let last = stats.pop().ok_or_else(|| anyhow::anyhow!("no stats"))?;
+                results.extend(stats);
+                last
+            }
             name if scim_bench::SCENARIOS.contains(&name) => {
                 scim_bench::run(name, oauth.issuer.clone(), bounds, run_id).await?
             }
@@ -463,6 +474,9 @@ async fn main() -> anyhow::Result<()> {
         ("create-user-scim", "create-user"),
         ("scim-push", "create-user-scim"),
         ("scim-push", "webhook-events"),
+        ("emails", "create-user"),
+        ("email-request", "create-user"),
+        ("invite", "create-user"),
         ("aauth-signed", "cc-rs256"),
         ("aauth-signed", "cc-eddsa"),
         ("aauth-signed", "create-user"),

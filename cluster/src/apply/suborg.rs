@@ -315,6 +315,10 @@ fn delete(tx: &mut OrgTx, key: &str) -> Result<Applied> {
     }
     for invitation in rows_of::<SubOrgInvitation>(tx, Table::SubOrgInvitation, &org.id)? {
         tx.delete(
+            Table::SubOrgInviteEmail,
+            &sub_org_key(&org.id, invitation.email.as_bytes()),
+        );
+        tx.delete(
             Table::SubOrgInvitation,
             &sub_org_key(&org.id, &invitation.id.to_be_bytes()),
         );
@@ -669,10 +673,15 @@ fn invite(
         ));
     }
     let now = meta.at;
-    if rows_of::<SubOrgInvitation>(tx, Table::SubOrgInvitation, &org.id)?
-        .iter()
-        .any(|i| i.email == email && i.status_at(now) == "pending")
-    {
+    let email_key = sub_org_key(&org.id, email.as_bytes());
+    let previous = match tx.get::<u64>(Table::SubOrgInviteEmail, &email_key)? {
+        Some(id) => tx.get::<SubOrgInvitation>(
+            Table::SubOrgInvitation,
+            &sub_org_key(&org.id, &id.to_be_bytes()),
+        )?,
+        None => None,
+    };
+    if previous.is_some_and(|i| i.status_at(now) == "pending") {
         return Err(ClusterError::conflict(
             "email",
             format!(
@@ -699,6 +708,7 @@ fn invite(
         accepted_by: None,
     };
     save_invitation(tx, &invitation)?;
+    tx.put(Table::SubOrgInviteEmail, &email_key, &invitation.id)?;
     let event = invitation_event(&org, &invitation, "organization.invitation.created");
     Ok((Outcome::Created(invitation.id.to_string()), vec![event]))
 }

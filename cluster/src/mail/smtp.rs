@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -17,6 +18,9 @@ use crate::webhooks::{Attempt, TargetPolicy, resolve_host};
 
 /// How long one message may take (connect, TLS, auth, send).
 const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Connections kept open to one server during a round (the sender sends that many at once).
+pub const POOLED_CONNECTIONS: u32 = 16;
 
 /// One email ready to go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +124,7 @@ impl SmtpSender {
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(address.ip().to_string())
                 .port(address.port())
                 .timeout(Some(TIMEOUT))
+                .pool_config(PoolConfig::new().max_size(POOLED_CONNECTIONS))
                 .tls(if settings.implicit_tls {
                     Tls::Wrapper(tls)
                 } else {

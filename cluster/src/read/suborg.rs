@@ -119,6 +119,31 @@ pub(super) fn read(reader: &OrgReader, what: &SubOrgRead, now: Timestamp) -> Res
             all.sort_by_key(|i| std::cmp::Reverse(i.id));
             Value::Array(all.iter().map(|i| invitation(i, &roles, now)).collect())
         }
+        SubOrgRead::Invitation(key, id) => {
+            let org = lookup::sub_org(reader, key)?;
+            let found: SubOrgInvitation = reader
+                .get(
+                    Table::SubOrgInvitation,
+                    &sub_org_key(&org.id, &id.to_be_bytes()),
+                )?
+                .ok_or_else(|| crate::error::ClusterError::not_found("invitation", id))?;
+            let roles: Vec<SubOrgRole> = rows(reader, Table::SubOrgRole, &org.id)?;
+            invitation(&found, &roles, now)
+        }
+        SubOrgRead::Member(key, user) => {
+            let org = lookup::sub_org(reader, key)?;
+            let user = lookup::user(reader, user)?;
+            let found: SubOrgMember = reader
+                .get(
+                    Table::SubOrgMember,
+                    &sub_org_key(&org.id, &user.id.to_bytes()),
+                )?
+                .ok_or_else(|| {
+                    crate::error::ClusterError::not_found("organization member", &user.email)
+                })?;
+            let roles: Vec<SubOrgRole> = rows(reader, Table::SubOrgRole, &org.id)?;
+            member(reader, &found, &roles)?
+        }
         SubOrgRead::OfUser(user) => {
             let mut ids = Vec::new();
             reader.scan_keys(Table::SubOrgMemberOf, &user.to_bytes(), |key| {

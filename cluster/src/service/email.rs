@@ -20,6 +20,10 @@ use crate::webhooks::Attempt;
 use super::Service;
 use super::webhooks::recorded;
 
+/// Messages sent at once (each over its own pooled connection): one SMTP dialogue is a
+/// handful of round trips, so a single connection caps an org at a few dozen emails a second.
+const PARALLEL_SENDS: usize = crate::mail::smtp::POOLED_CONNECTIONS as usize;
+
 /// The stored email section.
 fn stored_settings(reader: &OrgReader) -> Result<Value> {
     Ok(reader
@@ -74,32 +78,46 @@ impl Service {
             }
         };
         let sign = |message: &str| runtime.link_tag(entry.org_id, message);
-        let mut all_ok = true;
+        let mut composed = Vec::with_capacity(seqs.len());
         for &seq in seqs {
             let key = crate::lookup::webhook_delivery_key(webhook.id, seq);
             let Some(delivery) = reader.get::<WebhookDelivery>(Table::WebhookDelivery, &key)?
             else {
                 continue;
             };
-            let sent = match compose(reader, &delivery, &domain, &sign)? {
-                Compose::Send(mail) => sender.send(&mail).await,
-                Compose::Skip(why) => SmtpAttempt {
-                    attempt: Attempt {
-                        status_code: None,
-                        response_body: Some(format!("not sent: {why}")),
-                        error: None,
-                    },
-                    permanent: false,
-                },
-                Compose::Refuse(why) => SmtpAttempt::permanent(why),
-            };
-            let failed = sent.attempt.error.is_some();
-            if failed && sent.permanent {
-                give_up.push(seq);
+            composed.push((seq, compose(reader, &delivery, &domain, &sign)?));
+        }
+        let mut all_ok = true;
+        for chunk in composed.chunks(PARALLEL_SENDS) {
+            let sends = chunk.iter().map(|(seq, message)| {
+                let sender = &sender;
+                async move {
+                    let sent = match message {
+                        Compose::Send(mail) => sender.send(mail).await,
+                        Compose::Skip(why) => SmtpAttempt {
+                            attempt: Attempt {
+                                status_code: None,
+                                response_body: Some(format!("not sent: {why}")),
+                                error: None,
+                            },
+                            permanent: false,
+                        },
+                        Compose::Refuse(why) => SmtpAttempt::permanent(why.clone()),
+                    };
+                    (*seq, sent)
+                }
+            });
+            for (seq, sent) in futures::future::join_all(sends).await {
+                let failed = sent.attempt.error.is_some();
+                if failed && sent.permanent {
+                    give_up.push(seq);
+                } else if failed {
+                    all_ok = false;
+                }
+                attempts.push(recorded(webhook.id, seq, self.now(), sent.attempt));
             }
-            attempts.push(recorded(webhook.id, seq, self.now(), sent.attempt));
-            if failed && !sent.permanent {
-                all_ok = false;
+            if !all_ok {
+                // The failed ones wait for their backoff; later ones wait for the next round.
                 break;
             }
         }
