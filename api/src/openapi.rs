@@ -2132,6 +2132,27 @@ pub const ROUTES: &[(&str, &str, &str, &str, &str)] = &[
     ),
     (
         "GET",
+        "/orgs/{orgId}/api/v1/admin/sandbox",
+        "Sandbox orgs (not built yet)",
+        "sandbox",
+        "401,403,501",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/admin/sandbox/spawn",
+        "Sandbox orgs (not built yet)",
+        "sandbox",
+        "401,403,501",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/admin/sandbox/{sandboxSlug}/destroy",
+        "Sandbox orgs (not built yet)",
+        "sandbox",
+        "401,403,501",
+    ),
+    (
+        "GET",
         "/orgs/{orgId}/api/v1/admin/email-templates",
         "List every email template type with its current (custom or built-in) template",
         "email_templates",

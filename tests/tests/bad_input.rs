@@ -4562,6 +4562,20 @@ async fn organization_refusals_answer_their_status_and_write_nothing() -> anyhow
         .get("/admin/organizations")
         .await?
         .expect(401);
+    // Sandbox orgs are not built: 501 with a clear body, after the credential.
+    api.get("/admin/sandbox")
+        .await?
+        .expect_error(501, "not_implemented");
+    api.post(
+        "/admin/sandbox/spawn",
+        json!({"name": "try", "ttl_hours": 1}),
+    )
+    .await?
+    .expect_error(501, "not_implemented");
+    api.with_key("lmk_not_a_real_key_000000000000")
+        .get("/admin/sandbox")
+        .await?
+        .expect(401);
     let reader = read_only(&api, "organizations-reader").await?;
     reader.get("/admin/organizations").await?.expect(200);
     let reply = reader
