@@ -6,6 +6,7 @@ pub mod http;
 pub mod oauth;
 pub mod passkey;
 pub mod process;
+pub mod wait;
 
 use std::sync::Arc;
 

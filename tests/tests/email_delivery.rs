@@ -4,38 +4,11 @@
 //! user; custom templates shape what is sent; an unreachable server is retried and reported;
 //! refused recipients are dead-lettered at once; and the settings refuse what cannot work.
 
-use std::time::Duration;
-
-use lumo_chaos::smtp_sink::{Received, SmtpSink};
+use lumo_chaos::smtp_sink::SmtpSink;
 use lumo_tests::oauth::{Browser, Oauth, form, signed_in};
+use lumo_tests::wait::{eventually, mail_to};
 use lumo_tests::{Api, TestNode};
 use serde_json::{Value, json};
-
-/// Polls `check` every 100 ms for up to 20 s until it answers `Some`.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
-{
-    for _ in 0..200 {
-        if let Some(found) = check().await? {
-            return Ok(found);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("timed out waiting for {what}")
-}
-
-async fn mail_to(sink: &SmtpSink, to: &str, nth: usize) -> anyhow::Result<Received> {
-    eventually(&format!("email {nth} to {to}"), || async {
-        Ok(sink
-            .received()
-            .into_iter()
-            .filter(|m| m.to.iter().any(|t| t == to))
-            .nth(nth))
-    })
-    .await
-}
 
 async fn configure(api: &Api, port: u16) -> anyhow::Result<()> {
     api.put(

@@ -4,27 +4,11 @@
 //! gets an account, an existing user a membership), resend ending the old link, revoke, and
 //! the refusals; user deletion removes memberships.
 
-use std::time::Duration;
-
-use lumo_chaos::smtp_sink::{Received, SmtpSink};
+use lumo_chaos::smtp_sink::SmtpSink;
 use lumo_tests::oauth::{Browser, Oauth, form, signed_in};
+use lumo_tests::wait::mail_to;
 use lumo_tests::{Api, TestNode};
 use serde_json::{Value, json};
-
-async fn mail_to(sink: &SmtpSink, to: &str, nth: usize) -> anyhow::Result<Received> {
-    for _ in 0..200 {
-        if let Some(mail) = sink
-            .received()
-            .into_iter()
-            .filter(|m| m.to.iter().any(|t| t == to))
-            .nth(nth)
-        {
-            return Ok(mail);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("no email {nth} to {to}")
-}
 
 async fn configure_email(api: &Api, port: u16) -> anyhow::Result<()> {
     api.put(

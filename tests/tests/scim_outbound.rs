@@ -12,25 +12,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use base64::Engine;
+use lumo_tests::wait::eventually;
 use lumo_tests::{Api, TestNode};
 use serde_json::{Value, json};
 
 const DOWNSTREAM_TOKEN: &str = "downstream-scim-token-0123456789";
-
-/// Polls `check` every 100 ms for up to 20 s until it answers `Some`.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
-{
-    for _ in 0..200 {
-        if let Some(found) = check().await? {
-            return Ok(found);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("timed out waiting for {what}")
-}
 
 /// The downstream users whose `userName` is `name` (SCIM filter).
 async fn downstream_users(scim: &Api, name: &str) -> anyhow::Result<Vec<Value>> {

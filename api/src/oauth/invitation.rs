@@ -1,7 +1,7 @@
 //! `GET|POST ~/oauth/invitation`: the page an invitation email's link opens. GET checks the
 //! link and shows what it invites to (asking a newcomer for a name and a password); POST
 //! accepts: the membership is made, and the account when the address has none. Then the
-//! invitee signs in as usual (the organization shows on the org-select step).
+//! invitee signs in as usual.
 
 use axum::body::Bytes;
 use axum::extract::RawQuery;

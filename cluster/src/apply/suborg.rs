@@ -777,17 +777,8 @@ fn accept(
 ) -> Result<Applied> {
     let org = lookup::sub_org(tx, key)?;
     let mut invitation = invitation(tx, &org, id)?;
-    let refused = |problem: &str| ClusterError::invalid("token", problem);
-    match invitation.status_at(meta.at) {
-        "pending" if invitation.nonce == nonce => {}
-        "pending" => {
-            return Err(refused(
-                "this link was replaced by a newer invitation email",
-            ));
-        }
-        "expired" => return Err(refused("this invitation has expired; ask for a new one")),
-        "accepted" => return Err(refused("this invitation was already accepted")),
-        _ => return Err(refused("this invitation was revoked")),
+    if let Some(problem) = invitation.refusal(nonce, meta.at) {
+        return Err(ClusterError::invalid("token", problem));
     }
     let mut events = Vec::new();
     let user = match tx.get::<UserId>(Table::UserEmail, invitation.email.as_bytes())? {

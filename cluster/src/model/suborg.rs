@@ -121,6 +121,19 @@ impl SubOrgInvitation {
     }
 }
 
+impl SubOrgInvitation {
+    /// Why a link carrying `nonce` cannot accept this invitation at `now`, if it cannot.
+    pub fn refusal(&self, nonce: &str, now: Timestamp) -> Option<&'static str> {
+        match self.status_at(now) {
+            "pending" if self.nonce == nonce => None,
+            "pending" => Some("this link was replaced by a newer invitation email"),
+            "expired" => Some("this invitation has expired; ask for a new one"),
+            "accepted" => Some("this invitation was already accepted"),
+            _ => Some("this invitation was revoked"),
+        }
+    }
+}
+
 /// Counters of the org's organizations' integer ids.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubOrgHead {

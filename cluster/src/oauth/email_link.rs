@@ -78,16 +78,8 @@ fn check_invitation(
             &sub_org_key(&org_id, &id.to_be_bytes()),
         )?
         .ok_or_else(|| refused("this invitation no longer exists"))?;
-    match invitation.status_at(ctx.now) {
-        "pending" if invitation.nonce == token.nonce => {}
-        "pending" => {
-            return Err(refused(
-                "this link was replaced by a newer invitation email",
-            ));
-        }
-        "expired" => return Err(refused("this invitation has expired; ask for a new one")),
-        "accepted" => return Err(refused("this invitation was already accepted")),
-        _ => return Err(refused("this invitation was revoked")),
+    if let Some(problem) = invitation.refusal(&token.nonce, ctx.now) {
+        return Err(refused(problem));
     }
     let org: SubOrg = reader
         .get(Table::SubOrg, org_id.as_bytes())?
