@@ -121,6 +121,24 @@ impl Browser {
     }
 }
 
+/// Opens the hosted page at `link` in a fresh browser and submits its first form, with
+/// `fields` set (replacing inputs of the same name); answers the page the form led to.
+pub async fn submit_page_form(
+    base: &str,
+    link: &str,
+    fields: &[(&str, &str)],
+) -> anyhow::Result<Page> {
+    let mut browser = Browser::new();
+    let page = browser.get(link).await?;
+    anyhow::ensure!(page.status == 200, "{} {}", page.status, page.body);
+    let (action, mut inputs) = form(&page.body).ok_or_else(|| anyhow::anyhow!("no form"))?;
+    for (name, value) in fields {
+        inputs.retain(|(input, _)| input != name);
+        inputs.push(((*name).to_string(), (*value).to_string()));
+    }
+    browser.post_form(&format!("{base}{action}"), &inputs).await
+}
+
 /// The first `<form>` of a page: its action and its inputs (name, value).
 pub fn form(html: &str) -> Option<(String, Vec<(String, String)>)> {
     let start = html.find("<form")?;

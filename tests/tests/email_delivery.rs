@@ -5,7 +5,7 @@
 //! refused recipients are dead-lettered at once; and the settings refuse what cannot work.
 
 use lumo_chaos::smtp_sink::SmtpSink;
-use lumo_tests::oauth::{Browser, Oauth, form, signed_in};
+use lumo_tests::oauth::{Browser, Oauth, signed_in, submit_page_form};
 use lumo_tests::wait::{eventually, mail_to};
 use lumo_tests::{Api, TestNode};
 use serde_json::{Value, json};
@@ -31,25 +31,6 @@ async fn create_user(api: &Api, email: &str, name: &str) -> anyhow::Result<Strin
         .await?
         .expect(201);
     Ok(reply.data()["id"].as_str().unwrap_or_default().to_string())
-}
-
-/// Opens `link`, then submits its form with `extra` fields; answers the final page.
-async fn follow_link(
-    node: &TestNode,
-    link: &str,
-    extra: &[(&str, &str)],
-) -> anyhow::Result<lumo_tests::oauth::Page> {
-    let mut browser = Browser::new();
-    let page = browser.get(link).await?;
-    anyhow::ensure!(page.status == 200, "{} {}", page.status, page.body);
-    let (action, mut fields) = form(&page.body).ok_or_else(|| anyhow::anyhow!("no form"))?;
-    for (name, value) in extra {
-        fields.retain(|(field, _)| field != name);
-        fields.push(((*name).to_string(), (*value).to_string()));
-    }
-    browser
-        .post_form(&format!("{}{action}", node.http), &fields)
-        .await
 }
 
 #[tokio::test]
@@ -117,7 +98,7 @@ async fn verification_and_reset_emails_go_out_and_their_links_work_once() -> any
     // The page shows a confirmation; only the POST verifies.
     let user = api.get(&format!("/admin/users/{id}")).await?.expect(200);
     assert_eq!(user.data()["emailVerified"], json!(false));
-    let done = follow_link(&node, &link, &[]).await?;
+    let done = submit_page_form(&node.http, &link, &[]).await?;
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(done.body.contains("Email verified"), "{}", done.body);
     let user = api.get(&format!("/admin/users/{id}")).await?.expect(200);
@@ -149,8 +130,8 @@ async fn verification_and_reset_emails_go_out_and_their_links_work_once() -> any
     assert_ne!(old_link, new_link);
     let stale = Browser::new().get(&old_link).await?;
     assert_eq!(stale.status, 400, "{}", stale.body);
-    let differ = follow_link(
-        &node,
+    let differ = submit_page_form(
+        &node.http,
         &new_link,
         &[
             ("password", "Brand-new-pass-2"),
@@ -160,15 +141,15 @@ async fn verification_and_reset_emails_go_out_and_their_links_work_once() -> any
     .await?;
     assert_eq!(differ.status, 422, "{}", differ.body);
     assert!(differ.body.contains("differ"), "{}", differ.body);
-    let short = follow_link(
-        &node,
+    let short = submit_page_form(
+        &node.http,
         &new_link,
         &[("password", "x"), ("password_confirm", "x")],
     )
     .await?;
     assert_eq!(short.status, 422, "{}", short.body);
-    let changed = follow_link(
-        &node,
+    let changed = submit_page_form(
+        &node.http,
         &new_link,
         &[
             ("password", "Brand-new-pass-2"),

@@ -5,7 +5,7 @@
 //! the refusals; user deletion removes memberships.
 
 use lumo_chaos::smtp_sink::SmtpSink;
-use lumo_tests::oauth::{Browser, Oauth, form, signed_in};
+use lumo_tests::oauth::{Browser, Oauth, signed_in, submit_page_form};
 use lumo_tests::wait::mail_to;
 use lumo_tests::{Api, TestNode};
 use serde_json::{Value, json};
@@ -242,24 +242,6 @@ async fn organizations_roles_and_members_through_the_admin_api() -> anyhow::Resu
     Ok(())
 }
 
-async fn accept(
-    node: &TestNode,
-    link: &str,
-    fields: &[(&str, &str)],
-) -> anyhow::Result<lumo_tests::oauth::Page> {
-    let mut browser = Browser::new();
-    let page = browser.get(link).await?;
-    anyhow::ensure!(page.status == 200, "{} {}", page.status, page.body);
-    let (action, mut form_fields) = form(&page.body).ok_or_else(|| anyhow::anyhow!("no form"))?;
-    for (name, value) in fields {
-        form_fields.retain(|(f, _)| f != name);
-        form_fields.push(((*name).to_string(), (*value).to_string()));
-    }
-    browser
-        .post_form(&format!("{}{action}", node.http), &form_fields)
-        .await
-}
-
 #[tokio::test]
 async fn invitations_are_emailed_and_accepted_through_the_hosted_page() -> anyhow::Result<()> {
     let sink = SmtpSink::start().await?;
@@ -313,8 +295,8 @@ async fn invitations_are_emailed_and_accepted_through_the_hosted_page() -> anyho
         .ok_or_else(|| anyhow::anyhow!("no link in {}", second.text()))?;
     let stale = Browser::new().get(&old_link).await?;
     assert_eq!(stale.status, 400, "{}", stale.body);
-    let weak = accept(
-        &node,
+    let weak = submit_page_form(
+        &node.http,
         &link,
         &[
             ("name", "Gavin"),
@@ -324,8 +306,8 @@ async fn invitations_are_emailed_and_accepted_through_the_hosted_page() -> anyho
     )
     .await?;
     assert_eq!(weak.status, 422, "{}", weak.body);
-    let done = accept(
-        &node,
+    let done = submit_page_form(
+        &node.http,
         &link,
         &[
             ("name", "Gavin Belson"),
@@ -366,7 +348,7 @@ async fn invitations_are_emailed_and_accepted_through_the_hosted_page() -> anyho
         .expect(201);
     let mail = mail_to(&sink, "richard@piedpiper.test", 0).await?;
     let link = mail.link("/oauth/invitation?token=").unwrap_or_default();
-    let done = accept(&node, &link, &[]).await?;
+    let done = submit_page_form(&node.http, &link, &[]).await?;
     assert_eq!(done.status, 200, "{}", done.body);
     let list = api
         .get(&format!("/admin/organizations/{id}/invitations"))
