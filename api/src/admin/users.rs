@@ -10,7 +10,6 @@ use lumo_cluster::ids::UserId;
 use lumo_cluster::model::EmailRequestKind;
 use lumo_cluster::query::{Query, Reply};
 use lumo_cluster::settings::SettingsSection;
-use serde_json::json;
 
 use crate::dto::user::UserDto;
 use crate::envelope::{self, ListShape};
@@ -223,11 +222,7 @@ async fn email_sends(ctx: &Ctx) -> ApiResult<bool> {
     );
     let doc: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(doc["enabled"] == json!(true)
-        && doc["provider"] == json!("smtp")
-        && doc["smtp_host"]
-            .as_str()
-            .is_some_and(|h| !h.trim().is_empty()))
+    Ok(lumo_cluster::settings::email_sends(&doc))
 }
 
 async fn request_email(ctx: Ctx, kind: EmailRequestKind) -> ApiResult<Response> {

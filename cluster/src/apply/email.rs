@@ -79,13 +79,6 @@ fn present(doc: &Value, field: &str) -> bool {
     doc[field].as_str().is_some_and(|s| !s.trim().is_empty())
 }
 
-/// True when the org's emails go out (enabled, SMTP, a host).
-fn sending(doc: &Value) -> bool {
-    doc["enabled"] == Value::Bool(true)
-        && doc["provider"] == json!("smtp")
-        && present(doc, "smtp_host")
-}
-
 /// Refuses email settings that could not work: sending switched on without SMTP's host or
 /// sender address, or with a provider this server cannot call.
 pub(super) fn check_settings(stored: &Value) -> Result<()> {
@@ -128,7 +121,7 @@ pub(super) fn sync_webhook(tx: &mut OrgTx, at: Timestamp, stored: &Value) -> Res
     let doc = render(SettingsSection::Email, Some(stored));
     let carrier = super::webhooks::HiddenWebhook {
         kind: EMAIL_KIND,
-        active: sending(&doc),
+        active: crate::settings::email_sends(&doc),
         url: format!(
             "smtp://{}:{}",
             doc["smtp_host"].as_str().unwrap_or_default(),

@@ -524,17 +524,17 @@ fn keeps_an_owner(
         .filter(|r| r.is_owner)
         .map(|r| r.id)
         .collect();
-    let had_owner = rows_of::<SubOrgMember>(tx, Table::SubOrgMember, &org.id)?
-        .iter()
-        .any(|m| owner_roles.contains(&m.role_id) && m.status == MemberStatus::Active);
-    if !had_owner {
+    let members = rows_of::<SubOrgMember>(tx, Table::SubOrgMember, &org.id)?;
+    let owns =
+        |m: &SubOrgMember| owner_roles.contains(&m.role_id) && m.status == MemberStatus::Active;
+    if !members.iter().any(owns) {
         return Ok(());
     }
-    let still = rows_of::<SubOrgMember>(tx, Table::SubOrgMember, &org.id)?
-        .into_iter()
+    let still = members
+        .iter()
         .filter(|m| m.user_id != gone)
-        .chain(changed.cloned())
-        .any(|m| owner_roles.contains(&m.role_id) && m.status == MemberStatus::Active);
+        .chain(changed)
+        .any(owns);
     if still {
         Ok(())
     } else {

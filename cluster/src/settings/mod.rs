@@ -336,6 +336,15 @@ pub fn store_secrets(section: SettingsSection, stored: &mut Value, secrets: &[Se
     }
 }
 
+/// True when a rendered email section sends: enabled, provider `smtp`, and a host.
+pub fn email_sends(doc: &Value) -> bool {
+    doc["enabled"] == Value::Bool(true)
+        && doc["provider"] == Value::String("smtp".into())
+        && doc["smtp_host"]
+            .as_str()
+            .is_some_and(|h| !h.trim().is_empty())
+}
+
 /// The outbound SCIM settings as rendered from the stored section (defaults applied).
 pub fn scim_outbound(stored: Option<&Value>) -> Value {
     render(SettingsSection::Scim, stored)["outbound"].take()
