@@ -299,3 +299,49 @@ pub fn sub_org(rows: &impl Rows, key: &str) -> Result<crate::model::SubOrg> {
         .flatten()
         .ok_or_else(|| ClusterError::not_found("organization", key))
 }
+
+/// `user`'s active membership of the active organization `sub_org` (an id), with its role.
+pub fn membership(
+    tx: &impl Rows,
+    user: UserId,
+    sub_org: &str,
+) -> Result<Option<crate::model::Membership>> {
+    use crate::model::{MemberStatus, SubOrg, SubOrgMember, SubOrgRole, sub_org_key};
+    let Some(org) = tx.row::<SubOrg>(Table::SubOrg, sub_org.as_bytes())? else {
+        return Ok(None);
+    };
+    let Some(member) =
+        tx.row::<SubOrgMember>(Table::SubOrgMember, &sub_org_key(&org.id, &user.to_bytes()))?
+    else {
+        return Ok(None);
+    };
+    if !org.is_active || member.status != MemberStatus::Active {
+        return Ok(None);
+    }
+    let role = tx.row::<SubOrgRole>(
+        Table::SubOrgRole,
+        &sub_org_key(&org.id, &member.role_id.to_be_bytes()),
+    )?;
+    Ok(Some(crate::model::Membership { org, member, role }))
+}
+
+/// Every active membership of `user`, in organization id order.
+pub fn memberships(
+    reader: &crate::tables::OrgReader,
+    user: UserId,
+) -> Result<Vec<crate::model::Membership>> {
+    let mut ids = Vec::new();
+    reader.scan_keys(Table::SubOrgMemberOf, &user.to_bytes(), |key| {
+        if let Ok(id) = std::str::from_utf8(key) {
+            ids.push(id.to_string());
+        }
+        true
+    })?;
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(found) = membership(reader, user, &id)? {
+            out.push(found);
+        }
+    }
+    Ok(out)
+}

@@ -873,6 +873,4 @@ pub enum SubOrgRead {
     Invitation(String, u64),
     /// One member of an organization, by user id or email.
     Member(String, crate::command::UserKey),
-    /// The organizations a user is an active member of, with the role (for sign-in).
-    OfUser(crate::ids::UserId),
 }

@@ -55,6 +55,8 @@ pub enum Table {
     SubOrgHead = 0x68,
     /// `sub_org_key(org, email)` -> the invitation id last sent to that address.
     SubOrgInviteEmail = 0x69,
+    /// `choice_key(session, client)` -> the organization a login session chose for a client.
+    SubOrgChoice = 0x6A,
     /// OAuth clients by integer id.
     OAuthClient = 0x70,
     /// `client_id` -> integer id.

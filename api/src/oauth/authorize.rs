@@ -13,7 +13,7 @@ use lumo_cluster::protocol::{AuthorizeOutcome, ErrorCode, Params, ProtocolReply,
 use super::browser::{SESSION_COOKIE, csrf_ok, csrf_token, session_state};
 use super::error_page::error_page;
 use super::login::login_message;
-use super::pages::{self, ConsentPage, FormPostPage, LoginPage, Look};
+use super::pages::{self, ConsentPage, FormPostPage, LoginPage, Look, OrgSelectPage};
 use super::params;
 use super::proto::Proto;
 use super::redirect::{redirect_with, with_query};
@@ -169,6 +169,29 @@ async fn run_authorize(
                     user_email,
                     scopes,
                     action: proto.path("/oauth/authorize"),
+                    csrf,
+                    carried: params,
+                },
+            )
+        }
+        AuthorizeOutcome::SelectOrg {
+            client_name,
+            user_email,
+            options,
+            branding,
+            params,
+        } => {
+            let look = Look::new(branding);
+            pages::render(
+                StatusCode::OK,
+                &OrgSelectPage {
+                    branding: look.branding,
+                    primary_color: look.primary_color,
+                    background_color: look.background_color,
+                    client_name,
+                    user_email,
+                    options,
+                    action: proto.path("/oauth/org-select"),
                     csrf,
                     carried: params,
                 },

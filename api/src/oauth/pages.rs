@@ -125,6 +125,20 @@ pub struct ConsentPage {
 }
 
 #[derive(Template)]
+#[template(path = "org_select.html")]
+pub struct OrgSelectPage {
+    pub branding: Branding,
+    pub primary_color: String,
+    pub background_color: String,
+    pub client_name: String,
+    pub user_email: String,
+    pub options: Vec<lumo_cluster::protocol::OrgOption>,
+    pub action: String,
+    pub csrf: String,
+    pub carried: Vec<(String, String)>,
+}
+
+#[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage {
     pub branding: Branding,

@@ -212,7 +212,9 @@ pub fn op_family(op: &Op) -> Family {
         Op::Email(crate::command::EmailWrite::Request { .. }) => Family::Users,
         Op::Email(crate::command::EmailWrite::UseLink { .. }) => Family::Protocol,
         Op::Email(_) => Family::Settings,
-        Op::SubOrg(crate::command::SubOrgWrite::Accept { .. }) => Family::Protocol,
+        Op::SubOrg(
+            crate::command::SubOrgWrite::Accept { .. } | crate::command::SubOrgWrite::Choose { .. },
+        ) => Family::Protocol,
         Op::SubOrg(_) => Family::Organizations,
         Op::Saml(
             crate::command::SamlWrite::CreateApp(_)

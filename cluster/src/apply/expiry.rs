@@ -103,6 +103,7 @@ fn purge_sessions(tx: &mut OrgTx, cutoff: Timestamp, room: u64) -> Result<u64> {
         per_user.extend_from_slice(&session.id.to_be_bytes());
         tx.delete(Table::GrantIndex, &per_user);
         delete_index_prefix(tx, &index::session(session.id))?;
+        super::suborg_choice::forget_session(tx, session.id)?;
     }
     Ok(doomed.len() as u64)
 }

@@ -34,6 +34,7 @@ mod settings;
 mod signing_keys;
 mod social;
 mod suborg;
+mod suborg_choice;
 mod users;
 mod webhooks;
 

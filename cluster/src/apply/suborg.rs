@@ -92,6 +92,11 @@ pub(super) fn apply(tx: &mut OrgTx, meta: &CommandMeta, write: &SubOrgWrite) -> 
             name.as_deref(),
             password_hash.as_deref(),
         ),
+        SubOrgWrite::Choose {
+            session_id,
+            client_id,
+            sub_org,
+        } => super::suborg_choice::choose(tx, meta, *session_id, client_id, sub_org),
     }
 }
 

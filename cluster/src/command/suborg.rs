@@ -110,6 +110,13 @@ pub enum SubOrgWrite {
         name: Option<String>,
         password_hash: Option<String>,
     },
+    /// The hosted login's org-select step: login session `session_id` signs in to `client_id`
+    /// as a member of organization `sub_org` (an id); the session's user must be an active member.
+    Choose {
+        session_id: u64,
+        client_id: String,
+        sub_org: String,
+    },
 }
 
 impl SubOrgWrite {
@@ -128,6 +135,7 @@ impl SubOrgWrite {
             SubOrgWrite::Resend { .. } => "resend_organization_invitation",
             SubOrgWrite::Revoke { .. } => "revoke_organization_invitation",
             SubOrgWrite::Accept { .. } => "accept_organization_invitation",
+            SubOrgWrite::Choose { .. } => "choose_organization",
         }
     }
 }

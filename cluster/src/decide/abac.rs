@@ -73,6 +73,17 @@ pub(super) fn user_attributes(
         .iter()
         .map(|p| p.slug.clone())
         .collect();
+    let memberships = crate::lookup::memberships(reader, user)?;
+    let organizations: Vec<&str> = memberships.iter().map(|m| m.org.slug.as_str()).collect();
+    // `slug:role` for each membership, so a condition can ask for a role in one organization.
+    let organization_roles: Vec<String> = memberships
+        .iter()
+        .flat_map(|m| {
+            m.role_slugs()
+                .into_iter()
+                .map(|role| format!("{}:{role}", m.org.slug))
+        })
+        .collect();
     let org = crate::lookup::load_org(reader)?;
     let is_admin = roles.iter().any(|r| r == "admin");
     let mut attributes = match json!({
@@ -93,6 +104,8 @@ pub(super) fn user_attributes(
         "roles": roles,
         "groups": groups,
         "permissions": permissions,
+        "organizations": organizations,
+        "organizationRoles": organization_roles,
         "tenantId": org.number,
         "orgId": org.slug,
     }) {

@@ -23,6 +23,7 @@ pub enum ErrorCode {
     ExpiredToken,
     LoginRequired,
     ConsentRequired,
+    InteractionRequired,
     AccountLocked,
     InvalidTarget,
     InvalidRedirectUri,
@@ -42,7 +43,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for parsing.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 29] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidClient,
         ErrorCode::InvalidGrant,
@@ -56,6 +57,7 @@ impl ErrorCode {
         ErrorCode::ExpiredToken,
         ErrorCode::LoginRequired,
         ErrorCode::ConsentRequired,
+        ErrorCode::InteractionRequired,
         ErrorCode::AccountLocked,
         ErrorCode::InvalidTarget,
         ErrorCode::InvalidRedirectUri,
@@ -89,6 +91,7 @@ impl ErrorCode {
             ErrorCode::ExpiredToken => "expired_token",
             ErrorCode::LoginRequired => "login_required",
             ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::InteractionRequired => "interaction_required",
             ErrorCode::AccountLocked => "account_locked",
             ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",

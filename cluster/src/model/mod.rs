@@ -85,8 +85,8 @@ pub use social::{
     is_provider_slug,
 };
 pub use suborg::{
-    InvitationStatus, MemberStatus, SubOrg, SubOrgHead, SubOrgInvitation, SubOrgMember, SubOrgRole,
-    member_of_key, sub_org_key,
+    InvitationStatus, MemberStatus, Membership, SubOrg, SubOrgChoice, SubOrgHead, SubOrgInvitation,
+    SubOrgMember, SubOrgRole, choice_key, member_of_key, sub_org_key,
 };
 pub use user::{EmailRequest, EmailRequestKind, User, email_request_fields};
 pub use vault::VaultConnection;

@@ -158,3 +158,33 @@ pub fn member_of_key(user: UserId, sub_org: &str) -> Vec<u8> {
     key.extend_from_slice(sub_org.as_bytes());
     key
 }
+
+/// A user's active membership of an active organization, with its role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub org: SubOrg,
+    pub member: SubOrgMember,
+    pub role: Option<SubOrgRole>,
+}
+
+impl Membership {
+    /// The role slugs an `org_roles` claim carries.
+    pub fn role_slugs(&self) -> Vec<String> {
+        self.role.iter().map(|r| r.slug.clone()).collect()
+    }
+}
+
+/// The organization a login session chose for one client (the hosted login's org-select step):
+/// tokens minted for that client from that session carry it while the membership is active.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubOrgChoice {
+    pub sub_org: String,
+    pub chosen_at: Timestamp,
+}
+
+/// Key of a session's choice for a client: session id, then the client id.
+pub fn choice_key(session: u64, client_id: &str) -> Vec<u8> {
+    let mut key = session.to_be_bytes().to_vec();
+    key.extend_from_slice(client_id.as_bytes());
+    key
+}

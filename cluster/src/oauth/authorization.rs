@@ -3,7 +3,7 @@
 //! its redirect URI cannot be trusted, to an error page.
 
 use crate::clock::Timestamp;
-use crate::command::Op;
+use crate::command::{Op, SubOrgWrite};
 use crate::crypto::{random_token, secret_hash};
 use crate::error::{ClusterError, Result};
 use crate::model::{AuthCode, Consent, OAuthClient, PrincipalKind, User};
@@ -15,6 +15,7 @@ use super::authorization_request::{
 };
 use super::branding::branding;
 use super::login::active_session;
+use super::org_choice::{OrgStep, already_chosen, org_step};
 use super::runtime::ProtocolCtx;
 use super::scope_checks::entitled;
 
@@ -142,6 +143,38 @@ pub(super) async fn authorize(
     let user: User = reader
         .get(Table::User, &session.user_id.to_bytes())?
         .ok_or_else(|| ClusterError::not_found("user", session.user_id))?;
+    let chosen = match org_step(
+        &reader,
+        params.get("organization").map(String::as_str),
+        user.id,
+    )? {
+        OrgStep::Nothing => None,
+        OrgStep::Chosen(id) => Some(id),
+        OrgStep::Refuse(description) => {
+            return redirect_error(&reader, &v, issuer, ErrorCode::AccessDenied, &description);
+        }
+        OrgStep::Ask(options) => {
+            if v.prompt.iter().any(|p| p == "none") {
+                return redirect_error(
+                    &reader,
+                    &v,
+                    issuer,
+                    ErrorCode::InteractionRequired,
+                    "the user must choose an organization",
+                );
+            }
+            return Ok(ProtocolReply::Authorize(AuthorizeOutcome::SelectOrg {
+                client_name: shown_name(&v.client),
+                user_email: user.email.clone(),
+                options,
+                branding: branding(&reader)?,
+                params: carried(&params)
+                    .into_iter()
+                    .filter(|(k, _)| k != "prompt")
+                    .collect(),
+            }));
+        }
+    };
     let scopes = entitled(&reader, user.id, v.scopes.clone())?;
     let key = crate::apply::sessions::consent_key(user.id, &v.client.client_id);
     let consented = reader
@@ -195,6 +228,19 @@ pub(super) async fn authorize(
             }));
         }
         (false, None) => {}
+    }
+    if let Some(sub_org) = chosen
+        && !already_chosen(&reader, session.id, &v.client.client_id, &sub_org)?
+    {
+        ctx.propose(
+            actor.clone(),
+            Op::SubOrg(SubOrgWrite::Choose {
+                session_id: session.id,
+                client_id: v.client.client_id.clone(),
+                sub_org,
+            }),
+        )
+        .await?;
     }
     let code = random_token("", 32);
     let record = AuthCode {

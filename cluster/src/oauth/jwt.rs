@@ -38,6 +38,13 @@ pub struct TokenClaims {
     pub sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
+    /// The B2B organization the sign-in chose (its id), its slug and the member's roles in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_roles: Option<Vec<String>>,
     /// The delegation chain (RFC 8693 section 4.1), outermost actor first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<Value>,

@@ -24,6 +24,7 @@ mod logout;
 mod mcp;
 mod metadata_client;
 pub mod mfa;
+pub(crate) mod org_choice;
 mod org_settings;
 mod par;
 pub mod register;

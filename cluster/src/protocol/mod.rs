@@ -29,5 +29,6 @@ pub use social::{SocialOutcome, SocialProviderChange, SocialStep};
 pub use token_request::{ActorToken, TokenExchange, TokenRequest, TokenTypeParam};
 pub use token_type::{TokenType, TokenTypeHint};
 pub use views::{
-    ApprovalView, AuthorizeOutcome, Branding, CibaView, JitReviewView, LoginCandidate, SessionView,
+    ApprovalView, AuthorizeOutcome, Branding, CibaView, JitReviewView, LoginCandidate, OrgOption,
+    SessionView,
 };

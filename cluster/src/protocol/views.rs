@@ -63,6 +63,23 @@ pub enum AuthorizeOutcome {
         branding: Branding,
         params: Vec<(String, String)>,
     },
+    /// Ask a member of several organizations which one she signs in as.
+    SelectOrg {
+        client_name: String,
+        user_email: String,
+        options: Vec<OrgOption>,
+        branding: Branding,
+        params: Vec<(String, String)>,
+    },
+}
+
+/// One organization the org-select page offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgOption {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub role: Option<String>,
 }
 
 /// What the frontend needs to check a password.

@@ -144,40 +144,6 @@ pub(super) fn read(reader: &OrgReader, what: &SubOrgRead, now: Timestamp) -> Res
             let roles: Vec<SubOrgRole> = rows(reader, Table::SubOrgRole, &org.id)?;
             member(reader, &found, &roles)?
         }
-        SubOrgRead::OfUser(user) => {
-            let mut ids = Vec::new();
-            reader.scan_keys(Table::SubOrgMemberOf, &user.to_bytes(), |key| {
-                if let Ok(id) = std::str::from_utf8(key) {
-                    ids.push(id.to_string());
-                }
-                true
-            })?;
-            let mut out = Vec::new();
-            for id in ids {
-                let Some(org) = reader.get::<SubOrg>(Table::SubOrg, id.as_bytes())? else {
-                    continue;
-                };
-                let Some(m) = reader.get::<SubOrgMember>(
-                    Table::SubOrgMember,
-                    &sub_org_key(&org.id, &user.to_bytes()),
-                )?
-                else {
-                    continue;
-                };
-                if !org.is_active || m.status != crate::model::MemberStatus::Active {
-                    continue;
-                }
-                let roles: Vec<SubOrgRole> = rows(reader, Table::SubOrgRole, &org.id)?;
-                let role = roles.iter().find(|r| r.id == m.role_id);
-                out.push(json!({
-                    "id": org.id,
-                    "slug": org.slug,
-                    "name": org.display_name.clone().unwrap_or(org.name.clone()),
-                    "role": role.map(|r| r.slug.clone()),
-                }));
-            }
-            Value::Array(out)
-        }
     };
     Ok(Reply::Settings(value.to_string()))
 }

@@ -21,6 +21,8 @@ pub const BUILTIN_USER_ATTRIBUTES: &[&str] = &[
     "roles",
     "groups",
     "permissions",
+    "organizations",
+    "organizationRoles",
     "tenantId",
     "orgId",
 ];

@@ -186,6 +186,12 @@ pub(super) async fn mint(ctx: &ProtocolCtx, issuer: &str, mut mint: Mint) -> Res
         }
         other => return Err(ClusterError::internal(format!("unexpected {other:?}"))),
     }
+    let membership = match (&mint.user, mint.session_id, &mint.client_id) {
+        (Some(user), Some(session), Some(client_id)) => {
+            crate::oauth::org_choice::chosen_membership(&ctx.reader(), user.id, session, client_id)?
+        }
+        _ => None,
+    };
     let sub = match &mint.user {
         Some(user) => user.id.to_string(),
         None => mint.client_id.clone().unwrap_or_default(),
@@ -203,6 +209,9 @@ pub(super) async fn mint(ctx: &ProtocolCtx, issuer: &str, mut mint: Mint) -> Res
         org: org.slug,
         sid: mint.session_id.map(|s| s.to_string()),
         auth_time: mint.auth_time.map(epoch_secs),
+        org_id: membership.as_ref().map(|m| m.org.id.clone()),
+        org_name: membership.as_ref().map(|m| m.org.slug.clone()),
+        org_roles: membership.as_ref().map(|m| m.role_slugs()),
         act: mint.act.clone(),
         authorization_details: mint.jit.as_ref().map(|g| g.authorization_details.clone()),
         jit_request_id: mint.jit.as_ref().map(|g| g.request_id.clone()),
@@ -236,6 +245,11 @@ pub(super) async fn mint(ctx: &ProtocolCtx, issuer: &str, mut mint: Mint) -> Res
                     id.insert("acr".into(), json!(acr_of(&session.amr)));
                     id.insert("amr".into(), json!(session.amr));
                 }
+            }
+            if let Some(m) = &membership {
+                id.insert("org_id".into(), json!(m.org.id));
+                id.insert("org_name".into(), json!(m.org.slug));
+                id.insert("org_roles".into(), json!(m.role_slugs()));
             }
             id.insert("at_hash".into(), json!(at_hash(key.alg, &access_token)));
             Some(
