@@ -130,6 +130,10 @@ pub enum Query {
     EmailTemplates,
     /// B2B organizations, their roles, members and invitations (contract JSON).
     SubOrgs(SubOrgRead),
+    /// The org's sandboxes.
+    Sandboxes,
+    /// The org's configuration as rows, for a sandbox's copy.
+    SandboxExport,
     /// The org's social login providers, by id.
     SocialProviders(PageParams),
     SocialProvider(crate::command::SocialProviderKey),
@@ -394,6 +398,8 @@ impl Query {
             Query::ScimInboundMapping => "scim_inbound_mapping",
             Query::EmailTemplates => "email_templates",
             Query::SubOrgs(_) => "organizations",
+            Query::Sandboxes => "sandboxes",
+            Query::SandboxExport => "sandbox_export",
             Query::ScimGroups => "scim_groups",
             Query::ScimGroup(_) => "scim_group",
             Query::SocialProviders(_) => "social_providers",
@@ -658,6 +664,16 @@ pub struct AllSettings {
     pub sections: BTreeMap<String, String>,
 }
 
+/// An org's configuration for a sandbox: rows as `table tag ++ key` and value (secrets taken
+/// out of settings), its id counters (JSON), its region, and its parent when it is a sandbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SandboxExport {
+    pub rows: Vec<(Vec<u8>, Vec<u8>)>,
+    pub counters: String,
+    pub region: Option<String>,
+    pub sandbox_of: Option<String>,
+}
+
 /// Every answer an org can give.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Reply {
@@ -688,6 +704,8 @@ pub enum Reply {
     Chain(ChainReport),
     /// A settings section (JSON text).
     Settings(String),
+    Sandboxes(Vec<crate::model::SandboxRecord>),
+    SandboxExport(SandboxExport),
     AllSettings(AllSettings),
     Tenant(OrgRecord),
     Dashboard(Dashboard),

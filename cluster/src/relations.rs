@@ -37,7 +37,7 @@ impl Relation {
         }
     }
 
-    fn tags(self) -> (u8, u8) {
+    pub(crate) fn tags(self) -> (u8, u8) {
         match self {
             Relation::UserRole => (1, 2),
             Relation::UserGroup => (3, 4),

@@ -57,6 +57,8 @@ pub enum Table {
     SubOrgInviteEmail = 0x69,
     /// `choice_key(session, client)` -> the organization a login session chose for a client.
     SubOrgChoice = 0x6A,
+    /// A parent org's sandboxes by slug.
+    Sandbox = 0x6B,
     /// OAuth clients by integer id.
     OAuthClient = 0x70,
     /// `client_id` -> integer id.

@@ -4562,20 +4562,34 @@ async fn organization_refusals_answer_their_status_and_write_nothing() -> anyhow
         .get("/admin/organizations")
         .await?
         .expect(401);
-    // Sandbox orgs are not built: 501 with a clear body, after the credential.
-    api.get("/admin/sandbox")
+    // Sandbox spawns: wrong types and ranges refused before anything is made.
+    for body in [
+        json!({"ttl_hours": "soon"}),
+        json!({"ttl_hours": -1}),
+        json!({"ttl_hours": 100_000}),
+        json!({"name": ""}),
+        json!({"name": ["a"]}),
+    ] {
+        api.post("/admin/sandbox/spawn", body.clone())
+            .await?
+            .expect_error(422, "validation_error");
+    }
+    api.post("/admin/sandbox/not-a-sandbox/destroy", json!({}))
         .await?
-        .expect_error(501, "not_implemented");
-    api.post(
-        "/admin/sandbox/spawn",
-        json!({"name": "try", "ttl_hours": 1}),
-    )
-    .await?
-    .expect_error(501, "not_implemented");
+        .expect_error(404, "resource_not_found");
+    let reply = api
+        .post("/admin/sandbox/spawn", json!({"name": huge}))
+        .await?;
+    assert_eq!(reply.status, 413, "{}", reply.text);
     api.with_key("lmk_not_a_real_key_000000000000")
         .get("/admin/sandbox")
         .await?
         .expect(401);
+    assert_eq!(
+        api.get("/admin/sandbox").await?.expect(200).body["pagination"]["total"],
+        0,
+        "a refused spawn left a sandbox"
+    );
     let reader = read_only(&api, "organizations-reader").await?;
     reader.get("/admin/organizations").await?.expect(200);
     let reply = reader

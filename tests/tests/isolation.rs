@@ -59,6 +59,9 @@ async fn seed_b(b: &Api) -> anyhow::Result<Seeded> {
     )
     .await?
     .expect(201);
+    b.post("/admin/sandbox/spawn", json!({"name": "secret"}))
+        .await?
+        .expect(201);
     let user_email = "secret-b-user@globex.test".to_string();
     let user = b
         .post(
@@ -362,6 +365,7 @@ async fn state(api: &Api, s: Option<&Seeded>) -> anyhow::Result<Value> {
         "/admin/email-templates",
         "/admin/email-templates/verification",
         "/admin/organizations",
+        "/admin/sandbox",
         "/admin/tenant",
         "/admin/api-keys",
         "/admin/analytics/dashboard",
@@ -810,6 +814,9 @@ fn attacks(s: &Seeded) -> Vec<(Method, String, Option<Value>)> {
         ),
         post_empty("/admin/organizations/globex-secret-customer/invitations/1/resend".into()),
         delete("/admin/organizations/globex-secret-customer/invitations/1".into()),
+        get("/admin/sandbox".into()),
+        post("/admin/sandbox/spawn".into(), json!({"name": "intruder"})),
+        post_empty(format!("/admin/sandbox/{B}-sbx-secret/destroy")),
         get("/admin/email-templates".into()),
         get("/admin/email-templates/verification".into()),
         get("/admin/email-templates/verification/variables".into()),

@@ -47,7 +47,7 @@ pub fn router() -> Router<AppState> {
         .merge(settings::router().route_layer(in_family(Family::Settings)))
         .merge(email_templates::router().route_layer(in_family(Family::Settings)))
         .merge(organizations::router().route_layer(in_family(Family::Organizations)))
-        .merge(sandbox::router().route_layer(in_family(Family::Settings)))
+        .merge(sandbox::router().route_layer(in_family(Family::Sandbox)))
         .merge(analytics::router().route_layer(in_family(Family::Analytics)))
         .merge(api_keys::router().route_layer(in_family(Family::ApiKeys)))
         .merge(me::router().route_layer(in_family(Family::Identity)))

@@ -96,6 +96,12 @@ impl ApiError {
                     "too many requests in flight for this organization; retry later".into(),
                     None,
                 ),
+                C::QuotaExceeded { message } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "quota_exceeded",
+                    message.clone(),
+                    None,
+                ),
                 C::OrgNotFound { slug } => (
                     StatusCode::NOT_FOUND,
                     "tenant_not_found",

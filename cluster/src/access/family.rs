@@ -64,6 +64,7 @@ pub fn query_family(query: &Query) -> Family {
             Family::Settings
         }
         Query::SubOrgs(_) => Family::Organizations,
+        Query::Sandboxes | Query::SandboxExport => Family::Sandbox,
         Query::AnalyticsDashboard
         | Query::AnalyticsLogins { .. }
         | Query::AnalyticsUsers { .. } => Family::Analytics,
@@ -216,6 +217,9 @@ pub fn op_family(op: &Op) -> Family {
             crate::command::SubOrgWrite::Accept { .. } | crate::command::SubOrgWrite::Choose { .. },
         ) => Family::Protocol,
         Op::SubOrg(_) => Family::Organizations,
+        // Seeding is the server's own write into a new sandbox.
+        Op::Sandbox(crate::command::SandboxWrite::Seed { .. }) => Family::ApiKeys,
+        Op::Sandbox(_) => Family::Sandbox,
         Op::Saml(
             crate::command::SamlWrite::CreateApp(_)
             | crate::command::SamlWrite::UpdateApp { .. }

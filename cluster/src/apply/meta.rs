@@ -190,6 +190,14 @@ pub fn apply_meta(tx: &mut OrgTx, command: &MetaCommand) -> Result<Outcome> {
             }
             Ok(Outcome::Directory(entry))
         }
+        MetaOp::RetireOrg { org } => {
+            // Repeating it after a crash finds nothing left: done.
+            if let Some(slug) = tx.get::<String>(Table::DirectoryId, &org.to_bytes())? {
+                tx.delete(Table::DirectorySlug, slug.as_bytes());
+                tx.delete(Table::DirectoryId, &org.to_bytes());
+            }
+            Ok(Outcome::Done)
+        }
         MetaOp::ActivateOrg { org } => {
             let slug: String = tx
                 .get(Table::DirectoryId, &org.to_bytes())?

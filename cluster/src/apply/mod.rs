@@ -26,6 +26,7 @@ mod permissions;
 mod relation_tuples;
 mod relations;
 mod saml;
+mod sandbox;
 mod scim;
 mod scim_outbound;
 mod scopes;
@@ -127,6 +128,7 @@ pub fn apply_org_command(tx: &mut OrgTx, command: &Command) -> Result<Outcome> {
         } => users::request_email(tx, meta, user, *kind, token_hash, *expires_at, None)?,
         Op::Email(write) => email::apply(tx, meta, write)?,
         Op::SubOrg(write) => suborg::apply(tx, meta, write)?,
+        Op::Sandbox(write) => sandbox::apply(tx, meta, write)?,
         Op::LinkIdentity { user, link } => identities::link(tx, meta, user, link)?,
         Op::UnlinkIdentity { user, kind } => identities::unlink(tx, user, *kind)?,
         Op::Relate {

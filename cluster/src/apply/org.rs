@@ -98,6 +98,7 @@ pub(super) fn init_org(tx: &mut OrgTx, meta: &CommandMeta, init: InitOrg<'_>) ->
         settings: json!({}),
         counters: OrgCounters::default(),
         user_count: 0,
+        sandbox_of: None,
     };
     let mut permission_ids = Vec::new();
     for (slug, name) in SYSTEM_PERMISSIONS {

@@ -95,6 +95,7 @@ pub fn changes_decisions(op: &Op) -> bool {
             Op::DropOrg
                 | Op::ImportOrg { .. }
                 | Op::FreezeOrg
+                | Op::Sandbox(crate::command::SandboxWrite::Seed { .. })
                 | Op::WriteRelationSchema { .. }
                 | Op::WriteRelationTuples(_)
         )
@@ -164,7 +165,13 @@ impl ApplyGuard<'_> {
     /// Brings the org's derived state up to date with the applied `op`.
     pub fn applied(&mut self, org: OrgId, op: &Op) {
         *self.orgs.changes.entry(Some(org)).or_insert(0) += 1;
-        if matches!(op, Op::DropOrg | Op::ImportOrg { .. } | Op::FreezeOrg) {
+        if matches!(
+            op,
+            Op::DropOrg
+                | Op::ImportOrg { .. }
+                | Op::FreezeOrg
+                | Op::Sandbox(crate::command::SandboxWrite::Seed { .. })
+        ) {
             self.orgs.loaded.remove(&org);
         } else if let Some(state) = self.orgs.loaded.get_mut(&org) {
             state.on_applied(op);

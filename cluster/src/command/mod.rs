@@ -8,6 +8,7 @@ mod jit;
 mod mfa;
 mod oauth;
 mod saml;
+mod sandbox;
 mod scim;
 mod social;
 mod suborg;
@@ -34,6 +35,7 @@ pub use oauth::{
     SignIn,
 };
 pub use saml::{SamlAppFields, SamlAppMore, SamlIdpFields, SamlIdpMore, SamlSpSignIn, SamlWrite};
+pub use sandbox::SandboxWrite;
 pub use scim::{
     ScimBatchResult, ScimGroupState, ScimLink, ScimPushReport, ScimResourceKind, ScimUserState,
     ScimWrite,
@@ -123,6 +125,9 @@ pub enum MetaOp {
     FinishMove { org: OrgId },
     /// Gives up a move that failed before the flip; the org resumes on its old shard.
     AbortMove { org: OrgId },
+    /// Removes an org from the directory for good (a destroyed sandbox); its rows are dropped
+    /// from its shard first.
+    RetireOrg { org: OrgId },
 }
 
 impl MetaOp {
@@ -138,6 +143,7 @@ impl MetaOp {
             MetaOp::BeginMove { .. } => "begin_move",
             MetaOp::FinishMove { .. } => "finish_move",
             MetaOp::AbortMove { .. } => "abort_move",
+            MetaOp::RetireOrg { .. } => "retire_org",
         }
     }
 }
@@ -797,6 +803,8 @@ pub enum Op {
     Email(EmailWrite),
     /// B2B organizations.
     SubOrg(SubOrgWrite),
+    /// Sandbox orgs.
+    Sandbox(SandboxWrite),
 }
 
 /// Fields of a new ABAC attribute definition (JSON payloads as text).
@@ -1024,6 +1032,7 @@ impl Op {
             Op::QueueScimBatchSync => "queue_scim_batch_sync",
             Op::Email(write) => write.name(),
             Op::SubOrg(write) => write.name(),
+            Op::Sandbox(write) => write.name(),
         }
     }
 }

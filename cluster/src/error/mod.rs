@@ -59,6 +59,9 @@ pub enum ClusterError {
     /// The org actor has too many requests in flight.
     #[error("organization is overloaded, retry later")]
     Overloaded { retry_after_secs: u64 },
+    /// A limit of the org's (e.g. its live sandboxes) is reached.
+    #[error("{message}")]
+    QuotaExceeded { message: String },
     /// No organization with this slug.
     #[error("organization not found: {slug}")]
     OrgNotFound { slug: String },

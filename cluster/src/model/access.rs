@@ -143,6 +143,8 @@ pub enum Family {
     /// B2B organizations inside the org: members, roles, invitations
     /// (`admin:organizations`).
     Organizations,
+    /// Sandbox orgs spawned from this one (`admin:sandbox`).
+    Sandbox,
     /// SCIM 2.0 provisioning (`~/scim/v2`): only the org's SCIM token, never an API key.
     Scim,
     /// Writes only OAuth protocol endpoints make (sign-ins, token issuance); no credential of
@@ -164,6 +166,7 @@ impl Family {
             Family::Agents => Some("admin:agents"),
             Family::Webhooks => Some("admin:webhooks"),
             Family::Organizations => Some("admin:organizations"),
+            Family::Sandbox => Some("admin:sandbox"),
             Family::Scim => Some(SCIM_SCOPE),
             Family::Analytics
             | Family::ApiKeys
@@ -195,6 +198,7 @@ impl AdminScope {
         "admin:clients",
         "admin:webhooks",
         "admin:organizations",
+        "admin:sandbox",
         "admin:clients:register",
         "admin:authz",
         "admin:agents",

@@ -22,6 +22,7 @@ pub mod passkey;
 mod permission;
 mod relation_tuples;
 mod saml;
+mod sandbox;
 mod scim;
 mod scim_outbound;
 mod scope;
@@ -73,6 +74,9 @@ pub use saml::{
     ATTRIBUTE_SOURCES, DEFAULT_ATTRIBUTES, NAME_ID_FORMATS, SAML_CERT_DAYS, SAML_SP_LOGIN_TTL_MS,
     SamlApp, SamlHead, SamlIdp, SamlIdpKey, SamlLogoutChain, SamlSessionApp, SamlSpLogin,
     name_id_format_of, name_id_format_uri,
+};
+pub use sandbox::{
+    DEFAULT_SANDBOX_TTL_HOURS, MAX_LIVE_SANDBOXES, MAX_SANDBOX_TTL_HOURS, SandboxRecord,
 };
 pub use scim::{ScimExtra, group_version, user_version, version_of};
 pub use scim_outbound::{

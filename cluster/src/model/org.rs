@@ -47,4 +47,7 @@ pub struct OrgRecord {
     pub counters: OrgCounters,
     #[serde(default)]
     pub user_count: u64,
+    /// The parent's slug when this org is a sandbox.
+    #[serde(default)]
+    pub sandbox_of: Option<String>,
 }

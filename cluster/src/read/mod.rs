@@ -12,6 +12,7 @@ mod oauth;
 mod org;
 mod page;
 mod relation_tuples;
+pub(crate) mod sandbox;
 mod scim;
 mod suborg;
 pub(crate) mod users;
@@ -154,6 +155,8 @@ pub fn run_query(
         Query::ScimInboundMapping => scim::inbound_mapping(reader),
         Query::EmailTemplates => email_templates(reader),
         Query::SubOrgs(what) => suborg::read(reader, what, now),
+        Query::Sandboxes => sandbox::list(reader),
+        Query::SandboxExport => sandbox::export(reader),
         Query::ScimGroup(id) => scim::group(reader, *id),
         Query::SocialProviders(page) => {
             let mut all = Vec::new();

@@ -12,6 +12,7 @@ mod orgs;
 mod placement;
 mod routing;
 mod rpc;
+mod sandbox;
 mod scim_outbound;
 mod status;
 mod webhooks;

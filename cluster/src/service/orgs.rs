@@ -77,11 +77,15 @@ impl Service {
     /// Creates an org: reserve the slug in the meta group, initialize it in its shard with its
     /// first admin key, then activate it.
     pub async fn create_org(&self, new: NewOrg) -> Result<CreatedOrg> {
+        self.create_org_with_id(new, OrgId::generate()).await
+    }
+
+    /// [`Service::create_org`] with the org's id chosen by the caller.
+    pub(crate) async fn create_org_with_id(&self, new: NewOrg, org: OrgId) -> Result<CreatedOrg> {
         validate_slug(&new.slug)?;
         if new.name.trim().is_empty() || new.name.len() > 200 {
             return Err(ClusterError::invalid("name", "must be 1-200 characters"));
         }
-        let org = OrgId::generate();
         let key = match &new.admin_key {
             Some(explicit) => {
                 validate_explicit_key(explicit)?;
@@ -297,6 +301,9 @@ impl Service {
                 }
                 if let Err(e) = service.purge_expired_protocol_state().await {
                     tracing::warn!(error = %e, "expired token purge failed");
+                }
+                if let Err(e) = service.expire_sandboxes().await {
+                    tracing::warn!(error = %e, "sandbox expiry failed");
                 }
             }
         });

@@ -408,6 +408,29 @@ fn redact(fields: &[Field], doc: &mut Value) {
 /// Problems with a patch, by dotted field path.
 pub type FieldProblems = BTreeMap<String, String>;
 
+/// Takes every secret (sealed or hashed) out of a stored section, for a copy that must not
+/// carry them (a sandbox's settings).
+pub fn strip_secrets(section: SettingsSection, stored: &mut Value) {
+    strip_in(section.fields(), stored);
+}
+
+fn strip_in(fields: &[Field], value: &mut Value) {
+    let Value::Object(map) = value else { return };
+    for field in fields {
+        match &field.kind {
+            Kind::Nested(inner) => {
+                if let Some(child) = map.get_mut(field.name) {
+                    strip_in(inner, child);
+                }
+            }
+            Kind::Secret | Kind::WriteOnlyToken => {
+                map.remove(field.name);
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
