@@ -1013,3 +1013,56 @@ async fn a_policy_that_turns_required_signs_password_only_browsers_in_again() ->
     assert!(page.body.contains("totp-secret"), "{}", page.body);
     Ok(())
 }
+
+/// With the org's email settings on, codes go out through its SMTP server (the `mfa_code`
+/// template) on a node without a mail directory; a server that cannot be reached is a 503,
+/// not a code the user never gets.
+#[tokio::test]
+async fn email_codes_go_through_the_orgs_smtp_server() -> anyhow::Result<()> {
+    let sink = lumo_chaos::smtp_sink::SmtpSink::start().await?;
+    let signed = signed_in("gil@example.com", false).await?;
+    let Signed { api, me, .. } = &signed;
+    api.put(
+        "/admin/settings/email",
+        json!({"enabled": true, "provider": "smtp", "smtp_host": "127.0.0.1",
+            "smtp_port": sink.port, "smtp_secure": false, "from_email": "no-reply@acme.test"}),
+    )
+    .await?
+    .expect(200);
+    api.put(
+        "/admin/email-templates/mfa_code",
+        json!({"subject": "Code {{ code }} for {{ user_email }}",
+               "body_html": "<p>Your code: <b>{{ code }}</b> ({{ expires_in }})</p>"}),
+    )
+    .await?
+    .expect(200);
+    let started = me
+        .post("/me/authenticators/email_otp/enroll", json!({}))
+        .await?
+        .expect(201);
+    let id = started.body["id"].as_str().unwrap_or_default().to_string();
+    let mail = lumo_tests::wait::mail_to(&sink, "gil@example.com", 0).await?;
+    let subject = mail.header("Subject").unwrap_or_default();
+    let code = subject
+        .strip_prefix("Code ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(code.len(), 6, "{subject}");
+    assert!(mail.text().contains("5 minutes"), "{}", mail.text());
+    verify_authenticator(me, &id, &code).await?.expect(200);
+
+    // The server refuses the message: the challenge says so instead of pretending it sent.
+    sink.fail_next(1);
+    let refused = me.post("/mfa/challenges", json!({})).await?;
+    assert_eq!(refused.status, 503, "{}", refused.text);
+    assert!(
+        refused.text.contains("could not be emailed"),
+        "{}",
+        refused.text
+    );
+    let challenge = me.post("/mfa/challenges", json!({})).await?.expect(201);
+    assert_eq!(challenge.body["delivery"], "email_sent");
+    lumo_tests::wait::mail_to(&sink, "gil@example.com", 1).await?;
+    Ok(())
+}

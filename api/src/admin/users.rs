@@ -243,6 +243,7 @@ async fn request_email(ctx: Ctx, kind: EmailRequestKind) -> ApiResult<Response> 
     let what = match kind {
         EmailRequestKind::VerifyEmail => "Verification email",
         EmailRequestKind::PasswordReset => "Password reset email",
+        EmailRequestKind::MagicLink => "Sign-in link email",
     };
     Ok(envelope::message(&if email_sends(&ctx).await? {
         format!("{what} queued for delivery")

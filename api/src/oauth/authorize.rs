@@ -146,6 +146,7 @@ async fn run_authorize(
                     csrf,
                     passkey_url: with_query(&proto.path("/oauth/passkey-login"), &params),
                     social,
+                    magic_link_action: proto.path("/oauth/magic-link/send"),
                     carried: params,
                     login_hint: login_hint.unwrap_or_default(),
                 },

@@ -24,6 +24,8 @@ use crate::password;
 enum Purpose {
     Verify,
     Reset,
+    /// A sign-in link (`~/oauth/magic-link`).
+    SignIn,
 }
 
 impl Purpose {
@@ -31,6 +33,7 @@ impl Purpose {
         match self {
             Purpose::Verify => "/oauth/verify-email",
             Purpose::Reset => "/oauth/reset-password",
+            Purpose::SignIn => "/oauth/magic-link",
         }
     }
 
@@ -38,6 +41,7 @@ impl Purpose {
         match self {
             Purpose::Verify => "Verify your email",
             Purpose::Reset => "Choose a new password",
+            Purpose::SignIn => "Sign in",
         }
     }
 
@@ -46,6 +50,7 @@ impl Purpose {
         match self {
             Purpose::Verify => "verify_email",
             Purpose::Reset => "password_reset",
+            Purpose::SignIn => "magic_link",
         }
     }
 }
@@ -99,6 +104,7 @@ async fn form_page(
             format!("Choose a new password for {email}."),
             "Set password",
         ),
+        Purpose::SignIn => (format!("Sign in as {email}?"), "Sign in"),
     };
     let page = EmailLinkPage {
         branding: look.branding,
@@ -146,6 +152,7 @@ async fn submit(proto: Proto, body: Result<Bytes, BytesRejection>, purpose: Purp
     };
     let email = doc["email"].as_str().unwrap_or_default().to_string();
     let password_hash = match purpose {
+        Purpose::SignIn => return super::magic_link::finish(&proto, token).await,
         Purpose::Verify => None,
         Purpose::Reset => {
             let password = form.remove("password").unwrap_or_default();
@@ -177,6 +184,7 @@ async fn submit(proto: Proto, body: Result<Bytes, BytesRejection>, purpose: Purp
     match proto.call(ProtocolRequest::EmailLink(step)).await {
         Ok(_) => {
             let (heading, text) = match purpose {
+                Purpose::SignIn => ("Signed in", format!("{email} is signed in.")),
                 Purpose::Verify => (
                     "Email verified",
                     format!("{email} is verified. You can close this page."),
@@ -198,6 +206,14 @@ pub async fn verify_get(proto: Proto, RawQuery(query): RawQuery) -> Response {
 
 pub async fn verify_post(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
     submit(proto, body, Purpose::Verify).await
+}
+
+pub async fn magic_get(proto: Proto, RawQuery(query): RawQuery) -> Response {
+    show(proto, query, Purpose::SignIn).await
+}
+
+pub async fn magic_post(proto: Proto, body: Result<Bytes, BytesRejection>) -> Response {
+    submit(proto, body, Purpose::SignIn).await
 }
 
 pub async fn reset_get(proto: Proto, RawQuery(query): RawQuery) -> Response {

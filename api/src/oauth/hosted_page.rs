@@ -59,6 +59,7 @@ pub async fn login_first(proto: &Proto, return_to: String, purpose: &str) -> Res
             &[("return_to".to_string(), return_to.clone())],
         ),
         social,
+        magic_link_action: proto.path("/oauth/magic-link/send"),
         carried: vec![("return_to".into(), return_to)],
         login_hint: String::new(),
     };

@@ -63,6 +63,7 @@ pub fn login_message(code: &str) -> &'static str {
         }
         "saml_linked" => "This account is linked to a different identity at this provider.",
         "missing" => "Enter your email and password.",
+        "missing_email" => "Enter your email address.",
         "mfa_expired" => "The two-step verification expired. Sign in again.",
         "mfa_locked" => "Too many wrong codes: two-step verification is locked for 15 minutes.",
         _ => "Sign-in failed. Please try again.",

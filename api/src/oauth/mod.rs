@@ -24,6 +24,7 @@ mod login;
 mod login_mfa;
 mod login_passkey;
 mod logout;
+mod magic_link;
 mod org_select;
 mod pages;
 mod par;
@@ -79,6 +80,11 @@ pub fn router() -> Router<AppState> {
             "/oauth/reset-password",
             get(email_link::reset_get).post(email_link::reset_post),
         )
+        .route(
+            "/oauth/magic-link",
+            get(email_link::magic_get).post(email_link::magic_post),
+        )
+        .route("/oauth/magic-link/send", post(magic_link::send))
         .route(
             "/oauth/invitation",
             get(invitation::show).post(invitation::accept),

@@ -53,6 +53,8 @@ pub struct LoginPage {
     pub passkey_url: String,
     /// Sign in through the org's social providers: (URL carrying the request, label).
     pub social: Vec<(String, String)>,
+    /// Where the sign-in link form posts (`~/oauth/magic-link/send`).
+    pub magic_link_action: String,
 }
 
 /// A passwordless passkey sign-in: the page asks the browser for a passkey at once.
@@ -338,6 +340,7 @@ mod tests {
                 "/s?x=\"><script>alert(3)</script>".into(),
                 "<i>Corp</i>".into(),
             )],
+            magic_link_action: "/m".into(),
         };
         let html = page.render().expect("render");
         assert!(!html.contains("<script>alert"));

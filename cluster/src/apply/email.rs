@@ -45,6 +45,30 @@ pub(super) fn apply(tx: &mut OrgTx, meta: &CommandMeta, write: &EmailWrite) -> R
             is_active,
         } => put_template(tx, meta, kind, subject, body_html, *is_active),
         EmailWrite::DeleteTemplate { kind } => delete_template(tx, kind),
+        EmailWrite::RequestMagicLink {
+            user,
+            nonce,
+            expires_at,
+            issuer,
+            continue_query,
+        } => {
+            let applied = super::users::request_email(
+                tx,
+                meta,
+                user,
+                EmailRequestKind::MagicLink,
+                nonce,
+                *expires_at,
+                Some(issuer),
+            )?;
+            let user = lookup::user(tx, user)?;
+            let key = email_request_key(user.id, EmailRequestKind::MagicLink);
+            if let Some(mut request) = tx.get::<EmailRequest>(Table::EmailRequest, &key)? {
+                request.continue_query = Some(continue_query.clone());
+                tx.put(Table::EmailRequest, &key, &request)?;
+            }
+            Ok(applied)
+        }
     }
 }
 
@@ -186,6 +210,29 @@ fn use_link(
                 format!("password of {} reset through an emailed link", user.email),
             )
             .severity("warning")
+            .target("user", user.id, super::users::label(&user));
+            Ok((Outcome::Done, vec![event]))
+        }
+        EmailRequestKind::MagicLink => {
+            let mut user = lookup::user(tx, &user_key)?;
+            if user.blocked || !user.is_active {
+                return Err(ClusterError::conflict(
+                    "token",
+                    "this account is blocked or inactive",
+                ));
+            }
+            // Whoever signs in through their inbox controls the address.
+            if !user.email_verified {
+                user.email_verified = true;
+                user.updated_at = Some(meta.at);
+                super::users::save(tx, &user)?;
+            }
+            tx.delete(Table::EmailRequest, &key);
+            let event = AuditEvent::new(
+                "user",
+                "user.magic_link.used",
+                format!("{} opened an emailed sign-in link", user.email),
+            )
             .target("user", user.id, super::users::label(&user));
             Ok((Outcome::Done, vec![event]))
         }

@@ -361,9 +361,9 @@ pub(super) fn request_email(
     issuer: Option<&str>,
 ) -> Result<Applied> {
     let user = lookup::user(tx, key)?;
-    if kind == EmailRequestKind::PasswordReset && (user.blocked || !user.is_active) {
+    if kind != EmailRequestKind::VerifyEmail && (user.blocked || !user.is_active) {
         return Err(ClusterError::Conflict {
-            message: "cannot reset the password of a blocked or inactive user".into(),
+            message: "cannot send a reset or sign-in link to a blocked or inactive user".into(),
             field: None,
         });
     }
@@ -375,6 +375,7 @@ pub(super) fn request_email(
         expires_at,
         delivered: false,
         issuer: issuer.map(str::to_string),
+        continue_query: None,
     };
     tx.put(
         Table::EmailRequest,
@@ -384,6 +385,7 @@ pub(super) fn request_email(
     let action = match kind {
         EmailRequestKind::VerifyEmail => "user.verification_email.requested",
         EmailRequestKind::PasswordReset => "user.password_reset.requested",
+        EmailRequestKind::MagicLink => "user.magic_link.requested",
     };
     let event = AuditEvent::new(
         "user",

@@ -43,6 +43,15 @@ pub enum EmailWrite {
     },
     /// Removes a kind's custom template (the default is sent again).
     DeleteTemplate { kind: String },
+    /// Asks for a sign-in link (the hosted login's magic link): a request row of kind
+    /// `MagicLink` that keeps the authorization request to continue, and its email.
+    RequestMagicLink {
+        user: UserKey,
+        nonce: String,
+        expires_at: Timestamp,
+        issuer: String,
+        continue_query: String,
+    },
 }
 
 impl EmailWrite {
@@ -53,6 +62,7 @@ impl EmailWrite {
             EmailWrite::RecordAttempts { .. } => "record_email_attempts",
             EmailWrite::PutTemplate { .. } => "put_email_template",
             EmailWrite::DeleteTemplate { .. } => "delete_email_template",
+            EmailWrite::RequestMagicLink { .. } => "request_magic_link",
         }
     }
 }

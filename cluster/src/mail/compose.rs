@@ -80,6 +80,11 @@ pub fn compose(
             LinkPurpose::PasswordReset,
             template::PASSWORD_RESET,
         ),
+        "user.magic_link.requested" => (
+            EmailRequestKind::MagicLink,
+            LinkPurpose::MagicLink,
+            template::MAGIC_LINK,
+        ),
         "organization.invitation.created" | "organization.invitation.resent" => {
             return invitation(reader, delivery, domain, sign);
         }
@@ -119,6 +124,7 @@ pub fn compose(
     let page = match kind {
         EmailRequestKind::VerifyEmail => "verify-email",
         EmailRequestKind::PasswordReset => "reset-password",
+        EmailRequestKind::MagicLink => "magic-link",
     };
     let url = format!(
         "{issuer}/oauth/{page}?token={}",
@@ -142,9 +148,22 @@ pub fn compose(
     let link_name = match kind {
         EmailRequestKind::VerifyEmail => "verification_url",
         EmailRequestKind::PasswordReset => "reset_url",
+        EmailRequestKind::MagicLink => "login_url",
     };
     values.insert(link_name.to_string(), url);
-    message(reader, &template, &values, &user.email, delivery, domain)
+    message(
+        reader,
+        &template,
+        &values,
+        &user.email,
+        message_id(delivery, domain),
+    )
+}
+
+/// The `Message-ID` of a delivery's email: the same for every retry, so a receiver can drop a
+/// repeat.
+fn message_id(delivery: &WebhookDelivery, domain: &str) -> String {
+    format!("{}@{domain}", delivery.event_id)
 }
 
 /// Renders `template` with `values` into the message to `to`.
@@ -153,8 +172,7 @@ pub fn message(
     template: &TemplateKind,
     values: &BTreeMap<String, String>,
     to: &str,
-    delivery: &WebhookDelivery,
-    domain: &str,
+    message_id: String,
 ) -> Result<Compose> {
     let (subject, body) = template_of(reader, template)?;
     let rendered = match template::render(&subject, &body, values) {
@@ -171,7 +189,7 @@ pub fn message(
         subject: rendered.subject,
         html: rendered.html,
         text: rendered.text,
-        message_id: format!("{}@{domain}", delivery.event_id),
+        message_id,
     })))
 }
 
@@ -252,7 +270,6 @@ fn invitation(
         &template::INVITATION,
         &values,
         &invitation.email,
-        delivery,
-        domain,
+        message_id(delivery, domain),
     )
 }

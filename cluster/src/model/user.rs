@@ -55,6 +55,8 @@ pub struct User {
 pub enum EmailRequestKind {
     VerifyEmail,
     PasswordReset,
+    /// A sign-in link (the hosted login's magic link).
+    MagicLink,
 }
 
 impl EmailRequestKind {
@@ -63,6 +65,7 @@ impl EmailRequestKind {
         match self {
             EmailRequestKind::VerifyEmail => "verify_email",
             EmailRequestKind::PasswordReset => "password_reset",
+            EmailRequestKind::MagicLink => "magic_link",
         }
     }
 }
@@ -82,6 +85,9 @@ pub struct EmailRequest {
     /// at its hosted pages. `None` for requests recorded before emails were sent.
     #[serde(default)]
     pub issuer: Option<String>,
+    /// A sign-in link's authorization request (URL-encoded), continued once signed in.
+    #[serde(default)]
+    pub continue_query: Option<String>,
 }
 
 /// The `newValue` of an email request's event: when it expires, and when it was asked (the

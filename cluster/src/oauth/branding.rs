@@ -16,6 +16,7 @@ use super::org_settings::settings;
 pub(super) fn branding(reader: &OrgReader) -> Result<Branding> {
     let org = load_org(reader)?;
     let doc = settings(reader, SettingsSection::Branding)?;
+    let (magic_link, magic_link_only) = super::magic_link::offered(&doc);
     let text = |k: &str| {
         doc[k]
             .as_str()
@@ -34,6 +35,8 @@ pub(super) fn branding(reader: &OrgReader) -> Result<Branding> {
         terms_url: text("terms_url"),
         privacy_url: text("privacy_url"),
         passkey_sign_in: crate::mfa::policy(reader)?.passwordless_passkey,
+        magic_link,
+        magic_link_only,
         social_providers: social_providers(reader)?,
         saml_providers: saml_providers(reader)?,
     })

@@ -24,7 +24,7 @@ fn refused(problem: &str) -> ClusterError {
 }
 
 /// The link's request and user, if the link is good now.
-fn check(ctx: &ProtocolCtx, text: &str) -> Result<(LinkToken, EmailRequestKind, User)> {
+pub(super) fn check(ctx: &ProtocolCtx, text: &str) -> Result<(LinkToken, EmailRequestKind, User)> {
     let (token, tag) = LinkToken::parse(text).ok_or_else(|| refused("this link is not valid"))?;
     let expected = ctx.runtime.link_tag(ctx.org, &token.message())?;
     if !tag_matches(&tag, &expected) {
@@ -33,7 +33,8 @@ fn check(ctx: &ProtocolCtx, text: &str) -> Result<(LinkToken, EmailRequestKind, 
     let kind = match token.purpose {
         LinkPurpose::VerifyEmail => EmailRequestKind::VerifyEmail,
         LinkPurpose::PasswordReset => EmailRequestKind::PasswordReset,
-        _ => return Err(refused("this link is not for this page")),
+        LinkPurpose::MagicLink => EmailRequestKind::MagicLink,
+        LinkPurpose::Invitation => return Err(refused("this link is not for this page")),
     };
     if token.expires_at <= ctx.now {
         return Err(refused("this link has expired; ask for a new one"));
@@ -89,6 +90,14 @@ fn check_invitation(
 
 pub(super) async fn step(ctx: &ProtocolCtx, step: EmailLinkStep) -> Result<ProtocolReply> {
     match step {
+        EmailLinkStep::RequestMagicLink {
+            email,
+            issuer,
+            carried,
+        } => super::magic_link::request(ctx, &email, issuer, &carried).await,
+        EmailLinkStep::UseMagicLink { token, device } => {
+            super::magic_link::sign_in(ctx, &token, device.as_deref()).await
+        }
         EmailLinkStep::CheckInvitation { token } => {
             let (_, org, invitation) = check_invitation(ctx, &token)?;
             let reader = ctx.reader();

@@ -47,6 +47,12 @@ pub(crate) fn active_session(
 /// Who an email names, for the frontend to check the password.
 pub(super) fn candidate(ctx: &ProtocolCtx, email: &str) -> Result<ProtocolReply> {
     let reader = ctx.reader();
+    if super::magic_link::offered(&settings(&reader, SettingsSection::Branding)?).1 {
+        return Err(ClusterError::oauth(
+            crate::protocol::ErrorCode::AccessDenied,
+            "this organization signs in with emailed links only",
+        ));
+    }
     let key = UserKey::Email(email.trim().to_lowercase());
     let user = match lookup::user(&reader, &key) {
         Ok(user) => user,

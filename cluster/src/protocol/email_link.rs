@@ -22,4 +22,16 @@ pub enum EmailLinkStep {
         name: Option<String>,
         password_hash: Option<String>,
     },
+    /// The login page asks for a sign-in link for `email` (sent only when the address has a
+    /// usable account, answered the same either way); `carried` is the authorization request.
+    RequestMagicLink {
+        email: String,
+        issuer: String,
+        carried: Vec<(String, String)>,
+    },
+    /// Signs in with a sign-in link (the browser's trusted-device cookie in `device`).
+    UseMagicLink {
+        token: String,
+        device: Option<String>,
+    },
 }

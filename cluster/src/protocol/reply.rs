@@ -32,6 +32,12 @@ pub enum ProtocolReply {
         public_key: String,
     },
     LoginMfa(super::LoginOutcome),
+    /// A sign-in link was used: the sign-in's outcome and the authorization request to go on
+    /// with.
+    LinkSignIn {
+        outcome: super::LoginOutcome,
+        carried: Vec<(String, String)>,
+    },
     Social(super::SocialOutcome),
     Saml(super::SamlOutcome),
     Branding(Branding),

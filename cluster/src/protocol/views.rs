@@ -23,6 +23,11 @@ pub struct Branding {
     /// The login page offers passwordless passkey sign-in (`mfa_policy.passwordless_passkey`).
     #[serde(default)]
     pub passkey_sign_in: bool,
+    /// The login page offers sign-in links by email (`magic_link_enabled`), or only them.
+    #[serde(default)]
+    pub magic_link: bool,
+    #[serde(default)]
+    pub magic_link_only: bool,
     /// The enabled social providers the login page offers: (slug, display name).
     #[serde(default)]
     pub social_providers: Vec<(String, String)>,

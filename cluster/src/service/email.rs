@@ -6,14 +6,12 @@
 //! instead of retried for an hour. A leader that dies after the server accepted a message but
 //! before the record commits sends it again from the next leader, with the same `Message-ID`.
 
-use serde_json::{Value, json};
-
 use crate::command::{EmailWrite, Op};
 use crate::error::Result;
+use crate::mail::SmtpAttempt;
 use crate::mail::compose::{Compose, compose};
-use crate::mail::{SmtpAttempt, SmtpSender, SmtpSettings};
 use crate::model::{DirectoryEntry, Webhook, WebhookDelivery};
-use crate::settings::{SettingsSection, render, sealed_value, secret_context};
+use crate::oauth::org_mail::{org_sender, stored_email_settings};
 use crate::tables::{OrgReader, Table};
 use crate::webhooks::Attempt;
 
@@ -23,13 +21,6 @@ use super::webhooks::recorded;
 /// Messages sent at once (each over its own pooled connection): one SMTP dialogue is a
 /// handful of round trips, so a single connection caps an org at a few dozen emails a second.
 const PARALLEL_SENDS: usize = crate::mail::smtp::POOLED_CONNECTIONS as usize;
-
-/// The stored email section.
-fn stored_settings(reader: &OrgReader) -> Result<Value> {
-    Ok(reader
-        .get(Table::Settings, SettingsSection::Email.as_str().as_bytes())?
-        .unwrap_or_else(|| json!({})))
-}
 
 impl Service {
     /// Sends deliveries `seqs` of the email webhook in order, stopping at the first transient
@@ -43,27 +34,10 @@ impl Service {
         seqs: &[u64],
     ) -> Result<Option<(Op, bool)>> {
         let runtime = self.inner.actors.oauth_runtime();
-        let stored = stored_settings(reader)?;
-        let doc = render(SettingsSection::Email, Some(&stored));
-        let password = match sealed_value(&stored, "smtp_password") {
-            Some(sealed) => {
-                let context = secret_context(SettingsSection::Email, "smtp_password");
-                runtime
-                    .open_secret(entry.org_id, &context, sealed)
-                    .ok()
-                    .and_then(|plain| String::from_utf8(plain).ok())
-            }
-            None => None,
-        };
-        let sender = match SmtpSettings::from_settings(&doc) {
-            Ok(settings) => {
-                let domain = settings.domain().to_string();
-                SmtpSender::new(settings, password, runtime.webhook_targets())
-                    .await
-                    .map(|s| (s, domain))
-            }
-            Err(why) => Err(why),
-        };
+        let stored = stored_email_settings(reader)?;
+        let sender = org_sender(&runtime, entry.org_id, &stored)
+            .await
+            .map(|s| (s.sender, s.domain));
         let mut attempts = Vec::with_capacity(seqs.len());
         let mut give_up = Vec::new();
         let (sender, domain) = match sender {

@@ -21,9 +21,11 @@ pub(crate) fn sign_in_with_mfa(
     request: &MfaSignIn,
 ) -> Result<Applied> {
     let user = request.sign_in.session.user_id;
-    // The first factor as the leader recorded it (`pwd`, or `fed` after an upstream provider).
+    // The first factor as the leader recorded it (`pwd`, `fed` after an upstream provider,
+    // `email` after a sign-in link).
     let first = match request.sign_in.session.amr.first().map(String::as_str) {
         Some("fed") => "fed",
+        Some("email") => "email",
         _ => "pwd",
     };
     let mut amr = vec![first.to_string()];

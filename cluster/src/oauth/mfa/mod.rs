@@ -105,22 +105,79 @@ fn email_code() -> String {
     format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
 }
 
-/// This node's mail sender, or 501 (email codes need one: `--mail-dir`).
-fn mailer(ctx: &ProtocolCtx) -> Result<&dyn crate::mail::Mailer> {
-    ctx.runtime.mailer().ok_or_else(|| ClusterError::NotImplemented {
-        message: "email codes need a mail sender, and this server has none (start lumod with --mail-dir)".into(),
+/// Whether the org's own email settings send (then codes go through its SMTP server).
+fn org_email_sends(ctx: &ProtocolCtx) -> Result<bool> {
+    let stored = crate::oauth::org_mail::stored_email_settings(&ctx.reader())?;
+    let doc = crate::settings::render(crate::settings::SettingsSection::Email, Some(&stored));
+    Ok(crate::settings::email_sends(&doc))
+}
+
+/// Refuses with 501 when a code could not be emailed: the org sends no email and this node
+/// has no mail sender (`--mail-dir`).
+fn can_email_codes(ctx: &ProtocolCtx) -> Result<()> {
+    if ctx.runtime.mailer().is_some() || org_email_sends(ctx)? {
+        return Ok(());
+    }
+    Err(ClusterError::NotImplemented {
+        message: "email codes need the org's email settings (~/admin/settings/email) or a node mail sender (lumod --mail-dir)".into(),
     })
 }
 
-/// Emails `code` to `to`.
-fn send_code(ctx: &ProtocolCtx, to: &str, code: &str) -> Result<()> {
-    let org = crate::lookup::load_org(&ctx.reader())?;
+/// Emails `code` to `to`: through the org's SMTP server (the `mfa_code` template) when its
+/// email settings send, else through this node's mail sender.
+async fn send_code(ctx: &ProtocolCtx, to: &str, code: &str) -> Result<()> {
+    let reader = ctx.reader();
+    let org = crate::lookup::load_org(&reader)?;
+    if org_email_sends(ctx)? {
+        let stored = crate::oauth::org_mail::stored_email_settings(&reader)?;
+        let sender = crate::oauth::org_mail::org_sender(&ctx.runtime, ctx.org, &stored)
+            .await
+            .map_err(|why| ClusterError::Unavailable {
+                message: format!("the code could not be emailed: {why}"),
+            })?;
+        let mut values = std::collections::BTreeMap::new();
+        values.insert("org_name".to_string(), org.name.clone());
+        values.insert("expires_in".to_string(), "5 minutes".to_string());
+        values.insert("user_email".to_string(), to.to_string());
+        values.insert("code".to_string(), code.to_string());
+        let message_id = format!(
+            "{}@{}",
+            crate::crypto::random_token("mfa_", 16),
+            sender.domain
+        );
+        let message = crate::mail::compose::message(
+            &reader,
+            &crate::email_templates::MFA_CODE,
+            &values,
+            to,
+            message_id,
+        )?;
+        let crate::mail::Compose::Send(outgoing) = message else {
+            return Err(ClusterError::Unavailable {
+                message: "the code could not be emailed: the mfa_code template does not render"
+                    .into(),
+            });
+        };
+        let sent = sender.sender.send(&outgoing).await;
+        return match sent.attempt.error {
+            None => Ok(()),
+            Some(why) => Err(ClusterError::Unavailable {
+                message: format!("the code could not be emailed: {why}"),
+            }),
+        };
+    }
     let text = format!(
         "Your {} verification code is {code}. It expires in 5 minutes. If you did not ask for it, change your password.",
         org.name
     );
     let subject = format!("{code} is your {} verification code", org.name);
-    mailer(ctx)?.send(&crate::mail::Mail::new(
+    let mailer = ctx
+        .runtime
+        .mailer()
+        .ok_or_else(|| ClusterError::NotImplemented {
+            message: "email codes need the org's email settings or a node mail sender".into(),
+        })?;
+    mailer.send(&crate::mail::Mail::new(
         to,
         &subject,
         text,
@@ -139,7 +196,7 @@ fn email_challenge(
     let Some(factor) = factor.filter(|f| f.kind == FactorKind::EmailOtp) else {
         return Ok(None);
     };
-    mailer(ctx)?;
+    can_email_codes(ctx)?;
     let code = email_code();
     challenge.code_hash = Some(otp_hash(&challenge.id, &code));
     let to = factor.address.clone().unwrap_or_default();
@@ -147,9 +204,9 @@ fn email_challenge(
 }
 
 /// Sends what [`email_challenge`] prepared.
-fn deliver(ctx: &ProtocolCtx, prepared: Option<(String, String)>) -> Result<()> {
+async fn deliver(ctx: &ProtocolCtx, prepared: Option<(String, String)>) -> Result<()> {
     match prepared {
-        Some((to, code)) => send_code(ctx, &to, &code),
+        Some((to, code)) => send_code(ctx, &to, &code).await,
         None => Ok(()),
     }
 }
@@ -269,7 +326,7 @@ fn refusal_error(ctx: &ProtocolCtx, outcome: Outcome) -> Result<Outcome> {
 /// A new email authenticator for `user` (pending) and the code that verifies it (to send once
 /// the enrollment is written).
 fn new_email(ctx: &ProtocolCtx, user: &crate::model::User) -> Result<(Authenticator, String)> {
-    mailer(ctx)?;
+    can_email_codes(ctx)?;
     let code = email_code();
     let id = new_id("mfa_");
     let mut authenticator = pending(ctx, user, FactorKind::EmailOtp, id.clone());

@@ -108,7 +108,7 @@ async fn enroll(
     }
     if kind == FactorKind::EmailOtp {
         // No mail sender: the feature is not there, whoever asks.
-        super::mailer(ctx)?;
+        super::can_email_codes(ctx)?;
     }
     let has_factors = rules::authenticators(&reader, user)?
         .iter()
@@ -154,7 +154,7 @@ async fn enroll(
     match ctx.propose(principal.kind.clone(), op).await? {
         Outcome::Authenticator(_) => {
             if let Some(code) = email_code {
-                send_code(ctx, &record.email, &code)?;
+                send_code(ctx, &record.email, &code).await?;
             }
             Ok(ProtocolReply::MfaEnrollment(enrollment))
         }
@@ -258,7 +258,7 @@ async fn start(
     };
     match ctx.propose(principal.kind.clone(), op).await? {
         Outcome::MfaChallenge(c) => {
-            deliver(ctx, email)?;
+            deliver(ctx, email).await?;
             Ok(match public_key {
                 Some(public_key) => ProtocolReply::MfaPasskeyChallenge {
                     challenge: c,

@@ -255,7 +255,7 @@ pub(in crate::oauth) async fn begin(
         Op::StartMfaChallenge(challenge)
     };
     ctx.propose(user_actor(user.id, &user.email), op).await?;
-    deliver(ctx, email)?;
+    deliver(ctx, email).await?;
     Ok(LoginOutcome::SecondFactor { cookie })
 }
 
@@ -439,6 +439,11 @@ async fn sign_in(
     let (cookie, mut session, timeout) = new_session(ctx, user)?;
     let actor = user_actor(session.user_id, &session.user_email);
     let first = match &federated {
+        Some(method) if method == crate::oauth::magic_link::MAGIC_LINK_METHOD => {
+            // RFC 8176 has no value for an emailed link; `email` as Okta and Auth0 name it.
+            session.amr = vec!["email".to_string()];
+            method.as_str()
+        }
         Some(provider) => {
             // RFC 8176 has no value for "an upstream provider vouched": `fed` as Entra ID.
             session.amr = vec!["fed".to_string()];
