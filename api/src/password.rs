@@ -75,7 +75,7 @@ pub async fn verify_limited(
 /// Checks `password` against the org's password policy (auth settings).
 pub async fn check_policy(ctx: &Ctx, field: &str, password: &str) -> ApiResult<()> {
     let reply = ctx.read(Query::PasswordPolicy).await?;
-    let text = crate::reply!(reply, Reply::Settings);
+    let text = crate::reply!(reply, Reply::Json);
     let settings: Value =
         serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))?;
     check_against(&settings, field, password)

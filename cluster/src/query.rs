@@ -702,8 +702,9 @@ pub enum Reply {
     AuditExport(Vec<AuditRecord>),
     Retention(AuditRetention),
     Chain(ChainReport),
-    /// A settings section (JSON text).
-    Settings(String),
+    /// A JSON document as text: a settings section, or a family rendered in the contract's
+    /// shapes (B2B organizations, email templates, SCIM resources).
+    Json(String),
     Sandboxes(Vec<crate::model::SandboxRecord>),
     SandboxExport(SandboxExport),
     AllSettings(AllSettings),

@@ -148,6 +148,11 @@ async fn verification_and_reset_emails_go_out_and_their_links_work_once() -> any
     )
     .await?;
     assert_eq!(short.status, 422, "{}", short.body);
+    // A session signed in with the old password ends with the reset.
+    let oauth = Oauth::new(&node.http);
+    signed_in(&oauth, "ada@example.com", "Original-pass-1").await?;
+    let active = api.get("/admin/sessions/count").await?.expect(200);
+    assert_eq!(active.data()["count"], 1, "{}", active.text);
     let changed = submit_page_form(
         &node.http,
         &new_link,
@@ -157,13 +162,19 @@ async fn verification_and_reset_emails_go_out_and_their_links_work_once() -> any
         ],
     )
     .await?;
+    let active = api.get("/admin/sessions/count").await?.expect(200);
+    assert_eq!(
+        active.data()["count"],
+        0,
+        "signed out everywhere: {}",
+        active.text
+    );
     assert_eq!(changed.status, 200, "{}", changed.body);
     assert!(
         changed.body.contains("Password changed"),
         "{}",
         changed.body
     );
-    let oauth = Oauth::new(&node.http);
     signed_in(&oauth, "ada@example.com", "Brand-new-pass-2").await?;
     assert!(
         signed_in(&oauth, "ada@example.com", "Original-pass-1")

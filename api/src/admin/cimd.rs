@@ -14,7 +14,7 @@ use crate::extract::{Body, Ctx, JsonBody};
 use crate::oauth::cimd::{Policy, evaluate, refused};
 
 async fn policy(ctx: &Ctx) -> ApiResult<Policy> {
-    let text = crate::reply!(ctx.read(Query::ClientPolicy).await?, Reply::Settings);
+    let text = crate::reply!(ctx.read(Query::ClientPolicy).await?, Reply::Json);
     let settings: Value =
         serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(Policy::from_settings(&settings))

@@ -40,7 +40,7 @@ struct Stored {
 }
 
 async fn stored(ctx: &Ctx) -> ApiResult<Stored> {
-    let text = reply!(ctx.read(Query::EmailTemplates).await?, Reply::Settings);
+    let text = reply!(ctx.read(Query::EmailTemplates).await?, Reply::Json);
     serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))
 }
 

@@ -71,7 +71,7 @@ const FACTORS: [&str; 5] = ["passkey", "push", "totp", "sms_otp", "email_otp"];
 async fn policy_document(ctx: &Ctx) -> ApiResult<Value> {
     let text = reply!(
         ctx.read(Query::Settings(SettingsSection::Auth)).await?,
-        Reply::Settings
+        Reply::Json
     );
     let doc: Value = serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(doc["mfa_policy"].clone())

@@ -64,7 +64,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn read(ctx: &Ctx, what: SubOrgRead) -> ApiResult<Value> {
-    let text = reply!(ctx.read(Query::SubOrgs(what)).await?, Reply::Settings);
+    let text = reply!(ctx.read(Query::SubOrgs(what)).await?, Reply::Json);
     serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))
 }
 

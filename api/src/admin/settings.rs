@@ -72,7 +72,7 @@ async fn all(ctx: Ctx) -> ApiResult<Response> {
 
 async fn show(ctx: Ctx) -> ApiResult<Response> {
     let section = section(&ctx)?;
-    let text = reply!(ctx.read(Query::Settings(section)).await?, Reply::Settings);
+    let text = reply!(ctx.read(Query::Settings(section)).await?, Reply::Json);
     Ok(envelope::data(parse(&text)?))
 }
 
@@ -120,7 +120,7 @@ async fn update(ctx: Ctx, JsonBody(map): JsonBody) -> ApiResult<Response> {
     };
     let text = reply!(
         ctx.write_then(op, Query::Settings(section)).await?,
-        Reply::Settings
+        Reply::Json
     );
     Ok(envelope::data_message(parse(&text)?, "Settings updated"))
 }

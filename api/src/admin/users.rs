@@ -218,7 +218,7 @@ const EMAIL_TOKEN_TTL_MS: i64 = 24 * 3_600_000;
 async fn email_sends(ctx: &Ctx) -> ApiResult<bool> {
     let text = reply!(
         ctx.read(Query::Settings(SettingsSection::Email)).await?,
-        Reply::Settings
+        Reply::Json
     );
     let doc: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -294,7 +294,7 @@ pub async fn me_view(ctx: &Ctx) -> ScimResult<ScimUserView> {
 /// A user resource with the inbound `attribute_mapping` applied.
 async fn inbound_mapped(ctx: &Ctx, resource: &Value) -> ScimResult<Value> {
     match ctx.read(Query::ScimInboundMapping).await? {
-        Reply::Settings(text) => {
+        Reply::Json(text) => {
             let mapping: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
             Ok(super::mapping::apply(resource, &mapping))
         }

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::command::{EmailWrite, Op, SubOrgWrite};
+use crate::command::{EmailWrite, Op, RevokeTarget, SubOrgWrite, UserKey};
 use crate::error::{ClusterError, Result};
 use crate::ids::UserId;
 use crate::lookup::email_request_key;
@@ -166,7 +166,17 @@ pub(super) async fn step(ctx: &ProtocolCtx, step: EmailLinkStep) -> Result<Proto
                 id: user.id,
                 email: user.email.clone(),
             };
-            ctx.propose(actor, op).await?;
+            ctx.propose(actor.clone(), op).await?;
+            if kind == EmailRequestKind::PasswordReset {
+                // Whoever held the old password is signed out everywhere: every session and
+                // every token of the account ends.
+                for target in [
+                    RevokeTarget::UserSessions(UserKey::Id(user.id)),
+                    RevokeTarget::UserTokens(UserKey::Id(user.id)),
+                ] {
+                    ctx.propose(actor.clone(), Op::Revoke(target)).await?;
+                }
+            }
             Ok(ProtocolReply::Document(json!({
                 "purpose": kind.as_str(),
                 "email": user.email,

@@ -50,7 +50,7 @@ pub(super) async fn update(
         &principal,
         ctx.now,
     )? {
-        Reply::Settings(text) => Ok(ProtocolReply::Document(
+        Reply::Json(text) => Ok(ProtocolReply::Document(
             serde_json::from_str(&text).map_err(ClusterError::internal)?,
         )),
         other => Err(ClusterError::internal(format!(

@@ -213,7 +213,7 @@ fn email_templates(reader: &OrgReader) -> Result<Reply> {
         },
     )?;
     let org = crate::lookup::load_org(reader)?;
-    Ok(Reply::Settings(
+    Ok(Reply::Json(
         serde_json::json!({"org_name": org.name, "custom": custom}).to_string(),
     ))
 }

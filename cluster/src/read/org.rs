@@ -31,7 +31,7 @@ fn section_doc(reader: &OrgReader, section: SettingsSection, org_name: &str) -> 
 
 pub(super) fn settings(reader: &OrgReader, section: SettingsSection) -> Result<Reply> {
     let org = load_org(reader)?;
-    Ok(Reply::Settings(
+    Ok(Reply::Json(
         section_doc(reader, section, &org.name)?.to_string(),
     ))
 }

@@ -108,7 +108,5 @@ pub(super) fn inbound_mapping(reader: &OrgReader) -> Result<Reply> {
     let stored: Option<serde_json::Value> =
         reader.get(Table::Settings, section.as_str().as_bytes())?;
     let doc = crate::settings::render(section, stored.as_ref());
-    Ok(Reply::Settings(
-        doc["inbound"]["attribute_mapping"].to_string(),
-    ))
+    Ok(Reply::Json(doc["inbound"]["attribute_mapping"].to_string()))
 }

@@ -145,5 +145,5 @@ pub(super) fn read(reader: &OrgReader, what: &SubOrgRead, now: Timestamp) -> Res
             member(reader, &found, &roles)?
         }
     };
-    Ok(Reply::Settings(value.to_string()))
+    Ok(Reply::Json(value.to_string()))
 }
