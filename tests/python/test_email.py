@@ -1,6 +1,6 @@
 """Email delivery and templates against a real lumod, with the official client's models.
 
-A local SMTP server (aiosmtpd, with STARTTLS under a self-signed certificate and AUTH that
+A local SMTP server (aiosmtpd, with STARTTLS or implicit TLS under a test CA, and AUTH that
 requires TLS) receives the verification and reset emails lumod sends from its outbox; the
 tests follow the emailed links through the hosted pages and check the outcome. The email
 template family is driven through the generated client where it can carry the call (the
@@ -279,3 +279,74 @@ def test_email_templates_through_the_official_client(lumod, new_org):
         api.admin_email_templates_delete(handle.slug, "password_reset")
     with pytest.raises(NotFoundException):
         api.admin_email_templates_get(handle.slug, "newsletter")
+
+
+@pytest.fixture
+def smtps(tmp_path):
+    """An SMTP server speaking TLS from the first byte (port 465 style), AUTH required."""
+    cert_pem, cert_path, key_path = server_certificates(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(
+        # The whole connection is TLS; aiosmtpd's auth_require_tls only knows STARTTLS.
+        inbox, hostname="127.0.0.1", port=port, ssl_context=context,
+        auth_required=True, auth_require_tls=False, authenticator=inbox.authenticate,
+        server_hostname="localhost",
+    )
+    controller.start()
+    try:
+        yield inbox, port, cert_pem
+    finally:
+        controller.stop()
+
+
+def test_emails_go_out_over_implicit_tls(lumod, new_org, smtps):
+    inbox, port, cert_pem = smtps
+    handle = new_org()
+    send(handle.client, "PUT", "/admin/settings/email", handle.slug, types={"200": "object"},
+         body={"enabled": True, "provider": "smtp", "smtp_host": "127.0.0.1", "smtp_port": port,
+               "smtp_secure": True, "smtp_username": SMTP_USER, "smtp_password": SMTP_PASSWORD,
+               "smtp_tls_certificate": cert_pem, "from_email": "no-reply@pytest.test"})
+    users = lumoauth_api_client.AdminUsersApi(handle.client)
+    address = unique_email("smtps")
+    user = create_password_user(handle.client, handle.slug, email=address,
+                                password="Initial-pass-123")
+    users.send_user_verification_email(handle.slug, user.id)
+    try:
+        message = inbox.wait_for(address)
+    except AssertionError:
+        doc = send(handle.client, "GET", "/admin/settings/email", handle.slug,
+                   types={"200": "object"}).data["data"]
+        raise AssertionError(f"not delivered: {doc.get('last_delivery_error')}, logins {inbox.logins}")
+    assert inbox.logins and all(l["ok"] for l in inbox.logins), inbox.logins
+    done = open_and_submit(link_in(message, "verify-email"))
+    assert done.status_code == 200 and "Email verified" in done.text, done.text
+
+    # Implicit TLS against a server that speaks plain SMTP: retried and reported, never sent
+    # in the clear.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        plain_port = probe.getsockname()[1]
+    plain = Controller(Inbox(), hostname="127.0.0.1", port=plain_port)
+    plain.start()
+    try:
+        send(handle.client, "PUT", "/admin/settings/email", handle.slug,
+             types={"200": "object"}, body={"smtp_port": plain_port})
+        users.trigger_user_password_reset(handle.slug, user.id)
+        deadline = time.time() + 30
+        status = None
+        while time.time() < deadline:
+            doc = send(handle.client, "GET", "/admin/settings/email", handle.slug,
+                       types={"200": "object"}).data["data"]
+            status = doc.get("last_delivery_status")
+            if status == "retrying":
+                break
+            time.sleep(0.2)
+        assert status == "retrying", doc
+        assert plain.handler.messages == []
+    finally:
+        plain.stop()
