@@ -117,8 +117,9 @@ class Inbox:
         raise AssertionError(f"no email #{count} to {to}; got {self.messages}")
 
 
-@pytest.fixture
-def smtp(tmp_path):
+def run_smtp_server(tmp_path, implicit):
+    """An SMTP server under a test CA requiring AUTH: STARTTLS (required), or TLS from the first
+    byte (`implicit`, port 465 style). Yields (inbox, port, the CA's PEM)."""
     cert_pem, cert_path, key_path = server_certificates(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)
@@ -126,16 +127,30 @@ def smtp(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    if implicit:
+        # The whole connection is TLS; aiosmtpd's auth_require_tls only knows STARTTLS.
+        tls = {"ssl_context": context, "auth_require_tls": False}
+    else:
+        tls = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
     controller = Controller(
-        inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
-        auth_required=True, auth_require_tls=True, authenticator=inbox.authenticate,
-        server_hostname="localhost",
+        inbox, hostname="127.0.0.1", port=port, auth_required=True,
+        authenticator=inbox.authenticate, server_hostname="localhost", **tls,
     )
     controller.start()
     try:
         yield inbox, port, cert_pem
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp(tmp_path):
+    yield from run_smtp_server(tmp_path, implicit=False)
+
+
+@pytest.fixture
+def smtps(tmp_path):
+    yield from run_smtp_server(tmp_path, implicit=True)
 
 
 def configure(client, org, port, cert_pem, password=SMTP_PASSWORD):
@@ -280,28 +295,6 @@ def test_email_templates_through_the_official_client(lumod, new_org):
     with pytest.raises(NotFoundException):
         api.admin_email_templates_get(handle.slug, "newsletter")
 
-
-@pytest.fixture
-def smtps(tmp_path):
-    """An SMTP server speaking TLS from the first byte (port 465 style), AUTH required."""
-    cert_pem, cert_path, key_path = server_certificates(tmp_path)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_path, key_path)
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(
-        # The whole connection is TLS; aiosmtpd's auth_require_tls only knows STARTTLS.
-        inbox, hostname="127.0.0.1", port=port, ssl_context=context,
-        auth_required=True, auth_require_tls=False, authenticator=inbox.authenticate,
-        server_hostname="localhost",
-    )
-    controller.start()
-    try:
-        yield inbox, port, cert_pem
-    finally:
-        controller.stop()
 
 
 def test_emails_go_out_over_implicit_tls(lumod, new_org, smtps):

@@ -2,6 +2,7 @@
 //! process) on ephemeral loopback ports with RocksDB in temp dirs, and a small HTTP client.
 
 pub mod cluster;
+pub mod email;
 pub mod http;
 pub mod oauth;
 pub mod passkey;

@@ -468,6 +468,32 @@ pub async fn drive(
     anyhow::bail!("sign-in did not finish: {} {}", page.status, page.body)
 }
 
+/// Opens `request`, fills the login form with `email` and `password` and submits it; answers
+/// the page that follows (the org-select or second-factor page, or a redirect to the client).
+pub async fn submit_password(
+    browser: &mut Browser,
+    oauth: &Oauth,
+    request: &AuthRequest,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<Page> {
+    let page = browser.get(&request.url(oauth)).await?;
+    let page = follow(browser, oauth, page).await?;
+    let (action, mut fields) =
+        form(&page.body).ok_or_else(|| anyhow::anyhow!("no login form: {}", page.body))?;
+    for (name, value) in fields.iter_mut() {
+        match name.as_str() {
+            "email" => *value = email.to_string(),
+            "password" => *value = password.to_string(),
+            _ => {}
+        }
+    }
+    let page = browser
+        .post_form(&format!("{}{action}", oauth.base), &fields)
+        .await?;
+    follow(browser, oauth, page).await
+}
+
 /// Follows same-origin redirects until a page with a form, or a redirect to the client.
 pub async fn follow(browser: &mut Browser, oauth: &Oauth, mut page: Page) -> anyhow::Result<Page> {
     for _ in 0..8 {

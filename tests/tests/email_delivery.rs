@@ -5,21 +5,19 @@
 //! refused recipients are dead-lettered at once; and the settings refuse what cannot work.
 
 use lumo_chaos::smtp_sink::SmtpSink;
+use lumo_tests::email::send_through_sink;
 use lumo_tests::oauth::{Browser, Oauth, signed_in, submit_page_form};
 use lumo_tests::wait::{eventually, mail_to};
 use lumo_tests::{Api, TestNode};
 use serde_json::{Value, json};
 
 async fn configure(api: &Api, port: u16) -> anyhow::Result<()> {
-    api.put(
-        "/admin/settings/email",
-        json!({"enabled": true, "provider": "smtp", "smtp_host": "127.0.0.1",
-            "smtp_port": port, "smtp_secure": false, "from_email": "no-reply@acme.test",
-            "from_name": "Acme Corp", "reply_to": "help@acme.test"}),
+    send_through_sink(
+        api,
+        port,
+        json!({"from_name": "Acme Corp", "reply_to": "help@acme.test"}),
     )
-    .await?
-    .expect(200);
-    Ok(())
+    .await
 }
 
 async fn create_user(api: &Api, email: &str, name: &str) -> anyhow::Result<String> {

@@ -6,6 +6,7 @@
 
 use lumo_chaos::smtp_sink::SmtpSink;
 use lumo_tests::TestNode;
+use lumo_tests::email::send_through_sink;
 use lumo_tests::oauth::{
     AuthRequest, Browser, Oauth, admin, claims, create_client, create_user, drive, exchange, form,
 };
@@ -45,13 +46,7 @@ async fn a_sign_in_link_signs_in_once_and_continues_the_authorization() -> anyho
         .await?;
     assert!(refused.status >= 400, "{} {}", refused.status, refused.body);
 
-    api.put(
-        "/admin/settings/email",
-        json!({"enabled": true, "provider": "smtp", "smtp_host": "127.0.0.1",
-            "smtp_port": sink.port, "smtp_secure": false, "from_email": "no-reply@acme.test"}),
-    )
-    .await?
-    .expect(200);
+    send_through_sink(&api, sink.port, json!({})).await?;
     api.put(
         "/admin/settings/branding",
         json!({"magic_link_enabled": true, "magic_link_expiry": 600}),

@@ -12,7 +12,7 @@ use lumo_tests::TestNode;
 use lumo_tests::http::Reply;
 use lumo_tests::oauth::{
     AuthRequest, Browser, Client, Oauth, Page, admin, claims, create_client, create_user, exchange,
-    follow, form,
+    follow, form, submit_password,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -60,20 +60,7 @@ async fn password(
     request: &AuthRequest,
     email: &str,
 ) -> anyhow::Result<Page> {
-    let page = browser.get(&request.url(oauth)).await?;
-    let page = follow(browser, oauth, page).await?;
-    let (action, mut fields) = form(&page.body).ok_or_else(|| anyhow::anyhow!("no login form"))?;
-    for (name, value) in fields.iter_mut() {
-        match name.as_str() {
-            "email" => *value = email.to_string(),
-            "password" => *value = PASSWORD.to_string(),
-            _ => {}
-        }
-    }
-    let page = browser
-        .post_form(&format!("{}{action}", oauth.base), &fields)
-        .await?;
-    follow(browser, oauth, page).await
+    submit_password(browser, oauth, request, email, PASSWORD).await
 }
 
 /// Submits the second-factor form of `page` with `code` (and `trust`).
@@ -1022,13 +1009,7 @@ async fn email_codes_go_through_the_orgs_smtp_server() -> anyhow::Result<()> {
     let sink = lumo_chaos::smtp_sink::SmtpSink::start().await?;
     let signed = signed_in("gil@example.com", false).await?;
     let Signed { api, me, .. } = &signed;
-    api.put(
-        "/admin/settings/email",
-        json!({"enabled": true, "provider": "smtp", "smtp_host": "127.0.0.1",
-            "smtp_port": sink.port, "smtp_secure": false, "from_email": "no-reply@acme.test"}),
-    )
-    .await?
-    .expect(200);
+    lumo_tests::email::send_through_sink(api, sink.port, json!({})).await?;
     api.put(
         "/admin/email-templates/mfa_code",
         json!({"subject": "Code {{ code }} for {{ user_email }}",

@@ -5,21 +5,11 @@
 //! the refusals; user deletion removes memberships.
 
 use lumo_chaos::smtp_sink::SmtpSink;
+use lumo_tests::TestNode;
+use lumo_tests::email::send_through_sink;
 use lumo_tests::oauth::{Browser, Oauth, signed_in, submit_page_form};
 use lumo_tests::wait::mail_to;
-use lumo_tests::{Api, TestNode};
 use serde_json::{Value, json};
-
-async fn configure_email(api: &Api, port: u16) -> anyhow::Result<()> {
-    api.put(
-        "/admin/settings/email",
-        json!({"enabled": true, "provider": "smtp", "smtp_host": "127.0.0.1",
-            "smtp_port": port, "smtp_secure": false, "from_email": "no-reply@acme.test"}),
-    )
-    .await?
-    .expect(200);
-    Ok(())
-}
 
 fn ids(list: &Value, field: &str) -> Vec<String> {
     list["data"]
@@ -247,7 +237,7 @@ async fn invitations_are_emailed_and_accepted_through_the_hosted_page() -> anyho
     let sink = SmtpSink::start().await?;
     let node = TestNode::start().await?;
     let api = node.api();
-    configure_email(&api, sink.port).await?;
+    send_through_sink(&api, sink.port, json!({})).await?;
     let org = api
         .post(
             "/admin/organizations",

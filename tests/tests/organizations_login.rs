@@ -7,7 +7,7 @@ use lumo_tests::Api;
 use lumo_tests::TestNode;
 use lumo_tests::oauth::{
     AuthRequest, Browser, Client, Oauth, admin, claims, create_client, create_user, drive,
-    exchange, follow, form, query_param,
+    exchange, form, query_param, submit_password,
 };
 use serde_json::{Value, json};
 
@@ -41,20 +41,20 @@ async fn sign_in_page(
     request: &AuthRequest,
     email: &str,
 ) -> anyhow::Result<lumo_tests::oauth::Page> {
-    let page = browser.get(&request.url(oauth)).await?;
-    let (action, mut fields) =
-        form(&page.body).ok_or_else(|| anyhow::anyhow!("no login form: {}", page.body))?;
-    for (name, value) in fields.iter_mut() {
-        match name.as_str() {
-            "email" => *value = email.to_string(),
-            "password" => *value = PASSWORD.to_string(),
-            _ => {}
-        }
-    }
-    let page = browser
-        .post_form(&format!("{}{action}", oauth.base), &fields)
-        .await?;
-    follow(browser, oauth, page).await
+    submit_password(browser, oauth, request, email, PASSWORD).await
+}
+
+/// The ID token's claims for `request` once the browser is past the organization step.
+async fn id_claims(
+    browser: &mut Browser,
+    oauth: &Oauth,
+    client: &Client,
+    request: &AuthRequest,
+    page: lumo_tests::oauth::Page,
+    email: &str,
+) -> anyhow::Result<Value> {
+    let body = tokens(browser, oauth, client, request, page, email).await?;
+    Ok(claims(body["id_token"].as_str().unwrap_or_default()))
 }
 
 /// The tokens for `request` once the browser is past the organization step.
@@ -230,7 +230,7 @@ async fn the_organization_parameter_and_the_only_organization_skip_the_question(
     let request = AuthRequest::new(&client, "openid").with("organization", "acme");
     let mut browser = Browser::new();
     let page = sign_in_page(&mut browser, &oauth, &request, "ada@example.com").await?;
-    let body = tokens(
+    let id = id_claims(
         &mut browser,
         &oauth,
         &client,
@@ -239,7 +239,6 @@ async fn the_organization_parameter_and_the_only_organization_skip_the_question(
         "ada@example.com",
     )
     .await?;
-    let id = claims(body["id_token"].as_str().unwrap_or_default());
     assert_eq!(id["org_id"], acme.as_str(), "{id}");
     assert_eq!(id["org_roles"], json!(["admin"]));
 
@@ -266,7 +265,7 @@ async fn the_organization_parameter_and_the_only_organization_skip_the_question(
         .with("prompt", "none")
         .with("organization", &globex);
     let page = browser.get(&request.url(&oauth)).await?;
-    let body = tokens(
+    let id = id_claims(
         &mut browser,
         &oauth,
         &client,
@@ -275,14 +274,13 @@ async fn the_organization_parameter_and_the_only_organization_skip_the_question(
         "ada@example.com",
     )
     .await?;
-    let id = claims(body["id_token"].as_str().unwrap_or_default());
     assert_eq!(id["org_id"], globex.as_str(), "{id}");
 
     // A member of one organization signs in as its member without being asked.
     let request = AuthRequest::new(&client, "openid");
     let mut browser = Browser::new();
     let page = sign_in_page(&mut browser, &oauth, &request, "bob@example.com").await?;
-    let body = tokens(
+    let id = id_claims(
         &mut browser,
         &oauth,
         &client,
@@ -291,7 +289,6 @@ async fn the_organization_parameter_and_the_only_organization_skip_the_question(
         "bob@example.com",
     )
     .await?;
-    let id = claims(body["id_token"].as_str().unwrap_or_default());
     assert_eq!(id["org_id"], acme.as_str(), "{id}");
     assert_eq!(id["org_roles"], json!(["owner"]));
 
@@ -299,7 +296,7 @@ async fn the_organization_parameter_and_the_only_organization_skip_the_question(
     let request = AuthRequest::new(&client, "openid");
     let mut browser = Browser::new();
     let page = sign_in_page(&mut browser, &oauth, &request, "cy@example.com").await?;
-    let body = tokens(
+    let id = id_claims(
         &mut browser,
         &oauth,
         &client,
@@ -308,7 +305,6 @@ async fn the_organization_parameter_and_the_only_organization_skip_the_question(
         "cy@example.com",
     )
     .await?;
-    let id = claims(body["id_token"].as_str().unwrap_or_default());
     assert!(id.get("org_id").is_none(), "{id}");
     let request = AuthRequest::new(&client, "openid").with("organization", "acme");
     let page = browser.get(&request.url(&oauth)).await?;

@@ -195,28 +195,34 @@ impl Service {
         }
     }
 
+    /// The active orgs whose shard this node leads, with that shard: what a maintenance tick
+    /// works on here (none while the directory cannot be read; the next tick tries again).
+    pub(crate) async fn led_orgs(
+        &self,
+        task: &str,
+    ) -> Vec<(DirectoryEntry, crate::raft::GroupHandle)> {
+        let orgs = match self.meta_snapshot().await {
+            Ok(snapshot) => snapshot.orgs,
+            Err(e) => {
+                tracing::debug!(error = %e, task, "no directory for a maintenance tick");
+                return Vec::new();
+            }
+        };
+        orgs.into_iter()
+            .filter(|entry| entry.state == OrgState::Active)
+            .filter_map(|entry| {
+                let shard = self.group(entry.shard.0)?;
+                shard.raft.is_leader().then_some((entry, shard))
+            })
+            .collect()
+    }
+
     /// Applies audit retention to every org whose shard this node leads: removes records
     /// older than the org's retention, in bounded batches.
     pub async fn compact_audit_logs(&self) -> Result<u64> {
         let now = self.now();
         let mut removed_total = 0;
-        let orgs = match self.meta_snapshot().await {
-            Ok(snapshot) => snapshot.orgs,
-            Err(e) => {
-                tracing::debug!(error = %e, "no directory for compaction");
-                return Ok(0);
-            }
-        };
-        for entry in orgs {
-            if entry.state != OrgState::Active {
-                continue;
-            }
-            let Some(shard) = self.group(entry.shard.0) else {
-                continue;
-            };
-            if !shard.raft.is_leader() {
-                continue;
-            }
+        for (entry, shard) in self.led_orgs("audit compaction").await {
             let reader = OrgReader::new(shard.store.clone(), entry.org_id);
             let retention: AuditRetention =
                 reader.get(Table::AuditRetention, &[])?.unwrap_or_default();
@@ -243,24 +249,9 @@ impl Service {
     /// shard this node leads; returns how many rows went.
     pub async fn purge_expired_protocol_state(&self) -> Result<u64> {
         let now = self.now();
-        let orgs = match self.meta_snapshot().await {
-            Ok(snapshot) => snapshot.orgs,
-            Err(e) => {
-                tracing::debug!(error = %e, "no directory for the expiry purge");
-                return Ok(0);
-            }
-        };
         let mut removed = 0;
-        for entry in orgs {
-            if entry.state != OrgState::Active {
-                continue;
-            }
-            match self.group(entry.shard.0) {
-                Some(shard) if shard.raft.is_leader() => {
-                    removed += self.purge_expired(&entry, &shard, now).await?;
-                }
-                _ => {}
-            }
+        for (entry, shard) in self.led_orgs("expiry purge").await {
+            removed += self.purge_expired(&entry, &shard, now).await?;
         }
         Ok(removed)
     }

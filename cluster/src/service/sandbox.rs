@@ -8,7 +8,7 @@ use crate::clock::Timestamp;
 use crate::command::{MetaOp, Op, SandboxWrite};
 use crate::crypto::random_token;
 use crate::error::{ClusterError, Result};
-use crate::model::{DEFAULT_SANDBOX_TTL_HOURS, MAX_SANDBOX_TTL_HOURS, OrgState, SandboxRecord};
+use crate::model::{DEFAULT_SANDBOX_TTL_HOURS, MAX_SANDBOX_TTL_HOURS, SandboxRecord};
 use crate::query::{Reply, Request, SandboxExport};
 use crate::tables::{OrgReader, Table};
 
@@ -246,24 +246,8 @@ impl Service {
     /// many went.
     pub async fn expire_sandboxes(&self) -> Result<u64> {
         let now = self.now();
-        let orgs = match self.meta_snapshot().await {
-            Ok(snapshot) => snapshot.orgs,
-            Err(e) => {
-                tracing::debug!(error = %e, "no directory for sandbox expiry");
-                return Ok(0);
-            }
-        };
         let mut removed = 0;
-        for entry in orgs {
-            if entry.state != OrgState::Active {
-                continue;
-            }
-            let Some(shard) = self.group(entry.shard.0) else {
-                continue;
-            };
-            if !shard.raft.is_leader() {
-                continue;
-            }
+        for (entry, shard) in self.led_orgs("sandbox expiry").await {
             let reader = OrgReader::new(shard.store.clone(), entry.org_id);
             for expired in expired(&reader, now)? {
                 self.drop_sandbox_org(&expired).await?;
