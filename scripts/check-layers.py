@@ -7,7 +7,7 @@ import sys
 
 # Lowest first; modules on one line may import each other.
 LAYERS = [
-    ["ids", "clock", "error"],
+    ["ids", "clock", "error", "metrics"],
     ["model", "crypto", "caller", "api_key", "node_identity"],
     ["command", "protocol", "settings", "transport", "email_templates"],
     ["lookup", "relations", "tables", "mfa"],

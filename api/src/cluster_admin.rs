@@ -41,6 +41,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             require_token,
         ))
+        // Prometheus scrapes without the cluster token: keep the admin listener private.
+        .route("/metrics", get(crate::metrics::exposition))
         .fallback(crate::not_found)
         .with_state(state)
 }

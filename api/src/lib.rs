@@ -12,6 +12,7 @@ mod envelope;
 mod error;
 pub mod extract;
 mod health;
+mod metrics;
 mod middleware;
 mod oauth;
 mod openapi;
@@ -69,6 +70,10 @@ pub fn public_router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::document))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

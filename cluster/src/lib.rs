@@ -18,6 +18,7 @@ mod error;
 pub mod ids;
 mod lookup;
 pub mod mail;
+pub mod metrics;
 pub mod mfa;
 pub mod model;
 mod node_identity;

@@ -50,6 +50,7 @@ pub struct ActorRegistry {
     settings: ActorSettings,
     clock: Arc<dyn Clock>,
     oauth: Arc<crate::oauth::OAuthRuntime>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl ActorRegistry {
@@ -63,6 +64,7 @@ impl ActorRegistry {
         settings: ActorSettings,
         clock: Arc<dyn Clock>,
         oauth: Arc<crate::oauth::OAuthRuntime>,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> Self {
         ActorRegistry {
             actors: std::sync::RwLock::new(HashMap::new()),
@@ -70,6 +72,20 @@ impl ActorRegistry {
             settings,
             clock,
             oauth,
+            metrics,
+        }
+    }
+
+    /// The org actors alive now, and the requests admitted to them and not answered yet.
+    pub fn load(&self) -> (usize, usize) {
+        match self.actors.read() {
+            Ok(actors) => actors.values().filter(|e| is_alive(&e.actor)).fold(
+                (0, 0),
+                |(running, in_flight), e| {
+                    (running + 1, in_flight + e.in_flight.load(Ordering::SeqCst))
+                },
+            ),
+            Err(_) => (0, 0),
         }
     }
 
@@ -141,6 +157,7 @@ impl ActorRegistry {
             let entry = self.entry(org, epoch, shard).await?;
             if entry.in_flight.fetch_add(1, Ordering::SeqCst) >= self.settings.max_in_flight {
                 entry.in_flight.fetch_sub(1, Ordering::SeqCst);
+                self.metrics.admission_rejected();
                 return Err(ClusterError::Overloaded {
                     retry_after_secs: 1,
                 });

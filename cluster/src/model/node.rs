@@ -21,6 +21,15 @@ pub enum GroupKind {
     Shard,
 }
 
+impl GroupKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupKind::Meta => "meta",
+            GroupKind::Shard => "shard",
+        }
+    }
+}
+
 /// The state of one group on one node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GroupStatus {

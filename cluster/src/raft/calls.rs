@@ -19,6 +19,7 @@ const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 impl GroupHandle {
     /// Proposes `command` and returns what `apply` decided.
     pub async fn propose(&self, command: RaftCommand) -> Result<Outcome> {
+        let started = std::time::Instant::now();
         let write = self.raft.client_write(command);
         let response = tokio::time::timeout(WRITE_TIMEOUT, write)
             .await
@@ -28,6 +29,8 @@ impl GroupHandle {
                         .into(),
             })?
             .map_err(write_error)?;
+        self.metrics
+            .raft_write(self.kind.as_str(), started.elapsed().as_secs_f64());
         response.data.0
     }
 

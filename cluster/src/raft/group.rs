@@ -26,6 +26,8 @@ pub struct GroupHandle {
     pub recovered: Arc<std::sync::atomic::AtomicBool>,
     /// Decisions derived from what this replica applied.
     pub authz: Arc<crate::authz::AuthzIndex>,
+    /// The node's metrics (write latencies are recorded here).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Raft timing and log compaction for every group.
@@ -56,6 +58,7 @@ pub async fn start_group(
     id: u64,
     kind: GroupKind,
     bootstrap: bool,
+    metrics: Arc<crate::metrics::Metrics>,
 ) -> Result<GroupHandle> {
     let store = SmStore::new(db.clone(), id);
     let snapshots = data_dir.join("snapshots").join(format!("group-{id}"));
@@ -91,5 +94,6 @@ pub async fn start_group(
         store,
         recovered: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         authz,
+        metrics,
     })
 }

@@ -79,6 +79,7 @@ pub(super) async fn open(
         Role::Frontend => None,
     };
     let node_id = identity.as_ref().map(|i| i.node_id).unwrap_or(NodeId(0));
+    let metrics = Arc::new(crate::metrics::Metrics::new());
     let service = Service {
         inner: Arc::new(Inner {
             node_id,
@@ -100,6 +101,7 @@ pub(super) async fn open(
                         Arc::new(crate::mail::DirMailer::new(dir)) as Arc<dyn crate::mail::Mailer>
                     }),
                 )),
+                metrics.clone(),
             ),
             master_key,
             clock,
@@ -111,6 +113,7 @@ pub(super) async fn open(
             last_seen: std::sync::Mutex::new(std::collections::HashMap::new()),
             placement: tokio::sync::Mutex::new(()),
             rebalancing: std::sync::atomic::AtomicBool::new(false),
+            metrics,
         }),
     };
     if let Some(listener) = rpc {
@@ -263,6 +266,7 @@ impl Service {
             group,
             kind,
             bootstrap,
+            self.inner.metrics.clone(),
         )
         .await?;
         self.inner.groups.insert(handle.clone());

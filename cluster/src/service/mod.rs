@@ -102,6 +102,8 @@ pub(crate) struct Inner {
     pub(crate) master_key: Option<crate::crypto::MasterKey>,
     /// Set while a `rebalance` request runs; a second one is refused.
     pub(crate) rebalancing: std::sync::atomic::AtomicBool,
+    /// The node's Prometheus metrics.
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The cluster service of one node.

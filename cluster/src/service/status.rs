@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{MetaSnapshot, Service};
 use crate::error::Result;
 pub use crate::model::GroupStatus;
-use crate::raft::{GroupHandle, GroupKind};
+use crate::raft::GroupHandle;
 use crate::transport::{NodeStatus, Rpc, RpcReply};
 
 /// Readiness of this node's groups.
@@ -33,10 +33,7 @@ pub(crate) fn group_status(group: &GroupHandle) -> GroupStatus {
     let membership = metrics.membership_config.membership();
     GroupStatus {
         group: group.id,
-        kind: match group.kind {
-            GroupKind::Meta => "meta".into(),
-            GroupKind::Shard => "shard".into(),
-        },
+        kind: group.kind.as_str().into(),
         leader: metrics.current_leader,
         state: match metrics.state {
             ServerState::Leader => "leader".into(),
@@ -54,6 +51,30 @@ pub(crate) fn group_status(group: &GroupHandle) -> GroupStatus {
 }
 
 impl Service {
+    /// The node's metrics.
+    pub fn metrics(&self) -> &std::sync::Arc<crate::metrics::Metrics> {
+        &self.inner.metrics
+    }
+
+    /// The Prometheus text exposition of this node, with the gauges read now.
+    pub fn metrics_text(&self) -> String {
+        let metrics = &self.inner.metrics;
+        for group in self.inner.groups.all() {
+            let raft = group.raft.metrics().borrow_watched().clone();
+            let reading = crate::metrics::GroupReading {
+                last_log_index: raft.last_log_index.unwrap_or(0),
+                applied_index: raft.last_applied.as_ref().map_or(0, |l| l.index()),
+                term: raft.current_term,
+                is_leader: raft.state == ServerState::Leader,
+                snapshot_index: raft.snapshot.as_ref().map_or(0, |l| l.index()),
+            };
+            metrics.group(group.id, group.kind.as_str(), reading, raft.current_leader);
+        }
+        let (running, in_flight) = self.inner.actors.load();
+        metrics.actors(running, in_flight);
+        metrics.encode()
+    }
+
     /// Ready when every group hosted here has a leader and has applied what it committed
     /// (a frontend is ready when it can reach the meta leader).
     pub async fn readiness(&self) -> Readiness {
