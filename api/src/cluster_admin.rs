@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
             "/cluster/v1/shards/{id}/transfer-leader",
             post(transfer_leader),
         )
+        .route("/cluster/v1/groups/{id}/snapshot", post(snapshot))
         .route("/cluster/v1/rebalance", post(rebalance))
         .route("/cluster/v1/backup", post(backup))
         .route("/cluster/v1/faults", get(get_faults).put(set_faults))
@@ -300,6 +301,18 @@ async fn transfer_leader(
     let to = NodeId(to.unwrap_or_default());
     state.service.transfer_leader(shard, to).await?;
     Ok(envelope::message("Leadership transfer requested"))
+}
+
+/// `POST /cluster/v1/groups/{id}/snapshot`: this node's replica of the group builds a snapshot.
+async fn snapshot(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let group = id
+        .parse::<u64>()
+        .map_err(|_| ApiError::BadRequest("group id must be an integer".into()))?;
+    let index = state.service.snapshot_here(group).await?;
+    Ok(envelope::data_message(
+        json!({"group": group, "snapshotLastIndex": index}),
+        "Snapshot built",
+    ))
 }
 
 async fn rebalance(State(state): State<AppState>) -> ApiResult<Response> {

@@ -33,6 +33,13 @@ pub struct KindLabels {
     pub kind: String,
 }
 
+/// A snapshot's making (`build`) or taking in (`install`), by group kind.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SnapshotLabels {
+    pub kind: String,
+    pub op: String,
+}
+
 /// What a group's replica reports at scrape time.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GroupReading {
@@ -64,10 +71,13 @@ pub struct Metrics {
     raft_is_leader: Family<GroupLabels, Gauge>,
     raft_snapshot_index: Family<GroupLabels, Gauge>,
     raft_leader_changes: Family<GroupLabels, Counter>,
+    snapshot_seconds: Family<SnapshotLabels, Histogram, fn() -> Histogram>,
+    snapshot_bytes: Family<GroupLabels, Gauge>,
     actors_running: Gauge,
     actor_requests_in_flight: Gauge,
     admission_rejections: Counter,
     password_hash_slots_free: Gauge,
+    outbox_pending: Gauge,
     /// The leader each group had at the last scrape (leader changes are counted from it).
     last_leaders: Mutex<std::collections::HashMap<u64, Option<u64>>>,
 }
@@ -138,6 +148,18 @@ impl Metrics {
             "Leader changes seen between scrapes, per group",
             raft_leader_changes.clone(),
         );
+        let snapshot_seconds: Family<SnapshotLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "raft_snapshot_duration_seconds",
+            "Time to build a snapshot of a group or install one received from its leader",
+            snapshot_seconds.clone(),
+        );
+        let snapshot_bytes = gauge_family(
+            &mut registry,
+            "raft_snapshot_bytes",
+            "Size of each group's newest snapshot built or installed here",
+        );
         let actors_running = Gauge::default();
         registry.register(
             "org_actors_running",
@@ -162,6 +184,12 @@ impl Metrics {
             "argon2 hashing slots free now (0: hashes and password checks queue)",
             password_hash_slots_free.clone(),
         );
+        let outbox_pending = Gauge::default();
+        registry.register(
+            "outbox_deliveries_pending",
+            "Webhook, email and outbound SCIM deliveries waiting in the outboxes of the orgs this node leads",
+            outbox_pending.clone(),
+        );
         Metrics {
             registry,
             http_requests,
@@ -174,10 +202,13 @@ impl Metrics {
             raft_is_leader,
             raft_snapshot_index,
             raft_leader_changes,
+            snapshot_seconds,
+            snapshot_bytes,
             actors_running,
             actor_requests_in_flight,
             admission_rejections,
             password_hash_slots_free,
+            outbox_pending,
             last_leaders: Mutex::new(std::collections::HashMap::new()),
         }
     }
@@ -195,6 +226,22 @@ impl Metrics {
                 kind: kind.to_string(),
             })
             .observe(seconds);
+    }
+
+    /// A snapshot of group `id` was built or installed (`op`) in `seconds`, `bytes` long.
+    pub fn snapshot(&self, id: u64, kind: &str, op: &str, seconds: f64, bytes: usize) {
+        self.snapshot_seconds
+            .get_or_create(&SnapshotLabels {
+                kind: kind.to_string(),
+                op: op.to_string(),
+            })
+            .observe(seconds);
+        self.snapshot_bytes
+            .get_or_create(&GroupLabels {
+                group: id.to_string(),
+                kind: kind.to_string(),
+            })
+            .set(gauge_of(bytes as u64));
     }
 
     /// An org actor refused a request (too many in flight).
@@ -247,6 +294,11 @@ impl Metrics {
     /// The password-hashing slots at scrape time.
     pub fn hashing_slots_free(&self, free: usize) {
         self.password_hash_slots_free.set(gauge_of(free as u64));
+    }
+
+    /// The outboxes' backlog, as the dispatcher last counted it.
+    pub fn outbox_backlog(&self, pending: usize) {
+        self.outbox_pending.set(gauge_of(pending as u64));
     }
 
     /// The text exposition format.

@@ -24,6 +24,7 @@ impl StoreBuilder<TypeConfig, RaftLogStore<TypeConfig>, StateMachine, TempDir> f
             GroupKind::Shard,
             dir.path().join("snapshots"),
             std::sync::Arc::default(),
+            std::sync::Arc::default(),
         )
         .map_err(|e| err(&e))?;
         Ok((dir, log, sm))

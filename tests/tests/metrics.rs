@@ -96,6 +96,73 @@ async fn the_admin_listener_serves_request_raft_and_actor_metrics() -> anyhow::R
     assert_eq!(sample(&text, "lumo_admission_rejections_total"), Some(0.0));
     assert!(sample(&text, "lumo_password_hash_slots_free").is_some_and(|n| n >= 1.0));
 
+    // An operator builds a snapshot of the shard now: its time and size are recorded.
+    let client = reqwest::Client::new();
+    let built = client
+        .post(format!("{}/cluster/v1/groups/1/snapshot", node.admin))
+        .bearer_auth(node.cluster_token())
+        .send()
+        .await?;
+    assert_eq!(built.status(), 200);
+    let built: serde_json::Value = built.json().await?;
+    assert!(
+        built["data"]["snapshotLastIndex"]
+            .as_u64()
+            .is_some_and(|i| i >= 4),
+        "{built}"
+    );
+    let missing = client
+        .post(format!("{}/cluster/v1/groups/77/snapshot", node.admin))
+        .bearer_auth(node.cluster_token())
+        .send()
+        .await?;
+    assert_eq!(missing.status(), 404);
+    let text = reqwest::get(format!("{}/metrics", node.admin))
+        .await?
+        .text()
+        .await?;
+    assert_eq!(
+        sample(
+            &text,
+            r#"lumo_raft_snapshot_duration_seconds_count{kind="shard",op="build"}"#
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, r#"lumo_raft_snapshot_bytes{group="1",kind="shard"}"#)
+            .is_some_and(|b| b > 0.0)
+    );
+    assert!(
+        sample(
+            &text,
+            r#"lumo_raft_snapshot_last_index{group="1",kind="shard"}"#
+        )
+        .is_some_and(|i| i >= 4.0)
+    );
+
+    // A webhook whose receiver is down keeps its delivery in the outbox: the backlog shows it.
+    api.post(
+        "/admin/webhooks",
+        serde_json::json!({"url": "http://127.0.0.1:9/down", "events": ["user.created"],
+            "type": "webhook", "configuration": {"retryBaseMs": 60000, "maxAttempts": 5}}),
+    )
+    .await?
+    .expect(201);
+    api.create_user("hooked@example.com").await?;
+    let admin = node.admin.clone();
+    lumo_tests::wait::eventually("the outbox backlog", || {
+        let admin = admin.clone();
+        async move {
+            let text = reqwest::get(format!("{admin}/metrics"))
+                .await?
+                .text()
+                .await?;
+            Ok(sample(&text, "lumo_outbox_deliveries_pending").filter(|n| *n >= 1.0))
+        }
+    })
+    .await?;
+
     // The cluster API next to it still wants its token.
     let status = reqwest::get(format!("{}/cluster/v1/status", node.admin)).await?;
     assert_eq!(status.status(), 401);

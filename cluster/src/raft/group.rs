@@ -63,8 +63,14 @@ pub async fn start_group(
     let store = SmStore::new(db.clone(), id);
     let snapshots = data_dir.join("snapshots").join(format!("group-{id}"));
     let authz = Arc::new(crate::authz::AuthzIndex::default());
-    let state_machine = StateMachine::new(store.clone(), kind, snapshots, authz.clone())
-        .map_err(ClusterError::internal)?;
+    let state_machine = StateMachine::new(
+        store.clone(),
+        kind,
+        snapshots,
+        authz.clone(),
+        metrics.clone(),
+    )
+    .map_err(ClusterError::internal)?;
     let log_store = RaftLogStore::<TypeConfig>::new(db.clone(), id);
     let raft = Raft::new(
         node_id,

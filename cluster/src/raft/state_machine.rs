@@ -30,6 +30,7 @@ pub struct StateMachine {
     snapshot_dir: PathBuf,
     /// Decisions derived from the applied state (shards only use it).
     authz: std::sync::Arc<AuthzIndex>,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 impl StateMachine {
@@ -39,6 +40,7 @@ impl StateMachine {
         kind: GroupKind,
         snapshot_dir: PathBuf,
         authz: std::sync::Arc<AuthzIndex>,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
     ) -> io::Result<Self> {
         std::fs::create_dir_all(&snapshot_dir)?;
         Ok(StateMachine {
@@ -46,6 +48,7 @@ impl StateMachine {
             kind,
             snapshot_dir,
             authz,
+            metrics,
         })
     }
 
@@ -125,6 +128,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
     type SnapshotData = Cursor<Vec<u8>>;
 
     async fn build_snapshot(&mut self) -> io::Result<SnapshotOf<TypeConfig, Cursor<Vec<u8>>>> {
+        let started = std::time::Instant::now();
         let store = self.store.clone();
         let pairs =
             tokio::task::spawn_blocking(move || store.export(&[LAST_APPLIED, LAST_MEMBERSHIP]))
@@ -138,6 +142,13 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
         let tmp = self.snapshot_dir.join("current.snap.tmp");
         std::fs::write(&tmp, &file)?;
         std::fs::rename(&tmp, self.snapshot_path())?;
+        self.metrics.snapshot(
+            self.store.group(),
+            self.kind.as_str(),
+            "build",
+            started.elapsed().as_secs_f64(),
+            file.len(),
+        );
         Ok(SnapshotOf::<TypeConfig, Cursor<Vec<u8>>> {
             meta,
             snapshot: Cursor::new(bytes),
@@ -237,6 +248,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         meta: &SnapshotMetaOf<TypeConfig>,
         snapshot: Self::SnapshotData,
     ) -> io::Result<()> {
+        let started = std::time::Instant::now();
         let bytes = snapshot.into_inner();
         let pairs = SmStore::decode_pairs(&bytes).map_err(io::Error::from)?;
         let store = self.store.clone();
@@ -251,7 +263,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
         let file = bincode::serde::encode_to_vec((meta, &bytes), bincode::config::standard())
             .map_err(io::Error::other)?;
+        let size = file.len();
         std::fs::write(self.snapshot_path(), file)?;
+        self.metrics.snapshot(
+            self.store.group(),
+            self.kind.as_str(),
+            "install",
+            started.elapsed().as_secs_f64(),
+            size,
+        );
         Ok(())
     }
 

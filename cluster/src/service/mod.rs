@@ -14,6 +14,7 @@ mod routing;
 mod rpc;
 mod sandbox;
 mod scim_outbound;
+mod snapshots;
 mod status;
 mod webhooks;
 

@@ -70,30 +70,38 @@ impl Service {
                     service.schedule_scim_batches(&orgs).await;
                     scheduled = Some(Instant::now());
                 }
+                let mut backlog = 0;
                 for entry in &orgs {
-                    if let Err(e) = service.dispatch_org(entry, &in_flight) {
-                        tracing::debug!(org = %entry.slug, error = %e, "webhook dispatch");
+                    match service.dispatch_org(entry, &in_flight) {
+                        Ok(pending) => backlog += pending,
+                        Err(e) => {
+                            tracing::debug!(org = %entry.slug, error = %e, "webhook dispatch")
+                        }
                     }
                 }
+                service.inner.metrics.outbox_backlog(backlog);
             }
         });
         self.spawn_background(task);
     }
 
-    /// Starts a task per webhook of `entry` with a due delivery and none in flight.
-    fn dispatch_org(&self, entry: &DirectoryEntry, in_flight: &InFlight) -> crate::Result<()> {
+    /// Starts a task per webhook of `entry` with a due delivery and none in flight; answers
+    /// how many deliveries (webhooks, emails, SCIM pushes) wait in the org's outbox here.
+    fn dispatch_org(&self, entry: &DirectoryEntry, in_flight: &InFlight) -> crate::Result<usize> {
         let Some(shard) = self.group(entry.shard.0) else {
-            return Ok(());
+            return Ok(0);
         };
         if !shard.raft.is_leader() {
-            return Ok(());
+            return Ok(0);
         }
         let reader = OrgReader::new(shard.store.clone(), entry.org_id);
         let now = self.now();
         // The first pending delivery of each webhook (the lowest sequence) decides.
         let mut due = Vec::new();
         let mut seen = HashSet::new();
+        let mut pending = 0;
         reader.scan::<crate::clock::Timestamp>(Table::WebhookPending, &[], false, |key, at| {
+            pending += 1;
             if let Some(webhook) = key.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
                 let webhook = u64::from_be_bytes(webhook);
                 if seen.insert(webhook) && at <= now {
@@ -104,7 +112,7 @@ impl Service {
         })?;
         for id in due {
             let Ok(mut flying) = in_flight.lock() else {
-                return Ok(());
+                return Ok(pending);
             };
             if !flying.insert((entry.org_id, id)) {
                 continue;
@@ -125,7 +133,7 @@ impl Service {
                 }
             });
         }
-        Ok(())
+        Ok(pending)
     }
 
     /// Due deliveries of `id` in sequence order, at most [`BATCH`]; the first one not due yet
