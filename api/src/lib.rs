@@ -42,7 +42,7 @@ async fn method_not_allowed() -> Response {
 /// The public listener: org-scoped admin API, health, OpenAPI.
 pub fn public_router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
-    Router::new()
+    let router = Router::new()
         .nest(
             "/orgs/{org}/api/v1",
             admin::router()
@@ -69,11 +69,16 @@ pub fn public_router(state: AppState) -> Router {
         .nest("/api/v1/authz", authz::root_router())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/openapi.json", get(openapi::document))
-        .route_layer(axum::middleware::from_fn_with_state(
+        .route("/openapi.json", get(openapi::document));
+    let router = if state.config.http_metrics {
+        router.route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::record,
         ))
+    } else {
+        router
+    };
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -2,13 +2,15 @@
 //! template, so label values are bounded by the routes, never by what a client sends), method
 //! and status; `GET /metrics` on the admin listener answers the node's text exposition.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use lumo_cluster::metrics::HttpLabels;
+use lumo_cluster::metrics::{HttpLabels, Shared};
 
 use crate::state::AppState;
 
@@ -31,13 +33,34 @@ pub fn route_family(template: &str) -> String {
     parts.join("_").replace(['-', '.'], "_")
 }
 
+/// Label values by route template and method: as many as the routes, made once each.
+static LABELS: LazyLock<RwLock<HashMap<String, Arc<str>>>> = LazyLock::new(RwLock::default);
+
+/// The shared label value for `key`, made with `make` the first time.
+fn shared(key: &str, make: impl FnOnce() -> String) -> Shared {
+    if let Some(found) = LABELS.read().ok().and_then(|m| m.get(key).cloned()) {
+        return Shared(found);
+    }
+    let value: Arc<str> = Arc::from(make());
+    if let Ok(mut labels) = LABELS.write() {
+        labels.insert(key.to_string(), value.clone());
+    }
+    Shared(value)
+}
+
 /// Records one request (layered with `route_layer`, so only matched routes count).
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let family = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| route_family(p.as_str()));
-    let method = request.method().as_str().to_string();
+    let family = match request.extensions().get::<MatchedPath>() {
+        Some(path) => shared(path.as_str(), || route_family(path.as_str())),
+        None => shared("", || "unmatched".to_string()),
+    };
+    // Methods a client invents would make label values without end.
+    let method = match request.method().as_str() {
+        known @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => {
+            shared(known, || known.to_string())
+        }
+        _ => shared("OTHER", || "OTHER".to_string()),
+    };
     let started = Instant::now();
     let response = next.run(request).await;
     let labels = HttpLabels {

@@ -43,6 +43,8 @@ pub struct ApiConfig {
     pub cluster_token: String,
     /// Trust `X-Forwarded-For` for the client address (behind a load balancer).
     pub trust_forwarded_for: bool,
+    /// Record per-request HTTP metrics.
+    pub http_metrics: bool,
     /// Public base URL (issuers are `public_url/orgs/{org}/api/v1`); `None`: from `Host`.
     pub public_url: Option<String>,
     /// Test clusters only: Client ID Metadata Documents may be fetched over `http` from
@@ -56,6 +58,7 @@ impl Default for ApiConfig {
             max_body_bytes: 1 << 20,
             cluster_token: String::new(),
             trust_forwarded_for: false,
+            http_metrics: true,
             public_url: None,
             cimd_allow_loopback: false,
         }

@@ -3,20 +3,30 @@
 //! actors. One `Metrics` per node (held by the `Service`), so nodes in one test process keep
 //! their own numbers.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+/// A label value shared instead of copied per request (route families, methods).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct Shared(pub Arc<str>);
+
+impl EncodeLabelValue for Shared {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        self.0.as_ref().encode(encoder)
+    }
+}
+
 /// An HTTP request: its route family (`admin_users`, `oauth_token`, ...), method and status.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
-    pub family: String,
-    pub method: String,
+    pub family: Shared,
+    pub method: Shared,
     pub status: u16,
 }
 
@@ -61,7 +71,6 @@ fn gauge_of(value: u64) -> i64 {
 
 pub struct Metrics {
     registry: Registry,
-    http_requests: Family<HttpLabels, Counter>,
     http_seconds: Family<HttpLabels, Histogram, fn() -> Histogram>,
     raft_write_seconds: Family<KindLabels, Histogram, fn() -> Histogram>,
     raft_last_log_index: Family<GroupLabels, Gauge>,
@@ -91,17 +100,11 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("lumo");
-        let http_requests = Family::<HttpLabels, Counter>::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests served, by route family, method and status",
-            http_requests.clone(),
-        );
         let http_seconds: Family<HttpLabels, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(latency_histogram);
         registry.register(
             "http_request_duration_seconds",
-            "HTTP request latency, by route family, method and status",
+            "HTTP request latency (its _count: requests served), by route family, method and status",
             http_seconds.clone(),
         );
         let raft_write_seconds: Family<KindLabels, Histogram, fn() -> Histogram> =
@@ -192,7 +195,6 @@ impl Metrics {
         );
         Metrics {
             registry,
-            http_requests,
             http_seconds,
             raft_write_seconds,
             raft_last_log_index,
@@ -216,7 +218,6 @@ impl Metrics {
     /// One served HTTP request.
     pub fn http_request(&self, labels: HttpLabels, seconds: f64) {
         self.http_seconds.get_or_create(&labels).observe(seconds);
-        self.http_requests.get_or_create(&labels).inc();
     }
 
     /// One Raft write of a group of `kind`, proposed to applied.

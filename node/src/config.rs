@@ -77,6 +77,9 @@ pub struct ConfigArgs {
     /// Trust `X-Forwarded-For` for client addresses (only behind a load balancer).
     #[arg(long, env = "LUMO_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: Option<bool>,
+    /// Record per-request HTTP metrics (default true; the other metrics are always kept).
+    #[arg(long, env = "LUMO_HTTP_METRICS")]
+    pub http_metrics: Option<bool>,
     /// Let webhooks call http:// and loopback/private addresses (development only).
     #[arg(long, env = "LUMO_WEBHOOKS_ALLOW_PRIVATE")]
     pub webhooks_allow_private: Option<bool>,
@@ -128,6 +131,7 @@ struct FileConfig {
     log_format: Option<String>,
     max_body_bytes: Option<usize>,
     trust_forwarded_for: Option<bool>,
+    http_metrics: Option<bool>,
     webhooks_allow_private: Option<bool>,
     mail_dir: Option<PathBuf>,
     actor_idle_secs: Option<u64>,
@@ -167,6 +171,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub max_body_bytes: usize,
     pub trust_forwarded_for: bool,
+    /// Per-request HTTP metrics are recorded.
+    pub http_metrics: bool,
     /// Webhooks may call http:// and non-public addresses.
     pub webhooks_allow_private: bool,
     /// Where outgoing mail is dropped; none: email codes are not offered.
@@ -407,6 +413,7 @@ impl Config {
                 .trust_forwarded_for
                 .or(file.trust_forwarded_for)
                 .unwrap_or(false),
+            http_metrics: args.http_metrics.or(file.http_metrics).unwrap_or(true),
             webhooks_allow_private: args
                 .webhooks_allow_private
                 .or(file.webhooks_allow_private)
@@ -452,6 +459,7 @@ impl Config {
             log_format: LogFormat::Text,
             max_body_bytes: 1 << 20,
             trust_forwarded_for: false,
+            http_metrics: true,
             // Test receivers listen on 127.0.0.1.
             webhooks_allow_private: true,
             mail_dir: None,

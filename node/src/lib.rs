@@ -138,6 +138,7 @@ pub async fn start_with_clock(
             max_body_bytes: config.max_body_bytes,
             cluster_token: token.clone(),
             trust_forwarded_for: config.trust_forwarded_for,
+            http_metrics: config.http_metrics,
             public_url: config.public_url.clone(),
             cimd_allow_loopback: config.fault_injection,
         },

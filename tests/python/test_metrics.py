@@ -55,7 +55,7 @@ def test_prometheus_scrapes_the_node_and_answers_the_request_counter(lumod, new_
          f"--web.listen-address=127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        query = 'sum(lumo_http_requests_total{family="admin_users",method="GET",status="200"})'
+        query = 'sum(lumo_http_request_duration_seconds_count{family="admin_users",method="GET",status="200"})'
         deadline = time.time() + 60
         result = []
         while time.time() < deadline:

@@ -46,7 +46,7 @@ async fn the_admin_listener_serves_request_raft_and_actor_metrics() -> anyhow::R
     assert_eq!(
         sample(
             &text,
-            r#"lumo_http_requests_total{family="admin_users",method="POST",status="201"}"#
+            r#"lumo_http_request_duration_seconds_count{family="admin_users",method="POST",status="201"}"#
         ),
         Some(3.0),
         "{text}"
@@ -54,15 +54,21 @@ async fn the_admin_listener_serves_request_raft_and_actor_metrics() -> anyhow::R
     assert_eq!(
         sample(
             &text,
-            r#"lumo_http_requests_total{family="admin_users",method="GET",status="404"}"#
+            r#"lumo_http_request_duration_seconds_count{family="admin_users",method="GET",status="404"}"#
         ),
         Some(1.0)
     );
-    assert!(
+    assert_eq!(
         sample(
             &text,
-            r#"lumo_http_request_duration_seconds_count{family="admin_users",method="POST",status="201"}"#
-        ) == Some(3.0)
+            r#"lumo_http_request_duration_seconds_bucket{le="+Inf",family="admin_users",method="POST",status="201"}"#
+        )
+        .or_else(|| sample(
+            &text,
+            r#"lumo_http_request_duration_seconds_bucket{family="admin_users",method="POST",status="201",le="+Inf"}"#
+        )),
+        Some(3.0),
+        "{text}"
     );
     assert!(
         !text.contains("no-such-thing") && !text.contains("0123-456789abcdef"),

@@ -73,6 +73,9 @@ struct Args {
     /// Admin API key on the target.
     #[arg(long, default_value = "lmk_benchmark_admin_key_0123456789")]
     key: String,
+    /// Per-request HTTP metrics on the in-process node (`false` measures their cost).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    http_metrics: bool,
     /// Users created before the read scenarios.
     #[arg(long, default_value_t = 1000)]
     seed_users: usize,
@@ -192,6 +195,7 @@ async fn main() -> anyhow::Result<()> {
             let mut config = lumo_node::Config::for_tests(dir.path());
             config.bootstrap_org = Some(args.org.clone());
             config.bootstrap_api_key = Some(args.key.clone());
+            config.http_metrics = args.http_metrics;
             let running = lumo_node::start(config).await?;
             let base = format!("http://{}", running.http_addr);
             node = Some(running);
