@@ -57,6 +57,31 @@ async fn id_claims(
     Ok(claims(body["id_token"].as_str().unwrap_or_default()))
 }
 
+/// A new browser signed in as `email` for `request`, and its ID token's claims (the request
+/// must not need the organization page).
+async fn signed_in_claims(
+    oauth: &Oauth,
+    client: &Client,
+    request: &AuthRequest,
+    email: &str,
+) -> anyhow::Result<(Browser, Value)> {
+    let mut browser = Browser::new();
+    let page = sign_in_page(&mut browser, oauth, request, email).await?;
+    let id = id_claims(&mut browser, oauth, client, request, page, email).await?;
+    Ok((browser, id))
+}
+
+/// The `error` the authorization endpoint sends the client for `request`.
+async fn refusal(
+    browser: &mut Browser,
+    oauth: &Oauth,
+    request: &AuthRequest,
+) -> anyhow::Result<String> {
+    let page = browser.get(&request.url(oauth)).await?;
+    let location = page.location.unwrap_or_default();
+    query_param(&location, "error").ok_or_else(|| anyhow::anyhow!("not refused: {location}"))
+}
+
 /// The tokens for `request` once the browser is past the organization step.
 async fn tokens(
     browser: &mut Browser,
@@ -228,37 +253,21 @@ async fn the_organization_parameter_and_the_only_organization_skip_the_question(
 
     // Named by slug: no page, that organization.
     let request = AuthRequest::new(&client, "openid").with("organization", "acme");
-    let mut browser = Browser::new();
-    let page = sign_in_page(&mut browser, &oauth, &request, "ada@example.com").await?;
-    let id = id_claims(
-        &mut browser,
-        &oauth,
-        &client,
-        &request,
-        page,
-        "ada@example.com",
-    )
-    .await?;
+    let (mut browser, id) = signed_in_claims(&oauth, &client, &request, "ada@example.com").await?;
     assert_eq!(id["org_id"], acme.as_str(), "{id}");
     assert_eq!(id["org_roles"], json!(["admin"]));
 
     // The same session, now naming an organization she is not in: refused to the client.
     let request = AuthRequest::new(&client, "openid").with("organization", "initech");
-    let page = browser.get(&request.url(&oauth)).await?;
-    let location = page.location.unwrap_or_default();
     assert_eq!(
-        query_param(&location, "error").as_deref(),
-        Some("access_denied"),
-        "{location}"
+        refusal(&mut browser, &oauth, &request).await?,
+        "access_denied"
     );
     // Silent authentication cannot ask which organization.
     let request = AuthRequest::new(&client, "openid").with("prompt", "none");
-    let page = browser.get(&request.url(&oauth)).await?;
-    let location = page.location.unwrap_or_default();
     assert_eq!(
-        query_param(&location, "error").as_deref(),
-        Some("interaction_required"),
-        "{location}"
+        refusal(&mut browser, &oauth, &request).await?,
+        "interaction_required"
     );
     // ... but it can when the request names one.
     let request = AuthRequest::new(&client, "openid")
@@ -278,41 +287,18 @@ async fn the_organization_parameter_and_the_only_organization_skip_the_question(
 
     // A member of one organization signs in as its member without being asked.
     let request = AuthRequest::new(&client, "openid");
-    let mut browser = Browser::new();
-    let page = sign_in_page(&mut browser, &oauth, &request, "bob@example.com").await?;
-    let id = id_claims(
-        &mut browser,
-        &oauth,
-        &client,
-        &request,
-        page,
-        "bob@example.com",
-    )
-    .await?;
+    let (_, id) = signed_in_claims(&oauth, &client, &request, "bob@example.com").await?;
     assert_eq!(id["org_id"], acme.as_str(), "{id}");
     assert_eq!(id["org_roles"], json!(["owner"]));
 
     // A user in no organization gets no organization claims; naming one is refused.
     let request = AuthRequest::new(&client, "openid");
-    let mut browser = Browser::new();
-    let page = sign_in_page(&mut browser, &oauth, &request, "cy@example.com").await?;
-    let id = id_claims(
-        &mut browser,
-        &oauth,
-        &client,
-        &request,
-        page,
-        "cy@example.com",
-    )
-    .await?;
+    let (mut browser, id) = signed_in_claims(&oauth, &client, &request, "cy@example.com").await?;
     assert!(id.get("org_id").is_none(), "{id}");
     let request = AuthRequest::new(&client, "openid").with("organization", "acme");
-    let page = browser.get(&request.url(&oauth)).await?;
-    let location = page.location.unwrap_or_default();
     assert_eq!(
-        query_param(&location, "error").as_deref(),
-        Some("access_denied"),
-        "{location}"
+        refusal(&mut browser, &oauth, &request).await?,
+        "access_denied"
     );
     Ok(())
 }
