@@ -423,6 +423,21 @@ impl OrgTx {
         self.batch.delete(&key(self.reader.org, table, k));
     }
 
+    /// Deletes every committed row of `table` whose key starts with `prefix`.
+    pub fn delete_prefix(&mut self, table: Table, prefix: &[u8]) -> Result<()> {
+        let mut doomed = Vec::new();
+        self.reader.scan_keys(table, prefix, |rest| {
+            let mut k = prefix.to_vec();
+            k.extend_from_slice(rest);
+            doomed.push(k);
+            true
+        })?;
+        for k in doomed {
+            self.delete(table, &k);
+        }
+        Ok(())
+    }
+
     /// Writes a raw row exported from another shard (`org ++ table ++ key`); refuses rows of
     /// other orgs.
     pub fn put_raw(&mut self, suffix: &[u8], value: Vec<u8>) -> Result<()> {

@@ -63,34 +63,9 @@ fn purge_access_tokens(tx: &mut OrgTx, cutoff: Timestamp, room: u64) -> Result<u
         ) {
             tx.delete(Table::GrantIndex, &index::access_ref(&owner, token.id));
         }
-        let mut children = Vec::new();
-        tx.reader()
-            .scan_keys(Table::GrantIndex, &index::parent(token.id), |rest| {
-                children.push(rest.to_vec());
-                true
-            })?;
-        for child in children {
-            let mut key = index::parent(token.id);
-            key.extend_from_slice(&child);
-            tx.delete(Table::GrantIndex, &key);
-        }
+        tx.delete_prefix(Table::GrantIndex, &index::parent(token.id))?;
     }
     Ok(doomed.len() as u64)
-}
-
-/// Deletes every grant-index row under `prefix`.
-fn delete_index_prefix(tx: &mut OrgTx, prefix: &[u8]) -> Result<()> {
-    let mut rest = Vec::new();
-    tx.reader().scan_keys(Table::GrantIndex, prefix, |k| {
-        rest.push(k.to_vec());
-        true
-    })?;
-    for k in rest {
-        let mut key = prefix.to_vec();
-        key.extend_from_slice(&k);
-        tx.delete(Table::GrantIndex, &key);
-    }
-    Ok(())
 }
 
 /// Expired login sessions, with their cookie, per-user and token index rows.
@@ -102,7 +77,7 @@ fn purge_sessions(tx: &mut OrgTx, cutoff: Timestamp, room: u64) -> Result<u64> {
         let mut per_user = index::user_sessions(session.user_id);
         per_user.extend_from_slice(&session.id.to_be_bytes());
         tx.delete(Table::GrantIndex, &per_user);
-        delete_index_prefix(tx, &index::session(session.id))?;
+        tx.delete_prefix(Table::GrantIndex, &index::session(session.id))?;
         super::suborg_choice::forget_session(tx, session.id)?;
     }
     Ok(doomed.len() as u64)
@@ -170,7 +145,7 @@ fn purge_families(tx: &mut OrgTx, cutoff: Timestamp, room: u64) -> Result<u64> {
         ) {
             tx.delete(Table::GrantIndex, &index::family_ref(&owner, &name));
         }
-        delete_index_prefix(tx, &index::family(&name))?;
+        tx.delete_prefix(Table::GrantIndex, &index::family(&name))?;
         removed += 1;
     }
     Ok(removed)

@@ -93,32 +93,16 @@ fn reserve(
     Ok((Outcome::Created(slug.to_string()), vec![event]))
 }
 
-/// Every key of `table` (after the table tag) under `prefix`.
-fn keys(tx: &OrgTx, table: Table, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    tx.reader().scan_keys(table, prefix, |key| {
-        let mut full = prefix.to_vec();
-        full.extend_from_slice(key);
-        out.push(full);
-        true
-    })?;
-    Ok(out)
-}
-
 /// Clears what the parent's copy replaces: the sandbox's own system roles, permissions and
 /// scopes give way to the parent's (same slugs, the parent's ids).
 fn clear_copied(tx: &mut OrgTx) -> Result<()> {
     for table in COPIED_TABLES.iter().chain([&Table::Settings]) {
-        for key in keys(tx, *table, &[])? {
-            tx.delete(*table, &key);
-        }
+        tx.delete_prefix(*table, &[])?;
     }
     for relation in COPIED_RELATIONS {
         let (forward, back) = relation.tags();
         for tag in [forward, back] {
-            for key in keys(tx, Table::Edge, &[tag])? {
-                tx.delete(Table::Edge, &key);
-            }
+            tx.delete_prefix(Table::Edge, &[tag])?;
         }
     }
     Ok(())

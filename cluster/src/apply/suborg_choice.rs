@@ -56,16 +56,5 @@ pub(super) fn choose(
 
 /// Forgets what an ended session chose.
 pub(super) fn forget_session(tx: &mut OrgTx, session_id: u64) -> Result<()> {
-    let mut keys = Vec::new();
-    tx.reader()
-        .scan_keys(Table::SubOrgChoice, &session_id.to_be_bytes(), |rest| {
-            keys.push(rest.to_vec());
-            true
-        })?;
-    for rest in keys {
-        let mut key = session_id.to_be_bytes().to_vec();
-        key.extend_from_slice(&rest);
-        tx.delete(Table::SubOrgChoice, &key);
-    }
-    Ok(())
+    tx.delete_prefix(Table::SubOrgChoice, &session_id.to_be_bytes())
 }
