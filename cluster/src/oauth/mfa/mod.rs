@@ -105,17 +105,17 @@ fn email_code() -> String {
     format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
 }
 
-/// Whether the org's own email settings send (then codes go through its SMTP server).
-fn org_email_sends(ctx: &ProtocolCtx) -> Result<bool> {
+/// The org's stored email settings when they send (then codes go through its SMTP server).
+fn sending_email_settings(ctx: &ProtocolCtx) -> Result<Option<serde_json::Value>> {
     let stored = crate::oauth::org_mail::stored_email_settings(&ctx.reader())?;
     let doc = crate::settings::render(crate::settings::SettingsSection::Email, Some(&stored));
-    Ok(crate::settings::email_sends(&doc))
+    Ok(crate::settings::email_sends(&doc).then_some(stored))
 }
 
 /// Refuses with 501 when a code could not be emailed: the org sends no email and this node
 /// has no mail sender (`--mail-dir`).
 fn can_email_codes(ctx: &ProtocolCtx) -> Result<()> {
-    if ctx.runtime.mailer().is_some() || org_email_sends(ctx)? {
+    if ctx.runtime.mailer().is_some() || sending_email_settings(ctx)?.is_some() {
         return Ok(());
     }
     Err(ClusterError::NotImplemented {
@@ -128,8 +128,7 @@ fn can_email_codes(ctx: &ProtocolCtx) -> Result<()> {
 async fn send_code(ctx: &ProtocolCtx, to: &str, code: &str) -> Result<()> {
     let reader = ctx.reader();
     let org = crate::lookup::load_org(&reader)?;
-    if org_email_sends(ctx)? {
-        let stored = crate::oauth::org_mail::stored_email_settings(&reader)?;
+    if let Some(stored) = sending_email_settings(ctx)? {
         let sender = crate::oauth::org_mail::org_sender(&ctx.runtime, ctx.org, &stored)
             .await
             .map_err(|why| ClusterError::Unavailable {
