@@ -18,18 +18,7 @@ fn valid_slug(slug: &str) -> bool {
         })
 }
 
-/// A slug made from a name: lowercase letters and digits, other runs become `-`.
-pub fn slugify(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
-        } else if !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    slug.trim_matches('-').chars().take(100).collect()
-}
+pub use lumo_cluster::model::slugify;
 
 fn check_slug(body: &mut Body, slug: &str) {
     if !valid_slug(slug) {

@@ -61,7 +61,7 @@ pub use mfa::{
     Authenticator, AuthenticatorState, ChallengePurpose, ChallengeStatus, FactorKind, MfaChallenge,
     MfaLockout, RecoveryCodes, TemporaryAccessCode, TrustedDevice,
 };
-pub use named::{Group, NamedEntity, Role};
+pub use named::{Group, NamedEntity, Role, slugify};
 pub use node::{GroupKind, GroupStatus, NodeInfo};
 pub use oauth_client::{
     ClientRegistration, OAuthClient, RetiredSecret, SigningKeyRecord, SigningKeyState,

@@ -27,6 +27,20 @@ pub type Group = NamedEntity<GroupId>;
 /// A named set of permissions.
 pub type Role = NamedEntity<RoleId>;
 
+/// A slug made from a name: lowercase letters and digits, other runs become `-` (at most 100
+/// characters). Groups, roles, permissions and sandbox orgs take their default slugs from it.
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_matches('-').chars().take(100).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use ulid::Ulid;

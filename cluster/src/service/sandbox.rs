@@ -25,20 +25,7 @@ pub struct SpawnedSandbox {
 /// The slug of a sandbox of `parent` named `name`: the parent's slug, `-sbx-`, then the name
 /// made slug-like, or a random suffix when no name is given.
 fn sandbox_slug(parent: &str, name: Option<&str>) -> String {
-    let tail: String = match name {
-        Some(name) => {
-            let mut out = String::new();
-            for c in name.trim().to_lowercase().chars() {
-                if c.is_ascii_lowercase() || c.is_ascii_digit() {
-                    out.push(c);
-                } else if !out.ends_with('-') {
-                    out.push('-');
-                }
-            }
-            out.trim_matches('-').to_string()
-        }
-        None => String::new(),
-    };
+    let tail = name.map(crate::model::slugify).unwrap_or_default();
     let tail = if tail.is_empty() {
         random_token("", 8).to_lowercase()
     } else {
