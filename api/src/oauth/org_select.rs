@@ -9,7 +9,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::Response;
 use lumo_cluster::ClusterError;
-use lumo_cluster::protocol::ErrorCode;
+use lumo_cluster::protocol::{ErrorCode, Params};
 
 use super::browser::csrf_ok;
 use super::error_page::error_page;
@@ -27,10 +27,15 @@ pub async fn org_select(proto: Proto, RawQuery(query): RawQuery) -> Response {
         Ok(params) => params,
         Err(e) => return error_page(&proto, e).await,
     };
+    back_to_authorize(&proto, params, StatusCode::FOUND)
+}
+
+/// Sends the browser to the authorization endpoint with `params`.
+fn back_to_authorize(proto: &Proto, params: Params, status: StatusCode) -> Response {
     let pairs: Vec<(String, String)> = params.into_iter().collect();
     redirect_with(
         &with_query(&proto.path("/oauth/authorize"), &pairs),
-        StatusCode::FOUND,
+        status,
         Vec::new(),
     )
 }
@@ -57,10 +62,5 @@ pub async fn org_select_post(proto: Proto, body: Result<Bytes, BytesRejection>) 
         let e = ClusterError::oauth(ErrorCode::InvalidRequest, "choose an organization");
         return error_page(&proto, e.into()).await;
     }
-    let pairs: Vec<(String, String)> = params.into_iter().collect();
-    redirect_with(
-        &with_query(&proto.path("/oauth/authorize"), &pairs),
-        StatusCode::SEE_OTHER,
-        Vec::new(),
-    )
+    back_to_authorize(&proto, params, StatusCode::SEE_OTHER)
 }
