@@ -9,7 +9,7 @@ import sys
 LAYERS = [
     ["ids", "clock", "error", "metrics"],
     ["model", "crypto", "caller", "api_key", "node_identity"],
-    ["command", "protocol", "settings", "transport", "email_templates"],
+    ["command", "protocol", "settings", "rate_limit", "transport", "email_templates"],
     ["lookup", "relations", "tables", "mfa"],
     ["query", "directory", "authz"],
     ["apply", "read"],

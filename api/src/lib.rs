@@ -18,6 +18,7 @@ mod oauth;
 mod openapi;
 pub mod password;
 mod qr;
+mod rate_limit;
 mod scim;
 mod state;
 
@@ -82,6 +83,7 @@ pub fn public_router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(rate_limit::quota_headers))
         .layer(axum::middleware::from_fn(middleware::request_envelope))
         .with_state(state)
 }

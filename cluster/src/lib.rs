@@ -26,6 +26,7 @@ pub mod oauth;
 pub mod protocol;
 pub mod query;
 pub mod raft;
+pub mod rate_limit;
 mod read;
 mod relations;
 pub mod restore;

@@ -50,6 +50,12 @@ pub struct SnapshotLabels {
     pub op: String,
 }
 
+/// A rate-limit class (`admin_read`, `token`, ...).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClassLabels {
+    pub class: &'static str,
+}
+
 /// What a group's replica reports at scrape time.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GroupReading {
@@ -85,6 +91,7 @@ pub struct Metrics {
     actors_running: Gauge,
     actor_requests_in_flight: Gauge,
     admission_rejections: Counter,
+    rate_limited: Family<ClassLabels, Counter>,
     password_hash_slots_free: Gauge,
     outbox_pending: Gauge,
     /// The leader each group had at the last scrape (leader changes are counted from it).
@@ -181,6 +188,12 @@ impl Metrics {
             "Requests refused with 429 because an org actor had too many in flight",
             admission_rejections.clone(),
         );
+        let rate_limited = Family::<ClassLabels, Counter>::default();
+        registry.register(
+            "rate_limited",
+            "Requests refused with 429 because their caller used up a rate limit, by class",
+            rate_limited.clone(),
+        );
         let password_hash_slots_free = Gauge::default();
         registry.register(
             "password_hash_slots_free",
@@ -209,6 +222,7 @@ impl Metrics {
             actors_running,
             actor_requests_in_flight,
             admission_rejections,
+            rate_limited,
             password_hash_slots_free,
             outbox_pending,
             last_leaders: Mutex::new(std::collections::HashMap::new()),
@@ -248,6 +262,13 @@ impl Metrics {
     /// An org actor refused a request (too many in flight).
     pub fn admission_rejected(&self) {
         self.admission_rejections.inc();
+    }
+
+    /// Counts a request refused by a rate limit of `class`.
+    pub fn rate_limited(&self, class: &'static str) {
+        self.rate_limited
+            .get_or_create(&ClassLabels { class })
+            .inc();
     }
 
     /// The gauges of one hosted group at scrape time; `leader` is who leads it now.

@@ -80,6 +80,9 @@ pub struct ConfigArgs {
     /// Record per-request HTTP metrics (default true; the other metrics are always kept).
     #[arg(long, env = "LUMO_HTTP_METRICS")]
     pub http_metrics: Option<bool>,
+    /// Enforce the orgs' rate limits (default true; test and benchmark harnesses turn it off).
+    #[arg(long, env = "LUMO_RATE_LIMITS")]
+    pub rate_limits: Option<bool>,
     /// Let webhooks call http:// and loopback/private addresses (development only).
     #[arg(long, env = "LUMO_WEBHOOKS_ALLOW_PRIVATE")]
     pub webhooks_allow_private: Option<bool>,
@@ -132,6 +135,7 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     trust_forwarded_for: Option<bool>,
     http_metrics: Option<bool>,
+    rate_limits: Option<bool>,
     webhooks_allow_private: Option<bool>,
     mail_dir: Option<PathBuf>,
     actor_idle_secs: Option<u64>,
@@ -173,6 +177,8 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Per-request HTTP metrics are recorded.
     pub http_metrics: bool,
+    /// The orgs' rate limits are enforced.
+    pub rate_limits: bool,
     /// Webhooks may call http:// and non-public addresses.
     pub webhooks_allow_private: bool,
     /// Where outgoing mail is dropped; none: email codes are not offered.
@@ -414,6 +420,7 @@ impl Config {
                 .or(file.trust_forwarded_for)
                 .unwrap_or(false),
             http_metrics: args.http_metrics.or(file.http_metrics).unwrap_or(true),
+            rate_limits: args.rate_limits.or(file.rate_limits).unwrap_or(true),
             webhooks_allow_private: args
                 .webhooks_allow_private
                 .or(file.webhooks_allow_private)
@@ -460,6 +467,9 @@ impl Config {
             max_body_bytes: 1 << 20,
             trust_forwarded_for: false,
             http_metrics: true,
+            // Suites make far more requests a minute than the contract's limits allow; the
+            // rate-limit tests turn them on.
+            rate_limits: false,
             // Test receivers listen on 127.0.0.1.
             webhooks_allow_private: true,
             mail_dir: None,

@@ -123,6 +123,7 @@ pub async fn start_with_clock(
                 allow_private: config.webhooks_allow_private,
             },
             mail_dir: config.mail_dir.clone(),
+            rate_limits: config.rate_limits,
         },
         clock,
         rpc,

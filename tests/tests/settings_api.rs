@@ -73,7 +73,12 @@ async fn combined_settings_have_every_section_with_defaults() -> anyhow::Result<
         assert!(keys.contains(&key), "{key} missing from {keys:?}");
     }
     assert_eq!(data["general"], json!({"name": "Acme Corp"}));
-    assert_eq!(data["security"], json!({"dpop_require_nonce": false}));
+    assert_eq!(data["security"], section(&api, "security").await?);
+    assert_eq!(data["security"]["dpop_require_nonce"], false);
+    assert_eq!(
+        data["security"]["rate_limits"]["admin_writes_per_minute"],
+        100
+    );
     assert_eq!(data["authentication"], section(&api, "auth").await?);
     assert_eq!(data["branding"], section(&api, "branding").await?);
     assert_eq!(data["email"], section(&api, "email").await?);
@@ -111,7 +116,10 @@ async fn combined_settings_have_every_section_with_defaults() -> anyhow::Result<
     assert_eq!(scim["outbound"]["auth_type"], "bearer");
     assert_eq!(
         section(&api, "security").await?,
-        json!({"dpop_require_nonce": false})
+        json!({"dpop_require_nonce": false, "rate_limits": {
+            "admin_reads_per_minute": 1000, "admin_writes_per_minute": 100,
+            "token_requests_per_minute": 30, "checks_per_minute": 10000,
+            "audit_exports_per_hour": 10}})
     );
     node.stop().await?;
     Ok(())
@@ -298,12 +306,19 @@ async fn put_and_patch_merge_nested_objects() -> anyhow::Result<()> {
         )
         .await?
         .expect(200);
-    assert_eq!(security.data(), &json!({"dpop_require_nonce": true}));
-    let combined = api.get("/admin/settings").await?.expect(200);
     assert_eq!(
-        combined.data()["security"],
-        json!({"dpop_require_nonce": true})
+        security.data()["dpop_require_nonce"],
+        true,
+        "{}",
+        security.text
     );
+    assert_eq!(
+        security.data()["rate_limits"]["admin_reads_per_minute"],
+        1000,
+        "the nested defaults stay"
+    );
+    let combined = api.get("/admin/settings").await?.expect(200);
+    assert_eq!(&combined.data()["security"], security.data());
     assert_eq!(combined.data()["branding"]["primary_color"], "#112233");
 
     let scim = api

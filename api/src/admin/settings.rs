@@ -60,12 +60,11 @@ async fn all(ctx: Ctx) -> ApiResult<Response> {
     let get = |name: &str| -> ApiResult<Value> {
         parse(all.sections.get(name).map(String::as_str).unwrap_or("{}"))
     };
-    let security = get("security")?;
     Ok(envelope::data(json!({
         "general": {"name": all.org_name},
         "authentication": get("auth")?,
         "branding": get("branding")?,
-        "security": {"dpop_require_nonce": security["dpop_require_nonce"].as_bool().unwrap_or(false)},
+        "security": get("security")?,
         "email": get("email")?,
     })))
 }

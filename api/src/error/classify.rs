@@ -96,6 +96,18 @@ impl ApiError {
                     "too many requests in flight for this organization; retry later".into(),
                     None,
                 ),
+                C::RateLimited {
+                    class,
+                    limit,
+                    retry_after_secs,
+                } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limit_exceeded",
+                    format!(
+                        "rate limit exceeded: {limit} {class} requests per window; retry in {retry_after_secs}s"
+                    ),
+                    Some(json!({"class": class, "limit": limit, "retry_after": retry_after_secs})),
+                ),
                 C::QuotaExceeded { message } => (
                     StatusCode::TOO_MANY_REQUESTS,
                     "quota_exceeded",

@@ -39,10 +39,22 @@ impl IntoResponse for ApiError {
         {
             body["max_depth"] = json!(lumo_cluster::protocol::limits::MAX_DELEGATION_DEPTH);
         }
+        if let ApiError::Cluster(ClusterError::RateLimited {
+            retry_after_secs, ..
+        }) = &self
+        {
+            // The contract's rate-limit shape also has it at the top.
+            body["retry_after"] = json!(retry_after_secs);
+        }
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {
-            ApiError::Cluster(ClusterError::Overloaded { retry_after_secs }) => {
+            ApiError::Cluster(
+                ClusterError::Overloaded { retry_after_secs }
+                | ClusterError::RateLimited {
+                    retry_after_secs, ..
+                },
+            ) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             ApiError::Cluster(ClusterError::Mfa {

@@ -59,6 +59,15 @@ pub enum ClusterError {
     /// The org actor has too many requests in flight.
     #[error("organization is overloaded, retry later")]
     Overloaded { retry_after_secs: u64 },
+    /// The caller used up a rate limit of `class` for the current window.
+    #[error(
+        "rate limit exceeded: {limit} {class} requests per window; retry in {retry_after_secs}s"
+    )]
+    RateLimited {
+        class: String,
+        limit: u32,
+        retry_after_secs: u64,
+    },
     /// A limit of the org's (e.g. its live sandboxes) is reached.
     #[error("{message}")]
     QuotaExceeded { message: String },

@@ -106,6 +106,7 @@ pub(super) async fn open(
             master_key,
             clock,
             seeds: RwLock::new(config.join.clone()),
+            limiter: crate::rate_limit::Limiter::new(config.rate_limits),
             config,
             peers,
             background: std::sync::Mutex::new(Vec::new()),

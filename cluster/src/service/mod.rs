@@ -10,6 +10,7 @@ mod membership;
 mod moves;
 mod orgs;
 mod placement;
+mod rate_limits;
 mod routing;
 mod rpc;
 mod sandbox;
@@ -77,6 +78,8 @@ pub struct ServiceConfig {
     pub webhook_targets: crate::webhooks::TargetPolicy,
     /// Where outgoing mail is dropped (`--mail-dir`); none: no mail is sent.
     pub mail_dir: Option<std::path::PathBuf>,
+    /// Whether requests are counted against the orgs' rate limits (`--rate-limits`).
+    pub rate_limits: bool,
 }
 
 pub(crate) struct Inner {
@@ -105,6 +108,8 @@ pub(crate) struct Inner {
     pub(crate) rebalancing: std::sync::atomic::AtomicBool,
     /// The node's Prometheus metrics.
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
+    /// The rate-limit counters of the requests this node serves.
+    pub(crate) limiter: crate::rate_limit::Limiter,
 }
 
 /// The cluster service of one node.

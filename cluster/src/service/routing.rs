@@ -427,7 +427,11 @@ impl Service {
                     .check_here(slug, &entry, &shard, &credential, check)
                     .await
                 {
-                    Some(answered) => return answered,
+                    // Counted once answered, so a question the leader answers counts once.
+                    Some(answered) => {
+                        self.count_request(&entry, &shard, &credential, &request, &ctx)?;
+                        return answered;
+                    }
                     None if hops < MAX_HOPS => {}
                     None => {
                         return Err(ClusterError::Unavailable {
@@ -436,6 +440,7 @@ impl Service {
                     }
                 }
             } else if shard.raft.is_leader() {
+                self.count_request(&entry, &shard, &credential, &request, &ctx)?;
                 let result = self
                     .inner
                     .actors
@@ -556,7 +561,12 @@ impl Service {
             .call(node, &addr, &rpc, FORWARD_TIMEOUT, false)
             .await
         {
-            Ok(RpcReply::Forwarded(json)) => serde_json::from_slice::<Result<Reply>>(&json)?,
+            Ok(RpcReply::Forwarded { answer, quota }) => {
+                if let Some(quota) = quota {
+                    crate::rate_limit::record(quota);
+                }
+                serde_json::from_slice::<Result<Reply>>(&answer)?
+            }
             Ok(other) => Err(unexpected(other)),
             Err(e) => Err(transport_error(e)),
         }

@@ -74,10 +74,14 @@ impl Service {
             } => {
                 let request: Request = serde_json::from_slice(&request)?;
                 let hops = ctx.hops;
-                let result = self
-                    .call_routed(&slug, credential, request, ctx, hops)
-                    .await;
-                Ok(RpcReply::Forwarded(json(&result)))
+                let (result, quota) = crate::rate_limit::with_slot(
+                    self.call_routed(&slug, credential, request, ctx, hops),
+                )
+                .await;
+                Ok(RpcReply::Forwarded {
+                    answer: json(&result),
+                    quota,
+                })
             }
             Rpc::Propose { group, command } => {
                 let (command, _): (RaftCommand, usize) =

@@ -174,6 +174,17 @@ pub fn defaults(section: SettingsSection) -> Value {
                 "last_batch_sync_counts": null
             }
         }),
-        SettingsSection::Security => json!({"dpop_require_nonce": false}),
+        // The contract's rate-limit tiers (api-summary: admin reads 1000/min, writes 100/min,
+        // token 30/min per client, ABAC 10k/min, audit export 10/h).
+        SettingsSection::Security => json!({
+            "dpop_require_nonce": false,
+            "rate_limits": {
+                "admin_reads_per_minute": 1_000,
+                "admin_writes_per_minute": 100,
+                "token_requests_per_minute": 30,
+                "checks_per_minute": 10_000,
+                "audit_exports_per_hour": 10,
+            },
+        }),
     }
 }

@@ -759,11 +759,47 @@ pub(super) const SCIM_SETTINGS: &[Field] = &[
     },
 ];
 
-pub(super) const SECURITY_SETTINGS: &[Field] = &[Field {
-    name: "dpop_require_nonce",
-    kind: Kind::Bool,
-    nullable: false,
-}];
+pub(super) const SECURITY_SETTINGS: &[Field] = &[
+    Field {
+        name: "dpop_require_nonce",
+        kind: Kind::Bool,
+        nullable: false,
+    },
+    Field {
+        name: "rate_limits",
+        kind: Kind::Nested(SECURITY_SETTINGS_RATE_LIMITS),
+        nullable: false,
+    },
+];
+
+/// Requests per window by class (0: no limit); `rate_limit::OrgLimits` reads them.
+const SECURITY_SETTINGS_RATE_LIMITS: &[Field] = &[
+    Field {
+        name: "admin_reads_per_minute",
+        kind: Kind::Int,
+        nullable: false,
+    },
+    Field {
+        name: "admin_writes_per_minute",
+        kind: Kind::Int,
+        nullable: false,
+    },
+    Field {
+        name: "token_requests_per_minute",
+        kind: Kind::Int,
+        nullable: false,
+    },
+    Field {
+        name: "checks_per_minute",
+        kind: Kind::Int,
+        nullable: false,
+    },
+    Field {
+        name: "audit_exports_per_hour",
+        kind: Kind::Int,
+        nullable: false,
+    },
+];
 
 pub(super) const EMAIL_SETTINGS: &[Field] = &[
     Field {

@@ -82,8 +82,12 @@ pub enum RpcReply {
         /// The cluster's master key (base64url), so the new node can open signing keys.
         master_key: Option<String>,
     },
-    /// JSON `Result<Reply, ClusterError>`.
-    Forwarded(Vec<u8>),
+    /// JSON `Result<Reply, ClusterError>`, and the caller's rate-limit quota when the serving
+    /// node counted the request.
+    Forwarded {
+        answer: Vec<u8>,
+        quota: Option<crate::rate_limit::Quota>,
+    },
     /// JSON `Result<Outcome, ClusterError>`.
     Proposed(Vec<u8>),
     /// Done (host, membership change, transfer, drop).
