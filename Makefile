@@ -10,7 +10,7 @@ ADMIN_ADDR ?= 127.0.0.1:8090
 BOOTSTRAP_ORG ?= acme-corp
 LUMO_VENV ?= $(CURDIR)/.venv
 
-.PHONY: run test check fmt clippy deps build test-rust test-python test-js bench bench-oauth bench-cluster bench-authz bench-aauth bench-mfa bench-webhooks bench-scim bench-email bench-saml bench-smoke chaos chaos-smoke clean-data
+.PHONY: run test check validate-deploy deploy-local fmt clippy deps build test-rust test-python test-js bench bench-oauth bench-cluster bench-authz bench-aauth bench-mfa bench-webhooks bench-scim bench-email bench-saml bench-smoke chaos chaos-smoke clean-data
 
 ## Build and start lumod on 127.0.0.1:8080 with data in ./data (org acme-corp on first start).
 run: deps build
@@ -24,6 +24,14 @@ check: deps
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(MAKE) test
+
+## Lint and schema-check the deployment artifacts in deploy/ (offline, a few seconds).
+validate-deploy:
+	LUMO_VENV=$(LUMO_VENV) scripts/validate-deploy.sh
+
+## The local production topology (3 data nodes, 2 frontends, HAProxy) as processes on loopback.
+deploy-local: deps build
+	LUMOD_BIN=$(LUMOD) deploy/local/cluster.sh up
 
 fmt:
 	cargo fmt --all

@@ -26,6 +26,10 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 # Prometheus, which a test runs to scrape a node's /metrics.
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+# HAProxy and curl for deploy/local/cluster.sh (the local cluster behind a load balancer that
+# tests/python/test_deploy_local.py rolls through a restart).
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
