@@ -231,16 +231,27 @@ impl TestCluster {
         Ok(())
     }
 
-    /// Restarts a stopped member on its data dir (new ports; it announces them).
+    /// Restarts a stopped member on its data dir (new HTTP ports, the same RPC address; it
+    /// announces them).
     pub async fn restart(&mut self, i: usize) -> anyhow::Result<()> {
+        self.restart_with(i, false).await
+    }
+
+    /// Restarts a stopped member on its data dir with a new RPC address too.
+    pub async fn restart_elsewhere(&mut self, i: usize) -> anyhow::Result<()> {
+        self.restart_with(i, true).await
+    }
+
+    async fn restart_with(&mut self, i: usize, new_rpc_addr: bool) -> anyhow::Result<()> {
         let member = &mut self.members[i];
         anyhow::ensure!(member.node.is_none(), "member {i} is running");
         let seed = None::<&str>;
         let mut config = config(&member.dir, seed, Some("us"), None);
         config.bootstrap_org = None;
         config.bootstrap_api_key = None;
-        // Raft membership records the RPC address: a restarted node keeps it.
-        config.rpc_addr = member.rpc.parse()?;
+        if !new_rpc_addr {
+            config.rpc_addr = member.rpc.parse()?;
+        }
         let node = lumo_node::start(config).await?;
         member.http = format!("http://{}", node.http_addr);
         member.admin = format!("http://{}", node.admin_addr);

@@ -364,3 +364,70 @@ async fn a_second_rebalance_is_refused_while_one_runs_and_any_node_accepts_them(
     }
     cluster.shutdown().await
 }
+
+/// Creates a user through member `i`, retrying 503s (an election) for a bounded time.
+async fn create_retrying(cluster: &TestCluster, i: usize, email: &str) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(45);
+    loop {
+        let reply = cluster
+            .api(i)
+            .post("/admin/users", json!({"email": email}))
+            .await?;
+        match reply.status {
+            201 => return Ok(()),
+            503 if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            _ => anyhow::bail!("creating {email}: {} {}", reply.status, reply.text),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restarted_on_another_rpc_address_is_replicated_to_there() -> anyhow::Result<()> {
+    let mut cluster = TestCluster::start(3).await?;
+    create_retrying(&cluster, 0, "before@example.com").await?;
+    let old = cluster.members[1].rpc.clone();
+    cluster.stop(1).await?;
+    cluster.restart_elsewhere(1).await?;
+    assert_ne!(
+        cluster.members[1].rpc, old,
+        "the restart took a new RPC port"
+    );
+    create_retrying(&cluster, 0, "while-back@example.com").await?;
+
+    // With the third node gone, every write needs the restarted one: it must be reached at
+    // its new address (its Raft memberships still carry the old one).
+    cluster.stop(2).await?;
+    create_retrying(&cluster, 0, "needs-the-moved-node@example.com").await?;
+    for email in [
+        "before@example.com",
+        "while-back@example.com",
+        "needs-the-moved-node@example.com",
+    ] {
+        cluster
+            .api(1)
+            .get(&format!("/admin/users/{email}"))
+            .await?
+            .expect(200);
+    }
+    let nodes = cluster
+        .admin(0, Method::GET, "/cluster/v1/nodes", None)
+        .await?;
+    let id = cluster.members[1].id;
+    let recorded = nodes.body["data"]
+        .as_array()
+        .or_else(|| nodes.body.as_array())
+        .into_iter()
+        .flatten()
+        .find(|n| n["id"] == id)
+        .and_then(|n| n["rpc_addr"].as_str().or(n["rpcAddr"].as_str()))
+        .map(str::to_string);
+    assert_eq!(
+        recorded.as_deref(),
+        Some(cluster.members[1].rpc.as_str()),
+        "{}",
+        nodes.text
+    );
+    cluster.shutdown().await
+}

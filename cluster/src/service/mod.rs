@@ -2,6 +2,7 @@
 //! directory, the org actors and the internal RPC endpoint, and routes every org request to the
 //! node leading the org's shard.
 
+mod addresses;
 mod backup;
 mod credential_org;
 mod email;

@@ -58,6 +58,9 @@ pub struct Peers {
     token_sha256: String,
     faults: Arc<Faults>,
     peers: Mutex<HashMap<(String, bool), PeerState>>,
+    /// The latest RPC address of each node as the meta group records it: a node restarted on
+    /// another address is reached there, whatever address its Raft memberships still carry.
+    addresses: std::sync::RwLock<HashMap<u64, String>>,
 }
 
 /// Jittered exponential backoff: 50 ms doubling up to 2 s.
@@ -75,7 +78,28 @@ impl Peers {
             token_sha256: hex::encode(Sha256::digest(token.as_bytes())),
             faults,
             peers: Mutex::new(HashMap::new()),
+            addresses: std::sync::RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Records the current RPC addresses of nodes (from the meta group's node records).
+    pub fn learn_addresses(&self, nodes: impl IntoIterator<Item = (u64, String)>) {
+        if let Ok(mut addresses) = self.addresses.write() {
+            for (node, addr) in nodes {
+                if !addr.is_empty() {
+                    addresses.insert(node, addr);
+                }
+            }
+        }
+    }
+
+    /// Where `target` is reached: its recorded address, else `fallback` (the caller's).
+    fn address_of(&self, target: u64, fallback: &str) -> String {
+        self.addresses
+            .read()
+            .ok()
+            .and_then(|addresses| addresses.get(&target).cloned())
+            .unwrap_or_else(|| fallback.to_string())
     }
 
     /// Sets this node's id once it is known (after joining).
@@ -214,13 +238,14 @@ impl Peers {
         if let Some(delay) = self.faults.delay() {
             tokio::time::sleep(delay).await;
         }
+        let addr = self.address_of(target, addr);
         if addr.is_empty() {
             return Err(TransportError::Unreachable(
                 target,
                 "no address known".into(),
             ));
         }
-        let conn = self.connection(target, addr, bulk).await?;
+        let conn = self.connection(target, &addr, bulk).await?;
         let result = send(&conn, target, rpc, timeout).await;
         if matches!(result, Err(TransportError::Unreachable(..))) {
             conn.closed.store(true, Ordering::SeqCst);
