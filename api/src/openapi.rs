@@ -1715,7 +1715,14 @@ pub const ROUTES: &[(&str, &str, &str, &str, &str)] = &[
         "/orgs/{orgId}/api/v1/scim/v2/Me",
         "The calling user as a SCIM resource (a user's access token)",
         "scim",
-        "200,401,501",
+        "200,401,403",
+    ),
+    (
+        "PATCH",
+        "/orgs/{orgId}/api/v1/scim/v2/Me",
+        "Change the calling user with SCIM PATCH operations (a user's access token)",
+        "scim",
+        "200,400,401,403",
     ),
     (
         "POST",
@@ -2375,6 +2382,188 @@ pub const ROUTES: &[(&str, &str, &str, &str, &str)] = &[
         "saml",
         "200,302,303,400",
     ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/admin/clients/cimd/check",
+        "Check a Client ID Metadata Document",
+        "clients",
+        "200",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/admin/clients",
+        "Create an OAuth client",
+        "clients",
+        "201",
+    ),
+    (
+        "DELETE",
+        "/orgs/{orgId}/api/v1/admin/clients/{clientId}",
+        "Delete an OAuth client",
+        "clients",
+        "200",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/admin/clients/{clientId}/disable",
+        "Disable an OAuth client",
+        "clients",
+        "200",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/admin/clients/{clientId}/enable",
+        "Enable an OAuth client",
+        "clients",
+        "200",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/admin/clients/{clientId}",
+        "Get an OAuth client",
+        "clients",
+        "200",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/admin/clients/{clientId}/scopes",
+        "List the scopes granted to an OAuth client",
+        "clients",
+        "200",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/admin/clients",
+        "List OAuth clients",
+        "clients",
+        "200",
+    ),
+    (
+        "PATCH",
+        "/orgs/{orgId}/api/v1/admin/clients/{clientId}",
+        "Update an OAuth client",
+        "clients",
+        "200",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/admin/clients/{clientId}/rotate-secret",
+        "Rotate an OAuth client secret",
+        "clients",
+        "200",
+    ),
+    (
+        "PUT",
+        "/orgs/{orgId}/api/v1/admin/clients/{clientId}/scopes",
+        "Replace the scopes granted to an OAuth client",
+        "clients",
+        "200",
+    ),
+    (
+        "PUT",
+        "/orgs/{orgId}/api/v1/admin/clients/{clientId}",
+        "Replace an OAuth client",
+        "clients",
+        "200",
+    ),
+    (
+        "DELETE",
+        "/orgs/{orgId}/api/v1/admin/clients/{clientId}/tokens",
+        "Revoke all tokens of a client",
+        "sessions",
+        "200",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/admin/clients/{clientId}/tokens/revoke",
+        "Revoke all tokens of a client (POST alias)",
+        "sessions",
+        "200",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/admin/sessions/count",
+        "Active session count",
+        "sessions",
+        "200",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/admin/sessions",
+        "List active sessions",
+        "sessions",
+        "200",
+    ),
+    (
+        "DELETE",
+        "/orgs/{orgId}/api/v1/admin/sessions/{sessionId}",
+        "Revoke a session",
+        "sessions",
+        "200",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/admin/sessions/revoke-all",
+        "Revoke every session in the tenant",
+        "sessions",
+        "200",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/admin/sessions/stats",
+        "Session statistics",
+        "sessions",
+        "200",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/admin/tokens",
+        "List access tokens",
+        "sessions",
+        "200",
+    ),
+    (
+        "DELETE",
+        "/orgs/{orgId}/api/v1/admin/tokens/{tokenId}",
+        "Revoke a token",
+        "sessions",
+        "200",
+    ),
+    (
+        "GET",
+        "/orgs/{orgId}/api/v1/admin/users/{userId}/sessions",
+        "List a user's active sessions",
+        "sessions",
+        "200",
+    ),
+    (
+        "DELETE",
+        "/orgs/{orgId}/api/v1/admin/users/{userId}/sessions",
+        "Revoke all sessions of a user",
+        "sessions",
+        "200",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/admin/users/{userId}/sessions/revoke",
+        "Revoke all sessions of a user (POST alias)",
+        "sessions",
+        "200",
+    ),
+    (
+        "DELETE",
+        "/orgs/{orgId}/api/v1/admin/users/{userId}/tokens",
+        "Revoke all tokens of a user",
+        "sessions",
+        "200",
+    ),
+    (
+        "POST",
+        "/orgs/{orgId}/api/v1/admin/users/{userId}/tokens/revoke",
+        "Revoke all tokens of a user (POST alias)",
+        "sessions",
+        "200",
+    ),
 ];
 
 fn operation(summary: &str, tag: &str, codes: &str, path: &str) -> Value {
@@ -2385,13 +2574,23 @@ fn operation(summary: &str, tag: &str, codes: &str, path: &str) -> Value {
             json!({"description": "see the LumoAuth API contract"}),
         );
     }
+    let error = if path.contains("/scim/v2/") {
+        "#/components/responses/ScimError"
+    } else {
+        "#/components/responses/Error"
+    };
     for code in [
         "400", "401", "403", "404", "409", "413", "415", "422", "429",
     ] {
         responses
             .entry(code.to_string())
-            .or_insert_with(|| json!({"$ref": "#/components/responses/Error"}));
+            .or_insert_with(|| json!({"$ref": error}));
     }
+    let parameters: Vec<Value> = path
+        .split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .collect();
     let security = if path.contains("/.well-known/")
         || path.ends_with("/ServiceProviderConfig")
         || path.contains("/saml/idp/")
@@ -2407,7 +2606,7 @@ fn operation(summary: &str, tag: &str, codes: &str, path: &str) -> Value {
     } else {
         json!([])
     };
-    json!({"summary": summary, "tags": [tag], "responses": responses, "security": security})
+    json!({"summary": summary, "tags": [tag], "parameters": parameters, "responses": responses, "security": security})
 }
 
 /// The document.
@@ -2434,6 +2633,19 @@ pub fn build() -> Value {
                     "description": "RFC 9421 Ed25519 signature (Signature-Input, Signature, Content-Digest) with the key of the Agent-Auth agent token or a registered identity named in Signature-Key"},
             },
             "responses": {
+                "ScimError": {
+                    "description": "SCIM error body (RFC 7644 section 3.12)",
+                    "content": {"application/scim+json": {"schema": {
+                        "type": "object",
+                        "required": ["schemas", "status"],
+                        "properties": {
+                            "schemas": {"type": "array", "items": {"type": "string"}},
+                            "status": {"type": "string"},
+                            "scimType": {"type": "string"},
+                            "detail": {"type": "string"},
+                        },
+                    }}},
+                },
                 "Error": {
                     "description": "LumoAuth error body",
                     "content": {"application/json": {"schema": {

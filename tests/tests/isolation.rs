@@ -2147,6 +2147,14 @@ async fn scim_tokens_reach_their_own_org_only() -> anyhow::Result<()> {
     b_scim.get("/admin/users").await?.expect(403);
     let me = b_scim.get("/scim/v2/Me").await?;
     assert_eq!(me.status, 501, "{}", me.text);
+    // Nor does an API key: not a SCIM credential at all.
+    let by_key = b.get("/scim/v2/Me").await?;
+    assert_eq!(by_key.status, 403, "{}", by_key.text);
+    assert_eq!(
+        by_key.body["status"], "403",
+        "SCIM error shape: {}",
+        by_key.text
+    );
     // A user's own token reads itself through /Me, and nothing else of SCIM.
     create_user(&a, "me-reader@acme.test", PASSWORD).await?;
     let token = user_token(&a, "me-reader@acme.test", "openid profile").await?;

@@ -693,9 +693,12 @@ async fn a_tunnel_streams_events_over_sse() -> anyhow::Result<()> {
         url.ends_with(&format!("/admin/webhooks/tunnel/{id}/stream")),
         "{url}"
     );
-    // The tunnel is no webhook of the list.
+    // The tunnel is no webhook of the list, and has nothing to send a test event to.
     let hooks = api.get("/admin/webhooks").await?.expect(200);
     assert_eq!(hooks.data().as_array().map(Vec::len), Some(0));
+    api.post_empty(&format!("/admin/webhooks/{id}/test"))
+        .await?
+        .expect_error(409, "duplicate_resource");
     let mut stream = reqwest::Client::new()
         .get(&url)
         .header("X-API-Key", lumo_tests::ADMIN_KEY)

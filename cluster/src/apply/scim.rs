@@ -213,11 +213,7 @@ fn put_me(
     state: &ScimUserState,
 ) -> Result<Applied> {
     let crate::model::PrincipalKind::User { id, .. } = &meta.actor.kind else {
-        return Err(ClusterError::scim(
-            501,
-            None,
-            "Me is the calling user; this credential names no user (use a user's access token)",
-        ));
+        return Err(meta.actor.kind.scim_me_refusal());
     };
     let id = *id;
     let user = lookup::user(tx, &UserKey::Id(id))?;

@@ -113,6 +113,26 @@ impl Principal {
     }
 }
 
+impl PrincipalKind {
+    /// Why SCIM's `/Me` (the calling user) refuses a credential that names no user: the
+    /// provisioning client has no "me" (501, as RFC 7644 allows); any other credential is not
+    /// a SCIM credential (403).
+    pub fn scim_me_refusal(&self) -> crate::error::ClusterError {
+        match self {
+            PrincipalKind::Scim => crate::error::ClusterError::scim(
+                501,
+                None,
+                "Me is the calling user; the provisioning client is none (use a user's access token)",
+            ),
+            _ => crate::error::ClusterError::scim(
+                403,
+                None,
+                "Me answers a user's access token only; this credential names no user",
+            ),
+        }
+    }
+}
+
 /// Resource families of the admin API, each guarded by its own scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Family {

@@ -107,6 +107,13 @@ pub(super) async fn test(
             format!("this webhook carries {owner}"),
         ));
     }
+    if webhook.kind == crate::model::TUNNEL_KIND {
+        // Nothing to POST to: a tunnel's events wait for its stream.
+        return Err(ClusterError::conflict(
+            "webhookId",
+            "this webhook is a development tunnel: its events appear on the tunnel's stream",
+        ));
+    }
     let secrets = signing_secrets(&ctx.runtime, ctx.org, &webhook, ctx.now)?;
     let event_id = format!("evt_test_{}", ulid::Ulid::new().to_string().to_lowercase());
     let body = json!({

@@ -145,11 +145,7 @@ pub fn run_query(
         Query::ScimUser(id) => scim::user(reader, *id),
         Query::ScimMe => match &principal.kind {
             crate::model::PrincipalKind::User { id, .. } => scim::user(reader, *id),
-            _ => Err(crate::error::ClusterError::scim(
-                501,
-                None,
-                "Me is the calling user; this credential names no user (use a user's access token)",
-            )),
+            other => Err(other.scim_me_refusal()),
         },
         Query::ScimGroups => scim::groups(reader),
         Query::ScimInboundMapping => scim::inbound_mapping(reader),
