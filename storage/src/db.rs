@@ -29,7 +29,18 @@ struct Inner {
 
 impl Db {
     /// Opens (or creates) the database under `path` with the four column families.
+    /// Refuses a data dir in an on-disk format this binary does not read (see `format`).
     pub fn open(path: &Path) -> Result<Db, StorageError> {
+        Self::open_with(path, true)
+    }
+
+    /// Opens the database whatever its on-disk format says: for tools that inspect, migrate
+    /// or repair a data dir, never for serving it.
+    pub fn open_any_format(path: &Path) -> Result<Db, StorageError> {
+        Self::open_with(path, false)
+    }
+
+    fn open_with(path: &Path, check_format: bool) -> Result<Db, StorageError> {
         std::fs::create_dir_all(path)?;
         let mut options = Options::default();
         options.create_if_missing(true);
@@ -45,6 +56,14 @@ impl Db {
             ColumnFamilyDescriptor::new(name, cf)
         });
         let db = Arc::new(DB::open_cf_descriptors(&options, path, families)?);
+        if check_format {
+            crate::format::check_or_stamp(&db).map_err(|e| match e {
+                StorageError::Format(why) => {
+                    StorageError::Format(format!("{}: {why}", path.display()))
+                }
+                other => other,
+            })?;
+        }
         let syncer = WalSyncer::start(db.clone());
         Ok(Db {
             inner: Arc::new(Inner { db, syncer }),
@@ -102,6 +121,16 @@ impl Db {
         }
         self.inner.db.write(batch)?;
         self.sync_wal()
+    }
+
+    /// The data dir's on-disk format version.
+    pub fn format_version(&self) -> Result<u32, StorageError> {
+        crate::format::read(&self.inner.db)
+    }
+
+    /// Records another on-disk format version (after a migration; tests of the refusal).
+    pub fn set_format_version(&self, version: u32) -> Result<(), StorageError> {
+        crate::format::write(&self.inner.db, version)
     }
 
     /// Writes a consistent copy of the database (hard links where possible) into `dir`.

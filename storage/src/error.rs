@@ -13,6 +13,9 @@ pub enum StorageError {
     Io(#[from] io::Error),
     #[error("missing column family {0}")]
     MissingColumnFamily(&'static str),
+    /// The data dir is in an on-disk format this binary does not read.
+    #[error("{0}")]
+    Format(String),
 }
 
 impl From<StorageError> for io::Error {

@@ -7,6 +7,7 @@
 
 mod db;
 mod error;
+mod format;
 mod group_commit;
 pub mod keys;
 mod log_store;
@@ -14,6 +15,7 @@ mod sm_store;
 
 pub use db::Db;
 pub use error::StorageError;
+pub use format::{FORMAT_VERSION, OLDEST_READABLE};
 pub use group_commit::WalSyncStats;
 pub use log_store::RaftLogStore;
 pub use sm_store::{SmBatch, SmStore, SnapshotPairs};
