@@ -7,7 +7,7 @@ import sys
 
 # Lowest first; modules on one line may import each other.
 LAYERS = [
-    ["ids", "clock", "error", "metrics"],
+    ["ids", "clock", "error", "metrics", "trace_context"],
     ["model", "crypto", "caller", "api_key", "node_identity"],
     ["command", "protocol", "settings", "rate_limit", "transport", "email_templates"],
     ["lookup", "relations", "tables", "mfa"],

@@ -24,7 +24,24 @@ pub async fn request_envelope(mut request: Request, next: Next) -> Response {
     request.headers_mut().insert(REQUEST_ID, id.clone());
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let span = tracing::info_span!("request", request_id = ?id, %method, %path);
+    let span = tracing::info_span!(
+        "request",
+        request_id = ?id,
+        %method,
+        %path,
+        trace_id = tracing::field::Empty
+    );
+    // A caller's W3C trace context continues here; the trace id goes into the logs.
+    if let Some(parent) = request
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+    {
+        lumo_cluster::trace_context::adopt(&span, parent);
+    }
+    if let Some(trace_id) = lumo_cluster::trace_context::trace_id(&span) {
+        span.record("trace_id", trace_id.as_str());
+    }
     let started = std::time::Instant::now();
     let mut response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
     let status = response.status().as_u16();

@@ -34,6 +34,7 @@ pub mod scim_outbound;
 mod service;
 pub mod settings;
 mod tables;
+pub mod trace_context;
 pub mod transport;
 pub mod webhooks;
 

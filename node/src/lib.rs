@@ -4,6 +4,7 @@
 pub mod bootstrap;
 pub mod config;
 mod secrets_file;
+pub mod telemetry;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

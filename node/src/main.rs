@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use lumo_node::{Bootstrap, CLUSTER_TOKEN_FILE, Config, ConfigArgs, LogFormat};
+use lumo_node::{Bootstrap, CLUSTER_TOKEN_FILE, Config, ConfigArgs};
 
 /// Lumo identity platform node.
 #[derive(Parser)]
@@ -145,18 +145,6 @@ impl AdminTarget {
     }
 }
 
-fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match config.log_format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-}
-
 /// Resolves on SIGINT or SIGTERM. Installed before the node announces it is ready, so a signal
 /// sent right after the ready line still shuts down cleanly.
 fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
@@ -182,7 +170,7 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
 
 async fn serve(args: ConfigArgs) -> anyhow::Result<()> {
     let config = Config::load(args)?;
-    init_logging(&config);
+    lumo_node::telemetry::init(&config)?;
     let stop = shutdown_signal()?;
     let node = lumo_node::start(config.clone()).await?;
     if let Bootstrap::Created {
@@ -214,6 +202,7 @@ async fn serve(args: ConfigArgs) -> anyhow::Result<()> {
     stop.await;
     tracing::info!("shutting down");
     node.shutdown().await?;
+    tokio::task::spawn_blocking(lumo_node::telemetry::shutdown).await?;
     println!("lumod stopped");
     Ok(())
 }

@@ -9,7 +9,7 @@ VENV="${LUMO_VENV:-/work/main/.venv}"
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c 'import lumoauth_api_client, lumoauth, pytest, cryptography, scim2_tester, saml2, schemathesis' >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -c 'import lumoauth_api_client, lumoauth, pytest, cryptography, scim2_tester, saml2, schemathesis, opentelemetry.proto' >/dev/null 2>&1; then
     "$VENV/bin/python" -m pip install -q -r "$HERE/requirements.txt"
 fi
 

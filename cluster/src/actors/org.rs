@@ -32,6 +32,8 @@ pub struct Envelope {
     pub request: Request,
     pub ctx: RequestContext,
     pub reply: RpcReplyPort<Result<Reply>>,
+    /// The caller's span: the request's task continues its trace.
+    pub span: tracing::Span,
 }
 
 /// Starting arguments of an org actor.
@@ -62,11 +64,12 @@ impl OrgState {
             request,
             ctx,
             reply,
+            span,
         } = envelope;
         let now = self.args.clock.now();
         let reader = OrgReader::new(self.args.shard.store.clone(), self.args.org);
         if let Request::Protocol(protocol) = request {
-            self.handle_protocol(protocol, ctx, reply, &reader, now);
+            self.handle_protocol(protocol, ctx, reply, &reader, now, span);
             return;
         }
         let admitted = check_org_here(&reader, self.args.epoch)
@@ -88,11 +91,12 @@ impl OrgState {
         }
         let shard = self.args.shard.clone();
         let (org, epoch) = (self.args.org, self.args.epoch);
-        tokio::spawn(async move {
+        let work = async move {
             let result = execute(shard, org, epoch, principal, request, ctx, now).await;
             in_flight.fetch_sub(1, Ordering::SeqCst);
             let _ = reply.send(result);
-        });
+        };
+        tokio::spawn(tracing::Instrument::instrument(work, span));
     }
 }
 
@@ -106,6 +110,7 @@ impl OrgState {
         reply: RpcReplyPort<Result<Reply>>,
         reader: &OrgReader,
         now: crate::clock::Timestamp,
+        span: tracing::Span,
     ) {
         let in_flight = self.args.in_flight.clone();
         if let Err(e) = check_org_here(reader, self.args.epoch) {
@@ -121,13 +126,14 @@ impl OrgState {
             request: ctx,
             runtime: self.args.oauth.clone(),
         };
-        tokio::spawn(async move {
+        let work = async move {
             let result = crate::oauth::handle(protocol_ctx, protocol)
                 .await
                 .map(Reply::Protocol);
             in_flight.fetch_sub(1, Ordering::SeqCst);
             let _ = reply.send(result);
-        });
+        };
+        tokio::spawn(tracing::Instrument::instrument(work, span));
     }
 }
 

@@ -171,6 +171,7 @@ impl ActorRegistry {
                 request: request.clone(),
                 ctx: ctx.clone(),
                 reply: tx.into(),
+                span: tracing::Span::current(),
             };
             if entry
                 .actor

@@ -20,15 +20,19 @@ impl GroupHandle {
     /// Proposes `command` and returns what `apply` decided.
     pub async fn propose(&self, command: RaftCommand) -> Result<Outcome> {
         let started = std::time::Instant::now();
+        let span = tracing::info_span!("raft.propose", group = self.id, kind = self.kind.as_str());
         let write = self.raft.client_write(command);
-        let response = tokio::time::timeout(WRITE_TIMEOUT, write)
-            .await
-            .map_err(|_| ClusterError::Unavailable {
-                message:
-                    "the write was not confirmed by a quorum in time (it may still be applied); retry"
-                        .into(),
-            })?
-            .map_err(write_error)?;
+        let response = tracing::Instrument::instrument(
+            tokio::time::timeout(WRITE_TIMEOUT, write),
+            span,
+        )
+        .await
+        .map_err(|_| ClusterError::Unavailable {
+            message:
+                "the write was not confirmed by a quorum in time (it may still be applied); retry"
+                    .into(),
+        })?
+        .map_err(write_error)?;
         self.metrics
             .raft_write(self.kind.as_str(), started.elapsed().as_secs_f64());
         response.data.0

@@ -546,6 +546,7 @@ impl Service {
         ctx: RequestContext,
         hops: u8,
     ) -> Result<Reply> {
+        let span = tracing::info_span!("rpc.forward", to_node = node, org = slug);
         let rpc = Rpc::Forward {
             slug: slug.to_string(),
             credential,
@@ -554,13 +555,13 @@ impl Service {
                 ..ctx
             },
             request: serde_json::to_vec(&request)?,
+            trace: span.in_scope(crate::trace_context::current_traceparent),
         };
-        match self
+        let sent = self
             .inner
             .peers
-            .call(node, &addr, &rpc, FORWARD_TIMEOUT, false)
-            .await
-        {
+            .call(node, &addr, &rpc, FORWARD_TIMEOUT, false);
+        match tracing::Instrument::instrument(sent, span).await {
             Ok(RpcReply::Forwarded { answer, quota }) => {
                 if let Some(quota) = quota {
                     crate::rate_limit::record(quota);

@@ -71,13 +71,18 @@ impl Service {
                 credential,
                 ctx,
                 request,
+                trace,
             } => {
                 let request: Request = serde_json::from_slice(&request)?;
                 let hops = ctx.hops;
-                let (result, quota) = crate::rate_limit::with_slot(
-                    self.call_routed(&slug, credential, request, ctx, hops),
-                )
-                .await;
+                let span = tracing::info_span!("rpc.serve_forwarded", org = %slug, hops);
+                if let Some(parent) = &trace {
+                    crate::trace_context::adopt(&span, parent);
+                }
+                let served = self.call_routed(&slug, credential, request, ctx, hops);
+                let (result, quota) =
+                    crate::rate_limit::with_slot(tracing::Instrument::instrument(served, span))
+                        .await;
                 Ok(RpcReply::Forwarded {
                     answer: json(&result),
                     quota,

@@ -34,6 +34,8 @@ pub enum Rpc {
         credential: Credential,
         ctx: RequestContext,
         request: Vec<u8>,
+        /// The W3C `traceparent` of the forwarding span, when traces are exported.
+        trace: Option<String>,
     },
     /// Propose a command to `group` on its leader (bincode `RaftCommand`).
     Propose { group: u64, command: Vec<u8> },
