@@ -22,17 +22,17 @@ impl GroupHandle {
         let started = std::time::Instant::now();
         let span = tracing::info_span!("raft.propose", group = self.id, kind = self.kind.as_str());
         let write = self.raft.client_write(command);
-        let response = tracing::Instrument::instrument(
-            tokio::time::timeout(WRITE_TIMEOUT, write),
-            span,
-        )
-        .await
-        .map_err(|_| ClusterError::Unavailable {
+        let response =
+            tracing::Instrument::instrument(tokio::time::timeout(WRITE_TIMEOUT, write), span)
+                .await
+                .map_err(|_| {
+                    ClusterError::Unavailable {
             message:
                 "the write was not confirmed by a quorum in time (it may still be applied); retry"
                     .into(),
-        })?
-        .map_err(write_error)?;
+        }
+                })?
+                .map_err(write_error)?;
         self.metrics
             .raft_write(self.kind.as_str(), started.elapsed().as_secs_f64());
         response.data.0

@@ -15,19 +15,11 @@ const REFRESH: Duration = Duration::from_secs(1);
 
 impl Service {
     pub(crate) fn spawn_address_refresh(&self) {
-        let weak = std::sync::Arc::downgrade(&self.inner);
-        let task = tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(REFRESH);
-            loop {
-                ticker.tick().await;
-                let Some(inner) = weak.upgrade() else { break };
-                let service = Service { inner };
-                if let Err(e) = service.refresh_addresses().await {
-                    tracing::debug!(error = %e, "address book not refreshed this time");
-                }
+        self.spawn_every(REFRESH, |service| async move {
+            if let Err(e) = service.refresh_addresses().await {
+                tracing::debug!(error = %e, "address book not refreshed this time");
             }
         });
-        self.spawn_background(task);
     }
 
     /// Reads the node records (from this node's meta replica when it has one, else from the

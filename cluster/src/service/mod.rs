@@ -195,6 +195,26 @@ impl Service {
         }
     }
 
+    /// Runs `tick` every `interval` (the first time after one interval) in a background task
+    /// that ends with the service.
+    pub(crate) fn spawn_every<F, Fut>(&self, interval: std::time::Duration, tick: F)
+    where
+        F: Fn(Service) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let weak = Arc::downgrade(&self.inner);
+        let task = tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                let Some(inner) = weak.upgrade() else { break };
+                tick(Service { inner }).await;
+            }
+        });
+        self.spawn_background(task);
+    }
+
     pub(crate) fn spawn_background(&self, task: tokio::task::JoinHandle<()>) {
         if let Ok(mut tasks) = self.inner.background.lock() {
             tasks.push(task);

@@ -278,15 +278,9 @@ impl Service {
     }
 
     pub(crate) fn spawn_compaction(&self) {
-        let weak = std::sync::Arc::downgrade(&self.inner);
-        let interval = self.inner.config.compaction_interval;
-        let task = tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            ticker.tick().await;
-            loop {
-                ticker.tick().await;
-                let Some(inner) = weak.upgrade() else { break };
-                let service = Service { inner };
+        self.spawn_every(
+            self.inner.config.compaction_interval,
+            |service| async move {
                 if let Err(e) = service.compact_audit_logs().await {
                     tracing::warn!(error = %e, "audit retention compaction failed");
                 }
@@ -296,8 +290,7 @@ impl Service {
                 if let Err(e) = service.expire_sandboxes().await {
                     tracing::warn!(error = %e, "sandbox expiry failed");
                 }
-            }
-        });
-        self.spawn_background(task);
+            },
+        );
     }
 }

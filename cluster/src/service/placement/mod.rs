@@ -25,29 +25,20 @@ const MEMBERSHIP_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Service {
     pub(crate) fn spawn_placement(&self) {
-        let weak = std::sync::Arc::downgrade(&self.inner);
-        let interval = self.inner.config.placement_interval;
-        let task = tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            loop {
-                ticker.tick().await;
-                let Some(inner) = weak.upgrade() else { break };
-                let service = Service { inner };
-                if !service.leads_meta() {
-                    continue;
-                }
-                // A rebalance request or a node removal is changing memberships: skip a tick.
-                let Ok(_step) = service.inner.placement.try_lock() else {
-                    continue;
-                };
-                match service.place_once().await {
-                    Ok(Some(action)) => tracing::info!(%action, "placement"),
-                    Ok(None) => {}
-                    Err(e) => tracing::debug!(error = %e, "placement step failed"),
-                }
+        self.spawn_every(self.inner.config.placement_interval, |service| async move {
+            if !service.leads_meta() {
+                return;
+            }
+            // A rebalance request or a node removal is changing memberships: skip a tick.
+            let Ok(_step) = service.inner.placement.try_lock() else {
+                return;
+            };
+            match service.place_once().await {
+                Ok(Some(action)) => tracing::info!(%action, "placement"),
+                Ok(None) => {}
+                Err(e) => tracing::debug!(error = %e, "placement step failed"),
             }
         });
-        self.spawn_background(task);
     }
 
     /// One placement step; returns what it changed, if anything. Callers hold `placement`.
