@@ -27,7 +27,7 @@ mod metadata_client;
 pub mod mfa;
 pub(crate) mod org_choice;
 pub(crate) mod org_mail;
-mod org_settings;
+pub(crate) mod org_settings;
 mod par;
 pub mod register;
 pub mod resource;

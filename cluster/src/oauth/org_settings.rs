@@ -7,7 +7,7 @@ use crate::settings::{SettingsSection, render};
 use crate::tables::{OrgReader, Table};
 
 /// A settings section with defaults applied.
-pub(super) fn settings(reader: &OrgReader, section: SettingsSection) -> Result<Value> {
+pub(crate) fn settings(reader: &OrgReader, section: SettingsSection) -> Result<Value> {
     let stored: Option<Value> = reader.get(Table::Settings, section.as_str().as_bytes())?;
     Ok(render(section, stored.as_ref()))
 }

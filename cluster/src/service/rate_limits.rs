@@ -1,18 +1,18 @@
 //! Counting a request the node serves against its org's rate limits (see `rate_limit`).
 
+use std::hash::BuildHasher;
+
 use super::Service;
 use crate::caller::{Credential, RequestContext};
 use crate::error::{ClusterError, Result};
 use crate::model::DirectoryEntry;
-use crate::query::Request;
-use crate::raft::GroupHandle;
-use std::hash::BuildHasher;
-
+use crate::oauth::org_settings::settings;
 use crate::protocol::ProtocolRequest;
-use crate::query::Query;
+use crate::query::{Query, Request};
+use crate::raft::GroupHandle;
 use crate::rate_limit::{OrgLimits, RateClass, Subject, record};
-use crate::settings::{SettingsSection, render};
-use crate::tables::{OrgReader, Table};
+use crate::settings::SettingsSection;
+use crate::tables::OrgReader;
 
 impl Service {
     /// Counts `request`, served here from `shard`, against the org's limit of its class and
@@ -37,14 +37,10 @@ impl Service {
             Some(limits) => limits,
             None => {
                 let reader = OrgReader::new(shard.store.clone(), entry.org_id);
-                let stored = reader.get(
-                    Table::Settings,
-                    SettingsSection::Security.as_str().as_bytes(),
-                )?;
-                let limits = OrgLimits::from_security_settings(&render(
+                let limits = OrgLimits::from_security_settings(&settings(
+                    &reader,
                     SettingsSection::Security,
-                    stored.as_ref(),
-                ));
+                )?);
                 limiter.remember_limits(entry.org_id, limits, now);
                 limits
             }
