@@ -6,7 +6,7 @@ mod group;
 mod network;
 mod state_machine;
 mod types;
-mod wire;
+pub mod wire;
 
 pub use calls::write_error;
 pub use group::{GroupHandle, GroupKind, raft_config, start_group};

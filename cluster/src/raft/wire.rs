@@ -40,14 +40,12 @@ pub enum RaftRpcReply {
 
 /// bincode of a Raft message.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
-    bincode::serde::encode_to_vec(value, bincode::config::standard()).map_err(|e| e.to_string())
+    crate::transport::to_bytes(value)
 }
 
 /// A Raft message from bincode.
 pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-        .map(|(value, _)| value)
-        .map_err(|e| e.to_string())
+    crate::transport::from_bytes(bytes)
 }
 
 fn unavailable(e: impl std::fmt::Display) -> ClusterError {

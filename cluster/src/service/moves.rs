@@ -181,9 +181,7 @@ impl Service {
         };
         match reply {
             RpcReply::Rows(bytes) => {
-                bincode::serde::decode_from_slice(&bytes, bincode::config::standard())
-                    .map(|(rows, _)| rows)
-                    .map_err(ClusterError::internal)
+                crate::transport::from_bytes(&bytes).map_err(ClusterError::internal)
             }
             other => Err(super::routing::unexpected(other)),
         }

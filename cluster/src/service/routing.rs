@@ -274,8 +274,7 @@ impl Service {
             }
         }
         if group == META_GROUP {
-            let bytes = bincode::serde::encode_to_vec(command, bincode::config::standard())
-                .map_err(ClusterError::internal)?;
+            let bytes = crate::transport::to_bytes(command).map_err(ClusterError::internal)?;
             return match self
                 .ask_meta_leader(&Rpc::Propose {
                     group,
@@ -298,8 +297,7 @@ impl Service {
         group: u64,
         command: &RaftCommand,
     ) -> Result<Outcome> {
-        let bytes = bincode::serde::encode_to_vec(command, bincode::config::standard())
-            .map_err(ClusterError::internal)?;
+        let bytes = crate::transport::to_bytes(command).map_err(ClusterError::internal)?;
         let rpc = Rpc::Propose {
             group,
             command: bytes,

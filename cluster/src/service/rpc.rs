@@ -89,9 +89,8 @@ impl Service {
                 })
             }
             Rpc::Propose { group, command } => {
-                let (command, _): (RaftCommand, usize) =
-                    bincode::serde::decode_from_slice(&command, bincode::config::standard())
-                        .map_err(ClusterError::internal)?;
+                let command: RaftCommand =
+                    crate::transport::from_bytes(&command).map_err(ClusterError::internal)?;
                 let handle = self
                     .group(group)
                     .ok_or(ClusterError::NotLeader { leader: None })?;
@@ -138,8 +137,7 @@ impl Service {
             }
             Rpc::ExportOrg { group, org } => {
                 let rows = self.export_here(group, org).await?;
-                let bytes = bincode::serde::encode_to_vec(&rows, bincode::config::standard())
-                    .map_err(ClusterError::internal)?;
+                let bytes = crate::transport::to_bytes(&rows).map_err(ClusterError::internal)?;
                 Ok(RpcReply::Rows(bytes))
             }
             Rpc::DropGroup { group } => {

@@ -1,5 +1,6 @@
-//! Fault injection between node pairs: dropped messages (a partition) and added delay. Only a
-//! node started with fault injection enabled consults the rules; production nodes never do.
+//! Fault injection: dropped messages between node pairs (a partition), added network delay, and
+//! a slow disk (the storage layer's sync fail point). Only a node started with fault injection
+//! enabled accepts rules; production nodes never do.
 
 use std::collections::HashSet;
 use std::sync::RwLock;
@@ -9,11 +10,14 @@ use serde::{Deserialize, Serialize};
 
 /// One rule, set through the cluster admin API of a node started with fault injection on.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct FaultRule {
     /// Peers this node neither sends to nor accepts messages from.
     pub isolate_from: Vec<u64>,
     /// Delay added to every outgoing message, in milliseconds.
     pub delay_ms: u64,
+    /// Delay before every WAL sync of this node's disk, in milliseconds (a slow disk).
+    pub disk_delay_ms: u64,
 }
 
 /// The fault rules of this node.
@@ -51,6 +55,7 @@ impl Faults {
         if let Ok(mut delay) = self.delay_ms.write() {
             *delay = rule.delay_ms;
         }
+        lumo_storage::fail_points::set_sync_delay(Duration::from_millis(rule.disk_delay_ms));
         Ok(())
     }
 
@@ -65,6 +70,8 @@ impl Faults {
         FaultRule {
             isolate_from,
             delay_ms: self.delay_ms.read().map(|d| *d).unwrap_or(0),
+            disk_delay_ms: u64::try_from(lumo_storage::fail_points::sync_delay().as_millis())
+                .unwrap_or(u64::MAX),
         }
     }
 
@@ -98,7 +105,7 @@ mod tests {
         assert!(
             off.set(FaultRule {
                 isolate_from: vec![2],
-                delay_ms: 0
+                ..FaultRule::default()
             })
             .is_err()
         );
@@ -107,6 +114,7 @@ mod tests {
         on.set(FaultRule {
             isolate_from: vec![2, 3],
             delay_ms: 5,
+            ..FaultRule::default()
         })
         .expect("enabled");
         assert!(on.blocks(3) && !on.blocks(4));

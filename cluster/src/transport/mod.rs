@@ -11,6 +11,6 @@ mod server;
 
 pub use client::{Peers, TransportError};
 pub use faults::{FaultRule, Faults};
-pub use frame::PROTOCOL_VERSION;
+pub use frame::{PROTOCOL_VERSION, decode_request, from_bytes, to_bytes};
 pub use message::{NodeStatus, Rpc, RpcReply};
 pub use server::{RpcHandler, serve};

@@ -73,13 +73,7 @@ async fn connection<H: RpcHandler>(
             _ = stop.wait_for(|s| *s) => break,
         };
         let Some(Ok(bytes)) = next else { break };
-        let Ok(frame) = frame::decode(bytes) else {
-            break;
-        };
-        if frame.kind != Kind::Request {
-            break;
-        }
-        let Ok(rpc) = frame::from_bytes::<Rpc>(&frame.body) else {
+        let Ok((request_id, rpc)) = frame::decode_request(bytes) else {
             break;
         };
         let Some(from) = peer else {
@@ -95,7 +89,7 @@ async fn connection<H: RpcHandler>(
                 let refusal = RpcReply::Error(b"\"invalid cluster token\"".to_vec());
                 if let Ok(body) = frame::to_bytes(&refusal) {
                     let _ = tx
-                        .send(frame::encode(Kind::Response, frame.id, &body))
+                        .send(frame::encode(Kind::Response, request_id, &body))
                         .await;
                 }
                 break;
@@ -103,7 +97,7 @@ async fn connection<H: RpcHandler>(
             peer = Some(from);
             if let Ok(body) = frame::to_bytes(&RpcReply::Hello) {
                 let _ = tx
-                    .send(frame::encode(Kind::Response, frame.id, &body))
+                    .send(frame::encode(Kind::Response, request_id, &body))
                     .await;
             }
             continue;
@@ -118,7 +112,7 @@ async fn connection<H: RpcHandler>(
             let reply = handler.handle(from, rpc).await;
             if let Ok(body) = frame::to_bytes(&reply) {
                 let _ = tx
-                    .send(frame::encode(Kind::Response, frame.id, &body))
+                    .send(frame::encode(Kind::Response, request_id, &body))
                     .await;
             }
         });
