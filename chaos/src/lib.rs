@@ -6,6 +6,7 @@
 
 pub mod aauth_bench;
 pub mod authz_bench;
+pub mod availability;
 pub mod checker;
 pub mod email_bench;
 pub mod history;

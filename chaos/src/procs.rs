@@ -234,11 +234,80 @@ impl ProcCluster {
         json["node_id"].as_u64()
     }
 
-    /// The process leading shard 1.
+    /// The process leading the shard that holds [`ORG`] (shard 1 until the org moves).
     pub async fn shard_leader(&self) -> Option<usize> {
         let status = self.status().await.ok()?;
-        let leader = status["shards"][0]["leader"].as_u64()?;
+        let shard = self.org_shard().await.unwrap_or(1);
+        let leader = status["shards"]
+            .as_array()?
+            .iter()
+            .find(|s| s["id"].as_u64() == Some(shard))?["leader"]
+            .as_u64()?;
         (0..self.procs.len()).find(|i| self.node_id(*i) == Some(leader))
+    }
+
+    /// The first live process, for cluster admin calls.
+    fn live(&self) -> anyhow::Result<usize> {
+        (0..self.procs.len())
+            .find(|i| self.alive(*i))
+            .ok_or_else(|| anyhow::anyhow!("no process is running"))
+    }
+
+    /// The shard that holds [`ORG`].
+    pub async fn org_shard(&self) -> Option<u64> {
+        let orgs = self
+            .admin(
+                self.live().ok()?,
+                reqwest::Method::GET,
+                "/cluster/v1/orgs",
+                None,
+            )
+            .await
+            .ok()?;
+        orgs["data"].as_array()?.iter().find(|o| o["slug"] == ORG)?["shard"].as_u64()
+    }
+
+    /// Adds a shard and waits until it has a leader and `voters` voters; answers its id.
+    pub async fn add_shard(&self, voters: usize) -> anyhow::Result<u64> {
+        let created = self
+            .admin(
+                self.live()?,
+                reqwest::Method::POST,
+                "/cluster/v1/shards",
+                // Every process of this cluster runs in region `us`.
+                Some(serde_json::json!({"region": "us"})),
+            )
+            .await?;
+        let id = created["data"]["id"]
+            .as_u64()
+            .ok_or_else(|| anyhow::anyhow!("no shard id in {created}"))?;
+        self.wait_replicated(voters, Duration::from_secs(90))
+            .await?;
+        Ok(id)
+    }
+
+    /// Moves [`ORG`] to shard `to` through process `i`.
+    pub async fn move_org(&self, i: usize, to: u64) -> anyhow::Result<()> {
+        self.admin(
+            i,
+            reqwest::Method::POST,
+            &format!("/cluster/v1/orgs/{ORG}/move"),
+            Some(serde_json::json!({ "to": to })),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Makes every WAL sync of process `i` wait `delay_ms` (0 heals); the storage fail point.
+    pub async fn slow_disk(&self, i: usize, delay_ms: u64) -> anyhow::Result<()> {
+        self.admin(
+            i,
+            reqwest::Method::PUT,
+            "/cluster/v1/faults",
+            Some(serde_json::json!({ "disk_delay_ms": delay_ms })),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Cuts process `i` off from every other process (both directions), or heals everyone.

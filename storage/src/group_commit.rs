@@ -82,6 +82,7 @@ fn run(db: Arc<DB>, rx: mpsc::Receiver<SyncJob>, syncs: Arc<AtomicU64>, appends:
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         jobs.extend(rx.try_iter());
+        crate::fail_points::before_sync();
         let result = db.flush_wal(true).map_err(|e| e.to_string());
         syncs.fetch_add(1, Ordering::Relaxed);
         appends.fetch_add(jobs.len() as u64, Ordering::Relaxed);

@@ -7,6 +7,7 @@
 
 mod db;
 mod error;
+pub mod fail_points;
 mod format;
 mod group_commit;
 pub mod keys;

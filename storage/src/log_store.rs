@@ -67,6 +67,9 @@ impl<C: RaftTypeConfig> RaftLogStore<C> {
         let cf = self.db.cf(CF_RAFT_STATE)?;
         let mut options = WriteOptions::default();
         options.set_sync(sync);
+        if sync {
+            crate::fail_points::before_sync();
+        }
         self.db
             .raw()
             .put_cf_opt(cf, state_key(self.group, name), encode(value)?, &options)?;
