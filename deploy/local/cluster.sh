@@ -5,6 +5,8 @@
 #   deploy/local/cluster.sh up                 start it (free ports, written to the state dir)
 #   deploy/local/cluster.sh status             processes, /readyz, HAProxy servers, cluster status
 #   deploy/local/cluster.sh rolling-restart    restart every data node, then every frontend
+#   deploy/local/cluster.sh upgrade BINARY     the same, each process started from BINARY (a
+#                                              new lumod); later starts keep using it
 #   deploy/local/cluster.sh down [--purge]     stop everything (--purge: delete the state dir)
 #   deploy/local/cluster.sh deps               install haproxy (Debian's) when it is missing
 #
@@ -59,6 +61,10 @@ load_state() {
     [ -f "$DIR/cluster.env" ] || die "$DIR/cluster.env not found: run 'up' first"
     # shellcheck disable=SC1091
     source "$DIR/cluster.env"
+    # An upgrade recorded the binary the processes now run.
+    if [ -f "$DIR/lumod-binary" ]; then
+        LUMOD_BIN="$(cat "$DIR/lumod-binary")"
+    fi
 }
 
 # Prints N distinct free TCP ports of 127.0.0.1 (all held open while picking).
@@ -612,14 +618,36 @@ cmd_rolling_restart() {
     log "rolling restart done in $((SECONDS - started))s"
 }
 
+# upgrade BINARY: a rolling restart in which every process starts from BINARY. Both binaries
+# must speak the same internal RPC protocol version (a node refuses peers of another one) and
+# read the same on-disk format (a node refuses a data dir it cannot read), as every patch and
+# minor release of this series does.
+cmd_upgrade() {
+    local new="${1:-}" name pid
+    [ -n "$new" ] && [ -x "$new" ] || die "usage: cluster.sh upgrade NEW_LUMOD_BINARY"
+    new="$(cd "$(dirname "$new")" && pwd)/$(basename "$new")"
+    load_state
+    log "upgrade: $("$LUMOD_BIN" --version 2>&1 | head -n 1) ($LUMOD_BIN) -> $("$new" --version 2>&1 | head -n 1) ($new)"
+    LUMOD_BIN="$new"
+    echo "$new" >"$DIR/lumod-binary"
+    cmd_rolling_restart
+    for name in data1 data2 data3 frontend1 frontend2; do
+        pid="$(pid_of "$name")"
+        [ "$(readlink -f "/proc/$pid/exe")" = "$(readlink -f "$new")" ] ||
+            die "$name (pid $pid) does not run $new"
+    done
+    log "upgrade done: every process runs $new"
+}
+
 case "${1:-}" in
 deps) ensure_haproxy ;;
 up) cmd_up ;;
 down) cmd_down "${2:-}" ;;
 status) cmd_status ;;
 rolling-restart) cmd_rolling_restart ;;
+upgrade) cmd_upgrade "${2:-}" ;;
 *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -1,6 +1,7 @@
 """The deployment topology of deploy/local/cluster.sh (3 data nodes, 2 frontends, HAProxy on
-127.0.0.1) keeps serving a client load through HAProxy while `cluster.sh rolling-restart`
-restarts every node one by one.
+127.0.0.1) keeps serving a client load through HAProxy while `cluster.sh upgrade` restarts
+every node one by one from another lumod binary file (the first round; later rounds are
+`cluster.sh rolling-restart`).
 
 Allowed: 503 answers (documented as retryable; each is retried and counted). Anything else
 (another status, a connection error, a timeout, HAProxy's own 503 for "no server") fails the
@@ -233,9 +234,17 @@ def test_rolling_restart_under_load_loses_nothing(local_cluster, capsys):
     restart_codes = []
     restart_seconds = []
     try:
-        for _ in range(ROUNDS):
+        for round_no in range(ROUNDS):
             began = time.monotonic()
-            proc = subprocess.Popen(["bash", SCRIPT, "rolling-restart"], env=env,
+            # The first round is an upgrade: every process restarts from another binary file
+            # (`cluster.sh upgrade`, which checks each process runs it afterwards).
+            if round_no == 0:
+                upgraded = os.path.join(state_dir, "lumod-next")
+                shutil.copy2(env["LUMOD_BIN"], upgraded)
+                command = ["bash", SCRIPT, "upgrade", upgraded]
+            else:
+                command = ["bash", SCRIPT, "rolling-restart"]
+            proc = subprocess.Popen(command, env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, text=True)
             follower = threading.Thread(target=phase.follow, args=(proc.stdout,), daemon=True)
