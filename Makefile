@@ -12,7 +12,7 @@ LUMO_VENV ?= $(CURDIR)/.venv
 DURATION ?= 120s
 FUZZ_SECONDS ?= 60
 
-.PHONY: run test check validate-deploy deploy-local fmt clippy deps build test-rust test-python test-js bench bench-oauth bench-cluster bench-authz bench-aauth bench-mfa bench-webhooks bench-scim bench-email bench-saml bench-smoke bench-telemetry chaos chaos-smoke fuzz fuzz-smoke clean-data
+.PHONY: run test check release validate-deploy deploy-local fmt clippy deps build test-rust test-python test-js bench bench-oauth bench-cluster bench-authz bench-aauth bench-mfa bench-webhooks bench-scim bench-email bench-saml bench-smoke bench-telemetry chaos chaos-smoke fuzz fuzz-smoke clean-data
 
 ## Build and start lumod on 127.0.0.1:8080 with data in ./data (org acme-corp on first start).
 run: deps build
@@ -26,6 +26,11 @@ check: deps
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(MAKE) test
+
+## The production build: lumod, lumo-load and lumo-cluster-bench in the release profile (opt-level 3,
+## thin LTO) in $(CARGO_TARGET_DIR)/release, linking the RocksDB the dev build compiled.
+release: deps build
+	scripts/build-release.sh
 
 ## Lint and schema-check the deployment artifacts in deploy/ (offline, a few seconds).
 validate-deploy:

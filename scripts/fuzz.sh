@@ -21,21 +21,10 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked --version 0.13.2
 fi
 
-# RocksDB from the main build: build the storage crate there if it never was.
-rocksdb_lib() {
-    ls -t "$main_target"/debug/build/librocksdb-sys-*/out/librocksdb.a 2>/dev/null | head -n 1
-}
-if [ -z "$(rocksdb_lib)" ]; then
-    CARGO_TARGET_DIR="$main_target" cargo build -p lumo-storage
-fi
-rocksdb_dir="$cache/fuzz-rocksdb"
-mkdir -p "$rocksdb_dir"
-if ! cmp -s "$(rocksdb_lib)" "$rocksdb_dir/librocksdb.a"; then
-    cp "$(rocksdb_lib)" "$rocksdb_dir/librocksdb.a"
-fi
-
+# shellcheck source=scripts/prebuilt-rocksdb.sh
+. scripts/prebuilt-rocksdb.sh
+use_prebuilt_rocksdb
 export CARGO_TARGET_DIR="$cache/fuzz-target"
-export ROCKSDB_LIB_DIR="$rocksdb_dir" ROCKSDB_STATIC=1
 fuzz=(cargo fuzz)
 common=(--fuzz-dir tests/fuzz --sanitizer none)
 
