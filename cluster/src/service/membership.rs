@@ -136,6 +136,7 @@ pub(super) async fn open(
             service.announce_addresses().await;
         }
         service.spawn_placement();
+        service.spawn_move_reconciler();
         service.spawn_address_refresh();
         service.spawn_compaction();
         service.spawn_webhook_dispatcher();

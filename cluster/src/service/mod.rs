@@ -2,12 +2,14 @@
 //! directory, the org actors and the internal RPC endpoint, and routes every org request to the
 //! node leading the org's shard.
 
+mod abandoned_moves;
 mod addresses;
 mod backup;
 mod credential_org;
 mod email;
 mod groups;
 mod membership;
+mod move_recovery;
 mod moves;
 mod orgs;
 mod placement;

@@ -4,6 +4,7 @@
 //! lost or applied twice, because a frozen shard refuses the org's commands before applying.
 
 use super::Service;
+use super::move_recovery::Settled;
 use crate::command::{MetaOp, Op};
 use crate::error::{ClusterError, Result};
 use crate::ids::{OrgId, ShardId};
@@ -42,18 +43,10 @@ impl Service {
         self.inner.directory.forget(slug);
         match self.copy_org(&entry, to).await {
             Ok(moved) => Ok(moved),
-            Err(e) => {
-                // Before the flip, the org can resume where it was.
-                let thaw = self.system_command(&entry, Op::ThawOrg);
-                if let Err(thaw_error) = self.propose_to(entry.shard.0, thaw).await {
-                    tracing::warn!(error = %thaw_error, "could not thaw org after a failed move");
-                }
-                let _ = self
-                    .propose_meta(MetaOp::AbortMove { org: entry.org_id })
-                    .await;
-                self.inner.directory.forget(slug);
-                Err(e)
-            }
+            Err(e) => match self.settle_failed_move(&entry, to).await? {
+                Settled::Moved(moved) => Ok(moved),
+                Settled::Stayed => Err(e),
+            },
         }
     }
 

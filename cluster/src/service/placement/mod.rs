@@ -53,7 +53,7 @@ impl Service {
         Ok(Some(step.to_string()))
     }
 
-    fn leads_meta(&self) -> bool {
+    pub(super) fn leads_meta(&self) -> bool {
         self.group(META_GROUP).is_some_and(|m| m.raft.is_leader())
     }
 
