@@ -41,7 +41,13 @@ fn free_port() -> anyhow::Result<u16> {
 impl ProcCluster {
     /// Starts `n` nodes (fault injection on); the first bootstraps [`ORG`].
     pub async fn start(bin: &Path, n: usize) -> anyhow::Result<ProcCluster> {
-        let root = tempfile::tempdir()?;
+        let mut root = tempfile::tempdir()?;
+        // LUMO_KEEP_DATA_DIRS keeps the data dirs (RocksDB's LOG files hold its stall and
+        // compaction statistics) for looking into a run afterwards.
+        if std::env::var_os("LUMO_KEEP_DATA_DIRS").is_some() {
+            root.disable_cleanup(true);
+            eprintln!("data dirs kept in {}", root.path().display());
+        }
         let mut cluster = ProcCluster {
             bin: bin.to_path_buf(),
             procs: Vec::new(),
