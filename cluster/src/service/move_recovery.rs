@@ -12,7 +12,6 @@ use crate::command::{MetaOp, Op};
 use crate::error::{ClusterError, Result};
 use crate::ids::ShardId;
 use crate::model::{DirectoryEntry, OrgState};
-use crate::query::Outcome;
 
 /// How long a mover keeps settling before it gives up and reports the org stuck.
 const SETTLE_FOR: Duration = Duration::from_secs(180);
@@ -60,17 +59,8 @@ impl Service {
             // on its old shard, a flip still in flight (`FinishMove`, which needs `Moving`) can
             // no longer apply. Its answer says which of the two came first.
             OrgState::Moving { .. } => {
-                match self
-                    .propose_meta(MetaOp::AbortMove { org: entry.org_id })
+                self.propose_move_step(MetaOp::AbortMove { org: entry.org_id })
                     .await?
-                {
-                    Outcome::Directory(after) => after,
-                    other => {
-                        return Err(ClusterError::internal(format!(
-                            "unexpected outcome {other:?}"
-                        )));
-                    }
-                }
             }
             _ => now,
         };

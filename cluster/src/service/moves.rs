@@ -26,20 +26,11 @@ impl Service {
                 .ok_or_else(|| ClusterError::OrgNotFound {
                     slug: slug.to_string(),
                 })?;
-        match self
-            .propose_meta(MetaOp::BeginMove {
-                org: entry.org_id,
-                to,
-            })
-            .await?
-        {
-            Outcome::Directory(_) => {}
-            other => {
-                return Err(ClusterError::internal(format!(
-                    "unexpected outcome {other:?}"
-                )));
-            }
-        }
+        self.propose_move_step(MetaOp::BeginMove {
+            org: entry.org_id,
+            to,
+        })
+        .await?;
         self.inner.directory.forget(slug);
         match self.copy_org(&entry, to).await {
             Ok(moved) => Ok(moved),
@@ -85,17 +76,9 @@ impl Service {
             self.propose_to(to.0, self.system_command(&next, op))
                 .await?;
         }
-        let moved = match self
-            .propose_meta(MetaOp::FinishMove { org: entry.org_id })
-            .await?
-        {
-            Outcome::Directory(moved) => moved,
-            other => {
-                return Err(ClusterError::internal(format!(
-                    "unexpected outcome {other:?}"
-                )));
-            }
-        };
+        let moved = self
+            .propose_move_step(MetaOp::FinishMove { org: entry.org_id })
+            .await?;
         self.inner.directory.remember(moved.clone());
         if let Err(e) = self
             .propose_to(source.0, self.system_command(entry, Op::DropOrg))
@@ -105,6 +88,17 @@ impl Service {
             tracing::warn!(error = %e, org = %entry.slug, "could not delete the moved org from its old shard");
         }
         Ok(moved)
+    }
+
+    /// Proposes a step of a move to the meta group (`BeginMove`, `FinishMove`, `AbortMove`);
+    /// answers the org's directory entry after it.
+    pub(super) async fn propose_move_step(&self, step: MetaOp) -> Result<DirectoryEntry> {
+        match self.propose_meta(step).await? {
+            Outcome::Directory(entry) => Ok(entry),
+            other => Err(ClusterError::internal(format!(
+                "unexpected outcome {other:?}"
+            ))),
+        }
     }
 
     /// Every row of `org` read on the leader of `shard`.
