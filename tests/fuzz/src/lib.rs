@@ -120,8 +120,15 @@ impl Harness {
             format!("{}/orgs/{ORG}/api/v1{path}", self.node.http)
         };
         let mut url = reqwest::Url::parse(&base).ok()?;
+        match route.placement {
+            Placement::Query => url.set_query(Some(&input.text)),
+            Placement::QueryParam(name) => {
+                url.query_pairs_mut().append_pair(name, &input.text);
+            }
+            _ => {}
+        }
         let method = reqwest::Method::from_bytes(route.method.as_bytes()).ok()?;
-        let mut request = self.client.request(method, url.clone());
+        let mut request = self.client.request(method, url);
         request = match route.placement {
             Placement::JsonBody => admin(request, &path)
                 .header(CONTENT_TYPE, route.content_type)
@@ -138,14 +145,7 @@ impl Harness {
                     .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                     .body(form.finish())
             }
-            Placement::Query => {
-                url.set_query(Some(&input.text));
-                admin(self.client.request(route.method.parse().ok()?, url), &path)
-            }
-            Placement::QueryParam(name) => {
-                url.query_pairs_mut().append_pair(name, &input.text);
-                admin(self.client.request(route.method.parse().ok()?, url), &path)
-            }
+            Placement::Query | Placement::QueryParam(_) => admin(request, &path),
             Placement::Bearer => {
                 let value = format!("Bearer {}", input.text);
                 reqwest::header::HeaderValue::from_str(&value).ok()?;
