@@ -7,21 +7,41 @@ use lumo_cluster::query::Page;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+/// `{"data": ...}`, serialized straight from `T` (no `Value` tree in between).
+#[derive(Serialize)]
+struct Data<T> {
+    data: T,
+}
+
+/// `{"data": ..., "message": ...}`.
+#[derive(Serialize)]
+struct DataMessage<'a, T> {
+    data: T,
+    message: &'a str,
+}
+
 /// `200 {"data": ...}`.
 pub fn data(value: impl Serialize) -> Response {
-    Json(json!({"data": value})).into_response()
+    Json(Data { data: value }).into_response()
 }
 
 /// `200 {"data": ..., "message": ...}`.
 pub fn data_message(value: impl Serialize, message: &str) -> Response {
-    Json(json!({"data": value, "message": message})).into_response()
+    Json(DataMessage {
+        data: value,
+        message,
+    })
+    .into_response()
 }
 
 /// `201 {"data": ..., "message": ...}`.
 pub fn created(value: impl Serialize, message: &str) -> Response {
     (
         StatusCode::CREATED,
-        Json(json!({"data": value, "message": message})),
+        Json(DataMessage {
+            data: value,
+            message,
+        }),
     )
         .into_response()
 }

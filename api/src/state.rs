@@ -4,9 +4,13 @@ use std::sync::Arc;
 
 use lumo_cluster::Service;
 
-/// Shared state of the routers.
+/// Shared state of the routers: one `Arc`, since axum clones the state for every request (and
+/// every nested router on its way).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] holds.
+pub struct Shared {
     pub service: Service,
     pub config: Arc<ApiConfig>,
     /// Password hashes running at once (one per core: argon2id is memory-hard, so more at a
@@ -24,13 +28,21 @@ impl AppState {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
-        AppState {
+        AppState(Arc::new(Shared {
             service,
             config: Arc::new(config),
             hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
             throttle: Arc::default(),
             login_gates: Arc::default(),
-        }
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
     }
 }
 

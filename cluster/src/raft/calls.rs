@@ -49,15 +49,21 @@ impl GroupHandle {
         self.barrier(ReadPolicy::LeaseRead).await
     }
 
+    /// One confirmation shared by the reads waiting at the same time (`read_batch.rs`).
     async fn barrier(&self, policy: ReadPolicy) -> Result<()> {
-        tokio::time::timeout(READ_TIMEOUT, self.raft.ensure_linearizable(policy))
-            .await
-            .map_err(|_| ClusterError::Unavailable {
-                message: "leadership could not be confirmed by a quorum in time; retry".into(),
-            })?
-            .map_err(read_error)?;
-        Ok(())
+        self.reads.barrier(&self.raft, policy, confirm).await
     }
+}
+
+/// Confirms leadership under `policy` and waits until everything committed before is applied.
+async fn confirm(raft: super::Raft, policy: ReadPolicy) -> Result<()> {
+    tokio::time::timeout(READ_TIMEOUT, raft.ensure_linearizable(policy))
+        .await
+        .map_err(|_| ClusterError::Unavailable {
+            message: "leadership could not be confirmed by a quorum in time; retry".into(),
+        })?
+        .map_err(read_error)?;
+    Ok(())
 }
 
 /// Maps a failed proposal to the caller's error.

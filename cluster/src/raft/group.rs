@@ -28,6 +28,8 @@ pub struct GroupHandle {
     pub authz: Arc<crate::authz::AuthzIndex>,
     /// The node's metrics (write latencies are recorded here).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Read barriers shared by concurrent reads.
+    pub(crate) reads: Arc<super::read_batch::ReadBatcher>,
 }
 
 /// Raft timing and log compaction for every group.
@@ -101,5 +103,6 @@ pub async fn start_group(
         recovered: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         authz,
         metrics,
+        reads: Arc::default(),
     })
 }

@@ -4,6 +4,7 @@
 mod calls;
 mod group;
 mod network;
+mod read_batch;
 mod state_machine;
 mod types;
 pub mod wire;

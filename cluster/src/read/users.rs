@@ -138,32 +138,59 @@ pub fn view(
     detail: bool,
     admin: Option<RoleId>,
 ) -> Result<UserView> {
+    if !detail {
+        let is_admin = match admin {
+            Some(admin) => all_roles(reader, user.id)?.contains(admin.to_bytes().as_slice()),
+            None => false,
+        };
+        return Ok(UserView {
+            user,
+            is_admin,
+            roles: None,
+            groups: None,
+        });
+    }
+    // The detail lists the user's own roles and groups: read them once, and derive the admin
+    // flag (a role held directly or through a group) from them.
+    let id = user.id.to_bytes();
+    let role_ids = neighbours(reader, Relation::UserRole, Direction::Forward, &id)?;
+    let group_ids = neighbours(reader, Relation::UserGroup, Direction::Forward, &id)?;
     let is_admin = match admin {
-        Some(admin) => all_roles(reader, user.id)?.contains(admin.to_bytes().as_slice()),
+        Some(admin) => held_through(reader, &admin.to_bytes(), &role_ids, &group_ids)?,
         None => false,
     };
-    let (roles, groups) = if detail {
-        let id = user.id.to_bytes();
-        let role_ids = neighbours(reader, Relation::UserRole, Direction::Forward, &id)?;
-        let group_ids = neighbours(reader, Relation::UserGroup, Direction::Forward, &id)?;
-        (
-            Some(refs::<Role, _>(reader, Table::Role, role_ids, named_ref)?),
-            Some(refs::<Group, _>(
-                reader,
-                Table::Group,
-                group_ids,
-                named_ref,
-            )?),
-        )
-    } else {
-        (None, None)
-    };
+    let roles = Some(refs::<Role, _>(reader, Table::Role, role_ids, named_ref)?);
+    let groups = Some(refs::<Group, _>(
+        reader,
+        Table::Group,
+        group_ids,
+        named_ref,
+    )?);
     Ok(UserView {
         user,
         is_admin,
         roles,
         groups,
     })
+}
+
+/// Whether `role` is among `roles` or the roles of `groups`.
+fn held_through(
+    reader: &OrgReader,
+    role: &[u8],
+    roles: &[Vec<u8>],
+    groups: &[Vec<u8>],
+) -> Result<bool> {
+    if roles.iter().any(|held| held == role) {
+        return Ok(true);
+    }
+    for group in groups {
+        let group_roles = neighbours(reader, Relation::GroupRole, Direction::Forward, group)?;
+        if group_roles.iter().any(|held| held == role) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 pub(super) fn get(reader: &OrgReader, key: &UserKey) -> Result<Reply> {
