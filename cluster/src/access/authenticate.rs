@@ -32,15 +32,48 @@ pub(crate) fn authenticate(
     if key.starts_with(crate::api_key::AGENT_KEY_PREFIX) {
         return agent_key_principal(reader, key, now);
     }
-    let invalid = || ClusterError::Unauthenticated {
+    let record = api_key_record(reader, &hash_key(key))?.ok_or_else(invalid_key)?;
+    api_key_principal(reader, record, now)
+}
+
+fn invalid_key() -> ClusterError {
+    ClusterError::Unauthenticated {
         message: "invalid API key".into(),
+    }
+}
+
+/// The principal behind `credential`, with the org's API keys read through the memo of its
+/// remembered facts (`OrgFacts::api_key`).
+pub(crate) fn authenticate_memoized(
+    org: &crate::authz::OrgFacts,
+    reader: &OrgReader,
+    credential: &Credential,
+    now: crate::clock::Timestamp,
+) -> Result<Principal> {
+    match credential {
+        Credential::ApiKey(key) if !key.starts_with(crate::api_key::AGENT_KEY_PREFIX) => {
+            let record = org
+                .api_key(reader, &hash_key(key))?
+                .ok_or_else(invalid_key)?;
+            api_key_principal(reader, record, now)
+        }
+        _ => authenticate(reader, credential, now),
+    }
+}
+
+/// The stored record of the API key whose hash is `hash`.
+pub(crate) fn api_key_record(reader: &OrgReader, hash: &str) -> Result<Option<ApiKey>> {
+    let Some(id) = reader.get::<ApiKeyId>(Table::ApiKeyHash, hash.as_bytes())? else {
+        return Ok(None);
     };
-    let id: ApiKeyId = reader
-        .get(Table::ApiKeyHash, hash_key(key).as_bytes())?
-        .ok_or_else(invalid)?;
-    let record: ApiKey = reader
-        .get(Table::ApiKey, &id.0.to_be_bytes())?
-        .ok_or_else(invalid)?;
+    reader.get(Table::ApiKey, &id.0.to_be_bytes())
+}
+
+fn api_key_principal(
+    reader: &OrgReader,
+    record: ApiKey,
+    now: crate::clock::Timestamp,
+) -> Result<Principal> {
     if !record.is_usable(now) {
         return Err(ClusterError::Unauthenticated {
             message: "API key is revoked or expired".into(),

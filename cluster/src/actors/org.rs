@@ -7,14 +7,13 @@ use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use crate::access::{authenticate, authorize};
+use crate::access::{authenticate_memoized, authorize};
 use crate::caller::{Credential, RequestContext};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::ids::OrgId;
 use crate::query::{Reply, Request};
 use crate::raft::GroupHandle;
-use crate::read::check_org_here;
 use crate::tables::OrgReader;
 
 use super::exec::execute;
@@ -72,8 +71,14 @@ impl OrgState {
             self.handle_protocol(protocol, ctx, reply, &reader, now, span);
             return;
         }
-        let admitted = check_org_here(&reader, self.args.epoch)
-            .and_then(|()| authenticate(&reader, &credential, now))
+        let admitted = self
+            .args
+            .shard
+            .authz
+            .with_facts(&reader, |facts| {
+                facts.check_served(&reader, self.args.epoch)?;
+                authenticate_memoized(facts, &reader, &credential, now)
+            })
             .and_then(|p| authorize(&reader, &p, &request).map(|()| p));
         let in_flight = self.args.in_flight.clone();
         let principal = match admitted {
@@ -113,7 +118,12 @@ impl OrgState {
         span: tracing::Span,
     ) {
         let in_flight = self.args.in_flight.clone();
-        if let Err(e) = check_org_here(reader, self.args.epoch) {
+        let served = self
+            .args
+            .shard
+            .authz
+            .with_facts(reader, |facts| facts.check_served(reader, self.args.epoch));
+        if let Err(e) = served {
             in_flight.fetch_sub(1, Ordering::SeqCst);
             let _ = reply.send(Err(e));
             return;

@@ -16,6 +16,7 @@ use crate::error::{ClusterError, Result};
 use crate::ids::{OrgId, UserId};
 use crate::tables::OrgReader;
 
+use super::org_facts::OrgFacts;
 use super::rbac::{EffectivePermission, effective_permissions};
 use super::relations::Relations;
 
@@ -90,6 +91,7 @@ impl OrgAuthz {
 pub fn changes_decisions(op: &Op) -> bool {
     changes_rbac(op)
         || changes_abac(op)
+        || super::org_facts::changes_facts(op)
         || matches!(
             op,
             Op::DropOrg
@@ -138,6 +140,9 @@ fn poisoned<T>(_: T) -> ClusterError {
 #[derive(Default)]
 struct Orgs {
     loaded: HashMap<OrgId, OrgAuthz>,
+    /// What every request to an org asks first (served here? whose key?), kept apart from
+    /// `loaded` so that remembering it never loads the org's relation graph.
+    facts: HashMap<OrgId, OrgFacts>,
     /// Changes applied per org, and snapshot installs (`clear`) under `None`.
     changes: HashMap<Option<OrgId>, u64>,
 }
@@ -173,8 +178,14 @@ impl ApplyGuard<'_> {
                 | Op::Sandbox(crate::command::SandboxWrite::Seed { .. })
         ) {
             self.orgs.loaded.remove(&org);
-        } else if let Some(state) = self.orgs.loaded.get_mut(&org) {
+            self.orgs.facts.remove(&org);
+            return;
+        }
+        if let Some(state) = self.orgs.loaded.get_mut(&org) {
             state.on_applied(op);
+        }
+        if let Some(facts) = self.orgs.facts.get_mut(&org) {
+            facts.on_applied(op);
         }
     }
 }
@@ -224,7 +235,36 @@ impl AuthzIndex {
     pub fn clear(&self) {
         if let Ok(mut orgs) = self.orgs.write() {
             orgs.loaded.clear();
+            orgs.facts.clear();
             *orgs.changes.entry(None).or_insert(0) += 1;
+        }
+    }
+
+    /// Runs `f` over the org's remembered facts (made empty first if needed). Storage read
+    /// through `reader` inside `f` agrees with them.
+    pub fn with_facts<R>(
+        &self,
+        reader: &OrgReader,
+        f: impl FnOnce(&OrgFacts) -> Result<R>,
+    ) -> Result<R> {
+        let org = reader.org();
+        {
+            let orgs = self.orgs.read().map_err(poisoned)?;
+            if let Some(facts) = orgs.facts.get(&org) {
+                return f(facts);
+            }
+        }
+        self.orgs
+            .write()
+            .map_err(poisoned)?
+            .facts
+            .entry(org)
+            .or_default();
+        let orgs = self.orgs.read().map_err(poisoned)?;
+        match orgs.facts.get(&org) {
+            Some(facts) => f(facts),
+            // Dropped again in between (a move or a snapshot): answer from storage alone.
+            None => f(&OrgFacts::default()),
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod abac;
 pub mod abac_store;
 mod index;
+mod org_facts;
 mod question;
 pub mod rbac;
 mod relation_error;
@@ -13,6 +14,7 @@ mod token;
 pub mod zanzibar;
 
 pub use index::{ApplyGuard, AuthzIndex, OrgAuthz, changes_decisions};
+pub use org_facts::OrgFacts;
 pub use question::{
     AbacCheckItem, AbacResult, Answer, CheckRequest, Decision, Evaluation, EvaluationResult,
     MAX_EVALUATIONS, Question, Subject,

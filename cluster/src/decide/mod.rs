@@ -46,8 +46,11 @@ pub(crate) async fn answer(
         index: shard.authz.applied(),
     };
     let reader = OrgReader::new(shard.store.clone(), org);
-    crate::read::check_org_here(&reader, epoch)?;
-    let principal = match crate::access::authenticate(&reader, credential, now) {
+    let known = shard.authz.with_facts(&reader, |state| {
+        state.check_served(&reader, epoch)?;
+        crate::access::authenticate_memoized(state, &reader, credential, now)
+    });
+    let principal = match known {
         Ok(principal) => principal,
         // A key or token minted a moment ago may not have reached this replica yet.
         Err(ClusterError::Unauthenticated { .. }) if !shard.raft.is_leader() => {
