@@ -7,14 +7,30 @@ use ulid::Ulid;
 use crate::clock::Timestamp;
 use crate::command::{GroupKey, PermissionKey, RoleKey, UserKey};
 use crate::error::{ClusterError, Result};
-use crate::ids::{GroupId, PermissionId, RoleId, UserId};
-use crate::model::{Group, OrgRecord, Permission, Role, User};
+use crate::ids::{ApiKeyId, GroupId, PermissionId, RoleId, UserId};
+use crate::model::{ApiKey, Group, OrgRecord, Permission, Role, User};
 use crate::tables::{OrgTx, Rows, Table};
 
 /// The org header; absent means the org is not in this shard.
 pub fn load_org(rows: &impl Rows) -> Result<OrgRecord> {
     rows.row(Table::Org, &[])?
         .ok_or_else(|| ClusterError::not_found("organization", rows.org_id()))
+}
+
+/// Checks the org is served by this shard at `epoch` (not moved away, not frozen for a move).
+pub fn check_org_here(rows: &impl Rows, epoch: u64) -> Result<()> {
+    match rows.row::<OrgRecord>(Table::Org, &[])? {
+        Some(org) if org.epoch == epoch && org.status != "frozen" => Ok(()),
+        _ => Err(ClusterError::WrongShard),
+    }
+}
+
+/// The stored record of the org's API key whose hash is `hash`.
+pub fn api_key(rows: &impl Rows, hash: &str) -> Result<Option<ApiKey>> {
+    let Some(id) = rows.row::<ApiKeyId>(Table::ApiKeyHash, hash.as_bytes())? else {
+        return Ok(None);
+    };
+    rows.row(Table::ApiKey, &id.0.to_be_bytes())
 }
 
 /// A deterministic ULID for an entity created by `apply` itself (e.g. seeded system roles).

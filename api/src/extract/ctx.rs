@@ -51,6 +51,18 @@ pub fn credential(headers: &HeaderMap) -> Credential {
     }
 }
 
+/// `value` cut to at most `max` bytes, at a character boundary.
+fn truncated(value: &str, max: usize) -> &str {
+    if value.len() <= max {
+        return value;
+    }
+    let mut end = max;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
+}
+
 pub(crate) fn client_ip(parts: &Parts, trust_forwarded: bool) -> Option<String> {
     if trust_forwarded
         && let Some(first) = parts
@@ -102,7 +114,7 @@ impl FromRequestParts<AppState> for Ctx {
                 .headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
-                .map(|v| v.chars().take(512).collect::<String>())
+                .map(|v| truncated(v, 512).to_string())
         };
         let context = RequestContext {
             ip: client_ip(parts, state.config.trust_forwarded_for),

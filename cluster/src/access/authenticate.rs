@@ -3,7 +3,6 @@
 use crate::api_key::hash_key;
 use crate::caller::Credential;
 use crate::error::{ClusterError, Result};
-use crate::ids::ApiKeyId;
 use crate::model::{Agent, ApiKey, Principal, PrincipalKind};
 use crate::tables::{OrgReader, Table};
 
@@ -32,7 +31,7 @@ pub(crate) fn authenticate(
     if key.starts_with(crate::api_key::AGENT_KEY_PREFIX) {
         return agent_key_principal(reader, key, now);
     }
-    let record = api_key_record(reader, &hash_key(key))?.ok_or_else(invalid_key)?;
+    let record = crate::lookup::api_key(reader, &hash_key(key))?.ok_or_else(invalid_key)?;
     api_key_principal(reader, record, now)
 }
 
@@ -59,14 +58,6 @@ pub(crate) fn authenticate_memoized(
         }
         _ => authenticate(reader, credential, now),
     }
-}
-
-/// The stored record of the API key whose hash is `hash`.
-pub(crate) fn api_key_record(reader: &OrgReader, hash: &str) -> Result<Option<ApiKey>> {
-    let Some(id) = reader.get::<ApiKeyId>(Table::ApiKeyHash, hash.as_bytes())? else {
-        return Ok(None);
-    };
-    reader.get(Table::ApiKey, &id.0.to_be_bytes())
 }
 
 fn api_key_principal(

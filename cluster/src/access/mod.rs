@@ -9,7 +9,7 @@ mod authenticate;
 mod client_powers;
 mod family;
 
-pub(crate) use authenticate::{api_key_record, authenticate, authenticate_memoized};
+pub(crate) use authenticate::{authenticate, authenticate_memoized};
 pub use family::access_of;
 
 use crate::error::{ClusterError, Result};

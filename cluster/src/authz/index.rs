@@ -72,6 +72,22 @@ impl OrgAuthz {
         Ok(computed)
     }
 
+    /// The effective permissions of `user`, or `None` when the org has no such user. A user
+    /// in the memo exists: deleting one clears the memo.
+    pub fn permissions_of_existing(
+        &self,
+        reader: &OrgReader,
+        user: UserId,
+    ) -> Result<Option<std::sync::Arc<Vec<EffectivePermission>>>> {
+        if let Some(found) = self.rbac.lock().map_err(poisoned)?.get(&user) {
+            return Ok(Some(found.clone()));
+        }
+        if !reader.exists(crate::tables::Table::User, &user.to_bytes())? {
+            return Ok(None);
+        }
+        self.permissions_of(reader, user).map(Some)
+    }
+
     fn on_applied(&mut self, op: &Op) {
         if changes_rbac(op)
             && let Ok(memo) = self.rbac.get_mut()

@@ -32,12 +32,12 @@ pub fn changes_facts(op: &Op) -> bool {
 }
 
 impl OrgFacts {
-    /// Checks the org is served by this shard at `epoch`, as `read::check_org_here` does.
+    /// Checks the org is served by this shard at `epoch`, as `lookup::check_org_here` does.
     pub fn check_served(&self, reader: &OrgReader, epoch: u64) -> Result<()> {
         if self.served_at.get() == Some(&epoch) {
             return Ok(());
         }
-        crate::read::check_org_here(reader, epoch)?;
+        crate::lookup::check_org_here(reader, epoch)?;
         let _ = self.served_at.set(epoch);
         Ok(())
     }
@@ -47,7 +47,7 @@ impl OrgFacts {
         if let Some(found) = self.api_keys.lock().map_err(poisoned)?.get(hash) {
             return Ok(Some(found.clone()));
         }
-        let Some(record) = crate::access::api_key_record(reader, hash)? else {
+        let Some(record) = crate::lookup::api_key(reader, hash)? else {
             return Ok(None);
         };
         let mut memo = self.api_keys.lock().map_err(poisoned)?;

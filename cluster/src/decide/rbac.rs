@@ -5,7 +5,7 @@ use crate::error::{AuthzCode, ClusterError, Result};
 use crate::ids::UserId;
 use crate::model::{Principal, PrincipalKind};
 use crate::raft::GroupHandle;
-use crate::tables::{OrgReader, Table};
+use crate::tables::OrgReader;
 
 /// Scopes that let a credential ask about any subject.
 const CHECK_OTHERS_SCOPES: &[&str] = &["authz:check", "admin", "admin:read", "admin:write"];
@@ -107,9 +107,7 @@ fn asked_subject(
             if Some(id) != caller_user && !may_ask_about_others(shard, reader, principal)? {
                 return Err(insufficient());
             }
-            if !reader.exists(Table::User, &id.to_bytes())? {
-                return Err(subject_not_found(format_args!("user {id}")));
-            }
+            // Whether the user exists is answered with its permissions (`permissions`).
             Ok(Asked::User(id))
         }
     }
@@ -127,7 +125,8 @@ pub(super) fn permissions(
         Asked::User(user) => {
             let held = shard
                 .authz
-                .with_org(reader, |org| org.permissions_of(reader, user))?;
+                .with_org(reader, |org| org.permissions_of_existing(reader, user))?
+                .ok_or_else(|| subject_not_found(format_args!("user {user}")))?;
             let results = permissions
                 .iter()
                 .map(|asked| (asked.clone(), crate::authz::rbac::holds(&held, asked)))

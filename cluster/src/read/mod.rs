@@ -18,8 +18,8 @@ mod suborg;
 pub(crate) mod users;
 mod webhooks;
 
+pub(crate) use crate::lookup::check_org_here;
 pub use audit::verify_chain;
-pub(crate) use org::check_org_here;
 pub use users::{effective_permissions, role_slugs};
 
 use crate::clock::Timestamp;

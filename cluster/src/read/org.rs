@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::error::{ClusterError, Result};
+use crate::error::Result;
 use crate::lookup::load_org;
 use crate::model::ApiKey;
 use crate::query::{AllSettings, Reply};
@@ -62,12 +62,4 @@ pub(super) fn api_keys(reader: &OrgReader) -> Result<Reply> {
         true
     })?;
     Ok(Reply::ApiKeys(keys))
-}
-
-/// Checks the org is served by this shard at `epoch` (not moved away, not frozen for a move).
-pub(crate) fn check_org_here(reader: &OrgReader, epoch: u64) -> Result<()> {
-    match reader.get::<crate::model::OrgRecord>(Table::Org, &[])? {
-        Some(org) if org.epoch == epoch && org.status != "frozen" => Ok(()),
-        _ => Err(ClusterError::WrongShard),
-    }
 }
