@@ -18,6 +18,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// The allocator of every program that runs a node (`lumod`, `lumo-load`'s in-process node, the
+/// test harness): mimalloc instead of glibc's malloc. A request allocates dozens of small
+/// buffers, and glibc's arenas took about a sixth of a request's CPU under load (BENCHMARKS.md,
+/// "The read path").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub use bootstrap::Bootstrap;
 pub use config::{Config, ConfigArgs, ConfigError, LogFormat};
 

@@ -6,11 +6,6 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use lumo_node::{Bootstrap, CLUSTER_TOKEN_FILE, Config, ConfigArgs};
 
-/// mimalloc instead of glibc's malloc: a request allocates dozens of small buffers, and glibc's
-/// arenas cost a tenth of a check's CPU under load (BENCHMARKS.md, "What changed the numbers").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Lumo identity platform node.
 #[derive(Parser)]
 #[command(

@@ -63,7 +63,26 @@ fn truncated(value: &str, max: usize) -> &str {
     &value[..end]
 }
 
-pub(crate) fn client_ip(parts: &Parts, trust_forwarded: bool) -> Option<String> {
+/// Where a request came from, for audit records and the protocols: address, user agent and
+/// request id (cut to 512 bytes), and the public base URL it was sent to.
+pub(crate) fn request_context(parts: &Parts, state: &AppState) -> RequestContext {
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| truncated(v, 512).to_string())
+    };
+    RequestContext {
+        ip: client_ip(parts, state.config.trust_forwarded_for),
+        user_agent: header("user-agent"),
+        request_id: header("x-request-id"),
+        hops: 0,
+        origin: Some(crate::oauth::base_url(state, &parts.headers)),
+    }
+}
+
+fn client_ip(parts: &Parts, trust_forwarded: bool) -> Option<String> {
     if trust_forwarded
         && let Some(first) = parts
             .headers
@@ -109,20 +128,7 @@ impl FromRequestParts<AppState> for Ctx {
             Some((_, slug)) => slug.clone(),
             None => state.service.org_of_credential(&credential).await?,
         };
-        let header = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| truncated(v, 512).to_string())
-        };
-        let context = RequestContext {
-            ip: client_ip(parts, state.config.trust_forwarded_for),
-            user_agent: header("user-agent"),
-            request_id: header("x-request-id"),
-            hops: 0,
-            origin: Some(crate::oauth::base_url(state, &parts.headers)),
-        };
+        let context = request_context(parts, state);
         // Requests that carry a body have their credential judged before the body is read, so
         // a caller without access learns nothing from validation errors. (The org actor judges
         // every request again; bodiless requests rely on that alone.)

@@ -14,7 +14,7 @@ use lumo_cluster::{Credential, RequestContext};
 use super::browser::{Browser, CookieJar};
 use super::pages::Look;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ctx::client_ip;
+use crate::extract::ctx::request_context;
 use crate::state::AppState;
 
 pub struct Proto {
@@ -68,17 +68,9 @@ impl FromRequestParts<AppState> for Proto {
             .find(|(k, _)| *k == "org")
             .map(|(_, v)| v.to_string())
             .ok_or_else(|| ApiError::Internal("route without org".into()))?;
-        let text = |name: &str| {
-            header(&parts.headers, name).map(|v| v.chars().take(512).collect::<String>())
-        };
-        let context = RequestContext {
-            ip: client_ip(parts, state.config.trust_forwarded_for),
-            user_agent: text("user-agent"),
-            request_id: text("x-request-id"),
-            hops: 0,
-            origin: Some(base_url(state, &parts.headers)),
-        };
-        let issuer = format!("{}/orgs/{org}/api/v1", base_url(state, &parts.headers));
+        let context = request_context(parts, state);
+        let base = context.origin.as_deref().unwrap_or_default();
+        let issuer = format!("{base}/orgs/{org}/api/v1");
         Ok(Proto {
             state: state.clone(),
             browser: Browser::from_headers(&parts.headers),

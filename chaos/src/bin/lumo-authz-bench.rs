@@ -24,11 +24,6 @@ use lumo_chaos::lumod;
 use lumo_chaos::stats::ScenarioStats;
 use serde_json::{Value, json};
 
-/// mimalloc instead of glibc's malloc: a request allocates dozens of small buffers, and glibc's
-/// arenas cost a tenth of a check's CPU under load (BENCHMARKS.md, "What changed the numbers").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const ORG: &str = "authz-bench";
 const KEY: &str = "lmk_authz_bench_admin_key_0123456789";
 

@@ -17,11 +17,6 @@ use rand::Rng;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-/// mimalloc instead of glibc's malloc: a request allocates dozens of small buffers, and glibc's
-/// arenas cost a tenth of a check's CPU under load (BENCHMARKS.md, "What changed the numbers").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(about = "Kill, partition, slow down and move a Lumo cluster under load, then check")]
 struct Args {

@@ -16,11 +16,6 @@ use lumo_chaos::stats::{ScenarioStats, markdown};
 use reqwest::Method;
 use serde_json::json;
 
-/// mimalloc instead of glibc's malloc: a request allocates dozens of small buffers, and glibc's
-/// arenas cost a tenth of a check's CPU under load (BENCHMARKS.md, "What changed the numbers").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(about = "Benchmark a 3-node Lumo cluster against 3-node etcd")]
 struct Args {

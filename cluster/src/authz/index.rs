@@ -256,8 +256,9 @@ impl AuthzIndex {
         }
     }
 
-    /// Runs `f` over the org's remembered facts (made empty first if needed). Storage read
-    /// through `reader` inside `f` agrees with them.
+    /// Runs `f` over the org's remembered facts. Storage read through `reader` inside `f`
+    /// agrees with them. The first request to an org (after a start, a move or a snapshot)
+    /// makes its empty memo and runs `f` under the write lock: one or two point reads.
     pub fn with_facts<R>(
         &self,
         reader: &OrgReader,
@@ -270,18 +271,8 @@ impl AuthzIndex {
                 return f(facts);
             }
         }
-        self.orgs
-            .write()
-            .map_err(poisoned)?
-            .facts
-            .entry(org)
-            .or_default();
-        let orgs = self.orgs.read().map_err(poisoned)?;
-        match orgs.facts.get(&org) {
-            Some(facts) => f(facts),
-            // Dropped again in between (a move or a snapshot): answer from storage alone.
-            None => f(&OrgFacts::default()),
-        }
+        let mut orgs = self.orgs.write().map_err(poisoned)?;
+        f(orgs.facts.entry(org).or_default())
     }
 
     /// Runs `f` over the org's derived state (loaded from `reader` first if needed). Storage

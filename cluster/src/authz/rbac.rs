@@ -24,16 +24,25 @@ pub struct EffectivePermission {
 /// The ids of every role a user holds, directly and through its groups.
 pub fn all_roles(reader: &OrgReader, user: UserId) -> Result<BTreeSet<Vec<u8>>> {
     let id = user.to_bytes();
-    let mut roles: BTreeSet<Vec<u8>> =
-        neighbours(reader, Relation::UserRole, Direction::Forward, &id)?
-            .into_iter()
-            .collect();
-    for group in neighbours(reader, Relation::UserGroup, Direction::Forward, &id)? {
+    let direct = neighbours(reader, Relation::UserRole, Direction::Forward, &id)?;
+    let groups = neighbours(reader, Relation::UserGroup, Direction::Forward, &id)?;
+    roles_through(reader, &direct, &groups)
+}
+
+/// The role ids in `direct` and those of the groups in `groups` (a user's own roles and groups,
+/// when the caller has read them already).
+pub fn roles_through(
+    reader: &OrgReader,
+    direct: &[Vec<u8>],
+    groups: &[Vec<u8>],
+) -> Result<BTreeSet<Vec<u8>>> {
+    let mut roles: BTreeSet<Vec<u8>> = direct.iter().cloned().collect();
+    for group in groups {
         roles.extend(neighbours(
             reader,
             Relation::GroupRole,
             Direction::Forward,
-            &group,
+            group,
         )?);
     }
     Ok(roles)

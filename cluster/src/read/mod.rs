@@ -18,7 +18,6 @@ mod suborg;
 pub(crate) mod users;
 mod webhooks;
 
-pub(crate) use crate::lookup::check_org_here;
 pub use audit::verify_chain;
 pub use users::{effective_permissions, role_slugs};
 

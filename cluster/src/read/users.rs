@@ -18,7 +18,7 @@ fn admin_role(reader: &OrgReader) -> Result<Option<RoleId>> {
     reader.get::<RoleId>(Table::RoleSlug, b"admin")
 }
 
-use crate::authz::rbac::all_roles;
+use crate::authz::rbac::{all_roles, roles_through};
 
 /// `GET ~/me`: the user or client behind a token; API keys are neither.
 pub(super) fn me(reader: &OrgReader, principal: &crate::model::Principal) -> Result<Reply> {
@@ -156,7 +156,9 @@ pub fn view(
     let role_ids = neighbours(reader, Relation::UserRole, Direction::Forward, &id)?;
     let group_ids = neighbours(reader, Relation::UserGroup, Direction::Forward, &id)?;
     let is_admin = match admin {
-        Some(admin) => held_through(reader, &admin.to_bytes(), &role_ids, &group_ids)?,
+        Some(admin) => {
+            roles_through(reader, &role_ids, &group_ids)?.contains(admin.to_bytes().as_slice())
+        }
         None => false,
     };
     let roles = Some(refs::<Role, _>(reader, Table::Role, role_ids, named_ref)?);
@@ -172,25 +174,6 @@ pub fn view(
         roles,
         groups,
     })
-}
-
-/// Whether `role` is among `roles` or the roles of `groups`.
-fn held_through(
-    reader: &OrgReader,
-    role: &[u8],
-    roles: &[Vec<u8>],
-    groups: &[Vec<u8>],
-) -> Result<bool> {
-    if roles.iter().any(|held| held == role) {
-        return Ok(true);
-    }
-    for group in groups {
-        let group_roles = neighbours(reader, Relation::GroupRole, Direction::Forward, group)?;
-        if group_roles.iter().any(|held| held == role) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 pub(super) fn get(reader: &OrgReader, key: &UserKey) -> Result<Reply> {

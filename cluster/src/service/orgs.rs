@@ -10,9 +10,9 @@ use crate::command::{Command, CommandMeta, MetaOp, Op, RaftCommand};
 use crate::directory::validate_slug;
 use crate::error::{ClusterError, Result};
 use crate::ids::OrgId;
+use crate::lookup::check_org_here;
 use crate::model::{AuditRetention, DirectoryEntry, Family, OrgState, Principal, PrincipalKind};
 use crate::query::{Outcome, Request};
-use crate::read::check_org_here;
 use crate::tables::{OrgReader, Table};
 
 /// A new organization.
