@@ -13,6 +13,7 @@ mod group_commit;
 pub mod keys;
 mod log_store;
 mod sm_store;
+pub mod snapshot_file;
 
 pub use db::Db;
 pub use error::StorageError;

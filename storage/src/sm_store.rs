@@ -74,6 +74,11 @@ impl SmStore {
         SmStore { db, group }
     }
 
+    /// The node's database.
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// The group this store covers.
     pub fn group(&self) -> GroupId {
         self.group
@@ -209,16 +214,6 @@ impl SmStore {
         self.db.sync_wal()?;
         Ok(())
     }
-
-    /// Encodes a snapshot for transport or a file.
-    pub fn encode_pairs(pairs: &SnapshotPairs) -> Result<Vec<u8>, StorageError> {
-        encode(pairs)
-    }
-
-    /// Decodes what [`SmStore::encode_pairs`] wrote.
-    pub fn decode_pairs(bytes: &[u8]) -> Result<SnapshotPairs, StorageError> {
-        decode(bytes)
-    }
 }
 
 #[cfg(test)]
@@ -283,8 +278,6 @@ mod tests {
         assert_eq!(one.get(b"old")?, None);
         assert_eq!(one.get(b"new")?, Some(b"3".to_vec()));
         assert_eq!(two.get(b"keep")?, Some(b"2".to_vec()));
-        let bytes = SmStore::encode_pairs(&exported)?;
-        assert_eq!(SmStore::decode_pairs(&bytes)?, exported);
         Ok(())
     }
 }
