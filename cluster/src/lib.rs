@@ -46,5 +46,5 @@ pub use error::{AuthzCode, ClusterError, MfaCode, Result};
 pub use read::effective_permissions;
 pub use service::{
     BackupManifest, ClusterStatus, CreatedOrg, GroupStatus, LookupAnswer, MetaSnapshot, NewOrg,
-    Readiness, Role, Service, ServiceConfig,
+    Readiness, ReplicaDigest, Role, Service, ServiceConfig,
 };

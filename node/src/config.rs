@@ -83,6 +83,10 @@ pub struct ConfigArgs {
     /// Enforce the orgs' rate limits (default true; test and benchmark harnesses turn it off).
     #[arg(long, env = "LUMO_RATE_LIMITS")]
     pub rate_limits: Option<bool>,
+    /// KiB of snapshot per message when a replica is brought up to date (default 1024,
+    /// 1 to 65536).
+    #[arg(long, env = "LUMO_SNAPSHOT_CHUNK_KIB")]
+    pub snapshot_chunk_kib: Option<usize>,
     /// Let webhooks call http:// and loopback/private addresses (development only).
     #[arg(long, env = "LUMO_WEBHOOKS_ALLOW_PRIVATE")]
     pub webhooks_allow_private: Option<bool>,
@@ -136,6 +140,7 @@ struct FileConfig {
     trust_forwarded_for: Option<bool>,
     http_metrics: Option<bool>,
     rate_limits: Option<bool>,
+    snapshot_chunk_kib: Option<usize>,
     webhooks_allow_private: Option<bool>,
     mail_dir: Option<PathBuf>,
     actor_idle_secs: Option<u64>,
@@ -179,6 +184,8 @@ pub struct Config {
     pub http_metrics: bool,
     /// The orgs' rate limits are enforced.
     pub rate_limits: bool,
+    /// Bytes of snapshot per message to a peer.
+    pub snapshot_chunk_bytes: usize,
     /// Webhooks may call http:// and non-public addresses.
     pub webhooks_allow_private: bool,
     /// Where outgoing mail is dropped; none: email codes are not offered.
@@ -194,6 +201,18 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(pub String);
+
+/// KiB of snapshot per message unless configured.
+const DEFAULT_SNAPSHOT_CHUNK_KIB: usize = 1024;
+
+fn snapshot_chunk_kib(value: Option<usize>) -> Result<usize, ConfigError> {
+    match value.unwrap_or(DEFAULT_SNAPSHOT_CHUNK_KIB) {
+        kib @ 1..=65536 => Ok(kib << 10),
+        other => Err(ConfigError(format!(
+            "snapshot_chunk_kib {other} must be between 1 and 65536"
+        ))),
+    }
+}
 
 fn addr(name: &str, value: &str) -> Result<SocketAddr, ConfigError> {
     value.parse().map_err(|_| {
@@ -421,6 +440,9 @@ impl Config {
                 .unwrap_or(false),
             http_metrics: args.http_metrics.or(file.http_metrics).unwrap_or(true),
             rate_limits: args.rate_limits.or(file.rate_limits).unwrap_or(true),
+            snapshot_chunk_bytes: snapshot_chunk_kib(
+                args.snapshot_chunk_kib.or(file.snapshot_chunk_kib),
+            )?,
             webhooks_allow_private: args
                 .webhooks_allow_private
                 .or(file.webhooks_allow_private)
@@ -470,6 +492,7 @@ impl Config {
             // Suites make far more requests a minute than the contract's limits allow; the
             // rate-limit tests turn them on.
             rate_limits: false,
+            snapshot_chunk_bytes: DEFAULT_SNAPSHOT_CHUNK_KIB << 10,
             // Test receivers listen on 127.0.0.1.
             webhooks_allow_private: true,
             mail_dir: None,

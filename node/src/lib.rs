@@ -132,6 +132,7 @@ pub async fn start_with_clock(
             },
             mail_dir: config.mail_dir.clone(),
             rate_limits: config.rate_limits,
+            snapshot_chunk_bytes: config.snapshot_chunk_bytes,
         },
         clock,
         rpc,

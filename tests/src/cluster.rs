@@ -82,9 +82,21 @@ impl TestCluster {
 
     /// Adds a node that joins through the first member.
     pub async fn add(&mut self, region: Option<&str>, zone: Option<&str>) -> anyhow::Result<usize> {
+        self.add_with(region, zone, |_| {}).await
+    }
+
+    /// Like [`TestCluster::add`], with the node's configuration adjusted first.
+    pub async fn add_with(
+        &mut self,
+        region: Option<&str>,
+        zone: Option<&str>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<usize> {
         let dir = tempfile::tempdir()?;
         let seed = self.members.first().map(|m| m.rpc.clone());
-        let node = lumo_node::start(config(&dir, seed.as_deref(), region, zone)).await?;
+        let mut config = config(&dir, seed.as_deref(), region, zone);
+        adjust(&mut config);
+        let node = lumo_node::start(config).await?;
         self.members.push(member(node, dir));
         Ok(self.members.len() - 1)
     }

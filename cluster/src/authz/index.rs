@@ -175,6 +175,23 @@ impl Orgs {
 pub struct AuthzIndex {
     orgs: RwLock<Orgs>,
     applied: watch::Sender<u64>,
+    /// A snapshot is being written into the replica's range (which is not whole meanwhile).
+    installing: std::sync::atomic::AtomicBool,
+}
+
+/// Held while a snapshot is installed; the replica answers no local read meanwhile.
+pub struct InstallGuard<'a> {
+    index: &'a AuthzIndex,
+}
+
+impl Drop for InstallGuard<'_> {
+    fn drop(&mut self) {
+        // Anything remembered during the install may have seen half of the range.
+        self.index.clear();
+        self.index
+            .installing
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// Held by `apply` while it writes an entry that changes decisions.
@@ -211,6 +228,7 @@ impl Default for AuthzIndex {
         AuthzIndex {
             orgs: RwLock::new(Orgs::default()),
             applied: watch::Sender::new(0),
+            installing: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -245,6 +263,20 @@ impl AuthzIndex {
         tokio::time::timeout(within, watch.wait_for(|applied| *applied >= index))
             .await
             .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Marks the replica's range as being replaced by a snapshot until the guard drops;
+    /// forgets every org now and again then.
+    pub fn installing(&self) -> InstallGuard<'_> {
+        self.installing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.clear();
+        InstallGuard { index: self }
+    }
+
+    /// True while a snapshot is being installed: the range may be half written.
+    pub fn is_installing(&self) -> bool {
+        self.installing.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Forgets every org (the replica's state was replaced by a snapshot).

@@ -12,6 +12,10 @@ const CATCH_UP: Duration = Duration::from_millis(500);
 /// Makes sure this replica's applied state is as fresh as `freshness` asks; false when only
 /// the shard leader can serve it.
 pub(super) async fn reach(shard: &GroupHandle, freshness: Freshness) -> Result<bool> {
+    if shard.authz.is_installing() {
+        // Half of a snapshot is no state to answer from.
+        return Ok(false);
+    }
     match freshness {
         Freshness::Local => Ok(true),
         Freshness::AtLeast(token) if token.group == shard.id => {

@@ -30,6 +30,8 @@ pub struct GroupHandle {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Read barriers shared by concurrent reads.
     pub(crate) reads: Arc<super::read_batch::ReadBatcher>,
+    /// Where snapshots sent by the group's leader arrive.
+    pub(crate) inbox: Arc<super::snapshot_transfer::SnapshotInbox>,
 }
 
 /// Raft timing and log compaction for every group.
@@ -65,6 +67,9 @@ pub async fn start_group(
     let store = SmStore::new(db.clone(), id);
     let snapshots = data_dir.join("snapshots").join(format!("group-{id}"));
     let authz = Arc::new(crate::authz::AuthzIndex::default());
+    let inbox = Arc::new(super::snapshot_transfer::SnapshotInbox::new(
+        snapshots.join("incoming"),
+    ));
     let state_machine = StateMachine::new(
         store.clone(),
         kind,
@@ -104,5 +109,6 @@ pub async fn start_group(
         authz,
         metrics,
         reads: Arc::default(),
+        inbox,
     })
 }

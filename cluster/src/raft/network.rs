@@ -15,12 +15,16 @@ use openraft::raft::{
     TransferLeaderResponse, VoteRequest, VoteResponse,
 };
 
+use super::snapshot_file::SnapshotFile;
+use super::snapshot_transfer::{self, ChunkLink, PushError};
 use super::types::{NodeInfo, TypeConfig};
 use super::wire::{self, RaftRpc, RaftRpcReply, SnapshotHeader};
 use crate::transport::{Peers, Rpc, RpcReply, TransportError};
 
-/// How long a snapshot transfer may take.
-const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long one snapshot chunk may take to be written by the peer.
+const CHUNK_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a peer may take to check and install a received snapshot.
+const SNAPSHOT_INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Creates a [`Network`] per peer of one group.
 #[derive(Clone)]
@@ -118,8 +122,37 @@ fn unexpected(reply: RaftRpcReply) -> RPCError<TypeConfig> {
     RPCError::Network(NetworkError::new(&WrongAnswer(format!("{reply:?}"))))
 }
 
+/// Snapshot chunks to one peer, over its bulk connection.
+struct ChunkSender<'a> {
+    network: &'a Network,
+}
+
+impl ChunkLink for ChunkSender<'_> {
+    type Error = RPCError<TypeConfig>;
+
+    fn send(
+        &mut self,
+        transfer: &str,
+        offset: u64,
+        data: Vec<u8>,
+    ) -> impl Future<Output = Result<u64, Self::Error>> + Send {
+        let request = Rpc::SnapshotChunk {
+            group: self.network.group,
+            transfer: transfer.to_string(),
+            offset,
+            data,
+        };
+        async move {
+            match self.network.send(request, CHUNK_TIMEOUT, true).await? {
+                RaftRpcReply::Received { held } => Ok(held),
+                other => Err(unexpected(other)),
+            }
+        }
+    }
+}
+
 impl RaftNetworkV2<TypeConfig> for Network {
-    type SnapshotData = std::io::Cursor<Vec<u8>>;
+    type SnapshotData = SnapshotFile;
 
     async fn append_entries(
         &mut self,
@@ -170,19 +203,36 @@ impl RaftNetworkV2<TypeConfig> for Network {
         cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
         _option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
-        let header = SnapshotHeader {
-            vote,
-            meta: snapshot.meta,
+        let ship = async {
+            let file = &snapshot.snapshot;
+            let chunk = self.peers.snapshot_chunk();
+            let mut link = ChunkSender { network: self };
+            match snapshot_transfer::push(file, chunk, &mut link).await {
+                Ok(_) => {}
+                Err(PushError::Link(e)) => return Err(e),
+                Err(PushError::Io(e)) => return Err(RPCError::Network(NetworkError::new(&e))),
+                Err(PushError::Confused(held)) => {
+                    return Err(RPCError::Network(NetworkError::new(&WrongAnswer(format!(
+                        "the peer holds {held} bytes of a {}-byte snapshot",
+                        file.len
+                    )))));
+                }
+            }
+            let header = SnapshotHeader {
+                vote,
+                meta: snapshot.meta.clone(),
+            };
+            let request = Rpc::Snapshot {
+                group: self.group,
+                header: wire::encode(&header).map_err(unencodable)?,
+                transfer: file.transfer_id(),
+                len: file.len,
+                checksum: file.checksum,
+            };
+            self.send(request, SNAPSHOT_INSTALL_TIMEOUT, true).await
         };
-        let request = Rpc::Snapshot {
-            group: self.group,
-            header: wire::encode(&header)
-                .map_err(|e| StreamingError::Network(NetworkError::new(&Unencodable(e))))?,
-            data: snapshot.snapshot.into_inner(),
-        };
-        let send = self.send(request, SNAPSHOT_TIMEOUT, true);
         tokio::select! {
-            result = send => match result {
+            result = ship => match result {
                 Ok(RaftRpcReply::Snapshot(r)) => Ok(r),
                 Ok(other) => Err(StreamingError::Network(NetworkError::new(&WrongAnswer(format!("{other:?}"))))),
                 Err(RPCError::Unreachable(u)) => Err(StreamingError::Unreachable(u)),

@@ -1,16 +1,17 @@
 //! The Raft state machine of one group, over the node's RocksDB.
 
-use std::io::{self, Cursor};
+use std::io::{self, Seek};
 use std::path::PathBuf;
 
 use futures::{Stream, TryStreamExt};
-use lumo_storage::{SmStore, SnapshotPairs};
+use lumo_storage::SmStore;
 use openraft::alias::{LogIdOf, SnapshotMetaOf, SnapshotOf, StoredMembershipOf};
 use openraft::entry::RaftEntry;
 use openraft::storage::{EntryResponder, RaftStateMachine};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
 
 use super::group::GroupKind;
+use super::snapshot_file::SnapshotFile;
 use super::types::{ApplyResult, TypeConfig};
 use crate::apply::{apply_meta, apply_org_command};
 use crate::authz::{AuthzIndex, changes_decisions};
@@ -20,6 +21,8 @@ use crate::ids::OrgId;
 use crate::tables::OrgTx;
 
 const LAST_APPLIED: &str = "last_applied";
+/// The meta value holding the last applied log id (bincode `LogId`).
+pub const LAST_APPLIED_META: &str = LAST_APPLIED;
 const LAST_MEMBERSHIP: &str = "last_membership";
 
 /// State machine of one group: applies commands into the group's key range.
@@ -125,50 +128,45 @@ impl StateMachine {
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
-    type SnapshotData = Cursor<Vec<u8>>;
+    type SnapshotData = SnapshotFile;
 
-    async fn build_snapshot(&mut self) -> io::Result<SnapshotOf<TypeConfig, Cursor<Vec<u8>>>> {
+    async fn build_snapshot(&mut self) -> io::Result<SnapshotOf<TypeConfig, SnapshotFile>> {
         let started = std::time::Instant::now();
         let store = self.store.clone();
-        let pairs =
-            tokio::task::spawn_blocking(move || store.export(&[LAST_APPLIED, LAST_MEMBERSHIP]))
-                .await
-                .map_err(io::Error::other)?
+        let building = self.snapshot_dir.join("current.snap.building");
+        let current = self.snapshot_path();
+        let (meta, file) = tokio::task::spawn_blocking(move || {
+            store
+                .export_to_file(&[LAST_APPLIED, LAST_MEMBERSHIP], &building)
                 .map_err(io::Error::from)?;
-        let meta = meta_of(&pairs)?;
-        let bytes = SmStore::encode_pairs(&pairs).map_err(io::Error::from)?;
-        let file = bincode::serde::encode_to_vec((&meta, &bytes), bincode::config::standard())
-            .map_err(io::Error::other)?;
-        let tmp = self.snapshot_dir.join("current.snap.tmp");
-        std::fs::write(&tmp, &file)?;
-        std::fs::rename(&tmp, self.snapshot_path())?;
+            // Opened before the rename: the handle stays this snapshot's whatever comes next.
+            let opened = SnapshotFile::open(&building)?;
+            std::fs::rename(&building, &current)?;
+            Ok::<_, io::Error>(opened)
+        })
+        .await
+        .map_err(io::Error::other)??;
         self.metrics.snapshot(
             self.store.group(),
             self.kind.as_str(),
             "build",
             started.elapsed().as_secs_f64(),
-            file.len(),
+            file.len as usize,
         );
-        Ok(SnapshotOf::<TypeConfig, Cursor<Vec<u8>>> {
-            meta,
-            snapshot: Cursor::new(bytes),
+        Ok(SnapshotOf::<TypeConfig, SnapshotFile> {
+            meta: meta_of(&meta)?,
+            snapshot: file,
         })
     }
 }
 
-fn meta_of(pairs: &SnapshotPairs) -> io::Result<SnapshotMetaOf<TypeConfig>> {
-    let find = |name: &str| {
-        pairs
-            .meta
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    };
+fn meta_of(pairs: &[(String, Vec<u8>)]) -> io::Result<SnapshotMetaOf<TypeConfig>> {
+    let find = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v);
     let decode_err = |e: bincode::error::DecodeError| io::Error::new(io::ErrorKind::InvalidData, e);
     let last_log_id = match find(LAST_APPLIED) {
         Some(bytes) => Some(
             bincode::serde::decode_from_slice::<LogIdOf<TypeConfig>, _>(
-                &bytes,
+                bytes,
                 bincode::config::standard(),
             )
             .map_err(decode_err)?
@@ -179,7 +177,7 @@ fn meta_of(pairs: &SnapshotPairs) -> io::Result<SnapshotMetaOf<TypeConfig>> {
     let last_membership = match find(LAST_MEMBERSHIP) {
         Some(bytes) => {
             bincode::serde::decode_from_slice::<StoredMembershipOf<TypeConfig>, _>(
-                &bytes,
+                bytes,
                 bincode::config::standard(),
             )
             .map_err(decode_err)?
@@ -194,7 +192,7 @@ fn meta_of(pairs: &SnapshotPairs) -> io::Result<SnapshotMetaOf<TypeConfig>> {
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachine {
-    type SnapshotData = Cursor<Vec<u8>>;
+    type SnapshotData = SnapshotFile;
     type SnapshotBuilder = Self;
 
     async fn applied_state(
@@ -249,28 +247,42 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         snapshot: Self::SnapshotData,
     ) -> io::Result<()> {
         let started = std::time::Instant::now();
-        let bytes = snapshot.into_inner();
-        let pairs = SmStore::decode_pairs(&bytes).map_err(io::Error::from)?;
+        let size = snapshot.len;
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.install(pairs))
-            .await
-            .map_err(io::Error::other)?
-            .map_err(io::Error::from)?;
-        // The replica's state was replaced: derived decisions are rebuilt from it on demand.
-        self.authz.clear();
+        let current = self.snapshot_path();
+        let own_dir = self.snapshot_dir.clone();
+        // Local reads go to the leader until the range is whole again.
+        let _installing = self.authz.installing();
+        tokio::task::spawn_blocking(move || {
+            let SnapshotFile { mut file, path, .. } = snapshot;
+            // The file becomes the replica's current snapshot first, so a crash during the
+            // install (which leaves no `last_applied`) installs it again at start.
+            if path != current {
+                if path.starts_with(&own_dir) {
+                    std::fs::rename(&path, &current)?;
+                } else {
+                    let copying = own_dir.join("current.snap.copying");
+                    std::fs::copy(&path, &copying)?;
+                    std::fs::File::open(&copying)?.sync_all()?;
+                    std::fs::rename(&copying, &current)?;
+                }
+            }
+            file.seek(io::SeekFrom::Start(0))?;
+            store
+                .install_from_file(file, &[LAST_APPLIED, LAST_MEMBERSHIP])
+                .map_err(io::Error::from)
+        })
+        .await
+        .map_err(io::Error::other)??;
         if let Some(log_id) = &meta.last_log_id {
             self.authz.set_applied(log_id.index);
         }
-        let file = bincode::serde::encode_to_vec((meta, &bytes), bincode::config::standard())
-            .map_err(io::Error::other)?;
-        let size = file.len();
-        std::fs::write(self.snapshot_path(), file)?;
         self.metrics.snapshot(
             self.store.group(),
             self.kind.as_str(),
             "install",
             started.elapsed().as_secs_f64(),
-            size,
+            size as usize,
         );
         Ok(())
     }
@@ -282,13 +294,19 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         if !path.exists() {
             return Ok(None);
         }
-        let file = std::fs::read(path)?;
-        let ((meta, bytes), _): ((SnapshotMetaOf<TypeConfig>, Vec<u8>), usize) =
-            bincode::serde::decode_from_slice(&file, bincode::config::standard())
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        Ok(Some(SnapshotOf::<TypeConfig, Cursor<Vec<u8>>> {
-            meta,
-            snapshot: Cursor::new(bytes),
+        let opened = SnapshotFile::open(&path);
+        let (meta, file) = match opened {
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                // A snapshot in an older layout: openraft builds a new one when it needs one.
+                tracing::warn!(group = self.store.group(), error = %e, "dropping an unreadable snapshot file");
+                std::fs::remove_file(&path)?;
+                return Ok(None);
+            }
+            other => other?,
+        };
+        Ok(Some(SnapshotOf::<TypeConfig, SnapshotFile> {
+            meta: meta_of(&meta)?,
+            snapshot: file,
         }))
     }
 }

@@ -1,8 +1,6 @@
 //! Raft messages as they cross the internal RPC: the transport carries them as opaque bytes
 //! (`Rpc::Raft`, `Rpc::Snapshot`), this module gives those bytes their openraft types.
 
-use std::io::Cursor;
-
 use openraft::alias::{SnapshotMetaOf, SnapshotOf, VoteOf};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
@@ -10,7 +8,7 @@ use openraft::raft::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{GroupHandle, TypeConfig};
+use super::{GroupHandle, SnapshotFile, TypeConfig};
 use crate::error::{ClusterError, Result};
 
 /// Raft messages for one group, other than snapshots.
@@ -36,6 +34,10 @@ pub enum RaftRpcReply {
     Vote(VoteResponse<TypeConfig>),
     Snapshot(SnapshotResponse<TypeConfig>),
     TransferLeader(TransferLeaderResponse<TypeConfig>),
+    /// How many bytes of a snapshot transfer the receiver holds.
+    Received {
+        held: u64,
+    },
 }
 
 /// bincode of a Raft message.
@@ -79,13 +81,39 @@ impl GroupHandle {
         encode(&reply).map_err(ClusterError::internal)
     }
 
-    /// Installs a whole snapshot sent by the group's leader.
-    pub async fn install_snapshot(&self, header: &[u8], data: Vec<u8>) -> Result<Vec<u8>> {
+    /// Writes a chunk of a snapshot the group's leader is sending; answers the bytes held.
+    pub async fn receive_snapshot_chunk(
+        &self,
+        transfer: &str,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<Vec<u8>> {
+        let held = self
+            .inbox
+            .receive(transfer, offset, data)
+            .await
+            .map_err(|e| ClusterError::internal(format!("snapshot chunk: {e}")))?;
+        encode(&RaftRpcReply::Received { held }).map_err(ClusterError::internal)
+    }
+
+    /// Checks and installs a snapshot whose bytes were all received.
+    pub async fn install_snapshot(
+        &self,
+        header: &[u8],
+        transfer: &str,
+        len: u64,
+        checksum: [u8; 32],
+    ) -> Result<Vec<u8>> {
         let SnapshotHeader { vote, meta } = decode(header)
             .map_err(|e| ClusterError::internal(format!("undecodable snapshot header: {e}")))?;
-        let snapshot = SnapshotOf::<TypeConfig, Cursor<Vec<u8>>> {
+        let (_, file) = self
+            .inbox
+            .complete(transfer, len, checksum)
+            .await
+            .map_err(|e| ClusterError::internal(format!("received snapshot: {e}")))?;
+        let snapshot = SnapshotOf::<TypeConfig, SnapshotFile> {
             meta,
-            snapshot: Cursor::new(data),
+            snapshot: file,
         };
         let reply = self
             .raft

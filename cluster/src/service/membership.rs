@@ -52,11 +52,14 @@ pub(super) async fn open(
         Role::Frontend => (None, None),
     };
     let mut identity = identity;
-    let peers = Arc::new(Peers::new(
-        identity.as_ref().map(|i| i.node_id.0).unwrap_or(0),
-        &config.cluster_token,
-        faults.clone(),
-    ));
+    let peers = Arc::new(
+        Peers::new(
+            identity.as_ref().map(|i| i.node_id.0).unwrap_or(0),
+            &config.cluster_token,
+            faults.clone(),
+        )
+        .with_snapshot_chunk(config.snapshot_chunk_bytes),
+    );
     // A fresh data node with seeds joins before anything else, to learn its id (and the
     // cluster's master key).
     let mut joined_key = None;

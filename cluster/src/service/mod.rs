@@ -45,6 +45,7 @@ pub use groups::GroupRegistry;
 pub use membership::MetaSnapshot;
 pub use orgs::{CreatedOrg, NewOrg};
 pub use routing::LookupAnswer;
+pub use snapshots::ReplicaDigest;
 pub use status::{ClusterStatus, GroupStatus, Readiness};
 
 /// What a node does.
@@ -83,6 +84,8 @@ pub struct ServiceConfig {
     pub mail_dir: Option<std::path::PathBuf>,
     /// Whether requests are counted against the orgs' rate limits (`--rate-limits`).
     pub rate_limits: bool,
+    /// Bytes of snapshot per message when a replica is brought up to date.
+    pub snapshot_chunk_bytes: usize,
 }
 
 pub(crate) struct Inner {

@@ -54,9 +54,23 @@ impl Service {
             Rpc::Snapshot {
                 group,
                 header,
+                transfer,
+                len,
+                checksum,
+            } => Ok(RpcReply::Raft(
+                self.hosted(group)?
+                    .install_snapshot(&header, &transfer, len, checksum)
+                    .await?,
+            )),
+            Rpc::SnapshotChunk {
+                group,
+                transfer,
+                offset,
                 data,
             } => Ok(RpcReply::Raft(
-                self.hosted(group)?.install_snapshot(&header, data).await?,
+                self.hosted(group)?
+                    .receive_snapshot_chunk(&transfer, offset, &data)
+                    .await?,
             )),
             Rpc::Join { nonce, info } => {
                 let record = self.admit_node(nonce, info).await?;

@@ -61,7 +61,12 @@ pub struct Peers {
     /// The latest RPC address of each node as the meta group records it: a node restarted on
     /// another address is reached there, whatever address its Raft memberships still carry.
     addresses: std::sync::RwLock<HashMap<u64, String>>,
+    /// Bytes of snapshot per message to a peer.
+    snapshot_chunk: usize,
 }
+
+/// Bytes of snapshot per message unless configured.
+pub const DEFAULT_SNAPSHOT_CHUNK: usize = 1 << 20;
 
 /// Jittered exponential backoff: 50 ms doubling up to 2 s.
 fn backoff(failures: u32) -> Duration {
@@ -79,7 +84,19 @@ impl Peers {
             faults,
             peers: Mutex::new(HashMap::new()),
             addresses: std::sync::RwLock::new(HashMap::new()),
+            snapshot_chunk: DEFAULT_SNAPSHOT_CHUNK,
         }
+    }
+
+    /// Sends snapshots in chunks of `bytes` (at most a quarter of the frame limit).
+    pub fn with_snapshot_chunk(mut self, bytes: usize) -> Self {
+        self.snapshot_chunk = bytes.clamp(1, super::frame::MAX_FRAME / 4);
+        self
+    }
+
+    /// Bytes of snapshot per message.
+    pub fn snapshot_chunk(&self) -> usize {
+        self.snapshot_chunk
     }
 
     /// Records the current RPC addresses of nodes (from the meta group's node records).

@@ -4,7 +4,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use tokio_util::codec::LengthDelimitedCodec;
 
 /// The wire protocol version; a peer speaking another version is refused.
-pub const PROTOCOL_VERSION: u8 = 2;
+pub const PROTOCOL_VERSION: u8 = 3;
 /// Largest frame (snapshots travel in one frame).
 pub const MAX_FRAME: usize = 256 << 20;
 

@@ -20,11 +20,15 @@ pub enum Rpc {
     Hello { token_sha256: String, from: u64 },
     /// A Raft message for `group` (bincode, encoded and decoded by `raft::wire`).
     Raft { group: u64, rpc: Vec<u8> },
-    /// A whole snapshot for `group`: its vote and meta (bincode, `raft::wire`) and its data.
+    /// A snapshot for `group` whose bytes all came in [`Rpc::SnapshotChunk`]s: its vote and
+    /// meta (bincode, `raft::wire`), the transfer's name, length and checksum. The receiver
+    /// checks them, then installs.
     Snapshot {
         group: u64,
         header: Vec<u8>,
-        data: Vec<u8>,
+        transfer: String,
+        len: u64,
+        checksum: [u8; 32],
     },
     /// A node asks to join; answered with its id (the same id again for the same nonce).
     Join { nonce: String, info: NodeInfo },
@@ -70,6 +74,14 @@ pub enum Rpc {
     /// Mark a node without replicas as removed (meta leader answers, JSON
     /// `Result<NodeRecord>`).
     RemoveNode { node: u64 },
+    /// Bytes of a snapshot of `group` to be written at `offset` of the transfer's file (none:
+    /// only asking); answered with the bytes the receiver holds (`raft::wire`).
+    SnapshotChunk {
+        group: u64,
+        transfer: String,
+        offset: u64,
+        data: Vec<u8>,
+    },
 }
 
 /// Answers to [`Rpc`].
