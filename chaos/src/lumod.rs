@@ -112,6 +112,22 @@ fn ready_urls(fields: &str) -> Option<(String, String)> {
     Some((field("http")?, field("admin")?))
 }
 
+/// The lumod binary a benchmark or chaos run starts: `arg` if given, else `LUMOD_BIN`, else
+/// the `lumod` next to the running program, else `lumod` on the PATH.
+pub fn lumod_bin(arg: Option<std::path::PathBuf>) -> std::path::PathBuf {
+    arg.or_else(|| {
+        std::env::var("LUMOD_BIN")
+            .ok()
+            .map(std::path::PathBuf::from)
+    })
+    .or_else(|| {
+        std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.join("lumod")))
+    })
+    .unwrap_or_else(|| std::path::PathBuf::from("lumod"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

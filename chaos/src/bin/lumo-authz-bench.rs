@@ -442,16 +442,7 @@ fn series_summary(series: &[Second]) -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let bin = args
-        .lumod
-        .clone()
-        .or_else(|| std::env::var("LUMOD_BIN").ok().map(PathBuf::from))
-        .or_else(|| {
-            std::env::current_exe()
-                .ok()
-                .and_then(|p| p.parent().map(|d| d.join("lumod")))
-        })
-        .unwrap_or_else(|| PathBuf::from("lumod"));
+    let bin = lumo_chaos::lumod::lumod_bin(args.lumod.clone());
     let sizes = Sizes::scaled(args.scale);
     let t = Instant::now();
     let data = Dataset::generate(sizes, 42);

@@ -12,6 +12,7 @@ use clap::Parser;
 use lumo_chaos::availability::{Ledger, Served};
 use lumo_chaos::checker::check;
 use lumo_chaos::history::{History, Kind, Op, Outcome};
+use lumo_chaos::lumod::lumod_bin;
 use lumo_chaos::procs::{ADMIN_KEY, ORG, ProcCluster};
 use rand::Rng;
 use serde_json::{Value, json};
@@ -76,16 +77,6 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         other => return Err(format!("unknown unit `{other}` (s, m or h)")),
     };
     Ok(Duration::from_secs(seconds))
-}
-
-fn lumod_bin(arg: Option<PathBuf>) -> PathBuf {
-    arg.or_else(|| std::env::var("LUMOD_BIN").ok().map(PathBuf::from))
-        .or_else(|| {
-            std::env::current_exe()
-                .ok()
-                .and_then(|p| p.parent().map(|d| d.join("lumod")))
-        })
-        .unwrap_or_else(|| PathBuf::from("lumod"))
 }
 
 fn email(key: &str) -> String {

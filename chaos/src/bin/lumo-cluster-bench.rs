@@ -143,16 +143,7 @@ fn b64(text: &str) -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let bin = args
-        .lumod
-        .clone()
-        .or_else(|| std::env::var("LUMOD_BIN").ok().map(PathBuf::from))
-        .or_else(|| {
-            std::env::current_exe()
-                .ok()
-                .and_then(|p| p.parent().map(|d| d.join("lumod")))
-        })
-        .unwrap_or_else(|| PathBuf::from("lumod"));
+    let bin = lumo_chaos::lumod::lumod_bin(args.lumod.clone());
     let duration = Duration::from_secs(args.seconds);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency * 2)
