@@ -159,6 +159,11 @@ impl<R: Read> RecordReader<R> {
 
 /// The checksum a snapshot file carries at its end (not verified: see [`verify_file`]).
 pub fn stored_checksum(file: &mut File) -> Result<[u8; CHECKSUM_LEN], StorageError> {
+    // Magic, a meta record's length, the end marker and the checksum at the least.
+    let shortest = (SNAPSHOT_MAGIC.len() + 4 + 4 + CHECKSUM_LEN) as u64;
+    if file.metadata()?.len() < shortest {
+        return Err(corrupt("snapshot file is truncated"));
+    }
     let mut checksum = [0u8; CHECKSUM_LEN];
     file.seek(SeekFrom::End(-(CHECKSUM_LEN as i64)))?;
     file.read_exact(&mut checksum)?;
@@ -385,6 +390,9 @@ mod tests {
         let truncated = dir.path().join("truncated.snap");
         std::fs::write(&truncated, &bytes[..middle])?;
         assert!(verify_file(&truncated).is_err());
+        let tiny = dir.path().join("tiny.snap");
+        std::fs::write(&tiny, b"LUMOSNP1")?;
+        assert!(matches!(verify_file(&tiny), Err(StorageError::Decode(_))));
         assert_eq!(verify_file(&path)?, summary.checksum);
         Ok(())
     }

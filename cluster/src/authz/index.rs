@@ -175,8 +175,8 @@ impl Orgs {
 pub struct AuthzIndex {
     orgs: RwLock<Orgs>,
     applied: watch::Sender<u64>,
-    /// A snapshot is being written into the replica's range (which is not whole meanwhile).
-    installing: std::sync::atomic::AtomicBool,
+    /// Snapshot installs begun and ended: odd while one runs (the range is not whole then).
+    installs: std::sync::atomic::AtomicU64,
 }
 
 /// Held while a snapshot is installed; the replica answers no local read meanwhile.
@@ -189,8 +189,8 @@ impl Drop for InstallGuard<'_> {
         // Anything remembered during the install may have seen half of the range.
         self.index.clear();
         self.index
-            .installing
-            .store(false, std::sync::atomic::Ordering::SeqCst);
+            .installs
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -228,7 +228,7 @@ impl Default for AuthzIndex {
         AuthzIndex {
             orgs: RwLock::new(Orgs::default()),
             applied: watch::Sender::new(0),
-            installing: std::sync::atomic::AtomicBool::new(false),
+            installs: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -268,15 +268,21 @@ impl AuthzIndex {
     /// Marks the replica's range as being replaced by a snapshot until the guard drops;
     /// forgets every org now and again then.
     pub fn installing(&self) -> InstallGuard<'_> {
-        self.installing
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.installs
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.clear();
         InstallGuard { index: self }
     }
 
     /// True while a snapshot is being installed: the range may be half written.
     pub fn is_installing(&self) -> bool {
-        self.installing.load(std::sync::atomic::Ordering::SeqCst)
+        self.install_generation() % 2 == 1
+    }
+
+    /// Changes when an install begins and when it ends: a reader that sees the same even
+    /// value before and after its reads read no half-installed range.
+    pub fn install_generation(&self) -> u64 {
+        self.installs.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Forgets every org (the replica's state was replaced by a snapshot).
@@ -357,5 +363,24 @@ impl AuthzIndex {
             .get(&org)
             .ok_or_else(|| ClusterError::internal("authorization state vanished"))?;
         f(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuthzIndex;
+
+    #[test]
+    fn an_install_changes_the_generation_when_it_begins_and_when_it_ends() {
+        let index = AuthzIndex::default();
+        let before = index.install_generation();
+        assert!(!index.is_installing());
+        {
+            let _installing = index.installing();
+            assert!(index.is_installing());
+            assert_ne!(index.install_generation(), before);
+        }
+        assert!(!index.is_installing());
+        assert_eq!(index.install_generation(), before + 2);
     }
 }

@@ -35,6 +35,23 @@ pub(crate) async fn answer(
     request: &CheckRequest,
     now: Timestamp,
 ) -> Result<Served> {
+    // A snapshot install that began or ended meanwhile may have shown the reads half a range.
+    let installs = shard.authz.install_generation();
+    let served = answer_here(shard, org, epoch, credential, request, now).await;
+    if shard.authz.install_generation() != installs {
+        return Ok(Served::AskLeader);
+    }
+    served
+}
+
+async fn answer_here(
+    shard: &GroupHandle,
+    org: OrgId,
+    epoch: u64,
+    credential: &Credential,
+    request: &CheckRequest,
+    now: Timestamp,
+) -> Result<Served> {
     let freshness = request
         .freshness
         .unwrap_or_else(|| request.question.default_freshness());

@@ -133,12 +133,14 @@ impl ChunkLink for ChunkSender<'_> {
     fn send(
         &mut self,
         transfer: &str,
+        len: u64,
         offset: u64,
         data: Vec<u8>,
     ) -> impl Future<Output = Result<u64, Self::Error>> + Send {
         let request = Rpc::SnapshotChunk {
             group: self.network.group,
             transfer: transfer.to_string(),
+            len,
             offset,
             data,
         };

@@ -18,6 +18,8 @@ pub struct SnapshotFile {
     pub len: u64,
     /// SHA-256 of the bytes before the checksum (as the file's last bytes say).
     pub checksum: [u8; CHECKSUM_LEN],
+    /// The whole file was read and matched its checksum since it was opened.
+    pub verified: bool,
 }
 
 impl SnapshotFile {
@@ -35,6 +37,7 @@ impl SnapshotFile {
                 path: path.to_path_buf(),
                 len,
                 checksum,
+                verified: false,
             },
         ))
     }

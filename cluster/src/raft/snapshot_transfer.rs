@@ -29,6 +29,7 @@ pub trait ChunkLink {
     fn send(
         &mut self,
         transfer: &str,
+        len: u64,
         offset: u64,
         data: Vec<u8>,
     ) -> impl Future<Output = Result<u64, Self::Error>> + Send;
@@ -69,7 +70,10 @@ pub async fn push<L: ChunkLink>(
                 .map_err(PushError::Io)?,
         };
         let len = data.len() as u64;
-        match link.send(&transfer, offset.unwrap_or(0), data).await {
+        match link
+            .send(&transfer, snapshot.len, offset.unwrap_or(0), data)
+            .await
+        {
             Ok(held) => {
                 failures = 0;
                 sent += len;
@@ -140,18 +144,29 @@ impl SnapshotInbox {
         &self.dir
     }
 
-    /// Takes `data` if it continues what is held of `transfer`; answers the bytes held.
-    pub async fn receive(&self, transfer: &str, offset: u64, data: &[u8]) -> io::Result<u64> {
+    /// Takes `data` if it continues what is held of `transfer` (a file of `len` bytes);
+    /// answers the bytes held.
+    pub async fn receive(
+        &self,
+        transfer: &str,
+        len: u64,
+        offset: u64,
+        data: &[u8],
+    ) -> io::Result<u64> {
         valid_transfer(transfer)?;
         let mut slot = self.partial.lock().await;
         if slot.as_ref().is_none_or(|p| p.transfer != transfer) {
-            *slot = Some(self.resume_or_start(transfer).await?);
+            *slot = Some(self.resume_or_start(transfer, len).await?);
         }
         let partial = slot
             .as_mut()
             .ok_or_else(|| io::Error::other("snapshot partial vanished"))?;
         if offset == partial.held && !data.is_empty() {
-            partial.file.write_all(data).await?;
+            if let Err(e) = partial.file.write_all(data).await {
+                // What reached the file is unknown: the next chunk learns it from the file.
+                *slot = None;
+                return Err(e);
+            }
             partial.held += data.len() as u64;
         }
         Ok(partial.held)
@@ -159,15 +174,25 @@ impl SnapshotInbox {
 
     /// Opens what an earlier transfer of the same snapshot left, or starts afresh; drops the
     /// parts of any other snapshot.
-    async fn resume_or_start(&self, transfer: &str) -> io::Result<Partial> {
+    async fn resume_or_start(&self, transfer: &str, len: u64) -> io::Result<Partial> {
         tokio::fs::create_dir_all(&self.dir).await?;
         let path = part_path(&self.dir, transfer);
         let mut entries = tokio::fs::read_dir(&self.dir).await?;
         while let Some(entry) = entries.next_entry().await? {
             let other = entry.path();
-            if other != path && other.extension().is_some_and(|e| e == "part") {
+            let stale = other
+                .extension()
+                .is_some_and(|e| e == "part" || e == "ready");
+            if other != path && stale {
+                // An install still waiting on a `.ready` file copies it from its open handle.
                 tokio::fs::remove_file(&other).await?;
             }
+        }
+        if tokio::fs::metadata(&path)
+            .await
+            .is_ok_and(|m| m.len() > len)
+        {
+            tokio::fs::remove_file(&path).await?;
         }
         let file = tokio::fs::OpenOptions::new()
             .create(true)
@@ -192,12 +217,13 @@ impl SnapshotInbox {
     ) -> io::Result<(lumo_storage::snapshot_file::MetaPairs, SnapshotFile)> {
         valid_transfer(transfer)?;
         let mut slot = self.partial.lock().await;
-        if let Some(partial) = slot.take() {
-            partial.file.sync_all().await?;
-        }
+        slot.take();
         let path = part_path(&self.dir, transfer);
+        let ready = self.dir.join(format!("{transfer}.ready"));
         let checked = path.clone();
+        let ready_path = ready.clone();
         let verified = tokio::task::spawn_blocking(move || {
+            std::fs::File::open(&checked)?.sync_all()?;
             let held = std::fs::metadata(&checked)?.len();
             if held != len {
                 return Err(io::Error::new(
@@ -213,7 +239,11 @@ impl SnapshotInbox {
                     "snapshot checksum differs from the sender's",
                 ));
             }
-            SnapshotFile::open(&checked)
+            // Out of the way of the next transfer's clean-up while it waits to be installed.
+            std::fs::rename(&checked, &ready_path)?;
+            let (meta, mut file) = SnapshotFile::open(&ready_path)?;
+            file.verified = true;
+            Ok((meta, file))
         })
         .await
         .map_err(io::Error::other)?;
@@ -247,6 +277,7 @@ mod tests {
         fn send(
             &mut self,
             transfer: &str,
+            len: u64,
             offset: u64,
             data: Vec<u8>,
         ) -> impl Future<Output = Result<u64, String>> + Send {
@@ -262,7 +293,7 @@ mod tests {
                     return Err(format!("connection cut before call {call}"));
                 }
                 let held = inbox
-                    .receive(&transfer, offset, &data)
+                    .receive(&transfer, len, offset, &data)
                     .await
                     .map_err(|e| e.to_string())?;
                 if after {
@@ -320,7 +351,9 @@ mod tests {
             push(&source, chunk, &mut first).await,
             Err(PushError::Link(_))
         ));
-        let held = inbox.receive(&source.transfer_id(), 0, &[]).await?;
+        let held = inbox
+            .receive(&source.transfer_id(), source.len, 0, &[])
+            .await?;
         assert!(held > 0 && held < source.len, "held {held}");
 
         // The next attempt starts where the follower is.
@@ -347,11 +380,16 @@ mod tests {
         let bytes = std::fs::read(&source.path)?;
         let half = bytes.len() / 2;
         assert_eq!(
-            inbox.receive(&transfer, 0, &bytes[..half]).await?,
+            inbox
+                .receive(&transfer, source.len, 0, &bytes[..half])
+                .await?,
             half as u64
         );
         // Out of order: not written.
-        assert_eq!(inbox.receive(&transfer, 10, b"xx").await?, half as u64);
+        assert_eq!(
+            inbox.receive(&transfer, source.len, 10, b"xx").await?,
+            half as u64
+        );
         assert!(
             inbox
                 .complete(&transfer, source.len, source.checksum)
@@ -359,17 +397,45 @@ mod tests {
                 .is_err()
         );
         // The short part was deleted: the next transfer starts from nothing.
-        assert_eq!(inbox.receive(&transfer, 0, &[]).await?, 0);
+        assert_eq!(inbox.receive(&transfer, source.len, 0, &[]).await?, 0);
         let mut damaged = bytes.clone();
         damaged[half] ^= 1;
-        inbox.receive(&transfer, 0, &damaged).await?;
+        inbox.receive(&transfer, source.len, 0, &damaged).await?;
         assert!(
             inbox
                 .complete(&transfer, source.len, source.checksum)
                 .await
                 .is_err()
         );
-        assert!(inbox.receive("../../etc/passwd", 0, &[]).await.is_err());
+        assert!(inbox.receive("../../etc/passwd", 1, 0, &[]).await.is_err());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_checked_snapshot_stays_readable_when_the_next_transfer_clears_the_inbox()
+    -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let source = snapshot(dir.path())?;
+        let inbox = SnapshotInbox::new(dir.path().join("inbox"));
+        let (transfer, bytes) = (source.transfer_id(), std::fs::read(&source.path)?);
+        inbox.receive(&transfer, source.len, 0, &bytes).await?;
+        let (_, received) = inbox
+            .complete(&transfer, source.len, source.checksum)
+            .await?;
+        assert!(received.verified);
+        // Another leader's transfer starts before the install ran: the file is unlinked, the
+        // handle the install copies from still reads all of it.
+        let other = "ab".repeat(32);
+        inbox.receive(&other, 10, 0, b"0123").await?;
+        assert!(!received.path.exists());
+        let mut copy = vec![0u8; source.len as usize];
+        received.file.read_exact_at(&mut copy, 0)?;
+        assert_eq!(copy, bytes);
+
+        // A part longer than the snapshot it claims to be (a write that failed half-way and
+        // was retried elsewhere) is started afresh.
+        let again = SnapshotInbox::new(dir.path().join("inbox"));
+        assert_eq!(again.receive(&other, 2, 0, &[]).await?, 0);
         Ok(())
     }
 }

@@ -34,6 +34,9 @@ pub struct StateMachine {
     /// Decisions derived from the applied state (shards only use it).
     authz: std::sync::Arc<AuthzIndex>,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Held by a build (openraft runs it in its own task) and by an install, so neither sees
+    /// the other's half-done range or renames an older file over the other's.
+    snapshot_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl StateMachine {
@@ -52,6 +55,7 @@ impl StateMachine {
             snapshot_dir,
             authz,
             metrics,
+            snapshot_lock: std::sync::Arc::default(),
         })
     }
 
@@ -135,6 +139,8 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
         let store = self.store.clone();
         let building = self.snapshot_dir.join("current.snap.building");
         let current = self.snapshot_path();
+        let dir = self.snapshot_dir.clone();
+        let _exclusive = self.snapshot_lock.lock().await;
         let (meta, file) = tokio::task::spawn_blocking(move || {
             store
                 .export_to_file(&[LAST_APPLIED, LAST_MEMBERSHIP], &building)
@@ -142,6 +148,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             // Opened before the rename: the handle stays this snapshot's whatever comes next.
             let opened = SnapshotFile::open(&building)?;
             std::fs::rename(&building, &current)?;
+            sync_dir(&dir)?;
             Ok::<_, io::Error>(opened)
         })
         .await
@@ -158,6 +165,11 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             snapshot: file,
         })
     }
+}
+
+/// Makes renames in `dir` durable.
+fn sync_dir(dir: &std::path::Path) -> io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
 }
 
 fn meta_of(pairs: &[(String, Vec<u8>)]) -> io::Result<SnapshotMetaOf<TypeConfig>> {
@@ -251,21 +263,35 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let store = self.store.clone();
         let current = self.snapshot_path();
         let own_dir = self.snapshot_dir.clone();
+        let _exclusive = self.snapshot_lock.lock().await;
         // Local reads go to the leader until the range is whole again.
         let _installing = self.authz.installing();
         tokio::task::spawn_blocking(move || {
-            let SnapshotFile { mut file, path, .. } = snapshot;
-            // The file becomes the replica's current snapshot first, so a crash during the
-            // install (which leaves no `last_applied`) installs it again at start.
+            let SnapshotFile {
+                mut file,
+                path,
+                verified,
+                ..
+            } = snapshot;
+            if !verified {
+                // Written by this node or checked on arrival, but a disk can still damage it.
+                lumo_storage::snapshot_file::verify_file(&path)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            }
+            // The file becomes the replica's current snapshot (durably) first, so a crash
+            // during the install (which leaves no `last_applied`) installs it again at start.
             if path != current {
-                if path.starts_with(&own_dir) {
-                    std::fs::rename(&path, &current)?;
-                } else {
+                let moved = path.starts_with(&own_dir) && std::fs::rename(&path, &current).is_ok();
+                if !moved {
+                    // Elsewhere, or deleted meanwhile: copied from the open handle.
                     let copying = own_dir.join("current.snap.copying");
-                    std::fs::copy(&path, &copying)?;
-                    std::fs::File::open(&copying)?.sync_all()?;
+                    file.seek(io::SeekFrom::Start(0))?;
+                    let mut out = std::fs::File::create(&copying)?;
+                    io::copy(&mut file, &mut out)?;
+                    out.sync_all()?;
                     std::fs::rename(&copying, &current)?;
                 }
+                sync_dir(&own_dir)?;
             }
             file.seek(io::SeekFrom::Start(0))?;
             store

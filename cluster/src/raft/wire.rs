@@ -85,12 +85,13 @@ impl GroupHandle {
     pub async fn receive_snapshot_chunk(
         &self,
         transfer: &str,
+        len: u64,
         offset: u64,
         data: &[u8],
     ) -> Result<Vec<u8>> {
         let held = self
             .inbox
-            .receive(transfer, offset, data)
+            .receive(transfer, len, offset, data)
             .await
             .map_err(|e| ClusterError::internal(format!("snapshot chunk: {e}")))?;
         encode(&RaftRpcReply::Received { held }).map_err(ClusterError::internal)

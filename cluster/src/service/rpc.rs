@@ -65,11 +65,12 @@ impl Service {
             Rpc::SnapshotChunk {
                 group,
                 transfer,
+                len,
                 offset,
                 data,
             } => Ok(RpcReply::Raft(
                 self.hosted(group)?
-                    .receive_snapshot_chunk(&transfer, offset, &data)
+                    .receive_snapshot_chunk(&transfer, len, offset, &data)
                     .await?,
             )),
             Rpc::Join { nonce, info } => {

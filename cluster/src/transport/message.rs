@@ -74,11 +74,13 @@ pub enum Rpc {
     /// Mark a node without replicas as removed (meta leader answers, JSON
     /// `Result<NodeRecord>`).
     RemoveNode { node: u64 },
-    /// Bytes of a snapshot of `group` to be written at `offset` of the transfer's file (none:
-    /// only asking); answered with the bytes the receiver holds (`raft::wire`).
+    /// Bytes of a snapshot of `group` (a file of `len` bytes) to be written at `offset` of
+    /// the transfer's file (none: only asking); answered with the bytes the receiver holds
+    /// (`raft::wire`).
     SnapshotChunk {
         group: u64,
         transfer: String,
+        len: u64,
         offset: u64,
         data: Vec<u8>,
     },
