@@ -10,7 +10,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use crate::access::{authenticate_memoized, authorize};
 use crate::caller::{Credential, RequestContext};
 use crate::clock::Clock;
-use crate::error::Result;
+use crate::error::{ClusterError, Result};
 use crate::ids::OrgId;
 use crate::query::{Reply, Request};
 use crate::raft::GroupHandle;
@@ -66,6 +66,14 @@ impl OrgState {
             span,
         } = envelope;
         let now = self.args.clock.now();
+        if self.args.shard.authz.is_installing() {
+            // A replica elected while it installs a snapshot holds half a range until it ends.
+            self.args.in_flight.fetch_sub(1, Ordering::SeqCst);
+            let _ = reply.send(Err(ClusterError::Unavailable {
+                message: "the shard's replica is installing a snapshot; retry".into(),
+            }));
+            return;
+        }
         let reader = OrgReader::new(self.args.shard.store.clone(), self.args.org);
         if let Request::Protocol(protocol) = request {
             self.handle_protocol(protocol, ctx, reply, &reader, now, span);

@@ -162,7 +162,12 @@ impl SnapshotInbox {
             .as_mut()
             .ok_or_else(|| io::Error::other("snapshot partial vanished"))?;
         if offset == partial.held && !data.is_empty() {
-            if let Err(e) = partial.file.write_all(data).await {
+            // Flushed: tokio writes in the background otherwise, and `held` must be on file.
+            let written = match partial.file.write_all(data).await {
+                Ok(()) => partial.file.flush().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = written {
                 // What reached the file is unknown: the next chunk learns it from the file.
                 *slot = None;
                 return Err(e);
@@ -183,7 +188,8 @@ impl SnapshotInbox {
             let stale = other
                 .extension()
                 .is_some_and(|e| e == "part" || e == "ready");
-            if other != path && stale {
+            let own = other.file_stem().is_some_and(|stem| stem == transfer);
+            if stale && !own {
                 // An install still waiting on a `.ready` file copies it from its open handle.
                 tokio::fs::remove_file(&other).await?;
             }
@@ -217,12 +223,18 @@ impl SnapshotInbox {
     ) -> io::Result<(lumo_storage::snapshot_file::MetaPairs, SnapshotFile)> {
         valid_transfer(transfer)?;
         let mut slot = self.partial.lock().await;
-        slot.take();
+        if let Some(partial) = slot.take() {
+            partial.file.sync_all().await?;
+        }
         let path = part_path(&self.dir, transfer);
         let ready = self.dir.join(format!("{transfer}.ready"));
         let checked = path.clone();
         let ready_path = ready.clone();
         let verified = tokio::task::spawn_blocking(move || {
+            if !checked.exists() && ready_path.exists() {
+                // The leader asks again for a snapshot already checked (its call timed out).
+                std::fs::rename(&ready_path, &checked)?;
+            }
             std::fs::File::open(&checked)?.sync_all()?;
             let held = std::fs::metadata(&checked)?.len();
             if held != len {
