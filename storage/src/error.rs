@@ -22,6 +22,8 @@ impl From<StorageError> for io::Error {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::Io(e) => e,
+            // Bytes that are not what they should be (a damaged or foreign file).
+            StorageError::Decode(_) => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
             other => io::Error::other(other.to_string()),
         }
     }

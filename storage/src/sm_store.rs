@@ -79,6 +79,21 @@ impl SmStore {
         &self.db
     }
 
+    /// Read options bounding an iterator to the group's whole data range.
+    pub(crate) fn range_options(&self) -> ReadOptions {
+        let prefix = group_prefix(self.group);
+        let mut options = ReadOptions::default();
+        options.set_iterate_lower_bound(prefix.to_vec());
+        options.set_iterate_upper_bound(self.range_end());
+        options
+    }
+
+    /// The first key after the group's range.
+    pub(crate) fn range_end(&self) -> Vec<u8> {
+        let prefix = group_prefix(self.group);
+        prefix_end(&prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 1])
+    }
+
     /// The group this store covers.
     pub fn group(&self) -> GroupId {
         self.group
@@ -176,11 +191,7 @@ impl SmStore {
         let meta_cf = self.db.cf(CF_SM_META)?;
         let snapshot = self.db.raw().snapshot();
         let prefix = group_prefix(self.group);
-        let mut options = ReadOptions::default();
-        options.set_iterate_lower_bound(prefix.to_vec());
-        if let Some(end) = prefix_end(&prefix) {
-            options.set_iterate_upper_bound(end);
-        }
+        let options = self.range_options();
         let mut pairs = SnapshotPairs::default();
         for item in snapshot.iterator_cf_opt(data_cf, options, IteratorMode::Start) {
             let (key, value) = item?;
@@ -202,8 +213,7 @@ impl SmStore {
         let meta_cf = self.db.cf(CF_SM_META)?;
         let prefix = group_prefix(self.group);
         let mut batch = WriteBatch::default();
-        let end = prefix_end(&prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 1]);
-        batch.delete_range_cf(data_cf, prefix.to_vec(), end);
+        batch.delete_range_cf(data_cf, prefix.to_vec(), self.range_end());
         for (suffix, value) in pairs.data {
             batch.put_cf(data_cf, sm_key(self.group, &suffix), value);
         }

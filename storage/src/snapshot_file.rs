@@ -10,12 +10,12 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use rocksdb::{IteratorMode, ReadOptions, WriteBatch};
+use rocksdb::{IteratorMode, WriteBatch};
 use sha2::{Digest, Sha256};
 
 use crate::db::{CF_SM_DATA, CF_SM_META};
 use crate::error::{StorageError, decode, encode};
-use crate::keys::{group_prefix, prefix_end, sm_key, state_key};
+use crate::keys::{group_prefix, sm_key, state_key};
 use crate::sm_store::SmStore;
 
 /// The first bytes of every snapshot file (format 1).
@@ -46,6 +46,17 @@ pub struct SnapshotSummary {
 
 fn corrupt(message: impl Into<String>) -> StorageError {
     StorageError::Decode(message.into())
+}
+
+/// Fills `buf`; a file that ends first is truncated.
+fn read_whole(input: &mut impl Read, buf: &mut [u8]) -> Result<(), StorageError> {
+    input.read_exact(buf).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            corrupt("snapshot file is truncated")
+        } else {
+            StorageError::Io(e)
+        }
+    })
 }
 
 /// Writes records while hashing them.
@@ -104,13 +115,7 @@ impl<R: Read> RecordReader<R> {
     }
 
     fn exact(&mut self, buf: &mut [u8]) -> Result<(), StorageError> {
-        self.input.read_exact(buf).map_err(|e| {
-            if e.kind() == io::ErrorKind::UnexpectedEof {
-                corrupt("snapshot file is truncated")
-            } else {
-                StorageError::Io(e)
-            }
-        })?;
+        read_whole(&mut self.input, buf)?;
         self.hash.update(&*buf);
         Ok(())
     }
@@ -139,13 +144,7 @@ impl<R: Read> RecordReader<R> {
             None => {
                 let computed: [u8; CHECKSUM_LEN] = self.hash.clone().finalize().into();
                 let mut stored = [0u8; CHECKSUM_LEN];
-                self.input.read_exact(&mut stored).map_err(|e| {
-                    if e.kind() == io::ErrorKind::UnexpectedEof {
-                        corrupt("snapshot file is truncated")
-                    } else {
-                        StorageError::Io(e)
-                    }
-                })?;
+                read_whole(&mut self.input, &mut stored)?;
                 if computed != stored {
                     return Err(corrupt(
                         "snapshot file checksum does not match its contents",
@@ -200,11 +199,7 @@ impl SmStore {
         let snapshot = db.raw().snapshot();
         let meta = snapshot.get_cf(meta_cf, state_key(self.group(), meta_name))?;
         let prefix = group_prefix(self.group());
-        let mut options = ReadOptions::default();
-        options.set_iterate_lower_bound(prefix.to_vec());
-        if let Some(end) = prefix_end(&prefix) {
-            options.set_iterate_upper_bound(end);
-        }
+        let options = self.range_options();
         let mut hash = Sha256::new();
         let mut pairs = 0u64;
         for item in snapshot.iterator_cf_opt(data_cf, options, IteratorMode::Start) {
@@ -248,11 +243,7 @@ impl SmStore {
         out.raw(SNAPSHOT_MAGIC)?;
         out.record(&encode(&meta)?)?;
         let prefix = group_prefix(self.group());
-        let mut options = ReadOptions::default();
-        options.set_iterate_lower_bound(prefix.to_vec());
-        if let Some(end) = prefix_end(&prefix) {
-            options.set_iterate_upper_bound(end);
-        }
+        let options = self.range_options();
         let mut batch: DataPairs = Vec::new();
         let mut batch_bytes = 0usize;
         let mut pairs = 0u64;
@@ -299,9 +290,8 @@ impl SmStore {
         let meta_cf = db.cf(CF_SM_META)?;
         let (mut reader, meta) = RecordReader::open(BufReader::new(file))?;
         let prefix = group_prefix(self.group());
-        let end = prefix_end(&prefix).unwrap_or_else(|| vec![0xff; prefix.len() + 1]);
         let mut clear = WriteBatch::default();
-        clear.delete_range_cf(data_cf, prefix.to_vec(), end);
+        clear.delete_range_cf(data_cf, prefix.to_vec(), self.range_end());
         for name in clear_meta {
             clear.delete_cf(meta_cf, state_key(self.group(), name));
         }

@@ -27,10 +27,9 @@ impl SnapshotFile {
     pub fn open(path: &Path) -> io::Result<(MetaPairs, SnapshotFile)> {
         let mut file = File::open(path)?;
         let len = file.metadata()?.len();
-        let checksum = stored_checksum(&mut file)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-        let (_, meta) = RecordReader::open(io::BufReader::new(file.try_clone()?))
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        let checksum = stored_checksum(&mut file).map_err(io::Error::from)?;
+        let (_, meta) =
+            RecordReader::open(io::BufReader::new(file.try_clone()?)).map_err(io::Error::from)?;
         Ok((
             meta,
             SnapshotFile {

@@ -243,8 +243,8 @@ impl SnapshotInbox {
                     format!("snapshot has {held} of {len} bytes"),
                 ));
             }
-            let found = lumo_storage::snapshot_file::verify_file(&checked)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            let found =
+                lumo_storage::snapshot_file::verify_file(&checked).map_err(io::Error::from)?;
             if found != checksum {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,

@@ -275,8 +275,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             } = snapshot;
             if !verified {
                 // Written by this node or checked on arrival, but a disk can still damage it.
-                lumo_storage::snapshot_file::verify_file(&path)
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                lumo_storage::snapshot_file::verify_file(&path).map_err(io::Error::from)?;
             }
             // The file becomes the replica's current snapshot (durably) first, so a crash
             // during the install (which leaves no `last_applied`) installs it again at start.
